@@ -1,0 +1,22 @@
+# make demo : set up, record the bundled example through the proxy, verify the pact
+# make test : set up, run the whole test suite
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export PACT_DO_NOT_TRACK := true
+
+.PHONY: demo test setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/bootstrap
+	scripts/bootstrap
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache

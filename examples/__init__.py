@@ -1,0 +1,1 @@
+"""Bundled example consumer/provider pairs, used by `make demo` and by the tests."""

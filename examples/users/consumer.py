@@ -1,0 +1,62 @@
+"""The consumer in the bundled example: a client of the users service, and a script that exercises it.
+
+    python -m examples.users.consumer http://127.0.0.1:8080
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+
+
+class UsersClient:
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                     headers={"Accept": "application/json"})
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), json.loads(e.read() or b"null")
+
+    def list_users(self) -> list[dict]:
+        status, _, body = self._call("GET", "/users")
+        assert status == 200, status
+        return body["items"]
+
+    def get_user(self, uid: int) -> dict | None:
+        status, _, body = self._call("GET", f"/users/{uid}")
+        if status == 404:
+            return None
+        assert status == 200, status
+        return body
+
+    def create_user(self, name: str, email: str) -> tuple[dict, str]:
+        status, headers, body = self._call("POST", "/users", {"name": name, "email": email, "roles": ["reader"]})
+        assert status == 201, status
+        return body, headers["Location"]
+
+
+def exercise(base_url: str) -> list[str]:
+    """What the consumer does in the demo; returns one line per step."""
+    client = UsersClient(base_url)
+    steps = [f"listed {len(client.list_users())} users"]
+    steps.append(f"read user 101: {client.get_user(101)['name']}")
+    steps.append(f"user 999 exists: {client.get_user(999) is not None}")
+    user, location = client.create_user("Katherine Johnson", "katherine@example.com")
+    steps.append(f"created user {user['id']} at {location}")
+    steps.append(f"read it back: {client.get_user(user['id'])['email']}")
+    return steps
+
+
+if __name__ == "__main__":
+    for line in exercise(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080"):
+        print(line)

@@ -1,0 +1,75 @@
+"""Shared fixtures: real servers on 127.0.0.1 (free ports), real processes, always stopped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from examples import procs
+from examples.users.provider import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "pact-recorder")
+MITMDUMP = str(BIN / "mitmdump")
+CONSUMER, PROVIDER = "user-web", "user-service"
+PACT_NAME = f"{CONSUMER}-{PROVIDER}.json"
+
+os.environ["PACT_DO_NOT_TRACK"] = "true"
+
+
+class RunningProvider:
+    def __init__(self, breaking: str | None = None):
+        self.server = make_server(0, breaking)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.state_url = f"{self.url}/_pact/provider_states"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def users_provider() -> Iterator[callable]:
+    """Start example users providers (in this process, on free ports); all stopped at the end."""
+    started: list[RunningProvider] = []
+
+    def start(breaking: str | None = None) -> RunningProvider:
+        started.append(RunningProvider(breaking))
+        return started[-1]
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+def cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+    """Run `pact-recorder ARGS` as a user would, output captured as text."""
+    result = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def start_recorder(target: str, out: Path, *extra: str) -> procs.Process:
+    return procs.start([CLI, "record", "--consumer", CONSUMER, "--provider", PROVIDER, "--target", target,
+                        "--listen", "127.0.0.1:0", "--out", str(out), *extra], cwd=str(ROOT))
+
+
+@pytest.fixture
+def mitm_confdir(tmp_path) -> str:
+    """A private mitmproxy confdir, so tests never touch ~/.mitmproxy."""
+    d = tmp_path / "mitmconf"
+    d.mkdir()
+    yield str(d)
+    shutil.rmtree(d, ignore_errors=True)

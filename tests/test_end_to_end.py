@@ -1,0 +1,112 @@
+"""The whole path with real parts: provider, `pact-recorder record`, consumer, Pact core verifier."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from examples import procs
+from examples.users.consumer import exercise
+from recorder.corecheck import parse
+from tests.conftest import CONSUMER, MITMDUMP, PACT_NAME, PROVIDER, ROOT, RunningProvider, cli, start_recorder
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    """The example consumer's traffic recorded by `pact-recorder record`, stopped with SIGTERM."""
+    out = tmp_path_factory.mktemp("recorded")
+    provider = RunningProvider()
+    recorder = start_recorder(provider.url, out, "--confdir", str(out / "conf"))
+    try:
+        exercise(recorder.url)
+    finally:
+        code = recorder.stop(signal.SIGTERM)
+        provider.stop()
+    assert code == 0, recorder.output
+    assert f"Wrote {out / PACT_NAME}" in recorder.output
+    return out
+
+
+def test_record_prints_one_listening_line_then_what_it_wrote(recorded):
+    pact = json.loads((recorded / PACT_NAME).read_text())
+    assert [i["description"] for i in pact["interactions"]] == [
+        "GET /users returns 200", "POST /users returns 201",
+        "GET /users/{id} returns 200", "GET /users/{id} returns 404",
+    ]
+    assert (recorded / f"{CONSUMER}-{PROVIDER}.states.yaml").exists()
+
+
+def test_recorded_pact_verifies_green_against_a_fresh_provider(recorded, users_provider):
+    fresh = users_provider()
+    result = cli("verify", str(recorded / PACT_NAME), "--provider-url", fresh.url, "--state-url", fresh.state_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASS") == 4
+    assert "4 of 4 interaction(s) passed: the pact verified" in result.stdout
+
+
+@pytest.mark.parametrize(("breaking", "named"), [
+    ("rename-email", "Actual map is missing the following keys: email"),
+    ("id-as-string", "body $.id: Expected '101' (String) to be an integer"),
+])
+def test_pact_goes_red_when_the_provider_breaks_the_contract(recorded, users_provider, breaking, named):
+    broken = users_provider(breaking)
+    result = cli("verify", str(recorded / PACT_NAME), "--provider-url", broken.url, "--state-url", broken.state_url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL  GET /users/{id} returns 200" in result.stdout
+    assert named in result.stdout
+    assert "the pact did NOT verify" in result.stdout
+
+
+def test_core_parser_accepts_the_pact_as_v4(recorded):
+    view = parse((recorded / PACT_NAME).read_text())
+    assert (view.spec, view.interactions) == ("V4", 4)
+
+
+def test_mitmdump_addon_and_infer_write_the_same_bytes_as_record(recorded, tmp_path, users_provider, mitm_confdir):
+    """Same traffic, three front doors: `record`, `mitmdump -s addon` and `infer` over its dumps."""
+    provider = users_provider()
+    mitm = procs.start([
+        MITMDUMP, "-s", str(ROOT / "addons" / "pact_recorder.py"), "--listen-host", "127.0.0.1",
+        "--listen-port", "0", "--mode", f"reverse:{provider.url}", "--set", f"confdir={mitm_confdir}",
+        "--set", f"pact_consumer={CONSUMER}", "--set", f"pact_provider={PROVIDER}",
+        "--set", f"pact_out={tmp_path / 'addon'}", "-w", str(tmp_path / "flows.mitm"),
+        "--set", f"hardump={tmp_path / 'flows.har'}", "--set", "flow_detail=0",
+    ], ready=procs.MITMDUMP_LISTENING)
+    try:
+        exercise(mitm.url)
+    finally:
+        assert mitm.stop(signal.SIGTERM) == 0, mitm.output
+    expected = (recorded / PACT_NAME).read_bytes()
+    assert (tmp_path / "addon" / PACT_NAME).read_bytes() == expected
+    for dump in ("flows.mitm", "flows.har"):
+        out = tmp_path / dump.replace(".", "-")
+        cli("infer", str(tmp_path / dump), "--consumer", CONSUMER, "--provider", PROVIDER, "--out", str(out), check=True)
+        assert (out / PACT_NAME).read_bytes() == expected, dump
+
+
+def test_spec_v3_writes_a_pact_the_core_reads_as_v3_and_verifies(recorded, tmp_path, users_provider):
+    provider = users_provider()
+    recorder = start_recorder(provider.url, tmp_path, "--spec", "v3", "--confdir", str(tmp_path / "conf"))
+    try:
+        exercise(recorder.url)
+    finally:
+        assert recorder.stop(signal.SIGINT) == 0, recorder.output
+    text = (tmp_path / PACT_NAME).read_text()
+    assert parse(text).spec == "V3"
+    assert json.loads(text)["metadata"]["pactSpecification"]["version"] == "3.0.0"
+    fresh = users_provider()
+    result = cli("verify", str(tmp_path / PACT_NAME), "--provider-url", fresh.url, "--state-url", fresh.state_url)
+    assert result.returncode == 0, result.stdout
+
+
+def test_demo_ends_by_saying_where_the_files_are_and_that_the_pact_verified(tmp_path):
+    result = procs.subprocess.run(procs.python(str(ROOT / "examples" / "demo.py"), "--out", str(tmp_path)),
+                                  capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tail = result.stdout.strip().splitlines()[-3:]
+    assert tail == [f"Pact:  {tmp_path / PACT_NAME}",
+                    f"Hints: {tmp_path / f'{CONSUMER}-{PROVIDER}.states.yaml'}",
+                    "The pact verified against a fresh provider."]

@@ -1,0 +1,88 @@
+"""Documents built from exchanges: deterministic, and accepted by the Pact core's own parser."""
+
+import json
+import random
+
+import pytest
+
+from recorder.corecheck import check
+from recorder.infer import observe
+from recorder.pactfile import dumps, pact_document, states_hints
+from tests.helpers import exchange
+
+TRAFFIC = [
+    exchange("GET", "/users", 200, {"items": [{"id": 1, "name": "a"}], "count": 1}),
+    exchange("GET", "/users/1", 200, {"id": 1, "name": "a", "score": 1.5}),
+    exchange("GET", "/users/2", 200, {"id": 2, "name": "b", "score": 2}),
+    exchange("GET", "/users/9", 404, {"error": "not found"}),
+    exchange("POST", "/users", 201, {"id": 3}, request_body={"name": "c"},
+             response_headers=(("Content-Type", "application/json"), ("Location", "/users/3"))),
+    exchange("GET", "/odd", 200, {"with space": 1, "it's": 2, "ünï": "x"}, query=(("page", "2"), ("tag", "a"), ("tag", "b"))),
+    exchange("DELETE", "/users/3", 204),
+    exchange("GET", "/text", 200, raw_body=b"hello", response_headers=(("Content-Type", "text/plain"),)),
+]
+
+
+def build(exchanges, spec="v4"):
+    observations = {}
+    for ex in exchanges:
+        observe(observations, ex)
+    interactions = [o.to_interaction() for o in observations.values()]
+    return pact_document("web", "api", interactions, spec), interactions
+
+
+@pytest.mark.parametrize("spec", ["v4", "v3"])
+def test_the_core_accepts_the_document_and_keeps_every_matcher(spec):
+    document, _ = build(TRAFFIC, spec)
+    view = check(document, dumps(document))
+    assert (view.spec, view.interactions) == (spec.upper(), 7)
+
+
+def test_interactions_are_sorted_so_arrival_order_of_distinct_interactions_does_not_matter():
+    # Exchanges of different interactions in any order give the same bytes; within one interaction
+    # the first exchange is the example, so /users/1 stays before /users/2.
+    first = [TRAFFIC[1], TRAFFIC[2]]
+    others = [e for e in TRAFFIC if e not in first]
+    expected = dumps(build(first + others)[0])
+    for seed in range(5):
+        shuffled = others[:]
+        random.Random(seed).shuffle(shuffled)
+        assert dumps(build(shuffled + first)[0]) == expected
+
+
+def test_v4_shape():
+    document, _ = build(TRAFFIC)
+    by_desc = {i["description"]: i for i in document["interactions"]}
+    get = by_desc["GET /users/{id} returns 200"]
+    assert get["type"] == "Synchronous/HTTP" and get["pending"] is False and len(get["key"]) == 16
+    assert get["providerStates"] == [{"name": "user 1 exists", "params": {"id": 1}}]
+    assert get["request"]["generators"] == {"path": {"type": "ProviderState", "expression": "/users/${id}", "dataType": "STRING"}}
+    assert get["response"]["body"]["content"] == {"id": 1, "name": "a", "score": 1.5}
+    assert get["response"]["matchingRules"]["body"]["$.score"]["matchers"] == [{"match": "number"}]
+    assert get["comments"]["text"][0] == "Inferred by pact-recorder from 2 recorded exchange(s)."
+    assert by_desc["GET /odd returns 200"]["request"]["query"] == {"page": ["2"], "tag": ["a", "b"]}
+    text = by_desc["GET /text returns 200"]
+    assert "body" not in text["response"] and "not recorded" in text["comments"]["text"][1]
+
+
+def test_v3_shape_has_plain_bodies_and_string_headers():
+    document, _ = build(TRAFFIC, "v3")
+    post = next(i for i in document["interactions"] if i["description"] == "POST /users returns 201")
+    assert post["request"]["body"] == {"name": "c"}
+    assert post["response"]["headers"]["Location"] == "/users/3"
+    assert not {"type", "key", "pending", "comments"} & post.keys()
+    assert document["metadata"]["pactSpecification"]["version"] == "3.0.0"
+
+
+def test_hints_list_each_state_once_with_its_interactions():
+    _, interactions = build(TRAFFIC)
+    text = states_hints("web", "api", interactions)
+    assert text.count("- name: user 1 exists") == 1
+    assert "  - GET /users/{id} returns 200\n" in text
+    assert "user 9 does not exist" in text
+
+
+def test_output_is_pretty_printed_with_sorted_keys_and_a_final_newline():
+    text = dumps(build(TRAFFIC)[0])
+    assert text.endswith("}\n") and text.startswith('{\n  "consumer"')
+    assert json.loads(text)
