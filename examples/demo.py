@@ -29,8 +29,23 @@ def main() -> int:
     shutil.rmtree(out, ignore_errors=True)
     provider = start(python("-m", "examples.users.provider", "--port", "0"), cwd=str(ROOT))
     print(f"1. users provider {provider.url}")
-    recorder = start([CLI, "record", "--consumer", "user-web", "--provider", "user-service",
-                      "--target", provider.url, "--listen", "127.0.0.1:0", "--out", str(out)], cwd=str(ROOT))
+    recorder = start(
+        [
+            CLI,
+            "record",
+            "--consumer",
+            "user-web",
+            "--provider",
+            "user-service",
+            "--target",
+            provider.url,
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            str(out),
+        ],
+        cwd=str(ROOT),
+    )
     print(f"2. recorder {recorder.url} -> {provider.url}")
     try:
         for line in exercise(recorder.url):
@@ -38,22 +53,27 @@ def main() -> int:
     finally:
         code = recorder.stop()
         provider.stop()
-    print("4. recorder stopped (exit %d):\n   %s" % (code, recorder.output.strip().replace("\n", "\n   ")))
+    indented = recorder.output.strip().replace("\n", "\n   ")
+    print(f"4. recorder stopped (exit {code}):\n   {indented}")
     if code != 0:
         return code
 
     fresh = start(python("-m", "examples.users.provider", "--port", "0"), cwd=str(ROOT))
     try:
         pact = out / "user-web-user-service.json"
-        result = subprocess.run([CLI, "verify", str(pact), "--provider-url", fresh.url,
-                                 "--state-url", f"{fresh.url}/_pact/provider_states"])
+        result = subprocess.run(
+            [CLI, "verify", str(pact), "--provider-url", fresh.url, "--state-url", f"{fresh.url}/_pact/provider_states"]
+        )
     finally:
         fresh.stop()
     print()
     print(f"Pact:  {pact}")
     print(f"Hints: {out / 'user-web-user-service.states.yaml'}")
-    print("The pact verified against a fresh provider." if result.returncode == 0
-          else "The pact did NOT verify against a fresh provider.")
+    print(
+        "The pact verified against a fresh provider."
+        if result.returncode == 0
+        else "The pact did NOT verify against a fresh provider."
+    )
     return result.returncode
 
 

@@ -42,14 +42,18 @@ class Process:
         return "".join(self.lines)
 
 
-def start(args: list[str], timeout: float = 60, env: dict | None = None, cwd: str | None = None,
-          ready: re.Pattern[str] = LISTENING) -> Process:
+def start(
+    args: list[str],
+    timeout: float = 60,
+    env: dict | None = None,
+    cwd: str | None = None,
+    ready: re.Pattern[str] = LISTENING,
+) -> Process:
     """Run `args` and return once it prints a line matching `ready` (stdout and stderr merged).
 
     The Process's url is the pattern's first group, with http:// added when it has no scheme."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PACT_DO_NOT_TRACK": "true", **(env or {})}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=full_env, cwd=cwd)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env, cwd=cwd)
     seen: queue.Queue[str | None] = queue.Queue()
     lines: list[str] = []
 
@@ -66,7 +70,10 @@ def start(args: list[str], timeout: float = 60, env: dict | None = None, cwd: st
             line = seen.get(timeout=timeout)
         except queue.Empty:
             proc.kill()
-            raise RuntimeError(f"{args[:3]} did not say it was listening within {timeout}s:\n{''.join(lines)}")
+            proc.wait()
+            raise RuntimeError(
+                f"{args[:3]} did not say it was listening within {timeout}s:\n{''.join(lines)}"
+            ) from None
         if line is None:
             proc.wait()
             raise RuntimeError(f"{args[:3]} exited with {proc.returncode} before listening:\n{''.join(lines)}")

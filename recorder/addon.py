@@ -68,10 +68,14 @@ class PactRecorder:
         self.started = True
         # mitmproxy silently ignores --set for names no addon declares; a typo would lose the setting.
         if unknown := sorted(n for n in ctx.options.deferred if n.startswith("pact_")):
-            log.error("pact_recorder: unknown option(s) %s; known: pact_consumer, pact_provider, pact_out, pact_spec",
-                      ", ".join(unknown))
+            log.error(
+                "pact_recorder: unknown option(s) %s; known: pact_consumer, pact_provider, pact_out, pact_spec",
+                ", ".join(unknown),
+            )
         if self.recording is None and not self.errors["configure"]:
-            log.error("pact_recorder: set both names, e.g. --set pact_consumer=user-web --set pact_provider=user-service")
+            log.error(
+                "pact_recorder: set both names, e.g. --set pact_consumer=user-web --set pact_provider=user-service"
+            )
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         self.inflight.add(flow.id)
@@ -95,8 +99,12 @@ class PactRecorder:
             self.errors[kind] += 1
             self.recording.skip(f"internal error while recording ({kind})")
             if self.errors[kind] == 1:
-                log.exception("pact_recorder: could not record %s %s (further %s errors are only counted)",
-                              flow.request.method, flow.request.path, kind)
+                log.exception(
+                    "pact_recorder: could not record %s %s (further %s errors are only counted)",
+                    flow.request.method,
+                    flow.request.path,
+                    kind,
+                )
 
     @command.command("pact.write")
     def write(self) -> None:

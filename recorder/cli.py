@@ -27,8 +27,9 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="pact-recorder: %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="pact-recorder: %(levelname)s: %(message)s"
+    )
     try:
         return args.run(args)
     except UsageError as e:
@@ -45,9 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser("record", help="run a recording reverse proxy in front of a provider")
     _names(rec)
-    rec.add_argument("--target", required=True, metavar="URL", help="the provider's base URL, e.g. http://127.0.0.1:5001")
-    rec.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
-                     help="where the consumer connects (default 127.0.0.1:8080; port 0 picks a free one)")
+    rec.add_argument(
+        "--target", required=True, metavar="URL", help="the provider's base URL, e.g. http://127.0.0.1:5001"
+    )
+    rec.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="where the consumer connects (default 127.0.0.1:8080; port 0 picks a free one)",
+    )
     rec.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder (its CA lives there)")
     _output(rec)
     rec.set_defaults(run=cmd_record)
@@ -61,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="verify a pact against a running provider with the Pact core")
     ver.add_argument("pact", type=Path, metavar="PACT")
     ver.add_argument("--provider-url", required=True, metavar="URL")
-    ver.add_argument("--state-url", metavar="URL", help="the provider's state-change endpoint (POST state/params/action)")
+    ver.add_argument(
+        "--state-url", metavar="URL", help="the provider's state-change endpoint (POST state/params/action)"
+    )
     ver.set_defaults(run=cmd_verify)
     for s in (rec, inf, ver):
         s.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -90,7 +99,7 @@ def http_url(option: str, value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{option} {value!r}: expected an http(s) URL such as http://127.0.0.1:5001")
     try:
-        parts.port
+        _ = parts.port  # raises for a port out of range
     except ValueError:
         raise UsageError(f"{option} {value!r}: the port is not a number between 0 and 65535") from None
     return value.rstrip("/")
@@ -106,8 +115,9 @@ def listen_address(value: str) -> tuple[str, int]:
             try:
                 s.bind((host, port))
             except OSError as e:
-                raise UsageError(f"--listen {value!r}: cannot listen there ({e.strerror}); "
-                                 "pick another port, or 0 for a free one") from None
+                raise UsageError(
+                    f"--listen {value!r}: cannot listen there ({e.strerror}); pick another port, or 0 for a free one"
+                ) from None
     return host, port
 
 
@@ -127,12 +137,23 @@ def cmd_record(args) -> int:
     def forget() -> None:
         recorder.recording = None  # nothing was recorded: leave any earlier pact in place
 
-    code = asyncio.run(serve(
-        modes=[f"reverse:{target}"], listen_host=host, listen_port=port, addons=[recorder],
-        addon_options={"pact_consumer": s.consumer, "pact_provider": s.provider,
-                       "pact_out": str(s.out_dir), "pact_spec": s.spec},
-        describe=describe, confdir=args.confdir, on_failure=forget,
-    ))
+    code = asyncio.run(
+        serve(
+            modes=[f"reverse:{target}"],
+            listen_host=host,
+            listen_port=port,
+            addons=[recorder],
+            addon_options={
+                "pact_consumer": s.consumer,
+                "pact_provider": s.provider,
+                "pact_out": str(s.out_dir),
+                "pact_spec": s.spec,
+            },
+            describe=describe,
+            confdir=args.confdir,
+            on_failure=forget,
+        )
+    )
     return 1 if recorder.write_failed else code
 
 

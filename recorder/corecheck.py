@@ -48,10 +48,17 @@ def parse(text: str) -> CoreView:
 def _count_matchers(ffi, lib, http) -> int:
     req, resp = lib.pactffi_sync_http_get_request(http), lib.pactffi_sync_http_get_response(http)
     total = 0
-    for cat in (lib.MatchingRuleCategory_PATH, lib.MatchingRuleCategory_QUERY, lib.MatchingRuleCategory_HEADER,
-                lib.MatchingRuleCategory_BODY, lib.MatchingRuleCategory_STATUS):
-        for part, getter in ((req, lib.pactffi_request_contents_get_matching_rule_iter),
-                             (resp, lib.pactffi_response_contents_get_matching_rule_iter)):
+    for cat in (
+        lib.MatchingRuleCategory_PATH,
+        lib.MatchingRuleCategory_QUERY,
+        lib.MatchingRuleCategory_HEADER,
+        lib.MatchingRuleCategory_BODY,
+        lib.MatchingRuleCategory_STATUS,
+    ):
+        for part, getter in (
+            (req, lib.pactffi_request_contents_get_matching_rule_iter),
+            (resp, lib.pactffi_response_contents_get_matching_rule_iter),
+        ):
             it = getter(part, cat)
             if it == ffi.NULL:
                 continue

@@ -49,7 +49,7 @@ def to_endpoint(path: str) -> tuple[Endpoint, dict[str, str]]:
     raw = [s for s in path.split("/") if s]
     kinds = [_detect(unquote(s)) for s in raw]
     names = _param_names(raw, kinds)
-    segments = tuple(Segment(names[i], k) if k else Segment(s) for i, (s, k) in enumerate(zip(raw, kinds)))
+    segments = tuple(Segment(names[i], k) if k else Segment(s) for i, (s, k) in enumerate(zip(raw, kinds, strict=True)))
     values = {names[i]: unquote(raw[i]) for i, k in enumerate(kinds) if k}
     return Endpoint(segments, trailing_slash=path.endswith("/") and len(path) > 1), values
 

@@ -15,32 +15,95 @@ from recorder.model import Headers
 from recorder.pattern import escape
 from recorder.redact import redacted_regex
 
-TRANSPORT = frozenset({
-    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-    "content-length", "host", "via", "forwarded", "x-forwarded-for", "x-forwarded-host",
-    "x-forwarded-proto", "x-real-ip", "traceparent", "tracestate", "x-request-id", "x-correlation-id",
-    "x-trace-id", "request-id", "x-amzn-trace-id",
-})
+TRANSPORT = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "content-length",
+        "host",
+        "via",
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "traceparent",
+        "tracestate",
+        "x-request-id",
+        "x-correlation-id",
+        "x-trace-id",
+        "request-id",
+        "x-amzn-trace-id",
+    }
+)
 REQUEST_NOISE = TRANSPORT | {
-    "user-agent", "accept-encoding", "cache-control", "pragma", "if-none-match", "if-modified-since",
-    "origin", "referer", "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-user",
-    "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "dnt", "upgrade-insecure-requests",
+    "user-agent",
+    "accept-encoding",
+    "cache-control",
+    "pragma",
+    "if-none-match",
+    "if-modified-since",
+    "origin",
+    "referer",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+    "dnt",
+    "upgrade-insecure-requests",
     "priority",
 }
 RESPONSE_NOISE = TRANSPORT | {
-    "date", "server", "content-encoding", "etag", "last-modified", "expires", "age", "cache-control",
-    "pragma", "vary", "x-powered-by", "x-runtime", "x-response-time", "server-timing",
-    "strict-transport-security", "alt-svc", "nel", "report-to", "x-cache", "x-served-by", "cf-ray",
+    "date",
+    "server",
+    "content-encoding",
+    "etag",
+    "last-modified",
+    "expires",
+    "age",
+    "cache-control",
+    "pragma",
+    "vary",
+    "x-powered-by",
+    "x-runtime",
+    "x-response-time",
+    "server-timing",
+    "strict-transport-security",
+    "alt-svc",
+    "nel",
+    "report-to",
+    "x-cache",
+    "x-served-by",
+    "cf-ray",
     "keep-alive",
 }
 
 # The Pact core splits actual values of these headers on commas before comparing (pact_models
 # headers.rs), so in V4 their expected values must be split the same way.
-MULTI_VALUE = frozenset({
-    "accept", "accept-encoding", "accept-language", "access-control-allow-headers",
-    "access-control-allow-methods", "access-control-expose-headers", "access-control-request-headers",
-    "allow", "cache-control", "if-match", "if-none-match", "vary",
-})
+MULTI_VALUE = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "access-control-allow-headers",
+        "access-control-allow-methods",
+        "access-control-expose-headers",
+        "access-control-request-headers",
+        "allow",
+        "cache-control",
+        "if-match",
+        "if-none-match",
+        "vary",
+    }
+)
 
 
 def canonical(name: str) -> str:

@@ -83,35 +83,51 @@ class Observation:
     def to_interaction(self) -> Interaction:
         ex, notes = self.example, []
         request = _message(ex.request_headers, ex.request_body, self.request_shape, hdr.REQUEST_NOISE, notes, "request")
-        response = _message(ex.response_headers, ex.response_body, self.response_shape, hdr.RESPONSE_NOISE, notes, "response")
+        response = _message(
+            ex.response_headers, ex.response_body, self.response_shape, hdr.RESPONSE_NOISE, notes, "response"
+        )
         state = state_for(self.endpoint, self.values, self.key.status)
         if self.endpoint.params:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
-            request.generators["path"] = {"type": "ProviderState", "expression": path_expression(self.endpoint), "dataType": "STRING"}
+            request.generators["path"] = {
+                "type": "ProviderState",
+                "expression": path_expression(self.endpoint),
+                "dataType": "STRING",
+            }
         query: dict[str, list[str]] = {}
         for name, value in ex.query:
             query.setdefault(name, []).append(value)
         return Interaction(
-            key=self.key, description=f"{self.key.method} {self.key.template} returns {self.key.status}",
-            state=state, method=ex.method, path=ex.path, query=query, request=request,
-            status=ex.status, response=response, exchanges=self.count, notes=notes,
+            key=self.key,
+            description=f"{self.key.method} {self.key.template} returns {self.key.status}",
+            state=state,
+            method=ex.method,
+            path=ex.path,
+            query=query,
+            request=request,
+            status=ex.status,
+            response=response,
+            exchanges=self.count,
+            notes=notes,
         )
 
 
 def _message(headers, body: bytes, shape: ShapeBuilder, noise, notes: list[str], side: str) -> Message:
     kept = hdr.kept(headers, noise)
     msg = Message(headers=kept)
-    if (rules := hdr.header_rules(kept)):
+    if rules := hdr.header_rules(kept):
         msg.rules["header"] = rules
     value = json_body(body, kept.get("Content-Type"))
     if value is not NO_BODY:
         schema = shape.to_schema()
         msg.body = example_body(schema, value)
-        if (rules := body_rules(schema, msg.body)):
+        if rules := body_rules(schema, msg.body):
             msg.rules["body"] = rules
     elif body:
-        notes.append(f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
-                     "not recorded: only JSON bodies are inferred so far")
+        notes.append(
+            f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
+            "not recorded: only JSON bodies are inferred so far"
+        )
     return msg
 
 

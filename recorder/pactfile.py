@@ -118,13 +118,17 @@ def states_hints(consumer: str, provider: str, interactions: list[Interaction]) 
     for i in sorted(interactions, key=lambda i: i.key):
         if i.state is None:
             continue
-        entry = states.setdefault(i.state.name, {"name": i.state.name, "params": i.state.params_dict, "interactions": []})
+        entry = states.setdefault(
+            i.state.name, {"name": i.state.name, "params": i.state.params_dict, "interactions": []}
+        )
         entry["interactions"].append(i.description)
     doc = {
         "consumer": consumer,
         "provider": provider,
         "states": [states[name] for name in sorted(states)],
     }
-    header = (f"# Provider states needed to verify the pact between {consumer} and {provider}.\n"
-              "# Written by pact-recorder: each state with its params and the interactions that need it.\n")
+    header = (
+        f"# Provider states needed to verify the pact between {consumer} and {provider}.\n"
+        "# Written by pact-recorder: each state with its params and the interactions that need it.\n"
+    )
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False)

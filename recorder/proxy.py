@@ -11,7 +11,8 @@ import logging
 import signal
 from collections.abc import Sequence
 
-from mitmproxy import ctx, log as mitmlog, master, options
+from mitmproxy import ctx, master, options
+from mitmproxy import log as mitmlog
 from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
 
 
@@ -45,16 +46,25 @@ class Announce:
         print(self.describe(addrs), flush=True)
 
 
-async def serve(modes: Sequence[str], listen_host: str, listen_port: int, addons: Sequence[object],
-                addon_options: dict, describe, confdir: str, on_failure=lambda: None) -> int:
+async def serve(
+    modes: Sequence[str],
+    listen_host: str,
+    listen_port: int,
+    addons: Sequence[object],
+    addon_options: dict,
+    describe,
+    confdir: str,
+    on_failure=lambda: None,
+) -> int:
     """Run the proxy until SIGINT, SIGTERM or SIGHUP; 0 after a clean shutdown, 1 if it could not start."""
     startup = StartupErrors()
     startup.install()
     opts = options.Options(listen_host=listen_host, listen_port=listen_port, mode=list(modes), confdir=confdir)
     m = master.Master(opts)
     announce = Announce(describe, startup, on_failure)
-    m.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
-                 *addons, announce)
+    m.addons.add(
+        core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(), *addons, announce
+    )
     # lazy: a provider that is down gives the consumer a 502 and us an `error` hook, not a reset.
     opts.update(connection_strategy="lazy", **addon_options)
     loop = asyncio.get_running_loop()

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,11 +41,8 @@ def verify(pact_path: Path, provider_url: str, state_url: str | None = None) -> 
     )
     if state_url:
         verifier.state_handler(state_url, teardown=True, body=True)
-    with _stdout_parked():
-        try:
-            verifier.verify()
-        except RuntimeError:
-            pass  # the verdict is in verifier.results
+    with _stdout_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in verifier.results
+        verifier.verify()
     return _summarise(verifier.results)
 
 
@@ -96,8 +93,14 @@ def _problems(mismatch: dict) -> list[str]:
         return [mismatch.get("message", "verification error")]
     out = []
     for m in mismatch["mismatches"]:
-        where = {"BodyMismatch": "body", "HeaderMismatch": "header", "StatusMismatch": "status",
-                 "QueryMismatch": "query", "PathMismatch": "path", "MethodMismatch": "method"}.get(m.get("type"), m.get("type", "?"))
+        where = {
+            "BodyMismatch": "body",
+            "HeaderMismatch": "header",
+            "StatusMismatch": "status",
+            "QueryMismatch": "query",
+            "PathMismatch": "path",
+            "MethodMismatch": "method",
+        }.get(m.get("type"), m.get("type", "?"))
         path = m.get("path") or m.get("key") or ""
         text = m.get("mismatch") or f"expected {m.get('expected')} but was {m.get('actual')}"
         out.append(f"{where} {path}: {text}".replace("  ", " "))

@@ -62,8 +62,24 @@ def cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
 
 
 def start_recorder(target: str, out: Path, *extra: str) -> procs.Process:
-    return procs.start([CLI, "record", "--consumer", CONSUMER, "--provider", PROVIDER, "--target", target,
-                        "--listen", "127.0.0.1:0", "--out", str(out), *extra], cwd=str(ROOT))
+    return procs.start(
+        [
+            CLI,
+            "record",
+            "--consumer",
+            CONSUMER,
+            "--provider",
+            PROVIDER,
+            "--target",
+            target,
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        cwd=str(ROOT),
+    )
 
 
 @pytest.fixture

@@ -36,7 +36,10 @@ def test_every_response_is_recorded_and_done_writes_the_pact(recording_ctx, tmp_
         asyncio.run(tctx.cycle(addon, f))
     asyncio.run(addon.done())
     pact = json.loads((tmp_path / "web-api.json").read_text())
-    assert [i["description"] for i in pact["interactions"]] == ["GET /users/{id} returns 200", "GET /users/{id} returns 404"]
+    assert [i["description"] for i in pact["interactions"]] == [
+        "GET /users/{id} returns 200",
+        "GET /users/{id} returns 404",
+    ]
 
 
 def test_a_failing_exchange_is_counted_and_never_raises_into_mitmproxy(recording_ctx, monkeypatch, caplog):
@@ -73,16 +76,40 @@ def test_a_bad_option_at_run_time_is_rejected_and_rolled_back(recording_ctx):
     assert addon.recording.settings.spec == "v4"
 
 
-@pytest.mark.parametrize(("sets", "message"), [
-    (["pact_consumer=web", "pact_provider=api", "pact_spec=v5"], "pact_recorder: spec: expected one of v4, v3, got 'v5'"),
-    (["pact_consumer=web/x", "pact_provider=api"], "pact_recorder: consumer 'web/x': must be a non-empty name without '/'"),
-    (["pact_provider=api"], "pact_recorder: set both names, e.g. --set pact_consumer=user-web --set pact_provider=user-service"),
-    (["pact_consumer=web", "pact_provider=api", "pact_ouut=x"], "pact_recorder: unknown option(s) pact_ouut"),
-])
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (
+            ["pact_consumer=web", "pact_provider=api", "pact_spec=v5"],
+            "pact_recorder: spec: expected one of v4, v3, got 'v5'",
+        ),
+        (
+            ["pact_consumer=web/x", "pact_provider=api"],
+            "pact_recorder: consumer 'web/x': must be a non-empty name without '/'",
+        ),
+        (
+            ["pact_provider=api"],
+            "pact_recorder: set both names, e.g. --set pact_consumer=user-web --set pact_provider=user-service",
+        ),
+        (["pact_consumer=web", "pact_provider=api", "pact_ouut=x"], "pact_recorder: unknown option(s) pact_ouut"),
+    ],
+)
 def test_bad_options_under_mitmdump_stop_it_with_a_clear_message(sets, message, tmp_path):
-    args = [MITMDUMP, "-s", str(ROOT / "addons" / "pact_recorder.py"), "--listen-host", "127.0.0.1",
-            "--listen-port", "0", "--mode", "reverse:http://127.0.0.1:9", "--set", f"confdir={tmp_path}",
-            "--set", f"pact_out={tmp_path}"]
+    args = [
+        MITMDUMP,
+        "-s",
+        str(ROOT / "addons" / "pact_recorder.py"),
+        "--listen-host",
+        "127.0.0.1",
+        "--listen-port",
+        "0",
+        "--mode",
+        "reverse:http://127.0.0.1:9",
+        "--set",
+        f"confdir={tmp_path}",
+        "--set",
+        f"pact_out={tmp_path}",
+    ]
     for s in sets:
         args += ["--set", s]
     result = subprocess.run(args, capture_output=True, text=True, timeout=60)

@@ -26,20 +26,47 @@ def files(tmp_path):
 
 
 CASES = [
-    (["record", "--provider", "api", "--target", "http://127.0.0.1:1"], "the following arguments are required: --consumer"),
-    (["record", *NAMES, "--target", "ftp://127.0.0.1:1"], "--target 'ftp://127.0.0.1:1': expected an http(s) URL such as http://127.0.0.1:5001"),
-    (["record", *NAMES, "--target", "http://127.0.0.1:99999"], "--target 'http://127.0.0.1:99999': the port is not a number between 0 and 65535"),
-    (["record", *NAMES, "--target", "http://127.0.0.1:1", "--listen", "here"], "--listen 'here': expected HOST:PORT or PORT, e.g. 127.0.0.1:8080"),
-    (["record", *NAMES, "--target", "http://127.0.0.1:1", "--listen", "127.0.0.1:{busy}"], "cannot listen there (Address already in use); pick another port, or 0 for a free one"),
-    (["record", "--consumer", "a/b", "--provider", "api", "--target", "http://127.0.0.1:1"], "consumer 'a/b': must be a non-empty name without '/'"),
+    (
+        ["record", "--provider", "api", "--target", "http://127.0.0.1:1"],
+        "the following arguments are required: --consumer",
+    ),
+    (
+        ["record", *NAMES, "--target", "ftp://127.0.0.1:1"],
+        "--target 'ftp://127.0.0.1:1': expected an http(s) URL such as http://127.0.0.1:5001",
+    ),
+    (
+        ["record", *NAMES, "--target", "http://127.0.0.1:99999"],
+        "--target 'http://127.0.0.1:99999': the port is not a number between 0 and 65535",
+    ),
+    (
+        ["record", *NAMES, "--target", "http://127.0.0.1:1", "--listen", "here"],
+        "--listen 'here': expected HOST:PORT or PORT, e.g. 127.0.0.1:8080",
+    ),
+    (
+        ["record", *NAMES, "--target", "http://127.0.0.1:1", "--listen", "127.0.0.1:{busy}"],
+        "cannot listen there (Address already in use); pick another port, or 0 for a free one",
+    ),
+    (
+        ["record", "--consumer", "a/b", "--provider", "api", "--target", "http://127.0.0.1:1"],
+        "consumer 'a/b': must be a non-empty name without '/'",
+    ),
     (["record", *NAMES, "--target", "http://127.0.0.1:1", "--spec", "v5"], "argument --spec: invalid choice: 'v5'"),
     (["record", *NAMES, "--target", "http://127.0.0.1:1", "--bogus"], "unrecognized arguments: --bogus"),
     (["infer", "{tmp}/missing.mitm", *NAMES], "missing.mitm: no such file"),
     (["infer", "{tmp}/garbage.mitm", *NAMES], "garbage.mitm: not a readable .mitm flow file or HAR file"),
-    (["verify", "{tmp}/missing.json", "--provider-url", "http://127.0.0.1:1"], "missing.json: cannot read the pact (No such file or directory)"),
+    (
+        ["verify", "{tmp}/missing.json", "--provider-url", "http://127.0.0.1:1"],
+        "missing.json: cannot read the pact (No such file or directory)",
+    ),
     (["verify", "{tmp}/not-json.json", "--provider-url", "http://127.0.0.1:1"], "not-json.json: not a JSON pact file"),
-    (["verify", "{tmp}/not-a-pact.json", "--provider-url", "http://127.0.0.1:1"], "not-a-pact.json: not a pact file (no 'interactions' list)"),
-    (["verify", "{tmp}/x.json", "--provider-url", "127.0.0.1:5001"], "--provider-url '127.0.0.1:5001': expected an http(s) URL"),
+    (
+        ["verify", "{tmp}/not-a-pact.json", "--provider-url", "http://127.0.0.1:1"],
+        "not-a-pact.json: not a pact file (no 'interactions' list)",
+    ),
+    (
+        ["verify", "{tmp}/x.json", "--provider-url", "127.0.0.1:5001"],
+        "--provider-url '127.0.0.1:5001': expected an http(s) URL",
+    ),
 ]
 
 

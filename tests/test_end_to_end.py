@@ -33,8 +33,10 @@ def recorded(tmp_path_factory) -> Path:
 def test_record_prints_one_listening_line_then_what_it_wrote(recorded):
     pact = json.loads((recorded / PACT_NAME).read_text())
     assert [i["description"] for i in pact["interactions"]] == [
-        "GET /users returns 200", "POST /users returns 201",
-        "GET /users/{id} returns 200", "GET /users/{id} returns 404",
+        "GET /users returns 200",
+        "POST /users returns 201",
+        "GET /users/{id} returns 200",
+        "GET /users/{id} returns 404",
     ]
     assert (recorded / f"{CONSUMER}-{PROVIDER}.states.yaml").exists()
 
@@ -47,10 +49,13 @@ def test_recorded_pact_verifies_green_against_a_fresh_provider(recorded, users_p
     assert "4 of 4 interaction(s) passed: the pact verified" in result.stdout
 
 
-@pytest.mark.parametrize(("breaking", "named"), [
-    ("rename-email", "Actual map is missing the following keys: email"),
-    ("id-as-string", "body $.id: Expected '101' (String) to be an integer"),
-])
+@pytest.mark.parametrize(
+    ("breaking", "named"),
+    [
+        ("rename-email", "Actual map is missing the following keys: email"),
+        ("id-as-string", "body $.id: Expected '101' (String) to be an integer"),
+    ],
+)
 def test_pact_goes_red_when_the_provider_breaks_the_contract(recorded, users_provider, breaking, named):
     broken = users_provider(breaking)
     result = cli("verify", str(recorded / PACT_NAME), "--provider-url", broken.url, "--state-url", broken.state_url)
@@ -68,13 +73,34 @@ def test_core_parser_accepts_the_pact_as_v4(recorded):
 def test_mitmdump_addon_and_infer_write_the_same_bytes_as_record(recorded, tmp_path, users_provider, mitm_confdir):
     """Same traffic, three front doors: `record`, `mitmdump -s addon` and `infer` over its dumps."""
     provider = users_provider()
-    mitm = procs.start([
-        MITMDUMP, "-s", str(ROOT / "addons" / "pact_recorder.py"), "--listen-host", "127.0.0.1",
-        "--listen-port", "0", "--mode", f"reverse:{provider.url}", "--set", f"confdir={mitm_confdir}",
-        "--set", f"pact_consumer={CONSUMER}", "--set", f"pact_provider={PROVIDER}",
-        "--set", f"pact_out={tmp_path / 'addon'}", "-w", str(tmp_path / "flows.mitm"),
-        "--set", f"hardump={tmp_path / 'flows.har'}", "--set", "flow_detail=0",
-    ], ready=procs.MITMDUMP_LISTENING)
+    mitm = procs.start(
+        [
+            MITMDUMP,
+            "-s",
+            str(ROOT / "addons" / "pact_recorder.py"),
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            "0",
+            "--mode",
+            f"reverse:{provider.url}",
+            "--set",
+            f"confdir={mitm_confdir}",
+            "--set",
+            f"pact_consumer={CONSUMER}",
+            "--set",
+            f"pact_provider={PROVIDER}",
+            "--set",
+            f"pact_out={tmp_path / 'addon'}",
+            "-w",
+            str(tmp_path / "flows.mitm"),
+            "--set",
+            f"hardump={tmp_path / 'flows.har'}",
+            "--set",
+            "flow_detail=0",
+        ],
+        ready=procs.MITMDUMP_LISTENING,
+    )
     try:
         exercise(mitm.url)
     finally:
@@ -83,7 +109,9 @@ def test_mitmdump_addon_and_infer_write_the_same_bytes_as_record(recorded, tmp_p
     assert (tmp_path / "addon" / PACT_NAME).read_bytes() == expected
     for dump in ("flows.mitm", "flows.har"):
         out = tmp_path / dump.replace(".", "-")
-        cli("infer", str(tmp_path / dump), "--consumer", CONSUMER, "--provider", PROVIDER, "--out", str(out), check=True)
+        cli(
+            "infer", str(tmp_path / dump), "--consumer", CONSUMER, "--provider", PROVIDER, "--out", str(out), check=True
+        )
         assert (out / PACT_NAME).read_bytes() == expected, dump
 
 
@@ -103,10 +131,17 @@ def test_spec_v3_writes_a_pact_the_core_reads_as_v3_and_verifies(recorded, tmp_p
 
 
 def test_demo_ends_by_saying_where_the_files_are_and_that_the_pact_verified(tmp_path):
-    result = procs.subprocess.run(procs.python(str(ROOT / "examples" / "demo.py"), "--out", str(tmp_path)),
-                                  capture_output=True, text=True, timeout=300, cwd=ROOT)
+    result = procs.subprocess.run(
+        procs.python(str(ROOT / "examples" / "demo.py"), "--out", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     tail = result.stdout.strip().splitlines()[-3:]
-    assert tail == [f"Pact:  {tmp_path / PACT_NAME}",
-                    f"Hints: {tmp_path / f'{CONSUMER}-{PROVIDER}.states.yaml'}",
-                    "The pact verified against a fresh provider."]
+    assert tail == [
+        f"Pact:  {tmp_path / PACT_NAME}",
+        f"Hints: {tmp_path / f'{CONSUMER}-{PROVIDER}.states.yaml'}",
+        "The pact verified against a fresh provider.",
+    ]

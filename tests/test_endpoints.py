@@ -3,35 +3,54 @@ import pytest
 from recorder.endpoints import path_regex, singular, to_endpoint
 
 
-@pytest.mark.parametrize(("path", "template", "values"), [
-    ("/users/101", "/users/{id}", {"id": "101"}),
-    ("/users", "/users", {}),
-    ("/", "/", {}),
-    ("/users/", "/users/", {}),
-    ("/v1/users/7", "/v1/users/{id}", {"id": "7"}),
-    ("/api/v2/items", "/api/v2/items", {}),
-    ("/users/42/orders/7", "/users/{userId}/orders/{id}", {"userId": "42", "id": "7"}),
-    ("/users/42/orders", "/users/{id}/orders", {"id": "42"}),
-    ("/items/3fa85f64-5717-4562-b3fc-2c963f66afa6", "/items/{id}", {"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}),
-    ("/categories/3/sub-items/4", "/categories/{categoryId}/sub-items/{id}", {"categoryId": "3", "id": "4"}),
-    ("/1/2", "/{id}/{id2}", {"id": "1", "id2": "2"}),
-])
+@pytest.mark.parametrize(
+    ("path", "template", "values"),
+    [
+        ("/users/101", "/users/{id}", {"id": "101"}),
+        ("/users", "/users", {}),
+        ("/", "/", {}),
+        ("/users/", "/users/", {}),
+        ("/v1/users/7", "/v1/users/{id}", {"id": "7"}),
+        ("/api/v2/items", "/api/v2/items", {}),
+        ("/users/42/orders/7", "/users/{userId}/orders/{id}", {"userId": "42", "id": "7"}),
+        ("/users/42/orders", "/users/{id}/orders", {"id": "42"}),
+        ("/items/3fa85f64-5717-4562-b3fc-2c963f66afa6", "/items/{id}", {"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}),
+        ("/categories/3/sub-items/4", "/categories/{categoryId}/sub-items/{id}", {"categoryId": "3", "id": "4"}),
+        ("/1/2", "/{id}/{id2}", {"id": "1", "id2": "2"}),
+    ],
+)
 def test_integer_and_uuid_segments_become_named_parameters(path, template, values):
     endpoint, found = to_endpoint(path)
     assert (endpoint.template, found) == (template, values)
 
 
-@pytest.mark.parametrize(("path", "regex"), [
-    ("/users/101", "^/users/[0-9]+$"),
-    ("/a.b/1", r"^/a\.b/[0-9]+$"),
-    ("/things/3fa85f64-5717-4562-b3fc-2c963f66afa6/", "^/things/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/$"),
-])
+@pytest.mark.parametrize(
+    ("path", "regex"),
+    [
+        ("/users/101", "^/users/[0-9]+$"),
+        ("/a.b/1", r"^/a\.b/[0-9]+$"),
+        (
+            "/things/3fa85f64-5717-4562-b3fc-2c963f66afa6/",
+            "^/things/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/$",
+        ),
+    ],
+)
 def test_path_regex_matches_the_template_and_escapes_literals(path, regex):
     assert path_regex(to_endpoint(path)[0]) == regex
 
 
-@pytest.mark.parametrize(("word", "one"), [("users", "user"), ("categories", "category"), ("addresses", "address"),
-                                          ("boxes", "box"), ("status", "status"), ("analysis", "analysis"), ("class", "class")])
+@pytest.mark.parametrize(
+    ("word", "one"),
+    [
+        ("users", "user"),
+        ("categories", "category"),
+        ("addresses", "address"),
+        ("boxes", "box"),
+        ("status", "status"),
+        ("analysis", "analysis"),
+        ("class", "class"),
+    ],
+)
 def test_singular(word, one):
     # Naive on purpose: names read well for regular plurals; rules will name the rest (issue 3).
     assert singular(word) == one

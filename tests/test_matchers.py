@@ -16,32 +16,43 @@ def infer(*docs):
 
 
 CASES = {
-    "integers get an integer matcher": (
-        [{"id": 1}, {"id": 2}], {"$.id": [{"match": "integer"}]}),
-    "floats get a decimal matcher": (
-        [{"price": 1.5}, {"price": 2.25}], {"$.price": [{"match": "decimal"}]}),
+    "integers get an integer matcher": ([{"id": 1}, {"id": 2}], {"$.id": [{"match": "integer"}]}),
+    "floats get a decimal matcher": ([{"price": 1.5}, {"price": 2.25}], {"$.price": [{"match": "decimal"}]}),
     "a field seen as integer and as float gets a number matcher": (
-        [{"n": 1}, {"n": 2.5}], {"$.n": [{"match": "number"}]}),
+        [{"n": 1}, {"n": 2.5}],
+        {"$.n": [{"match": "number"}]},
+    ),
     "strings and booleans are matched by type": (
-        [{"s": "a", "b": True}], {"$.s": [{"match": "type"}], "$.b": [{"match": "type"}]}),
+        [{"s": "a", "b": True}],
+        {"$.s": [{"match": "type"}], "$.b": [{"match": "type"}]},
+    ),
     "non-empty arrays get type with min 1 and rules for their elements": (
-        [{"tags": ["a", "b"]}], {"$.tags": [{"match": "type", "min": 1}], "$.tags[*]": [{"match": "type"}]}),
+        [{"tags": ["a", "b"]}],
+        {"$.tags": [{"match": "type", "min": 1}], "$.tags[*]": [{"match": "type"}]},
+    ),
     "an array seen empty gets min 0": (
-        [{"tags": ["a"]}, {"tags": []}], {"$.tags": [{"match": "type", "min": 0}], "$.tags[*]": [{"match": "type"}]}),
+        [{"tags": ["a"]}, {"tags": []}],
+        {"$.tags": [{"match": "type", "min": 0}], "$.tags[*]": [{"match": "type"}]},
+    ),
     "nested objects in arrays get element paths": (
         [{"items": [{"id": 1, "price": 2.5}]}],
-        {"$.items": [{"match": "type", "min": 1}], "$.items[*].id": [{"match": "integer"}],
-         "$.items[*].price": [{"match": "decimal"}]}),
+        {
+            "$.items": [{"match": "type", "min": 1}],
+            "$.items[*].id": [{"match": "integer"}],
+            "$.items[*].price": [{"match": "decimal"}],
+        },
+    ),
     "a root array is matched at $": (
-        [[{"id": 1}]], {"$": [{"match": "type", "min": 1}], "$[*].id": [{"match": "integer"}]}),
+        [[{"id": 1}]],
+        {"$": [{"match": "type", "min": 1}], "$[*].id": [{"match": "integer"}]},
+    ),
     "keys that are not identifiers use bracket notation": (
-        [{"with space": 1, "x-y": 2}], {"$['with space']": [{"match": "integer"}], "$.x-y": [{"match": "integer"}]}),
-    "a key with a quote cannot be named in JSONPath and gets no rule": (
-        [{"it's": 1}], {}),
-    "a field only ever null gets no rule": (
-        [{"gone": None}], {}),
-    "a field of mixed types keeps its example value": (
-        [{"v": 1}, {"v": "one"}], {}),
+        [{"with space": 1, "x-y": 2}],
+        {"$['with space']": [{"match": "integer"}], "$.x-y": [{"match": "integer"}]},
+    ),
+    "a key with a quote cannot be named in JSONPath and gets no rule": ([{"it's": 1}], {}),
+    "a field only ever null gets no rule": ([{"gone": None}], {}),
+    "a field of mixed types keeps its example value": ([{"v": 1}, {"v": "one"}], {}),
 }
 
 

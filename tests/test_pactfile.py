@@ -15,9 +15,17 @@ TRAFFIC = [
     exchange("GET", "/users/1", 200, {"id": 1, "name": "a", "score": 1.5}),
     exchange("GET", "/users/2", 200, {"id": 2, "name": "b", "score": 2}),
     exchange("GET", "/users/9", 404, {"error": "not found"}),
-    exchange("POST", "/users", 201, {"id": 3}, request_body={"name": "c"},
-             response_headers=(("Content-Type", "application/json"), ("Location", "/users/3"))),
-    exchange("GET", "/odd", 200, {"with space": 1, "it's": 2, "ünï": "x"}, query=(("page", "2"), ("tag", "a"), ("tag", "b"))),
+    exchange(
+        "POST",
+        "/users",
+        201,
+        {"id": 3},
+        request_body={"name": "c"},
+        response_headers=(("Content-Type", "application/json"), ("Location", "/users/3")),
+    ),
+    exchange(
+        "GET", "/odd", 200, {"with space": 1, "it's": 2, "ünï": "x"}, query=(("page", "2"), ("tag", "a"), ("tag", "b"))
+    ),
     exchange("DELETE", "/users/3", 204),
     exchange("GET", "/text", 200, raw_body=b"hello", response_headers=(("Content-Type", "text/plain"),)),
 ]
@@ -56,7 +64,9 @@ def test_v4_shape():
     get = by_desc["GET /users/{id} returns 200"]
     assert get["type"] == "Synchronous/HTTP" and get["pending"] is False and len(get["key"]) == 16
     assert get["providerStates"] == [{"name": "user 1 exists", "params": {"id": 1}}]
-    assert get["request"]["generators"] == {"path": {"type": "ProviderState", "expression": "/users/${id}", "dataType": "STRING"}}
+    assert get["request"]["generators"] == {
+        "path": {"type": "ProviderState", "expression": "/users/${id}", "dataType": "STRING"}
+    }
     assert get["response"]["body"]["content"] == {"id": 1, "name": "a", "score": 1.5}
     assert get["response"]["matchingRules"]["body"]["$.score"]["matchers"] == [{"match": "number"}]
     assert get["comments"]["text"][0] == "Inferred by pact-recorder from 2 recorded exchange(s)."

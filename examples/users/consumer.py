@@ -1,6 +1,6 @@
 """The consumer in the bundled example: a client of the users service, and a script that exercises it.
 
-    python -m examples.users.consumer http://127.0.0.1:8080
+python -m examples.users.consumer http://127.0.0.1:8080
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ class UsersClient:
 
     def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, dict]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                     headers={"Accept": "application/json"})
+        req = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"Accept": "application/json"}
+        )
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:

@@ -21,10 +21,22 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SEED = {
-    101: {"id": 101, "name": "Ada Lovelace", "email": "ada@example.com", "active": True,
-          "roles": ["admin", "author"], "created_at": "2024-05-01T10:00:00Z"},
-    102: {"id": 102, "name": "Grace Hopper", "email": "grace@example.com", "active": False,
-          "roles": ["author"], "created_at": "2024-06-12T08:30:00Z"},
+    101: {
+        "id": 101,
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "active": True,
+        "roles": ["admin", "author"],
+        "created_at": "2024-05-01T10:00:00Z",
+    },
+    102: {
+        "id": 102,
+        "name": "Grace Hopper",
+        "email": "grace@example.com",
+        "active": False,
+        "roles": ["author"],
+        "created_at": "2024-06-12T08:30:00Z",
+    },
 }
 BREAKS = ("rename-email", "id-as-string")
 
@@ -46,9 +58,14 @@ class UserStore:
     def create(self, data: dict, uid: int | None = None) -> dict:
         with self.lock:
             uid = uid if uid is not None else max(self.users, default=100) + 1
-            user = {"id": uid, "name": data.get("name", "New User"), "email": data.get("email", f"user{uid}@example.com"),
-                    "active": bool(data.get("active", True)), "roles": list(data.get("roles", [])),
-                    "created_at": "2024-07-01T12:00:00Z"}
+            user = {
+                "id": uid,
+                "name": data.get("name", "New User"),
+                "email": data.get("email", f"user{uid}@example.com"),
+                "active": bool(data.get("active", True)),
+                "roles": list(data.get("roles", [])),
+                "created_at": "2024-07-01T12:00:00Z",
+            }
             self.users[uid] = user
             return user
 
