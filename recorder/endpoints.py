@@ -4,76 +4,107 @@
     >>> endpoint.template, values
     ('/users/{userId}/orders/{id}', {'userId': '42', 'id': '7'})
 
-Detectors are tried in order and the first that matches a segment wins. The last parameter of a
-path is called `id`; earlier ones are named from the segment before them (`users` -> `userId`), so
-the usual item path reads `/users/{id}` and its provider state gets `{"id": 101}`.
+Explicit templates from the rules win. Otherwise the segment detectors from the rules are tried in
+order and the first that matches wins; segments matching `never_params` (v1, api) stay literal. The
+last parameter of a path is called `id`; earlier ones are named from the segment before them
+(`users` -> `userId`), so the usual item path reads `/users/{id}` and its state gets `{"id": 101}`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import cache
 from urllib.parse import unquote
 
 from recorder.model import Endpoint, Segment
 from recorder.pattern import escape
+from recorder.rules import Ruleset, defaults
 
 
-@dataclass(frozen=True)
-class SegmentDetector:
-    """A kind of variable segment: how to recognise it, the Pact regex for it, how to type its value."""
+class PathRules:
+    """The path part of a Ruleset, compiled once."""
 
-    name: str
-    test: re.Pattern[str]
-    regex: str  # Oniguruma-compatible, used in the request path matcher
-    numeric: bool = False
+    def __init__(self, rules: Ruleset):
+        self.detectors = [(d, re.compile(d.test)) for d in rules.detectors]
+        self.never = [re.compile(r) for r in rules.never_params]
+        self.templates = [_parse_template(t) for t in rules.templates]
 
-
-DETECTORS: tuple[SegmentDetector, ...] = (
-    SegmentDetector("integer", re.compile(r"^[0-9]+$"), "[0-9]+", numeric=True),
-    SegmentDetector(
-        "uuid",
-        re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-        "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-    ),
-)
-_BY_NAME = {d.name: d for d in DETECTORS}
+    def detect(self, segment: str):
+        if any(n.search(segment) for n in self.never):
+            return None
+        return next((d for d, test in self.detectors if test.search(segment)), None)
 
 
-def detector(kind: str) -> SegmentDetector:
-    return _BY_NAME[kind]
+@cache
+def _default_path_rules() -> PathRules:
+    return PathRules(defaults())
 
 
-def to_endpoint(path: str) -> tuple[Endpoint, dict[str, str]]:
+def to_endpoint(path: str, rules: PathRules | None = None) -> tuple[Endpoint, dict[str, str]]:
     """The endpoint a concrete path belongs to, and the values of its parameters."""
+    rules = rules or _default_path_rules()
     raw = [s for s in path.split("/") if s]
-    kinds = [_detect(unquote(s)) for s in raw]
-    names = _param_names(raw, kinds)
-    segments = tuple(Segment(names[i], k) if k else Segment(s) for i, (s, k) in enumerate(zip(raw, kinds, strict=True)))
-    values = {names[i]: unquote(raw[i]) for i, k in enumerate(kinds) if k}
-    return Endpoint(segments, trailing_slash=path.endswith("/") and len(path) > 1), values
+    trailing = path.endswith("/") and len(path) > 1
+    for template in rules.templates:
+        if (found := _match_template(template, raw, trailing)) is not None:
+            return found
+    detected = [rules.detect(unquote(s)) for s in raw]
+    names = _param_names(raw, [d is not None for d in detected])
+    segments = tuple(
+        Segment(names[i], d.name, d.regex, d.numeric) if d else Segment(s)
+        for i, (s, d) in enumerate(zip(raw, detected, strict=True))
+    )
+    values = {names[i]: unquote(raw[i]) for i, d in enumerate(detected) if d}
+    return Endpoint(segments, trailing_slash=trailing), values
 
 
-def typed_value(kind: str, value: str) -> int | str:
-    """A parameter value as the provider state should carry it: integers as numbers."""
-    return int(value) if detector(kind).numeric else value
+def _parse_template(template: str) -> Endpoint:
+    segments = []
+    for s in (s for s in template.split("/") if s):
+        if s.startswith("{"):
+            segments.append(Segment(s[1:-1], "template", "[^/]+"))
+        else:
+            segments.append(Segment(s))
+    return Endpoint(tuple(segments), trailing_slash=template.endswith("/") and len(template) > 1)
 
 
-def _detect(segment: str) -> str | None:
-    return next((d.name for d in DETECTORS if d.test.match(segment)), None)
+def _match_template(template: Endpoint, raw: list[str], trailing: bool) -> tuple[Endpoint, dict] | None:
+    if len(template.segments) != len(raw) or template.trailing_slash != trailing:
+        return None
+    values = {}
+    for seg, s in zip(template.segments, raw, strict=True):
+        if not seg.is_param and seg.text != s:
+            return None
+        if seg.is_param:
+            values[seg.text] = unquote(s)
+    numeric = {k for k, v in values.items() if v.isdigit()}
+    segments = tuple(
+        Segment(s.text, s.kind, s.regex, s.text in numeric) if s.is_param else s for s in template.segments
+    )
+    return Endpoint(segments, template.trailing_slash), values
 
 
-def _param_names(raw: list[str], kinds: list[str | None]) -> dict[int, str]:
-    positions = [i for i, k in enumerate(kinds) if k]
+def typed_value(segment: Segment, value: str) -> int | str:
+    """A parameter value as the provider state should carry it: numbers as numbers."""
+    return int(value) if segment.numeric and value.isdigit() else value
+
+
+def _param_names(raw: list[str], is_param: list[bool]) -> dict[int, str]:
+    positions = [i for i, p in enumerate(is_param) if p]
     names: dict[int, str] = {}
     for n, i in enumerate(positions):
-        parent = raw[i - 1] if i > 0 and not kinds[i - 1] else ""
+        parent = raw[i - 1] if i > 0 and not is_param[i - 1] else ""
         base = "id" if n == len(positions) - 1 or not parent else f"{_camel(singular(parent))}Id"
         name, k = base, 2
         while name in names.values():
             name, k = f"{base}{k}", k + 1
         names[i] = name
     return names
+
+
+def param_name_for(raw_parent: str | None, last: bool) -> str:
+    """The name a parameter gets after a literal segment (used when siblings collapse)."""
+    return "id" if last or not raw_parent else f"{_camel(singular(raw_parent))}Id"
 
 
 def singular(word: str) -> str:
@@ -89,12 +120,14 @@ def singular(word: str) -> str:
 
 
 def _camel(word: str) -> str:
-    parts = re.split(r"[^0-9A-Za-z]+", word)
-    parts = [p for p in parts if p] or ["item"]
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", word) if p] or ["item"]
     return parts[0].lower() + "".join(p.capitalize() for p in parts[1:])
 
 
 def path_regex(endpoint: Endpoint) -> str:
     """A full-match regex for the request path: literals escaped, parameters by their detector."""
-    parts = [detector(s.kind).regex if s.kind else escape(s.text) for s in endpoint.segments]
+    parts = [
+        f"({s.regex})" if s.is_param and "|" in s.regex else s.regex if s.is_param else escape(s.text)
+        for s in endpoint.segments
+    ]
     return "^/" + "/".join(parts) + ("/" if endpoint.trailing_slash and parts else "") + "$"

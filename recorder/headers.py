@@ -1,8 +1,10 @@
-"""Which headers belong in a contract, and with which matchers.
+"""Which headers belong in a contract, and with which matchers, as the rule files say.
 
-Transport noise (set by clients, servers and proxies, or different on every response) is dropped:
-a contract that pins `Date` or `Content-Length` fails for reasons nobody cares about. Content-Type and
-Location keep a regex, so `application/json; charset=utf-8` and a freshly assigned id still pass.
+Each header rule names headers and an action; the last rule (in merge order: later files win) that
+names a header decides. Headers no rule names are kept with their exact value. Default actions:
+transport noise (Date, Server, Content-Length, ...) is dropped, Content-Type keeps a regex that
+allows parameters, Location one for the same kind of resource on any host, and credentials are
+redacted (see redact.py) and keep a regex of their shape.
 """
 
 from __future__ import annotations
@@ -10,81 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from recorder.endpoints import path_regex, to_endpoint
+from recorder.endpoints import PathRules, path_regex, to_endpoint
 from recorder.model import Headers
 from recorder.pattern import escape
 from recorder.redact import redacted_regex
-
-TRANSPORT = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "te",
-        "trailer",
-        "upgrade",
-        "content-length",
-        "host",
-        "via",
-        "forwarded",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-forwarded-proto",
-        "x-real-ip",
-        "traceparent",
-        "tracestate",
-        "x-request-id",
-        "x-correlation-id",
-        "x-trace-id",
-        "request-id",
-        "x-amzn-trace-id",
-    }
-)
-REQUEST_NOISE = TRANSPORT | {
-    "user-agent",
-    "accept-encoding",
-    "cache-control",
-    "pragma",
-    "if-none-match",
-    "if-modified-since",
-    "origin",
-    "referer",
-    "sec-fetch-dest",
-    "sec-fetch-mode",
-    "sec-fetch-site",
-    "sec-fetch-user",
-    "sec-ch-ua",
-    "sec-ch-ua-mobile",
-    "sec-ch-ua-platform",
-    "dnt",
-    "upgrade-insecure-requests",
-    "priority",
-}
-RESPONSE_NOISE = TRANSPORT | {
-    "date",
-    "server",
-    "content-encoding",
-    "etag",
-    "last-modified",
-    "expires",
-    "age",
-    "cache-control",
-    "pragma",
-    "vary",
-    "x-powered-by",
-    "x-runtime",
-    "x-response-time",
-    "server-timing",
-    "strict-transport-security",
-    "alt-svc",
-    "nel",
-    "report-to",
-    "x-cache",
-    "x-served-by",
-    "cf-ray",
-    "keep-alive",
-}
+from recorder.rules import HeaderRule, Ruleset
 
 # The Pact core splits actual values of these headers on commas before comparing (pact_models
 # headers.rs), so in V4 their expected values must be split the same way.
@@ -111,26 +43,45 @@ def canonical(name: str) -> str:
     return "-".join(p[:1].upper() + p[1:].lower() for p in name.split("-"))
 
 
-def kept(headers: Headers, noise: frozenset[str]) -> dict[str, str]:
-    """The headers a contract keeps, canonical names sorted, repeated headers joined with ', '."""
-    out: dict[str, list[str]] = {}
-    for name, value in headers:
-        if name.lower() not in noise:
-            out.setdefault(canonical(name), []).append(value)
-    return {k: ", ".join(v) for k, v in sorted(out.items())}
+class HeaderPolicy:
+    def __init__(self, rules: Ruleset, paths: PathRules | None = None):
+        self._rules = tuple(reversed(rules.headers))
+        self._paths = paths
 
+    def rule(self, name: str, side: str) -> HeaderRule | None:
+        lname = name.lower()
+        return next((r for r in self._rules if lname in r.headers and r.side in (side, "both")), None)
 
-def header_rules(headers: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Regex matchers for headers whose exact value a contract should not pin."""
-    rules = {}
-    if (ctype := headers.get("Content-Type")) is not None:
-        rules["Content-Type"] = [{"match": "regex", "regex": content_type_regex(ctype)}]
-    if (location := headers.get("Location")) is not None:
-        rules["Location"] = [{"match": "regex", "regex": location_regex(location)}]
-    for name, value in headers.items():
-        if (regex := redacted_regex(value)) is not None:
-            rules[name] = [{"match": "regex", "regex": regex}]
-    return rules
+    def secret(self, name: str, side: str) -> bool:
+        return (r := self.rule(name, side)) is not None and r.action == "secret"
+
+    def kept(self, headers: Headers, side: str) -> dict[str, str]:
+        """The headers a contract keeps, canonical names sorted, repeated headers joined with ', '."""
+        out: dict[str, list[str]] = {}
+        for name, value in headers:
+            rule = self.rule(name, side)
+            if rule is None or rule.action != "drop":
+                out.setdefault(canonical(name), []).append(value)
+        return {k: ", ".join(v) for k, v in sorted(out.items())}
+
+    def matchers(self, headers: dict[str, str], side: str) -> dict[str, list[dict[str, Any]]]:
+        """Regex matchers for kept headers whose exact value the contract should not pin."""
+        out = {}
+        for name, value in headers.items():
+            if regex := redacted_regex(value) or self._regex(name, value, side):
+                out[name] = [{"match": "regex", "regex": regex}]
+        return out
+
+    def _regex(self, name: str, value: str, side: str) -> str | None:
+        rule = self.rule(name, side)
+        match rule.action if rule else None:
+            case "regex":
+                return rule.regex
+            case "media-type":
+                return content_type_regex(value)
+            case "resource-path":
+                return location_regex(value, self._paths)
+        return None
 
 
 def content_type_regex(value: str) -> str:
@@ -139,11 +90,11 @@ def content_type_regex(value: str) -> str:
     return f"^{escape(media)}(\\s*;.*)?$"
 
 
-def location_regex(value: str) -> str:
-    """A Location that points at the same kind of resource, on any host (proxies rewrite hosts)."""
+def location_regex(value: str, paths: PathRules | None = None) -> str:
+    """A URL to the same kind of resource, on any host (proxies rewrite hosts)."""
     m = re.match(r"^(https?://[^/]+)?(/[^?#]*)?(\?[^#]*)?(#.*)?$", value)
     if not m or not m.group(2):
         return f"^{escape(value)}$"
-    path = path_regex(to_endpoint(m.group(2))[0])[1:-1]  # without its own anchors
+    path = path_regex(to_endpoint(m.group(2), paths)[0])[1:-1]  # without its own anchors
     query = r"(\?.*)?" if m.group(3) else ""
     return f"^(https?://[^/]+)?{path}{query}$"

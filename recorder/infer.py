@@ -1,26 +1,33 @@
-"""From exchanges to interactions: one Observation per (method, path template, status).
+"""From exchanges to interactions: one Observation per interaction key.
 
 An Observation is updated by every exchange of its interaction and keeps only what inference needs:
-the first exchange as the example (so examples are real values, and the same traffic always picks the
-same one), a count, and the merged shapes of the JSON bodies. Memory grows with the number of
-interactions, not with traffic.
+the first exchange as the example (examples are real values, and the same traffic always picks the
+same one), a count, and merged shapes (genson, with evidence) of the query, the request headers and
+the JSON bodies. Memory grows with the number of interactions, not with traffic.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
-from recorder import headers as hdr
-from recorder.endpoints import path_regex, to_endpoint
-from recorder.matchers import body_rules, example_body
-from recorder.model import Endpoint, Exchange, InteractionKey
-from recorder.shapes import ShapeBuilder
+from recorder.endpoints import PathRules, path_regex, to_endpoint
+from recorder.headers import HeaderPolicy
+from recorder.matchers import infer_body
+from recorder.model import Endpoint, Exchange, Headers, InteractionKey
+from recorder.pattern import escape
+from recorder.rules import FieldRule, Ruleset
+from recorder.shapes import branch, shape_builder, types_of
 from recorder.states import ProviderState, path_expression, state_for
 
 NO_BODY = object()
 """Marks a message recorded without a body (none was sent, or it was not JSON)."""
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_STRICT_ENUM_MAX = 10
 
 
 @dataclass
@@ -46,6 +53,29 @@ class Interaction:
     response: Message
     exchanges: int
     notes: list[str]
+    evidence: dict[str, dict] = field(default_factory=dict)  # "response.body" -> JSONPath -> facts
+
+
+class Context:
+    """The rules, compiled once per recording, that every observation needs."""
+
+    def __init__(self, rules: Ruleset):
+        self.rules = rules
+        self.paths = PathRules(rules)
+        self.headers = HeaderPolicy(rules, self.paths)
+
+    def overrides(self, method: str, template: str, side: str) -> dict[str, FieldRule]:
+        """Field rules for one endpoint and side; for the same path a later rule wins."""
+        return {
+            f.path: f
+            for f in self.rules.fields
+            if f.side == side and (f.endpoint is None or _endpoint_matches(f.endpoint, method, template))
+        }
+
+
+def _endpoint_matches(spec: str, method: str, template: str) -> bool:
+    want_method, _, want_path = spec.partition(" ") if " " in spec else ("", "", spec)
+    return (not want_method or want_method.upper() == method) and fnmatchcase(template, want_path)
 
 
 def json_body(body: bytes, content_type: str | None) -> Any:
@@ -58,35 +88,56 @@ def json_body(body: bytes, content_type: str | None) -> Any:
         return NO_BODY
 
 
+def shape_signature(value: Any) -> str:
+    """The key structure of a request body: requests whose bodies have other keys are other interactions."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{shape_signature(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[]"
+    return "" if value is NO_BODY else type(value).__name__
+
+
+def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
+    query = ",".join(sorted({k for k, _ in exchange.query}))
+    body = shape_signature(json_body(exchange.request_body, exchange.request_header("content-type")))
+    shape = ";".join(p for p in (f"query:{query}" if query else "", f"body:{body}" if body else "") if p)
+    return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
+
+
 class Observation:
     """Everything seen of one interaction so far."""
 
-    def __init__(self, key: InteractionKey, endpoint: Endpoint, values: dict[str, str], first: Exchange):
-        self.key, self.endpoint, self.values, self.example = key, endpoint, values, first
+    def __init__(self, ctx: Context, key: InteractionKey, endpoint: Endpoint, values: dict[str, str], first: Exchange):
+        self.ctx, self.key, self.endpoint, self.values, self.example = ctx, key, endpoint, values, first
         self.count = 0
-        self.request_shape = ShapeBuilder()
-        self.response_shape = ShapeBuilder()
-        self.unparsed_bodies = {"request": 0, "response": 0}
+        self.shapes = {
+            name: shape_builder(ctx.rules)
+            for name in ("query", "request.headers", "request.body", "response.headers", "response.body")
+        }
+        self.unparsed = {"request": 0, "response": 0}
 
     def add(self, exchange: Exchange) -> None:
         self.count += 1
-        for side, body, ctype, shape in (
-            ("request", exchange.request_body, exchange.request_header("content-type"), self.request_shape),
-            ("response", exchange.response_body, exchange.response_header("content-type"), self.response_shape),
+        query: dict[str, list[str]] = {}
+        for k, v in exchange.query:
+            query.setdefault(k, []).append(v)
+        self.shapes["query"].add_object(query)
+        self.shapes["request.headers"].add_object(self.ctx.headers.kept(exchange.request_headers, "request"))
+        self.shapes["response.headers"].add_object(self.ctx.headers.kept(exchange.response_headers, "response"))
+        for side, body, ctype in (
+            ("request", exchange.request_body, exchange.request_header("content-type")),
+            ("response", exchange.response_body, exchange.response_header("content-type")),
         ):
             value = json_body(body, ctype)
             if value is NO_BODY:
-                self.unparsed_bodies[side] += bool(body)
+                self.unparsed[side] += bool(body)
             else:
-                shape.add_object(value)
+                self.shapes[f"{side}.body"].add_object(value)
 
     def to_interaction(self) -> Interaction:
-        ex, notes = self.example, []
-        request = _message(ex.request_headers, ex.request_body, self.request_shape, hdr.REQUEST_NOISE, notes, "request")
-        response = _message(
-            ex.response_headers, ex.response_body, self.response_shape, hdr.RESPONSE_NOISE, notes, "response"
-        )
-        state = state_for(self.endpoint, self.values, self.key.status)
+        ex, notes, evidence = self.example, [], {}
+        request = self._message("request", ex.request_headers, ex.request_body, notes, evidence)
+        response = self._message("response", ex.response_headers, ex.response_body, notes, evidence)
         if self.endpoint.params:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
             request.generators["path"] = {
@@ -97,10 +148,12 @@ class Observation:
         query: dict[str, list[str]] = {}
         for name, value in ex.query:
             query.setdefault(name, []).append(value)
+        if rules := self._value_rules("query", strict=True, evidence=evidence):
+            request.rules["query"] = rules
         return Interaction(
             key=self.key,
-            description=f"{self.key.method} {self.key.template} returns {self.key.status}",
-            state=state,
+            description=self._description(),
+            state=state_for(self.endpoint, self.values, self.key.status),
             method=ex.method,
             path=ex.path,
             query=query,
@@ -109,32 +162,78 @@ class Observation:
             response=response,
             exchanges=self.count,
             notes=notes,
+            evidence=evidence,
         )
 
+    def _description(self) -> str:
+        return f"{self.key.method} {self.key.template} returns {self.key.status}"
 
-def _message(headers, body: bytes, shape: ShapeBuilder, noise, notes: list[str], side: str) -> Message:
-    kept = hdr.kept(headers, noise)
-    msg = Message(headers=kept)
-    if rules := hdr.header_rules(kept):
-        msg.rules["header"] = rules
-    value = json_body(body, kept.get("Content-Type"))
-    if value is not NO_BODY:
-        schema = shape.to_schema()
-        msg.body = example_body(schema, value)
-        if rules := body_rules(schema, msg.body):
-            msg.rules["body"] = rules
-    elif body:
-        notes.append(
-            f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
-            "not recorded: only JSON bodies are inferred so far"
-        )
-    return msg
+    def _message(self, side: str, headers: Headers, body: bytes, notes: list[str], evidence: dict) -> Message:
+        kept = self.ctx.headers.kept(headers, side)
+        header_schema = self.shapes[f"{side}.headers"].to_schema()
+        required = set(header_schema.get("required", ()))
+        kept = {k: v for k, v in kept.items() if k in required}  # only headers every exchange had
+        msg = Message(headers=kept)
+        header_rules = self.ctx.headers.matchers(kept, side)
+        varying = self._value_rules(f"{side}.headers", strict=side == "request", evidence=evidence)
+        header_rules |= {k: v for k, v in varying.items() if k in kept and k not in header_rules}
+        if header_rules:
+            msg.rules["header"] = dict(sorted(header_rules.items()))
+        value = json_body(body, kept.get("Content-Type"))
+        if value is not NO_BODY:
+            overrides = self.ctx.overrides(self.key.method, self.key.template, side)
+            example, rules, facts = infer_body(
+                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides
+            )
+            msg.body = example
+            if rules:
+                msg.rules["body"] = rules
+            evidence[f"{side}.body"] = facts
+        elif body:
+            notes.append(
+                f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
+                "recorded without its content: only JSON bodies are inferred so far"
+            )
+        return msg
+
+    def _value_rules(self, name: str, strict: bool, evidence: dict) -> dict[str, list[dict]]:
+        """Matchers for query parameters or header values that varied between exchanges."""
+        schema = self.shapes[name].to_schema()
+        out, facts = {}, {}
+        for key, node in schema.get("properties", {}).items():
+            if "array" in types_of(node):  # query values come as lists
+                node = branch(node, "array").get("items", {})
+            matcher, by = self._string_matcher(branch(node, "string"), strict)
+            if matcher is not None:
+                out[key] = [matcher]
+            distinct = node.get("x-distinct", [])
+            facts[key] = {
+                "by": by,
+                "samples": node.get("x-samples", 0),
+                "distinct": f">{len(distinct)}" if node.get("x-distinct-overflow") else len(distinct),
+            }
+        if facts:
+            evidence[name] = facts
+        return out
+
+    def _string_matcher(self, node: dict, strict: bool) -> tuple[dict | None, str]:
+        distinct, overflow = node.get("x-distinct", []), node.get("x-distinct-overflow", False)
+        if len(distinct) <= 1 and not overflow:
+            return None, "one value seen: exact"
+        fmt = next((f for f in self.ctx.rules.formats if f.name in node.get("x-formats", ())), None)
+        if fmt is not None:
+            return {"match": "regex", "regex": fmt.regex}, f"format {fmt.name}"
+        if all(_INTEGER.match(v) for v in distinct):
+            return {"match": "regex", "regex": "^-?[0-9]+$"}, "integers"
+        if strict and not overflow and len(distinct) <= _STRICT_ENUM_MAX:
+            return {"match": "regex", "regex": "^(" + "|".join(escape(v) for v in distinct) + ")$"}, "values seen"
+        return {"match": "regex", "regex": "^.*$"}, "many values"
 
 
-def observe(observations: dict[InteractionKey, Observation], exchange: Exchange) -> None:
+def observe(ctx: Context, observations: dict[InteractionKey, Observation], exchange: Exchange) -> None:
     """Add one exchange to the observation of its interaction, creating it on first sight."""
-    endpoint, values = to_endpoint(exchange.path)
-    key = InteractionKey(endpoint.template, exchange.method.upper(), exchange.status)
+    endpoint, values = to_endpoint(exchange.path, ctx.paths)
+    key = key_of(exchange, endpoint)
     if (obs := observations.get(key)) is None:
-        obs = observations[key] = Observation(key, endpoint, values, exchange)
+        obs = observations[key] = Observation(ctx, key, endpoint, values, exchange)
     obs.add(exchange)

@@ -1,25 +1,35 @@
-"""Pact matching rules for JSON bodies, inferred from a merged shape, and the example to go with them.
+"""Pact matching rules for JSON bodies, inferred from a merged shape, with the example and the evidence.
 
-Loose with what the consumer accepts: response values are matched by type (with `integer`,
-`decimal` or `number` for numbers), arrays by the type of their first element with a minimum length,
-and objects never by their full key set, so a provider may add fields.
+Loose with what the consumer accepts: values are matched by type (`integer`, `decimal` or `number`
+for numbers; `type` AND a format regex for strings of a known format), arrays by the type of their
+first element with a minimum length, objects never by their full key set (a provider may add fields).
+What the Pact core cannot express soundly stays out: a key missing from some observations is left out
+of the example (the core fails on an expected key that is missing), and is listed in the evidence.
 
-    >>> from recorder.shapes import ShapeBuilder
-    >>> b = ShapeBuilder(); b.add_object({"id": 1, "tags": ["a"]})
-    >>> body_rules(b.to_schema(), {"id": 1, "tags": ["a"]})
+    >>> from recorder.shapes import shape_builder
+    >>> b = shape_builder(); b.add_object({"id": 1, "tags": ["a"]})
+    >>> example, rules, _ = infer_body(b.to_schema(), {"id": 1, "tags": ["a"]})
+    >>> rules
     {'$.id': [{'match': 'integer'}], '$.tags': [{'match': 'type', 'min': 1}], '$.tags[*]': [{'match': 'type'}]}
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
+from recorder.pattern import escape
+from recorder.rules import FieldRule, Ruleset, defaults
 from recorder.shapes import branch, types_of
 
-Rules = dict[str, list[dict[str, Any]]]
+Rules = dict[str, Any]  # JSONPath -> matcher list, or {"combine": "OR", "matchers": [...]}
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_DROP = object()
+# When a value was seen with several types, the example is taken from the first of these that was seen
+# (a string first: `type` is the only way to say "a string", the others have matchers of their own).
+_EXAMPLE_ORDER = ("string", "object", "array", "integer", "number", "boolean")
 
 
 def child_path(path: str, key: str) -> str | None:
@@ -31,48 +41,161 @@ def child_path(path: str, key: str) -> str | None:
     return f"{path}['{key}']"
 
 
-def body_rules(schema: dict[str, Any], example: Any, path: str = "$") -> Rules:
-    """Matchers for `example` and everything below it, keyed by JSONPath, in document order."""
-    rules: Rules = {}
-    kinds = types_of(schema) - {"null"}
-    if len(kinds) != 1:
-        return rules  # absent, only null, or mixed types: the example value stands as it is
-    kind = kinds.pop()
-    node = branch(schema, kind)
-    if kind == "object" and isinstance(example, dict):
-        props = node.get("properties", {})
-        for key, value in example.items():
+def or_null(matchers: list[dict]) -> dict:
+    return {"combine": "OR", "matchers": [*matchers, {"match": "null"}]}
+
+
+@dataclass
+class BodyInference:
+    """One walk over a merged shape and an example value: example, rules and evidence come out."""
+
+    rules: Ruleset = field(default_factory=defaults)
+    overrides: dict[str, FieldRule] = field(default_factory=dict)
+    matchers: Rules = field(default_factory=dict)
+    evidence: dict[str, dict] = field(default_factory=dict)
+
+    def walk(self, node: dict, value: Any, path: str = "$") -> Any:
+        override = self.overrides.get(path)
+        if override is not None and override.match == "ignore":
+            self.evidence[path] = {"by": f"rule {override.name!r}", "ignored": True}
+            return _DROP
+        types = types_of(node)
+        kinds = types - {"null"}
+        nullable = "null" in types and bool(kinds)
+        if value is None and kinds:
+            value = _non_null_example(node, kinds)
+        if override is not None:
+            return self._override(node, value, path, override, nullable)
+        if len(kinds) == 1 and isinstance(value, dict) and "object" in kinds:
+            return self._object(branch(node, "object"), value, path, nullable)
+        if len(kinds) == 1 and isinstance(value, list) and "array" in kinds:
+            return self._array(branch(node, "array"), value, path, nullable)
+        if kinds and kinds <= {"string", "integer", "number", "boolean"}:
+            return self._scalar(node, kinds, value, path, nullable)
+        if kinds:
+            self._note(node, path, None, "mixed types " + ", ".join(sorted(kinds)) + ": the example stands as it is")
+        return value
+
+    # -- containers ------------------------------------------------------------------------------
+
+    def _object(self, node: dict, value: dict, path: str, nullable: bool) -> dict:
+        if nullable:
+            self.matchers[path] = or_null([{"match": "type"}])
+        required, props = set(node.get("required", ())), node.get("properties", {})
+        present, total = node.get("x-present", {}), node.get("x-samples", 0)
+        out = {}
+        for key, sub_value in value.items():
             sub = child_path(path, key)
-            if sub is not None and key in props:
-                rules.update(body_rules(props[key], value, sub))
-    elif kind == "array" and isinstance(example, list):
-        rules[path] = [{"match": "type", "min": 1 if node.get("x-minItems", 0) >= 1 else 0}]
-        if example and "items" in node:
-            rules.update(body_rules(node["items"], example[0], f"{path}[*]"))
-    elif example is not None:
-        rules[path] = [_scalar_matcher(kind, node)]
-    return rules
+            if key not in required:
+                if sub is not None:
+                    self.evidence[sub] = {
+                        "optional": True,
+                        "present": present.get(key, 0),
+                        "of": total,
+                        "by": "left out: not in every response",
+                    }
+                continue
+            if sub is None:
+                out[key] = sub_value  # no JSONPath can name this key; the example value stands
+                continue
+            result = self.walk(props.get(key, {}), sub_value, sub)
+            if result is not _DROP:
+                out[key] = result
+        return out
+
+    def _array(self, node: dict, value: list, path: str, nullable: bool) -> list:
+        if not value and node.get("x-example"):
+            value = node["x-example"]  # an empty example says nothing about the elements
+        least = node.get("x-minItems", 0)
+        array = [{"match": "type", "min": self.rules.array_min if least >= 1 else 0}]
+        self.matchers[path] = or_null(array) if nullable else array
+        self._note(node, path, array[0], "array, min 0: an empty one was seen" if least == 0 else "array")
+        if not value or "items" not in node:
+            return []
+        first = self.walk(node["items"], value[0], f"{path}[*]")
+        return [] if first is _DROP else [first]
+
+    # -- scalars ---------------------------------------------------------------------------------
+
+    def _scalar(self, node: dict, kinds: set[str], value: Any, path: str, nullable: bool) -> Any:
+        if len(kinds) > 1:
+            return self._mixed(node, kinds, value, path, nullable)
+        kind = kinds.pop()
+        if kind == "string":
+            formats = branch(node, "string").get("x-formats", [])
+            fmt = next((f for f in self.rules.formats if f.name in formats), None)
+            if fmt is not None:
+                regex = {"match": "regex", "regex": fmt.regex}
+                # regex alone does not assert a string (12.5 passes ^\d+(\.\d+)?$), so AND it with type;
+                # a nullable one cannot combine AND and OR in one group and keeps the regex only.
+                self.matchers[path] = or_null([regex]) if nullable else [{"match": "type"}, regex]
+                self._note(node, path, regex, f"format {fmt.name}")
+                return value
+        matcher = self._number_matcher(node) if kind in ("integer", "number") else {"match": "type"}
+        self.matchers[path] = or_null([matcher]) if nullable else [matcher]
+        self._note(node, path, matcher, f"shape {kind}")
+        return value
+
+    def _number_matcher(self, node: dict) -> dict:
+        kind = branch(node, "number").get("x-number", "integer")
+        return {"match": {"integer": self.rules.integers, "decimal": self.rules.floats}.get(kind, "number")}
+
+    def _mixed(self, node: dict, kinds: set[str], value: Any, path: str, nullable: bool) -> Any:
+        """Scalars of several types: the example is the string (if any), others get their own matcher."""
+        absolute = {"integer": {"match": "integer"}, "number": {"match": "number"}, "boolean": {"match": "boolean"}}
+        example_kind = next(k for k in _EXAMPLE_ORDER if k in kinds)
+        value = branch(node, example_kind).get("x-example", value)
+        matchers = [{"match": "type"}] + [absolute[k] for k in sorted(kinds - {example_kind})]
+        if nullable:
+            matchers.append({"match": "null"})
+        self.matchers[path] = {"combine": "OR", "matchers": matchers}
+        self._note(node, path, None, "mixed types " + ", ".join(sorted(kinds)))
+        return value
+
+    # -- rules from rule files -------------------------------------------------------------------
+
+    def _override(self, node: dict, value: Any, path: str, rule: FieldRule, nullable: bool) -> Any:
+        if rule.match == "enum":
+            seen = [v for n in node.get("anyOf", [node]) for v in n.get("x-distinct", ()) if v is not None]
+            matcher = {"match": "regex", "regex": "^(" + "|".join(escape(str(v)) for v in seen) + ")$"}
+        elif rule.match == "regex":
+            matcher = {"match": "regex", "regex": rule.regex}
+        else:
+            matcher = {"match": rule.match}
+        self.matchers[path] = or_null([matcher]) if nullable else [matcher]
+        self._note(node, path, matcher, f"rule {rule.name!r}")
+        return value
+
+    def _note(self, node: dict, path: str, matcher: dict | None, by: str) -> None:
+        branches = node.get("anyOf", [node])
+        samples = sum(b.get("x-samples", 0) for b in branches)
+        distinct = [v for b in branches for v in b.get("x-distinct", ())]
+        entry: dict[str, Any] = {"by": by, "samples": samples}
+        if any(b.get("x-distinct-overflow") for b in branches):
+            entry["distinct"] = f">{len(distinct)}"
+        elif distinct or any(b.get("type") in ("string", "integer", "number", "boolean") for b in branches):
+            entry["distinct"] = len(distinct)
+        nulls = sum(b.get("x-samples", 0) for b in branches if b.get("type") == "null")
+        if nulls:
+            entry["null"] = nulls
+        if matcher is not None:
+            entry["matcher"] = matcher["match"]
+        self.evidence[path] = entry
 
 
-def _scalar_matcher(kind: str, node: dict[str, Any]) -> dict[str, Any]:
-    if kind in ("integer", "number"):
-        return {"match": node.get("x-number", "integer" if kind == "integer" else "number")}
-    return {"match": "type"}
+def _non_null_example(node: dict, kinds: set[str]) -> Any:
+    """A nullable field whose first value was null takes its example from a non-null observation: the
+    core's `type` compares against the example's type, and null would mean "always null"."""
+    for kind in _EXAMPLE_ORDER:
+        if kind in kinds and (found := branch(node, kind).get("x-example")) is not None:
+            return found
+    return None
 
 
-def example_body(schema: dict[str, Any], value: Any) -> Any:
-    """The observed value trimmed to what the contract can promise.
-
-    Keys that were missing from some observations are left out (the Pact core fails on an expected
-    key that is missing, so an optional field cannot be in the example), and arrays keep only their
-    first element: the array matcher compares every actual element with it.
-    """
-    if isinstance(value, dict):
-        node = branch(schema, "object")
-        required = set(node.get("required", ()))
-        props = node.get("properties", {})
-        return {k: example_body(props.get(k, {}), v) for k, v in value.items() if k in required}
-    if isinstance(value, list):
-        node = branch(schema, "array")
-        return [example_body(node.get("items", {}), value[0])] if value else []
-    return value
+def infer_body(
+    schema: dict, value: Any, rules: Ruleset | None = None, overrides: dict[str, FieldRule] | None = None
+) -> tuple[Any, Rules, dict[str, dict]]:
+    """(example, matching rules by JSONPath, evidence by JSONPath) for one body."""
+    walker = BodyInference(rules or defaults(), overrides or {})
+    example = walker.walk(schema, value)
+    return (None if example is _DROP else example), walker.matchers, walker.evidence

@@ -24,6 +24,7 @@ class Exchange:
     status: int
     response_headers: Headers
     response_body: bytes
+    host: str = ""  # the provider's host, for selection rules
 
     def request_header(self, name: str) -> str | None:
         return header_value(self.request_headers, name)
@@ -40,10 +41,12 @@ def header_value(headers: Headers, name: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One segment of a path template: a literal, or a parameter with the kind that detected it."""
+    """One segment of a path template: a literal, or a parameter with what detected it."""
 
     text: str  # the literal text, or the parameter name
-    kind: str | None = None  # None for a literal; "integer", "uuid", ... for a parameter
+    kind: str | None = None  # None for a literal; the detector ("integer", "uuid", ...) for a parameter
+    regex: str = ""  # for a parameter: what the contract accepts in this segment
+    numeric: bool = False  # for a parameter: provider states carry its value as a number
 
     @property
     def is_param(self) -> bool:
@@ -69,8 +72,11 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True, order=True)
 class InteractionKey:
-    """What makes two exchanges the same interaction (first cut: method, path template, status)."""
+    """What makes two exchanges the same interaction: method, path template, status and the shape of
+    the request body (the Pact core rejects request bodies with keys the contract does not name, so
+    requests with different key sets need interactions of their own)."""
 
     template: str
     method: str
     status: int
+    body_shape: str = ""

@@ -85,8 +85,22 @@ def _v4_interaction(i: Interaction) -> dict[str, Any]:
     out["request"] = _request(i, _v4_headers(i.request.headers), _v4_body(i.request))
     out["response"] = _response(i, _v4_headers(i.response.headers), _v4_body(i.response))
     text = [f"Inferred by pact-recorder from {i.exchanges} recorded exchange(s)."] + i.notes
-    out["comments"] = {"text": text}
+    out["comments"] = {"text": text, "pactRecorder": provenance(i)}
     return out
+
+
+def provenance(i: Interaction) -> dict[str, Any]:
+    """Why each matcher was chosen (and the marker that this interaction was generated)."""
+    return {"generatedBy": f"pact-recorder {__version__}", "exchanges": i.exchanges, "evidence": i.evidence}
+
+
+def evidence_sidecar(consumer: str, provider: str, interactions: list[Interaction]) -> dict[str, Any]:
+    """V3 has no comments: the same provenance goes into a file beside the pact, by description."""
+    return {
+        "consumer": consumer,
+        "provider": provider,
+        "interactions": {i.description: provenance(i) | {"notes": i.notes} for i in interactions},
+    }
 
 
 def _v4_headers(headers: dict[str, str]) -> dict[str, list[str]]:

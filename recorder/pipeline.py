@@ -9,15 +9,17 @@ files and can be called as often as needed (on shutdown, on a command, periodica
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from recorder.corecheck import check
 from recorder.files import write_atomic
-from recorder.infer import Interaction, Observation, observe
+from recorder.infer import Context, Interaction, Observation, observe
 from recorder.model import Exchange, InteractionKey
-from recorder.pactfile import SPECS, dumps, pact_document, states_hints
+from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
 from recorder.redact import redact
+from recorder.rules import Ruleset, defaults
+from recorder.select import skip_reason
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Settings:
     provider: str
     out_dir: Path
     spec: str = "v4"
+    rules: Ruleset = field(default_factory=defaults)
 
     def __post_init__(self) -> None:
         if self.spec not in SPECS:
@@ -42,17 +45,26 @@ class Settings:
     def hints_path(self) -> Path:
         return self.out_dir / f"{self.consumer}-{self.provider}.states.yaml"
 
+    @property
+    def evidence_path(self) -> Path:
+        """V3 pacts have no comments; their evidence goes here."""
+        return self.out_dir / f"{self.consumer}-{self.provider}.evidence.json"
+
 
 class Recording:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.context = Context(settings.rules)
         self.observations: dict[InteractionKey, Observation] = {}
         self.seen = 0
         self.skipped: Counter[str] = Counter()
 
     def add(self, exchange: Exchange) -> None:
+        if (reason := skip_reason(self.settings.rules, exchange)) is not None:
+            self.skip(reason)
+            return
         self.seen += 1
-        observe(self.observations, redact(exchange))
+        observe(self.context, self.observations, redact(exchange, self.context.headers.secret))
 
     def skip(self, reason: str) -> None:
         """Count traffic that reached us but is not recorded, with the reason a user would want."""
@@ -60,9 +72,11 @@ class Recording:
         self.skipped[reason] += 1
 
     def interactions(self) -> list[Interaction]:
-        return [obs.to_interaction() for obs in self.observations.values()]
+        interactions = sorted((obs.to_interaction() for obs in self.observations.values()), key=lambda i: i.key)
+        _make_descriptions_unique(interactions)
+        return interactions
 
-    def write(self) -> tuple[Path, Path] | None:
+    def write(self) -> tuple[Path, ...] | None:
         """Write the pact and the hints; None, writing nothing, when nothing was recorded (an empty
         pact would only replace a good one). The Pact core must accept the pact first: a file it
         would reject never replaces a good one (that would be our bug, reported as a RuntimeError)."""
@@ -78,7 +92,10 @@ class Recording:
             raise RuntimeError(f"pact-recorder bug: {s.pact_path} not written, {e}. Please report it.") from None
         write_atomic(s.pact_path, text)
         write_atomic(s.hints_path, states_hints(s.consumer, s.provider, interactions))
-        return s.pact_path, s.hints_path
+        if s.spec == "v4":
+            return s.pact_path, s.hints_path
+        write_atomic(s.evidence_path, dumps(evidence_sidecar(s.consumer, s.provider, interactions)))
+        return s.pact_path, s.hints_path, s.evidence_path
 
     def write_and_report(self) -> str:
         """Write the files and say what happened, for the end of a run."""
@@ -92,3 +109,23 @@ class Recording:
         lines = [f"{self.seen} exchange(s) seen, {recorded} recorded into {len(self.observations)} interaction(s)"]
         lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
         return "\n".join(lines)
+
+
+def _make_descriptions_unique(interactions: list[Interaction]) -> None:
+    """Interactions that differ only in their request's shape say how: `... (query page)`, `... #2`."""
+    by_description: dict[str, list[Interaction]] = {}
+    for i in interactions:
+        by_description.setdefault(i.description, []).append(i)
+    for description, same in by_description.items():
+        if len(same) == 1:
+            continue
+        seen: set[str] = set()
+        for n, i in enumerate(same, 1):
+            parts = [
+                f"query {', '.join(sorted(i.query))}" if i.query else "",
+                f"body {', '.join(sorted(i.request.body))}" if isinstance(i.request.body, dict) else "",
+            ]
+            label = "; ".join(p for p in parts if p) or "no query or body"
+            label = label if label not in seen else f"{label} #{n}"
+            seen.add(label)
+            i.description = f"{description} ({label})"

@@ -1,24 +1,110 @@
-"""Incremental JSON shapes: genson's SchemaBuilder with our own strategies.
+"""Incremental JSON shapes: genson's SchemaBuilder with our own strategies for evidence.
 
-genson merges every observed document into one JSON schema (types per field, which keys were present
-in every object). Two facts it does not keep matter for Pact matchers, so we add strategies for them:
+genson merges every observed document into one JSON schema (types per field, which keys were in every
+object). Our strategies keep, per node, what inference and review need, in `x-` keywords:
 
-* numbers: genson says `integer` or `number`; we also need to know whether only floats were seen
-  (a `decimal` matcher) or both (a `number` matcher): `x-number`;
-* arrays: whether an empty array was seen, which decides the `min` of the array matcher: `x-minItems`.
+* `x-samples`  how many values were seen here;   `x-example` the first one (a non-null example for
+  nullable fields);   `x-distinct` the distinct scalar values, up to DISTINCT_CAP;
+* strings: `x-formats`, the formats (in rule order) that every value seen so far matched;
+* numbers: `x-number`, integer / decimal (only floats seen) / number (both);
+* arrays: `x-minItems`, the shortest array seen;   objects: `x-present`, how often each key was there.
+
+Memory per node is bounded (DISTINCT_CAP values plus one example), whatever the traffic.
+
+    >>> b = shape_builder()
+    >>> for doc in ({"id": 1, "at": "2024-05-01T10:00:00Z"}, {"id": 2, "at": None}):
+    ...     b.add_object(doc)
+    >>> s = b.to_schema()["properties"]
+    >>> s["id"]["x-number"], s["id"]["x-distinct"], branch(s["at"], "string")["x-formats"]
+    ('integer', [1, 2], ['date-time'])
 """
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from genson import SchemaBuilder
-from genson.schema.strategies import List, Number
+from genson.schema.strategies import Boolean, List, Null, Number, Object, String
+
+from recorder.rules import Format, Ruleset, defaults
+
+DISTINCT_CAP = 20
 
 
-class NumberKind(Number):
-    KEYWORDS = (*Number.KEYWORDS, "x-number")
+class _Evidence:
+    """Mixin for strategies: counts samples, keeps the first value and (scalars) distinct values."""
 
+    KEYS = ("x-samples", "x-example", "x-distinct", "x-distinct-overflow")
+    SCALAR = True
+
+    def _init_evidence(self) -> None:
+        self._samples = 0
+        self._example: Any = None
+        self._distinct: set = set()
+        self._overflow = False
+
+    def _see(self, obj: Any) -> None:
+        if self._samples == 0:
+            self._example = obj
+        self._samples += 1
+        if self.SCALAR and not self._overflow:
+            self._distinct.add(obj)
+            if len(self._distinct) > DISTINCT_CAP:
+                self._distinct.pop()
+                self._overflow = True
+
+    def _merge_evidence(self, schema: dict) -> None:
+        if self._samples == 0 and "x-example" in schema:
+            self._example = schema["x-example"]
+        self._samples += schema.get("x-samples", 0)
+        for v in schema.get("x-distinct", ()):
+            self._see_distinct_only(v)
+        self._overflow = self._overflow or schema.get("x-distinct-overflow", False)
+
+    def _see_distinct_only(self, v: Any) -> None:
+        if not self._overflow:
+            self._distinct.add(v)
+            self._overflow = len(self._distinct) > DISTINCT_CAP
+
+    def _evidence(self, schema: dict) -> dict:
+        schema["x-samples"] = self._samples
+        schema["x-example"] = self._example
+        if self.SCALAR:
+            schema["x-distinct"] = sorted(self._distinct, key=lambda v: (str(type(v)), v))
+            if self._overflow:
+                schema["x-distinct-overflow"] = True
+        return schema
+
+
+def _strategy(base, extra_keys=(), scalar=True):
+    """A genson strategy class that also keeps evidence."""
+
+    class WithEvidence(_Evidence, base):
+        KEYWORDS = (*base.KEYWORDS, *_Evidence.KEYS, *extra_keys)
+        SCALAR = scalar
+
+        def __init__(self, node_class):
+            super().__init__(node_class)
+            self._init_evidence()
+
+        def add_object(self, obj):
+            super().add_object(obj)
+            self._see(obj)
+
+        def add_schema(self, schema):
+            super().add_schema(schema)
+            self._merge_evidence(schema)
+
+        def to_schema(self):
+            return self._evidence(super().to_schema())
+
+    WithEvidence.__name__ = f"{base.__name__}Evidence"
+    return WithEvidence
+
+
+class NumberKind(_strategy(Number, ("x-number",))):
     def __init__(self, node_class):
         super().__init__(node_class)
         self._kinds: set[str] = set()
@@ -38,9 +124,7 @@ class NumberKind(Number):
         return schema
 
 
-class ListLength(List):
-    KEYWORDS = (*List.KEYWORDS, "x-minItems")
-
+class ListLength(_strategy(List, ("x-minItems",), scalar=False)):
     def __init__(self, node_class):
         super().__init__(node_class)
         self._min: int | None = None
@@ -54,6 +138,8 @@ class ListLength(List):
             self._seen(schema["x-minItems"])
 
     def add_object(self, obj):
+        if self._samples and not self._example and obj:
+            self._example = obj  # prefer a non-empty example: its first element carries the types
         super().add_object(obj)
         self._seen(len(obj))
 
@@ -63,11 +149,73 @@ class ListLength(List):
         return schema
 
 
-class ShapeBuilder(SchemaBuilder):
-    EXTRA_STRATEGIES = (NumberKind, ListLength)
+class ObjectPresence(_strategy(Object, ("x-present",), scalar=False)):
+    def __init__(self, node_class):
+        super().__init__(node_class)
+        self._present: dict[str, int] = {}
 
-    def __init__(self):
-        super().__init__(schema_uri=None)
+    def add_object(self, obj):
+        super().add_object(obj)
+        for key in obj:
+            self._present[key] = self._present.get(key, 0) + 1
+
+    def add_schema(self, schema):
+        super().add_schema(schema)
+        for key, n in schema.get("x-present", {}).items():
+            self._present[key] = self._present.get(key, 0) + n
+
+    def to_schema(self):
+        schema = super().to_schema()
+        schema["x-present"] = dict(sorted(self._present.items()))
+        return schema
+
+
+def _string_strategy(formats: tuple[Format, ...]):
+    tests = [(f.name, re.compile(f.test)) for f in formats]
+
+    class StringFormats(_strategy(String, ("x-formats",))):
+        def __init__(self, node_class):
+            super().__init__(node_class)
+            self._alive = [name for name, _ in tests]
+
+        def add_object(self, obj):
+            super().add_object(obj)
+            if self._alive:
+                self._alive = [name for name, test in tests if name in self._alive and test.search(obj)]
+
+        def add_schema(self, schema):
+            super().add_schema(schema)
+            if "x-formats" in schema:
+                self._alive = [n for n in self._alive if n in schema["x-formats"]]
+
+        def to_schema(self):
+            schema = super().to_schema()
+            schema["x-formats"] = list(self._alive)
+            return schema
+
+    return StringFormats
+
+
+@cache
+def _builder_class(formats: tuple[Format, ...]) -> type[SchemaBuilder]:
+    strategies = (
+        _strategy(Null),
+        _strategy(Boolean),
+        NumberKind,
+        _string_strategy(formats),
+        ListLength,
+        ObjectPresence,
+    )
+
+    class ShapeBuilder(SchemaBuilder):
+        EXTRA_STRATEGIES = strategies
+
+    return ShapeBuilder
+
+
+def shape_builder(rules: Ruleset | None = None) -> SchemaBuilder:
+    """A fresh builder whose string strategy tests the rule set's formats."""
+    return _builder_class((rules or defaults()).formats)(schema_uri=None)
 
 
 def types_of(node: dict[str, Any]) -> set[str]:
@@ -83,6 +231,6 @@ def types_of(node: dict[str, Any]) -> set[str]:
 def branch(node: dict[str, Any], json_type: str) -> dict[str, Any]:
     """The part of a (possibly multi-type) node that describes one JSON type."""
     for n in node.get("anyOf", [node]):
-        if json_type in types_of(n):
+        if json_type in types_of(n) or (json_type == "number" and "integer" in types_of(n)):
             return n
     return {}

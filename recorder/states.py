@@ -42,7 +42,7 @@ def state_for(endpoint: Endpoint, values: dict[str, str], status: int) -> Provid
     if not phrases:
         return None
     name = " of ".join(reversed(phrases)) + (" does not exist" if status == 404 else " exists")
-    params = tuple(sorted((s.text, typed_value(s.kind, values[s.text])) for s in endpoint.params))
+    params = tuple(sorted((s.text, typed_value(s, values[s.text])) for s in endpoint.params))
     return ProviderState(name, params)
 
 

@@ -1,6 +1,9 @@
 import pytest
 
-from recorder.headers import REQUEST_NOISE, RESPONSE_NOISE, content_type_regex, header_rules, kept, location_regex
+from recorder.headers import HeaderPolicy, content_type_regex, location_regex
+from recorder.rules import defaults
+
+POLICY = HeaderPolicy(defaults())
 
 
 def test_transport_noise_is_dropped_and_names_are_canonical():
@@ -13,13 +16,13 @@ def test_transport_noise_is_dropped_and_names_are_canonical():
         ("X-List", "a"),
         ("x-list", "b"),
     )
-    assert kept(response, RESPONSE_NOISE) == {
+    assert POLICY.kept(response, "response") == {
         "Content-Type": "application/json",
         "X-Api-Version": "2",
         "X-List": "a, b",
     }
     request = (("Host", "h"), ("User-Agent", "u"), ("Accept-Encoding", "gzip"), ("Accept", "application/json"))
-    assert kept(request, REQUEST_NOISE) == {"Accept": "application/json"}
+    assert POLICY.kept(request, "request") == {"Accept": "application/json"}
 
 
 @pytest.mark.parametrize(
@@ -47,7 +50,9 @@ def test_location_matches_the_same_kind_of_resource_on_any_host(value, regex):
 
 
 def test_redacted_headers_keep_a_regex_that_requires_a_value():
-    rules = header_rules({"Authorization": "Bearer <redacted>", "Cookie": "sid=<redacted>; theme=<redacted>"})
+    rules = POLICY.matchers(
+        {"Authorization": "Bearer <redacted>", "Cookie": "sid=<redacted>; theme=<redacted>"}, "request"
+    )
     assert rules == {
         "Authorization": [{"match": "regex", "regex": "^Bearer .+$"}],
         "Cookie": [{"match": "regex", "regex": "^sid=.+; theme=.+$"}],

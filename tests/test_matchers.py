@@ -1,72 +1,50 @@
-"""Observed bodies -> matching rules and example, case by case."""
+"""Inference cases as data: tests/inference/<a sentence>.yaml.
+
+Each case lists the observed bodies (in order) and what is expected of the inferred contract: the
+matching `rules` (always), and optionally the `example` (default: the first body) and `evidence`
+entries. `rule_file` is a rule file applied on top of the defaults; the endpoint is GET /items/{id}.
+"""
+
+from pathlib import Path
 
 import pytest
+import yaml
 
-from recorder.matchers import body_rules, example_body
-from recorder.shapes import ShapeBuilder
+from recorder.infer import Context
+from recorder.matchers import infer_body
+from recorder.rules import load
+from recorder.shapes import shape_builder
 
-
-def infer(*docs):
-    b = ShapeBuilder()
-    for d in docs:
-        b.add_object(d)
-    schema = b.to_schema()
-    example = example_body(schema, docs[0])
-    return example, body_rules(schema, example)
+CASES = sorted((Path(__file__).parent / "inference").glob("*.yaml"))
 
 
-CASES = {
-    "integers get an integer matcher": ([{"id": 1}, {"id": 2}], {"$.id": [{"match": "integer"}]}),
-    "floats get a decimal matcher": ([{"price": 1.5}, {"price": 2.25}], {"$.price": [{"match": "decimal"}]}),
-    "a field seen as integer and as float gets a number matcher": (
-        [{"n": 1}, {"n": 2.5}],
-        {"$.n": [{"match": "number"}]},
-    ),
-    "strings and booleans are matched by type": (
-        [{"s": "a", "b": True}],
-        {"$.s": [{"match": "type"}], "$.b": [{"match": "type"}]},
-    ),
-    "non-empty arrays get type with min 1 and rules for their elements": (
-        [{"tags": ["a", "b"]}],
-        {"$.tags": [{"match": "type", "min": 1}], "$.tags[*]": [{"match": "type"}]},
-    ),
-    "an array seen empty gets min 0": (
-        [{"tags": ["a"]}, {"tags": []}],
-        {"$.tags": [{"match": "type", "min": 0}], "$.tags[*]": [{"match": "type"}]},
-    ),
-    "nested objects in arrays get element paths": (
-        [{"items": [{"id": 1, "price": 2.5}]}],
-        {
-            "$.items": [{"match": "type", "min": 1}],
-            "$.items[*].id": [{"match": "integer"}],
-            "$.items[*].price": [{"match": "decimal"}],
-        },
-    ),
-    "a root array is matched at $": (
-        [[{"id": 1}]],
-        {"$": [{"match": "type", "min": 1}], "$[*].id": [{"match": "integer"}]},
-    ),
-    "keys that are not identifiers use bracket notation": (
-        [{"with space": 1, "x-y": 2}],
-        {"$['with space']": [{"match": "integer"}], "$.x-y": [{"match": "integer"}]},
-    ),
-    "a key with a quote cannot be named in JSONPath and gets no rule": ([{"it's": 1}], {}),
-    "a field only ever null gets no rule": ([{"gone": None}], {}),
-    "a field of mixed types keeps its example value": ([{"v": 1}, {"v": "one"}], {}),
-}
+def run(case: dict, tmp_path: Path):
+    rules_file = tmp_path / "case-rules.yaml"
+    rules_file.write_text(yaml.safe_dump(case.get("rule_file", {})))
+    rules = load([rules_file])
+    builder = shape_builder(rules)
+    for body in case["observed"]:
+        builder.add_object(body)
+    overrides = Context(rules).overrides("GET", "/items/{id}", "response")
+    return infer_body(builder.to_schema(), case["observed"][0], rules, overrides)
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_inference_case(case):
-    docs, rules = CASES[case]
-    assert infer(*docs)[1] == rules
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_inference_case(path, tmp_path):
+    case = yaml.safe_load(path.read_text())
+    example, rules, evidence = run(case, tmp_path)
+    assert rules == case["rules"]
+    assert example == case.get("example", case["observed"][0])
+    for at, facts in case.get("evidence", {}).items():
+        assert evidence[at] == facts
 
 
-def test_fields_missing_from_some_responses_are_left_out_of_the_example():
-    example, rules = infer({"id": 1, "nick": "a"}, {"id": 2})
-    assert example == {"id": 1}
-    assert "$.nick" not in rules
-
-
-def test_arrays_keep_only_their_first_element_in_the_example():
-    assert infer({"items": [{"id": 1}, {"id": 2}, {"id": 3}]})[0] == {"items": [{"id": 1}]}
+def test_every_inferred_matcher_says_why():
+    builder = shape_builder()
+    body = {"id": 1, "at": "2024-05-01T10:00:00Z", "tags": ["a"], "n": None}
+    builder.add_object(body)
+    builder.add_object({**body, "n": 2.5})
+    _, rules, evidence = infer_body(builder.to_schema(), body)
+    assert set(rules) <= set(evidence)
+    assert evidence["$.at"] == {"by": "format date-time", "samples": 2, "distinct": 1, "matcher": "regex"}
+    assert evidence["$.n"] == {"by": "shape number", "samples": 2, "distinct": 2, "null": 1, "matcher": "decimal"}

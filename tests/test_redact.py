@@ -1,4 +1,6 @@
+from recorder.headers import HeaderPolicy
 from recorder.redact import redact
+from recorder.rules import defaults
 from tests.helpers import exchange
 
 
@@ -13,7 +15,7 @@ def test_credentials_in_headers_never_survive_redaction():
         ),
         response_headers=(("Set-Cookie", "sid=n3w; Path=/; HttpOnly"),),
     )
-    out = redact(ex)
+    out = redact(ex, HeaderPolicy(defaults()).secret)
     assert dict(out.request_headers) == {
         "Authorization": "Bearer <redacted>",
         "Cookie": "sid=<redacted>; theme=<redacted>",

@@ -1,0 +1,128 @@
+"""The mitmproxy addon: records every proxied exchange and writes the pact on shutdown.
+
+Loaded by `pact-recorder record` (in our lean master) and, through addons/pact_recorder.py, by plain
+`mitmdump -s`. Hooks stay cheap and never raise into mitmproxy: a failure while recording an exchange
+is logged and counted, and the traffic itself is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from pathlib import Path
+
+from mitmproxy import command, ctx, exceptions, http
+
+from recorder.capture import record_flow
+from recorder.pipeline import Recording, Settings
+
+log = logging.getLogger("pact_recorder")
+
+DRAIN_SECONDS = 10.0
+OPTIONS = frozenset({"pact_consumer", "pact_provider", "pact_out", "pact_spec"})
+
+
+def _settings(opts) -> Settings | None:
+    """The recording settings the options describe; None until both names are set."""
+    if not (opts.pact_consumer and opts.pact_provider):
+        return None
+    return Settings(opts.pact_consumer, opts.pact_provider, Path(opts.pact_out), opts.pact_spec)
+
+
+class PactRecorder:
+    def __init__(self) -> None:
+        self.recording: Recording | None = None
+        self.inflight: set[str] = set()
+        self.errors: Counter[str] = Counter()
+        self.write_failed = False
+        self.started = False
+
+    def load(self, loader) -> None:
+        loader.add_option("pact_consumer", str, "", "Consumer name written into the pact (required).")
+        loader.add_option("pact_provider", str, "", "Provider name written into the pact (required).")
+        loader.add_option("pact_out", str, "pacts", "Folder the pact and the states hints are written to.")
+        loader.add_option("pact_spec", str, "v4", "Pact specification version to write: v4 or v3.")
+
+    def configure(self, updated: set[str]) -> None:
+        if not updated & OPTIONS:
+            return
+        try:
+            settings = _settings(ctx.options)
+        except ValueError as e:
+            if self.started:
+                raise exceptions.OptionsError(str(e)) from None  # `set` at run time: mitmproxy rolls back
+            # At start-up mitmproxy would print OptionsError from a -s script with a traceback; an
+            # ERROR log line is shown cleanly and still stops the start (mitmdump's ErrorCheck).
+            log.error("pact_recorder: %s", e)
+            self.errors["configure"] += 1
+            return
+        if settings is None:
+            return
+        if self.recording is None:
+            self.recording = Recording(settings)
+        else:
+            self.recording.settings = settings
+
+    def running(self) -> None:
+        self.started = True
+        # mitmproxy silently ignores --set for names no addon declares; a typo would lose the setting.
+        if unknown := sorted(n for n in ctx.options.deferred if n.startswith("pact_")):
+            log.error(
+                "pact_recorder: unknown option(s) %s; known: pact_consumer, pact_provider, pact_out, pact_spec",
+                ", ".join(unknown),
+            )
+        if self.recording is None and not self.errors["configure"]:
+            log.error(
+                "pact_recorder: set both names, e.g. --set pact_consumer=user-web --set pact_provider=user-service"
+            )
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        self.inflight.add(flow.id)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self.inflight.discard(flow.id)
+        self._record(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self.inflight.discard(flow.id)
+        if flow.response is None:  # an error after a complete response (client gone) was recorded already
+            self._record(flow)
+
+    def _record(self, flow: http.HTTPFlow) -> None:
+        if self.recording is None:
+            return
+        try:
+            record_flow(self.recording, flow)
+        except Exception as e:  # never let a recording bug reach the traffic
+            kind = type(e).__name__
+            self.errors[kind] += 1
+            self.recording.skip(f"internal error while recording ({kind})")
+            if self.errors[kind] == 1:
+                log.exception(
+                    "pact_recorder: could not record %s %s (further %s errors are only counted)",
+                    flow.request.method,
+                    flow.request.path,
+                    kind,
+                )
+
+    @command.command("pact.write")
+    def write(self) -> None:
+        """Write the pact and the states hints now."""
+        if self.recording is None:
+            raise exceptions.CommandError("pact_consumer and pact_provider are not set")
+        log.info("%s", self.recording.write_and_report())
+
+    async def done(self) -> None:
+        # In-flight exchanges would be cut off at shutdown; let them finish and be recorded first.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        while self.inflight and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        if self.recording is None:
+            return
+        try:
+            print(self.recording.write_and_report(), flush=True)
+        except Exception:
+            self.write_failed = True
+            log.exception("pact_recorder: could not write the pact")

@@ -1,0 +1,191 @@
+"""The `pact-recorder` command line. `main(argv) -> exit code`; user mistakes never print a traceback.
+
+Exit codes: 0 success (verify: green), 1 failure (verify: red; record: could not start),
+2 usage error (bad option, unreadable input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from recorder import __version__
+from recorder.pactfile import SPECS
+from recorder.pipeline import Recording, Settings
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="pact-recorder: %(levelname)s: %(message)s"
+    )
+    try:
+        return args.run(args)
+    except UsageError as e:
+        print(f"pact-recorder {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pact-recorder", description="Record HTTP traffic into Pact contracts.")
+    p.add_argument("--version", action="version", version=f"pact-recorder {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rec = sub.add_parser("record", help="run a recording reverse proxy in front of a provider")
+    _names(rec)
+    rec.add_argument(
+        "--target", required=True, metavar="URL", help="the provider's base URL, e.g. http://127.0.0.1:5001"
+    )
+    rec.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="where the consumer connects (default 127.0.0.1:8080; port 0 picks a free one)",
+    )
+    rec.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder (its CA lives there)")
+    _output(rec)
+    rec.set_defaults(run=cmd_record)
+
+    inf = sub.add_parser("infer", help="infer a pact from a recorded .mitm flow file or a HAR file")
+    inf.add_argument("flows", type=Path, metavar="FILE", help="a .mitm flow dump or a .har file")
+    _names(inf)
+    _output(inf)
+    inf.set_defaults(run=cmd_infer)
+
+    ver = sub.add_parser("verify", help="verify a pact against a running provider with the Pact core")
+    ver.add_argument("pact", type=Path, metavar="PACT")
+    ver.add_argument("--provider-url", required=True, metavar="URL")
+    ver.add_argument(
+        "--state-url", metavar="URL", help="the provider's state-change endpoint (POST state/params/action)"
+    )
+    ver.set_defaults(run=cmd_verify)
+    for s in (rec, inf, ver):
+        s.add_argument("-v", "--verbose", action="store_true", help="log more")
+    return p
+
+
+def _names(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--consumer", required=True, help="consumer name (used in the file name)")
+    p.add_argument("--provider", required=True, help="provider name (used in the file name)")
+
+
+def _output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("pacts"), metavar="DIR", help="output folder (default pacts/)")
+    p.add_argument("--spec", choices=sorted(SPECS), default="v4", help="Pact specification to write (default v4)")
+
+
+def settings(args) -> Settings:
+    try:
+        return Settings(args.consumer, args.provider, args.out, args.spec)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def http_url(option: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{option} {value!r}: expected an http(s) URL such as http://127.0.0.1:5001")
+    try:
+        _ = parts.port  # raises for a port out of range
+    except ValueError:
+        raise UsageError(f"{option} {value!r}: the port is not a number between 0 and 65535") from None
+    return value.rstrip("/")
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    m = re.fullmatch(r"(?:\[?([^\]]*)\]?:)?(\d{1,5})", value)
+    if not m or int(m.group(2)) > 65535:
+        raise UsageError(f"--listen {value!r}: expected HOST:PORT or PORT, e.g. 127.0.0.1:8080")
+    host, port = m.group(1) or "127.0.0.1", int(m.group(2))
+    if port:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            try:
+                s.bind((host, port))
+            except OSError as e:
+                raise UsageError(
+                    f"--listen {value!r}: cannot listen there ({e.strerror}); pick another port, or 0 for a free one"
+                ) from None
+    return host, port
+
+
+def cmd_record(args) -> int:
+    from recorder.addon import PactRecorder
+    from recorder.proxy import serve
+
+    s = settings(args)
+    target = http_url("--target", args.target)
+    host, port = listen_address(args.listen)
+    recorder = PactRecorder()
+
+    def describe(addrs) -> str:
+        where = ", ".join(f"http://{a[0]}:{a[1]}" for a in addrs)
+        return f"pact-recorder: listening on {where} -> {target} (Ctrl-C or SIGTERM writes {s.pact_path})"
+
+    def forget() -> None:
+        recorder.recording = None  # nothing was recorded: leave any earlier pact in place
+
+    code = asyncio.run(
+        serve(
+            modes=[f"reverse:{target}"],
+            listen_host=host,
+            listen_port=port,
+            addons=[recorder],
+            addon_options={
+                "pact_consumer": s.consumer,
+                "pact_provider": s.provider,
+                "pact_out": str(s.out_dir),
+                "pact_spec": s.spec,
+            },
+            describe=describe,
+            confdir=args.confdir,
+            on_failure=forget,
+        )
+    )
+    return 1 if recorder.write_failed else code
+
+
+def cmd_infer(args) -> int:
+    from recorder.capture import record_flow
+    from recorder.files import read_flows
+
+    s = settings(args)
+    if not args.flows.is_file():
+        raise UsageError(f"{args.flows}: no such file")
+    recording = Recording(s)
+    try:
+        for flow in read_flows(args.flows):
+            record_flow(recording, flow)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(recording.write_and_report())
+    return 0 if recording.observations else 1
+
+
+def cmd_verify(args) -> int:
+    from recorder.verify import render, verify
+
+    url = http_url("--provider-url", args.provider_url)
+    state_url = http_url("--state-url", args.state_url) if args.state_url else None
+    try:
+        result = verify(args.pact, url, state_url)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(render(result, args.pact, url))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Plain frozen values that flow through the pipeline.
+
+Only `capture` builds an `Exchange` from mitmproxy objects; everything after it works on these values
+and never sees mitmproxy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Headers = tuple[tuple[str, str], ...]
+"""Header pairs in the order they were seen; names keep their case, duplicates are kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and the response the provider gave to it, bodies already decoded."""
+
+    method: str
+    path: str  # without the query string, as sent on the wire (percent-encoding kept)
+    query: tuple[tuple[str, str], ...]
+    request_headers: Headers
+    request_body: bytes
+    status: int
+    response_headers: Headers
+    response_body: bytes
+
+    def request_header(self, name: str) -> str | None:
+        return header_value(self.request_headers, name)
+
+    def response_header(self, name: str) -> str | None:
+        return header_value(self.response_headers, name)
+
+
+def header_value(headers: Headers, name: str) -> str | None:
+    """The first value of a header, looked up case-insensitively."""
+    lname = name.lower()
+    return next((v for k, v in headers if k.lower() == lname), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment of a path template: a literal, or a parameter with the kind that detected it."""
+
+    text: str  # the literal text, or the parameter name
+    kind: str | None = None  # None for a literal; "integer", "uuid", ... for a parameter
+
+    @property
+    def is_param(self) -> bool:
+        return self.kind is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A path template such as /users/{id}, with the values one exchange had for its parameters."""
+
+    segments: tuple[Segment, ...]
+    trailing_slash: bool = False
+
+    @property
+    def template(self) -> str:
+        parts = [f"{{{s.text}}}" if s.is_param else s.text for s in self.segments]
+        return "/" + "/".join(parts) + ("/" if self.trailing_slash and parts else "")
+
+    @property
+    def params(self) -> tuple[Segment, ...]:
+        return tuple(s for s in self.segments if s.is_param)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class InteractionKey:
+    """What makes two exchanges the same interaction (first cut: method, path template, status)."""
+
+    template: str
+    method: str
+    status: int

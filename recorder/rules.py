@@ -1,0 +1,420 @@
+"""Rule files: YAML -> a validated, merged Ruleset.
+
+`rules/default.yaml` applies first, then each `--rules FILE` (after the files it `extends`). Lists
+of named rules merge by name (a later rule with the same name replaces the earlier one, where it
+stood); settings merge key by key, later files win. Every problem is reported at once, each with
+file, line, the rule's name, what was expected and a did-you-mean where one fits:
+
+    rules.yaml:4: select 'health': unknown key 'paht' (did you mean 'path'?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NAMED_LISTS = ("select", "headers", "formats", "fields")
+
+
+class RuleError(Exception):
+    """Rule files with problems; `problems` holds one message per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Select:
+    name: str
+    action: str  # include | exclude
+    method: tuple[str, ...] = ()
+    host: tuple[str, ...] = ()
+    path: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
+    content_type: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    name: str
+    headers: frozenset[str]  # lower case
+    action: str
+    side: str = "both"
+    regex: str | None = None
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    test: str
+    regex: str
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    test: str
+    regex: str
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    name: str
+    path: str
+    match: str
+    endpoint: str | None = None
+    side: str = "response"
+    regex: str | None = None
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    select: tuple[Select, ...] = ()
+    headers: tuple[HeaderRule, ...] = ()
+    templates: tuple[str, ...] = ()
+    never_params: tuple[str, ...] = ()
+    sibling_collapse: int = 0
+    detectors: tuple[Detector, ...] = ()
+    formats: tuple[Format, ...] = ()
+    fields: tuple[FieldRule, ...] = ()
+    floats: str = "decimal"
+    integers: str = "integer"
+    array_min: int = 1
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    merged: dict = field(default_factory=dict, compare=False, repr=False)  # the effective rules, as data
+
+
+def default_rules_file() -> Path:
+    """rules/default.yaml: from the source tree when running from it, else from the installed package."""
+    repo = Path(__file__).resolve().parent.parent / "rules" / "default.yaml"
+    return repo if repo.is_file() else Path(str(files("recorder.default_rules").joinpath("default.yaml")))
+
+
+@cache
+def schema() -> dict:
+    return json.loads(default_rules_file().with_name("schema.json").read_text(encoding="utf-8"))
+
+
+def load(paths: list[Path] | tuple[Path, ...] = (), with_defaults: bool = True) -> Ruleset:
+    """The effective rules: defaults (unless switched off), then each file with what it extends."""
+    problems: list[str] = []
+    docs: list[tuple[str, dict, dict]] = []
+    order = ([default_rules_file()] if with_defaults else []) + [Path(p) for p in paths]
+    for path in order:
+        _collect(path, docs, problems, stack=())
+    if problems:
+        raise RuleError(problems)
+    merged, origin = _merge(docs)
+    ruleset = _build(merged, origin, problems)
+    if problems:
+        raise RuleError(problems)
+    return ruleset
+
+
+# -- reading and validating one file -------------------------------------------------------------
+
+
+def _collect(path: Path, docs: list, problems: list[str], stack: tuple[Path, ...]) -> None:
+    """Read `path` and what it extends (first), validated, appending (file, data, lines) in order."""
+    resolved = path.resolve()
+    if resolved in stack:
+        chain = " -> ".join(str(p) for p in (*stack, resolved))
+        problems.append(f"{path}: extends itself ({chain}); remove one of the extends")
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        problems.append(f"{path}: cannot read the rule file ({e.strerror})")
+        return
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problems.append(f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}")
+        return
+    lines: dict[tuple, int] = {}
+    data = {} if node is None else _python(node, lines, (), str(path), problems)
+    found = len(problems)
+    _validate(data, schema(), (), lines, str(path), problems, rule=None)
+    if len(problems) > found or not isinstance(data, dict):
+        return
+    for i, parent in enumerate(data.get("extends", [])):
+        _collect(path.parent / parent, docs, problems, (*stack, resolved))
+    docs.append((str(path), data, lines))
+
+
+def _python(node: yaml.Node, lines: dict, at: tuple, file: str, problems: list[str]) -> Any:
+    """A YAML node as Python data, recording the line of every value (and flagging duplicate keys)."""
+    lines[at] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in out:
+                problems.append(f"{file}:{key_node.start_mark.line + 1}: {_where(at)}: key {key!r} appears twice")
+            out[key] = _python(value_node, lines, (*at, key), file, problems)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_python(n, lines, (*at, i), file, problems) for i, n in enumerate(node.value)]
+    return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+_JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "number": (int, float)}
+
+
+def _type_ok(value: Any, expected: str | list[str]) -> bool:
+    for t in [expected] if isinstance(expected, str) else expected:
+        if t == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if t != "integer" and isinstance(value, _JSON_TYPES[t]) and not (t == "number" and isinstance(value, bool)):
+            return True
+    return False
+
+
+def _describe(value: Any) -> str:
+    kind = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", type(None): "nothing"}
+    return kind.get(type(value), f"the number {value}") if not isinstance(value, str) else f"the string {value!r}"
+
+
+def _validate(value: Any, sch: dict, at: tuple, lines: dict, file: str, problems: list[str], rule: str | None) -> None:
+    """Check `value` against the subset of JSON Schema that rules/schema.json uses."""
+
+    def problem(message: str, where: tuple = at) -> None:
+        problems.append(f"{file}:{lines.get(where, lines.get(at, 1))}: {_label(at, rule)}: {message}")
+
+    if "type" in sch and not _type_ok(value, sch["type"]):
+        names = [sch["type"]] if isinstance(sch["type"], str) else sch["type"]
+        expected = " or ".join({"object": "mapping", "array": "list"}.get(t, t) for t in names)
+        problem(f"expected {'an' if expected[0] in 'aeiou' else 'a'} {expected}, found {_describe(value)}")
+        return
+    if "enum" in sch and value not in sch["enum"]:
+        close = difflib.get_close_matches(str(value), [str(e) for e in sch["enum"]], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problem(f"expected one of {', '.join(map(str, sch['enum']))}, found {value!r}{hint}")
+    if "minimum" in sch and isinstance(value, int) and value < sch["minimum"]:
+        problem(f"expected a number >= {sch['minimum']}, found {value}")
+    if isinstance(value, dict):
+        if isinstance(value.get("name"), str) and rule is None and at and isinstance(at[-1], int):
+            rule = value["name"]
+        props = sch.get("properties", {})
+        for key in sch.get("required", []):
+            if key not in value:
+                problem(f"missing required key {key!r}")
+        for key, sub in value.items():
+            if key in props:
+                _validate(sub, props[key], (*at, key), lines, file, problems, rule)
+            elif sch.get("additionalProperties") is False:
+                close = difflib.get_close_matches(key, list(props), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f"; expected one of {', '.join(props)}"
+                problem(f"unknown key {key!r}{hint}", (*at, key))
+    if isinstance(value, list) and "items" in sch:
+        for i, item in enumerate(value):
+            _validate(item, sch["items"], (*at, i), lines, file, problems, rule)
+
+
+def _label(at: tuple, rule: str | None) -> str:
+    """Where a problem is: `select rule 'health', path` inside a named rule, else `paths.sibling_collapse`."""
+    index = next((i for i, part in enumerate(at) if isinstance(part, int)), None)
+    if rule is None or index is None:
+        return _where(at)
+    rest = _where(at[index + 1 :])
+    return f"{_where(at[:index])} rule {rule!r}" + (f", {rest}" if at[index + 1 :] else "")
+
+
+def _where(at: tuple) -> str:
+    """('select', 0, 'path') -> 'select[0].path'; the top level reads 'rules'."""
+    text = ""
+    for part in at:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text or "rules"
+
+
+# -- merging files --------------------------------------------------------------------------------
+
+
+def _merge(docs: list[tuple[str, dict, dict]]) -> tuple[dict, dict]:
+    """Later files win. Returns the merged data and, per rule/setting, (file, line) it came from."""
+    merged: dict[str, Any] = {}
+    origin: dict[tuple, tuple[str, int]] = {}
+    for file, data, lines in docs:
+        for section, value in data.items():
+            if section == "extends":
+                continue
+            if section in NAMED_LISTS:
+                current = {r["name"]: r for r in merged.get(section, [])}
+                for i, r in enumerate(value):
+                    current[r["name"]] = r
+                    origin[(section, r["name"])] = (file, lines[(section, i)])
+                merged[section] = list(current.values())
+            elif section == "paths" and "detectors" in value:
+                detectors = {d["name"]: d for d in merged.get("paths", {}).get("detectors", [])}
+                for i, d in enumerate(value["detectors"]):
+                    detectors[d["name"]] = d
+                    origin[("detectors", d["name"])] = (file, lines[(section, "detectors", i)])
+                merged["paths"] = {**merged.get("paths", {}), **value, "detectors": list(detectors.values())}
+            else:
+                merged[section] = {**merged.get(section, {}), **value}
+            for key in value if isinstance(value, dict) else ():
+                origin[(section, key)] = (file, lines[(section, key)])
+    return merged, origin
+
+
+# -- building the Ruleset, with the checks the schema cannot express -------------------------------
+
+
+def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
+    def where(kind: str, name: str) -> str:
+        file, line = origin.get((kind, name), ("rules", 1))
+        return f"{file}:{line}: {kind} rule {name!r}"
+
+    def on(rule: dict) -> bool:
+        return rule.get("enabled", True)
+
+    def regex_ok(kind: str, name: str, key: str, regex: str, examples=()) -> str:
+        if (problem := regex_problem(regex, examples)) is not None:
+            problems.append(f"{where(kind, name)}: {key} {regex!r}: {problem}")
+        return regex
+
+    select = tuple(
+        Select(
+            r["name"],
+            r.get("action", "exclude"),
+            *(tuple(str(v) for v in r.get(k, ())) for k in ("method", "host", "path", "status", "content_type")),
+        )
+        for r in m.get("select", [])
+        if on(r)
+    )
+    for s in select:
+        for status in s.status:
+            if not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status.lower()):
+                problems.append(
+                    f"{where('select', s.name)}: status {status!r}: expected a status such as 404 or a "
+                    "class such as 4xx"
+                )
+    headers = []
+    for r in m.get("headers", []):
+        if not on(r):
+            continue
+        if r["action"] == "regex" and "regex" not in r:
+            problems.append(f"{where('headers', r['name'])}: action 'regex' needs a regex")
+        regex = regex_ok("headers", r["name"], "regex", r["regex"]) if "regex" in r else None
+        headers.append(
+            HeaderRule(r["name"], frozenset(h.lower() for h in r["headers"]), r["action"], r.get("side", "both"), regex)
+        )
+    paths = m.get("paths", {})
+    detectors = []
+    for d in paths.get("detectors", []):
+        if not on(d):
+            continue
+        if "test" not in d:
+            problems.append(f"{where('detectors', d['name'])}: needs a test regex")
+            continue
+        found = len(problems)
+        test = regex_ok("detectors", d["name"], "test", d["test"], d.get("examples", ()))
+        segment = d.get("regex") or _unanchored(test)
+        if len(problems) == found:  # the segment regex derived from a broken test would repeat its problem
+            regex_ok("detectors", d["name"], "regex", f"^(?:{segment})$", d.get("examples", ()))
+        detectors.append(Detector(d["name"], test, segment, d.get("numeric", False)))
+    formats = []
+    for f in m.get("formats", []):
+        if not on(f):
+            continue
+        if "test" not in f:
+            problems.append(f"{where('formats', f['name'])}: needs a test regex")
+            continue
+        test = regex_ok("formats", f["name"], "test", f["test"], f.get("examples", ()))
+        formats.append(
+            Format(
+                f["name"], test, regex_ok("formats", f["name"], "regex", f.get("regex", test), f.get("examples", ()))
+            )
+        )
+    fields = []
+    for f in m.get("fields", []):
+        if not on(f):
+            continue
+        if f["match"] == "regex" and "regex" not in f:
+            problems.append(f"{where('fields', f['name'])}: match 'regex' needs a regex")
+        if not re.fullmatch(r"\$(\.[^.\[\]]+|\['[^']*'\]|\[(\*|[0-9]+)\])*", f["path"]):
+            problems.append(
+                f"{where('fields', f['name'])}: path {f['path']!r}: expected a JSONPath such as $.items[*].price"
+            )
+        regex = regex_ok("fields", f["name"], "regex", f["regex"]) if "regex" in f else None
+        fields.append(FieldRule(f["name"], f["path"], f["match"], f.get("endpoint"), f.get("side", "response"), regex))
+    for template in paths.get("templates", []):
+        if not re.fullmatch(r"(/([^/{}]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?|/", template):
+            problems.append(
+                f"{where('paths', 'templates')}: template {template!r}: expected a path such as "
+                "/orgs/{org}/repos/{repo}"
+            )
+    for regex in paths.get("never_params", []):
+        regex_ok("paths", "never_params", "regex", regex)
+    return Ruleset(
+        select=select,
+        headers=tuple(headers),
+        templates=tuple(paths.get("templates", ())),
+        never_params=tuple(paths.get("never_params", ())),
+        sibling_collapse=paths.get("sibling_collapse", 0),
+        detectors=tuple(detectors),
+        formats=tuple(formats),
+        fields=tuple(fields),
+        floats=m.get("numbers", {}).get("floats", "decimal"),
+        integers=m.get("numbers", {}).get("integers", "integer"),
+        array_min=m.get("arrays", {}).get("min", 1),
+        sources=tuple(sorted({f for f, _ in origin.values()})),
+        merged=m,
+    )
+
+
+def _unanchored(regex: str) -> str:
+    return regex.removeprefix("^").removesuffix("$")
+
+
+_PYTHON_ONLY = re.compile(r"\(\?P[<=>]")
+
+
+def regex_problem(regex: str, examples=()) -> str | None:
+    """Why the Pact core could not use `regex`, or None. The core's engine is Oniguruma, not `re`."""
+    if _PYTHON_ONLY.search(regex):
+        return "uses Python-only group syntax (?P<name>...) that the Pact core rejects; write (?<name>...) or (...)"
+    try:
+        compiled = re.compile(regex)
+    except re.error as e:
+        return f"not a valid regex: {e}"
+    for example in examples:
+        if not compiled.search(example):
+            return f"does not match its example {example!r}"
+        if not core_matches(regex, example):
+            return f"the Pact core's regex engine rejects it or does not match its example {example!r}"
+    return None
+
+
+def core_matches(regex: str, value: str) -> bool:
+    """Does the Pact core's own regex engine match `value`? (False too when it cannot compile it.)"""
+    from pact_ffi.ffi import lib
+
+    return bool(lib.pactffi_check_regex(regex.encode(), value.encode()))
+
+
+def dump(ruleset: Ruleset) -> str:
+    """The effective rules as YAML a user can read (and copy into a rule file)."""
+    sources = "".join(f"#   {s}\n" for s in ruleset.sources)
+    return f"# Effective rules, merged from:\n{sources}" + yaml.safe_dump(
+        ruleset.merged, sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+@cache
+def defaults() -> Ruleset:
+    """The default rules alone (what every run starts from)."""
+    return load()

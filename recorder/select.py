@@ -1,0 +1,42 @@
+"""Which exchanges are recorded: the `select` rules.
+
+An exchange is skipped when an exclude rule matches it, or when include rules exist and none matches.
+Within a rule every given criterion must match (method AND path ...), and a list matches when any
+entry does. The reason names the rule, so a run that recorded nothing can say why.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from recorder.model import Exchange
+from recorder.rules import Ruleset, Select
+
+
+def _status_matches(patterns: tuple[str, ...], status: int) -> bool:
+    code = str(status)
+    return any(p.lower() == code or (p.lower().endswith("xx") and code[0] == p[0]) for p in patterns)
+
+
+def matches(rule: Select, exchange: Exchange) -> bool:
+    ctype = (exchange.response_header("content-type") or "").split(";")[0].strip().lower()
+    checks = (
+        (rule.method, lambda: exchange.method.upper() in {m.upper() for m in rule.method}),
+        (rule.host, lambda: any(fnmatchcase(exchange.host.lower(), h.lower()) for h in rule.host)),
+        (rule.path, lambda: any(fnmatchcase(exchange.path, p) for p in rule.path)),
+        (rule.status, lambda: _status_matches(rule.status, exchange.status)),
+        (rule.content_type, lambda: any(fnmatchcase(ctype, c.lower()) for c in rule.content_type)),
+    )
+    return all(check() for given, check in checks if given)
+
+
+def skip_reason(rules: Ruleset, exchange: Exchange) -> str | None:
+    """Why the rules leave this exchange out, or None to record it."""
+    for rule in rules.select:
+        if rule.action == "exclude" and matches(rule, exchange):
+            return f"excluded by select rule {rule.name!r}"
+    includes = [r for r in rules.select if r.action == "include"]
+    if includes and not any(matches(r, exchange) for r in includes):
+        names = ", ".join(repr(r.name) for r in includes)
+        return f"not included by any include rule ({names})"
+    return None
