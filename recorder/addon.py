@@ -10,29 +10,36 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from mitmproxy import command, ctx, exceptions, http
 
 from recorder.capture import record_flow
 from recorder.pipeline import Recording, Settings
+from recorder.rules import RuleError, load
 
 log = logging.getLogger("pact_recorder")
 
 DRAIN_SECONDS = 10.0
-OPTIONS = frozenset({"pact_consumer", "pact_provider", "pact_out", "pact_spec"})
+OPTIONS = frozenset({"pact_consumer", "pact_provider", "pact_out", "pact_spec", "pact_rules", "pact_default_rules"})
 
 
 def _settings(opts) -> Settings | None:
     """The recording settings the options describe; None until both names are set."""
     if not (opts.pact_consumer and opts.pact_provider):
         return None
-    return Settings(opts.pact_consumer, opts.pact_provider, Path(opts.pact_out), opts.pact_spec)
+    try:
+        rules = load([Path(r) for r in opts.pact_rules], with_defaults=opts.pact_default_rules)
+    except RuleError as e:
+        raise ValueError("pact_rules: " + "\n  ".join(e.problems)) from None
+    return Settings(opts.pact_consumer, opts.pact_provider, Path(opts.pact_out), opts.pact_spec, rules)
 
 
 class PactRecorder:
-    def __init__(self) -> None:
-        self.recording: Recording | None = None
+    def __init__(self, recording: Recording | None = None) -> None:
+        """`recording` is given when embedding (the record command); under mitmdump the options make it."""
+        self.recording = recording
         self.inflight: set[str] = set()
         self.errors: Counter[str] = Counter()
         self.write_failed = False
@@ -43,6 +50,8 @@ class PactRecorder:
         loader.add_option("pact_provider", str, "", "Provider name written into the pact (required).")
         loader.add_option("pact_out", str, "pacts", "Folder the pact and the states hints are written to.")
         loader.add_option("pact_spec", str, "v4", "Pact specification version to write: v4 or v3.")
+        loader.add_option("pact_rules", Sequence[str], [], "Rule files applied after the defaults (repeatable).")
+        loader.add_option("pact_default_rules", bool, True, "Apply pact-recorder's default rules first.")
 
     def configure(self, updated: set[str]) -> None:
         if not updated & OPTIONS:
@@ -68,10 +77,7 @@ class PactRecorder:
         self.started = True
         # mitmproxy silently ignores --set for names no addon declares; a typo would lose the setting.
         if unknown := sorted(n for n in ctx.options.deferred if n.startswith("pact_")):
-            log.error(
-                "pact_recorder: unknown option(s) %s; known: pact_consumer, pact_provider, pact_out, pact_spec",
-                ", ".join(unknown),
-            )
+            log.error("pact_recorder: unknown option(s) %s; known: %s", ", ".join(unknown), ", ".join(sorted(OPTIONS)))
         if self.recording is None and not self.errors["configure"]:
             log.error(
                 "pact_recorder: set both names, e.g. --set pact_consumer=user-web --set pact_provider=user-service"

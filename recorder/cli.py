@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import socket
 import sys
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from recorder import __version__
 from recorder.pactfile import SPECS
 from recorder.pipeline import Recording, Settings
+from recorder.rules import RuleError, dump, load
 
 
 class UsageError(Exception):
@@ -25,6 +27,9 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The Pact core asks for anonymous usage tracking on every run; a recorder's output is no place
+    # for that notice. Users who want tracking set PACT_DO_NOT_TRACK=false.
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -34,6 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except UsageError as e:
         print(f"pact-recorder {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except RuleError as e:
+        print(
+            f"pact-recorder {args.command}: error: the rule files have {len(e.problems)} problem(s):", file=sys.stderr
+        )
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -72,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-url", metavar="URL", help="the provider's state-change endpoint (POST state/params/action)"
     )
     ver.set_defaults(run=cmd_verify)
+
+    rules = sub.add_parser("rules", help="check rule files, or show the effective rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    check = rules_sub.add_parser("check", help="validate rule files (with the defaults they extend)")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.set_defaults(run=cmd_rules_check)
+    show = rules_sub.add_parser("show", help="print the effective merged rules")
+    show.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    show.set_defaults(run=cmd_rules_show)
+    for p_ in (check, show):
+        p_.add_argument("--no-default-rules", action="store_true", help="leave out rules/default.yaml")
+        p_.add_argument("-v", "--verbose", action="store_true", help="log more")
     for s in (rec, inf, ver):
         s.add_argument("-v", "--verbose", action="store_true", help="log more")
     return p
@@ -85,11 +109,21 @@ def _names(p: argparse.ArgumentParser) -> None:
 def _output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("pacts"), metavar="DIR", help="output folder (default pacts/)")
     p.add_argument("--spec", choices=sorted(SPECS), default="v4", help="Pact specification to write (default v4)")
+    p.add_argument(
+        "--rules",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a rule file applied after the defaults (repeatable; later files win)",
+    )
+    p.add_argument("--no-default-rules", action="store_true", help="leave out rules/default.yaml")
 
 
 def settings(args) -> Settings:
+    rules = load(args.rules, with_defaults=not args.no_default_rules)
     try:
-        return Settings(args.consumer, args.provider, args.out, args.spec)
+        return Settings(args.consumer, args.provider, args.out, args.spec, rules)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -128,7 +162,7 @@ def cmd_record(args) -> int:
     s = settings(args)
     target = http_url("--target", args.target)
     host, port = listen_address(args.listen)
-    recorder = PactRecorder()
+    recorder = PactRecorder(Recording(s))
 
     def describe(addrs) -> str:
         where = ", ".join(f"http://{a[0]}:{a[1]}" for a in addrs)
@@ -143,12 +177,7 @@ def cmd_record(args) -> int:
             listen_host=host,
             listen_port=port,
             addons=[recorder],
-            addon_options={
-                "pact_consumer": s.consumer,
-                "pact_provider": s.provider,
-                "pact_out": str(s.out_dir),
-                "pact_spec": s.spec,
-            },
+            addon_options={},
             describe=describe,
             confdir=args.confdir,
             on_failure=forget,
@@ -185,6 +214,17 @@ def cmd_verify(args) -> int:
         raise UsageError(str(e)) from None
     print(render(result, args.pact, url))
     return 0 if result.ok else 1
+
+
+def cmd_rules_check(args) -> int:
+    ruleset = load(args.files, with_defaults=not args.no_default_rules)
+    print(f"OK: {', '.join(str(f) for f in args.files)} ({len(ruleset.sources)} file(s) with what they extend)")
+    return 0
+
+
+def cmd_rules_show(args) -> int:
+    print(dump(load(args.files, with_defaults=not args.no_default_rules)), end="")
+    return 0
 
 
 if __name__ == "__main__":

@@ -93,18 +93,19 @@ def _param_names(raw: list[str], is_param: list[bool]) -> dict[int, str]:
     positions = [i for i, p in enumerate(is_param) if p]
     names: dict[int, str] = {}
     for n, i in enumerate(positions):
-        parent = raw[i - 1] if i > 0 and not is_param[i - 1] else ""
-        base = "id" if n == len(positions) - 1 or not parent else f"{_camel(singular(parent))}Id"
-        name, k = base, 2
-        while name in names.values():
-            name, k = f"{base}{k}", k + 1
-        names[i] = name
+        parent = raw[i - 1] if i > 0 and not is_param[i - 1] else None
+        names[i] = param_name(parent, n == len(positions) - 1, set(names.values()))
     return names
 
 
-def param_name_for(raw_parent: str | None, last: bool) -> str:
-    """The name a parameter gets after a literal segment (used when siblings collapse)."""
-    return "id" if last or not raw_parent else f"{_camel(singular(raw_parent))}Id"
+def param_name(parent: str | None, last: bool, taken: set[str]) -> str:
+    """`id` for the last parameter (or one without a literal parent), else `<singular parent>Id`;
+    a number is added when the name is taken."""
+    base = "id" if last or not parent else f"{_camel(singular(parent))}Id"
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}{k}", k + 1
+    return name
 
 
 def singular(word: str) -> str:

@@ -107,8 +107,17 @@ def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
 class Observation:
     """Everything seen of one interaction so far."""
 
-    def __init__(self, ctx: Context, key: InteractionKey, endpoint: Endpoint, values: dict[str, str], first: Exchange):
+    def __init__(
+        self,
+        ctx: Context,
+        key: InteractionKey,
+        endpoint: Endpoint,
+        values: dict[str, str],
+        first: Exchange,
+        order: int = 0,
+    ):
         self.ctx, self.key, self.endpoint, self.values, self.example = ctx, key, endpoint, values, first
+        self.order = order  # when it was first seen: the earliest of merged observations gives the example
         self.count = 0
         self.shapes = {
             name: shape_builder(ctx.rules)
@@ -133,6 +142,19 @@ class Observation:
                 self.unparsed[side] += bool(body)
             else:
                 self.shapes[f"{side}.body"].add_object(value)
+
+    @classmethod
+    def merged(cls, observations: list[Observation]) -> Observation:
+        """A new observation of everything in `observations` (first one first); they stay unchanged."""
+        first = observations[0]
+        out = cls(first.ctx, first.key, first.endpoint, first.values, first.example, first.order)
+        for obs in observations:
+            out.count += obs.count
+            for name, builder in out.shapes.items():
+                builder.add_schema(obs.shapes[name].to_schema())
+            for side, n in obs.unparsed.items():
+                out.unparsed[side] += n
+        return out
 
     def to_interaction(self) -> Interaction:
         ex, notes, evidence = self.example, [], {}
@@ -235,5 +257,5 @@ def observe(ctx: Context, observations: dict[InteractionKey, Observation], excha
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
     key = key_of(exchange, endpoint)
     if (obs := observations.get(key)) is None:
-        obs = observations[key] = Observation(ctx, key, endpoint, values, exchange)
+        obs = observations[key] = Observation(ctx, key, endpoint, values, exchange, len(observations))
     obs.add(exchange)

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recorder.collapse import collapse
 from recorder.corecheck import check
 from recorder.files import write_atomic
 from recorder.infer import Context, Interaction, Observation, observe
@@ -72,7 +73,9 @@ class Recording:
         self.skipped[reason] += 1
 
     def interactions(self) -> list[Interaction]:
-        interactions = sorted((obs.to_interaction() for obs in self.observations.values()), key=lambda i: i.key)
+        rules = self.settings.rules
+        observations = collapse(self.observations, rules.sibling_collapse, self.context.paths.never)
+        interactions = sorted((obs.to_interaction() for obs in observations.values()), key=lambda i: i.key)
         _make_descriptions_unique(interactions)
         return interactions
 

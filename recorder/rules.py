@@ -117,8 +117,13 @@ def load(paths: list[Path] | tuple[Path, ...] = (), with_defaults: bool = True) 
     merged, origin = _merge(docs)
     ruleset = _build(merged, origin, problems)
     if problems:
-        raise RuleError(problems)
+        raise RuleError(sorted(problems, key=_position))
     return ruleset
+
+
+def _position(problem: str) -> tuple[str, int]:
+    m = re.match(r"^(.*?):(\d+):", problem)
+    return (m.group(1), int(m.group(2))) if m else (problem, 0)
 
 
 # -- reading and validating one file -------------------------------------------------------------
@@ -149,7 +154,7 @@ def _collect(path: Path, docs: list, problems: list[str], stack: tuple[Path, ...
     _validate(data, schema(), (), lines, str(path), problems, rule=None)
     if len(problems) > found or not isinstance(data, dict):
         return
-    for i, parent in enumerate(data.get("extends", [])):
+    for parent in data.get("extends", []):
         _collect(path.parent / parent, docs, problems, (*stack, resolved))
     docs.append((str(path), data, lines))
 
@@ -334,11 +339,8 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
             problems.append(f"{where('formats', f['name'])}: needs a test regex")
             continue
         test = regex_ok("formats", f["name"], "test", f["test"], f.get("examples", ()))
-        formats.append(
-            Format(
-                f["name"], test, regex_ok("formats", f["name"], "regex", f.get("regex", test), f.get("examples", ()))
-            )
-        )
+        regex = regex_ok("formats", f["name"], "regex", f["regex"], f.get("examples", ())) if "regex" in f else test
+        formats.append(Format(f["name"], test, regex))
     fields = []
     for f in m.get("fields", []):
         if not on(f):
@@ -410,7 +412,7 @@ def dump(ruleset: Ruleset) -> str:
     """The effective rules as YAML a user can read (and copy into a rule file)."""
     sources = "".join(f"#   {s}\n" for s in ruleset.sources)
     return f"# Effective rules, merged from:\n{sources}" + yaml.safe_dump(
-        ruleset.merged, sort_keys=False, allow_unicode=True, width=100
+        ruleset.merged, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
 
 

@@ -1,0 +1,82 @@
+"""The pipeline from exchanges to interactions, with rules: selection, collapse, shapes, secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recorder.pipeline import Recording, Settings
+from recorder.rules import load
+from tests.helpers import exchange
+
+
+def recording(tmp_path: Path, rules_yaml: str = "") -> Recording:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules_yaml)
+    return Recording(Settings("web", "api", tmp_path / "out", rules=load([rules])))
+
+
+def test_excluded_traffic_is_counted_with_the_rule_that_excluded_it(tmp_path):
+    r = recording(tmp_path, "select:\n  - {name: health, path: [/health*]}\n")
+    r.add(exchange("GET", "/health", 200, {"ok": True}))
+    r.add(exchange("OPTIONS", "/users", 204))
+    r.add(exchange("GET", "/users/1", 500, {"error": "boom"}))
+    r.add(exchange("GET", "/users/1", 200, {"id": 1}))
+    assert dict(r.skipped) == {
+        "excluded by select rule 'health'": 1,
+        "excluded by select rule 'cors-preflight'": 1,
+        "excluded by select rule 'server-errors'": 1,
+    }
+    assert [i.description for i in r.interactions()] == ["GET /users/{id} returns 200"]
+    assert "4 exchange(s) seen, 1 recorded" in r.summary()
+
+
+def test_include_rules_record_only_what_they_match(tmp_path):
+    r = recording(tmp_path, "select:\n  - {name: users-only, action: include, path: ['/users*']}\n")
+    r.add(exchange("GET", "/orders/1", 200, {"id": 1}))
+    r.add(exchange("GET", "/users/1", 200, {"id": 1}))
+    assert dict(r.skipped) == {"not included by any include rule ('users-only')": 1}
+    assert len(r.interactions()) == 1
+
+
+def test_siblings_collapse_into_a_parameter_and_building_twice_gives_the_same_result(tmp_path):
+    r = recording(tmp_path, "paths: {sibling_collapse: 3}\n")
+    for page in ("intro", "setup", "faq"):
+        r.add(exchange("GET", f"/docs/{page}", 200, {"title": page}))
+    r.add(exchange("GET", "/v1/status", 200, {}))
+    first = [(i.description, i.exchanges) for i in r.interactions()]
+    assert first == [("GET /docs/{id} returns 200", 3), ("GET /v1/status returns 200", 1)]
+    assert [(i.description, i.exchanges) for i in r.interactions()] == first
+
+
+def test_requests_with_other_body_keys_are_other_interactions_with_readable_descriptions(tmp_path):
+    r = recording(tmp_path)
+    r.add(exchange("POST", "/users", 201, {"id": 1}, request_body={"name": "a"}))
+    r.add(exchange("POST", "/users", 201, {"id": 2}, request_body={"name": "b", "email": "b@x.io"}))
+    r.add(exchange("POST", "/users", 201, {"id": 3}, request_body={"name": "c"}))
+    assert sorted((i.description, i.exchanges) for i in r.interactions()) == [
+        ("POST /users returns 201 (body email, name)", 1),
+        ("POST /users returns 201 (body name)", 2),
+    ]
+
+
+def test_query_values_that_varied_get_matchers_that_accept_every_value_seen(tmp_path):
+    r = recording(tmp_path)
+    for page, sort in (("1", "name"), ("2", "email"), ("3", "name")):
+        r.add(exchange("GET", "/users", 200, {"items": []}, query=(("page", page), ("sort", sort), ("v", "x"))))
+    (i,) = r.interactions()
+    assert i.request.rules["query"] == {
+        "page": [{"match": "regex", "regex": "^-?[0-9]+$"}],
+        "sort": [{"match": "regex", "regex": "^(email|name)$"}],
+    }
+    assert i.query == {"page": ["1"], "sort": ["name"], "v": ["x"]}
+
+
+def test_secret_headers_from_the_rules_are_redacted_and_keep_their_shape(tmp_path):
+    r = recording(tmp_path, "headers:\n  - {name: team-token, headers: [x-team-token], action: secret}\n")
+    r.add(exchange(request_headers=(("Authorization", "Bearer abc.def.ghi"), ("X-Team-Token", "t0ps3cret"))))
+    (i,) = r.interactions()
+    assert i.request.headers == {"Authorization": "Bearer <redacted>", "X-Team-Token": "<redacted>"}
+    assert i.request.rules["header"] == {
+        "Authorization": [{"match": "regex", "regex": "^Bearer .+$"}],
+        "X-Team-Token": [{"match": "regex", "regex": "^.+$"}],
+    }
