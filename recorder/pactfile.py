@@ -70,14 +70,21 @@ def _message_parts(m: Message, headers: dict, body: dict) -> dict[str, Any]:
 
 
 def _groups(category: str, rules: Any) -> dict:
-    """Rule lists -> the core's {"matchers": [...], "combine": "AND"} groups (a bare list is dropped)."""
+    """Rules -> the core's {"matchers": [...], "combine": ...} groups. A list means AND; a group that
+    already says how to combine (OR for nullable fields) stays as it is. (The core silently drops a
+    rule written as a bare list.)"""
     if category == "path":
-        return {"matchers": rules, "combine": "AND"}
-    return {key: {"matchers": matchers, "combine": "AND"} for key, matchers in rules.items()}
+        return _group(rules)
+    return {key: _group(matchers) for key, matchers in rules.items()}
+
+
+def _group(matchers: list | dict) -> dict:
+    return matchers if isinstance(matchers, dict) else {"matchers": matchers, "combine": "AND"}
 
 
 def interaction_key(i: Interaction) -> str:
-    return hashlib.sha256(f"{i.key.method} {i.key.template} {i.key.status}".encode()).hexdigest()[:16]
+    k = i.key
+    return hashlib.sha256(f"{k.method} {k.template} {k.status} {k.body_shape}".encode()).hexdigest()[:16]
 
 
 def _v4_interaction(i: Interaction) -> dict[str, Any]:

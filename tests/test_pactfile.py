@@ -13,8 +13,8 @@ from tests.helpers import exchange
 
 TRAFFIC = [
     exchange("GET", "/users", 200, {"items": [{"id": 1, "name": "a"}], "count": 1}),
-    exchange("GET", "/users/1", 200, {"id": 1, "name": "a", "score": 1.5}),
-    exchange("GET", "/users/2", 200, {"id": 2, "name": "b", "score": 2}),
+    exchange("GET", "/users/1", 200, {"id": 1, "name": "a", "score": 1.5, "nick": None}),
+    exchange("GET", "/users/2", 200, {"id": 2, "name": "b", "score": 2, "nick": "bee"}),
     exchange("GET", "/users/9", 404, {"error": "not found"}),
     exchange(
         "POST",
@@ -68,7 +68,11 @@ def test_v4_shape():
     assert get["request"]["generators"] == {
         "path": {"type": "ProviderState", "expression": "/users/${id}", "dataType": "STRING"}
     }
-    assert get["response"]["body"]["content"] == {"id": 1, "name": "a", "score": 1.5}
+    assert get["response"]["body"]["content"] == {"id": 1, "name": "a", "score": 1.5, "nick": "bee"}
+    assert get["response"]["matchingRules"]["body"]["$.nick"] == {
+        "combine": "OR",
+        "matchers": [{"match": "type"}, {"match": "null"}],
+    }
     assert get["response"]["matchingRules"]["body"]["$.score"]["matchers"] == [{"match": "number"}]
     assert get["comments"]["text"][0] == "Inferred by pact-recorder from 2 recorded exchange(s)."
     assert by_desc["GET /odd returns 200"]["request"]["query"] == {"page": ["2"], "tag": ["a", "b"]}

@@ -15,10 +15,12 @@ Listens on 127.0.0.1 only and prints `listening on http://127.0.0.1:PORT` once i
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from examples import jsonserver
+from examples.jsonserver import JsonHandler
 
 SEED = {
     101: {
@@ -84,30 +86,8 @@ class UserStore:
 
 
 def make_handler(store: UserStore):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(JsonHandler):
         server_version = "users-service/1.0"
-
-        def log_message(self, *args):
-            pass
-
-        def send_json(self, status: int, body, headers: dict | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def read_json(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(n) if n else b""
-            try:
-                return json.loads(raw) if raw else {}
-            except ValueError:
-                return None
 
         def do_GET(self):
             path = self.path.split("?", 1)[0]
@@ -140,9 +120,7 @@ def make_handler(store: UserStore):
 
 
 def make_server(port: int = 0, breaking: str | None = None) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(UserStore(breaking)))
-    server.daemon_threads = True
-    return server
+    return jsonserver.make_server(make_handler(UserStore(breaking)), port)
 
 
 def main() -> None:
@@ -150,14 +128,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=5001)
     ap.add_argument("--break", dest="breaking", choices=BREAKS)
     args = ap.parse_args()
-    server = make_server(args.port, args.breaking)
-    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    jsonserver.serve_forever(make_server(args.port, args.breaking))
 
 
 if __name__ == "__main__":
