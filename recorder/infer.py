@@ -88,6 +88,20 @@ def json_body(body: bytes, content_type: str | None) -> Any:
         return NO_BODY
 
 
+_TEXT_TYPES = re.compile(r"^(text/[^;]+|application/(xml|[^;]+\+xml|x-www-form-urlencoded))\s*(;.*)?$", re.I)
+TEXT_EXAMPLE_MAX = 16 * 1024
+
+
+def _text_body(body: bytes, content_type: str | None) -> str | None:
+    """A small UTF-8 body of a text content type, as text; None for anything else."""
+    if not content_type or not _TEXT_TYPES.match(content_type) or len(body) > TEXT_EXAMPLE_MAX:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def shape_signature(value: Any) -> str:
     """The key structure of a request body: requests whose bodies have other keys are other interactions."""
     if isinstance(value, dict):
@@ -211,10 +225,14 @@ class Observation:
             if rules:
                 msg.rules["body"] = rules
             evidence[f"{side}.body"] = facts
+        elif body and side == "response" and (text := _text_body(body, kept.get("Content-Type"))) is not None:
+            msg.body = text
+            msg.rules["body"] = {"$": [{"match": "type"}]}  # some text of this content type, verified with the core
+            notes.append(f"response body ({kept['Content-Type']}) kept as a text example, matched by type only")
         elif body:
             notes.append(
                 f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
-                "recorded without its content: only JSON bodies are inferred so far"
+                "recorded without its content: only JSON and text response bodies are inferred"
             )
         return msg
 

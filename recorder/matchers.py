@@ -66,10 +66,20 @@ class BodyInference:
             value = _non_null_example(node, kinds)
         if override is not None:
             return self._override(node, value, path, override, nullable)
+        if kinds & {"object", "array"} and (nullable or len(kinds) > 1) and path != "$":
+            # The core compares an object or array example structurally before any matcher, so
+            # "object OR null" fails for null (verified), and so does any other type: such a field
+            # cannot be in the contract soundly, and is left out with the reason.
+            seen = " or ".join(sorted(types))
+            self.evidence[path] = {
+                "by": f"left out: seen as {seen}, which the Pact core cannot match",
+                "samples": _samples(node),
+            }
+            return _DROP
         if len(kinds) == 1 and isinstance(value, dict) and "object" in kinds:
-            return self._object(branch(node, "object"), value, path, nullable)
+            return self._object(branch(node, "object"), value, path)
         if len(kinds) == 1 and isinstance(value, list) and "array" in kinds:
-            return self._array(branch(node, "array"), value, path, nullable)
+            return self._array(branch(node, "array"), value, path)
         if kinds and kinds <= {"string", "integer", "number", "boolean"}:
             return self._scalar(node, kinds, value, path, nullable)
         if kinds:
@@ -78,9 +88,7 @@ class BodyInference:
 
     # -- containers ------------------------------------------------------------------------------
 
-    def _object(self, node: dict, value: dict, path: str, nullable: bool) -> dict:
-        if nullable:
-            self.matchers[path] = or_null([{"match": "type"}])
+    def _object(self, node: dict, value: dict, path: str) -> dict:
         required, props = set(node.get("required", ())), node.get("properties", {})
         present, total = node.get("x-present", {}), node.get("x-samples", 0)
         out = {}
@@ -103,12 +111,12 @@ class BodyInference:
                 out[key] = result
         return out
 
-    def _array(self, node: dict, value: list, path: str, nullable: bool) -> list:
+    def _array(self, node: dict, value: list, path: str) -> list:
         if not value and node.get("x-example"):
             value = node["x-example"]  # an empty example says nothing about the elements
         least = node.get("x-minItems", 0)
         array = [{"match": "type", "min": self.rules.array_min if least >= 1 else 0}]
-        self.matchers[path] = or_null(array) if nullable else array
+        self.matchers[path] = array
         self._note(node, path, array[0], "array, min 0: an empty one was seen" if least == 0 else "array")
         if not value or "items" not in node:
             return []
@@ -168,7 +176,7 @@ class BodyInference:
 
     def _note(self, node: dict, path: str, matcher: dict | None, by: str) -> None:
         branches = node.get("anyOf", [node])
-        samples = sum(b.get("x-samples", 0) for b in branches)
+        samples = _samples(node)
         distinct = [v for b in branches for v in b.get("x-distinct", ())]
         entry: dict[str, Any] = {"by": by, "samples": samples}
         if any(b.get("x-distinct-overflow") for b in branches):
@@ -181,6 +189,10 @@ class BodyInference:
         if matcher is not None:
             entry["matcher"] = matcher["match"]
         self.evidence[path] = entry
+
+
+def _samples(node: dict) -> int:
+    return sum(b.get("x-samples", 0) for b in node.get("anyOf", [node]))
 
 
 def _non_null_example(node: dict, kinds: set[str]) -> Any:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from examples import procs
 from examples.users.provider import make_server
@@ -23,6 +24,11 @@ CONSUMER, PROVIDER = "user-web", "user-service"
 PACT_NAME = f"{CONSUMER}-{PROVIDER}.json"
 
 os.environ["PACT_DO_NOT_TRACK"] = "true"
+
+# Bounded by default (make test); `pytest --hypothesis-profile=thorough` searches much longer.
+settings.register_profile("default", max_examples=25)
+settings.register_profile("thorough", max_examples=400)
+settings.load_profile("default")
 
 
 class RunningProvider:

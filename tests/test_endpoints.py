@@ -1,6 +1,7 @@
 import pytest
 
-from recorder.endpoints import path_regex, singular, to_endpoint
+from recorder.endpoints import PathRules, path_regex, singular, to_endpoint
+from recorder.rules import load
 
 
 @pytest.mark.parametrize(
@@ -17,9 +18,16 @@ from recorder.endpoints import path_regex, singular, to_endpoint
         ("/items/3fa85f64-5717-4562-b3fc-2c963f66afa6", "/items/{id}", {"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}),
         ("/categories/3/sub-items/4", "/categories/{categoryId}/sub-items/{id}", {"categoryId": "3", "id": "4"}),
         ("/1/2", "/{id}/{id2}", {"id": "1", "id2": "2"}),
+        ("/events/01ARZ3NDEKTSV4RRFFQ69G5FAV", "/events/{id}", {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}),
+        ("/reports/2024-05-01", "/reports/{id}", {"id": "2024-05-01"}),
+        ("/objects/507f1f77bcf86cd799439011", "/objects/{id}", {"id": "507f1f77bcf86cd799439011"}),
+        ("/products/sku-12345", "/products/{id}", {"id": "sku-12345"}),
+        ("/api/v2/users/me", "/api/v2/users/me", {}),
+        ("/v10/search", "/v10/search", {}),
+        ("/files/abcdefabcdef", "/files/abcdefabcdef", {}),
     ],
 )
-def test_integer_and_uuid_segments_become_named_parameters(path, template, values):
+def test_detected_segments_become_named_parameters(path, template, values):
     endpoint, found = to_endpoint(path)
     assert (endpoint.template, found) == (template, values)
 
@@ -54,3 +62,17 @@ def test_path_regex_matches_the_template_and_escapes_literals(path, regex):
 def test_singular(word, one):
     # Naive on purpose: names read well for regular plurals; rules will name the rest (issue 3).
     assert singular(word) == one
+
+
+def test_explicit_templates_win_and_name_their_parameters(tmp_path):
+    rules = tmp_path / "r.yaml"
+    rules.write_text("paths:\n  templates: ['/orgs/{org}/repos/{repo}']\n")
+    endpoint, values = to_endpoint("/orgs/acme/repos/rocket", PathRules(load([rules])))
+    assert (endpoint.template, values) == ("/orgs/{org}/repos/{repo}", {"org": "acme", "repo": "rocket"})
+    assert path_regex(endpoint) == "^/orgs/[^/]+/repos/[^/]+$"
+
+
+def test_a_switched_off_detector_leaves_segments_literal(tmp_path):
+    rules = tmp_path / "r.yaml"
+    rules.write_text("paths:\n  detectors:\n    - {name: integer, enabled: false}\n")
+    assert to_endpoint("/users/42", PathRules(load([rules])))[0].template == "/users/42"

@@ -29,6 +29,7 @@ TRAFFIC = [
     ),
     exchange("DELETE", "/users/3", 204),
     exchange("GET", "/text", 200, raw_body=b"hello", response_headers=(("Content-Type", "text/plain"),)),
+    exchange("GET", "/logo", 200, raw_body=b"\x89PNG\r\n", response_headers=(("Content-Type", "image/png"),)),
 ]
 
 
@@ -44,7 +45,7 @@ def build(exchanges, spec="v4"):
 def test_the_core_accepts_the_document_and_keeps_every_matcher(spec):
     document, _ = build(TRAFFIC, spec)
     view = check(document, dumps(document))
-    assert (view.spec, view.interactions) == (spec.upper(), 7)
+    assert (view.spec, view.interactions) == (spec.upper(), 8)
 
 
 def test_interactions_are_sorted_so_arrival_order_of_distinct_interactions_does_not_matter():
@@ -77,7 +78,10 @@ def test_v4_shape():
     assert get["comments"]["text"][0] == "Inferred by pact-recorder from 2 recorded exchange(s)."
     assert by_desc["GET /odd returns 200"]["request"]["query"] == {"page": ["2"], "tag": ["a", "b"]}
     text = by_desc["GET /text returns 200"]
-    assert "body" not in text["response"] and "without its content" in text["comments"]["text"][1]
+    assert text["response"]["body"] == {"content": "hello", "contentType": "text/plain", "encoded": False}
+    assert text["response"]["matchingRules"]["body"] == {"$": {"combine": "AND", "matchers": [{"match": "type"}]}}
+    logo = by_desc["GET /logo returns 200"]
+    assert "body" not in logo["response"] and "without its content" in logo["comments"]["text"][1]
 
 
 def test_v3_shape_has_plain_bodies_and_string_headers():

@@ -1,0 +1,125 @@
+"""Strict with what the consumer sends, but never stricter than reality: the Pact core's mock server,
+serving an inferred pact, accepts every request the consumer made during the recording.
+
+(Whether every interaction is then "received" is not asked: GET /users/{id} answered 200 and 404 are
+two interactions with the same request, which one mock server cannot tell apart without states.)"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from mitmproxy import io
+
+from examples import procs
+from examples.shop import consumer as shop_consumer
+from examples.shop.provider import make_server as shop_server
+from examples.users import consumer as users_consumer
+from examples.users.provider import make_server as users_server
+from tests.conftest import BIN, MITMDUMP, ROOT
+
+PACT_CLI = str(BIN / "pact")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mock_master():
+    port = free_port()
+    proc = subprocess.Popen(
+        [PACT_CLI, "mock", "start", "-p", str(port), "-h", "127.0.0.1", "--no-file-log"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:  # wait until the master accepts connections
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert proc.poll() is None and time.monotonic() < deadline, "pact mock did not start"
+        time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(10)
+
+
+def record_with_dump(tmp_path, server, exercise, consumer, provider):
+    """Record through mitmdump with our addon, keeping the raw flows too."""
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    upstream = f"http://127.0.0.1:{server.server_address[1]}"
+    mitm = procs.start(
+        [
+            MITMDUMP,
+            "-s",
+            str(ROOT / "addons" / "pact_recorder.py"),
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            "0",
+            "--mode",
+            f"reverse:{upstream}",
+            "--set",
+            f"confdir={tmp_path / 'conf'}",
+            "--set",
+            f"pact_consumer={consumer}",
+            "--set",
+            f"pact_provider={provider}",
+            "--set",
+            f"pact_out={tmp_path}",
+            "-w",
+            str(tmp_path / "flows.mitm"),
+            "--set",
+            "flow_detail=0",
+        ],
+        ready=procs.MITMDUMP_LISTENING,
+    )
+    try:
+        exercise(mitm.url)
+    finally:
+        assert mitm.stop(signal.SIGTERM) == 0, mitm.output
+        server.shutdown()
+        server.server_close()
+    return tmp_path / f"{consumer}-{provider}.json", tmp_path / "flows.mitm"
+
+
+@pytest.mark.parametrize("example", ["users", "shop"])
+def test_the_mock_server_accepts_every_recorded_request(example, tmp_path, mock_master):
+    server, exercise = {
+        "users": (users_server(0), users_consumer.exercise),
+        "shop": (shop_server(0), shop_consumer.exercise),
+    }[example]
+    pact, flows = record_with_dump(tmp_path, server, exercise, "web", example)
+    created = subprocess.run(
+        [PACT_CLI, "mock", "create", "-p", str(mock_master), "-h", "127.0.0.1", "-f", str(pact)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    port = created.stdout.strip().rsplit(" ", 1)[-1]
+    assert created.returncode == 0 and port.isdigit(), created.stdout + created.stderr
+    with open(flows, "rb") as f:
+        recorded = [flow.request for flow in io.FlowReader(f).stream()]
+    assert recorded
+    for rq in recorded:
+        headers = {k: v for k, v in rq.headers.items() if k.lower() not in ("host", "content-length")}
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}{rq.path}", data=rq.content or None, method=rq.method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read().decode()
+            assert status != 500, f"{rq.method} {rq.path} was not accepted: {body}"
+        assert status < 500
