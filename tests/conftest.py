@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -67,25 +68,57 @@ def cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
     return result
 
 
-def start_recorder(target: str, out: Path, *extra: str) -> procs.Process:
-    return procs.start(
-        [
-            CLI,
-            "record",
-            "--consumer",
-            CONSUMER,
-            "--provider",
-            PROVIDER,
-            "--target",
-            target,
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            str(out),
-            *extra,
-        ],
-        cwd=str(ROOT),
-    )
+def mitmdump_args(upstream: str, confdir: Path | str, *sets: str) -> list[str]:
+    """Plain mitmdump with our addon script, reverse-proxying to `upstream`, each `sets` as --set."""
+    args = [
+        MITMDUMP,
+        "-s",
+        str(ROOT / "addons" / "pact_recorder.py"),
+        "--listen-host",
+        "127.0.0.1",
+        "--listen-port",
+        "0",
+        "--mode",
+        f"reverse:{upstream}",
+        "--set",
+        f"confdir={confdir}",
+        "--set",
+        "flow_detail=0",
+    ]
+    for s in sets:
+        args += ["--set", s]
+    return args
+
+
+def record_through(args: list[str], exercise, signal_number: int = signal.SIGTERM, **start) -> procs.Process:
+    """Start a recording proxy, run `exercise(proxy_url)` through it, stop it; it must exit 0."""
+    proxy = procs.start(args, cwd=str(ROOT), **start)
+    try:
+        exercise(proxy.url)
+    finally:
+        code = proxy.stop(signal_number)
+    assert code == 0, proxy.output
+    return proxy
+
+
+def recorder_args(target: str, out: Path, *extra: str, consumer: str = CONSUMER, provider: str = PROVIDER) -> list[str]:
+    return [
+        CLI,
+        "record",
+        "--consumer",
+        consumer,
+        "--provider",
+        provider,
+        "--target",
+        target,
+        "--listen",
+        "127.0.0.1:0",
+        "--out",
+        str(out),
+        "--confdir",
+        str(out / "conf"),
+        *extra,
+    ]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from mitmproxy.exceptions import OptionsError
 from mitmproxy.test import taddons, tflow
 
 from recorder.addon import PactRecorder
-from tests.conftest import MITMDUMP, ROOT
+from tests.conftest import mitmdump_args
 
 
 def flow(path="/users/1", status=200, body=None):
@@ -95,23 +95,7 @@ def test_a_bad_option_at_run_time_is_rejected_and_rolled_back(recording_ctx):
     ],
 )
 def test_bad_options_under_mitmdump_stop_it_with_a_clear_message(sets, message, tmp_path):
-    args = [
-        MITMDUMP,
-        "-s",
-        str(ROOT / "addons" / "pact_recorder.py"),
-        "--listen-host",
-        "127.0.0.1",
-        "--listen-port",
-        "0",
-        "--mode",
-        "reverse:http://127.0.0.1:9",
-        "--set",
-        f"confdir={tmp_path}",
-        "--set",
-        f"pact_out={tmp_path}",
-    ]
-    for s in sets:
-        args += ["--set", s]
+    args = mitmdump_args("http://127.0.0.1:9", tmp_path, f"pact_out={tmp_path}", *sets)
     result = subprocess.run(args, capture_output=True, text=True, timeout=60)
     out = result.stdout + result.stderr
     assert result.returncode == 1

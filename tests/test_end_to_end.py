@@ -11,7 +11,17 @@ import pytest
 from examples import procs
 from examples.users.consumer import exercise
 from recorder.corecheck import parse
-from tests.conftest import CONSUMER, MITMDUMP, PACT_NAME, PROVIDER, ROOT, RunningProvider, cli, start_recorder
+from tests.conftest import (
+    CONSUMER,
+    PACT_NAME,
+    PROVIDER,
+    ROOT,
+    RunningProvider,
+    cli,
+    mitmdump_args,
+    record_through,
+    recorder_args,
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +29,10 @@ def recorded(tmp_path_factory) -> Path:
     """The example consumer's traffic recorded by `pact-recorder record`, stopped with SIGTERM."""
     out = tmp_path_factory.mktemp("recorded")
     provider = RunningProvider()
-    recorder = start_recorder(provider.url, out, "--confdir", str(out / "conf"))
     try:
-        exercise(recorder.url)
+        recorder = record_through(recorder_args(provider.url, out), exercise)
     finally:
-        code = recorder.stop(signal.SIGTERM)
         provider.stop()
-    assert code == 0, recorder.output
     assert f"Wrote {out / PACT_NAME}" in recorder.output
     return out
 
@@ -73,38 +80,15 @@ def test_core_parser_accepts_the_pact_as_v4(recorded):
 def test_mitmdump_addon_and_infer_write_the_same_bytes_as_record(recorded, tmp_path, users_provider, mitm_confdir):
     """Same traffic, three front doors: `record`, `mitmdump -s addon` and `infer` over its dumps."""
     provider = users_provider()
-    mitm = procs.start(
-        [
-            MITMDUMP,
-            "-s",
-            str(ROOT / "addons" / "pact_recorder.py"),
-            "--listen-host",
-            "127.0.0.1",
-            "--listen-port",
-            "0",
-            "--mode",
-            f"reverse:{provider.url}",
-            "--set",
-            f"confdir={mitm_confdir}",
-            "--set",
-            f"pact_consumer={CONSUMER}",
-            "--set",
-            f"pact_provider={PROVIDER}",
-            "--set",
-            f"pact_out={tmp_path / 'addon'}",
-            "-w",
-            str(tmp_path / "flows.mitm"),
-            "--set",
-            f"hardump={tmp_path / 'flows.har'}",
-            "--set",
-            "flow_detail=0",
-        ],
-        ready=procs.MITMDUMP_LISTENING,
+    args = mitmdump_args(
+        provider.url,
+        mitm_confdir,
+        f"pact_consumer={CONSUMER}",
+        f"pact_provider={PROVIDER}",
+        f"pact_out={tmp_path / 'addon'}",
+        f"hardump={tmp_path / 'flows.har'}",
     )
-    try:
-        exercise(mitm.url)
-    finally:
-        assert mitm.stop(signal.SIGTERM) == 0, mitm.output
+    record_through([*args, "-w", str(tmp_path / "flows.mitm")], exercise, ready=procs.MITMDUMP_LISTENING)
     expected = (recorded / PACT_NAME).read_bytes()
     assert (tmp_path / "addon" / PACT_NAME).read_bytes() == expected
     for dump in ("flows.mitm", "flows.har"):
@@ -115,16 +99,13 @@ def test_mitmdump_addon_and_infer_write_the_same_bytes_as_record(recorded, tmp_p
         assert (out / PACT_NAME).read_bytes() == expected, dump
 
 
-def test_spec_v3_writes_a_pact_the_core_reads_as_v3_and_verifies(recorded, tmp_path, users_provider):
+def test_spec_v3_writes_a_pact_the_core_reads_as_v3_and_verifies(tmp_path, users_provider):
     provider = users_provider()
-    recorder = start_recorder(provider.url, tmp_path, "--spec", "v3", "--confdir", str(tmp_path / "conf"))
-    try:
-        exercise(recorder.url)
-    finally:
-        assert recorder.stop(signal.SIGINT) == 0, recorder.output
+    record_through(recorder_args(provider.url, tmp_path, "--spec", "v3"), exercise, signal.SIGINT)
     text = (tmp_path / PACT_NAME).read_text()
     assert parse(text).spec == "V3"
     assert json.loads(text)["metadata"]["pactSpecification"]["version"] == "3.0.0"
+    assert json.loads((tmp_path / f"{CONSUMER}-{PROVIDER}.evidence.json").read_text())["interactions"]
     fresh = users_provider()
     result = cli("verify", str(tmp_path / PACT_NAME), "--provider-url", fresh.url, "--state-url", fresh.state_url)
     assert result.returncode == 0, result.stdout

@@ -6,9 +6,9 @@ two interactions with the same request, which one mock server cannot tell apart 
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +21,7 @@ from examples.shop import consumer as shop_consumer
 from examples.shop.provider import make_server as shop_server
 from examples.users import consumer as users_consumer
 from examples.users.provider import make_server as users_server
-from tests.conftest import BIN, MITMDUMP, ROOT
+from tests.conftest import BIN, mitmdump_args, record_through
 
 PACT_CLI = str(BIN / "pact")
 
@@ -54,40 +54,14 @@ def mock_master():
 
 def record_with_dump(tmp_path, server, exercise, consumer, provider):
     """Record through mitmdump with our addon, keeping the raw flows too."""
-    import threading
-
     threading.Thread(target=server.serve_forever, daemon=True).start()
     upstream = f"http://127.0.0.1:{server.server_address[1]}"
-    mitm = procs.start(
-        [
-            MITMDUMP,
-            "-s",
-            str(ROOT / "addons" / "pact_recorder.py"),
-            "--listen-host",
-            "127.0.0.1",
-            "--listen-port",
-            "0",
-            "--mode",
-            f"reverse:{upstream}",
-            "--set",
-            f"confdir={tmp_path / 'conf'}",
-            "--set",
-            f"pact_consumer={consumer}",
-            "--set",
-            f"pact_provider={provider}",
-            "--set",
-            f"pact_out={tmp_path}",
-            "-w",
-            str(tmp_path / "flows.mitm"),
-            "--set",
-            "flow_detail=0",
-        ],
-        ready=procs.MITMDUMP_LISTENING,
+    args = mitmdump_args(
+        upstream, tmp_path / "conf", f"pact_consumer={consumer}", f"pact_provider={provider}", f"pact_out={tmp_path}"
     )
     try:
-        exercise(mitm.url)
+        record_through([*args, "-w", str(tmp_path / "flows.mitm")], exercise, ready=procs.MITMDUMP_LISTENING)
     finally:
-        assert mitm.stop(signal.SIGTERM) == 0, mitm.output
         server.shutdown()
         server.server_close()
     return tmp_path / f"{consumer}-{provider}.json", tmp_path / "flows.mitm"

@@ -4,16 +4,14 @@ the consumer saw, and stays green when it changes only what a contract should no
 from __future__ import annotations
 
 import json
-import signal
 import threading
 
 import pytest
 
-from examples import procs
 from examples.shop.consumer import exercise
 from examples.shop.provider import BREAKING, COMPATIBLE, make_server
 from recorder.verify import verify
-from tests.conftest import CLI, ROOT
+from tests.conftest import record_through, recorder_args
 
 PACT = "shop-web-orders.json"
 
@@ -34,31 +32,10 @@ class Shop:
 def pact(tmp_path_factory):
     out = tmp_path_factory.mktemp("shop")
     shop = Shop()
-    recorder = procs.start(
-        [
-            CLI,
-            "record",
-            "--consumer",
-            "shop-web",
-            "--provider",
-            "orders",
-            "--target",
-            shop.url,
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            str(out),
-            "--confdir",
-            str(out / "conf"),
-        ],
-        cwd=str(ROOT),
-    )
     try:
-        exercise(recorder.url)
+        record_through(recorder_args(shop.url, out, consumer="shop-web", provider="orders"), exercise)
     finally:
-        code = recorder.stop(signal.SIGTERM)
         shop.stop()
-    assert code == 0, recorder.output
     return out / PACT
 
 
