@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import re
@@ -80,10 +81,33 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="verify a pact against a running provider with the Pact core")
     ver.add_argument("pact", type=Path, metavar="PACT")
     ver.add_argument("--provider-url", required=True, metavar="URL")
-    ver.add_argument(
+    states_from = ver.add_mutually_exclusive_group()
+    states_from.add_argument(
         "--state-url", metavar="URL", help="the provider's state-change endpoint (POST state/params/action)"
     )
+    states_from.add_argument(
+        "--states",
+        type=Path,
+        metavar="MODULE.py",
+        help="a state-handler module (see `states scaffold`), run in this process",
+    )
+    ver.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header with every request, e.g. real credentials the recording redacted",
+    )
+    ver.add_argument("--report", type=Path, metavar="FILE.json", help="write machine-readable results here")
     ver.set_defaults(run=cmd_verify)
+
+    states = sub.add_parser("states", help="work with the provider states a pact needs")
+    states_sub = states.add_subparsers(dest="states_command", required=True, metavar="ACTION")
+    scaffold = states_sub.add_parser("scaffold", help="write a Python module of state handlers for a pact")
+    scaffold.add_argument("pact", type=Path, metavar="PACT")
+    scaffold.add_argument("--out", type=Path, metavar="FILE", help="where to write it (default: print it)")
+    scaffold.add_argument("-v", "--verbose", action="store_true", help="log more")
+    scaffold.set_defaults(run=cmd_states_scaffold)
 
     rules = sub.add_parser("rules", help="check rule files, or show the effective rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -203,17 +227,49 @@ def cmd_infer(args) -> int:
     return 0 if recording.observations else 1
 
 
+def header_option(value: str) -> tuple[str, str]:
+    name, sep, rest = value.partition(":")
+    if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+        raise UsageError(f"--header {value!r}: expected 'Name: value', e.g. 'Authorization: Bearer s3cr3t'")
+    return name.strip(), rest.strip()
+
+
 def cmd_verify(args) -> int:
-    from recorder.verify import render, verify
+    from recorder.files import write_atomic
+    from recorder.verify import load_state_module, render, verify
 
     url = http_url("--provider-url", args.provider_url)
     state_url = http_url("--state-url", args.state_url) if args.state_url else None
+    headers = dict(header_option(h) for h in args.header)
     try:
-        result = verify(args.pact, url, state_url)
+        states = load_state_module(args.states).STATE_HANDLERS if args.states else None
+        result = verify(args.pact, url, state_url, states, headers)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(render(result, args.pact, url))
+    if args.report:
+        write_atomic(args.report, json.dumps(result.report(), indent=2, sort_keys=True) + "\n")
+        print(f"Report: {args.report}")
     return 0 if result.ok else 1
+
+
+def cmd_states_scaffold(args) -> int:
+    from recorder.files import write_atomic
+    from recorder.scaffold import scaffold
+
+    try:
+        module = scaffold(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.out is None:
+        print(module, end="")
+    else:
+        write_atomic(args.out, module)
+        print(
+            f"Wrote {args.out}: fill in the lines marked SEED, then "
+            f"pact-recorder verify {args.pact} --provider-url URL --states {args.out}"
+        )
+    return 0
 
 
 def cmd_rules_check(args) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 from recorder.endpoints import PathRules, path_regex, to_endpoint
@@ -19,9 +18,9 @@ from recorder.headers import HeaderPolicy
 from recorder.matchers import infer_body
 from recorder.model import Endpoint, Exchange, Headers, InteractionKey
 from recorder.pattern import escape
-from recorder.rules import FieldRule, Ruleset
+from recorder.rules import FieldRule, Ruleset, endpoint_matches
 from recorder.shapes import branch, shape_builder, types_of
-from recorder.states import ProviderState, path_expression, state_for
+from recorder.states import ProviderState, echoed_params, path_expression, state_for
 
 NO_BODY = object()
 """Marks a message recorded without a body (none was sent, or it was not JSON)."""
@@ -54,6 +53,8 @@ class Interaction:
     exchanges: int
     notes: list[str]
     evidence: dict[str, dict] = field(default_factory=dict)  # "response.body" -> JSONPath -> facts
+    recorded_body: Any = None  # the example response as recorded (redacted): the data a state needs
+    derived_from: dict[str, str] = field(default_factory=dict)  # param -> where an earlier response gave it
 
 
 class Context:
@@ -69,13 +70,8 @@ class Context:
         return {
             f.path: f
             for f in self.rules.fields
-            if f.side == side and (f.endpoint is None or _endpoint_matches(f.endpoint, method, template))
+            if f.side == side and (f.endpoint is None or endpoint_matches(f.endpoint, method, template))
         }
-
-
-def _endpoint_matches(spec: str, method: str, template: str) -> bool:
-    want_method, _, want_path = spec.partition(" ") if " " in spec else ("", "", spec)
-    return (not want_method or want_method.upper() == method) and fnmatchcase(template, want_path)
 
 
 def json_body(body: bytes, content_type: str | None) -> Any:
@@ -133,6 +129,7 @@ class Observation:
         self.ctx, self.key, self.endpoint, self.values, self.example = ctx, key, endpoint, values, first
         self.order = order  # when it was first seen: the earliest of merged observations gives the example
         self.count = 0
+        self.derived_from: dict[str, str] = {}
         self.shapes = {
             name: shape_builder(ctx.rules)
             for name in ("query", "request.headers", "request.body", "response.headers", "response.body")
@@ -186,10 +183,21 @@ class Observation:
             query.setdefault(name, []).append(value)
         if rules := self._value_rules("query", strict=True, evidence=evidence):
             request.rules["query"] = rules
+        recorded = json_body(ex.response_body, ex.response_header("content-type"))
+        recorded = None if recorded is NO_BODY else recorded
+        for at, (param, data_type) in echoed_params(response.body, self.values, self.endpoint).items():
+            # Expected-response generators are not applied by the verifier, but a mock or stub uses them.
+            response.generators.setdefault("body", {})[at] = {
+                "type": "ProviderState",
+                "expression": f"${{{param}}}",
+                "dataType": data_type,
+            }
         return Interaction(
             key=self.key,
             description=self._description(),
-            state=state_for(self.endpoint, self.values, self.key.status),
+            state=state_for(
+                self.endpoint, self.values, self.key.method, self.key.status, recorded, self.ctx.rules.states
+            ),
             method=ex.method,
             path=ex.path,
             query=query,
@@ -199,6 +207,8 @@ class Observation:
             exchanges=self.count,
             notes=notes,
             evidence=evidence,
+            recorded_body=recorded,
+            derived_from=dict(self.derived_from),
         )
 
     def _description(self) -> str:
@@ -270,10 +280,14 @@ class Observation:
         return {"match": "regex", "regex": "^.*$"}, "many values"
 
 
-def observe(ctx: Context, observations: dict[InteractionKey, Observation], exchange: Exchange) -> None:
-    """Add one exchange to the observation of its interaction, creating it on first sight."""
+def observe(
+    ctx: Context, observations: dict[InteractionKey, Observation], exchange: Exchange
+) -> tuple[Observation, dict[str, str]]:
+    """Add one exchange to the observation of its interaction, creating it on first sight.
+    Returns the observation and the exchange's own path parameter values."""
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
     key = key_of(exchange, endpoint)
     if (obs := observations.get(key)) is None:
         obs = observations[key] = Observation(ctx, key, endpoint, values, exchange, len(observations))
     obs.add(exchange)
+    return obs, values

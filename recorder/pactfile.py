@@ -134,7 +134,8 @@ def _v3_body(m: Message) -> dict[str, Any]:
 
 
 def states_hints(consumer: str, provider: str, interactions: list[Interaction]) -> str:
-    """The provider states a verification needs, each once, with the interactions that use it."""
+    """Every provider state a verification needs, once: its params, the interactions that need it, the
+    data the provider must hold (the recorded response, redacted) and where recorded values came from."""
     states: dict[str, dict[str, Any]] = {}
     for i in sorted(interactions, key=lambda i: i.key):
         if i.state is None:
@@ -143,13 +144,17 @@ def states_hints(consumer: str, provider: str, interactions: list[Interaction]) 
             i.state.name, {"name": i.state.name, "params": i.state.params_dict, "interactions": []}
         )
         entry["interactions"].append(i.description)
-    doc = {
-        "consumer": consumer,
-        "provider": provider,
-        "states": [states[name] for name in sorted(states)],
-    }
+        if 200 <= i.status < 300 and i.recorded_body is not None and ("data" not in entry or i.method == "GET"):
+            entry["data"] = i.recorded_body  # a read shows the data best; any success response will do
+        for param, origin in sorted(i.derived_from.items()):
+            note = f"{param} {origin}; this state lets the interaction be verified on its own"
+            if note not in entry.setdefault("notes", []):
+                entry["notes"].append(note)
+    doc = {"consumer": consumer, "provider": provider, "states": [states[name] for name in sorted(states)]}
     header = (
         f"# Provider states needed to verify the pact between {consumer} and {provider}.\n"
-        "# Written by pact-recorder: each state with its params and the interactions that need it.\n"
+        "# Written by pact-recorder. For each state: its params, the interactions that need it, and the\n"
+        "# data the provider must hold (the recorded response). `pact-recorder states scaffold PACT`\n"
+        "# turns this into a Python module of state handlers.\n"
     )
-    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)

@@ -18,6 +18,7 @@ from recorder.files import write_atomic
 from recorder.infer import Context, Interaction, Observation, observe
 from recorder.model import Exchange, InteractionKey
 from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
+from recorder.provenance import Provenance
 from recorder.redact import redact
 from recorder.rules import Ruleset, defaults
 from recorder.select import skip_reason
@@ -57,6 +58,7 @@ class Recording:
         self.settings = settings
         self.context = Context(settings.rules)
         self.observations: dict[InteractionKey, Observation] = {}
+        self.provenance = Provenance()
         self.seen = 0
         self.skipped: Counter[str] = Counter()
 
@@ -65,7 +67,10 @@ class Recording:
             self.skip(reason)
             return
         self.seen += 1
-        observe(self.context, self.observations, redact(exchange, self.context.headers.secret))
+        exchange = redact(exchange, self.context.headers.secret)
+        obs, values = observe(self.context, self.observations, exchange)
+        self.provenance.link(obs, values)
+        self.provenance.remember(obs, exchange)
 
     def skip(self, reason: str) -> None:
         """Count traffic that reached us but is not recorded, with the reason a user would want."""

@@ -14,6 +14,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-NAMED_LISTS = ("select", "headers", "formats", "fields")
+NAMED_LISTS = ("select", "headers", "formats", "fields", "states")
 
 
 class RuleError(Exception):
@@ -78,6 +79,14 @@ class FieldRule:
 
 
 @dataclass(frozen=True)
+class StateRule:
+    name: str
+    endpoint: str
+    state: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
 class Ruleset:
     select: tuple[Select, ...] = ()
     headers: tuple[HeaderRule, ...] = ()
@@ -87,11 +96,24 @@ class Ruleset:
     detectors: tuple[Detector, ...] = ()
     formats: tuple[Format, ...] = ()
     fields: tuple[FieldRule, ...] = ()
+    states: tuple[StateRule, ...] = ()
     floats: str = "decimal"
     integers: str = "integer"
     array_min: int = 1
     sources: tuple[str, ...] = field(default=(), compare=False)
     merged: dict = field(default_factory=dict, compare=False, repr=False)  # the effective rules, as data
+
+
+def endpoint_matches(spec: str, method: str, template: str) -> bool:
+    """Does a rule's `endpoint` ("GET /users/{id}", "/users*": method optional, path a glob) match?"""
+    want_method, _, want_path = spec.partition(" ") if " " in spec else ("", "", spec)
+    return (not want_method or want_method.upper() == method) and fnmatchcase(template, want_path)
+
+
+def status_matches(pattern: str, status: int) -> bool:
+    """Does a rule's status ("404", or a class such as "4xx") match?"""
+    code, pattern = str(status), pattern.lower()
+    return pattern == code or (pattern.endswith("xx") and pattern[0] == code[0])
 
 
 def default_rules_file() -> Path:
@@ -353,6 +375,16 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
             )
         regex = regex_ok("fields", f["name"], "regex", f["regex"]) if "regex" in f else None
         fields.append(FieldRule(f["name"], f["path"], f["match"], f.get("endpoint"), f.get("side", "response"), regex))
+    states = []
+    for r in m.get("states", []):
+        if not on(r):
+            continue
+        status = str(r["status"]).lower() if "status" in r else None
+        if status is not None and not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status):
+            problems.append(
+                f"{where('states', r['name'])}: status {status!r}: expected a status such as 404 or a class such as 2xx"
+            )
+        states.append(StateRule(r["name"], r["endpoint"], r["state"], status))
     for template in paths.get("templates", []):
         if not re.fullmatch(r"(/([^/{}]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?|/", template):
             problems.append(
@@ -370,6 +402,7 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         detectors=tuple(detectors),
         formats=tuple(formats),
         fields=tuple(fields),
+        states=tuple(states),
         floats=m.get("numbers", {}).get("floats", "decimal"),
         integers=m.get("numbers", {}).get("integers", "integer"),
         array_min=m.get("arrays", {}).get("min", 1),

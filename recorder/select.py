@@ -10,12 +10,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from recorder.model import Exchange
-from recorder.rules import Ruleset, Select
-
-
-def _status_matches(patterns: tuple[str, ...], status: int) -> bool:
-    code = str(status)
-    return any(p.lower() == code or (p.lower().endswith("xx") and code[0] == p[0]) for p in patterns)
+from recorder.rules import Ruleset, Select, status_matches
 
 
 def matches(rule: Select, exchange: Exchange) -> bool:
@@ -24,7 +19,7 @@ def matches(rule: Select, exchange: Exchange) -> bool:
         (rule.method, lambda: exchange.method.upper() in {m.upper() for m in rule.method}),
         (rule.host, lambda: any(fnmatchcase(exchange.host.lower(), h.lower()) for h in rule.host)),
         (rule.path, lambda: any(fnmatchcase(exchange.path, p) for p in rule.path)),
-        (rule.status, lambda: _status_matches(rule.status, exchange.status)),
+        (rule.status, lambda: any(status_matches(p, exchange.status) for p in rule.status)),
         (rule.content_type, lambda: any(fnmatchcase(ctype, c.lower()) for c in rule.content_type)),
     )
     return all(check() for given, check in checks if given)

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+STATE_FAILED = "One or more of the setup state change handlers has failed"
+_KINDS = {
+    "BodyMismatch": "body",
+    "HeaderMismatch": "header",
+    "StatusMismatch": "status",
+    "QueryMismatch": "query",
+    "PathMismatch": "path",
+    "MethodMismatch": "method",
+}
 
 
 @dataclass
@@ -18,6 +32,8 @@ class InteractionOutcome:
     ok: bool
     states: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    state_failed: bool = False
+    mismatches: list[dict] = field(default_factory=list)  # as the core reported them, for --report
 
 
 @dataclass
@@ -26,12 +42,25 @@ class Verification:
     outcomes: list[InteractionOutcome]
     errors: list[str]  # problems not tied to one interaction (a pact that would not load)
 
+    def report(self) -> dict[str, Any]:
+        return {"ok": self.ok, "interactions": [asdict(o) for o in self.outcomes], "errors": self.errors}
 
-def verify(pact_path: Path, provider_url: str, state_url: str | None = None) -> Verification:
-    """Verify a pact file against a running provider. Raises ValueError for unusable input."""
+
+def verify(
+    pact_path: Path,
+    provider_url: str,
+    state_url: str | None = None,
+    states: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Verification:
+    """Verify a pact file against a running provider. Raises ValueError for unusable input.
+
+    Provider states come from the provider's own endpoint (`state_url`) or from a mapping of state
+    name -> handler(action, parameters) run in this process (`states`); `headers` are sent with every
+    request, replacing recorded ones (credentials the recording redacted)."""
     from pact import Verifier
 
-    doc = _load(pact_path)
+    doc = load_pact(pact_path)
     host = urlsplit(provider_url).hostname or "localhost"
     verifier = (
         Verifier(doc.get("provider", {}).get("name", "provider"), host=host)
@@ -39,14 +68,38 @@ def verify(pact_path: Path, provider_url: str, state_url: str | None = None) -> 
         .add_source(str(pact_path))
         .set_coloured_output(enabled=False)
     )
+    failures: dict[str, str] = {}
     if state_url:
         verifier.state_handler(state_url, teardown=True, body=True)
-    with _stdout_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in verifier.results
+    elif states is not None:
+        verifier.state_handler(_guarded(states, failures), teardown=True)
+    if headers:
+        verifier.add_custom_headers(dict(headers))
+    with _output_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in results
         verifier.verify()
-    return _summarise(verifier.results)
+    return _summarise(verifier.results, failures)
 
 
-def _load(path: Path) -> dict:
+def _guarded(states: Mapping[str, Any], failures: dict[str, str]) -> dict[str, Any]:
+    """State handlers that never fail towards the verifier: a handler that raised would make the core
+    retry the state change for about two minutes. The failure is kept and reported per interaction."""
+
+    def guard(name: str, handler: Any):
+        wanted = set(inspect.signature(handler).parameters)
+
+        def guarded(action: str, parameters: dict) -> None:  # pact-python passes these by name
+            given = {"state": name, "action": action, "parameters": parameters}
+            try:
+                handler(**{k: v for k, v in given.items() if k in wanted})
+            except Exception as e:  # the user's handler: report it, keep verifying
+                failures.setdefault(name, f"{type(e).__name__}: {e}")
+
+        return guarded
+
+    return {name: guard(name, handler) for name, handler in states.items()}
+
+
+def load_pact(path: Path) -> dict:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -58,52 +111,96 @@ def _load(path: Path) -> dict:
     return doc
 
 
+def load_state_module(path: Path) -> Any:
+    """A state-handler module (as `states scaffold` writes it); ValueError when it cannot be used."""
+    if not path.is_file():
+        raise ValueError(f"--states {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"pact_states_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # the user's module: say where it failed, not a traceback of ours
+        raise ValueError(f"--states {path}: the module failed to load: {type(e).__name__}: {e}") from None
+    handlers = getattr(module, "STATE_HANDLERS", None)
+    if not isinstance(handlers, Mapping):
+        raise ValueError(
+            f"--states {path}: expected a STATE_HANDLERS mapping (state name -> handler), "
+            "as `pact-recorder states scaffold` writes"
+        )
+    return module
+
+
 @contextmanager
-def _stdout_parked():
-    """The Rust verifier prints its own report straight to file descriptor 1; we print a summary."""
+def _output_parked():
+    """The Rust verifier prints its own report straight to file descriptors 1 and 2 (and pact-python's
+    state callback server logs every call to 2); we print a summary instead."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), 2)
         try:
             yield
         finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
-def _summarise(results: dict) -> Verification:
+def _summarise(results: dict, state_failures: dict[str, str] | None = None) -> Verification:
     outcomes = [
         InteractionOutcome(r["description"], r.get("result") == "OK", list(r.get("providerStates") or []))
         for r in results.get("interactionResults", [])
     ]
+    for o in outcomes:
+        for state in o.states:
+            if (error := (state_failures or {}).get(state)) is not None:
+                o.ok, o.state_failed = False, True
+                o.problems.append(
+                    f"provider state {state!r} could not be set up: {error} "
+                    "(what follows, if anything, is the provider answering without it)"
+                )
     loose = []
     for error in results.get("errors", []):
         owner = next((o for o in outcomes if error.get("interaction", "").endswith(f" - {o.description}")), None)
-        problems = _problems(error.get("mismatch", {}))
+        mismatch = error.get("mismatch", {})
+        problems = _problems(mismatch)
         if owner is None:
             loose.extend(problems)
-        else:
-            owner.problems.extend(problems)
-    return Verification(bool(results.get("result")) and not loose, outcomes, loose)
+            continue
+        owner.ok = False
+        owner.problems.extend(problems)
+        owner.mismatches.extend(mismatch.get("mismatches", []))
+        owner.state_failed = owner.state_failed or STATE_FAILED in mismatch.get("message", "")
+    return Verification(bool(results.get("result")) and not loose and all(o.ok for o in outcomes), outcomes, loose)
+
+
+def _clip(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _problems(mismatch: dict) -> list[str]:
     if "mismatches" not in mismatch:
-        return [mismatch.get("message", "verification error")]
+        message = mismatch.get("message", "verification error")
+        if STATE_FAILED in message:
+            return [
+                "provider state setup failed: the state handler raised or answered with an error "
+                "(this is not a mismatch of the response)"
+            ]
+        return [message]
     out = []
     for m in mismatch["mismatches"]:
-        where = {
-            "BodyMismatch": "body",
-            "HeaderMismatch": "header",
-            "StatusMismatch": "status",
-            "QueryMismatch": "query",
-            "PathMismatch": "path",
-            "MethodMismatch": "method",
-        }.get(m.get("type"), m.get("type", "?"))
+        where = _KINDS.get(m.get("type"), m.get("type", "?"))
         path = m.get("path") or m.get("key") or ""
-        text = m.get("mismatch") or f"expected {m.get('expected')} but was {m.get('actual')}"
-        out.append(f"{where} {path}: {text}".replace("  ", " "))
+        text = m.get("mismatch") or f"expected {_clip(m.get('expected'))} but was {_clip(m.get('actual'))}"
+        if m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403"):
+            text += (
+                "; the provider says the request was unauthorised: the recording redacted credentials, "
+                "pass real ones with --header 'Authorization: ...'"
+            )
+        out.append(f"{where} {path}: {text}" if path else f"{where}: {text}")
     return out
 
 
@@ -111,10 +208,13 @@ def render(v: Verification, pact_path: Path, provider_url: str) -> str:
     lines = [f"Verifying {pact_path} against {provider_url}"]
     for o in v.outcomes:
         given = f"  (given {', '.join(o.states)})" if o.states else ""
-        lines.append(f"  {'PASS' if o.ok else 'FAIL'}  {o.description}{given}")
+        verdict = "PASS" if o.ok else "STATE" if o.state_failed else "FAIL"
+        lines.append(f"  {verdict:<5} {o.description}{given}")
         lines += [f"          {p}" for p in o.problems]
     lines += [f"  ERROR {e}" for e in v.errors]
     passed = sum(o.ok for o in v.outcomes)
     verdict = "the pact verified" if v.ok else "the pact did NOT verify"
     lines.append(f"{passed} of {len(v.outcomes)} interaction(s) passed: {verdict}")
+    if any(o.state_failed for o in v.outcomes):
+        lines.append("STATE: a provider state could not be set up; fix the state handler before reading the rest.")
     return "\n".join(lines)

@@ -33,8 +33,8 @@ settings.load_profile("default")
 
 
 class RunningProvider:
-    def __init__(self, breaking: str | None = None):
-        self.server = make_server(0, breaking)
+    def __init__(self, breaking: str | None = None, **options):
+        self.server = make_server(0, breaking, **options)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.state_url = f"{self.url}/_pact/provider_states"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -12,8 +12,9 @@ import urllib.request
 
 
 class UsersClient:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, token: str | None = None):
         self.base_url = base_url.rstrip("/")
+        self.token = token
 
     def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, dict]:
         data = json.dumps(body).encode() if body is not None else None
@@ -22,6 +23,8 @@ class UsersClient:
         )
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
@@ -40,6 +43,15 @@ class UsersClient:
         assert status == 200, status
         return body
 
+    def update_user(self, uid: int, **changes) -> dict:
+        status, _, body = self._call("PUT", f"/users/{uid}", changes)
+        assert status == 200, status
+        return body
+
+    def delete_user(self, uid: int) -> None:
+        status, _, _ = self._call("DELETE", f"/users/{uid}")
+        assert status == 204, status
+
     def create_user(self, name: str, email: str) -> tuple[dict, str]:
         status, headers, body = self._call("POST", "/users", {"name": name, "email": email, "roles": ["reader"]})
         assert status == 201, status
@@ -55,6 +67,20 @@ def exercise(base_url: str) -> list[str]:
     user, location = client.create_user("Katherine Johnson", "katherine@example.com")
     steps.append(f"created user {user['id']} at {location}")
     steps.append(f"read it back: {client.get_user(user['id'])['email']}")
+    return steps
+
+
+def lifecycle(base_url: str, token: str | None = None) -> list[str]:
+    """A stateful run: create a user, read it, list users, update it, delete it, read it again."""
+    client = UsersClient(base_url, token)
+    user, location = client.create_user("Katherine Johnson", "katherine@example.com")
+    uid = int(location.rsplit("/", 1)[1])
+    steps = [f"created user {uid} at {location}"]
+    steps.append(f"read it: {client.get_user(uid)['name']}")
+    steps.append(f"listed {len(client.list_users())} users")
+    steps.append(f"renamed it: {client.update_user(uid, name='Katherine G. Johnson')['name']}")
+    client.delete_user(uid)
+    steps.append(f"deleted it; read again: {client.get_user(uid)}")
     return steps
 
 

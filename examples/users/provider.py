@@ -1,15 +1,19 @@
 """A small users service: the provider in the bundled example.
 
-    python -m examples.users.provider [--port 5001] [--break rename-email|id-as-string]
+    python -m examples.users.provider [--port 5001] [--empty] [--token T] [--break rename-email|id-as-string]
 
 Listens on 127.0.0.1 only and prints `listening on http://127.0.0.1:PORT` once it accepts connections.
 
-    GET  /users          {"items": [...], "count": n}
-    GET  /users/{id}     200 the user, or 404 {"error": "not found", "id": id}
-    POST /users          201 the new user, Location: /users/{id}
-    POST /_pact/provider_states   {"state", "params", "action"} as the Pact verifier sends it
+    GET    /users          {"items": [...], "count": n}
+    GET    /users/{id}     200 the user, or 404 {"error": "not found", "id": id}
+    POST   /users          201 the new user, Location: /users/{id}
+    PUT    /users/{id}     200 the updated user, or 404
+    DELETE /users/{id}     204, or 404
+    POST   /_pact/provider_states   {"state", "params", "action"} as the Pact verifier sends it
 
-`--break` makes the provider break its contract, so tests can check that verification goes red.
+`--empty` starts with no users (as a provider set up fresh for verification would); `--token` makes
+every /users call require `Authorization: Bearer <token>` (401 otherwise); `--break` makes the
+provider break its contract, so tests can check that verification goes red.
 """
 
 from __future__ import annotations
@@ -41,12 +45,13 @@ SEED = {
     },
 }
 BREAKS = ("rename-email", "id-as-string")
+FIELDS = ("name", "email", "active", "roles")
 
 
 class UserStore:
-    def __init__(self, breaking: str | None = None):
+    def __init__(self, breaking: str | None = None, empty: bool = False):
         self.lock = threading.Lock()
-        self.users = {k: dict(v) for k, v in SEED.items()}
+        self.users = {} if empty else {k: dict(v) for k, v in SEED.items()}
         self.breaking = breaking
 
     def render(self, user: dict) -> dict:
@@ -62,41 +67,67 @@ class UserStore:
             uid = uid if uid is not None else max(self.users, default=100) + 1
             user = {
                 "id": uid,
-                "name": data.get("name", "New User"),
-                "email": data.get("email", f"user{uid}@example.com"),
-                "active": bool(data.get("active", True)),
-                "roles": list(data.get("roles", [])),
+                "name": "New User",
+                "email": f"user{uid}@example.com",
+                "active": True,
+                "roles": [],
                 "created_at": "2024-07-01T12:00:00Z",
             }
+            user.update({k: data[k] for k in FIELDS if k in data})
             self.users[uid] = user
             return user
 
+    def update(self, uid: int, data: dict) -> dict | None:
+        with self.lock:
+            if (user := self.users.get(uid)) is not None:
+                user.update({k: data[k] for k in FIELDS if k in data})
+            return user
+
+    def delete(self, uid: int) -> bool:
+        with self.lock:
+            return self.users.pop(uid, None) is not None
+
     def change_state(self, state: str, params: dict, action: str) -> None:
-        """Provider states named like `user 101 exists` / `user 999 does not exist`."""
-        m = re.fullmatch(r"user (\S+) (exists|does not exist)", state or "")
-        if action != "setup" or not m:
+        """The provider's own state endpoint: `user 101 exists`, `user 999 does not exist`,
+        `users exist` (params ids) and `no users exist`."""
+        if action != "setup":
             return
-        uid = int(params.get("id", m.group(1)))
-        if m.group(2) == "exists":
-            seed = SEED.get(uid, {"name": f"User {uid}", "roles": ["reader"]})
-            self.create(seed, uid)
-        else:
+        if m := re.fullmatch(r"user (\S+) (exists|does not exist)", state or ""):
+            uid = int(params.get("id", m.group(1)))
+            if m.group(2) == "exists":
+                self.create(SEED.get(uid, {"name": f"User {uid}", "roles": ["reader"]}), uid)
+            else:
+                self.delete(uid)
+        elif state == "users exist":
+            for uid in params.get("ids", SEED):
+                self.create(SEED.get(uid, {"name": f"User {uid}"}), uid)
+        elif state == "no users exist":
             with self.lock:
-                self.users.pop(uid, None)
+                self.users.clear()
 
 
-def make_handler(store: UserStore):
+def make_handler(store: UserStore, token: str | None = None):
     class Handler(JsonHandler):
         server_version = "users-service/1.0"
 
+        def authorised(self) -> bool:
+            if token is None or self.headers.get("Authorization") == f"Bearer {token}":
+                return True
+            self.send_json(401, {"error": "unauthorised"}, {"WWW-Authenticate": "Bearer"})
+            return False
+
+        def user_id(self) -> int | None:
+            m = re.fullmatch(r"/users/(\d+)", self.path.split("?", 1)[0])
+            return int(m.group(1)) if m else None
+
         def do_GET(self):
-            path = self.path.split("?", 1)[0]
-            if path == "/users":
+            if not self.authorised():
+                return
+            if self.path.split("?", 1)[0] == "/users":
                 with store.lock:
                     users = [store.render(u) for _, u in sorted(store.users.items())]
                 return self.send_json(200, {"items": users, "count": len(users)})
-            if m := re.fullmatch(r"/users/(\d+)", path):
-                uid = int(m.group(1))
+            if (uid := self.user_id()) is not None:
                 with store.lock:
                     user = store.users.get(uid)
                 if user is None:
@@ -108,27 +139,67 @@ def make_handler(store: UserStore):
             data = self.read_json()
             if data is None:
                 return self.send_json(400, {"error": "body is not JSON"})
-            if self.path == "/users":
-                user = store.create(data)
-                return self.send_json(201, store.render(user), {"Location": f"/users/{user['id']}"})
             if self.path == "/_pact/provider_states":
                 store.change_state(data.get("state", ""), data.get("params") or {}, data.get("action", "setup"))
                 return self.send_json(200, {})
+            if not self.authorised():
+                return
+            if self.path == "/users":
+                user = store.create(data)
+                return self.send_json(201, store.render(user), {"Location": f"/users/{user['id']}"})
             self.send_json(404, {"error": "no such endpoint"})
+
+        def do_PUT(self):
+            data = self.read_json()
+            if not self.authorised():
+                return
+            if (uid := self.user_id()) is None or data is None:
+                return self.send_json(404 if data is not None else 400, {"error": "no such endpoint"})
+            user = store.update(uid, data)
+            if user is None:
+                return self.send_json(404, {"error": "not found", "id": uid})
+            self.send_json(200, store.render(user))
+
+        def do_DELETE(self):
+            if not self.authorised():
+                return
+            if (uid := self.user_id()) is None or not store.delete(uid):
+                return self.send_json(404, {"error": "not found"})
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
     return Handler
 
 
-def make_server(port: int = 0, breaking: str | None = None) -> ThreadingHTTPServer:
-    return jsonserver.make_server(make_handler(UserStore(breaking)), port)
+def make_server(
+    port: int = 0, breaking: str | None = None, empty: bool = False, token: str | None = None
+) -> ThreadingHTTPServer:
+    global _latest
+    store = _latest = UserStore(breaking, empty)
+    server = jsonserver.make_server(make_handler(store, token), port)
+    server.store = store
+    return server
+
+
+_latest: UserStore | None = None
+
+
+def latest_store() -> UserStore:
+    """The store of the server started last in this process: what in-process state handlers seed,
+    as a real provider's handlers would use its database."""
+    assert _latest is not None, "no users provider was started in this process"
+    return _latest
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=5001)
+    ap.add_argument("--empty", action="store_true", help="start with no users")
+    ap.add_argument("--token", help="require Authorization: Bearer TOKEN")
     ap.add_argument("--break", dest="breaking", choices=BREAKS)
     args = ap.parse_args()
-    jsonserver.serve_forever(make_server(args.port, args.breaking))
+    jsonserver.serve_forever(make_server(args.port, args.breaking, args.empty, args.token))
 
 
 if __name__ == "__main__":

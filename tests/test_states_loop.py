@@ -1,0 +1,172 @@
+"""The verification loop with provider states: a stateful recording verifies against a provider set up
+fresh (empty store), through a state module built from the scaffold, in any interaction order."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+import yaml
+
+from examples.users.consumer import lifecycle
+from recorder.cli import main
+from recorder.scaffold import scaffold
+from recorder.verify import load_state_module, verify
+from tests.conftest import CONSUMER, PACT_NAME, PROVIDER, RunningProvider, record_through, recorder_args
+
+HINTS = f"{CONSUMER}-{PROVIDER}.states.yaml"
+
+# What a provider developer writes in place of each SEED line of the scaffold, by state name.
+SEEDING = [
+    (r"user \S+ exists", "latest_store().create(DATA.get(STATE, {}), id)"),
+    (r"user \S+ does not exist", "latest_store().delete(id)"),
+    (r"users exist", "[latest_store().create(u, u['id']) for u in DATA[STATE]['items']]"),
+    (r"no users exist", "latest_store().users.clear()"),
+]
+
+
+def fill_seed_lines(module: str) -> str:
+    """Replace only the lines marked SEED: the data-seeding code a developer would write."""
+    out, state = [], None
+    for line in module.splitlines():
+        if m := re.match(r'    """Provider state "(.+)" \(params', line):
+            state = m.group(1)
+        if "# SEED" in line:
+            if line.startswith("# SEED: import"):
+                line = "from examples.users.provider import latest_store"
+            elif line.strip().startswith("pass"):  # teardown
+                line = "    latest_store().users.clear()"
+            else:
+                code = next(c for pattern, c in SEEDING if re.fullmatch(pattern, state))
+                line = f"    STATE = {json.dumps(state)}; {code}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture(scope="module")
+def stateful(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stateful")
+    provider = RunningProvider()
+    try:
+        record_through(recorder_args(provider.url, out), lifecycle)
+    finally:
+        provider.stop()
+    module = out / "states.py"
+    module.write_text(fill_seed_lines(scaffold(out / PACT_NAME)))
+    return out
+
+
+def test_the_states_file_names_each_state_once_with_params_and_data(stateful):
+    hints = yaml.safe_load((stateful / HINTS).read_text())
+    names = [s["name"] for s in hints["states"]]
+    assert names == ["user 103 does not exist", "user 103 exists", "users exist"]
+    by_name = {s["name"]: s for s in hints["states"]}
+    exists = by_name["user 103 exists"]
+    assert exists["params"] == {"id": 103}
+    assert exists["interactions"] == [
+        "DELETE /users/{id} returns 204",
+        "GET /users/{id} returns 200",
+        "PUT /users/{id} returns 200",
+    ]
+    assert exists["data"]["name"] == "Katherine Johnson"
+    assert exists["notes"] == [
+        "id 103 came from an earlier response: POST /users returns 201 ($.id of the "
+        "response); this state lets the interaction be verified on its own"
+    ]
+    assert by_name["users exist"]["params"] == {"ids": [101, 102, 103]}
+    assert "data" not in by_name["user 103 does not exist"]
+
+
+def verify_fresh(pact, states_module):
+    provider = RunningProvider(empty=True)
+    try:
+        return verify(pact, provider.url, states=load_state_module(states_module).STATE_HANDLERS)
+    finally:
+        provider.stop()
+
+
+def test_the_pact_verifies_against_an_empty_provider_with_the_scaffolded_states(stateful):
+    result = verify_fresh(stateful / PACT_NAME, stateful / "states.py")
+    assert result.ok, [(o.description, o.problems) for o in result.outcomes if not o.ok]
+    assert len(result.outcomes) == 6
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_verification_does_not_depend_on_the_recorded_order(stateful, tmp_path, seed):
+    pact = json.loads((stateful / PACT_NAME).read_text())
+    random.Random(seed).shuffle(pact["interactions"])
+    shuffled = tmp_path / PACT_NAME
+    shuffled.write_text(json.dumps(pact))
+    result = verify_fresh(shuffled, stateful / "states.py")
+    assert result.ok, [(o.description, o.problems) for o in result.outcomes if not o.ok]
+
+
+def test_without_states_the_empty_provider_fails_and_a_broken_handler_is_reported_as_such(stateful, tmp_path, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text(scaffold(stateful / PACT_NAME))  # SEED lines left as they are: they raise
+    provider = RunningProvider(empty=True)
+    try:
+        code = main(
+            [
+                "verify",
+                str(stateful / PACT_NAME),
+                "--provider-url",
+                provider.url,
+                "--states",
+                str(broken),
+                "--report",
+                str(tmp_path / "report.json"),
+            ]
+        )
+    finally:
+        provider.stop()
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "STATE GET /users/{id} returns 200  (given user 103 exists)" in out
+    assert "provider state 'user 103 exists' could not be set up: NotImplementedError: seed the data for " in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["ok"] is False and any(i["state_failed"] for i in report["interactions"])
+
+
+def test_verify_with_the_states_module_from_the_command_line(stateful, capsys):
+    provider = RunningProvider(empty=True)
+    try:
+        code = main(
+            [
+                "verify",
+                str(stateful / PACT_NAME),
+                "--provider-url",
+                provider.url,
+                "--states",
+                str(stateful / "states.py"),
+            ]
+        )
+    finally:
+        provider.stop()
+    assert code == 0, capsys.readouterr().out
+
+
+def test_header_injects_the_credentials_a_recording_redacted(tmp_path, capsys):
+    provider = RunningProvider(token="s3cr3t")
+    try:
+        record_through(recorder_args(provider.url, tmp_path), lambda url: lifecycle(url, token="s3cr3t"))
+    finally:
+        provider.stop()
+    pact_text = (tmp_path / PACT_NAME).read_text()
+    assert "s3cr3t" not in pact_text and "Bearer <redacted>" in pact_text
+    (tmp_path / "states.py").write_text(fill_seed_lines(scaffold(tmp_path / PACT_NAME)))
+    args = ["verify", str(tmp_path / PACT_NAME), "--states", str(tmp_path / "states.py")]
+    fresh = RunningProvider(token="s3cr3t", empty=True)
+    try:
+        without = main([*args, "--provider-url", fresh.url])
+        out_without = capsys.readouterr().out
+        with_header = main([*args, "--provider-url", fresh.url, "--header", "Authorization: Bearer s3cr3t"])
+        out_with = capsys.readouterr().out
+    finally:
+        fresh.stop()
+    assert without == 1
+    assert "status: expected 200 but was 401" in out_without
+    assert "the provider says the request was unauthorised" in out_without
+    assert with_header == 0, out_with
