@@ -18,6 +18,7 @@ from recorder.headers import HeaderPolicy
 from recorder.matchers import infer_body
 from recorder.model import Endpoint, Exchange, Headers, InteractionKey
 from recorder.pattern import escape
+from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
 from recorder.shapes import branch, shape_builder, types_of
 from recorder.states import ProviderState, echoed_params, path_expression, state_for
@@ -268,6 +269,8 @@ class Observation:
 
     def _string_matcher(self, node: dict, strict: bool) -> tuple[dict | None, str]:
         distinct, overflow = node.get("x-distinct", []), node.get("x-distinct-overflow", False)
+        if PLACEHOLDER in distinct:
+            return {"match": "regex", "regex": "^.+$"}, "redacted secret: any value"
         if len(distinct) <= 1 and not overflow:
             return None, "one value seen: exact"
         fmt = next((f for f in self.ctx.rules.formats if f.name in node.get("x-formats", ())), None)

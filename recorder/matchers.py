@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recorder.pattern import escape
+from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, defaults
 from recorder.shapes import branch, types_of
 
@@ -129,6 +130,11 @@ class BodyInference:
         if len(kinds) > 1:
             return self._mixed(node, kinds, value, path, nullable)
         kind = kinds.pop()
+        if kind == "string" and PLACEHOLDER in branch(node, "string").get("x-distinct", ()):
+            # The recording redacted this value: the contract says a string must be there, nothing more.
+            self.matchers[path] = or_null([{"match": "type"}]) if nullable else [{"match": "type"}]
+            self._note(node, path, {"match": "type"}, "redacted secret")
+            return value
         if kind == "string":
             formats = branch(node, "string").get("x-formats", [])
             fmt = next((f for f in self.rules.formats if f.name in formats), None)

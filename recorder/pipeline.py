@@ -19,7 +19,7 @@ from recorder.infer import Context, Interaction, Observation, observe
 from recorder.model import Exchange, InteractionKey
 from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
 from recorder.provenance import Provenance
-from recorder.redact import redact
+from recorder.redact import Redactor
 from recorder.rules import Ruleset, defaults
 from recorder.select import skip_reason
 
@@ -59,6 +59,7 @@ class Recording:
         self.context = Context(settings.rules)
         self.observations: dict[InteractionKey, Observation] = {}
         self.provenance = Provenance()
+        self.redactor = Redactor(settings.rules, self.context.headers.secret)
         self.seen = 0
         self.skipped: Counter[str] = Counter()
 
@@ -67,7 +68,7 @@ class Recording:
             self.skip(reason)
             return
         self.seen += 1
-        exchange = redact(exchange, self.context.headers.secret)
+        exchange = self.redactor.exchange(exchange)
         obs, values = observe(self.context, self.observations, exchange)
         self.provenance.link(obs, values)
         self.provenance.remember(obs, exchange)
@@ -116,6 +117,9 @@ class Recording:
         recorded = self.seen - sum(self.skipped.values())
         lines = [f"{self.seen} exchange(s) seen, {recorded} recorded into {len(self.observations)} interaction(s)"]
         lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
+        if found := self.redactor.found:
+            where = ", ".join(f"{w} ({n})" for w, n in sorted(found.items()))
+            lines.append(f"  redacted {sum(found.values())} secret value(s): {where}")
         return "\n".join(lines)
 
 

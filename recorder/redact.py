@@ -1,29 +1,41 @@
 """Secrets never reach disk: credentials are replaced before an exchange is kept.
 
-Which headers are credentials is a rule (`action: secret`, rules/default.yaml). The placeholder keeps
-what a contract can promise about the value (its scheme, its cookie names) and `redacted_regex` turns
-it into a matcher that says the value must be present and has that shape:
+What is a secret is a rule (rules/default.yaml): headers with `action: secret`; fields and query
+parameters by name (`secrets.names`, any depth of a JSON body, form bodies too); and string values that
+look like secrets wherever they are (`secrets.patterns`: JWTs, bearer tokens, long random keys, card
+numbers by the Luhn check, password hashes). A redacted value becomes PLACEHOLDER; a header keeps what a
+contract can promise (its scheme, its cookie names) and `redacted_regex` turns it into a matcher that
+says the value must be present and has that shape:
 
-    >>> redact_value("authorization", "Bearer eyJhbGciOi.x.y")
+    >>> redact_header_value("authorization", "Bearer eyJhbGciOi.x.y")
     'Bearer <redacted>'
     >>> redacted_regex('Bearer <redacted>')
     '^Bearer .+$'
+
+Every redaction is counted by where it was (never with its value), for the run's diagnostics.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from recorder.model import Exchange, Headers
 from recorder.pattern import escape
+from recorder.rules import Ruleset, normalise_name
 
 PLACEHOLDER = "<redacted>"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
+_CARD = re.compile(r"^[0-9](?:[ -]?[0-9]){12,18}$")
+_TOKEN = re.compile(r"\S+")
 
 
-def redact_value(name: str, value: str) -> str:
+def redact_header_value(name: str, value: str) -> str:
     lname = name.lower()
     if lname in ("authorization", "proxy-authorization") and (m := _SCHEME.match(value)):
         return f"{m.group(1)} {PLACEHOLDER}"
@@ -42,15 +54,111 @@ def redacted_regex(value: str) -> str | None:
     return "^" + ".+".join(escape(p) for p in value.split(PLACEHOLDER)) + "$"
 
 
-def _redact_headers(headers: Headers, is_secret: Callable[[str], bool]) -> Headers:
-    return tuple((k, redact_value(k, v) if is_secret(k) else v) for k, v in headers)
+def luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
 
 
-def redact(exchange: Exchange, is_secret: Callable[[str, str], bool]) -> Exchange:
-    """The exchange with credential headers replaced; `is_secret(name, side)` says which are.
-    (Bodies, query strings and secret-looking values: the reliability issue.)"""
-    return replace(
-        exchange,
-        request_headers=_redact_headers(exchange.request_headers, lambda n: is_secret(n, "request")),
-        response_headers=_redact_headers(exchange.response_headers, lambda n: is_secret(n, "response")),
-    )
+class Redactor:
+    """Redacts exchanges by a rule set; `found` counts what was redacted where."""
+
+    def __init__(self, rules: Ruleset, secret_header: Callable[[str, str], bool]):
+        self.names, self.allow = rules.secret_names, set(rules.secret_allow)
+        self.patterns = [(p.name, re.compile(p.regex) if p.regex else None, p.luhn) for p in rules.secret_patterns]
+        self.secret_header = secret_header
+        self.found: Counter[str] = Counter()
+
+    # -- what is a secret --------------------------------------------------------------------------
+
+    def secret_name(self, name: str) -> bool:
+        n = normalise_name(name)
+        return n not in self.allow and any(n == s or n.endswith(s) for s in self.names)
+
+    def secret_value(self, value: str) -> str | None:
+        """The name of the pattern a value matches, or None."""
+        for name, regex, check_luhn in self.patterns:
+            if regex is not None and regex.search(value):
+                return name
+            if check_luhn and _CARD.match(value) and luhn(re.sub(r"[ -]", "", value)):
+                return name
+        return None
+
+    # -- exchanges ---------------------------------------------------------------------------------
+
+    def exchange(self, ex: Exchange) -> Exchange:
+        ctype_rq, ctype_rs = ex.request_header("content-type"), ex.response_header("content-type")
+        return replace(
+            ex,
+            query=tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query),
+            request_headers=self._headers(ex.request_headers, "request"),
+            response_headers=self._headers(ex.response_headers, "response"),
+            request_body=self._body(ex.request_body, ctype_rq, "request body"),
+            response_body=self._body(ex.response_body, ctype_rs, "response body"),
+        )
+
+    def _headers(self, headers: Headers, side: str) -> Headers:
+        out = []
+        for name, value in headers:
+            if self.secret_header(name, side):
+                self.found[f"{side} header {name}"] += 1
+                value = redact_header_value(name, value)
+            elif self.secret_value(value) is not None:
+                self.found[f"{side} header {name}"] += 1
+                value = PLACEHOLDER
+            out.append((name, value))
+        return tuple(out)
+
+    def _field(self, value: Any, name: str, where: str) -> Any:
+        """A named value: redacted when its name is a secret name or it looks like a secret."""
+        if isinstance(value, str) and (self.secret_name(name) or self.secret_value(value)) and value != PLACEHOLDER:
+            self.found[where] += 1
+            return PLACEHOLDER
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and self.secret_name(name):
+            self.found[where] += 1
+            return PLACEHOLDER
+        return value
+
+    def _body(self, body: bytes, content_type: str | None, where: str) -> bytes:
+        if not body or not content_type:
+            return body
+        ctype = content_type.lower()
+        if "json" in ctype:
+            try:
+                value = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                return body
+            redacted = self._json(value, "$", where)
+            return body if redacted == value else json.dumps(redacted).encode()
+        if "x-www-form-urlencoded" in ctype:
+            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            return urlencode([(k, self._field(v, k, f"{where} field {k}")) for k, v in pairs]).encode()
+        if ctype.startswith("text/") or "xml" in ctype:
+            text = body.decode("utf-8", "replace")
+            return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode()
+        return body
+
+    def _json(self, value: Any, path: str, where: str) -> Any:
+        if isinstance(value, dict):
+            out = {}
+            for k, v in value.items():
+                sub = f"{path}.{k}"
+                if isinstance(v, (dict, list)):
+                    out[k] = self._json(v, sub, where)
+                else:
+                    out[k] = self._field(v, k, f"{where} {sub}")
+            return out
+        if isinstance(value, list):
+            return [self._json(v, f"{path}[*]", where) for v in value]
+        if isinstance(value, str) and self.secret_value(value):
+            self.found[f"{where} {path}"] += 1
+            return PLACEHOLDER
+        return value
+
+    def _token(self, token: str, where: str) -> str:
+        if self.secret_value(token) is None:
+            return token
+        self.found[f"{where} (text)"] += 1
+        return PLACEHOLDER

@@ -79,6 +79,13 @@ class FieldRule:
 
 
 @dataclass(frozen=True)
+class SecretPattern:
+    name: str
+    regex: str | None = None
+    luhn: bool = False
+
+
+@dataclass(frozen=True)
 class StateRule:
     name: str
     endpoint: str
@@ -97,11 +104,19 @@ class Ruleset:
     formats: tuple[Format, ...] = ()
     fields: tuple[FieldRule, ...] = ()
     states: tuple[StateRule, ...] = ()
+    secret_names: tuple[str, ...] = ()  # normalised: lower case, without - and _
+    secret_allow: tuple[str, ...] = ()
+    secret_patterns: tuple[SecretPattern, ...] = ()
     floats: str = "decimal"
     integers: str = "integer"
     array_min: int = 1
     sources: tuple[str, ...] = field(default=(), compare=False)
     merged: dict = field(default_factory=dict, compare=False, repr=False)  # the effective rules, as data
+
+
+def normalise_name(name: str) -> str:
+    """client_secret, Client-Secret and clientSecret all read `clientsecret`."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
 def endpoint_matches(spec: str, method: str, template: str) -> bool:
@@ -270,6 +285,14 @@ def _where(at: tuple) -> str:
 # -- merging files --------------------------------------------------------------------------------
 
 
+_NESTED_NAMED = {("paths", "detectors"), ("secrets", "patterns")}
+_ADDITIVE = {"secrets": ("names", "allow")}  # later files add to these lists instead of replacing them
+
+
+def _union(first: list, more: list) -> list:
+    return first + [x for x in more if x not in first]
+
+
 def _merge(docs: list[tuple[str, dict, dict]]) -> tuple[dict, dict]:
     """Later files win. Returns the merged data and, per rule/setting, (file, line) it came from."""
     merged: dict[str, Any] = {}
@@ -284,12 +307,15 @@ def _merge(docs: list[tuple[str, dict, dict]]) -> tuple[dict, dict]:
                     current[r["name"]] = r
                     origin[(section, r["name"])] = (file, lines[(section, i)])
                 merged[section] = list(current.values())
-            elif section == "paths" and "detectors" in value:
-                detectors = {d["name"]: d for d in merged.get("paths", {}).get("detectors", [])}
-                for i, d in enumerate(value["detectors"]):
-                    detectors[d["name"]] = d
-                    origin[("detectors", d["name"])] = (file, lines[(section, "detectors", i)])
-                merged["paths"] = {**merged.get("paths", {}), **value, "detectors": list(detectors.values())}
+            elif (section, "detectors") in _NESTED_NAMED or (section, "patterns") in _NESTED_NAMED:
+                key = "detectors" if section == "paths" else "patterns"
+                before = merged.get(section, {})
+                named = {d["name"]: d for d in before.get(key, [])}
+                for i, d in enumerate(value.get(key, [])):
+                    named[d["name"]] = d
+                    origin[(key, d["name"])] = (file, lines[(section, key, i)])
+                extended = {k: _union(before.get(k, []), value[k]) for k in _ADDITIVE.get(section, ()) if k in value}
+                merged[section] = {**before, **value, key: list(named.values()), **extended}
             else:
                 merged[section] = {**merged.get(section, {}), **value}
             for key in value if isinstance(value, dict) else ():
@@ -375,6 +401,20 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
             )
         regex = regex_ok("fields", f["name"], "regex", f["regex"]) if "regex" in f else None
         fields.append(FieldRule(f["name"], f["path"], f["match"], f.get("endpoint"), f.get("side", "response"), regex))
+    secrets = m.get("secrets", {})
+    secret_patterns = []
+    for pat in secrets.get("patterns", []):
+        if not on(pat):
+            continue
+        if "regex" not in pat and not pat.get("luhn"):
+            problems.append(f"{where('patterns', pat['name'])}: needs a regex (or luhn: true)")
+            continue
+        regex = (
+            regex_ok("patterns", pat["name"], "regex", pat["regex"], pat.get("examples", ()))
+            if "regex" in pat
+            else None
+        )
+        secret_patterns.append(SecretPattern(pat["name"], regex, pat.get("luhn", False)))
     states = []
     for r in m.get("states", []):
         if not on(r):
@@ -403,6 +443,9 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         formats=tuple(formats),
         fields=tuple(fields),
         states=tuple(states),
+        secret_names=tuple(normalise_name(n) for n in secrets.get("names", ())),
+        secret_allow=tuple(normalise_name(n) for n in secrets.get("allow", ())),
+        secret_patterns=tuple(secret_patterns),
         floats=m.get("numbers", {}).get("floats", "decimal"),
         integers=m.get("numbers", {}).get("integers", "integer"),
         array_min=m.get("arrays", {}).get("min", 1),

@@ -1,26 +1,94 @@
+"""Secrets of every kind are redacted before anything is kept; what was redacted is counted by where."""
+
+import json
+from dataclasses import replace
+
 from recorder.headers import HeaderPolicy
-from recorder.redact import redact
+from recorder.redact import PLACEHOLDER, Redactor, luhn
 from recorder.rules import defaults
 from tests.helpers import exchange
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNlY3JldA"
+BCRYPT = "$2b$12$KIXQJ0Y1nCz5lq8Y6h8v8uJ3v5S1oV0Vh4Jm6jZQ9k2Yw1c8mQ5aW"
+
+
+def redactor():
+    return Redactor(defaults(), HeaderPolicy(defaults()).secret)
+
 
 def test_credentials_in_headers_never_survive_redaction():
-    secret = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
     ex = exchange(
         request_headers=(
-            ("Authorization", f"Bearer {secret}"),
+            ("Authorization", f"Bearer {JWT}"),
             ("Cookie", "sid=s3cr3t; theme=dark"),
             ("X-Api-Key", "k-123456"),
             ("Accept", "application/json"),
+            ("X-Debug", JWT),
         ),
         response_headers=(("Set-Cookie", "sid=n3w; Path=/; HttpOnly"),),
     )
-    out = redact(ex, HeaderPolicy(defaults()).secret)
+    r = redactor()
+    out = r.exchange(ex)
     assert dict(out.request_headers) == {
         "Authorization": "Bearer <redacted>",
         "Cookie": "sid=<redacted>; theme=<redacted>",
         "X-Api-Key": "<redacted>",
         "Accept": "application/json",
+        "X-Debug": "<redacted>",
     }
     assert dict(out.response_headers) == {"Set-Cookie": "sid=<redacted>"}
-    assert not any(s in repr(out) for s in (secret, "s3cr3t", "k-123456", "n3w"))
+    assert not any(s in repr(out) for s in (JWT, "s3cr3t", "k-123456", "n3w"))
+    assert r.found["request header Authorization"] == 1
+
+
+def test_secret_fields_by_name_at_any_depth_and_secret_looking_values_anywhere():
+    body = {
+        "user": {"name": "ada", "password": "hunter2", "clientSecret": "abc", "tokens": 3},
+        "items": [{"api-key": "k1", "note": JWT}],
+        "hash": BCRYPT,
+        "card": "4111 1111 1111 1111",
+        "id": 12345678901,
+        "token_type": "bearer",
+        "refresh_token": "r-1",
+        "pin_code": "1234",
+    }
+    r = redactor()
+    out = json.loads(r.exchange(exchange("POST", "/login", 200, body, request_body=body)).response_body)
+    assert out == {
+        "user": {"name": "ada", "password": PLACEHOLDER, "clientSecret": PLACEHOLDER, "tokens": 3},
+        "items": [{"api-key": PLACEHOLDER, "note": PLACEHOLDER}],
+        "hash": PLACEHOLDER,
+        "card": PLACEHOLDER,
+        "id": 12345678901,
+        "token_type": "bearer",
+        "refresh_token": PLACEHOLDER,
+        "pin_code": "1234",
+    }
+    assert r.found["response body $.user.password"] == 1
+    assert r.found["request body $.items[*].note"] == 1
+
+
+def test_query_parameters_form_bodies_and_text_bodies():
+    r = redactor()
+    text = exchange(
+        "GET",
+        "/oauth/token",
+        200,
+        query=(("api_key", "abc123"), ("page", "2")),
+        raw_body=f"token issued: {JWT} ok".encode(),
+        response_headers=(("Content-Type", "text/plain"),),
+    )
+    out = r.exchange(text)
+    assert out.query == (("api_key", PLACEHOLDER), ("page", "2"))
+    assert out.response_body == b"token issued: <redacted> ok"
+    form = replace(
+        exchange("POST", "/login", 302),
+        request_body=b"user=ada&password=hunter2",
+        request_headers=(("Content-Type", "application/x-www-form-urlencoded"),),
+    )
+    assert r.exchange(form).request_body == b"user=ada&password=%3Credacted%3E"
+    assert r.found == {"query parameter api_key": 1, "response body (text)": 1, "request body field password": 1}
+
+
+def test_luhn():
+    assert luhn("4111111111111111") and not luhn("4111111111111112")
