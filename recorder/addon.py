@@ -13,16 +13,30 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from mitmproxy import command, ctx, exceptions, http
+from mitmproxy import command, ctx, exceptions, http, io
+from mitmproxy.utils import human
 
-from recorder.capture import record_flow
+from recorder.capture import record_flow, redacted_copy
 from recorder.pipeline import Recording, Settings
 from recorder.rules import RuleError, load
 
 log = logging.getLogger("pact_recorder")
 
 DRAIN_SECONDS = 10.0
-OPTIONS = frozenset({"pact_consumer", "pact_provider", "pact_out", "pact_spec", "pact_rules", "pact_default_rules"})
+OPTIONS = frozenset(
+    {
+        "pact_consumer",
+        "pact_provider",
+        "pact_out",
+        "pact_spec",
+        "pact_rules",
+        "pact_default_rules",
+        "pact_save_flows",
+        "pact_flush_interval",
+        "pact_max_body",
+    }
+)
+SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body"}
 
 
 def _settings(opts) -> Settings | None:
@@ -36,6 +50,23 @@ def _settings(opts) -> Settings | None:
     return Settings(opts.pact_consumer, opts.pact_provider, Path(opts.pact_out), opts.pact_spec, rules)
 
 
+class FlowSaver:
+    """Appends (redacted) flows to a .mitm file, flushed after each one, so that a recording can be
+    re-inferred later with other rules (`pact-recorder infer FILE.mitm`)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(path, "wb")  # noqa: SIM115 - kept open for the whole recording, closed in done
+        self.writer = io.FlowWriter(self.file)
+
+    def add(self, flow: http.HTTPFlow) -> None:
+        self.writer.add(flow)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class PactRecorder:
     def __init__(self, recording: Recording | None = None) -> None:
         """`recording` is given when embedding (the record command); under mitmdump the options make it."""
@@ -44,6 +75,8 @@ class PactRecorder:
         self.errors: Counter[str] = Counter()
         self.write_failed = False
         self.started = False
+        self.flows: FlowSaver | None = None
+        self.flusher: asyncio.Task | None = None
 
     def load(self, loader) -> None:
         loader.add_option("pact_consumer", str, "", "Consumer name written into the pact (required).")
@@ -52,9 +85,32 @@ class PactRecorder:
         loader.add_option("pact_spec", str, "v4", "Pact specification version to write: v4 or v3.")
         loader.add_option("pact_rules", Sequence[str], [], "Rule files applied after the defaults (repeatable).")
         loader.add_option("pact_default_rules", bool, True, "Apply pact-recorder's default rules first.")
+        loader.add_option("pact_save_flows", str, "", "Also keep the raw capture, redacted, in this .mitm file.")
+        loader.add_option("pact_flush_interval", int, 0, "Write the pact every this many seconds (0: only at exit).")
+        loader.add_option(
+            "pact_max_body",
+            str,
+            "4m",
+            "Bodies larger than this are streamed through untouched and recorded by content type only.",
+        )
 
     def configure(self, updated: set[str]) -> None:
-        if not updated & OPTIONS:
+        if "pact_max_body" in updated:
+            try:
+                human.parse_size(ctx.options.pact_max_body)
+            except ValueError:
+                raise exceptions.OptionsError(
+                    f"pact_max_body: {ctx.options.pact_max_body!r} is not a size such as 512k, 4m or 1g"
+                ) from None
+            if ctx.options.stream_large_bodies is None:  # the user's own setting wins
+                ctx.options.update(stream_large_bodies=ctx.options.pact_max_body)
+        if "pact_flush_interval" in updated and ctx.options.pact_flush_interval < 0:
+            raise exceptions.OptionsError("pact_flush_interval: expected seconds >= 0 (0 writes only at exit)")
+        if "pact_save_flows" in updated and ctx.options.pact_save_flows:
+            if self.flows is not None:
+                self.flows.close()
+            self.flows = FlowSaver(Path(ctx.options.pact_save_flows).expanduser())
+        if not updated & SETTINGS:
             return
         try:
             settings = _settings(ctx.options)
@@ -75,6 +131,8 @@ class PactRecorder:
 
     def running(self) -> None:
         self.started = True
+        if ctx.options.pact_flush_interval > 0:
+            self.flusher = asyncio.get_running_loop().create_task(self._flush_every(ctx.options.pact_flush_interval))
         # mitmproxy silently ignores --set for names no addon declares; a typo would lose the setting.
         if unknown := sorted(n for n in ctx.options.deferred if n.startswith("pact_")):
             log.error("pact_recorder: unknown option(s) %s; known: %s", ", ".join(unknown), ", ".join(sorted(OPTIONS)))
@@ -99,7 +157,9 @@ class PactRecorder:
         if self.recording is None:
             return
         try:
-            record_flow(self.recording, flow)
+            kept = record_flow(self.recording, flow)
+            if kept is not None and self.flows is not None:
+                self.flows.add(redacted_copy(flow, kept))
         except Exception as e:  # never let a recording bug reach the traffic
             kind = type(e).__name__
             self.errors[kind] += 1
@@ -119,12 +179,28 @@ class PactRecorder:
             raise exceptions.CommandError("pact_consumer and pact_provider are not set")
         log.info("%s", self.recording.write_and_report())
 
+    async def _flush_every(self, seconds: int) -> None:
+        """Long recordings are written as they go: after a kill -9 at most the last interval is lost."""
+        written = -1
+        while True:
+            await asyncio.sleep(seconds)
+            if self.recording is not None and self.recording.seen != written:
+                written = self.recording.seen
+                try:
+                    self.recording.write()
+                except Exception:
+                    log.exception("pact_recorder: periodic write failed (the recording goes on)")
+
     async def done(self) -> None:
         # In-flight exchanges would be cut off at shutdown; let them finish and be recorded first.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DRAIN_SECONDS
         while self.inflight and loop.time() < deadline:
             await asyncio.sleep(0.02)
+        if self.flusher is not None:
+            self.flusher.cancel()
+        if self.flows is not None:
+            self.flows.close()
         if self.recording is None:
             return
         try:

@@ -19,6 +19,8 @@ def to_exchange(flow: object) -> Exchange | str:
     if flow.response is None:
         return f"no response from the provider ({flow.error.msg if flow.error else 'unknown error'})"
     rq, rs = flow.request, flow.response
+    # A body larger than --max-body was streamed through untouched and is not in the flow (None).
+    streamed = tuple(side for side, m in (("request", rq), ("response", rs)) if m.stream or m.raw_content is None)
     return Exchange(
         method=rq.method.upper(),
         path=urlsplit(rq.path).path or "/",
@@ -28,13 +30,37 @@ def to_exchange(flow: object) -> Exchange | str:
         status=rs.status_code,
         response_headers=tuple(rs.headers.items(multi=True)),
         response_body=rs.get_content(strict=False) or b"",
+        host=rq.pretty_host,
+        streamed=streamed,
     )
 
 
-def record_flow(recording: Recording, flow: object) -> None:
-    """Feed one flow to a recording: recorded, or skipped with its reason."""
+def record_flow(recording: Recording, flow: object) -> Exchange | None:
+    """Feed one flow to a recording; the exchange as kept (redacted), or None when it was skipped."""
     result = to_exchange(flow)
     if isinstance(result, str):
         recording.skip(result)
-    else:
-        recording.add(result)
+        return None
+    return recording.add(result)
+
+
+def redacted_copy(flow: http.HTTPFlow, kept: Exchange) -> http.HTTPFlow:
+    """A copy of the flow carrying only what was kept: what --save-flows writes (secrets never do)."""
+    copy = flow.copy()
+    copy.request.headers = _headers(kept.request_headers)
+    copy.request.query = list(kept.query)
+    copy.response.headers = _headers(kept.response_headers)
+    for message, side, body in (
+        (copy.request, "request", kept.request_body),
+        (copy.response, "response", kept.response_body),
+    ):
+        if side not in kept.streamed:
+            message.content = body
+    return copy
+
+
+def _headers(pairs) -> http.Headers:
+    headers = http.Headers()
+    for name, value in pairs:
+        headers.add(name, value)
+    return headers

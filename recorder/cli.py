@@ -69,6 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the consumer connects (default 127.0.0.1:8080; port 0 picks a free one)",
     )
     rec.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder (its CA lives there)")
+    rec.add_argument(
+        "--save-flows",
+        type=Path,
+        metavar="FILE.mitm",
+        help="also keep the raw capture (redacted), to re-infer later with other rules",
+    )
+    rec.add_argument(
+        "--flush-interval",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="write the pact every SECONDS during the recording (default: only at exit)",
+    )
+    rec.add_argument(
+        "--max-body",
+        default="4m",
+        metavar="SIZE",
+        help="bodies larger than this (512k, 4m, 1g) are streamed through untouched and recorded "
+        "by content type only (default 4m)",
+    )
     _output(rec)
     rec.set_defaults(run=cmd_record)
 
@@ -186,6 +206,10 @@ def cmd_record(args) -> int:
     s = settings(args)
     target = http_url("--target", args.target)
     host, port = listen_address(args.listen)
+    if args.flush_interval < 0:
+        raise UsageError(f"--flush-interval {args.flush_interval}: expected seconds >= 0 (0 writes only at exit)")
+    if not re.fullmatch(r"[0-9]+[kmg]?b?", args.max_body.lower()):
+        raise UsageError(f"--max-body {args.max_body!r}: expected a size such as 512k, 4m or 1g")
     recorder = PactRecorder(Recording(s))
 
     def describe(addrs) -> str:
@@ -201,7 +225,11 @@ def cmd_record(args) -> int:
             listen_host=host,
             listen_port=port,
             addons=[recorder],
-            addon_options={},
+            addon_options={
+                "pact_save_flows": str(args.save_flows or ""),
+                "pact_flush_interval": args.flush_interval,
+                "pact_max_body": args.max_body,
+            },
             describe=describe,
             confdir=args.confdir,
             on_failure=forget,

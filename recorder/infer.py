@@ -136,9 +136,12 @@ class Observation:
             for name in ("query", "request.headers", "request.body", "response.headers", "response.body")
         }
         self.unparsed = {"request": 0, "response": 0}
+        self.streamed = {"request": 0, "response": 0}
 
     def add(self, exchange: Exchange) -> None:
         self.count += 1
+        for side in exchange.streamed:
+            self.streamed[side] += 1
         query: dict[str, list[str]] = {}
         for k, v in exchange.query:
             query.setdefault(k, []).append(v)
@@ -166,10 +169,17 @@ class Observation:
                 builder.add_schema(obs.shapes[name].to_schema())
             for side, n in obs.unparsed.items():
                 out.unparsed[side] += n
+                out.streamed[side] += obs.streamed[side]
         return out
 
     def to_interaction(self) -> Interaction:
-        ex, notes, evidence = self.example, [], {}
+        ex, evidence = self.example, {}
+        notes = [
+            f"{side} body streamed through unrecorded {n} time(s): larger than the body size limit "
+            "(--max-body); recorded by content type only"
+            for side, n in self.streamed.items()
+            if n
+        ]
         request = self._message("request", ex.request_headers, ex.request_body, notes, evidence)
         response = self._message("response", ex.response_headers, ex.response_body, notes, evidence)
         if self.endpoint.params:

@@ -25,6 +25,7 @@ class Exchange:
     response_headers: Headers
     response_body: bytes
     host: str = ""  # the provider's host, for selection rules
+    streamed: tuple[str, ...] = ()  # "request"/"response": bodies streamed past unrecorded (too large)
 
     def request_header(self, name: str) -> str | None:
         return header_value(self.request_headers, name)

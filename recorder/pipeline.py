@@ -63,15 +63,17 @@ class Recording:
         self.seen = 0
         self.skipped: Counter[str] = Counter()
 
-    def add(self, exchange: Exchange) -> None:
+    def add(self, exchange: Exchange) -> Exchange | None:
+        """Record one exchange; returns it as kept (redacted), or None when the rules skip it."""
         if (reason := skip_reason(self.settings.rules, exchange)) is not None:
             self.skip(reason)
-            return
+            return None
         self.seen += 1
         exchange = self.redactor.exchange(exchange)
         obs, values = observe(self.context, self.observations, exchange)
         self.provenance.link(obs, values)
         self.provenance.remember(obs, exchange)
+        return exchange
 
     def skip(self, reason: str) -> None:
         """Count traffic that reached us but is not recorded, with the reason a user would want."""
