@@ -1,0 +1,157 @@
+"""Never break the traffic, never lose a recording."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from examples import procs
+from examples.jsonserver import JsonHandler, make_server
+from recorder.corecheck import parse
+from tests.conftest import PACT_NAME, recorder_args
+
+
+class Echo(JsonHandler):
+    """Answers with the request body, under the content type and encoding the client asks for."""
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n)
+        self.send_response(int(self.headers.get("X-Status", "200")))
+        self.send_header("Content-Type", self.headers.get("X-Type", "application/octet-stream"))
+        if enc := self.headers.get("X-Encoding"):
+            self.send_header("Content-Encoding", enc)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.send_json(200, {"n": int(self.path.rsplit("/", 1)[1]), "ok": True})
+
+
+@pytest.fixture(scope="module")
+def echo():
+    server = make_server(Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def recorder(echo, tmp_path_factory):
+    proxy = procs.start(recorder_args(echo, tmp_path_factory.mktemp("fuzz")))
+    yield proxy
+    assert proxy.stop() == 0, proxy.output
+
+
+def send(url: str, body: bytes, ctype: str, encoding: str | None, path: str = "/echo") -> tuple[int, bytes, dict]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    headers = {"X-Type": ctype, "Content-Type": ctype}
+    if encoding:
+        headers["X-Encoding"] = encoding
+    conn.request("POST", path, body=body, headers=headers)
+    resp = conn.getresponse()
+    out = resp.status, resp.read(), dict(resp.getheaders())
+    conn.close()
+    return out
+
+
+json_docs = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+    max_leaves=10,
+)
+bodies = st.one_of(
+    json_docs.map(lambda d: (json.dumps(d).encode(), "application/json")),
+    st.binary(max_size=2048).map(lambda b: (b, "application/octet-stream")),
+    st.binary(max_size=256).map(lambda b: (b, "application/json")),  # claims JSON, is not
+    st.text(max_size=200).map(lambda t: (t.encode(), "text/plain; charset=utf-8")),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bodies, compress=st.sampled_from([None, "gzip", "bogus-gzip"]))
+def test_every_response_reaches_the_client_byte_identical(recorder, body, compress):
+    payload, ctype = body
+    encoding = None
+    if compress == "gzip":
+        payload, encoding = gzip.compress(payload), "gzip"
+    elif compress == "bogus-gzip":
+        encoding = "gzip"  # claims gzip, is not: passed through as it is
+    status, received, _ = send(recorder.url, payload, ctype, encoding)
+    assert (status, received) == (200, payload)
+    assert recorder.proc.poll() is None  # still serving
+
+
+def test_sigterm_under_load_keeps_every_exchange_the_client_saw(echo, tmp_path):
+    proxy = procs.start(recorder_args(echo, tmp_path))
+    done, stop, flowing = [], threading.Event(), threading.Event()
+
+    def client(worker: int) -> None:
+        parts = urlsplit(proxy.url)
+        for i in range(400):  # bounded
+            if stop.is_set():
+                return
+            try:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                conn.request("GET", f"/items/{worker * 1000 + i}")
+                if conn.getresponse().status == 200:
+                    done.append(1)
+                    if len(done) >= 100:
+                        flowing.set()
+                conn.close()
+            except OSError:
+                return  # the proxy went away: this request was not seen completed
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(client, w) for w in range(4)]
+        assert flowing.wait(60), proxy.output  # traffic is flowing: stop the recorder mid-load
+        assert proxy.stop(signal.SIGTERM) == 0, proxy.output
+        stop.set()
+        for f in futures:
+            f.result()
+    pact = json.loads((tmp_path / PACT_NAME).read_text())
+    recorded = sum(i["comments"]["pactRecorder"]["exchanges"] for i in pact["interactions"])
+    assert recorded >= len(done) > 0
+
+
+def test_after_sigkill_the_last_flushed_pact_is_complete_and_valid(echo, tmp_path):
+    proxy = procs.start(recorder_args(echo, tmp_path, "--flush-interval", "1"))
+    pact = tmp_path / PACT_NAME
+    try:
+        deadline = time.monotonic() + 30
+        n = 0
+        while not pact.exists():  # traffic until the first periodic write has happened
+            send(proxy.url, json.dumps({"n": n}).encode(), "application/json", None, path=f"/echo/{n}")
+            n += 1
+            assert time.monotonic() < deadline, proxy.output
+        for _ in range(20):
+            send(proxy.url, b'{"more": true}', "application/json", None)
+    finally:
+        proxy.stop(signal.SIGKILL)
+    view = parse(pact.read_text())  # complete JSON that the Pact core accepts
+    assert view.spec == "V4" and view.interactions >= 1
+
+
+def test_a_provider_that_is_down_gives_the_consumer_a_502_and_is_counted(tmp_path):
+    closed = "http://127.0.0.1:9"  # discard port: nothing listens there
+    proxy = procs.start(recorder_args(closed, tmp_path))
+    try:
+        status, _, _ = send(proxy.url, b"{}", "application/json", None)
+    finally:
+        assert proxy.stop() == 0
+    assert status == 502
+    assert "skipped 1: no response from the provider" in proxy.output
+    assert "Nothing was recorded, so no pact was written." in proxy.output
