@@ -34,10 +34,11 @@ _EXAMPLE_ORDER = ("string", "object", "array", "integer", "number", "boolean")
 
 
 def child_path(path: str, key: str) -> str | None:
-    """JSONPath for an object member; None when the core's JSONPath cannot name it (a quote)."""
+    """JSONPath for an object member; None when the core's JSONPath cannot name it (a quote, or the
+    empty key: the core rejects `$['']` when it loads the file)."""
     if _DOTTED.match(key):
         return f"{path}.{key}"
-    if "'" in key:
+    if "'" in key or not key:
         return None
     return f"{path}['{key}']"
 
@@ -105,7 +106,9 @@ class BodyInference:
                     }
                 continue
             if sub is None:
-                out[key] = sub_value  # no JSONPath can name this key; the example value stands
+                # No JSONPath the core accepts can name this key, so no rule could loosen it: a pinned
+                # example would fail on other values. It is left out (the evidence says so at the parent).
+                self.evidence.setdefault(path, {}).setdefault("unnamed keys left out", []).append(key)
                 continue
             result = self.walk(props.get(key, {}), sub_value, sub)
             if result is not _DROP:

@@ -22,7 +22,7 @@ from recorder.pipeline import Recording, Settings
 from recorder.verify import verify
 from tests.helpers import exchange
 
-KEYS = st.sampled_from(["id", "name", "total", "items", "tags", "at", "x-y", "with space", "n", "owner"])
+KEYS = st.sampled_from(["id", "name", "total", "items", "tags", "at", "x-y", "with space", "n", "owner", "", "a.b"])
 FORMATTED = {
     "uuid": st.uuids().map(str),
     "datetime": st.datetimes(timezones=st.just(__import__("datetime").timezone.utc)).map(
