@@ -25,14 +25,20 @@ def to_exchange(flow: object) -> Exchange | str:
         method=rq.method.upper(),
         path=urlsplit(rq.path).path or "/",
         query=tuple(rq.query.items(multi=True)),
-        request_headers=tuple(rq.headers.items(multi=True)),
+        request_headers=_real_headers(rq.headers),
         request_body=rq.get_content(strict=False) or b"",
         status=rs.status_code,
-        response_headers=tuple(rs.headers.items(multi=True)),
+        response_headers=_real_headers(rs.headers),
         response_body=rs.get_content(strict=False) or b"",
         host=rq.pretty_host,
         streamed=streamed,
     )
+
+
+def _real_headers(headers: http.Headers) -> tuple[tuple[str, str], ...]:
+    """Header pairs without HTTP/2 pseudo-headers (:authority, :path, ...), which Chrome's HAR export
+    lists among the headers and which no request can carry."""
+    return tuple((k, v) for k, v in headers.items(multi=True) if not k.startswith(":"))
 
 
 def record_flow(recording: Recording, flow: object) -> Exchange | None:

@@ -240,7 +240,7 @@ def cmd_record(args) -> int:
 
 def cmd_infer(args) -> int:
     from recorder.capture import record_flow
-    from recorder.files import read_flows
+    from recorder.files import PartialCapture, read_flows
 
     s = settings(args)
     if not args.flows.is_file():
@@ -249,6 +249,8 @@ def cmd_infer(args) -> int:
     try:
         for flow in read_flows(args.flows):
             record_flow(recording, flow)
+    except PartialCapture as e:
+        print(f"pact-recorder infer: warning: {e}", file=sys.stderr)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(recording.write_and_report())

@@ -86,3 +86,15 @@ def check(document: dict, text: str) -> CoreView:
     if view.matchers != (declared := declared_matchers(document)):
         raise ValueError(f"the Pact core kept {view.matchers} of the {declared} matchers written")
     return view
+
+
+def offending_interactions(document: dict) -> list[str]:
+    """The descriptions of the interactions the core rejects on their own (for a bug report)."""
+    out = []
+    for inter in document.get("interactions", []):
+        alone = {**document, "interactions": [inter]}
+        try:
+            check(alone, json.dumps(alone))
+        except ValueError:
+            out.append(inter.get("description", "?"))
+    return out

@@ -30,18 +30,30 @@ def _umask() -> int:
     return mask
 
 
+class PartialCapture(ValueError):
+    """The file broke off (or is corrupt) after some flows: those were read, the rest is lost."""
+
+
 def read_flows(path: Path) -> Iterator[object]:
     """Every flow in a .mitm dump or a HAR file (mitmproxy's FlowReader tells them apart).
 
-    Raises ValueError with a message for the user when the file cannot be read.
+    Raises ValueError with a message for the user when the file cannot be read, and PartialCapture
+    when it breaks off after some flows (a recording killed mid-write): the flows before it count.
     """
     from mitmproxy import io
     from mitmproxy.exceptions import FlowReadException
 
+    count = 0
     try:
         with open(path, "rb") as f:
-            yield from io.FlowReader(f).stream()
+            for flow in io.FlowReader(f).stream():
+                count += 1
+                yield flow
     except FlowReadException as e:
+        if count:
+            raise PartialCapture(
+                f"{path}: the file breaks off after {count} flow(s) ({e}); inferred from those {count}"
+            ) from None
         raise ValueError(f"{path}: not a readable .mitm flow file or HAR file ({e})") from None
     except OSError as e:
         raise ValueError(f"{path}: cannot read ({e.strerror})") from None

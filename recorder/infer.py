@@ -8,11 +8,11 @@ the JSON bodies. Memory grows with the number of interactions, not with traffic.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from recorder import jsonvalues
 from recorder.endpoints import PathRules, path_regex, to_endpoint
 from recorder.headers import HeaderPolicy
 from recorder.matchers import infer_body
@@ -76,11 +76,17 @@ class Context:
 
 
 def json_body(body: bytes, content_type: str | None) -> Any:
-    """The parsed body when it is JSON (by content type and by content), else NO_BODY."""
-    if not body or not content_type or "json" not in content_type.lower():
+    """The parsed body when it is JSON (by content type and by content), else NO_BODY. A body without a
+    content type is sniffed (HAR exports often leave the request's Content-Type header out)."""
+    if not body:
+        return NO_BODY
+    if content_type is None:
+        if body.lstrip()[:1] not in (b"{", b"["):
+            return NO_BODY
+    elif "json" not in content_type.lower():
         return NO_BODY
     try:
-        return json.loads(body)
+        return jsonvalues.loads(body)
     except (ValueError, UnicodeDecodeError):
         return NO_BODY
 

@@ -34,12 +34,12 @@ _EXAMPLE_ORDER = ("string", "object", "array", "integer", "number", "boolean")
 
 
 def child_path(path: str, key: str) -> str | None:
-    """JSONPath for an object member; None when the core's JSONPath cannot name it (a quote, or the
-    empty key: the core rejects `$['']` when it loads the file)."""
+    """JSONPath for an object member; None when the core's JSONPath cannot name it (a quote, the empty
+    key, which the core rejects as `$['']` when it loads the file, or control characters)."""
     if _DOTTED.match(key):
         return f"{path}.{key}"
-    if "'" in key or not key:
-        return None
+    if "'" in key or not key or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        return None  # control characters: the core cannot hand such a path across its C interface
     return f"{path}['{key}']"
 
 

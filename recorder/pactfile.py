@@ -33,7 +33,7 @@ def pact_document(consumer: str, provider: str, interactions: list[Interaction],
 
 
 def dumps(document: dict) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _common(i: Interaction) -> dict[str, Any]:

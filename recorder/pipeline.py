@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recorder.collapse import collapse
-from recorder.corecheck import check
+from recorder.corecheck import check, offending_interactions
 from recorder.files import write_atomic
 from recorder.infer import Context, Interaction, Observation, observe
 from recorder.model import Exchange, InteractionKey
@@ -100,7 +100,13 @@ class Recording:
         try:
             check(document, text)
         except ValueError as e:
-            raise RuntimeError(f"pact-recorder bug: {s.pact_path} not written, {e}. Please report it.") from None
+            rejected = s.pact_path.with_suffix(".rejected.json")
+            write_atomic(rejected, text)  # redacted like everything else: safe to attach to a bug report
+            culprits = ", ".join(repr(d) for d in offending_interactions(document)) or "none alone"
+            raise RuntimeError(
+                f"pact-recorder bug: {s.pact_path} not written, {e}; offending interaction(s): "
+                f"{culprits}. The rejected file is {rejected}: please report it."
+            ) from None
         write_atomic(s.pact_path, text)
         write_atomic(s.hints_path, states_hints(s.consumer, s.provider, interactions))
         if s.spec == "v4":

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from recorder import jsonvalues
 from recorder.model import Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, normalise_name
@@ -127,7 +128,7 @@ class Redactor:
         ctype = content_type.lower()
         if "json" in ctype:
             try:
-                value = json.loads(body)
+                value = jsonvalues.loads(body)
             except (ValueError, UnicodeDecodeError):
                 return body
             redacted = self._json(value, "$", where)
