@@ -1,11 +1,12 @@
 # make demo : set up, record the bundled example through the proxy, verify the pact
 # make test : set up, run the whole test suite
+# make bench: benchmarks that print figures (not part of make test)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PACT_DO_NOT_TRACK := true
 
-.PHONY: demo test setup clean
+.PHONY: demo test bench setup clean
 
 setup: $(STAMP)
 
@@ -17,6 +18,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/memory.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -29,10 +29,12 @@ class PathRules:
         self.never = [re.compile(r) for r in rules.never_params]
         self.templates = [_parse_template(t) for t in rules.templates]
 
-    def detect(self, segment: str):
+    def detect(self, segment: str, after_literal: bool):
         if any(n.search(segment) for n in self.never):
             return None
-        return next((d for d, test in self.detectors if test.search(segment)), None)
+        return next(
+            (d for d, test in self.detectors if test.search(segment) and (after_literal or not d.after_literal)), None
+        )
 
 
 @cache
@@ -48,7 +50,9 @@ def to_endpoint(path: str, rules: PathRules | None = None) -> tuple[Endpoint, di
     for template in rules.templates:
         if (found := _match_template(template, raw, trailing)) is not None:
             return found
-    detected = [rules.detect(unquote(s)) for s in raw]
+    detected: list = []
+    for i, s in enumerate(raw):
+        detected.append(rules.detect(unquote(s), after_literal=i > 0 and detected[i - 1] is None))
     names = _param_names(raw, [d is not None for d in detected])
     segments = tuple(
         Segment(names[i], d.name, d.regex, d.numeric) if d else Segment(s)

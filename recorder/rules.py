@@ -59,6 +59,7 @@ class Detector:
     test: str
     regex: str
     numeric: bool = False
+    after_literal: bool = False  # only a segment following a literal one (a collection) can be one
 
 
 @dataclass(frozen=True)
@@ -378,7 +379,7 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         segment = d.get("regex") or _unanchored(test)
         if len(problems) == found:  # the segment regex derived from a broken test would repeat its problem
             regex_ok("detectors", d["name"], "regex", f"^(?:{segment})$", d.get("examples", ()))
-        detectors.append(Detector(d["name"], test, segment, d.get("numeric", False)))
+        detectors.append(Detector(d["name"], test, segment, d.get("numeric", False), d.get("after_literal", False)))
     formats = []
     for f in m.get("formats", []):
         if not on(f):

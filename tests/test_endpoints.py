@@ -25,6 +25,8 @@ from recorder.rules import load
         ("/api/v2/users/me", "/api/v2/users/me", {}),
         ("/v10/search", "/v10/search", {}),
         ("/files/abcdefabcdef", "/files/abcdefabcdef", {}),
+        ("/things7/items", "/things7/items", {}),
+        ("/507f1f77bcf86cd799439011/x", "/507f1f77bcf86cd799439011/x", {}),
     ],
 )
 def test_detected_segments_become_named_parameters(path, template, values):
