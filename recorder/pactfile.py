@@ -19,7 +19,9 @@ from recorder.infer import NO_BODY, Interaction, Message
 SPECS = {"v4": "4.0", "v3": "3.0.0"}
 
 
-def pact_document(consumer: str, provider: str, interactions: list[Interaction], spec: str = "v4") -> dict:
+def pact_document(
+    consumer: str, provider: str, interactions: list[Interaction], spec: str = "v4", diagnostics: dict | None = None
+) -> dict:
     render = _v4_interaction if spec == "v4" else _v3_interaction
     return {
         "consumer": {"name": consumer},
@@ -27,7 +29,7 @@ def pact_document(consumer: str, provider: str, interactions: list[Interaction],
         "interactions": [render(i) for i in sorted(interactions, key=lambda i: i.key)],
         "metadata": {
             "pactSpecification": {"version": SPECS[spec]},
-            "pactRecorder": {"version": __version__},
+            "pactRecorder": {"version": __version__, **({"diagnostics": diagnostics} if diagnostics else {})},
         },
     }
 

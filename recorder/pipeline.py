@@ -95,7 +95,7 @@ class Recording:
             return None
         s = self.settings
         interactions = self.interactions()
-        document = pact_document(s.consumer, s.provider, interactions, s.spec)
+        document = pact_document(s.consumer, s.provider, interactions, s.spec, self.diagnostics())
         text = dumps(document)
         try:
             check(document, text)
@@ -118,8 +118,30 @@ class Recording:
         """Write the files and say what happened, for the end of a run."""
         written = self.write()
         if written is None:
-            return f"{self.summary()}\nNothing was recorded, so no pact was written."
+            return f"{self.summary()}\nNothing was recorded, so no pact was written: {self.likely_cause()}."
         return "\n".join([self.summary(), *(f"Wrote {p}" for p in written)])
+
+    def likely_cause(self) -> str:
+        """Why a run recorded nothing, as far as the counts tell."""
+        if self.seen == 0:
+            return "no traffic reached the recorder (is the consumer pointed at the listening address?)"
+        if len(self.skipped) == 1:
+            (reason,) = self.skipped
+            if reason.startswith("no response from the provider"):
+                return "the provider never answered (is --target right, and is the provider running?)"
+            if reason == "excluded by select rule 'server-errors'":
+                return "every response was a 5xx, which the select rule 'server-errors' excludes"
+            return f"every exchange was skipped: {reason}"
+        return "every exchange was skipped (see the reasons above)"
+
+    def diagnostics(self) -> dict:
+        """The run's account as data (seen, recorded, skipped by reason, redacted by where)."""
+        return {
+            "seen": self.seen,
+            "recorded": self.seen - sum(self.skipped.values()),
+            "skipped": dict(sorted(self.skipped.items())),
+            "redacted": dict(sorted(self.redactor.found.items())),
+        }
 
     def summary(self) -> str:
         recorded = self.seen - sum(self.skipped.values())

@@ -59,7 +59,7 @@ def make(tmp_path: Path, kind: str) -> Path:
 
 FILES = [
     # (input, extra arguments, expected fragment (stdout+stderr), exit code)
-    ("empty", [], "Nothing was recorded, so no pact was written.", 1),
+    ("empty", [], "Nothing was recorded, so no pact was written:", 1),
     ("truncated-mitm", [], "the file breaks off after 2 flow(s)", 0),
     ("corrupt-mitm", [], "not a readable .mitm flow file or HAR file", 2),
     ("truncated-har", [], "not a readable .mitm flow file or HAR file (Unable to read HAR file", 2),

@@ -90,5 +90,5 @@ def test_usage_errors(argv, message, files, busy_port, capsys):
 def test_infer_of_an_empty_capture_writes_nothing_and_says_so(tmp_path, capsys):
     (tmp_path / "empty.mitm").write_bytes(b"")
     assert run(["infer", str(tmp_path / "empty.mitm"), *NAMES, "--out", str(tmp_path / "out")]) == 1
-    assert "Nothing was recorded, so no pact was written." in capsys.readouterr().out
+    assert "Nothing was recorded, so no pact was written:" in capsys.readouterr().out
     assert not (tmp_path / "out").exists()

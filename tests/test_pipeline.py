@@ -80,3 +80,11 @@ def test_secret_headers_from_the_rules_are_redacted_and_keep_their_shape(tmp_pat
         "Authorization": [{"match": "regex", "regex": "^Bearer .+$"}],
         "X-Team-Token": [{"match": "regex", "regex": "^.+$"}],
     }
+
+
+def test_an_empty_recording_names_the_rule_that_excluded_everything(tmp_path):
+    r = recording(tmp_path, "select:\n  - {name: health, path: [/health*]}\n")
+    r.add(exchange("GET", "/health", 200, {"ok": True}))
+    r.add(exchange("GET", "/healthz", 200, {"ok": True}))
+    assert r.write_and_report().endswith(
+        "Nothing was recorded, so no pact was written: every exchange was skipped: excluded by select rule 'health'.")
