@@ -129,6 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold.add_argument("-v", "--verbose", action="store_true", help="log more")
     scaffold.set_defaults(run=cmd_states_scaffold)
 
+    dif = sub.add_parser("diff", help="what changed between two pacts: breaking, to review, non-breaking")
+    dif.add_argument("old", type=Path, metavar="OLD")
+    dif.add_argument("new", type=Path, metavar="NEW")
+    dif.add_argument("--format", choices=("text", "md", "json"), default="text")
+    dif.add_argument("-v", "--verbose", action="store_true", help="log more")
+    dif.set_defaults(run=cmd_diff)
+
+    rev = sub.add_parser("review", help="what was inferred and why, with the fields a reviewer should look at")
+    rev.add_argument("pact", type=Path, metavar="PACT")
+    rev.add_argument("--format", choices=("text", "md", "html", "json"), default="text")
+    rev.add_argument("--out", type=Path, metavar="FILE", help="write the report here (default: print it)")
+    rev.add_argument(
+        "--decisions",
+        type=Path,
+        metavar="FILE.yaml",
+        help="the reviewer's accept/override per field (see README), for --write-rules",
+    )
+    rev.add_argument(
+        "--write-rules", type=Path, metavar="FILE.yaml", help="write the decisions as a rule file for `infer --rules`"
+    )
+    rev.add_argument("-v", "--verbose", action="store_true", help="log more")
+    rev.set_defaults(run=cmd_review)
+
     rules = sub.add_parser("rules", help="check rule files, or show the effective rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = rules_sub.add_parser("check", help="validate rule files (with the defaults they extend)")
@@ -162,12 +185,20 @@ def _output(p: argparse.ArgumentParser) -> None:
         help="a rule file applied after the defaults (repeatable; later files win)",
     )
     p.add_argument("--no-default-rules", action="store_true", help="leave out rules/default.yaml")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="merge into the existing pact: keep interactions not seen again and hand-written ones",
+    )
+    p.add_argument("--pending", action="store_true", help="mark newly inferred interactions pending (V4)")
 
 
 def settings(args) -> Settings:
     rules = load(args.rules, with_defaults=not args.no_default_rules)
+    if args.pending and args.spec != "v4":
+        raise UsageError("--pending needs --spec v4: V3 pacts have no pending interactions")
     try:
-        return Settings(args.consumer, args.provider, args.out, args.spec, rules)
+        return Settings(args.consumer, args.provider, args.out, args.spec, rules, args.merge, args.pending)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -299,6 +330,55 @@ def cmd_states_scaffold(args) -> int:
             f"Wrote {args.out}: fill in the lines marked SEED, then "
             f"pact-recorder verify {args.pact} --provider-url URL --states {args.out}"
         )
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from recorder import diff
+
+    try:
+        changes = diff.diff(diff.load(args.old), diff.load(args.new))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.format == "json":
+        print(diff.as_json(changes), end="")
+    else:
+        print(diff.render(changes, str(args.old), str(args.new), markdown=args.format == "md"), end="")
+    return 1 if diff.breaking(changes) else 0
+
+
+def cmd_review(args) -> int:
+    import yaml
+
+    from recorder import review
+    from recorder.files import write_atomic
+
+    try:
+        model = review.load_review(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if bool(args.decisions) != bool(args.write_rules):
+        raise UsageError("--decisions and --write-rules go together: the decisions are written as rules")
+    if args.decisions:
+        try:
+            decisions = yaml.safe_load(args.decisions.read_text(encoding="utf-8"))
+            write_atomic(args.write_rules, review.write_rules(model, decisions))
+        except (OSError, yaml.YAMLError, ValueError, AttributeError) as e:
+            raise UsageError(f"--decisions {args.decisions}: {e}") from None
+        print(f"Wrote {args.write_rules}: pact-recorder infer CAPTURE ... --rules {args.write_rules}")
+        return 0
+    render = {
+        "text": review.render_text,
+        "md": review.render_markdown,
+        "html": review.render_html,
+        "json": lambda m: json.dumps(m, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+    }[args.format]
+    report = render(model)
+    if args.out:
+        write_atomic(args.out, report)
+        print(f"Wrote {args.out}")
+    else:
+        print(report, end="")
     return 0
 
 

@@ -186,7 +186,7 @@ class BodyInference:
     def _note(self, node: dict, path: str, matcher: dict | None, by: str) -> None:
         branches = node.get("anyOf", [node])
         samples = _samples(node)
-        distinct = [v for b in branches for v in b.get("x-distinct", ())]
+        distinct = [v for b in branches for v in b.get("x-distinct", ()) if v is not None]
         entry: dict[str, Any] = {"by": by, "samples": samples}
         if any(b.get("x-distinct-overflow") for b in branches):
             entry["distinct"] = f">{len(distinct)}"

@@ -100,7 +100,12 @@ def _v4_interaction(i: Interaction) -> dict[str, Any]:
 
 def provenance(i: Interaction) -> dict[str, Any]:
     """Why each matcher was chosen (and the marker that this interaction was generated)."""
-    return {"generatedBy": f"pact-recorder {__version__}", "exchanges": i.exchanges, "evidence": i.evidence}
+    return {
+        "generatedBy": f"pact-recorder {__version__}",
+        "endpoint": f"{i.key.method} {i.key.template}",
+        "exchanges": i.exchanges,
+        "evidence": i.evidence,
+    }
 
 
 def evidence_sidecar(consumer: str, provider: str, interactions: list[Interaction]) -> dict[str, Any]:

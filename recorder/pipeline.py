@@ -8,12 +8,15 @@ files and can be called as often as needed (on shutdown, on a command, periodica
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from recorder.collapse import collapse
 from recorder.corecheck import check, offending_interactions
+from recorder.diff import diff
+from recorder.diff import render as render_diff
 from recorder.files import write_atomic
 from recorder.infer import Context, Interaction, Observation, observe
 from recorder.model import Exchange, InteractionKey
@@ -31,6 +34,8 @@ class Settings:
     out_dir: Path
     spec: str = "v4"
     rules: Ruleset = field(default_factory=defaults)
+    merge: bool = False  # keep what the existing pact has that this recording did not see (and hand-written ones)
+    pending: bool = False  # mark newly inferred interactions pending (V4)
 
     def __post_init__(self) -> None:
         if self.spec not in SPECS:
@@ -62,6 +67,7 @@ class Recording:
         self.redactor = Redactor(settings.rules, self.context.headers.secret)
         self.seen = 0
         self.skipped: Counter[str] = Counter()
+        self.changes = None  # with --merge/--pending: what this write changed in the existing pact
 
     def add(self, exchange: Exchange) -> Exchange | None:
         """Record one exchange; returns it as kept (redacted), or None when the rules skip it."""
@@ -96,6 +102,12 @@ class Recording:
         s = self.settings
         interactions = self.interactions()
         document = pact_document(s.consumer, s.provider, interactions, s.spec, self.diagnostics())
+        previous = _existing(s.pact_path) if (s.merge or s.pending) else None
+        if s.merge and previous is not None:
+            document = merged(previous, document)
+        if s.pending:
+            mark_pending(document, previous)
+        self.changes = diff(previous, document) if previous is not None else None
         text = dumps(document)
         try:
             check(document, text)
@@ -117,6 +129,14 @@ class Recording:
     def write_and_report(self) -> str:
         """Write the files and say what happened, for the end of a run."""
         written = self.write()
+        if written is not None and self.changes is not None:
+            return "\n".join(
+                [
+                    self.summary(),
+                    *(f"Wrote {p}" for p in written),
+                    render_diff(self.changes, "the previous pact", "this one").rstrip(),
+                ]
+            )
         if written is None:
             return f"{self.summary()}\nNothing was recorded, so no pact was written: {self.likely_cause()}."
         return "\n".join([self.summary(), *(f"Wrote {p}" for p in written)])
@@ -171,3 +191,36 @@ def _make_descriptions_unique(interactions: list[Interaction]) -> None:
             label = label if label not in seen else f"{label} #{n}"
             seen.add(label)
             i.description = f"{description} ({label})"
+
+
+def _existing(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise RuntimeError(f"{path}: the existing pact is not JSON; move it away or leave out --merge") from None
+
+
+def generated(interaction: dict) -> bool:
+    """Interactions pact-recorder wrote carry its marker; anything else was written or edited by hand."""
+    return bool((interaction.get("comments") or {}).get("pactRecorder", {}).get("generatedBy"))
+
+
+def merged(previous: dict, document: dict) -> dict:
+    """The new document, plus every interaction of the previous one it does not replace: hand-written ones
+    always (never changed), generated ones that this recording did not see again."""
+    fresh = {i["description"] for i in document["interactions"]}
+    kept = [i for i in previous.get("interactions", []) if not generated(i) or i.get("description") not in fresh]
+    hand = {i["description"] for i in kept if not generated(i)}
+    ours = [i for i in document["interactions"] if i["description"] not in hand]
+    return {**document, "interactions": sorted(ours + kept, key=lambda i: str(i.get("description")))}
+
+
+def mark_pending(document: dict, previous: dict | None) -> None:
+    """Newly inferred interactions are pending (a provider build does not fail on them until reviewed);
+    ones the previous pact had keep its pending flag."""
+    before = {i.get("description"): i for i in (previous or {}).get("interactions", [])}
+    for i in document["interactions"]:
+        if generated(i):
+            i["pending"] = before[i["description"]].get("pending", False) if i["description"] in before else True

@@ -87,4 +87,5 @@ def test_an_empty_recording_names_the_rule_that_excluded_everything(tmp_path):
     r.add(exchange("GET", "/health", 200, {"ok": True}))
     r.add(exchange("GET", "/healthz", 200, {"ok": True}))
     assert r.write_and_report().endswith(
-        "Nothing was recorded, so no pact was written: every exchange was skipped: excluded by select rule 'health'.")
+        "Nothing was recorded, so no pact was written: every exchange was skipped: excluded by select rule 'health'."
+    )

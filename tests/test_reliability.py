@@ -154,5 +154,7 @@ def test_a_provider_that_is_down_gives_the_consumer_a_502_and_is_counted(tmp_pat
         assert proxy.stop() == 0
     assert status == 502
     assert "skipped 1: no response from the provider" in proxy.output
-    assert ("Nothing was recorded, so no pact was written: the provider never answered (is --target right, and is "
-            "the provider running?)") in proxy.output
+    assert (
+        "Nothing was recorded, so no pact was written: the provider never answered (is --target right, and is "
+        "the provider running?)"
+    ) in proxy.output
