@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mitmproxy import command, ctx, exceptions, http, io
@@ -68,9 +68,19 @@ class FlowSaver:
 
 
 class PactRecorder:
-    def __init__(self, recording: Recording | None = None) -> None:
-        """`recording` is given when embedding (the record command); under mitmdump the options make it."""
-        self.recording = recording
+    def __init__(
+        self,
+        recordings: dict[str, Recording] | None = None,
+        route: Callable[[http.HTTPFlow], str | None] | None = None,
+        sink: Callable[[str, object], None] | None = None,
+    ) -> None:
+        """Embedded (record, the pytest plugin): `recordings` by provider name and `route`, which names the
+        provider a flow is for (None: pass it through unrecorded); `sink(provider, flow)` takes the flows
+        instead when given. Under mitmdump the pact_* options make one recording for pact_provider."""
+        self.recordings = dict(recordings or {})
+        self.route = route
+        self.sink = sink
+        self.passed_through: Counter[str] = Counter()
         self.inflight: set[str] = set()
         self.errors: Counter[str] = Counter()
         self.write_failed = False
@@ -124,10 +134,10 @@ class PactRecorder:
             return
         if settings is None:
             return
-        if self.recording is None:
-            self.recording = Recording(settings)
+        if settings.provider not in self.recordings:
+            self.recordings = {settings.provider: Recording(settings)}
         else:
-            self.recording.settings = settings
+            self.recordings[settings.provider].settings = settings
 
     def running(self) -> None:
         self.started = True
@@ -136,7 +146,7 @@ class PactRecorder:
         # mitmproxy silently ignores --set for names no addon declares; a typo would lose the setting.
         if unknown := sorted(n for n in ctx.options.deferred if n.startswith("pact_")):
             log.error("pact_recorder: unknown option(s) %s; known: %s", ", ".join(unknown), ", ".join(sorted(OPTIONS)))
-        if self.recording is None and not self.errors["configure"]:
+        if not self.recordings and self.sink is None and not self.errors["configure"]:
             log.error(
                 "pact_recorder: set both names, e.g. --set pact_consumer=user-web --set pact_provider=user-service"
             )
@@ -153,17 +163,28 @@ class PactRecorder:
         if flow.response is None:  # an error after a complete response (client gone) was recorded already
             self._record(flow)
 
+    def _provider(self, flow: http.HTTPFlow) -> str | None:
+        if self.route is not None:
+            return self.route(flow)
+        return next(iter(self.recordings), None)
+
     def _record(self, flow: http.HTTPFlow) -> None:
-        if self.recording is None:
-            return
+        provider = None
         try:
-            kept = record_flow(self.recording, flow)
-            if kept is not None and self.flows is not None:
-                self.flows.add(redacted_copy(flow, kept))
+            provider = self._provider(flow)
+            if provider is None:
+                self.passed_through[flow.request.pretty_host] += 1
+            elif self.sink is not None:
+                self.sink(provider, flow)
+            elif (recording := self.recordings.get(provider)) is not None:
+                kept = record_flow(recording, flow)
+                if kept is not None and self.flows is not None:
+                    self.flows.add(redacted_copy(flow, kept))
         except Exception as e:  # never let a recording bug reach the traffic
             kind = type(e).__name__
             self.errors[kind] += 1
-            self.recording.skip(f"internal error while recording ({kind})")
+            if (recording := self.recordings.get(provider)) is not None:
+                recording.skip(f"internal error while recording ({kind})")
             if self.errors[kind] == 1:
                 log.exception(
                     "pact_recorder: could not record %s %s (further %s errors are only counted)",
@@ -174,22 +195,24 @@ class PactRecorder:
 
     @command.command("pact.write")
     def write(self) -> None:
-        """Write the pact and the states hints now."""
-        if self.recording is None:
+        """Write the pacts and the states hints now."""
+        if not self.recordings:
             raise exceptions.CommandError("pact_consumer and pact_provider are not set")
-        log.info("%s", self.recording.write_and_report())
+        for recording in self.recordings.values():
+            log.info("%s", recording.write_and_report())
 
     async def _flush_every(self, seconds: int) -> None:
         """Long recordings are written as they go: after a kill -9 at most the last interval is lost."""
-        written = -1
+        written: dict[str, int] = {}
         while True:
             await asyncio.sleep(seconds)
-            if self.recording is not None and self.recording.seen != written:
-                written = self.recording.seen
-                try:
-                    self.recording.write()
-                except Exception:
-                    log.exception("pact_recorder: periodic write failed (the recording goes on)")
+            for name, recording in self.recordings.items():
+                if recording.seen != written.get(name):
+                    written[name] = recording.seen
+                    try:
+                        recording.write()
+                    except Exception:
+                        log.exception("pact_recorder: periodic write failed (the recording goes on)")
 
     async def done(self) -> None:
         # In-flight exchanges would be cut off at shutdown; let them finish and be recorded first.
@@ -201,10 +224,18 @@ class PactRecorder:
             self.flusher.cancel()
         if self.flows is not None:
             self.flows.close()
-        if self.recording is None:
-            return
-        try:
-            print(self.recording.write_and_report(), flush=True)
-        except Exception:
-            self.write_failed = True
-            log.exception("pact_recorder: could not write the pact")
+        if self.sink is not None:
+            return  # whoever gave the sink writes the pacts
+        for name, recording in self.recordings.items():
+            try:
+                report = recording.write_and_report()
+                print(
+                    report if len(self.recordings) == 1 else f"[{name}] " + report.replace("\n", f"\n[{name}] "),
+                    flush=True,
+                )
+            except Exception:
+                self.write_failed = True
+                log.exception("pact_recorder: could not write the pact for %s", name)
+        if self.passed_through:
+            hosts = ", ".join(f"{h} ({n})" for h, n in sorted(self.passed_through.items()))
+            print(f"passed through unrecorded (not a recorded provider): {hosts}", flush=True)

@@ -57,10 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"pact-recorder {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    rec = sub.add_parser("record", help="run a recording reverse proxy in front of a provider")
-    _names(rec)
+    rec = sub.add_parser("record", help="run a recording proxy in front of providers (reverse or forward)")
+    rec.add_argument("--consumer", required=True, help="consumer name (used in the file name)")
     rec.add_argument(
-        "--target", required=True, metavar="URL", help="the provider's base URL, e.g. http://127.0.0.1:5001"
+        "--provider",
+        action="append",
+        default=[],
+        metavar="NAME | NAME=HOST[:PORT]",
+        help="the provider's name (with one bare --target URL); with --forward, NAME=HOST[:PORT], "
+        "repeatable: traffic to that host is recorded into NAME's pact",
+    )
+    rec.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="URL | NAME=URL",
+        help="reverse mode: the provider's base URL, e.g. http://127.0.0.1:5001; NAME=URL, "
+        "repeatable, for several providers (each on its own listening port)",
+    )
+    rec.add_argument(
+        "--forward",
+        action="store_true",
+        help="listen as an HTTP(S) proxy; record traffic to the --provider hosts, pass the rest",
     )
     rec.add_argument(
         "--listen",
@@ -193,12 +211,12 @@ def _output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pending", action="store_true", help="mark newly inferred interactions pending (V4)")
 
 
-def settings(args) -> Settings:
-    rules = load(args.rules, with_defaults=not args.no_default_rules)
+def settings(args, rules=None, provider: str | None = None) -> Settings:
+    rules = rules or load(args.rules, with_defaults=not args.no_default_rules)
     if args.pending and args.spec != "v4":
         raise UsageError("--pending needs --spec v4: V3 pacts have no pending interactions")
     try:
-        return Settings(args.consumer, args.provider, args.out, args.spec, rules, args.merge, args.pending)
+        return Settings(args.consumer, provider or args.provider, args.out, args.spec, rules, args.merge, args.pending)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -233,37 +251,64 @@ def listen_address(value: str) -> tuple[str, int]:
 def cmd_record(args) -> int:
     from recorder.addon import PactRecorder
     from recorder.proxy import serve
+    from recorder.targets import listeners, parse_forward, parse_reverse, router
 
-    s = settings(args)
-    target = http_url("--target", args.target)
     host, port = listen_address(args.listen)
+    try:
+        if args.forward:
+            if args.target:
+                raise ValueError("--forward records by host: name providers with --provider NAME=HOST, not --target")
+            reverse, forward = [], parse_forward(args.provider)
+            if not forward:
+                raise ValueError("--forward needs at least one --provider NAME=HOST[:PORT]")
+        else:
+            if not args.target:
+                raise ValueError("give the provider's URL with --target (or record by host with --forward)")
+            if len(args.provider) > 1:
+                raise ValueError("--provider names the provider of one bare --target URL; use --target NAME=URL")
+            reverse, forward = parse_reverse(args.target, args.provider[0] if args.provider else None), []
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if args.flush_interval < 0:
         raise UsageError(f"--flush-interval {args.flush_interval}: expected seconds >= 0 (0 writes only at exit)")
     if not re.fullmatch(r"[0-9]+[kmg]?b?", args.max_body.lower()):
         raise UsageError(f"--max-body {args.max_body!r}: expected a size such as 512k, 4m or 1g")
-    recorder = PactRecorder(Recording(s))
+    rules = load(args.rules, with_defaults=not args.no_default_rules)
+    plan = listeners(reverse, forward, port, host)
+    recordings = {}
+    for listener in plan:
+        recordings[listener.provider] = Recording(settings(args, rules, listener.provider))
+    recorder = PactRecorder(recordings, router(plan, forward))
 
-    def describe(addrs) -> str:
-        where = ", ".join(f"http://{a[0]}:{a[1]}" for a in addrs)
-        return f"pact-recorder: listening on {where} -> {target} (Ctrl-C or SIGTERM writes {s.pact_path})"
+    def ready(addrs) -> None:
+        for listener in plan if not args.forward else plan[:1]:
+            what = f"-> {listener.upstream}" if not args.forward else f"as a forward proxy for {listener.upstream}"
+            print(
+                f"pact-recorder: listening on http://{host}:{listener.port} {what} "
+                f"(Ctrl-C or SIGTERM writes the pacts to {args.out})",
+                flush=True,
+            )
 
-    def forget() -> None:
-        recorder.recording = None  # nothing was recorded: leave any earlier pact in place
+    def failed(messages) -> None:
+        recorder.recordings = {}  # nothing was recorded: leave any earlier pact in place
+        for message in messages:
+            print(f"pact-recorder: error: {message}", flush=True)
 
+    modes = sorted({listener.mode for listener in plan}, key=[lr.mode for lr in plan].index)
     code = asyncio.run(
         serve(
-            modes=[f"reverse:{target}"],
+            modes=modes,
             listen_host=host,
-            listen_port=port,
+            confdir=args.confdir,
             addons=[recorder],
             addon_options={
                 "pact_save_flows": str(args.save_flows or ""),
                 "pact_flush_interval": args.flush_interval,
                 "pact_max_body": args.max_body,
             },
-            describe=describe,
-            confdir=args.confdir,
-            on_failure=forget,
+            on_ready=ready,
+            on_failure=failed,
+            keep_host_header=not args.forward,
         )
     )
     return 1 if recorder.write_failed else code

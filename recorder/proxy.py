@@ -1,4 +1,4 @@
-"""The lean in-process mitmproxy master behind `pact-recorder record`.
+"""The lean in-process mitmproxy master behind `pact-recorder record`, the pytest plugin and the API.
 
 mitmdump loads ~34 default addons and about half of its time per request goes to dispatching hooks
 through them; a recorder needs five (see shared reference notes), plus ours.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Sequence
 
 from mitmproxy import ctx, master, options
 from mitmproxy import log as mitmlog
@@ -28,50 +29,73 @@ class StartupErrors(mitmlog.MitmLogHandler):
 
 
 class Announce:
-    """Prints one line once every listener is bound, with the real address (port 0 -> a free one)."""
+    """Once every listener is bound: `on_ready(addresses)`; if the start logged errors: `on_failure(messages)`."""
 
-    def __init__(self, describe, startup: StartupErrors, on_failure) -> None:
-        self.describe, self.startup, self.on_failure, self.failed = describe, startup, on_failure, False
+    def __init__(self, startup: StartupErrors, on_ready: Callable, on_failure: Callable) -> None:
+        self.startup, self.on_ready, self.on_failure, self.failed = startup, on_ready, on_failure, False
 
     def running(self) -> None:
         self.startup.uninstall()
         if self.startup.records:
             self.failed = True
-            self.on_failure()
-            for r in self.startup.records:
-                print(f"pact-recorder: error: {r.getMessage()}", flush=True)
+            self.on_failure([r.getMessage() for r in self.startup.records])
             ctx.master.shutdown()
             return
-        addrs = ctx.master.addons.get("proxyserver").listen_addrs()
-        print(self.describe(addrs), flush=True)
+        self.on_ready(ctx.master.addons.get("proxyserver").listen_addrs())
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free right now (mitmproxy refuses port 0 for more than one listener on a host)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def lean_master(
+    modes: Sequence[str],
+    listen_host: str,
+    confdir: str,
+    addons: Sequence[object],
+    addon_options: dict,
+    on_ready: Callable,
+    on_failure: Callable,
+    keep_host_header: bool = False,
+) -> tuple[master.Master, Announce]:
+    """A master with only what a recorder needs. Must be built inside the event loop that will run it."""
+    startup = StartupErrors()
+    startup.install()
+    opts = options.Options(listen_host=listen_host, mode=list(modes), confdir=confdir)
+    m = master.Master(opts)
+    announce = Announce(startup, on_ready, on_failure)
+    m.addons.add(
+        core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(), *addons, announce
+    )
+    # lazy: a provider that is down gives the consumer a 502 and us an `error` hook, not a reset.
+    # keep_host_header: the provider builds links and redirects from the Host the consumer used (the
+    # proxy), so the follow-up requests come back through the recorder too.
+    opts.update(connection_strategy="lazy", keep_host_header=keep_host_header, **addon_options)
+    return m, announce
 
 
 async def serve(
     modes: Sequence[str],
     listen_host: str,
-    listen_port: int,
+    confdir: str,
     addons: Sequence[object],
     addon_options: dict,
-    describe,
-    confdir: str,
-    on_failure=lambda: None,
+    on_ready: Callable,
+    on_failure: Callable,
+    keep_host_header: bool = False,
 ) -> int:
     """Run the proxy until SIGINT, SIGTERM or SIGHUP; 0 after a clean shutdown, 1 if it could not start."""
-    startup = StartupErrors()
-    startup.install()
-    opts = options.Options(listen_host=listen_host, listen_port=listen_port, mode=list(modes), confdir=confdir)
-    m = master.Master(opts)
-    announce = Announce(describe, startup, on_failure)
-    m.addons.add(
-        core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(), *addons, announce
+    m, announce = lean_master(
+        modes, listen_host, confdir, addons, addon_options, on_ready, on_failure, keep_host_header
     )
-    # lazy: a provider that is down gives the consumer a 502 and us an `error` hook, not a reset.
-    opts.update(connection_strategy="lazy", **addon_options)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, m.shutdown)
     try:
         await m.run()
     finally:
-        startup.uninstall()
+        announce.startup.uninstall()
     return 1 if announce.failed else 0

@@ -48,17 +48,17 @@ def test_a_failing_exchange_is_counted_and_never_raises_into_mitmproxy(recording
     def boom(exchange):
         raise KeyError("bug")
 
-    monkeypatch.setattr(addon.recording, "add", boom)
+    monkeypatch.setattr(addon.recordings["api"], "add", boom)
     for _ in range(3):
         addon.response(flow())  # must not raise
-    assert addon.recording.skipped == {"internal error while recording (KeyError)": 3}
+    assert addon.recordings["api"].skipped == {"internal error while recording (KeyError)": 3}
     assert sum("could not record" in r.getMessage() for r in caplog.records) == 1  # logged once per kind
 
 
 def test_upstream_errors_are_skipped_with_the_reason(recording_ctx):
     addon, _ = recording_ctx
     addon.error(tflow.tflow(err=True))
-    assert addon.recording.skipped == {"no response from the provider (error)": 1}
+    assert addon.recordings["api"].skipped == {"no response from the provider (error)": 1}
 
 
 def test_the_pact_write_command_writes_now(recording_ctx, tmp_path):
@@ -73,7 +73,7 @@ def test_a_bad_option_at_run_time_is_rejected_and_rolled_back(recording_ctx):
     addon.running()
     with pytest.raises(OptionsError, match="spec: expected one of v4, v3, got 'v5'"):
         tctx.configure(addon, pact_spec="v5")
-    assert addon.recording.settings.spec == "v4"
+    assert addon.recordings["api"].settings.spec == "v4"
 
 
 @pytest.mark.parametrize(
