@@ -23,6 +23,18 @@ class Process:
     url: str
     lines: list[str] = field(default_factory=list)
     _reader: threading.Thread | None = None
+    _more: threading.Condition = field(default_factory=threading.Condition)
+
+    def urls(self, count: int, timeout: float = 30) -> list[str]:
+        """The URLs of the first `count` listening lines, waiting for them to be printed."""
+
+        def found() -> list[str]:
+            return [m.group(1) for line in list(self.lines) if (m := LISTENING.search(line))]
+
+        with self._more:
+            if not self._more.wait_for(lambda: len(found()) >= count, timeout):
+                raise RuntimeError(f"expected {count} listening lines:\n{self.output}")
+        return found()[:count]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Send `sig` and wait for the process to exit; returns its exit code."""
@@ -56,10 +68,13 @@ def start(
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env, cwd=cwd)
     seen: queue.Queue[str | None] = queue.Queue()
     lines: list[str] = []
+    more = threading.Condition()
 
     def pump() -> None:
         for line in proc.stdout:
-            lines.append(line)
+            with more:
+                lines.append(line)
+                more.notify_all()
             seen.put(line)
         seen.put(None)
 
@@ -79,7 +94,7 @@ def start(
             raise RuntimeError(f"{args[:3]} exited with {proc.returncode} before listening:\n{''.join(lines)}")
         if m := ready.search(line):
             url = m.group(1) if "://" in m.group(1) else f"http://{m.group(1)}"
-            return Process(proc, url, lines, reader)
+            return Process(proc, url, lines, reader, more)
 
 
 def python(*args: str) -> list[str]:

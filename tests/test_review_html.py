@@ -34,9 +34,19 @@ def test_the_html_review_renders_in_headless_chromium(pact, tmp_path):  # noqa: 
     page = tmp_path / "review.html"
     page.write_text(render_html(load_review(pact)).replace("</body>", CHECK + "</body>"))
     shot = tmp_path / "review.png"
-    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000"]
+    common = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,2000",
+    ]
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert 'data-check="tables=2 cut=0 wide=false"' in dom.stdout, dom.stdout[-2000:] + dom.stderr[-2000:]
     subprocess.run([*common, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)

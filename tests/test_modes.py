@@ -1,0 +1,170 @@
+"""Several providers in one recording, forward-proxy mode, and a recorder the consumer cannot tell apart
+from the provider (redirects and generated links keep it on the proxy; any method goes through)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+
+import pytest
+
+from examples.jsonserver import JsonHandler, make_server
+from examples.shop.consumer import exercise as shop_exercise
+from examples.users.consumer import exercise as users_exercise
+from tests.conftest import CLI, RunningProvider, record_through
+from tests.test_shop_contract import Shop
+
+
+class Links(JsonHandler):
+    """Builds absolute URLs from the Host it was called with, as web frameworks do."""
+
+    def do_GET(self):
+        base = f"http://{self.headers['Host']}"
+        if self.path == "/things":
+            self.send_response(307)
+            self.send_header("Location", f"{base}/things/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path.startswith("/things/"):
+            page = int(self.path.partition("page=")[2] or 1)
+            nxt = f"{base}/things/?page={page + 1}" if page < 2 else None
+            self.send_json(
+                200, {"items": [{"id": page}], "next": nxt}, {"Link": f'<{base}/things/?page=2>; rel="next"'}
+            )
+        else:
+            self.send_json(404, {})
+
+    def do_PROPFIND(self):
+        self.send_json(207, {"props": {"name": "things"}})
+
+
+@pytest.fixture
+def links():
+    server = make_server(Links)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def pact(out, provider):
+    return json.loads((out / f"web-{provider}.json").read_text())
+
+
+def test_two_providers_each_on_its_own_port_give_one_pact_each(tmp_path):
+    users, shop = RunningProvider(), Shop()
+    urls: dict[str, str] = {}
+
+    def both(_url):
+        users_exercise(urls["users"])
+        shop_exercise(urls["shop"])
+
+    args = [
+        CLI,
+        "record",
+        "--consumer",
+        "web",
+        "--target",
+        f"users={users.url}",
+        "--target",
+        f"shop={shop.url}",
+        "--listen",
+        "127.0.0.1:0",
+        "--out",
+        str(tmp_path),
+        "--confdir",
+        str(tmp_path / "conf"),
+    ]
+    from examples import procs
+
+    proxy = procs.start(args)
+    try:
+        urls["users"], urls["shop"] = proxy.urls(2)  # in the order of the --target options
+        both(None)
+    finally:
+        code = proxy.stop()
+        users.stop()
+        shop.stop()
+    assert code == 0, proxy.output
+    assert len(pact(tmp_path, "users")["interactions"]) == 4
+    assert len(pact(tmp_path, "shop")["interactions"]) == 3
+
+
+def test_forward_mode_records_the_named_hosts_and_passes_the_rest_through(tmp_path):
+    users, shop = RunningProvider(), Shop()
+    user_port = users.url.rsplit(":", 1)[1]
+
+    def through_proxy(proxy_url):
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy_url}))
+        with opener.open(f"{users.url}/users/101", timeout=10) as r:
+            assert json.loads(r.read())["id"] == 101
+        with opener.open(f"{shop.url}/orders?page=1&per_page=1", timeout=10) as r:
+            assert r.status == 200
+
+    try:
+        proxy = record_through(
+            [
+                CLI,
+                "record",
+                "--consumer",
+                "web",
+                "--forward",
+                "--provider",
+                f"users=127.0.0.1:{user_port}",
+                "--listen",
+                "127.0.0.1:0",
+                "--out",
+                str(tmp_path),
+                "--confdir",
+                str(tmp_path / "conf"),
+            ],
+            through_proxy,
+        )
+    finally:
+        users.stop()
+        shop.stop()
+    assert [i["description"] for i in pact(tmp_path, "users")["interactions"]] == ["GET /users/{id} returns 200"]
+    assert "passed through unrecorded (not a recorded provider): 127.0.0.1 (1)" in proxy.output
+    assert not (tmp_path / "web-shop.json").exists()
+
+
+def test_redirects_and_generated_links_keep_the_consumer_on_the_recorder(links, tmp_path):
+    def follow(url):
+        with urllib.request.urlopen(f"{url}/things", timeout=10) as r:  # 307 -> /things/ (absolute URL)
+            page = json.loads(r.read())
+        assert page["next"].startswith(url)  # built from the Host the consumer used: the recorder
+        with urllib.request.urlopen(page["next"], timeout=10) as r:
+            assert json.loads(r.read())["items"] == [{"id": 2}]
+        req = urllib.request.Request(f"{url}/things", method="PROPFIND")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 207
+
+    record_through(
+        [
+            CLI,
+            "record",
+            "--consumer",
+            "web",
+            "--provider",
+            "links",
+            "--target",
+            links,
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            str(tmp_path),
+            "--confdir",
+            str(tmp_path / "conf"),
+        ],
+        follow,
+    )
+    described = {i["description"]: i for i in pact(tmp_path, "links")["interactions"]}
+    assert set(described) == {
+        "GET /things returns 307",
+        "GET /things/ returns 200 (no query or body)",
+        "GET /things/ returns 200 (query page)",
+        "PROPFIND /things returns 207",
+    }
+    location = described["GET /things returns 307"]["response"]["matchingRules"]["header"]["Location"]
+    assert location["matchers"][0]["regex"] == "^(https?://[^/]+)?/things/$"
