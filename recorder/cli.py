@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("-v", "--verbose", action="store_true", help="log more")
     rev.set_defaults(run=cmd_review)
 
+    ca = sub.add_parser("ca", help="where the recorder's CA certificate is, and how to trust it (HTTPS)")
+    ca.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder")
+    ca.add_argument("--bundle", type=Path, metavar="FILE", help="write the system CAs plus ours into FILE")
+    ca.add_argument("-v", "--verbose", action="store_true", help="log more")
+    ca.set_defaults(run=cmd_ca)
+
     rules = sub.add_parser("rules", help="check rule files, or show the effective rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = rules_sub.add_parser("check", help="validate rule files (with the defaults they extend)")
@@ -424,6 +430,23 @@ def cmd_review(args) -> int:
         print(f"Wrote {args.out}")
     else:
         print(report, end="")
+    return 0
+
+
+def cmd_ca(args) -> int:
+    from recorder.ca import ca_certificate, write_bundle
+
+    cert = ca_certificate(Path(args.confdir))
+    print(f"CA certificate: {cert}")
+    print("Consumers recording HTTPS through `record --forward` must trust it, together with the system CAs:")
+    if args.bundle:
+        write_bundle(Path(args.confdir), args.bundle)
+        print(f"Wrote {args.bundle} (system CAs + this CA). Then:")
+        target = args.bundle
+    else:
+        print("  pact-recorder ca --bundle ca-bundle.pem   # writes system CAs + this CA, then:")
+        target = Path("ca-bundle.pem")
+    print(f"  export REQUESTS_CA_BUNDLE={target}   # requests\n  export SSL_CERT_FILE={target}        # httpx, urllib")
     return 0
 
 

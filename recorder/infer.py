@@ -56,6 +56,7 @@ class Interaction:
     evidence: dict[str, dict] = field(default_factory=dict)  # "response.body" -> JSONPath -> facts
     recorded_body: Any = None  # the example response as recorded (redacted): the data a state needs
     derived_from: dict[str, str] = field(default_factory=dict)  # param -> where an earlier response gave it
+    tests: list[str] = field(default_factory=list)  # the tests that made its exchanges
 
 
 class Context:
@@ -137,6 +138,7 @@ class Observation:
         self.order = order  # when it was first seen: the earliest of merged observations gives the example
         self.count = 0
         self.derived_from: dict[str, str] = {}
+        self.tests: set[str] = set()  # the tests whose exchanges this interaction was inferred from
         self.shapes = {
             name: shape_builder(ctx.rules)
             for name in ("query", "request.headers", "request.body", "response.headers", "response.body")
@@ -173,6 +175,7 @@ class Observation:
             out.count += obs.count
             for name, builder in out.shapes.items():
                 builder.add_schema(obs.shapes[name].to_schema())
+            out.tests |= obs.tests
             for side, n in obs.unparsed.items():
                 out.unparsed[side] += n
                 out.streamed[side] += obs.streamed[side]
@@ -226,6 +229,7 @@ class Observation:
             evidence=evidence,
             recorded_body=recorded,
             derived_from=dict(self.derived_from),
+            tests=sorted(self.tests),
         )
 
     def _description(self) -> str:

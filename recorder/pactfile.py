@@ -95,6 +95,8 @@ def _v4_interaction(i: Interaction) -> dict[str, Any]:
     out["response"] = _response(i, _v4_headers(i.response.headers), _v4_body(i.response))
     text = [f"Inferred by pact-recorder from {i.exchanges} recorded exchange(s)."] + i.notes
     out["comments"] = {"text": text, "pactRecorder": provenance(i)}
+    if i.tests:
+        out["comments"]["testname"] = i.tests[0]
     return out
 
 
@@ -105,6 +107,7 @@ def provenance(i: Interaction) -> dict[str, Any]:
         "endpoint": f"{i.key.method} {i.key.template}",
         "exchanges": i.exchanges,
         "evidence": i.evidence,
+        **({"tests": i.tests} if i.tests else {}),
     }
 
 

@@ -58,6 +58,9 @@ class Settings:
         return self.out_dir / f"{self.consumer}-{self.provider}.evidence.json"
 
 
+MAX_TESTS = 20  # tests remembered per interaction, as evidence
+
+
 class Recording:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -69,14 +72,17 @@ class Recording:
         self.skipped: Counter[str] = Counter()
         self.changes = None  # with --merge/--pending: what this write changed in the existing pact
 
-    def add(self, exchange: Exchange) -> Exchange | None:
-        """Record one exchange; returns it as kept (redacted), or None when the rules skip it."""
+    def add(self, exchange: Exchange, source: str | None = None) -> Exchange | None:
+        """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
+        (redacted), or None when the rules skip it."""
         if (reason := skip_reason(self.settings.rules, exchange)) is not None:
             self.skip(reason)
             return None
         self.seen += 1
         exchange = self.redactor.exchange(exchange)
         obs, values = observe(self.context, self.observations, exchange)
+        if source is not None and len(obs.tests) < MAX_TESTS:
+            obs.tests.add(source)
         self.provenance.link(obs, values)
         self.provenance.remember(obs, exchange)
         return exchange

@@ -1,0 +1,240 @@
+"""pytest plugin: record a consumer's test suite, unchanged, into pacts. Off unless --pact-record.
+
+    pytest --pact-record --pact-consumer web --pact-target users=http://127.0.0.1:5001 --pact-out pacts
+        reverse proxies for the session; the tests get their URLs from the `pact_recorder` fixture
+        (`pact_recorder.url("users")`), from PACT_RECORDER_URL_USERS, or from the variable that
+        `--pact-env users=USERS_URL` names (so a suite that reads its base URL from one records as it is)
+    pytest --pact-record --pact-consumer web --pact-forward --pact-provider users=users.internal:8080
+        a forward proxy: HTTP_PROXY/HTTPS_PROXY point at it, NO_PROXY no longer names the recorded hosts,
+        and REQUESTS_CA_BUNDLE/SSL_CERT_FILE hold the system CAs plus the recorder's CA
+
+Every option can also be set in pytest.ini / pyproject.toml (pact_record, pact_consumer, pact_targets,
+pact_providers, pact_env, pact_out, pact_rules, pact_spec, pact_forward). Each exchange remembers the
+test that made it. Under pytest-xdist every worker records; the controller merges the workers' parts in
+test order, so the files are the same as a serial run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+PARTS = ".pact-recorder-parts"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pact-recorder", "record the traffic of the tests into Pact files")
+    group.addoption("--pact-record", action="store_true", default=None, help="record (off unless given)")
+    group.addoption("--pact-consumer", help="the consumer's name")
+    group.addoption("--pact-target", action="append", default=[], metavar="NAME=URL", help="a provider to proxy")
+    group.addoption("--pact-forward", action="store_true", default=None, help="run a forward proxy instead")
+    group.addoption(
+        "--pact-provider",
+        action="append",
+        default=[],
+        metavar="NAME=HOST[:PORT]",
+        help="with --pact-forward: traffic to HOST is recorded into NAME's pact",
+    )
+    group.addoption(
+        "--pact-env",
+        action="append",
+        default=[],
+        metavar="NAME=VARIABLE",
+        help="set VARIABLE to the proxy URL of target NAME for the session",
+    )
+    group.addoption("--pact-out", help="folder for the pacts (default pacts)")
+    group.addoption("--pact-rules", action="append", default=[], metavar="FILE", help="rule files")
+    group.addoption("--pact-spec", choices=("v4", "v3"), help="Pact specification (default v4)")
+    for name, kind, help_ in (
+        ("pact_record", "bool", "record"),
+        ("pact_consumer", "string", "consumer name"),
+        ("pact_targets", "linelist", "NAME=URL lines"),
+        ("pact_forward", "bool", "forward"),
+        ("pact_providers", "linelist", "NAME=HOST lines"),
+        ("pact_env", "linelist", "NAME=VARIABLE lines"),
+        ("pact_out", "string", "output folder"),
+        ("pact_rules", "linelist", "rule files"),
+        ("pact_spec", "string", "v4 or v3"),
+    ):
+        parser.addini(name, help_, type=kind)
+
+
+def _option(config: pytest.Config, name: str):
+    """The command-line value, else the ini value."""
+    value = config.getoption(name)
+    if value not in (None, []):
+        return value
+    ini = config.getini({"pact_target": "pact_targets", "pact_provider": "pact_providers"}.get(name, name))
+    return ini if ini not in ("", [], False) else None
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for value in values or []:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise pytest.UsageError(f"--{option.replace('_', '-')} {value!r}: expected NAME=VALUE")
+        out[name] = rest
+    return out
+
+
+def _worker(config: pytest.Config) -> str | None:
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+def _controller_with_workers(config: pytest.Config) -> bool:
+    return _worker(config) is None and bool(getattr(config.option, "numprocesses", None))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not _option(config, "pact_record"):
+        return
+    consumer = _option(config, "pact_consumer")
+    if not consumer:
+        raise pytest.UsageError("--pact-record needs --pact-consumer NAME (or pact_consumer in the ini file)")
+    out = Path(_option(config, "pact_out") or "pacts").resolve()
+    targets = _pairs(_option(config, "pact_target"), "pact_target")
+    forward = _pairs(_option(config, "pact_provider"), "pact_provider") if _option(config, "pact_forward") else {}
+    if not targets and not forward:
+        raise pytest.UsageError(
+            "--pact-record needs --pact-target NAME=URL, or --pact-forward with --pact-provider NAME=HOST[:PORT]"
+        )
+    state = PluginState(config, consumer, out, targets, forward)
+    config.stash[STATE] = state
+    config.pluginmanager.register(state, "pact-recorder-state")
+
+
+class PluginState:
+    def __init__(self, config, consumer, out, targets, forward):
+        from recorder.session import RecordingSession
+
+        self.config, self.out = config, out
+        self.lines: list[str] = []
+        self.parts = out / PARTS
+        self.session = RecordingSession(
+            consumer,
+            targets=targets,
+            forward=forward,
+            out=out,
+            rules=_option(config, "pact_rules") or [],
+            spec=_option(config, "pact_spec") or "v4",
+            confdir=str(out / ".mitmproxy"),
+            write=False,
+        )
+        self.index: dict[str, int] = {}
+        self.recording = not _controller_with_workers(config)  # the xdist controller only merges
+        if self.recording:
+            self.session.__enter__()
+            self._environment(_pairs(_option(config, "pact_env"), "pact_env"), targets, forward)
+
+    def _environment(self, env: dict[str, str], targets: dict, forward: dict) -> None:
+        for name in targets:
+            url = self.session.url(name)
+            os.environ[f"PACT_RECORDER_URL_{re.sub(r'[^A-Z0-9]', '_', name.upper())}"] = url
+            if name in env:
+                os.environ[env[name]] = url
+        if forward:
+            proxy = self.session.proxy_url
+            for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+                os.environ[var] = proxy
+            hosts = {h.split(":")[0] for h in forward.values()}
+            for var in ("NO_PROXY", "no_proxy"):
+                kept = [h for h in os.environ.get(var, "").split(",") if h.strip() and h.strip() not in hosts]
+                os.environ[var] = ",".join(kept)
+            from recorder.ca import write_bundle
+
+            bundle = write_bundle(Path(self.session.confdir), self.out / ".mitmproxy" / "ca-bundle.pem")
+            os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = str(bundle)
+
+    # -- hooks --------------------------------------------------------------------------------------
+
+    def pytest_collection_modifyitems(self, items) -> None:
+        self.index = {item.nodeid: n for n, item in enumerate(items)}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        self.session.tag = (self.index.get(item.nodeid, len(self.index)), item.nodeid)
+        try:
+            return (yield)
+        finally:
+            self.session.tag = ()
+
+    def pytest_sessionfinish(self, session) -> None:
+        from recorder.session import Collected
+
+        if self.recording:
+            self.session.__exit__(None, None, None)
+        worker = _worker(self.config)
+        if worker is not None:  # an xdist worker: hand the part to the controller
+            self.parts.mkdir(parents=True, exist_ok=True)
+            (self.parts / f"{worker}.json").write_text(_dump(self.session.collected))
+            return
+        parts = [self.session.collected] if self.recording else []
+        if self.parts.is_dir():
+            parts += [_load(p, Collected) for p in sorted(self.parts.glob("*.json"))]
+            shutil.rmtree(self.parts)
+        self.lines = self.session.write_pacts(parts)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.lines:
+            terminalreporter.section("pact-recorder")
+            for line in self.lines:
+                terminalreporter.write_line(line)
+
+
+STATE = pytest.StashKey[PluginState]()
+
+
+@pytest.fixture(scope="session")
+def pact_recorder(request):
+    """The recording session: `pact_recorder.url(NAME)` for reverse targets, `.proxy_url` for forward."""
+    state = request.config.stash.get(STATE, None)
+    if state is None:
+        pytest.skip("not recording: run pytest with --pact-record")
+    return state.session
+
+
+def _dump(collected) -> str:
+    """A worker's part, as JSON (redacted exchanges only; bodies as latin-1 text to keep bytes)."""
+    from dataclasses import asdict
+
+    return json.dumps(
+        {
+            "exchanges": [
+                [
+                    list(order),
+                    provider,
+                    {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in asdict(ex).items()},
+                ]
+                for order, provider, ex in collected.exchanges
+            ],
+            "skipped": collected.skipped,
+            "redacted": [[p, w, n] for (p, w), n in collected.redacted.items()],
+        }
+    )
+
+
+def _load(path: Path, collected_type):
+    from collections import Counter
+
+    from recorder.model import Exchange
+
+    data = json.loads(path.read_text())
+
+    def exchange(d):
+        d = {k: (v.encode("latin-1") if k in ("request_body", "response_body") else v) for k, v in d.items()}
+        for k in ("query", "request_headers", "response_headers", "streamed"):
+            d[k] = tuple(tuple(x) if isinstance(x, list) else x for x in d[k])
+        return Exchange(**d)
+
+    return collected_type(
+        exchanges=[(tuple(order), provider, exchange(ex)) for order, provider, ex in data["exchanges"]],
+        skipped=[tuple(s) for s in data["skipped"]],
+        redacted=Counter({(p, w): n for p, w, n in data["redacted"]}),
+    )

@@ -1,0 +1,171 @@
+"""A Python API for other runners: record while a block runs, write the pacts when it ends.
+
+    from recorder.session import RecordingSession
+
+    with RecordingSession("user-web", targets={"user-service": "http://127.0.0.1:5001"}, out="pacts") as rec:
+        run_my_tests(base_url=rec.url("user-service"))
+    # pacts/user-web-user-service.json is written
+
+    with RecordingSession("user-web", forward={"user-service": "users.internal:8080"}) as rec:
+        os.environ["HTTP_PROXY"] = rec.proxy_url   # (the pytest plugin sets these itself)
+
+The proxy runs in-process on a background thread (mitmproxy allows one master per process).
+Exchanges are tagged with `tag` (the pytest plugin sets the running test) and recorded in the order
+(tag, arrival), so a parallel run and a serial run of the same tests give the same files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recorder.capture import to_exchange
+from recorder.headers import HeaderPolicy
+from recorder.model import Exchange
+from recorder.pipeline import Recording, Settings
+from recorder.redact import Redactor
+from recorder.rules import Ruleset, load
+from recorder.targets import listeners, parse_forward, parse_reverse, router
+
+
+@dataclass
+class Collected:
+    """What a session saw, redacted, ready to be merged with other workers' and recorded."""
+
+    exchanges: list[tuple[tuple, str, Exchange]] = field(default_factory=list)  # (order, provider, exchange)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (provider, reason)
+    redacted: Counter = field(default_factory=Counter)  # (provider, where) -> count
+
+
+class RecordingSession:
+    def __init__(
+        self,
+        consumer: str,
+        targets: dict[str, str] | None = None,
+        forward: dict[str, str] | None = None,
+        out: str | Path = "pacts",
+        rules: list[str | Path] = (),
+        default_rules: bool = True,
+        spec: str = "v4",
+        confdir: str = "~/.mitmproxy",
+        write: bool = True,
+    ):
+        self.consumer, self.out, self.spec, self.confdir, self.write = consumer, Path(out), spec, confdir, write
+        self.rules: Ruleset = load([Path(r) for r in rules], with_defaults=default_rules)
+        self.reverse = parse_reverse([f"{n}={u}" for n, u in (targets or {}).items()], None)
+        self.forward = parse_forward([f"{n}={h}" for n, h in (forward or {}).items()])
+        if not self.reverse and not self.forward:
+            raise ValueError("give at least one target (reverse) or forward provider")
+        Settings(consumer, "x", self.out, spec)  # validate the consumer name and spec now
+        self.plan = listeners(self.reverse, self.forward, 0)
+        self.tag: Any = ()  # the order key of what runs now (the pytest plugin: the test's index and id)
+        self.collected = Collected()
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._redactor = Redactor(self.rules, HeaderPolicy(self.rules).secret)
+        self._ready = threading.Event()
+        self._error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._master = None
+
+    # -- addresses ----------------------------------------------------------------------------------
+
+    def url(self, provider: str) -> str:
+        """The URL the consumer should use for a reverse-proxied provider."""
+        for listener in self.plan:
+            if listener.provider == provider and listener.mode.startswith("reverse:"):
+                return f"http://127.0.0.1:{listener.port}"
+        raise KeyError(f"{provider!r} is not a reverse target of this recording")
+
+    @property
+    def proxy_url(self) -> str:
+        """The forward proxy's URL (for HTTP_PROXY / HTTPS_PROXY)."""
+        forward = [lr for lr in self.plan if lr.mode.startswith("regular")]
+        if not forward:
+            raise KeyError("this recording has no forward providers")
+        return f"http://127.0.0.1:{forward[0].port}"
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def __enter__(self) -> RecordingSession:
+        self._thread = threading.Thread(target=self._run, name="pact-recorder", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30) or self._error:
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"the recording proxy did not start: {self._error or 'timed out'}")
+        return self
+
+    def _run(self) -> None:
+        from recorder.addon import PactRecorder
+        from recorder.proxy import lean_master
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            addon = PactRecorder(route=router(self.plan, self.forward), sink=self._sink)
+            modes = list(dict.fromkeys(lr.mode for lr in self.plan))
+            self._master, _ = lean_master(
+                modes,
+                "127.0.0.1",
+                self.confdir,
+                [addon],
+                {},
+                on_ready=lambda addrs: self._ready.set(),
+                on_failure=self._failed,
+                keep_host_header=not self.forward,
+            )
+            await self._master.run()
+
+        try:
+            asyncio.run(main())
+        except BaseException as e:  # noqa: BLE001 - reported to the caller by __enter__
+            self._error = self._error or f"{type(e).__name__}: {e}"
+        finally:
+            self._ready.set()
+
+    def _failed(self, messages: list[str]) -> None:
+        self._error = "; ".join(messages)
+
+    def _sink(self, provider: str, flow) -> None:
+        result = to_exchange(flow)
+        with self._lock:
+            if isinstance(result, str):
+                self.collected.skipped.append((provider, result))
+                return
+            before = Counter(self._redactor.found)
+            kept = self._redactor.exchange(result)
+            for where, n in (self._redactor.found - before).items():
+                self.collected.redacted[(provider, where)] += n
+            self._seq += 1
+            self.collected.exchanges.append(((*self.tag, self._seq), provider, kept))
+
+    def __exit__(self, *exc) -> None:
+        if self._master is not None and self._loop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._master.shutdown)
+        if self._thread is not None:
+            self._thread.join(30)
+        if self.write and exc[0] is None and not self._error:
+            for line in self.write_pacts([self.collected]):
+                print(line)
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def write_pacts(self, parts: list[Collected]) -> list[str]:
+        """Record everything collected (by all workers) in order and write one pact per provider."""
+        recordings = {
+            lr.provider: Recording(Settings(self.consumer, lr.provider, self.out, self.spec, self.rules))
+            for lr in self.plan
+        }
+        entries = sorted((e for part in parts for e in part.exchanges), key=lambda e: (e[0], e[1]))
+        for order, provider, exchange in entries:
+            recordings[provider].add(exchange, source=order[1] if len(order) > 2 else None)
+        for part in parts:
+            for provider, reason in part.skipped:
+                recordings[provider].skip(reason)
+            for (provider, where), n in part.redacted.items():
+                recordings[provider].redactor.found[where] += n
+        return [f"[{name}] " + r.write_and_report().replace("\n", f"\n[{name}] ") for name, r in recordings.items()]
