@@ -12,19 +12,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from recorder import jsonvalues
 from recorder.endpoints import PathRules, path_regex, to_endpoint
 from recorder.headers import HeaderPolicy
 from recorder.matchers import infer_body
-from recorder.model import Endpoint, Exchange, Headers, InteractionKey
+from recorder.model import NO_BODY, Endpoint, Exchange, Headers, InteractionKey, json_body
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
 from recorder.shapes import branch, shape_builder, types_of
 from recorder.states import ProviderState, echoed_params, path_expression, state_for
-
-NO_BODY = object()
-"""Marks a message recorded without a body (none was sent, or it was not JSON)."""
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _STRICT_ENUM_MAX = 10
@@ -76,22 +72,6 @@ class Context:
         }
 
 
-def json_body(body: bytes, content_type: str | None) -> Any:
-    """The parsed body when it is JSON (by content type and by content), else NO_BODY. A body without a
-    content type is sniffed (HAR exports often leave the request's Content-Type header out)."""
-    if not body:
-        return NO_BODY
-    if content_type is None:
-        if body.lstrip()[:1] not in (b"{", b"["):
-            return NO_BODY
-    elif "json" not in content_type.lower():
-        return NO_BODY
-    try:
-        return jsonvalues.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return NO_BODY
-
-
 _TEXT_TYPES = re.compile(r"^(text/[^;]+|application/(xml|[^;]+\+xml|x-www-form-urlencoded))\s*(;.*)?$", re.I)
 TEXT_EXAMPLE_MAX = 16 * 1024
 
@@ -117,7 +97,7 @@ def shape_signature(value: Any) -> str:
 
 def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
     query = ",".join(sorted({k for k, _ in exchange.query}))
-    body = shape_signature(json_body(exchange.request_body, exchange.request_header("content-type")))
+    body = shape_signature(exchange.request_json)
     shape = ";".join(p for p in (f"query:{query}" if query else "", f"body:{body}" if body else "") if p)
     return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
 
@@ -156,11 +136,10 @@ class Observation:
         self.shapes["query"].add_object(query)
         self.shapes["request.headers"].add_object(self.ctx.headers.kept(exchange.request_headers, "request"))
         self.shapes["response.headers"].add_object(self.ctx.headers.kept(exchange.response_headers, "response"))
-        for side, body, ctype in (
-            ("request", exchange.request_body, exchange.request_header("content-type")),
-            ("response", exchange.response_body, exchange.response_header("content-type")),
+        for side, body, value in (
+            ("request", exchange.request_body, exchange.request_json),
+            ("response", exchange.response_body, exchange.response_json),
         ):
-            value = json_body(body, ctype)
             if value is NO_BODY:
                 self.unparsed[side] += bool(body)
             else:
@@ -203,7 +182,7 @@ class Observation:
             query.setdefault(name, []).append(value)
         if rules := self._value_rules("query", strict=True, evidence=evidence):
             request.rules["query"] = rules
-        recorded = json_body(ex.response_body, ex.response_header("content-type"))
+        recorded = ex.response_json
         recorded = None if recorded is NO_BODY else recorded
         for at, (param, data_type) in echoed_params(response.body, self.values, self.endpoint).items():
             # Expected-response generators are not applied by the verifier, but a mock or stub uses them.

@@ -7,14 +7,40 @@ and never sees mitmproxy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from recorder import jsonvalues
+
+NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
+"""Marks a body that is absent or not JSON (and a message recorded without a body)."""
+
+
+def json_body(body: bytes, content_type: str | None) -> Any:
+    """The parsed body when it is JSON (by content type and by content), else NO_BODY. A body without a
+    content type is sniffed (HAR exports often leave the request's Content-Type header out)."""
+    if not body:
+        return NO_BODY
+    if content_type is None:
+        if body.lstrip()[:1] not in (b"{", b"["):
+            return NO_BODY
+    elif "json" not in content_type.lower():
+        return NO_BODY
+    try:
+        return jsonvalues.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return NO_BODY
+
 
 Headers = tuple[tuple[str, str], ...]
 """Header pairs in the order they were seen; names keep their case, duplicates are kept."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Exchange:
-    """One request and the response the provider gave to it, bodies already decoded."""
+    """One request and the response the provider gave to it, bodies already decoded.
+
+    `request_json` / `response_json` are the bodies parsed once (cached): NO_BODY when not JSON."""
 
     method: str
     path: str  # without the query string, as sent on the wire (percent-encoding kept)
@@ -26,6 +52,14 @@ class Exchange:
     response_body: bytes
     host: str = ""  # the provider's host, for selection rules
     streamed: tuple[str, ...] = ()  # "request"/"response": bodies streamed past unrecorded (too large)
+
+    @cached_property
+    def request_json(self) -> Any:
+        return json_body(self.request_body, self.request_header("content-type"))
+
+    @cached_property
+    def response_json(self) -> Any:
+        return json_body(self.response_body, self.response_header("content-type"))
 
     def request_header(self, name: str) -> str | None:
         return header_value(self.request_headers, name)

@@ -8,8 +8,8 @@ still gets a state of its own (`user 103 exists`) that lets it be verified alone
 from __future__ import annotations
 
 from recorder.endpoints import to_endpoint
-from recorder.infer import NO_BODY, Observation, json_body
-from recorder.model import Exchange
+from recorder.infer import Observation
+from recorder.model import NO_BODY, Exchange
 
 ID_FIELDS = ("id", "uuid", "key", "slug")
 REMEMBERED = 10_000  # bounded: the oldest values are forgotten first
@@ -22,7 +22,7 @@ class Provenance:
     def remember(self, obs: Observation, exchange: Exchange) -> None:
         """Note the ids this exchange's response handed out (body id fields, the Location path)."""
         origin = f"{obs.key.method} {obs.key.template} returns {obs.key.status}"
-        body = json_body(exchange.response_body, exchange.response_header("content-type"))
+        body = exchange.response_json
         if isinstance(body, dict) and body is not NO_BODY:
             for key in ID_FIELDS:
                 if isinstance(body.get(key), (int, str)) and not isinstance(body.get(key), bool):

@@ -25,8 +25,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from recorder import jsonvalues
-from recorder.model import Exchange, Headers
+from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, normalise_name
 
@@ -71,15 +70,26 @@ class Redactor:
         self.patterns = [(p.name, re.compile(p.regex) if p.regex else None, p.luhn) for p in rules.secret_patterns]
         self.secret_header = secret_header
         self.found: Counter[str] = Counter()
+        self._names_seen: dict[str, bool] = {}
+        self._any_pattern = re.compile("|".join(f"(?:{p.regex})" for p in rules.secret_patterns if p.regex) or "(?!)")
+        self._luhn = any(p.luhn for p in rules.secret_patterns)
 
     # -- what is a secret --------------------------------------------------------------------------
 
     def secret_name(self, name: str) -> bool:
+        # Field names repeat in every exchange of an API: remember the answer (bounded).
+        if (known := self._names_seen.get(name)) is not None:
+            return known
         n = normalise_name(name)
-        return n not in self.allow and any(n == s or n.endswith(s) for s in self.names)
+        secret = n not in self.allow and any(n == s or n.endswith(s) for s in self.names)
+        if len(self._names_seen) < 10_000:
+            self._names_seen[name] = secret
+        return secret
 
     def secret_value(self, value: str) -> str | None:
         """The name of the pattern a value matches, or None."""
+        if not (self._any_pattern.search(value) or (self._luhn and _CARD.match(value))):
+            return None  # one combined regex first: most values match no pattern
         for name, regex, check_luhn in self.patterns:
             if regex is not None and regex.search(value):
                 return name
@@ -90,15 +100,23 @@ class Redactor:
     # -- exchanges ---------------------------------------------------------------------------------
 
     def exchange(self, ex: Exchange) -> Exchange:
-        ctype_rq, ctype_rs = ex.request_header("content-type"), ex.response_header("content-type")
-        return replace(
+        rq_body, rq_json = self._body(
+            ex.request_body, ex.request_json, ex.request_header("content-type"), "request body"
+        )
+        rs_body, rs_json = self._body(
+            ex.response_body, ex.response_json, ex.response_header("content-type"), "response body"
+        )
+        out = replace(
             ex,
             query=tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query),
             request_headers=self._headers(ex.request_headers, "request"),
             response_headers=self._headers(ex.response_headers, "response"),
-            request_body=self._body(ex.request_body, ctype_rq, "request body"),
-            response_body=self._body(ex.response_body, ctype_rs, "response body"),
+            request_body=rq_body,
+            response_body=rs_body,
         )
+        # The bodies were parsed once already: hand the (redacted) values on instead of parsing again.
+        out.__dict__["request_json"], out.__dict__["response_json"] = rq_json, rs_json
+        return out
 
     def _headers(self, headers: Headers, side: str) -> Headers:
         out = []
@@ -122,24 +140,21 @@ class Redactor:
             return PLACEHOLDER
         return value
 
-    def _body(self, body: bytes, content_type: str | None, where: str) -> bytes:
+    def _body(self, body: bytes, parsed: Any, content_type: str | None, where: str) -> tuple[bytes, Any]:
+        """The body with its secrets replaced, and its parsed JSON value (NO_BODY when not JSON)."""
+        if parsed is not NO_BODY:
+            redacted = self._json(parsed, "$", where)
+            return (body if redacted == parsed else json.dumps(redacted).encode()), redacted
         if not body or not content_type:
-            return body
+            return body, NO_BODY
         ctype = content_type.lower()
-        if "json" in ctype:
-            try:
-                value = jsonvalues.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                return body
-            redacted = self._json(value, "$", where)
-            return body if redacted == value else json.dumps(redacted).encode()
         if "x-www-form-urlencoded" in ctype:
             pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-            return urlencode([(k, self._field(v, k, f"{where} field {k}")) for k, v in pairs]).encode()
+            return urlencode([(k, self._field(v, k, f"{where} field {k}")) for k, v in pairs]).encode(), NO_BODY
         if ctype.startswith("text/") or "xml" in ctype:
             text = body.decode("utf-8", "replace")
-            return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode()
-        return body
+            return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode(), NO_BODY
+        return body, NO_BODY
 
     def _json(self, value: Any, path: str, where: str) -> Any:
         if isinstance(value, dict):

@@ -1,0 +1,126 @@
+"""Offline inference against its floor and its nearest peer, at 10k and 100k exchanges (~50 endpoints).
+
+    python bench/infer.py [COUNTS...]        (default: 10000 100000; make bench installs mitmproxy2swagger)
+
+For each count, a .mitm flow file is generated once (bench/.cache/) and then, median of RUNS runs each:
+  floor     only reading the flows with mitmproxy's FlowReader (touching every request and response);
+  infer     `pact-recorder infer FILE` (the whole pipeline, the pact written and checked by the core);
+  m2s       mitmproxy2swagger's two passes (discover paths, then generate the spec), if installed.
+Peak RSS of `infer` is measured too. Targets (printed met / MISSED): infer <= 1.5x the floor and
+>= 5x faster than mitmproxy2swagger at 100k; peak RSS at 100k <= 1.2x that at 10k.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+BIN = Path(sys.executable).parent
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+sys.path.insert(0, str(ROOT))
+
+
+def flow_file(n: int) -> Path:
+    """n exchanges over 50 endpoints, written with mitmproxy's own writer (cached)."""
+    from mitmproxy import http, io
+    from mitmproxy.test import tflow
+
+    from bench.memory import RESOURCES
+
+    path = CACHE / f"flows-{n}.mitm"
+    if path.is_file():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        writer = io.FlowWriter(f)
+        for i in range(n):
+            body = {"id": i, "name": f"item {i}", "price": i / 100, "tags": ["a", "b"][: i % 3],
+                    "owner": {"id": i % 97, "email": f"u{i % 97}@example.com"}, "at": "2024-05-01T10:00:00Z"}
+            req = http.Request.make("GET", f"http://api.test/api/v1/{RESOURCES[i % 50]}/{i}?page={i % 7}", b"",
+                                    {"Accept": "application/json", "Host": "api.test"})
+            resp = http.Response.make(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            writer.add(tflow.tflow(req=req, resp=resp))
+    tmp.rename(path)
+    return path
+
+
+def timed(args: list[str], cwd: str | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MB of the child)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"{args[:3]} failed: {proc.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+FLOOR = """
+import sys
+from mitmproxy import io
+n = 0
+with open(sys.argv[1], "rb") as f:
+    for flow in io.FlowReader(f).stream():
+        n += len(flow.request.path) + len(flow.response.get_content() or b"")
+"""
+
+
+def median_run(make_args) -> tuple[float, float]:
+    results = [make_args() for _ in range(RUNS)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def m2s(flows: Path) -> tuple[float, float] | None:
+    exe = shutil.which("mitmproxy2swagger", path=str(BIN))
+    if exe is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "spec.yaml"
+        first = timed([exe, "-i", str(flows), "-o", str(spec), "-p", "http://api.test", "-f", "flow"])
+        text = spec.read_text().replace("- ignore:/", "- /")  # accept every discovered path, as a user would
+        spec.write_text(text)
+        second = timed([exe, "-i", str(flows), "-o", str(spec), "-p", "http://api.test", "-f", "flow"])
+    return first[0] + second[0], max(first[1], second[1])
+
+
+def main(counts: list[int]) -> None:
+    rows = {}
+    for n in counts:
+        flows = flow_file(n)
+        with tempfile.TemporaryDirectory() as out:
+            infer = [str(BIN / "pact-recorder"), "infer", str(flows), "--consumer", "bench", "--provider", "api",
+                     "--out", out]
+            rows[n] = {
+                "floor": median_run(lambda: timed([sys.executable, "-c", FLOOR, str(flows)])),
+                "infer": median_run(lambda: timed(infer)),
+                "m2s": m2s(flows) if RUNS else None,
+            }
+    print(f"{'exchanges':>10} {'floor s':>8} {'infer s':>8} {'infer/floor':>11} {'m2s s':>8} {'m2s/infer':>9} "
+          f"{'infer peak MB':>13}")
+    for n, r in rows.items():
+        m2s_s = r["m2s"][0] if r["m2s"] else None
+        print(f"{n:>10} {r['floor'][0]:>8.2f} {r['infer'][0]:>8.2f} {r['infer'][0] / r['floor'][0]:>11.2f} "
+              f"{(f'{m2s_s:.2f}' if m2s_s else 'n/a'):>8} "
+              f"{(f'{m2s_s / r[chr(105) + 'nfer'][0]:.1f}' if m2s_s else 'n/a'):>9} {r['infer'][1]:>13.1f}")
+    big, small = rows[max(rows)], rows[min(rows)]
+    checks = [("infer <= 1.5x the FlowReader floor", big["infer"][0] / big["floor"][0] <= 1.5)]
+    if big["m2s"]:
+        checks.append(("infer >= 5x faster than mitmproxy2swagger", big["m2s"][0] / big["infer"][0] >= 5))
+    if len(rows) > 1:
+        checks.append(("infer peak RSS at the largest <= 1.2x the smallest", big["infer"][1] / small["infer"][1] <= 1.2))
+    for name, ok in checks:
+        print(f"target {name}: {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [10_000, 100_000])
