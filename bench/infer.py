@@ -75,8 +75,8 @@ with open(sys.argv[1], "rb") as f:
 """
 
 
-def median_run(make_args) -> tuple[float, float]:
-    results = [make_args() for _ in range(RUNS)]
+def median_run(args: list[str]) -> tuple[float, float]:
+    results = [timed(args) for _ in range(RUNS)]
     return statistics.median(r[0] for r in results), max(r[1] for r in results)
 
 
@@ -101,23 +101,24 @@ def main(counts: list[int]) -> None:
             infer = [str(BIN / "pact-recorder"), "infer", str(flows), "--consumer", "bench", "--provider", "api",
                      "--out", out]
             rows[n] = {
-                "floor": median_run(lambda: timed([sys.executable, "-c", FLOOR, str(flows)])),
-                "infer": median_run(lambda: timed(infer)),
+                "floor": median_run([sys.executable, "-c", FLOOR, str(flows)]),
+                "infer": median_run(infer),
                 "m2s": m2s(flows) if RUNS else None,
             }
     print(f"{'exchanges':>10} {'floor s':>8} {'infer s':>8} {'infer/floor':>11} {'m2s s':>8} {'m2s/infer':>9} "
           f"{'infer peak MB':>13}")
     for n, r in rows.items():
-        m2s_s = r["m2s"][0] if r["m2s"] else None
-        print(f"{n:>10} {r['floor'][0]:>8.2f} {r['infer'][0]:>8.2f} {r['infer'][0] / r['floor'][0]:>11.2f} "
-              f"{(f'{m2s_s:.2f}' if m2s_s else 'n/a'):>8} "
-              f"{(f'{m2s_s / r[chr(105) + 'nfer'][0]:.1f}' if m2s_s else 'n/a'):>9} {r['infer'][1]:>13.1f}")
+        floor, infer, peak = r["floor"][0], r["infer"][0], r["infer"][1]
+        m2s_s = f"{r['m2s'][0]:.2f}" if r["m2s"] else "n/a"
+        ratio = f"{r['m2s'][0] / infer:.1f}" if r["m2s"] else "n/a"
+        print(f"{n:>10} {floor:>8.2f} {infer:>8.2f} {infer / floor:>11.2f} {m2s_s:>8} {ratio:>9} {peak:>13.1f}")
     big, small = rows[max(rows)], rows[min(rows)]
     checks = [("infer <= 1.5x the FlowReader floor", big["infer"][0] / big["floor"][0] <= 1.5)]
     if big["m2s"]:
         checks.append(("infer >= 5x faster than mitmproxy2swagger", big["m2s"][0] / big["infer"][0] >= 5))
     if len(rows) > 1:
-        checks.append(("infer peak RSS at the largest <= 1.2x the smallest", big["infer"][1] / small["infer"][1] <= 1.2))
+        ratio = big["infer"][1] / small["infer"][1]
+        checks.append(("infer peak RSS at the largest <= 1.2x the smallest", ratio <= 1.2))
     for name, ok in checks:
         print(f"target {name}: {'met' if ok else 'MISSED'}")
 
