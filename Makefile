@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'mitmproxy2swagger>=0.15' 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) bench/memory.py
 	$(PY) bench/infer.py
+	$(PY) bench/proxy.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -386,9 +386,10 @@ def cmd_states_scaffold(args) -> int:
 
 def cmd_diff(args) -> int:
     from recorder import diff
+    from recorder.files import load_pact
 
     try:
-        changes = diff.diff(diff.load(args.old), diff.load(args.new))
+        changes = diff.diff(load_pact(args.old), load_pact(args.new))
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.format == "json":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 BREAKING, REVIEW, SAFE = "breaking", "needs review", "non-breaking"
@@ -42,18 +41,6 @@ class Change:
     what: str
     classification: str
     reason: str
-
-
-def load(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read the pact ({e.strerror})") from None
-    except ValueError as e:
-        raise ValueError(f"{path}: not a JSON pact file ({e})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("interactions"), list):
-        raise ValueError(f"{path}: not a pact file (no 'interactions' list)")
-    return doc
 
 
 def diff(old: dict, new: dict) -> list[Change]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,19 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def load_pact(path: Path) -> dict:
+    """A pact file as data; ValueError with a message for the user when it is not one."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the pact ({e.strerror})") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: not a JSON pact file ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("interactions"), list):
+        raise ValueError(f"{path}: not a pact file (no 'interactions' list)")
+    return doc
 
 
 class PartialCapture(ValueError):

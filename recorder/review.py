@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from recorder.files import load_pact
 from recorder.redact import PLACEHOLDER
 
 CONSTANT_MIN_SAMPLES = 5
@@ -26,14 +27,7 @@ ENUM_MAX_DISTINCT = 3
 
 def load_review(pact_path: Path) -> dict[str, Any]:
     """The review model of a pact (V4 evidence in comments; V3 evidence in the sidecar file)."""
-    try:
-        pact = json.loads(pact_path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ValueError(f"{pact_path}: cannot read the pact ({e.strerror})") from None
-    except ValueError as e:
-        raise ValueError(f"{pact_path}: not a JSON pact file ({e})") from None
-    if not isinstance(pact, dict) or not isinstance(pact.get("interactions"), list):
-        raise ValueError(f"{pact_path}: not a pact file (no 'interactions' list)")
+    pact = load_pact(pact_path)
     sidecar = pact_path.with_name(pact_path.name.removesuffix(".json") + ".evidence.json")
     v3 = json.loads(sidecar.read_text(encoding="utf-8"))["interactions"] if sidecar.is_file() else {}
     meta = pact.get("metadata", {}).get("pactRecorder", {})

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from recorder.files import load_pact
+
 SEED_MARKER = "raise NotImplementedError"
 
 
@@ -155,14 +157,7 @@ STATE_HANDLERS = {state: _for_verifier(state) for state in STATES}
 
 def scaffold(pact_path: Path) -> str:
     """The handler module for a pact; ValueError for a file that is not a pact."""
-    try:
-        pact = json.loads(pact_path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ValueError(f"{pact_path}: cannot read the pact ({e.strerror})") from None
-    except ValueError as e:
-        raise ValueError(f"{pact_path}: not a JSON pact file ({e})") from None
-    if not isinstance(pact, dict) or not isinstance(pact.get("interactions"), list):
-        raise ValueError(f"{pact_path}: not a pact file (no 'interactions' list)")
+    pact = load_pact(pact_path)
     hints_path = pact_path.with_name(pact_path.name.removesuffix(".json") + ".states.yaml")
     hints = yaml.safe_load(hints_path.read_text(encoding="utf-8")) if hints_path.is_file() else None
     return render(pact_path, pact, collect_states(pact, hints))

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from recorder.files import load_pact
+
 STATE_FAILED = "One or more of the setup state change handlers has failed"
 _KINDS = {
     "BodyMismatch": "body",
@@ -97,18 +99,6 @@ def _guarded(states: Mapping[str, Any], failures: dict[str, str]) -> dict[str, A
         return guarded
 
     return {name: guard(name, handler) for name, handler in states.items()}
-
-
-def load_pact(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read the pact ({e.strerror})") from None
-    except ValueError as e:
-        raise ValueError(f"{path}: not a JSON pact file ({e})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("interactions"), list):
-        raise ValueError(f"{path}: not a pact file (no 'interactions' list)")
-    return doc
 
 
 def load_state_module(path: Path) -> Any:
