@@ -123,12 +123,19 @@ def test_no_secret_reaches_any_file_or_log_and_the_pact_verifies_with_real_crede
     assert (
         main(["infer", str(out / "flows.mitm"), "--consumer", "c", "--provider", "p", "--out", str(out / "again")]) == 0
     )
+    for fmt in ("text", "md", "html", "json"):  # review outputs count as files written too
+        report = out / f"review.{fmt}"
+        assert main(["review", str(out / "user-web-user-service.json"), "--format", fmt, "--out", str(report)]) == 0
     written = [p for p in out.rglob("*") if p.is_file() and "conf" not in p.parts]
     assert {p.name for p in written} >= {
         "user-web-user-service.json",
         "user-web-user-service.states.yaml",
         "flows.mitm",
         "c-p.json",
+        "review.text",
+        "review.md",
+        "review.html",
+        "review.json",
     }
     texts = {str(p): p.read_bytes().decode("utf-8", "replace") for p in written}
     texts["recorder output"] = proxy.output
