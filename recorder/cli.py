@@ -81,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="listen as an HTTP(S) proxy; record traffic to the --provider hosts, pass the rest",
     )
     rec.add_argument(
+        "--upstream-ca", type=Path, metavar="PEM", help="trust this CA (or self-signed certificate) for HTTPS providers"
+    )
+    rec.add_argument(
+        "--upstream-insecure",
+        action="store_true",
+        help="do not verify HTTPS providers' certificates (test environments only)",
+    )
+    rec.add_argument(
         "--listen",
         default="127.0.0.1:8080",
         metavar="HOST:PORT",
@@ -311,6 +319,7 @@ def cmd_record(args) -> int:
                 "pact_save_flows": str(args.save_flows or ""),
                 "pact_flush_interval": args.flush_interval,
                 "pact_max_body": args.max_body,
+                **upstream_tls(args),
             },
             on_ready=ready,
             on_failure=failed,
@@ -318,6 +327,16 @@ def cmd_record(args) -> int:
         )
     )
     return 1 if recorder.write_failed else code
+
+
+def upstream_tls(args) -> dict:
+    """mitmproxy's options for trusting HTTPS providers (self-signed ones in test environments)."""
+    if args.upstream_ca is not None and not args.upstream_ca.is_file():
+        raise UsageError(f"--upstream-ca {args.upstream_ca}: no such file")
+    options = {"ssl_insecure": True} if args.upstream_insecure else {}
+    if args.upstream_ca is not None:
+        options["ssl_verify_upstream_trusted_ca"] = str(args.upstream_ca.resolve())
+    return options
 
 
 def cmd_infer(args) -> int:

@@ -168,3 +168,89 @@ def test_redirects_and_generated_links_keep_the_consumer_on_the_recorder(links, 
     }
     location = described["GET /things returns 307"]["response"]["matchingRules"]["header"]["Location"]
     assert location["matchers"][0]["regex"] == "^(https?://[^/]+)?/things/$"
+
+
+def self_signed(tmp_path):
+    """A certificate and key for 127.0.0.1, signed by themselves (as test environments have)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    pem, key_pem = tmp_path / "provider.pem", tmp_path / "provider.key"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return pem, key_pem
+
+
+def test_https_through_the_forward_proxy_with_the_recorder_ca(tmp_path):
+    import ssl
+    import subprocess
+
+    pem, key = self_signed(tmp_path)
+    users = RunningProvider()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pem, key)
+    users.server.socket = context.wrap_socket(users.server.socket, server_side=True)
+    port = users.url.rsplit(":", 1)[1]
+    bundle = tmp_path / "bundle.pem"
+    ca = subprocess.run(
+        [CLI, "ca", "--confdir", str(tmp_path / "conf"), "--bundle", str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ca.returncode == 0 and bundle.is_file(), ca.stdout + ca.stderr
+
+    def over_https(proxy_url):
+        trusted = ssl.create_default_context(cafile=str(bundle))  # system CAs + the recorder's
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({"https": proxy_url}), urllib.request.HTTPSHandler(context=trusted)
+        )
+        with opener.open(f"https://127.0.0.1:{port}/users/101", timeout=10) as r:
+            assert json.loads(r.read())["name"] == "Ada Lovelace"
+
+    try:
+        record_through(
+            [
+                CLI,
+                "record",
+                "--consumer",
+                "web",
+                "--forward",
+                "--provider",
+                f"secure=127.0.0.1:{port}",
+                "--upstream-ca",
+                str(pem),
+                "--listen",
+                "127.0.0.1:0",
+                "--out",
+                str(tmp_path),
+                "--confdir",
+                str(tmp_path / "conf"),
+            ],
+            over_https,
+        )
+    finally:
+        users.stop()
+    assert [i["description"] for i in pact(tmp_path, "secure")["interactions"]] == ["GET /users/{id} returns 200"]
