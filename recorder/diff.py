@@ -79,62 +79,43 @@ def _interaction(name: str, old: dict, new: dict) -> list[Change]:
 
 
 def _headers(name: str, side: str, old: dict, new: dict) -> list[Change]:
-    o, n = _lower(old.get("headers") or {}), _lower(new.get("headers") or {})
-    o_rules = _lower((old.get("matchingRules") or {}).get("header", {}))
-    n_rules = _lower((new.get("matchingRules") or {}).get("header", {}))
-    out = []
-    for h in sorted(o.keys() - n.keys()):
-        out.append(
-            Change(
-                name,
-                f"{side} header {h} removed",
-                SAFE if side == "response" else REVIEW,
-                "no longer expected" if side == "response" else "the consumer no longer sends it",
-            )
-        )
-    for h in sorted(n.keys() - o.keys()):
-        out.append(
-            Change(
-                name,
-                f"{side} header {h} added",
-                REVIEW,
-                "the provider must send it" if side == "response" else "the consumer now sends it",
-            )
-        )
-    for h in sorted(o.keys() & n.keys()):
-        change = _matcher_change(o_rules.get(h), n_rules.get(h), o[h], n[h])
-        if change:
-            out.append(Change(name, f"{side} header {h}: {change[0]}", *_classify(side, change[1])))
-    return out
+    values = [_lower(m.get("headers") or {}) for m in (old, new)]
+    rules = [_lower((m.get("matchingRules") or {}).get("header", {})) for m in (old, new)]
+    return _compare(name, side, "header", *values, *rules, gone="no longer expected")
 
 
 def _body(name: str, side: str, old: dict, new: dict) -> list[Change]:
-    o_paths, n_paths = _paths(_content(old.get("body"))), _paths(_content(new.get("body")))
-    o_rules = (old.get("matchingRules") or {}).get("body", {})
-    n_rules = (new.get("matchingRules") or {}).get("body", {})
-    out = []
-    for p in sorted(o_paths.keys() - n_paths.keys()):
-        out.append(
-            Change(
-                name,
-                f"{side} field {p} removed",
-                SAFE if side == "response" else REVIEW,
-                "the consumer no longer relies on it" if side == "response" else "the consumer no longer sends it",
-            )
+    values = [_paths(_content(m.get("body"))) for m in (old, new)]
+    rules = [(m.get("matchingRules") or {}).get("body", {}) for m in (old, new)]
+    return _compare(name, side, "field", *values, *rules, gone="the consumer no longer relies on it")
+
+
+def _compare(
+    name: str, side: str, kind: str, old: dict, new: dict, old_rules: dict, new_rules: dict, gone: str
+) -> list[Change]:
+    """Headers or body fields (by name or JSONPath) removed, added, or matched differently."""
+    response = side == "response"
+    out = [
+        Change(
+            name,
+            f"{side} {kind} {k} removed",
+            SAFE if response else REVIEW,
+            gone if response else "the consumer no longer sends it",
         )
-    for p in sorted(n_paths.keys() - o_paths.keys()):
-        out.append(
-            Change(
-                name,
-                f"{side} field {p} added",
-                REVIEW,
-                "the provider must send it" if side == "response" else "the consumer now sends it",
-            )
+        for k in sorted(old.keys() - new.keys())
+    ]
+    out += [
+        Change(
+            name,
+            f"{side} {kind} {k} added",
+            REVIEW,
+            "the provider must send it" if response else "the consumer now sends it",
         )
-    for p in sorted(o_paths.keys() & n_paths.keys()):
-        change = _matcher_change(o_rules.get(p), n_rules.get(p), o_paths[p], n_paths[p])
-        if change:
-            out.append(Change(name, f"{side} field {p}: {change[0]}", *_classify(side, change[1])))
+        for k in sorted(new.keys() - old.keys())
+    ]
+    for k in sorted(old.keys() & new.keys()):
+        if change := _matcher_change(old_rules.get(k), new_rules.get(k), old[k], new[k]):
+            out.append(Change(name, f"{side} {kind} {k}: {change[0]}", *_classify(side, change[1])))
     return out
 
 

@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from examples import procs
 from examples.jsonserver import JsonHandler, make_server
 from examples.shop.consumer import exercise as shop_exercise
 from examples.users.consumer import exercise as users_exercise
@@ -48,6 +49,23 @@ def links():
     server.server_close()
 
 
+def record_args(tmp_path, *options: str) -> list[str]:
+    """`pact-recorder record` for consumer `web`, on free ports, writing into tmp_path."""
+    return [
+        CLI,
+        "record",
+        "--consumer",
+        "web",
+        *options,
+        "--listen",
+        "127.0.0.1:0",
+        "--out",
+        str(tmp_path),
+        "--confdir",
+        str(tmp_path / "conf"),
+    ]
+
+
 def pact(out, provider):
     return json.loads((out / f"web-{provider}.json").read_text())
 
@@ -60,24 +78,7 @@ def test_two_providers_each_on_its_own_port_give_one_pact_each(tmp_path):
         users_exercise(urls["users"])
         shop_exercise(urls["shop"])
 
-    args = [
-        CLI,
-        "record",
-        "--consumer",
-        "web",
-        "--target",
-        f"users={users.url}",
-        "--target",
-        f"shop={shop.url}",
-        "--listen",
-        "127.0.0.1:0",
-        "--out",
-        str(tmp_path),
-        "--confdir",
-        str(tmp_path / "conf"),
-    ]
-    from examples import procs
-
+    args = record_args(tmp_path, "--target", f"users={users.url}", "--target", f"shop={shop.url}")
     proxy = procs.start(args)
     try:
         urls["users"], urls["shop"] = proxy.urls(2)  # in the order of the --target options
@@ -104,21 +105,7 @@ def test_forward_mode_records_the_named_hosts_and_passes_the_rest_through(tmp_pa
 
     try:
         proxy = record_through(
-            [
-                CLI,
-                "record",
-                "--consumer",
-                "web",
-                "--forward",
-                "--provider",
-                f"users=127.0.0.1:{user_port}",
-                "--listen",
-                "127.0.0.1:0",
-                "--out",
-                str(tmp_path),
-                "--confdir",
-                str(tmp_path / "conf"),
-            ],
+            record_args(tmp_path, "--forward", "--provider", f"users=127.0.0.1:{user_port}"),
             through_proxy,
         )
     finally:
@@ -141,22 +128,7 @@ def test_redirects_and_generated_links_keep_the_consumer_on_the_recorder(links, 
             assert r.status == 207
 
     record_through(
-        [
-            CLI,
-            "record",
-            "--consumer",
-            "web",
-            "--provider",
-            "links",
-            "--target",
-            links,
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            str(tmp_path),
-            "--confdir",
-            str(tmp_path / "conf"),
-        ],
+        record_args(tmp_path, "--provider", "links", "--target", links),
         follow,
     )
     described = {i["description"]: i for i in pact(tmp_path, "links")["interactions"]}
@@ -232,23 +204,7 @@ def test_https_through_the_forward_proxy_with_the_recorder_ca(tmp_path):
 
     try:
         record_through(
-            [
-                CLI,
-                "record",
-                "--consumer",
-                "web",
-                "--forward",
-                "--provider",
-                f"secure=127.0.0.1:{port}",
-                "--upstream-ca",
-                str(pem),
-                "--listen",
-                "127.0.0.1:0",
-                "--out",
-                str(tmp_path),
-                "--confdir",
-                str(tmp_path / "conf"),
-            ],
+            record_args(tmp_path, "--forward", "--provider", f"secure=127.0.0.1:{port}", "--upstream-ca", str(pem)),
             over_https,
         )
     finally:

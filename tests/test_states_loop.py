@@ -103,25 +103,19 @@ def test_verification_does_not_depend_on_the_recorded_order(stateful, tmp_path, 
     assert result.ok, [(o.description, o.problems) for o in result.outcomes if not o.ok]
 
 
+def verify_empty(pact, *options: str) -> int:
+    """`pact-recorder verify PACT OPTIONS` against a provider started empty."""
+    provider = RunningProvider(empty=True)
+    try:
+        return main(["verify", str(pact), "--provider-url", provider.url, *options])
+    finally:
+        provider.stop()
+
+
 def test_without_states_the_empty_provider_fails_and_a_broken_handler_is_reported_as_such(stateful, tmp_path, capsys):
     broken = tmp_path / "broken.py"
     broken.write_text(scaffold(stateful / PACT_NAME))  # SEED lines left as they are: they raise
-    provider = RunningProvider(empty=True)
-    try:
-        code = main(
-            [
-                "verify",
-                str(stateful / PACT_NAME),
-                "--provider-url",
-                provider.url,
-                "--states",
-                str(broken),
-                "--report",
-                str(tmp_path / "report.json"),
-            ]
-        )
-    finally:
-        provider.stop()
+    code = verify_empty(stateful / PACT_NAME, "--states", str(broken), "--report", str(tmp_path / "report.json"))
     out = capsys.readouterr().out
     assert code == 1
     assert "STATE GET /users/{id} returns 200  (given user 103 exists)" in out
@@ -131,20 +125,7 @@ def test_without_states_the_empty_provider_fails_and_a_broken_handler_is_reporte
 
 
 def test_verify_with_the_states_module_from_the_command_line(stateful, capsys):
-    provider = RunningProvider(empty=True)
-    try:
-        code = main(
-            [
-                "verify",
-                str(stateful / PACT_NAME),
-                "--provider-url",
-                provider.url,
-                "--states",
-                str(stateful / "states.py"),
-            ]
-        )
-    finally:
-        provider.stop()
+    code = verify_empty(stateful / PACT_NAME, "--states", str(stateful / "states.py"))
     assert code == 0, capsys.readouterr().out
 
 
