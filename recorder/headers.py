@@ -80,7 +80,11 @@ class HeaderPolicy:
             case "media-type":
                 return content_type_regex(value)
             case "resource-path":
-                return location_regex(value, self._paths)
+                return (
+                    link_regex(value, self._paths)
+                    if value.lstrip().startswith("<")
+                    else location_regex(value, self._paths)
+                )
         return None
 
 
@@ -98,3 +102,15 @@ def location_regex(value: str, paths: PathRules | None = None) -> str:
     path = path_regex(to_endpoint(m.group(2), paths)[0])[1:-1]  # without its own anchors
     query = r"(\?.*)?" if m.group(3) else ""
     return f"^(https?://[^/]+)?{path}{query}$"
+
+
+_LINK_TARGET = re.compile(r"<([^>]*)>")
+
+
+def link_regex(value: str, paths: PathRules | None = None) -> str:
+    """A Link header (RFC 8288: `<URL>; rel="next", ...`) whose URLs may be on any host, as Location's."""
+    parts, last = [], 0
+    for m in _LINK_TARGET.finditer(value):
+        parts += [escape(value[last : m.start()]), "<", location_regex(m.group(1), paths)[1:-1], ">"]
+        last = m.end()
+    return "^" + "".join(parts) + escape(value[last:]) + "$"

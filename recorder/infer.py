@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from recorder.endpoints import PathRules, path_regex, to_endpoint
 from recorder.headers import HeaderPolicy
-from recorder.matchers import infer_body
+from recorder.matchers import Echo, infer_body
 from recorder.model import NO_BODY, Endpoint, Exchange, Headers, InteractionKey, json_body
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER
@@ -95,9 +96,19 @@ def shape_signature(value: Any) -> str:
     return "" if value is NO_BODY else type(value).__name__
 
 
+def form_fields(body: Any, content_type: str | None) -> list[str]:
+    """The field names of a form body (bytes or text), sorted; [] for anything else."""
+    if not body or "x-www-form-urlencoded" not in (content_type or "").lower():
+        return []
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return sorted({name for name, _ in parse_qsl(text, keep_blank_values=True)})
+
+
 def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
     query = ",".join(sorted({k for k, _ in exchange.query}))
     body = shape_signature(exchange.request_json)
+    if fields := form_fields(exchange.request_body, exchange.request_header("content-type")):
+        body = "form:" + ",".join(fields)
     shape = ";".join(p for p in (f"query:{query}" if query else "", f"body:{body}" if body else "") if p)
     return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
 
@@ -169,7 +180,13 @@ class Observation:
             if n
         ]
         request = self._message("request", ex.request_headers, ex.request_body, notes, evidence)
-        response = self._message("response", ex.response_headers, ex.response_body, notes, evidence)
+        # A provider that echoes request headers (httpbin's /headers, debug endpoints) can echo back
+        # only what the contract's request sends: the verifier's client sends no Connection, say.
+        echo = (
+            frozenset(name.lower() for name, _ in ex.request_headers),
+            frozenset(h.lower() for h in request.headers),
+        )
+        response = self._message("response", ex.response_headers, ex.response_body, notes, evidence, echo)
         if self.endpoint.params:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
             request.generators["path"] = {
@@ -214,7 +231,9 @@ class Observation:
     def _description(self) -> str:
         return f"{self.key.method} {self.key.template} returns {self.key.status}"
 
-    def _message(self, side: str, headers: Headers, body: bytes, notes: list[str], evidence: dict) -> Message:
+    def _message(
+        self, side: str, headers: Headers, body: bytes, notes: list[str], evidence: dict, echo: Echo | None = None
+    ) -> Message:
         kept = self.ctx.headers.kept(headers, side)
         header_schema = self.shapes[f"{side}.headers"].to_schema()
         required = set(header_schema.get("required", ()))
@@ -229,20 +248,22 @@ class Observation:
         if value is not NO_BODY:
             overrides = self.ctx.overrides(self.key.method, self.key.template, side)
             example, rules, facts = infer_body(
-                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides
+                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo
             )
             msg.body = example
             if rules:
                 msg.rules["body"] = rules
             evidence[f"{side}.body"] = facts
-        elif body and side == "response" and (text := _text_body(body, kept.get("Content-Type"))) is not None:
+        elif body and (text := _text_body(body, kept.get("Content-Type"))) is not None:
+            # Form and text bodies go in as they were recorded (redacted): the verifier must send the
+            # request's, and a response's is some text of its content type (both verified with the core).
             msg.body = text
-            msg.rules["body"] = {"$": [{"match": "type"}]}  # some text of this content type, verified with the core
-            notes.append(f"response body ({kept['Content-Type']}) kept as a text example, matched by type only")
+            msg.rules["body"] = {"$": [{"match": "type"}]}
+            notes.append(f"{side} body ({kept['Content-Type']}) kept as a text example, matched by type only")
         elif body:
             notes.append(
                 f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
-                "recorded without its content: only JSON and text response bodies are inferred"
+                "recorded without its content: only JSON, form and text bodies are inferred"
             )
         return msg
 

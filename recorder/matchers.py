@@ -25,6 +25,8 @@ from recorder.rules import FieldRule, Ruleset, defaults
 from recorder.shapes import branch, types_of
 
 Rules = dict[str, Any]  # JSONPath -> matcher list, or {"combine": "OR", "matchers": [...]}
+# (the example request's header names, the names the contract's request sends), lower case
+Echo = tuple[frozenset[str], frozenset[str]]
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _DROP = object()
@@ -55,6 +57,7 @@ class BodyInference:
     overrides: dict[str, FieldRule] = field(default_factory=dict)
     matchers: Rules = field(default_factory=dict)
     evidence: dict[str, dict] = field(default_factory=dict)
+    echo: Echo | None = None
 
     def walk(self, node: dict, value: Any, path: str = "$") -> Any:
         override = self.overrides.get(path)
@@ -94,8 +97,13 @@ class BodyInference:
         required, props = set(node.get("required", ())), node.get("properties", {})
         present, total = node.get("x-present", {}), node.get("x-samples", 0)
         out = {}
+        unsent = self._echoed_but_unsent(value)
         for key, sub_value in value.items():
             sub = child_path(path, key)
+            if key.lower() in unsent:
+                if sub is not None:
+                    self.evidence[sub] = {"by": "left out: echoes a request header the contract does not send"}
+                continue
             if key not in required:
                 if sub is not None:
                     self.evidence[sub] = {
@@ -114,6 +122,15 @@ class BodyInference:
             if result is not _DROP:
                 out[key] = result
         return out
+
+    def _echoed_but_unsent(self, value: dict) -> set[str]:
+        """For an object that echoes the request's headers (two or more keys, every one a header of the
+        example request), the keys whose header the contract's request will not send."""
+        if self.echo is None or len(value) < 2:
+            return set()
+        asked, sent = self.echo
+        keys = {k.lower() for k in value}
+        return keys - sent if keys <= asked else set()
 
     def _array(self, node: dict, value: list, path: str) -> list:
         if not value and node.get("x-example"):
@@ -214,9 +231,13 @@ def _non_null_example(node: dict, kinds: set[str]) -> Any:
 
 
 def infer_body(
-    schema: dict, value: Any, rules: Ruleset | None = None, overrides: dict[str, FieldRule] | None = None
+    schema: dict,
+    value: Any,
+    rules: Ruleset | None = None,
+    overrides: dict[str, FieldRule] | None = None,
+    echo: Echo | None = None,
 ) -> tuple[Any, Rules, dict[str, dict]]:
     """(example, matching rules by JSONPath, evidence by JSONPath) for one body."""
-    walker = BodyInference(rules or defaults(), overrides or {})
+    walker = BodyInference(rules or defaults(), overrides or {}, echo=echo)
     example = walker.walk(schema, value)
     return (None if example is _DROP else example), walker.matchers, walker.evidence

@@ -18,7 +18,7 @@ from recorder.corecheck import check, offending_interactions
 from recorder.diff import diff
 from recorder.diff import render as render_diff
 from recorder.files import write_atomic
-from recorder.infer import Context, Interaction, Observation, observe
+from recorder.infer import Context, Interaction, Observation, form_fields, observe
 from recorder.model import Exchange, InteractionKey
 from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
 from recorder.provenance import Provenance
@@ -192,6 +192,9 @@ def _make_descriptions_unique(interactions: list[Interaction]) -> None:
             parts = [
                 f"query {', '.join(sorted(i.query))}" if i.query else "",
                 f"body {', '.join(sorted(i.request.body))}" if isinstance(i.request.body, dict) else "",
+                f"form {', '.join(fields)}"
+                if (fields := form_fields(i.request.body, i.request.headers.get("Content-Type")))
+                else "",
             ]
             label = "; ".join(p for p in parts if p) or "no query or body"
             label = label if label not in seen else f"{label} #{n}"

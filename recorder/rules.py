@@ -42,6 +42,7 @@ class Select:
     path: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
     content_type: tuple[str, ...] = ()
+    request_header: tuple[str, ...] = ()  # lower case; matches when the request has any of them
 
 
 @dataclass(frozen=True)
@@ -345,6 +346,7 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
             r["name"],
             r.get("action", "exclude"),
             *(tuple(str(v) for v in r.get(k, ())) for k in ("method", "host", "path", "status", "content_type")),
+            tuple(str(v).lower() for v in r.get("request_header", ())),
         )
         for r in m.get("select", [])
         if on(r)

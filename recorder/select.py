@@ -21,6 +21,7 @@ def matches(rule: Select, exchange: Exchange) -> bool:
         (rule.path, lambda: any(fnmatchcase(exchange.path, p) for p in rule.path)),
         (rule.status, lambda: any(status_matches(p, exchange.status) for p in rule.status)),
         (rule.content_type, lambda: any(fnmatchcase(ctype, c.lower()) for c in rule.content_type)),
+        (rule.request_header, lambda: any(exchange.request_header(h) is not None for h in rule.request_header)),
     )
     return all(check() for given, check in checks if given)
 

@@ -18,7 +18,8 @@ def recording(tmp_path: Path, rules_yaml: str = "") -> Recording:
 def test_excluded_traffic_is_counted_with_the_rule_that_excluded_it(tmp_path):
     r = recording(tmp_path, "select:\n  - {name: health, path: [/health*]}\n")
     r.add(exchange("GET", "/health", 200, {"ok": True}))
-    r.add(exchange("OPTIONS", "/users", 204))
+    r.add(exchange("OPTIONS", "/users", 204, request_headers=[("Access-Control-Request-Method", "POST")]))
+    r.add(exchange("OPTIONS", "/users", 204))  # not a preflight: an API call like any other
     r.add(exchange("GET", "/users/1", 500, {"error": "boom"}))
     r.add(exchange("GET", "/users/1", 200, {"id": 1}))
     assert dict(r.skipped) == {
@@ -26,8 +27,8 @@ def test_excluded_traffic_is_counted_with_the_rule_that_excluded_it(tmp_path):
         "excluded by select rule 'cors-preflight'": 1,
         "excluded by select rule 'server-errors'": 1,
     }
-    assert [i.description for i in r.interactions()] == ["GET /users/{id} returns 200"]
-    assert "4 exchange(s) seen, 1 recorded" in r.summary()
+    assert [i.description for i in r.interactions()] == ["OPTIONS /users returns 204", "GET /users/{id} returns 200"]
+    assert "5 exchange(s) seen, 2 recorded" in r.summary()
 
 
 def test_include_rules_record_only_what_they_match(tmp_path):
@@ -89,3 +90,19 @@ def test_an_empty_recording_names_the_rule_that_excluded_everything(tmp_path):
     assert r.write_and_report().endswith(
         "Nothing was recorded, so no pact was written: every exchange was skipped: excluded by select rule 'health'."
     )
+
+
+def test_echoed_request_headers_the_contract_does_not_send_are_left_out(tmp_path):
+    """httpbin-style echoes: the verifier's client sends no Connection or User-Agent of ours, so a
+    contract expecting them back would fail against the very provider it was recorded from."""
+    r = recording(tmp_path)
+    sent = [("Accept", "application/json"), ("Connection", "keep-alive"), ("User-Agent", "python-requests/2")]
+    echoed = {"Accept": "application/json", "Connection": "keep-alive", "User-Agent": "python-requests/2"}
+    body = {"headers": echoed, "who": {"Accept": "x", "name": "not an echo: name is no header"}}
+    r.add(exchange("GET", "/headers", 200, body, request_headers=sent))
+    (interaction,) = r.interactions()
+    assert interaction.request.headers == {"Accept": "application/json"}
+    assert interaction.response.body["headers"] == {"Accept": "application/json"}
+    assert interaction.response.body["who"] == body["who"]
+    facts = interaction.evidence["response.body"]
+    assert facts["$.headers.Connection"]["by"] == "left out: echoes a request header the contract does not send"
