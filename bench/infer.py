@@ -55,26 +55,43 @@ def flow_file(n: int) -> Path:
     return path
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (infer reads in one process and infers in another)."""
+    total, pids = 0, [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            pids += Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue  # ended meanwhile
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
 def timed(args: list[str], timeout: float | None = None) -> tuple[float, float]:
-    """(seconds, peak RSS in MB of the child); (inf, nan) when it ran past `timeout` and was killed."""
+    """(seconds, peak RSS in MB of the command and its children, sampled every 20 ms); (inf, nan) when it ran
+    past `timeout` and was killed."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
         deadline = None if timeout is None else start + timeout
-        while True:  # wait4 gives the child's own peak RSS; poll it so that a timeout can stop it
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if deadline else 0)
+        peak = 0.0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            if time.perf_counter() > deadline:
+            if deadline is not None and time.perf_counter() > deadline:
                 proc.kill()
                 os.wait4(proc.pid, 0)
                 return float("inf"), float("nan")
-            time.sleep(0.05)
+            peak = max(peak, tree_rss_mb(proc.pid))
+            time.sleep(0.02)
         seconds = time.perf_counter() - start
         if os.waitstatus_to_exitcode(status) not in (0, 1):
             err.seek(0)
             raise RuntimeError(f"{args[:3]} failed: {err.read().decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, max(peak, usage.ru_maxrss / 1024)
 
 
 FLOOR = """

@@ -2,23 +2,27 @@
 
 Loaded by `pact-recorder record` (in our lean master) and, through addons/pact_recorder.py, by plain
 `mitmdump -s`. Hooks stay cheap and never raise into mitmproxy: a failure while recording an exchange
-is logged and counted, and the traffic itself is never touched.
+is logged and counted, and the traffic itself is never touched. Once the proxy runs, the recordings
+live in a child process (recorder.worker) and the hooks only hand it each exchange's raw parts; with
+pact_offload=false, or when the child cannot be started, they are recorded in this process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from mitmproxy import command, ctx, exceptions, http, io
+from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.utils import human
 
-from recorder.capture import record_flow, redacted_copy
+from recorder.capture import FlowSaver, flow_parts, record_flow, redacted_copy
 from recorder.pipeline import Recording, Settings
 from recorder.rules import RuleError, load
+from recorder.worker import RecordingWorker, Report, Reports
 
 log = logging.getLogger("pact_recorder")
 
@@ -34,9 +38,10 @@ OPTIONS = frozenset(
         "pact_save_flows",
         "pact_flush_interval",
         "pact_max_body",
+        "pact_offload",
     }
 )
-SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body"}
+SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body", "pact_offload"}
 
 
 def _settings(opts) -> Settings | None:
@@ -48,23 +53,6 @@ def _settings(opts) -> Settings | None:
     except RuleError as e:
         raise ValueError("pact_rules: " + "\n  ".join(e.problems)) from None
     return Settings(opts.pact_consumer, opts.pact_provider, Path(opts.pact_out), opts.pact_spec, rules)
-
-
-class FlowSaver:
-    """Appends (redacted) flows to a .mitm file, flushed after each one, so that a recording can be
-    re-inferred later with other rules (`pact-recorder infer FILE.mitm`)."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "wb")  # noqa: SIM115 - kept open for the whole recording, closed in done
-        self.writer = io.FlowWriter(self.file)
-
-    def add(self, flow: http.HTTPFlow) -> None:
-        self.writer.add(flow)
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
 
 
 class PactRecorder:
@@ -87,6 +75,7 @@ class PactRecorder:
         self.started = False
         self.flows: FlowSaver | None = None
         self.flusher: asyncio.Task | None = None
+        self.worker: RecordingWorker | None = None  # once running: the recordings live there
 
     def load(self, loader) -> None:
         loader.add_option("pact_consumer", str, "", "Consumer name written into the pact (required).")
@@ -103,6 +92,12 @@ class PactRecorder:
             "4m",
             "Bodies larger than this are streamed through untouched and recorded by content type only.",
         )
+        loader.add_option(
+            "pact_offload",
+            bool,
+            True,
+            "Redact and infer in a child process, so that the proxy only captures (false: in the proxy's process).",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "pact_max_body" in updated:
@@ -116,7 +111,7 @@ class PactRecorder:
                 ctx.options.update(stream_large_bodies=ctx.options.pact_max_body)
         if "pact_flush_interval" in updated and ctx.options.pact_flush_interval < 0:
             raise exceptions.OptionsError("pact_flush_interval: expected seconds >= 0 (0 writes only at exit)")
-        if "pact_save_flows" in updated and ctx.options.pact_save_flows:
+        if "pact_save_flows" in updated and ctx.options.pact_save_flows and self.worker is None:
             if self.flows is not None:
                 self.flows.close()
             self.flows = FlowSaver(Path(ctx.options.pact_save_flows).expanduser())
@@ -135,13 +130,19 @@ class PactRecorder:
         if settings is None:
             return
         if settings.provider not in self.recordings:
+            if self.worker is not None:
+                raise exceptions.OptionsError("pact_provider cannot change while recording")
             self.recordings = {settings.provider: Recording(settings)}
         else:
             self.recordings[settings.provider].settings = settings
+            if self.worker is not None:
+                self.worker.send(("settings", settings.provider, settings))
 
     def running(self) -> None:
         self.started = True
-        if ctx.options.pact_flush_interval > 0:
+        if ctx.options.pact_offload and self.recordings and self.sink is None:
+            self._start_worker()
+        if ctx.options.pact_flush_interval > 0 and self.worker is None:
             self.flusher = asyncio.get_running_loop().create_task(self._flush_every(ctx.options.pact_flush_interval))
         # mitmproxy silently ignores --set for names no addon declares; a typo would lose the setting.
         if unknown := sorted(n for n in ctx.options.deferred if n.startswith("pact_")):
@@ -163,6 +164,36 @@ class PactRecorder:
         if flow.response is None:  # an error after a complete response (client gone) was recorded already
             self._record(flow)
 
+    def _start_worker(self) -> None:
+        try:
+            self.worker = RecordingWorker(
+                {name: r.settings for name, r in self.recordings.items()},
+                ctx.options.pact_flush_interval,
+                ctx.options.pact_save_flows,
+            )
+        except Exception as e:
+            log.warning("pact_recorder: recording in the proxy's own process (no child process: %s)", e)
+            return
+        if self.flows is not None:  # the child saves them, after redaction
+            self.flows.close()
+            self.flows = None
+
+    def _offload(self, provider: str, flow: http.HTTPFlow) -> None:
+        parts = flow_parts(flow)
+        if isinstance(parts, str):
+            message = ("skip", provider, parts)
+        elif ctx.options.pact_save_flows:
+            message = ("flow", provider, flow.get_state())  # the child writes the (redacted) flow too
+        else:
+            message = ("add", provider, parts)
+        try:
+            self.worker.send(message)
+        except OSError as e:
+            log.error("pact_recorder: the recording process is gone (%s); recording in the proxy from now on", e)
+            self.worker = None
+            self.write_failed = True  # what it had is lost: the run must not look clean
+            record_flow(self.recordings[provider], flow)
+
     def _provider(self, flow: http.HTTPFlow) -> str | None:
         if self.route is not None:
             return self.route(flow)
@@ -176,6 +207,8 @@ class PactRecorder:
                 self.passed_through[flow.request.pretty_host] += 1
             elif self.sink is not None:
                 self.sink(provider, flow)
+            elif self.worker is not None:
+                self._offload(provider, flow)
             elif (recording := self.recordings.get(provider)) is not None:
                 kept = record_flow(recording, flow)
                 if kept is not None and self.flows is not None:
@@ -198,6 +231,10 @@ class PactRecorder:
         """Write the pacts and the states hints now."""
         if not self.recordings:
             raise exceptions.CommandError("pact_consumer and pact_provider are not set")
+        if self.worker is not None:
+            for _, report, error, _ in self.worker.ask(("write",)):
+                log.info("%s", report) if error is None else log.error("pact_recorder: write failed:\n%s", error)
+            return
         for recording in self.recordings.values():
             log.info("%s", recording.write_and_report())
 
@@ -214,6 +251,23 @@ class PactRecorder:
                     except Exception:
                         log.exception("pact_recorder: periodic write failed (the recording goes on)")
 
+    def _write_all(self) -> Reports:
+        """(provider, report, error) for each recording, written here or by the child. Blocks the event
+        loop, as it should: no exchange may complete for a client after its recording was written."""
+        if (worker := self.worker) is not None:
+            self.worker = None
+            try:
+                return worker.finish()
+            except Exception as e:
+                return [Report(name, None, str(e)) for name in self.recordings]
+        out = []
+        for name, recording in self.recordings.items():
+            try:
+                out.append(Report(name, recording.write_and_report(), None))
+            except Exception:
+                out.append(Report(name, None, traceback.format_exc()))
+        return out
+
     async def done(self) -> None:
         # In-flight exchanges would be cut off at shutdown; let them finish and be recorded first.
         loop = asyncio.get_running_loop()
@@ -226,16 +280,13 @@ class PactRecorder:
             self.flows.close()
         if self.sink is not None:
             return  # whoever gave the sink writes the pacts
-        for name, recording in self.recordings.items():
-            try:
-                report = recording.write_and_report()
-                print(
-                    report if len(self.recordings) == 1 else f"[{name}] " + report.replace("\n", f"\n[{name}] "),
-                    flush=True,
-                )
-            except Exception:
+        for name, report, error, _ in self._write_all():
+            if error is not None:
                 self.write_failed = True
-                log.exception("pact_recorder: could not write the pact for %s", name)
+                log.error("pact_recorder: could not write the pact for %s\n%s", name, error)
+            elif self.recordings:  # none left when the proxy could not start: nothing to say
+                print(report if len(self.recordings) == 1 else f"[{name}] " + report.replace("\n", f"\n[{name}] "),
+                      flush=True)  # fmt: skip
         if self.passed_through:
             hosts = ", ".join(f"{h} ({n})" for h, n in sorted(self.passed_through.items()))
             print(f"passed through unrecorded (not a recorded provider): {hosts}", flush=True)

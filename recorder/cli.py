@@ -14,6 +14,8 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -340,22 +342,54 @@ def upstream_tls(args) -> dict:
 
 
 def cmd_infer(args) -> int:
-    from recorder.capture import record_flow
+    from recorder.capture import flow_parts
     from recorder.files import PartialCapture, read_flows
+    from recorder.worker import RecordingWorker
 
     s = settings(args)
     if not args.flows.is_file():
         raise UsageError(f"{args.flows}: no such file")
-    recording = Recording(s)
+    # This process reads the flows (mitmproxy's reader is the slow part), a child infers at the same time.
+    worker = RecordingWorker({s.provider: s})
     try:
-        for flow in read_flows(args.flows):
-            record_flow(recording, flow)
+        with read_progress(args.flows) as advance:
+            for flow in read_flows(args.flows, advance):
+                parts = flow_parts(flow)
+                worker.send(("skip", s.provider, parts) if isinstance(parts, str) else ("add", s.provider, parts))
     except PartialCapture as e:
         print(f"pact-recorder infer: warning: {e}", file=sys.stderr)
     except ValueError as e:
+        worker.cancel()
         raise UsageError(str(e)) from None
-    print(recording.write_and_report())
-    return 0 if recording.observations else 1
+    except BaseException:
+        worker.cancel()
+        raise
+    ((_, report, error, wrote),) = worker.finish()
+    if error is not None:
+        print(f"pact-recorder infer: error: could not write the pact (a bug: please report it):\n{error}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    print(report)
+    return 0 if wrote else 1
+
+
+PROGRESS_MIN_BYTES = 8 << 20
+
+
+@contextmanager
+def read_progress(path: Path) -> Iterator[Callable[[int], object]]:
+    """A progress bar over the file's bytes, shown on a terminal (stderr) for files worth waiting for;
+    gives the callback that read_flows reports its position to."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    size = path.stat().st_size
+    shown = console.is_terminal and size >= PROGRESS_MIN_BYTES
+    columns = (TextColumn(f"inferring {path.name}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True, disable=not shown) as progress:
+        task = progress.add_task("read", total=size)
+        yield lambda position: progress.update(task, completed=position)
 
 
 def header_option(value: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -48,8 +48,9 @@ class PartialCapture(ValueError):
     """The file broke off (or is corrupt) after some flows: those were read, the rest is lost."""
 
 
-def read_flows(path: Path) -> Iterator[object]:
-    """Every flow in a .mitm dump or a HAR file (mitmproxy's FlowReader tells them apart).
+def read_flows(path: Path, progress: Callable[[int], object] | None = None) -> Iterator[object]:
+    """Every flow in a .mitm dump or a HAR file (mitmproxy's FlowReader tells them apart); `progress`
+    is told how many bytes were read, every few flows.
 
     Raises ValueError with a message for the user when the file cannot be read, and PartialCapture
     when it breaks off after some flows (a recording killed mid-write): the flows before it count.
@@ -62,6 +63,8 @@ def read_flows(path: Path) -> Iterator[object]:
         with open(path, "rb") as f:
             for flow in io.FlowReader(f).stream():
                 count += 1
+                if progress is not None and count % 256 == 0:
+                    progress(f.tell())
                 yield flow
     except FlowReadException as e:
         if count:

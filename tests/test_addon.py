@@ -26,8 +26,29 @@ def flow(path="/users/1", status=200, body=None):
 def recording_ctx(tmp_path):
     addon = PactRecorder()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, pact_consumer="web", pact_provider="api", pact_out=str(tmp_path))
+        # In this process, where the tests can reach the recording (running() would start a child).
+        tctx.configure(addon, pact_consumer="web", pact_provider="api", pact_out=str(tmp_path), pact_offload=False)
         yield addon, tctx
+
+
+def test_once_running_a_child_process_records_and_done_writes_what_it_was_sent(tmp_path):
+    addon = PactRecorder()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, pact_consumer="web", pact_provider="api", pact_out=str(tmp_path))
+        addon.running()
+        child = addon.worker.proc
+        for f in (flow("/users/1"), flow("/users/2"), flow("/users/9", 404, {"error": "not found"})):
+            addon.response(f)
+        addon.error(tflow.tflow(err=True))
+        asyncio.run(addon.done())
+    assert child.poll() == 0  # finished, not left behind
+    assert addon.recordings["api"].seen == 0  # nothing was recorded in this process
+    pact = json.loads((tmp_path / "web-api.json").read_text())
+    assert [i["description"] for i in pact["interactions"]] == [
+        "GET /users/{id} returns 200",
+        "GET /users/{id} returns 404",
+    ]
+    assert pact["metadata"]["pactRecorder"]["diagnostics"]["skipped"] == {"no response from the provider (error)": 1}
 
 
 def test_every_response_is_recorded_and_done_writes_the_pact(recording_ctx, tmp_path):

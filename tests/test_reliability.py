@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -143,6 +144,22 @@ def test_after_sigkill_the_last_flushed_pact_is_complete_and_valid(echo, tmp_pat
         proxy.stop(signal.SIGKILL)
     view = parse(pact.read_text())  # complete JSON that the Pact core accepts
     assert view.spec == "V4" and view.interactions >= 1
+
+
+def test_after_sigkill_of_the_proxy_its_recording_process_still_writes_everything_it_was_sent(echo, tmp_path):
+    """The proxy only captures; a child process infers. kill -9 of the proxy closes their pipe, and the
+    child writes what it had: every exchange the client saw completed."""
+    proxy = procs.start(recorder_args(echo, tmp_path))
+    (child,) = Path(f"/proc/{proxy.proc.pid}/task/{proxy.proc.pid}/children").read_text().split()
+    for n in range(30):
+        assert send(proxy.url, json.dumps({"n": n}).encode(), "application/json", None, path=f"/echo/{n}")[0] == 200
+    proxy.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{child}").exists() and "zombie" not in Path(f"/proc/{child}/status").read_text():
+        assert time.monotonic() < deadline, "the recording process did not finish"
+        time.sleep(0.05)
+    pact = json.loads((tmp_path / PACT_NAME).read_text())
+    assert sum(i["comments"]["pactRecorder"]["exchanges"] for i in pact["interactions"]) == 30
 
 
 def test_a_provider_that_is_down_gives_the_consumer_a_502_and_is_counted(tmp_path):
