@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from mitmproxy.utils import human
 from recorder.capture import FlowSaver, flow_parts, record_flow, redacted_copy
 from recorder.pipeline import Recording, Settings
 from recorder.rules import RuleError, load
-from recorder.worker import RecordingWorker, Report, Reports
+from recorder.worker import RecordingWorker, Report, Reports, write_changed, write_reports
 
 log = logging.getLogger("pact_recorder")
 
@@ -39,6 +38,8 @@ OPTIONS = frozenset(
         "pact_flush_interval",
         "pact_max_body",
         "pact_offload",
+        "pact_merge",
+        "pact_pending",
     }
 )
 SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body", "pact_offload"}
@@ -52,7 +53,15 @@ def _settings(opts) -> Settings | None:
         rules = load([Path(r) for r in opts.pact_rules], with_defaults=opts.pact_default_rules)
     except RuleError as e:
         raise ValueError("pact_rules: " + "\n  ".join(e.problems)) from None
-    return Settings(opts.pact_consumer, opts.pact_provider, Path(opts.pact_out), opts.pact_spec, rules)
+    return Settings(
+        opts.pact_consumer,
+        opts.pact_provider,
+        Path(opts.pact_out),
+        opts.pact_spec,
+        rules,
+        opts.pact_merge,
+        opts.pact_pending,
+    )
 
 
 class PactRecorder:
@@ -84,6 +93,8 @@ class PactRecorder:
         loader.add_option("pact_spec", str, "v4", "Pact specification version to write: v4 or v3.")
         loader.add_option("pact_rules", Sequence[str], [], "Rule files applied after the defaults (repeatable).")
         loader.add_option("pact_default_rules", bool, True, "Apply pact-recorder's default rules first.")
+        loader.add_option("pact_merge", bool, False, "Keep what the existing pact has that this recording did not see.")
+        loader.add_option("pact_pending", bool, False, "Mark newly inferred interactions pending (V4).")
         loader.add_option("pact_save_flows", str, "", "Also keep the raw capture, redacted, in this .mitm file.")
         loader.add_option("pact_flush_interval", int, 0, "Write the pact every this many seconds (0: only at exit).")
         loader.add_option(
@@ -231,25 +242,19 @@ class PactRecorder:
         """Write the pacts and the states hints now."""
         if not self.recordings:
             raise exceptions.CommandError("pact_consumer and pact_provider are not set")
-        if self.worker is not None:
-            for _, report, error, _ in self.worker.ask(("write",)):
-                log.info("%s", report) if error is None else log.error("pact_recorder: write failed:\n%s", error)
-            return
-        for recording in self.recordings.values():
-            log.info("%s", recording.write_and_report())
+        reports = self.worker.ask(("write",)) if self.worker is not None else write_reports(self.recordings)
+        for _, report, error, _ in reports:
+            if error is None:
+                log.info("%s", report)
+            else:
+                log.error("pact_recorder: could not write the pact:\n%s", error)
 
     async def _flush_every(self, seconds: int) -> None:
         """Long recordings are written as they go: after a kill -9 at most the last interval is lost."""
         written: dict[str, int] = {}
         while True:
             await asyncio.sleep(seconds)
-            for name, recording in self.recordings.items():
-                if recording.seen != written.get(name):
-                    written[name] = recording.seen
-                    try:
-                        recording.write()
-                    except Exception:
-                        log.exception("pact_recorder: periodic write failed (the recording goes on)")
+            write_changed(self.recordings, written)
 
     def _write_all(self) -> Reports:
         """(provider, report, error) for each recording, written here or by the child. Blocks the event
@@ -260,13 +265,7 @@ class PactRecorder:
                 return worker.finish()
             except Exception as e:
                 return [Report(name, None, str(e)) for name in self.recordings]
-        out = []
-        for name, recording in self.recordings.items():
-            try:
-                out.append(Report(name, recording.write_and_report(), None))
-            except Exception:
-                out.append(Report(name, None, traceback.format_exc()))
-        return out
+        return write_reports(self.recordings)
 
     async def done(self) -> None:
         # In-flight exchanges would be cut off at shutdown; let them finish and be recorded first.

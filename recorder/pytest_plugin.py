@@ -50,6 +50,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pact-out", help="folder for the pacts (default pacts)")
     group.addoption("--pact-rules", action="append", default=[], metavar="FILE", help="rule files")
     group.addoption("--pact-spec", choices=("v4", "v3"), help="Pact specification (default v4)")
+    group.addoption("--pact-no-default-rules", action="store_true", default=None, help="only your rule files")
+    group.addoption("--pact-merge", action="store_true", default=None, help="keep what the existing pact has")
+    group.addoption("--pact-pending", action="store_true", default=None, help="mark new interactions pending")
+    group.addoption("--pact-upstream-ca", metavar="FILE", help="trust HTTPS providers signed by this CA")
+    group.addoption("--pact-upstream-insecure", action="store_true", default=None, help="trust any HTTPS provider")
     for name, kind, help_ in (
         ("pact_record", "bool", "record"),
         ("pact_consumer", "string", "consumer name"),
@@ -60,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("pact_out", "string", "output folder"),
         ("pact_rules", "linelist", "rule files"),
         ("pact_spec", "string", "v4 or v3"),
+        ("pact_no_default_rules", "bool", "only the given rule files"),
+        ("pact_merge", "bool", "merge into the existing pact"),
+        ("pact_pending", "bool", "mark new interactions pending"),
+        ("pact_upstream_ca", "string", "CA file for HTTPS providers"),
+        ("pact_upstream_insecure", "bool", "trust any HTTPS provider"),
     ):
         parser.addini(name, help_, type=kind)
 
@@ -105,7 +115,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "--pact-record needs --pact-target NAME=URL, or --pact-forward with --pact-provider NAME=HOST[:PORT]"
         )
-    state = PluginState(config, consumer, out, targets, forward)
+    from recorder.rules import RuleError
+
+    try:
+        state = PluginState(config, consumer, out, targets, forward)
+    except (RuleError, ValueError) as e:  # a user's mistake: said as such, not as an internal error
+        raise pytest.UsageError(f"pact-recorder: {e}") from None
     config.stash[STATE] = state
     config.pluginmanager.register(state, "pact-recorder-state")
 
@@ -124,8 +139,13 @@ class PluginState:
             out=out,
             rules=_option(config, "pact_rules") or [],
             spec=_option(config, "pact_spec") or "v4",
+            default_rules=not _option(config, "pact_no_default_rules"),
             confdir=str(out / ".mitmproxy"),
             write=False,
+            merge=bool(_option(config, "pact_merge")),
+            pending=bool(_option(config, "pact_pending")),
+            upstream_ca=_option(config, "pact_upstream_ca"),
+            upstream_insecure=bool(_option(config, "pact_upstream_insecure")),
         )
         self.index: dict[str, int] = {}
         self.recording = not _controller_with_workers(config)  # the xdist controller only merges

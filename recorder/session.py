@@ -53,8 +53,20 @@ class RecordingSession:
         spec: str = "v4",
         confdir: str = "~/.mitmproxy",
         write: bool = True,
+        merge: bool = False,
+        pending: bool = False,
+        upstream_ca: str | Path | None = None,
+        upstream_insecure: bool = False,
     ):
+        """`merge`/`pending` as `record --merge/--pending`; `upstream_ca`/`upstream_insecure` trust HTTPS
+        providers with self-signed certificates, as `record --upstream-ca/--upstream-insecure`."""
         self.consumer, self.out, self.spec, self.confdir, self.write = consumer, Path(out), spec, confdir, write
+        self.merge, self.pending = merge, pending
+        self.tls: dict[str, Any] = {"ssl_insecure": True} if upstream_insecure else {}
+        if upstream_ca is not None:
+            if not Path(upstream_ca).is_file():
+                raise ValueError(f"upstream CA {upstream_ca}: no such file")
+            self.tls["ssl_verify_upstream_trusted_ca"] = str(Path(upstream_ca).resolve())
         self.rules: Ruleset = load([Path(r) for r in rules], with_defaults=default_rules)
         self.reverse = parse_reverse([f"{n}={u}" for n, u in (targets or {}).items()], None)
         self.forward = parse_forward([f"{n}={h}" for n, h in (forward or {}).items()])
@@ -113,7 +125,7 @@ class RecordingSession:
                 "127.0.0.1",
                 self.confdir,
                 [addon],
-                {},
+                self.tls,
                 on_ready=lambda addrs: self._ready.set(),
                 on_failure=self._failed,
                 keep_host_header=not self.forward,
@@ -157,7 +169,9 @@ class RecordingSession:
     def write_pacts(self, parts: list[Collected]) -> list[str]:
         """Record everything collected (by all workers) in order and write one pact per provider."""
         recordings = {
-            lr.provider: Recording(Settings(self.consumer, lr.provider, self.out, self.spec, self.rules))
+            lr.provider: Recording(
+                Settings(self.consumer, lr.provider, self.out, self.spec, self.rules, self.merge, self.pending)
+            )
             for lr in self.plan
         }
         entries = sorted((e for part in parts for e in part.exchanges), key=lambda e: (e[0], e[1]))

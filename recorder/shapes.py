@@ -25,7 +25,7 @@ import re
 from functools import cache
 from typing import Any
 
-from genson import SchemaBuilder
+from genson import SchemaBuilder, SchemaNode
 from genson.schema.strategies import Boolean, List, Null, Number, Object, String
 
 from recorder.rules import Format, Ruleset, defaults
@@ -196,6 +196,23 @@ def _string_strategy(formats: tuple[Format, ...]):
     return StringFormats
 
 
+class _TypedNode(SchemaNode):
+    """genson's node, which finds the strategy for each value by asking every active one whether it
+    matches; here the answer is remembered per Python type (our strategies match by type, and genson
+    only ever adds strategies for values), which matters for large arrays."""
+
+    def __init__(self):
+        super().__init__()
+        self._by_type: dict[type, object] = {}
+
+    def add_object(self, obj):
+        strategy = self._by_type.get(type(obj))
+        if strategy is None:
+            strategy = self._by_type[type(obj)] = self._get_strategy_for_object(obj)
+        strategy.add_object(obj)
+        return self
+
+
 @cache
 def _builder_class(formats: tuple[Format, ...]) -> type[SchemaBuilder]:
     strategies = (
@@ -210,6 +227,7 @@ def _builder_class(formats: tuple[Format, ...]) -> type[SchemaBuilder]:
     class ShapeBuilder(SchemaBuilder):
         EXTRA_STRATEGIES = strategies
 
+    ShapeBuilder.NODE_CLASS = type("ShapeNode", (_TypedNode,), {"STRATEGIES": ShapeBuilder.STRATEGIES})
     return ShapeBuilder
 
 

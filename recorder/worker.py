@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import signal
 import subprocess
@@ -42,6 +43,7 @@ class Report(NamedTuple):
 
 
 Reports = list[Report]
+log = logging.getLogger("pact_recorder")
 PIPE_BYTES = 1 << 20  # room for bursts (~2,000 small exchanges) before the proxy has to wait
 
 
@@ -132,38 +134,45 @@ class Child:
             self.errors[name] += 1
             recording.skip(f"internal error while recording ({name})")
             if self.errors[name] == 1:
-                print(f"pact_recorder: could not record an exchange (further {name} errors are only counted):",
-                      file=sys.stderr)  # fmt: skip
-                traceback.print_exc()
+                log.exception("pact_recorder: could not record an exchange (further %s errors are only counted)", name)
 
     def flush(self) -> None:
-        """The periodic write: only recordings that saw something new."""
-        for name, recording in self.recordings.items():
-            if recording.seen != self.written.get(name):
-                self.written[name] = recording.seen
-                try:
-                    recording.write()
-                except Exception:
-                    print("pact_recorder: periodic write failed (the recording goes on)", file=sys.stderr)
-                    traceback.print_exc()
+        write_changed(self.recordings, self.written)
 
     def write_all(self) -> Reports:
-        reports: Reports = []
-        for name, recording in self.recordings.items():
-            try:
-                text = recording.write_and_report()
-                reports.append(Report(name, text, None, bool(recording.observations)))
-            except Exception:
-                reports.append(Report(name, None, traceback.format_exc()))
-        return reports
+        return write_reports(self.recordings)
 
     def close(self) -> None:
         if self.flows is not None:
             self.flows.close()
 
 
+def write_changed(recordings: dict[str, Recording], written: dict[str, int]) -> None:
+    """The periodic write (--flush-interval): recordings that saw something since the last one."""
+    for name, recording in recordings.items():
+        if recording.seen != written.get(name):
+            written[name] = recording.seen
+            try:
+                recording.write()
+            except Exception:
+                log.exception("pact_recorder: periodic write failed (the recording goes on)")
+
+
+def write_reports(recordings: dict[str, Recording]) -> Reports:
+    """Write every recording; a failure (our bug) is reported with its traceback, the others still write."""
+    reports: Reports = []
+    for name, recording in recordings.items():
+        try:
+            text = recording.write_and_report()
+            reports.append(Report(name, text, None, bool(recording.observations)))
+        except Exception:
+            reports.append(Report(name, None, traceback.format_exc()))
+    return reports
+
+
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy decides when recording ends
+    logging.basicConfig(format="%(message)s", stream=sys.stderr)
     inbox = Connection(int(argv[0]), writable=False)
     replies = Connection(int(argv[1]), readable=False)
     _, settings, flush_interval, save_flows = inbox.recv()

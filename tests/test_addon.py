@@ -82,6 +82,13 @@ def test_upstream_errors_are_skipped_with_the_reason(recording_ctx):
     assert addon.recordings["api"].skipped == {"no response from the provider (error)": 1}
 
 
+def test_merge_and_pending_are_options_too(recording_ctx):
+    addon, tctx = recording_ctx
+    tctx.configure(addon, pact_merge=True, pact_pending=True)
+    settings = addon.recordings["api"].settings
+    assert (settings.merge, settings.pending) == (True, True)
+
+
 def test_the_pact_write_command_writes_now(recording_ctx, tmp_path):
     addon, _ = recording_ctx
     addon.response(flow())

@@ -12,13 +12,14 @@ import pytest
 
 from recorder.verify import verify
 from tests.conftest import ROOT, RunningProvider
+from tests.test_merge import HAND_WRITTEN
 
 SUITE = str(ROOT / "examples" / "users" / "tests")
 PACT = "user-web-user-service.json"
 
 
-def run_suite(provider: RunningProvider, out, *options: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "USERS_URL": provider.url, "PACT_DO_NOT_TRACK": "true"}
+def run_suite(provider: RunningProvider, out, *options: str, url: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "USERS_URL": url or provider.url, "PACT_DO_NOT_TRACK": "true"}
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env.pop(var, None)
     return subprocess.run(
@@ -121,3 +122,52 @@ def test_the_plugin_is_off_unless_asked_and_options_are_checked(provider, tmp_pa
         env=env,
     )
     assert bad.returncode != 0 and "--pact-record needs --pact-consumer NAME" in bad.stderr
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("select:\n  - {name: x, methd: [GET]}\n")
+    for options, message in (
+        (["--pact-rules", str(rules)], f"pact-recorder: {rules}:2: select rule 'x': unknown key 'methd'"),
+        (["--pact-upstream-ca", str(tmp_path / "none.pem")], f"upstream CA {tmp_path / 'none.pem'}: no such file"),
+    ):
+        result = run_suite(provider, tmp_path, *reverse(provider), *options)
+        assert result.returncode != 0 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_https_providers_record_through_the_plugin_s_forward_proxy(tmp_path):
+    """The suite trusts the recorder's CA through the bundle the plugin points SSL_CERT_FILE at; the
+    recorder trusts the provider's self-signed certificate through --pact-upstream-ca."""
+    import ssl
+
+    from tests.test_modes import self_signed
+
+    pem, key = self_signed(tmp_path)
+    users = RunningProvider()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pem, key)
+    users.server.socket = context.wrap_socket(users.server.socket, server_side=True)
+    host = users.url.removeprefix("http://")
+    try:
+        result = run_suite(
+            users,
+            tmp_path,
+            "--pact-forward",
+            "--pact-provider",
+            f"user-service={host}",
+            "--pact-upstream-ca",
+            str(pem),
+            url=f"https://{host}",
+        )
+    finally:
+        users.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(recorded(tmp_path)["interactions"]) == 3
+
+
+def test_merge_keeps_what_the_existing_pact_has(provider, tmp_path):
+    assert run_suite(provider, tmp_path, *reverse(provider)).returncode == 0
+    pact = recorded(tmp_path)
+    pact["interactions"].append(HAND_WRITTEN)
+    (tmp_path / PACT).write_text(json.dumps(pact))
+    result = run_suite(provider, tmp_path, *reverse(provider), "--pact-merge")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert HAND_WRITTEN in recorded(tmp_path)["interactions"]
