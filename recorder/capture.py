@@ -29,12 +29,15 @@ def flow_parts(flow: object) -> Parts | str:
     # A body larger than --max-body was streamed through untouched and is not in the flow (None).
     streamed = tuple(side for side, m in (("request", rq), ("response", rs)) if m.stream or m.raw_content is None)
     return (rq.method, rq.path, rq.headers.fields, rq.raw_content, rs.status_code, rs.headers.fields, rs.raw_content,
-            rq.pretty_host, streamed)  # fmt: skip
+            rq.host, rq.authority, streamed)  # fmt: skip
 
 
 def exchange_from_parts(parts: Parts) -> Exchange:
-    method, path, rq_fields, rq_raw, status, rs_fields, rs_raw, host, streamed = parts
+    method, path, rq_fields, rq_raw, status, rs_fields, rs_raw, host, authority, streamed = parts
     rq_headers, rs_headers = http.Headers(rq_fields), http.Headers(rs_fields)
+    # mitmproxy's Request.pretty_host, done here: parsing the authority is costly for the proxy's hook.
+    if authority := authority or rq_headers.get("host"):
+        host = url.parse_authority(authority, check=False)[0]
     split = urlsplit(path)
     return Exchange(
         method=method.upper(),

@@ -130,12 +130,14 @@ class Redactor:
             out.append((name, value))
         return tuple(out)
 
+    def _secret_field(self, name: str, value: Any) -> bool:
+        """A named value is secret when its name is a secret name, or (strings) it looks like a secret."""
+        if isinstance(value, str):
+            return value != PLACEHOLDER and (self.secret_name(name) or self.secret_value(value) is not None)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.secret_name(name)
+
     def _field(self, value: Any, name: str, where: str) -> Any:
-        """A named value: redacted when its name is a secret name or it looks like a secret."""
-        if isinstance(value, str) and (self.secret_name(name) or self.secret_value(value)) and value != PLACEHOLDER:
-            self.found[where] += 1
-            return PLACEHOLDER
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and self.secret_name(name):
+        if self._secret_field(name, value):
             self.found[where] += 1
             return PLACEHOLDER
         return value
@@ -143,8 +145,9 @@ class Redactor:
     def _body(self, body: bytes, parsed: Any, content_type: str | None, where: str) -> tuple[bytes, Any]:
         """The body with its secrets replaced, and its parsed JSON value (NO_BODY when not JSON)."""
         if parsed is not NO_BODY:
+            before = self.found.total()
             redacted = self._json(parsed, "$", where)
-            return (body if redacted == parsed else json.dumps(redacted).encode()), redacted
+            return (body if self.found.total() == before else json.dumps(redacted).encode()), redacted
         if not body or not content_type:
             return body, NO_BODY
         ctype = content_type.lower()
@@ -157,14 +160,17 @@ class Redactor:
         return body, NO_BODY
 
     def _json(self, value: Any, path: str, where: str) -> Any:
+        # Called for every value of every body: paths are only spelled out for what is redacted.
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
-                sub = f"{path}.{k}"
                 if isinstance(v, (dict, list)):
-                    out[k] = self._json(v, sub, where)
+                    out[k] = self._json(v, f"{path}.{k}", where)
+                elif self._secret_field(k, v):
+                    self.found[f"{where} {path}.{k}"] += 1
+                    out[k] = PLACEHOLDER
                 else:
-                    out[k] = self._field(v, k, f"{where} {sub}")
+                    out[k] = v
             return out
         if isinstance(value, list):
             return [self._json(v, f"{path}[*]", where) for v in value]

@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -72,7 +73,7 @@ class RecordingWorker:
 
     def send(self, message: tuple) -> None:
         """Blocks while the pipe is full; raises OSError when the child is gone."""
-        self.outbox.send(message)
+        self.outbox.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))  # faster than Connection.send
 
     def ask(self, message: tuple, timeout: float | None = None) -> Reports:
         """Send write/done and wait for the child's reports."""
@@ -175,7 +176,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(format="%(message)s", stream=sys.stderr)
     inbox = Connection(int(argv[0]), writable=False)
     replies = Connection(int(argv[1]), readable=False)
-    _, settings, flush_interval, save_flows = inbox.recv()
+    _, settings, flush_interval, save_flows = pickle.loads(inbox.recv_bytes())
     child = Child(settings, save_flows)
     next_flush = time.monotonic() + flush_interval if flush_interval else None
     try:
@@ -185,7 +186,7 @@ def main(argv: list[str]) -> int:
                 next_flush = time.monotonic() + flush_interval
                 continue
             try:
-                message = inbox.recv()
+                message = pickle.loads(inbox.recv_bytes())
             except EOFError:  # the proxy is gone without a word: keep what it sent
                 for _, report, error in child.write_all():
                     print(report or error, flush=True)
