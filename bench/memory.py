@@ -1,20 +1,27 @@
-"""Peak memory of the recording pipeline over 10k and 100k exchanges of the same ~50 endpoints.
+"""Peak memory over 10k and 100k exchanges of the same ~50 endpoints: of the recording pipeline, and of
+`pact-recorder record` (the proxy and its recording process) under real traffic.
 
     python bench/memory.py [COUNTS...]      (default: 10000 100000)
 
-Each count runs in a fresh process (peak RSS cannot go down within one): exchanges are generated,
-fed to a Recording one by one (redaction, endpoint detection, shape merging, evidence) and the pact is
-written at the end. Memory should grow with the number of interactions, not with the traffic.
+Pipeline: each count runs in a fresh process (peak RSS cannot go down within one): exchanges are
+generated, fed to a Recording one by one (redaction, endpoint detection, shape merging, evidence) and the
+pact is written at the end. Record: a fresh `record` per count in front of a small upstream, loaded with
+that many requests over 4 keep-alive connections; its peak is the sum of both processes' high-water marks.
+Memory should grow with the number of interactions, not with the traffic.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +79,78 @@ def child(n: int) -> None:
     )
 
 
+class Upstream(BaseHTTPRequestHandler):
+    """Answers every GET with the body `exchanges` would have for that path."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stalls
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        i = int(self.path.split("?")[0].rsplit("/", 1)[1])
+        body = json.dumps({"id": i, "name": f"item {i}", "price": i / 100, "tags": ["a", "b"][: i % 3],
+                           "owner": {"id": i % 97, "email": f"u{i % 97}@example.com"},
+                           "at": "2024-05-01T10:00:00Z"}).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def high_water_mb(pid: int) -> float:
+    """The peak RSS (VmHWM) of a process and its children."""
+    total, pids = 0, [pid]
+    while pids:
+        p = pids.pop()
+        status = Path(f"/proc/{p}/status").read_text()
+        pids += Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return total / 1024
+
+
+def record_peak(n: int) -> dict:
+    from examples import procs
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(server.server_address[1])])
+    server.server_close()  # the port is the upstream process's now: wait until it answers there
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(server.server_address, timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the upstream did not start") from None
+            time.sleep(0.05)
+    with tempfile.TemporaryDirectory() as out:
+        proxy = procs.start([str(Path(sys.executable).parent / "pact-recorder"), "record", "--consumer", "bench",
+                             "--provider", "api", "--target", f"http://127.0.0.1:{server.server_address[1]}",
+                             "--listen", "127.0.0.1:0", "--out", out, "--confdir", f"{out}/conf"])  # fmt: skip
+        port = int(proxy.url.rsplit(":", 1)[1])
+        start = time.perf_counter()
+
+        def load(worker: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            for i in range(worker, n, 4):
+                conn.request("GET", f"/api/v1/{RESOURCES[i % ENDPOINTS]}/{i}?page={i % 7}",
+                             headers={"Accept": "application/json", "Authorization": f"Bearer tok{i}"})  # fmt: skip
+                conn.getresponse().read()
+            conn.close()
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(load, range(4)))
+        seconds = time.perf_counter() - start
+        peak = high_water_mb(proxy.proc.pid)
+        proxy.stop()
+    upstream.terminate()
+    upstream.wait()
+    return {"exchanges": n, "peak_rss_mb": round(peak, 1), "seconds": round(seconds, 2)}
+
+
 def main(counts: list[int]) -> None:
     rows = []
     for n in counts:
@@ -86,7 +165,17 @@ def main(counts: list[int]) -> None:
     if len(rows) >= 2:
         ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
         print(
-            f"peak RSS at {rows[-1]['exchanges']} / at {rows[0]['exchanges']}: {ratio:.2f} "
+            f"pipeline peak RSS at {rows[-1]['exchanges']} / at {rows[0]['exchanges']}: {ratio:.2f} "
+            f"(target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
+        )
+    records = [record_peak(n) for n in counts]
+    print(f"{'exchanges':>10} {'record peak RSS MB (proxy + recording process)':>48} {'req/s':>8}")
+    for r in records:
+        print(f"{r['exchanges']:>10} {r['peak_rss_mb']:>48} {r['exchanges'] / r['seconds']:>8.0f}")
+    if len(records) >= 2:
+        ratio = records[-1]["peak_rss_mb"] / records[0]["peak_rss_mb"]
+        print(
+            f"record peak RSS at {records[-1]['exchanges']} / at {records[0]['exchanges']}: {ratio:.2f} "
             f"(target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
         )
 
@@ -94,5 +183,7 @@ def main(counts: list[int]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(int(sys.argv[2]))
+    elif sys.argv[1:2] == ["--upstream"]:
+        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Upstream).serve_forever()
     else:
         main([int(a) for a in sys.argv[1:]] or [10_000, 100_000])

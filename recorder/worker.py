@@ -87,6 +87,7 @@ class RecordingWorker:
         self.proc.kill()
         self.proc.wait()
         self.outbox.close()
+        self.replies.close()
 
     def finish(self, timeout: float = 600) -> Reports:
         """Have the child write everything and exit."""
@@ -102,6 +103,7 @@ class RecordingWorker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.replies.close()
 
 
 class Child:
