@@ -200,7 +200,11 @@ class PactRecorder:
         try:
             self.worker.send(message)
         except OSError as e:
-            log.error("pact_recorder: the recording process is gone (%s); recording in the proxy from now on", e)
+            log.error(
+                "pact_recorder: the recording process is gone (%s): what it held is lost, the pact will lack "
+                "it; recording in the proxy from now on",
+                e,
+            )
             self.worker = None
             self.write_failed = True  # what it had is lost: the run must not look clean
             record_flow(self.recordings[provider], flow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import os
 import signal
 import threading
 import time
@@ -160,6 +161,24 @@ def test_after_sigkill_of_the_proxy_its_recording_process_still_writes_everythin
         time.sleep(0.05)
     pact = json.loads((tmp_path / PACT_NAME).read_text())
     assert sum(i["comments"]["pactRecorder"]["exchanges"] for i in pact["interactions"]) == 30
+
+
+def test_if_the_recording_process_dies_traffic_goes_on_and_the_run_fails_loudly(echo, tmp_path):
+    proxy = procs.start(recorder_args(echo, tmp_path))
+    (child,) = Path(f"/proc/{proxy.proc.pid}/task/{proxy.proc.pid}/children").read_text().split()
+    os.kill(int(child), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while "zombie" not in Path(f"/proc/{child}/status").read_text():  # dead, not yet reaped by the proxy
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        for n in range(5):  # the first send after the death finds the pipe broken
+            assert send(proxy.url, b'{"n": 1}', "application/json", None, path=f"/echo/{n}")[:2] == (200, b'{"n": 1}')
+    finally:
+        code = proxy.stop()
+    assert code == 1, proxy.output
+    assert "the recording process is gone" in proxy.output and "the pact will lack it" in proxy.output
+    assert "5 exchange(s) seen, 5 recorded" in proxy.output  # recorded in the proxy from then on
 
 
 def test_a_provider_that_is_down_gives_the_consumer_a_502_and_is_counted(tmp_path):
