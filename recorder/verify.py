@@ -171,6 +171,9 @@ def _clip(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_REDIRECTS = {"301", "302", "303", "307", "308"}
+
+
 def _problems(mismatch: dict) -> list[str]:
     if "mismatches" not in mismatch:
         message = mismatch.get("message", "verification error")
@@ -185,6 +188,11 @@ def _problems(mismatch: dict) -> list[str]:
         where = _KINDS.get(m.get("type"), m.get("type", "?"))
         path = m.get("path") or m.get("key") or ""
         text = m.get("mismatch") or f"expected {_clip(m.get('expected'))} but was {_clip(m.get('actual'))}"
+        if m.get("type") == "StatusMismatch" and str(m.get("expected")) in _REDIRECTS:
+            text += (
+                "; the Pact verifier follows redirects, so it answers with where this one leads: leave "
+                "redirects out of the contract (the default select rule 'followed-redirects' does)"
+            )
         if m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403"):
             text += (
                 "; the provider says the request was unauthorised: the recording redacted credentials, "

@@ -142,6 +142,16 @@ def test_redirects_and_generated_links_keep_the_consumer_on_the_recorder(links, 
     verified = cli("verify", str(tmp_path / "web-links.json"), "--provider-url", links)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
+    # With the rule switched off, the 307 is in the pact, and the verifier (which follows it) fails it.
+    rules = tmp_path / "keep-redirects.yaml"
+    rules.write_text("select:\n  - {name: followed-redirects, enabled: false}\n")
+    kept = tmp_path / "kept"
+    record_through(record_args(kept, "--provider", "links", "--target", links, "--rules", str(rules)), follow)
+    failed = cli("verify", str(kept / "web-links.json"), "--provider-url", links)
+    assert failed.returncode == 1
+    assert "FAIL  GET /things returns 307" in failed.stdout
+    assert "the Pact verifier follows redirects" in failed.stdout
+
 
 def self_signed(tmp_path):
     """A certificate and key for 127.0.0.1, signed by themselves (as test environments have)."""
