@@ -97,3 +97,36 @@ def test_the_mock_server_accepts_every_recorded_request(example, tmp_path, mock_
             status, body = e.code, e.read().decode()
             assert status != 500, f"{rq.method} {rq.path} was not accepted: {body}"
         assert status < 500
+
+
+def test_form_bodies_are_in_the_contract_values_loose_field_names_strict(tmp_path, mock_master):
+    from dataclasses import replace
+
+    from recorder.pipeline import Recording, Settings
+    from tests.helpers import exchange
+
+    form = (("Content-Type", "application/x-www-form-urlencoded"),)
+    recording = Recording(Settings("web", "api", tmp_path))
+    recording.add(replace(exchange("POST", "/search", 200, {"hits": 1}, request_headers=form), request_body=b"q=ada"))
+    (interaction,) = recording.interactions()
+    assert interaction.request.body == "q=ada"
+    recording.write()
+    created = subprocess.run(
+        [PACT_CLI, "mock", "create", "-p", str(mock_master), "-h", "127.0.0.1", "-f", str(tmp_path / "web-api.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    port = created.stdout.strip().rsplit(" ", 1)[-1]
+    assert created.returncode == 0 and port.isdigit(), created.stdout + created.stderr
+
+    def post(body: bytes) -> int:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/search", data=body, method="POST", headers=dict(form))
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    assert post(b"q=grace") == 200  # another value of the same field: the consumer may send it
+    assert post(b"x=grace") == 500  # another field: not what the contract says the consumer sends
