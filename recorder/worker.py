@@ -190,8 +190,8 @@ def main(argv: list[str]) -> int:
             try:
                 message = pickle.loads(inbox.recv_bytes())
             except EOFError:  # the proxy is gone without a word: keep what it sent
-                for _, report, error in child.write_all():
-                    print(report or error, flush=True)
+                for report in child.write_all():
+                    print(report.text or report.error, flush=True)
                 return 0
             if message[0] in ("write", "done"):
                 replies.send(child.write_all())

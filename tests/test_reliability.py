@@ -161,6 +161,8 @@ def test_after_sigkill_of_the_proxy_its_recording_process_still_writes_everythin
         time.sleep(0.05)
     pact = json.loads((tmp_path / PACT_NAME).read_text())
     assert sum(i["comments"]["pactRecorder"]["exchanges"] for i in pact["interactions"]) == 30
+    proxy._reader.join(30)  # the child shares the proxy's output, and says what it wrote
+    assert "30 exchange(s) seen, 30 recorded" in proxy.output and "Traceback" not in proxy.output
 
 
 def test_if_the_recording_process_dies_traffic_goes_on_and_the_run_fails_loudly(echo, tmp_path):
