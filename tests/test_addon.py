@@ -40,6 +40,8 @@ def test_once_running_a_child_process_records_and_done_writes_what_it_was_sent(t
         for f in (flow("/users/1"), flow("/users/2"), flow("/users/9", 404, {"error": "not found"})):
             addon.response(f)
         addon.error(tflow.tflow(err=True))
+        addon.write()  # the pact.write command: the child writes now
+        assert (tmp_path / "web-api.json").exists()
         asyncio.run(addon.done())
     assert child.poll() == 0  # finished, not left behind
     assert addon.recordings["api"].seen == 0  # nothing was recorded in this process
