@@ -175,6 +175,7 @@ def write_reports(recordings: dict[str, Recording]) -> Reports:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy decides when recording ends
+    os.nice(10)  # the traffic first: this process uses what the proxy leaves (the pipe bounds the backlog)
     logging.basicConfig(format="%(message)s", stream=sys.stderr)
     inbox = Connection(int(argv[0]), writable=False)
     replies = Connection(int(argv[1]), readable=False)
