@@ -332,13 +332,12 @@ def cmd_record(args) -> int:
 
 
 def upstream_tls(args) -> dict:
-    """mitmproxy's options for trusting HTTPS providers (self-signed ones in test environments)."""
-    if args.upstream_ca is not None and not args.upstream_ca.is_file():
-        raise UsageError(f"--upstream-ca {args.upstream_ca}: no such file")
-    options = {"ssl_insecure": True} if args.upstream_insecure else {}
-    if args.upstream_ca is not None:
-        options["ssl_verify_upstream_trusted_ca"] = str(args.upstream_ca.resolve())
-    return options
+    from recorder.proxy import upstream_tls as options
+
+    try:
+        return options(args.upstream_ca, args.upstream_insecure)
+    except ValueError as e:
+        raise UsageError(f"--upstream-ca {e}") from None
 
 
 def cmd_infer(args) -> int:

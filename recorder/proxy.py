@@ -11,6 +11,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from mitmproxy import ctx, master, options
 from mitmproxy import log as mitmlog
@@ -99,3 +100,13 @@ async def serve(
     finally:
         announce.startup.uninstall()
     return 1 if announce.failed else 0
+
+
+def upstream_tls(ca: str | Path | None, insecure: bool) -> dict:
+    """mitmproxy's options for trusting HTTPS providers (self-signed ones in test environments)."""
+    options: dict = {"ssl_insecure": True} if insecure else {}
+    if ca is not None:
+        if not Path(ca).is_file():
+            raise ValueError(f"{ca}: no such file")
+        options["ssl_verify_upstream_trusted_ca"] = str(Path(ca).resolve())
+    return options

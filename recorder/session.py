@@ -27,6 +27,7 @@ from recorder.capture import to_exchange
 from recorder.headers import HeaderPolicy
 from recorder.model import Exchange
 from recorder.pipeline import Recording, Settings
+from recorder.proxy import upstream_tls
 from recorder.redact import Redactor
 from recorder.rules import Ruleset, load
 from recorder.targets import listeners, parse_forward, parse_reverse, router
@@ -62,11 +63,10 @@ class RecordingSession:
         providers with self-signed certificates, as `record --upstream-ca/--upstream-insecure`."""
         self.consumer, self.out, self.spec, self.confdir, self.write = consumer, Path(out), spec, confdir, write
         self.merge, self.pending = merge, pending
-        self.tls: dict[str, Any] = {"ssl_insecure": True} if upstream_insecure else {}
-        if upstream_ca is not None:
-            if not Path(upstream_ca).is_file():
-                raise ValueError(f"upstream CA {upstream_ca}: no such file")
-            self.tls["ssl_verify_upstream_trusted_ca"] = str(Path(upstream_ca).resolve())
+        try:
+            self.tls = upstream_tls(upstream_ca, upstream_insecure)
+        except ValueError as e:
+            raise ValueError(f"upstream CA {e}") from None
         self.rules: Ruleset = load([Path(r) for r in rules], with_defaults=default_rules)
         self.reverse = parse_reverse([f"{n}={u}" for n, u in (targets or {}).items()], None)
         self.forward = parse_forward([f"{n}={h}" for n, h in (forward or {}).items()])

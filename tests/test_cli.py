@@ -52,6 +52,10 @@ CASES = [
     ),
     (["record", *NAMES, "--target", "http://127.0.0.1:1", "--spec", "v5"], "argument --spec: invalid choice: 'v5'"),
     (["record", *NAMES, "--target", "http://127.0.0.1:1", "--bogus"], "unrecognized arguments: --bogus"),
+    (
+        ["record", *NAMES, "--target", "http://127.0.0.1:1", "--upstream-ca", "{tmp}/none.pem"],
+        "none.pem: no such file",
+    ),
     (["infer", "{tmp}/missing.mitm", *NAMES], "missing.mitm: no such file"),
     (["infer", "{tmp}/garbage.mitm", *NAMES], "garbage.mitm: not a readable .mitm flow file or HAR file"),
     (
