@@ -31,13 +31,13 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 M2S_STOP = float(os.environ.get("BENCH_M2S_STOP", "5.5"))
 sys.path.insert(0, str(ROOT))
 
+from bench.memory import RESOURCES, tree_mb  # noqa: E402
+
 
 def flow_file(n: int) -> Path:
     """n exchanges over 50 endpoints, written with mitmproxy's own writer (cached)."""
     from mitmproxy import http, io
     from mitmproxy.test import tflow
-
-    from bench.memory import RESOURCES
 
     path = CACHE / f"flows-{n}.mitm"
     if path.is_file():
@@ -57,20 +57,6 @@ def flow_file(n: int) -> Path:
     return path
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (infer reads in one process and infers in another)."""
-    total, pids = 0, [pid]
-    while pids:
-        p = pids.pop()
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-            pids += Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue  # ended meanwhile
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total / 1024
-
-
 def timed(args: list[str], timeout: float | None = None) -> tuple[float, float]:
     """(seconds, peak RSS in MB of the command and its children, sampled every 20 ms); (inf, nan) when it ran
     past `timeout` and was killed."""
@@ -87,7 +73,7 @@ def timed(args: list[str], timeout: float | None = None) -> tuple[float, float]:
                 proc.kill()
                 os.wait4(proc.pid, 0)
                 return float("inf"), float("nan")
-            peak = max(peak, tree_rss_mb(proc.pid))
+            peak = max(peak, tree_mb(proc.pid))
             time.sleep(0.02)
         seconds = time.perf_counter() - start
         if os.waitstatus_to_exitcode(status) not in (0, 1):

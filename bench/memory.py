@@ -100,14 +100,18 @@ class Upstream(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def high_water_mb(pid: int) -> float:
-    """The peak RSS (VmHWM) of a process and its children."""
+def tree_mb(pid: int, field: str = "VmRSS") -> float:
+    """A /proc memory figure (VmRSS now, VmHWM the peak) summed over a process and its children: the
+    proxy or infer and their recording process."""
     total, pids = 0, [pid]
     while pids:
         p = pids.pop()
-        status = Path(f"/proc/{p}/status").read_text()
-        pids += Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            pids += Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue  # ended meanwhile
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith(f"{field}:")), 0)
     return total / 1024
 
 
@@ -144,7 +148,7 @@ def record_peak(n: int) -> dict:
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(load, range(4)))
         seconds = time.perf_counter() - start
-        peak = high_water_mb(proxy.proc.pid)
+        peak = tree_mb(proxy.proc.pid, "VmHWM")
         proxy.stop()
     upstream.terminate()
     upstream.wait()

@@ -193,7 +193,7 @@ class PactRecorder:
         parts = flow_parts(flow)
         if isinstance(parts, str):
             message = ("skip", provider, parts)
-        elif ctx.options.pact_save_flows:
+        elif self.worker.save_flows:
             message = ("flow", provider, flow.get_state())  # the child writes the (redacted) flow too
         else:
             message = ("add", provider, parts)

@@ -78,20 +78,10 @@ def lean_master(
     return m, announce
 
 
-async def serve(
-    modes: Sequence[str],
-    listen_host: str,
-    confdir: str,
-    addons: Sequence[object],
-    addon_options: dict,
-    on_ready: Callable,
-    on_failure: Callable,
-    keep_host_header: bool = False,
-) -> int:
-    """Run the proxy until SIGINT, SIGTERM or SIGHUP; 0 after a clean shutdown, 1 if it could not start."""
-    m, announce = lean_master(
-        modes, listen_host, confdir, addons, addon_options, on_ready, on_failure, keep_host_header
-    )
+async def serve(*args, **kwargs) -> int:
+    """Run lean_master(*args, **kwargs) until SIGINT, SIGTERM or SIGHUP; 0 after a clean shutdown, 1 if it
+    could not start."""
+    m, announce = lean_master(*args, **kwargs)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, m.shutdown)

@@ -67,6 +67,7 @@ class RecordingWorker:
         )
         os.close(to_child_r)
         os.close(from_child_w)
+        self.save_flows = bool(save_flows)  # the child wants whole flows (their state), not only parts
         self.outbox = Connection(to_child_w, readable=False)
         self.replies = Connection(from_child_r, writable=False)
         self.send(("start", settings, flush_interval, save_flows))

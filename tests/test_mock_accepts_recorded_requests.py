@@ -21,15 +21,10 @@ from examples.shop import consumer as shop_consumer
 from examples.shop.provider import make_server as shop_server
 from examples.users import consumer as users_consumer
 from examples.users.provider import make_server as users_server
+from recorder.proxy import free_port
 from tests.conftest import BIN, mitmdump_args, record_through
 
 PACT_CLI = str(BIN / "pact")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ from the provider (redirects and generated links keep it on the proxy; any metho
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 
 import pytest
 
 from examples import procs
-from examples.jsonserver import JsonHandler, make_server
+from examples.jsonserver import JsonHandler, serving
 from examples.shop.consumer import exercise as shop_exercise
 from examples.users.consumer import exercise as users_exercise
 from tests.conftest import CLI, RunningProvider, cli, record_through
@@ -42,11 +41,8 @@ class Links(JsonHandler):
 
 @pytest.fixture
 def links():
-    server = make_server(Links)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Links) as url:
+        yield url
 
 
 def record_args(tmp_path, *options: str) -> list[str]:

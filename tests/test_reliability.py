@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from examples import procs
-from examples.jsonserver import JsonHandler, make_server
+from examples.jsonserver import JsonHandler, serving
 from recorder.corecheck import parse
 from tests.conftest import PACT_NAME, recorder_args
 
@@ -43,11 +43,8 @@ class Echo(JsonHandler):
 
 @pytest.fixture(scope="module")
 def echo():
-    server = make_server(Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Echo) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -147,18 +144,29 @@ def test_after_sigkill_the_last_flushed_pact_is_complete_and_valid(echo, tmp_pat
     assert view.spec == "V4" and view.interactions >= 1
 
 
+def recording_process(proxy: procs.Process) -> int:
+    """The pid of the proxy's recording process (its only child)."""
+    (child,) = Path(f"/proc/{proxy.proc.pid}/task/{proxy.proc.pid}/children").read_text().split()
+    return int(child)
+
+
+def wait_until_dead(pid: int, timeout: float = 60) -> None:
+    """Until the process has exited (gone, or a zombie not yet reaped by its parent)."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text():
+        assert time.monotonic() < deadline, f"process {pid} did not end"
+        time.sleep(0.01)
+
+
 def test_after_sigkill_of_the_proxy_its_recording_process_still_writes_everything_it_was_sent(echo, tmp_path):
     """The proxy only captures; a child process infers. kill -9 of the proxy closes their pipe, and the
     child writes what it had: every exchange the client saw completed."""
     proxy = procs.start(recorder_args(echo, tmp_path))
-    (child,) = Path(f"/proc/{proxy.proc.pid}/task/{proxy.proc.pid}/children").read_text().split()
+    child = recording_process(proxy)
     for n in range(30):
         assert send(proxy.url, json.dumps({"n": n}).encode(), "application/json", None, path=f"/echo/{n}")[0] == 200
     proxy.stop(signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    while Path(f"/proc/{child}").exists() and "zombie" not in Path(f"/proc/{child}/status").read_text():
-        assert time.monotonic() < deadline, "the recording process did not finish"
-        time.sleep(0.05)
+    wait_until_dead(child)
     pact = json.loads((tmp_path / PACT_NAME).read_text())
     assert sum(i["comments"]["pactRecorder"]["exchanges"] for i in pact["interactions"]) == 30
     proxy._reader.join(30)  # the child shares the proxy's output, and says what it wrote
@@ -167,12 +175,9 @@ def test_after_sigkill_of_the_proxy_its_recording_process_still_writes_everythin
 
 def test_if_the_recording_process_dies_traffic_goes_on_and_the_run_fails_loudly(echo, tmp_path):
     proxy = procs.start(recorder_args(echo, tmp_path))
-    (child,) = Path(f"/proc/{proxy.proc.pid}/task/{proxy.proc.pid}/children").read_text().split()
-    os.kill(int(child), signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while "zombie" not in Path(f"/proc/{child}/status").read_text():  # dead, not yet reaped by the proxy
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    child = recording_process(proxy)
+    os.kill(child, signal.SIGKILL)
+    wait_until_dead(child)
     try:
         for n in range(5):  # the first send after the death finds the pipe broken
             assert send(proxy.url, b'{"n": 1}', "application/json", None, path=f"/echo/{n}")[:2] == (200, b'{"n": 1}')

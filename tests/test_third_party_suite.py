@@ -14,8 +14,8 @@ import sys
 import tarfile
 
 from examples import procs
+from recorder.proxy import free_port
 from tests.conftest import ROOT, cli
-from tests.test_mock_accepts_recorded_requests import free_port
 
 SDIST = ROOT / ".venv" / "thirdparty" / "requests_futures-1.1.0.tar.gz"
 FLASK_RUNNING = re.compile(r"Running on (http://[\d.]+:\d+)")
