@@ -139,12 +139,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE.py",
         help="a state-handler module (see `states scaffold`), run in this process",
     )
+    states_from.add_argument(
+        "--states-from-recording",
+        nargs="?",
+        const=True,
+        type=Path,
+        metavar="STATES.yaml",
+        help="set each state up by sending the provider the recorded requests that made it (the states "
+        "file beside the pact, or this one); the provider starts empty, no state code needed",
+    )
+    ver.add_argument(
+        "--reset-url",
+        metavar="URL",
+        help="with --states-from-recording: POST here to empty the provider before each interaction "
+        "(default: the reset request the recording holds, else delete what the setups created)",
+    )
     ver.add_argument(
         "--header",
         action="append",
         default=[],
         metavar="'NAME: VALUE'",
-        help="send this header with every request, e.g. real credentials the recording redacted",
+        help="fill the recording's redacted values of this header (e.g. real credentials); a header the "
+        "recording did not redact is sent with every request",
+    )
+    ver.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the real value of a redacted request value the recording named (states file: `secrets`); "
+        "also from PACT_SECRET_<NAME>",
     )
     ver.add_argument("--report", type=Path, metavar="FILE.json", help="write machine-readable results here")
     ver.set_defaults(run=cmd_verify)
@@ -398,16 +422,37 @@ def header_option(value: str) -> tuple[str, str]:
     return name.strip(), rest.strip()
 
 
+def secret_option(value: str) -> tuple[str, str]:
+    name, sep, secret = value.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--secret {value.split('=')[0]!r}=...: expected NAME=VALUE, e.g. --secret password=s3cret")
+    return name.strip(), secret
+
+
 def cmd_verify(args) -> int:
     from recorder.files import write_atomic
-    from recorder.verify import load_state_module, render, verify
+    from recorder.fill import Secrets, made_by_recording
+    from recorder.statesetup import RecordedStates, Setup
+    from recorder.verify import accounts, check_secrets, load_state_module, render, verify
 
     url = http_url("--provider-url", args.provider_url)
     state_url = http_url("--state-url", args.state_url) if args.state_url else None
     headers = dict(header_option(h) for h in args.header)
+    if args.reset_url and not args.states_from_recording:
+        raise UsageError("--reset-url goes with --states-from-recording")
+    reset_url = http_url("--reset-url", args.reset_url) if args.reset_url else None
+    given = dict(secret_option(s) for s in args.secret)
     try:
         states = load_state_module(args.states).STATE_HANDLERS if args.states else None
-        result = verify(args.pact, url, state_url, states, headers)
+        setup, secrets = None, Secrets.from_options(given, headers, set())
+        if args.states_from_recording:
+            hints = args.states_from_recording
+            hints = args.pact.with_name(args.pact.name.removesuffix(".json") + ".states.yaml") if hints is True else hints
+            recorded = RecordedStates.load(hints)
+            secrets = Secrets.from_options(given, headers, made_by_recording(list(recorded.steps.values())))
+            check_secrets(args.pact, recorded, secrets)
+            setup = Setup(recorded, url, secrets, reset_url, accounts(args.pact, recorded))
+        result = verify(args.pact, url, state_url, states, headers, setup, secrets)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(render(result, args.pact, url))

@@ -15,13 +15,14 @@ from urllib.parse import parse_qsl
 
 from recorder.endpoints import PathRules, path_regex, to_endpoint
 from recorder.headers import HeaderPolicy
-from recorder.matchers import Echo, infer_body
+from recorder.matchers import Echo, child_path, infer_body
 from recorder.model import NO_BODY, Endpoint, Exchange, Headers, InteractionKey, json_body
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
 from recorder.shapes import branch, shape_builder, types_of
-from recorder.states import ProviderState, echoed_params, path_expression, state_for
+from recorder.states import ProviderState, echoed_params, param_value, states_for
+from recorder.timeline import Location, Preconditions
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _STRICT_ENUM_MAX = 10
@@ -41,7 +42,7 @@ class Message:
 class Interaction:
     key: InteractionKey
     description: str
-    state: ProviderState | None
+    states: list[ProviderState]
     method: str
     path: str
     query: dict[str, list[str]]
@@ -52,7 +53,8 @@ class Interaction:
     notes: list[str]
     evidence: dict[str, dict] = field(default_factory=dict)  # "response.body" -> JSONPath -> facts
     recorded_body: Any = None  # the example response as recorded (redacted): the data a state needs
-    derived_from: dict[str, str] = field(default_factory=dict)  # param -> where an earlier response gave it
+    uses: dict = field(default_factory=dict)  # request location -> (state param, recorded value)
+    secrets: tuple = ()  # where the example request's redacted values were, named (see redact)
     tests: list[str] = field(default_factory=list)  # the tests that made its exchanges
 
 
@@ -128,7 +130,7 @@ class Observation:
         self.ctx, self.key, self.endpoint, self.values, self.example = ctx, key, endpoint, values, first
         self.order = order  # when it was first seen: the earliest of merged observations gives the example
         self.count = 0
-        self.derived_from: dict[str, str] = {}
+        self.pre = Preconditions([], {})  # what the example exchange needed (set by the pipeline)
         self.tests: set[str] = set()  # the tests whose exchanges this interaction was inferred from
         self.shapes = {
             name: shape_builder(ctx.rules)
@@ -161,6 +163,7 @@ class Observation:
         """A new observation of everything in `observations` (first one first); they stay unchanged."""
         first = observations[0]
         out = cls(first.ctx, first.key, first.endpoint, first.values, first.example, first.order)
+        out.pre = first.pre
         for obs in observations:
             out.count += obs.count
             for name, builder in out.shapes.items():
@@ -189,11 +192,7 @@ class Observation:
         response = self._message("response", ex.response_headers, ex.response_body, notes, evidence, echo)
         if self.endpoint.params:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
-            request.generators["path"] = {
-                "type": "ProviderState",
-                "expression": path_expression(self.endpoint),
-                "dataType": "STRING",
-            }
+        request.generators |= request_generators(ex, self.pre.uses)
         query: dict[str, list[str]] = {}
         for name, value in ex.query:
             query.setdefault(name, []).append(value)
@@ -201,7 +200,8 @@ class Observation:
             request.rules["query"] = rules
         recorded = ex.response_json
         recorded = None if recorded is NO_BODY else recorded
-        for at, (param, data_type) in echoed_params(response.body, self.values, self.endpoint).items():
+        path_params = {name: param_value(value) for where, (name, value) in self.pre.uses.items() if where[0] == "path"}
+        for at, (param, data_type) in echoed_params(response.body, path_params).items():
             # Expected-response generators are not applied by the verifier, but a mock or stub uses them.
             response.generators.setdefault("body", {})[at] = {
                 "type": "ProviderState",
@@ -211,8 +211,8 @@ class Observation:
         return Interaction(
             key=self.key,
             description=self._description(),
-            state=state_for(
-                self.endpoint, self.values, self.key.method, self.key.status, recorded, self.ctx.rules.states
+            states=states_for(
+                self.pre, self.endpoint, self.key.method, self.key.status, recorded, self.ctx.rules.states
             ),
             method=ex.method,
             path=ex.path,
@@ -224,7 +224,8 @@ class Observation:
             notes=notes,
             evidence=evidence,
             recorded_body=recorded,
-            derived_from=dict(self.derived_from),
+            uses=dict(self.pre.uses),
+            secrets=ex.secrets,
             tests=sorted(self.tests),
         )
 
@@ -301,6 +302,49 @@ class Observation:
         if strict and not overflow and len(distinct) <= _STRICT_ENUM_MAX:
             return {"match": "regex", "regex": "^(" + "|".join(escape(v) for v in distinct) + ")$"}, "values seen"
         return {"match": "regex", "regex": "^.*$"}, "many values"
+
+
+def _expression(name: str) -> dict[str, str]:
+    return {"type": "ProviderState", "expression": f"${{{name}}}", "dataType": "STRING"}
+
+
+def request_generators(ex: Exchange, uses: dict[Location, tuple[str, str]]) -> dict[str, Any]:
+    """ProviderState generators for every place of the request that carries a state param: the
+    verifier puts the fresh provider's values there (ids it generated, ETags, cursors)."""
+    out: dict[str, Any] = {}
+    segments = ex.path.split("/")
+    offset = 1 if ex.path.startswith("/") else 0
+    if any(where[0] == "path" for where in uses):
+        for where, (name, _) in uses.items():
+            if where[0] == "path":
+                segments[where[1] + offset] = f"${{{name}}}"
+        out["path"] = _expression("") | {"expression": "/".join(segments)}
+    for where, (name, value) in sorted(uses.items(), key=lambda kv: str(kv[0])):
+        if where[0] == "query":
+            out.setdefault("query", {})[where[1]] = _expression(name)
+        elif where[0] == "header" and (recorded := ex.request_header(where[1])) is not None:
+            out.setdefault("header", {})[where[1]] = _expression(name) | {
+                "expression": recorded.replace(value, f"${{{name}}}", 1)
+            }
+        elif where[0] == "body" and (at := _json_path(where[1:])) is not None:
+            kind = "INTEGER" if isinstance(_at(ex.request_json, where[1:]), int) else "STRING"
+            out.setdefault("body", {})[at] = _expression(name) | {"dataType": kind}
+    return out
+
+
+def _json_path(keys: tuple) -> str | None:
+    path: str | None = "$"
+    for key in keys:
+        path = f"{path}[{key}]" if isinstance(key, int) else child_path(path, key)
+        if path is None:
+            return None
+    return path
+
+
+def _at(value: Any, keys: tuple) -> Any:
+    for key in keys:
+        value = value[key]
+    return value
 
 
 def observe(

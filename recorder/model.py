@@ -52,6 +52,7 @@ class Exchange:
     response_body: bytes
     host: str = ""  # the provider's host, for selection rules
     streamed: tuple[str, ...] = ()  # "request"/"response": bodies streamed past unrecorded (too large)
+    secrets: tuple = ()  # where the request's redacted values were, each with a name (see redact)
 
     @cached_property
     def request_json(self) -> Any:

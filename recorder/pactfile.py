@@ -6,6 +6,7 @@ no timestamps, so re-recording the same traffic gives the same bytes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -15,6 +16,9 @@ import yaml
 from recorder import __version__
 from recorder.headers import MULTI_VALUE
 from recorder.infer import NO_BODY, Interaction, Message
+from recorder.model import json_body
+from recorder.states import ProviderState
+from recorder.timeline import Step, step_request_values
 
 SPECS = {"v4": "4.0", "v3": "3.0.0"}
 
@@ -40,11 +44,10 @@ def dumps(document: dict) -> str:
 
 def _common(i: Interaction) -> dict[str, Any]:
     out: dict[str, Any] = {"description": i.description}
-    if i.state is not None:
-        state: dict[str, Any] = {"name": i.state.name}
-        if i.state.params:
-            state["params"] = i.state.params_dict
-        out["providerStates"] = [state]
+    if i.states:
+        out["providerStates"] = [
+            {"name": st.name, **({"params": st.params_dict} if st.params else {})} for st in i.states
+        ]
     return out
 
 
@@ -108,6 +111,7 @@ def provenance(i: Interaction) -> dict[str, Any]:
         "exchanges": i.exchanges,
         "evidence": i.evidence,
         **({"tests": i.tests} if i.tests else {}),
+        **({"secrets": [dict(s) for s in i.secrets]} if i.secrets else {}),
     }
 
 
@@ -143,28 +147,81 @@ def _v3_body(m: Message) -> dict[str, Any]:
     return {} if m.body is NO_BODY else {"body": m.body}
 
 
-def states_hints(consumer: str, provider: str, interactions: list[Interaction]) -> str:
-    """Every provider state a verification needs, once: its params, the interactions that need it, the
-    data the provider must hold (the recorded response, redacted) and where recorded values came from."""
-    states: dict[str, dict[str, Any]] = {}
+def states_hints(consumer: str, provider: str, interactions: list[Interaction], reset: Step | None = None) -> str:
+    """Every provider state a verification needs, once per name and params: the interactions that need
+    it, its setup (the recorded requests that make it, numbered in `steps`), and the data the provider
+    held. `verify --states-from-recording` runs the setups; `states scaffold` turns them into code."""
+    states: dict[tuple, dict[str, Any]] = {}
+    chosen: dict[tuple, ProviderState] = {}
     for i in sorted(interactions, key=lambda i: i.key):
-        if i.state is None:
-            continue
-        entry = states.setdefault(
-            i.state.name, {"name": i.state.name, "params": i.state.params_dict, "interactions": []}
-        )
-        entry["interactions"].append(i.description)
-        if 200 <= i.status < 300 and i.recorded_body is not None and ("data" not in entry or i.method == "GET"):
-            entry["data"] = i.recorded_body  # a read shows the data best; any success response will do
-        for param, origin in sorted(i.derived_from.items()):
-            note = f"{param} {origin}; this state lets the interaction be verified on its own"
-            if note not in entry.setdefault("notes", []):
-                entry["notes"].append(note)
-    doc = {"consumer": consumer, "provider": provider, "states": [states[name] for name in sorted(states)]}
+        for st in i.states:
+            if st.identity not in states:
+                states[st.identity] = {"name": st.name, "params": st.params_dict, "interactions": []}
+            if st.identity not in chosen or len(st.steps) > len(chosen[st.identity].steps):
+                chosen[st.identity] = st  # the latest history of a resource makes its earlier versions too
+            states[st.identity]["interactions"].append(i.description)
+    numbers = step_numbers([s for st in chosen.values() for s in st.steps] + ([reset] if reset else []))
+    used = used_values(interactions, numbers)
+    for identity, entry in states.items():
+        st = chosen[identity]
+        if st.steps:
+            entry["setup"] = [numbers[s] for s in st.steps]
+        if st.seed:
+            entry["seed"] = "no recorded request makes this: the provider must hold it before verifying"
+        if st.delete:
+            entry["absent"] = st.delete
+        if st.data is not None:
+            entry["data"] = st.data
+    doc: dict[str, Any] = {"consumer": consumer, "provider": provider}
+    if reset is not None:
+        doc["reset"] = numbers[reset]
+    doc["states"] = [states[k] for k in sorted(states, key=lambda k: (k[0], json.dumps(k[1], default=str)))]
+    doc["steps"] = {n: step_document(s, used) for s, n in numbers.items()}
     header = (
         f"# Provider states needed to verify the pact between {consumer} and {provider}.\n"
-        "# Written by pact-recorder. For each state: its params, the interactions that need it, and the\n"
-        "# data the provider must hold (the recorded response). `pact-recorder states scaffold PACT`\n"
-        "# turns this into a Python module of state handlers.\n"
+        "# Written by pact-recorder. For each state: its params, the interactions that need it, its setup\n"
+        "# (recorded requests, numbered in `steps`, that make it through the provider's own API) and the\n"
+        "# data the provider held. `pact-recorder verify PACT --states-from-recording` runs the setups;\n"
+        "# `pact-recorder states scaffold PACT` writes them as a Python module to edit.\n"
     )
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def step_numbers(steps: list[Step]) -> dict[Step, int]:
+    """Steps numbered 1.. in recorded order (the same traffic always gives the same numbers)."""
+    return {s: n for n, s in enumerate(sorted(set(steps), key=lambda s: s.seq), 1)}
+
+
+def used_values(interactions: list[Interaction], steps: dict[Step, int]) -> set[str]:
+    """Recorded values that a request sends again: what a setup must learn the fresh provider's value of."""
+    used = {value for i in interactions for _, value in i.uses.values()}
+    for step in steps:
+        used |= set(step_request_values(step).values())
+    return used
+
+
+def step_document(step: Step, used: set[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"method": step.method, "path": step.path}
+    if step.query:
+        out["query"] = [[k, v] for k, v in step.query]
+    if step.headers:
+        out["headers"] = [[k, v] for k, v in step.headers]
+    out |= body_document(step.body, step.content_type)
+    out["status"] = step.status
+    if capture := [{"at": list(at), "value": v} for at, v in step.produced.items() if v in used]:
+        out["capture"] = capture
+    if step.secrets:
+        out["secrets"] = [dict(s) for s in step.secrets]
+    return out
+
+
+def body_document(body: bytes, content_type: str | None) -> dict[str, Any]:
+    if not body:
+        return {}
+    value = json_body(body, content_type)
+    if value is not NO_BODY:
+        return {"json": value}
+    try:
+        return {"text": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(body).decode("ascii")}

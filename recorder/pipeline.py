@@ -21,10 +21,10 @@ from recorder.files import write_atomic
 from recorder.infer import Context, Interaction, Observation, form_fields, observe
 from recorder.model import Exchange, InteractionKey
 from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
-from recorder.provenance import Provenance
 from recorder.redact import Redactor
 from recorder.rules import Ruleset, defaults
-from recorder.select import skip_reason
+from recorder.select import is_reset, skip_reason
+from recorder.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Recording:
         self.settings = settings
         self.context = Context(settings.rules)
         self.observations: dict[InteractionKey, Observation] = {}
-        self.provenance = Provenance()
+        self.timeline = Timeline()
         self.redactor = Redactor(settings.rules, self.context.headers.secret)
         self.seen = 0
         self.skipped: Counter[str] = Counter()
@@ -75,6 +75,12 @@ class Recording:
     def add(self, exchange: Exchange, source: str | None = None) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
         (redacted), or None when the rules skip it."""
+        if (rule := is_reset(self.settings.rules, exchange)) is not None:
+            # A request that empties the provider (a suite's flush) is no contract: it is how a
+            # verification can start each interaction from nothing.
+            self.timeline.forget_all(self.timeline.apply(self.redactor.exchange(exchange)))
+            self.skip(f"a reset of the provider (select rule {rule!r}): kept as the states' reset")
+            return None
         if (reason := skip_reason(self.settings.rules, exchange)) is not None:
             self.skip(reason)
             return None
@@ -83,8 +89,10 @@ class Recording:
         obs, values = observe(self.context, self.observations, exchange)
         if source is not None and len(obs.tests) < MAX_TESTS:
             obs.tests.add(source)
-        self.provenance.link(obs, values)
-        self.provenance.remember(obs, exchange)
+        if obs.count == 1:
+            params = frozenset(i for i, s in enumerate(obs.endpoint.segments) if s.is_param)
+            obs.pre = self.timeline.before(exchange, params)
+        self.timeline.apply(exchange)
         return exchange
 
     def skip(self, reason: str) -> None:
@@ -126,7 +134,7 @@ class Recording:
                 f"{culprits}. The rejected file is {rejected}: please report it."
             ) from None
         write_atomic(s.pact_path, text)
-        write_atomic(s.hints_path, states_hints(s.consumer, s.provider, interactions))
+        write_atomic(s.hints_path, states_hints(s.consumer, s.provider, interactions, self.timeline.reset))
         if s.spec == "v4":
             return s.pact_path, s.hints_path
         write_atomic(s.evidence_path, dumps(evidence_sidecar(s.consumer, s.provider, interactions)))

@@ -17,6 +17,8 @@ Every redaction is counted by where it was (never with its value), for the run's
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections import Counter
@@ -62,8 +64,45 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+class SecretNames:
+    """A name for each distinct secret value a recording's requests carried (`password`, the second
+    one `password_2`), so a verification can put real values back where they were: the values stay
+    in this process's memory only. The same value keeps its name wherever it is sent again."""
+
+    def __init__(self) -> None:
+        self._by_value: dict[str, str] = {}
+        self._taken: set[str] = set()
+
+    def name(self, field: str, value: str) -> str:
+        if (known := self._by_value.get(value)) is not None:
+            return known
+        base = re.sub(r"[^0-9a-z]+", "_", field.lower()).strip("_") or "secret"
+        name, n = base, 2
+        while name in self._taken:
+            name, n = f"{base}_{n}", n + 1
+        self._taken.add(name)
+        if len(self._by_value) < 10_000:
+            self._by_value[value] = name
+        return name
+
+    def header(self, header: str, value: str) -> tuple[tuple[str, str], ...]:
+        """Where a secret header's value comes from: Basic credentials whose password the recording
+        sent before (an account it created) are rebuilt from that password; anything else is one
+        secret of its own."""
+        scheme, _, credentials = value.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, sep, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                sep = ""
+            if sep and password in self._by_value:
+                return ("in", "header"), ("key", header), ("secret", self._by_value[password]), ("user", user)
+        return ("in", "header"), ("key", header), ("secret", self.name(header, value))
+
+
 class Redactor:
-    """Redacts exchanges by a rule set; `found` counts what was redacted where."""
+    """Redacts exchanges by a rule set; `found` counts what was redacted where; each redacted request
+    value gets a name (`SecretNames`), listed in the exchange's `secrets`."""
 
     def __init__(self, rules: Ruleset, secret_header: Callable[[str, str], bool]):
         self.names, self.allow = rules.secret_names, set(rules.secret_allow)
@@ -73,6 +112,8 @@ class Redactor:
         self._names_seen: dict[str, bool] = {}
         self._any_pattern = re.compile("|".join(f"(?:{p.regex})" for p in rules.secret_patterns if p.regex) or "(?!)")
         self._luhn = any(p.luhn for p in rules.secret_patterns)
+        self.secret_names = SecretNames()
+        self._named: list[tuple] = []  # the request's secrets, while one exchange is redacted
 
     # -- what is a secret --------------------------------------------------------------------------
 
@@ -100,19 +141,24 @@ class Redactor:
     # -- exchanges ---------------------------------------------------------------------------------
 
     def exchange(self, ex: Exchange) -> Exchange:
+        self._named = []
         rq_body, rq_json = self._body(
             ex.request_body, ex.request_json, ex.request_header("content-type"), "request body"
         )
+        query = tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query)
+        request_headers = self._headers(ex.request_headers, "request")
+        named, self._named = tuple(self._named), []
         rs_body, rs_json = self._body(
             ex.response_body, ex.response_json, ex.response_header("content-type"), "response body"
         )
         out = replace(
             ex,
-            query=tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query),
-            request_headers=self._headers(ex.request_headers, "request"),
+            query=query,
+            request_headers=request_headers,
             response_headers=self._headers(ex.response_headers, "response"),
             request_body=rq_body,
             response_body=rs_body,
+            secrets=named,
         )
         # The bodies were parsed once already: hand the (redacted) values on instead of parsing again.
         out.__dict__["request_json"], out.__dict__["response_json"] = rq_json, rs_json
@@ -123,12 +169,23 @@ class Redactor:
         for name, value in headers:
             if self.secret_header(name, side):
                 self.found[f"{side} header {name}"] += 1
+                self._name_header(side, name, value)
                 value = redact_header_value(name, value)
             elif self.secret_value(value) is not None:
                 self.found[f"{side} header {name}"] += 1
+                self._name_header(side, name, value)
                 value = PLACEHOLDER
             out.append((name, value))
         return tuple(out)
+
+    def _name_header(self, side: str, name: str, value: str) -> None:
+        if side == "request":
+            self._named.append(self.secret_names.header(name, value))
+
+    def _name(self, where: str, key: Any, field: str, value: Any) -> None:
+        if where.startswith("request") or where.startswith("query"):
+            kind = "query" if where.startswith("query") else "form" if " field " in where else "body"
+            self._named.append((("in", kind), ("key", key), ("secret", self.secret_names.name(field, str(value)))))
 
     def _secret_field(self, name: str, value: Any) -> bool:
         """A named value is secret when its name is a secret name, or (strings) it looks like a secret."""
@@ -139,6 +196,7 @@ class Redactor:
     def _field(self, value: Any, name: str, where: str) -> Any:
         if self._secret_field(name, value):
             self.found[where] += 1
+            self._name(where, name, name, value)
             return PLACEHOLDER
         return value
 
@@ -146,7 +204,7 @@ class Redactor:
         """The body with its secrets replaced, and its parsed JSON value (NO_BODY when not JSON)."""
         if parsed is not NO_BODY:
             before = self.found.total()
-            redacted = self._json(parsed, "$", where)
+            redacted = self._json(parsed, "$", where, () if where.startswith("request") else None)
             return (body if self.found.total() == before else json.dumps(redacted).encode()), redacted
         if not body or not content_type:
             return body, NO_BODY
@@ -159,28 +217,35 @@ class Redactor:
             return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode(), NO_BODY
         return body, NO_BODY
 
-    def _json(self, value: Any, path: str, where: str) -> Any:
-        # Called for every value of every body: paths are only spelled out for what is redacted.
+    def _json(self, value: Any, path: str, where: str, keys: tuple | None) -> Any:
+        # Called for every value of every body: paths are only spelled out for what is redacted, and
+        # keys (to name a request's secrets) are followed in request bodies only.
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
                 if isinstance(v, (dict, list)):
-                    out[k] = self._json(v, f"{path}.{k}", where)
+                    out[k] = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k))
                 elif self._secret_field(k, v):
                     self.found[f"{where} {path}.{k}"] += 1
+                    if keys is not None:
+                        self._name(where, [*keys, k], k, v)
                     out[k] = PLACEHOLDER
                 else:
                     out[k] = v
             return out
         if isinstance(value, list):
-            return [self._json(v, f"{path}[*]", where) for v in value]
+            return [self._json(v, f"{path}[*]", where, None if keys is None else (*keys, i)) for i, v in enumerate(value)]
         if isinstance(value, str) and self.secret_value(value):
             self.found[f"{where} {path}"] += 1
+            if keys is not None:
+                self._name(where, list(keys), str(keys[-1]) if keys else "secret", value)
             return PLACEHOLDER
         return value
 
     def _token(self, token: str, where: str) -> str:
-        if self.secret_value(token) is None:
+        if (pattern := self.secret_value(token)) is None:
             return token
         self.found[f"{where} (text)"] += 1
+        if where.startswith("request"):  # filled in order of appearance
+            self._named.append((("in", "text"), ("key", len(self._named)), ("secret", self.secret_names.name(pattern, token))))
         return PLACEHOLDER

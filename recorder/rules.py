@@ -36,7 +36,7 @@ class RuleError(Exception):
 @dataclass(frozen=True)
 class Select:
     name: str
-    action: str  # include | exclude
+    action: str  # include | exclude | reset (a request that empties the provider: see timeline)
     method: tuple[str, ...] = ()
     host: tuple[str, ...] = ()
     path: tuple[str, ...] = ()

@@ -27,9 +27,13 @@ def collect_states(pact: dict, hints: dict | None) -> list[dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     for inter in pact.get("interactions", []):
         for st in inter.get("providerStates") or []:
+            params = st.get("params") or {}
             entry = states.setdefault(
-                st["name"], {"name": st["name"], "params": st.get("params") or {}, "interactions": [], "data": None}
+                st["name"], {"name": st["name"], "params": dict(params), "optional": set(), "interactions": [], "data": None}
             )
+            # The same state with other params (a later version of the resource): one handler takes both.
+            entry["optional"] |= set(entry["params"]) ^ set(params)
+            entry["params"] = {**params, **entry["params"]}
             entry["interactions"].append(inter.get("description", "?"))
             response = inter.get("response", {})
             body = response.get("body")
@@ -77,9 +81,14 @@ def render(pact_path: Path, pact: dict, states: list[dict[str, Any]]) -> str:
 
 
 def _function(fn: str, st: dict[str, Any]) -> str:
-    params = st["params"]
+    params, optional = st["params"], st.get("optional", set())
     usable = all(p.isidentifier() and not keyword.iskeyword(p) for p in params)
-    signature = ", ".join(f"{p}: {type(v).__name__}" for p, v in params.items()) if usable else "**params"
+    ordered = sorted(params, key=lambda p: p in optional)
+    signature = (
+        ", ".join(f"{p}: {type(params[p]).__name__}" + (" | None = None" if p in optional else "") for p in ordered)
+        if usable
+        else "**params"
+    )
     needed_by = "".join(f"\n        - {d}" for d in st["interactions"])
     data = f"\n\n    Data the provider must hold: DATA[{json.dumps(st['name'])}]" if st["data"] is not None else ""
     return (
@@ -138,6 +147,8 @@ def handle(state: str, action: str = "setup", params: dict | None = None) -> Non
     if action == "teardown":
         teardown()
         return
+    if not state:
+        return  # the verifier's call for an interaction that needs no state
     if state not in STATES:
         raise KeyError(f"no handler for provider state {state!r}")
     STATES[state](**(params or {}))

@@ -26,6 +26,11 @@ def matches(rule: Select, exchange: Exchange) -> bool:
     return all(check() for given, check in checks if given)
 
 
+def is_reset(rules: Ruleset, exchange: Exchange) -> str | None:
+    """The name of the select rule that calls this exchange a reset of the provider, or None."""
+    return next((r.name for r in rules.select if r.action == "reset" and matches(r, exchange)), None)
+
+
 def skip_reason(rules: Ruleset, exchange: Exchange) -> str | None:
     """Why the rules leave this exchange out, or None to record it."""
     for rule in rules.select:

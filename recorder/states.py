@@ -1,18 +1,19 @@
 """Provider states: what the provider must hold for an interaction to be verified on its own.
 
-In a recording the provider was in whatever state it happened to be in; in verification every
-interaction is replayed alone against a provider set up fresh. So each interaction names the state it
-needs, with the values the recording used as params:
+In a recording the provider was in whatever state the exchanges before made it; in verification every
+interaction is replayed alone against a provider set up fresh. So each interaction names the states it
+needs, outermost resource first, with generic names and the recorded values as params, and each state
+carries the recorded requests that make it (its recipe, see `timeline`):
 
-    >>> from recorder.endpoints import to_endpoint
-    >>> state_for(*to_endpoint("/users/42/orders/7"), "GET", 200, None)
-    ProviderState(name='order 7 of user 42 exists', params=(('id', 7), ('userId', 42)))
-    >>> state_for(*to_endpoint("/users/999"), "GET", 404, None).name
-    'user 999 does not exist'
-    >>> state_for(*to_endpoint("/users"), "GET", 200, {"items": [{"id": 1}, {"id": 2}]})
-    ProviderState(name='users exist', params=(('ids', [1, 2]),))
+    PUT /stores/main/collections/orders 201   ->  store exists {store: main},
+                                                  collection does not exist {store: main, collection: orders}
+    GET /stores/main/records/9f2c 200         ->  store exists {store: main},
+                                                  record exists {store: main, record: 9f2c}
+    GET /stores/main/records 200              ->  store exists {store: main},
+                                                  records exist {store: main, ids: [9f2c, r1]}
 
-Rule files can name states by template (`states:` in rules/README.md).
+Names never carry a recorded value, so a re-recording keeps them. Rule files can name states by
+template (`states:` in rules/README.md).
 """
 
 from __future__ import annotations
@@ -20,59 +21,90 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from recorder.endpoints import singular, typed_value
 from recorder.model import Endpoint
 from recorder.rules import StateRule, endpoint_matches, status_matches
+from recorder.timeline import READ, Need, Preconditions, Step
 
 _ID_KEYS = ("id", "uuid", "key", "slug")
+VALUES_STATE = "values handed out by earlier responses"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ProviderState:
     name: str
     params: tuple[tuple[str, Any], ...] = ()
+    steps: tuple[Step, ...] = ()  # the recorded requests that make it (run in order by a setup)
+    data: Any = None  # what the provider held, as the recording last saw it
+    seed: bool = False  # no recorded request makes it: data the provider must hold already
+    delete: str = ""  # a state of absence: the path a setup deletes when the provider cannot be reset
 
     @property
     def params_dict(self) -> dict[str, Any]:
         return dict(self.params)
 
+    @property
+    def identity(self) -> tuple[str, tuple]:
+        return self.name, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in self.params)
 
-def state_for(
+
+def param_value(value: Any) -> Any:
+    """Numbers travel as numbers (an id 42 is 42 in params and in generated paths)."""
+    if isinstance(value, str) and value.isdigit() and (value == "0" or not value.startswith("0")) and len(value) < 16:
+        return int(value)
+    if isinstance(value, (tuple, list)):
+        return [param_value(v) for v in value]
+    return value
+
+
+def states_for(
+    pre: Preconditions,
     endpoint: Endpoint,
-    values: dict[str, str],
     method: str,
     status: int,
     response: Any,
     rules: tuple[StateRule, ...] = (),
-) -> ProviderState | None:
-    """The state an interaction needs, or None when it needs none (e.g. creating in a collection)."""
-    params = {s.text: typed_value(s, values[s.text]) for s in endpoint.params}
+) -> list[ProviderState]:
+    """The states an interaction needs, outermost first; [] when it needs none."""
+    states = [_state(need, response) for need in pre.needs]
+    if not any(n.kind in ("exists", "absent", "list") for n in pre.needs) and method == "GET" and 200 <= status < 300:
+        if (listing := _collection_state(endpoint, response)) is not None:
+            states.insert(0, listing)  # a list of data that was there before the recording
     rule = next((r for r in reversed(rules) if _rule_matches(r, endpoint, method, status)), None)
-    if endpoint.params:
-        state = _item_state(endpoint, values, status, params)
-    elif method == "GET" and 200 <= status < 300:
-        state = _collection_state(endpoint, response)
-    else:
-        state = None
-    if rule is not None:
-        params = dict(state.params) if state else params
+    target = next((i for i in range(len(states) - 1, -1, -1) if states[i].name != VALUES_STATE), None)
+    if rule is not None and target is not None:
+        st = states[target]
         try:
-            return ProviderState(rule.state.format(**params), tuple(sorted(params.items())))
+            states[target] = ProviderState(rule.state.format(**st.params_dict), *_rest(st))
         except (KeyError, IndexError, ValueError):
             pass  # a placeholder this interaction has no value for: keep the inferred name
-    return state
+    return states
 
 
-def _item_state(endpoint: Endpoint, values: dict[str, str], status: int, params: dict) -> ProviderState:
-    phrases = []
-    previous = None
-    for seg in endpoint.segments:
-        if seg.is_param:
-            resource = singular(previous.text) if previous and not previous.is_param else "item"
-            phrases.append(f"{resource} {values[seg.text]}")
-        previous = seg
-    name = " of ".join(reversed(phrases)) + (" does not exist" if status == 404 else " exists")
-    return ProviderState(name, tuple(sorted(params.items())))
+def _rest(st: ProviderState) -> tuple:
+    return st.params, st.steps, st.data, st.seed, st.delete
+
+
+def _state(need: Need, response: Any) -> ProviderState:
+    params = {name: param_value(value) for name, value in need.levels}
+    if need.kind == "values":
+        params = {name: param_value(value) for name, value in need.values}
+        return ProviderState(VALUES_STATE, tuple(sorted(params.items())), need.steps)
+    noun = _noun(need.levels[-1][0]) if need.levels else "item"
+    if need.kind == "list":
+        ids = {str(v): param_value(v) for v in [*dict(need.values)["ids"], *_ids(response)]}
+        params["ids"] = sorted(ids.values(), key=str)  # made by its setup, or there before the recording
+        return ProviderState(f"{need.noun} exist", tuple(sorted(params.items())), need.steps, response)
+    if need.kind == "absent":
+        return ProviderState(f"{noun} does not exist", tuple(sorted(params.items())), delete=need.delete_path)
+    writes = sum(1 for s in need.steps if s.method not in READ)
+    if writes > 1:  # the same resource after more updates is another state (an ETag of version 1 is stale)
+        params["version"] = writes
+    return ProviderState(f"{noun} exists", tuple(sorted(params.items())), need.steps, need.data, need.seed)
+
+
+def _noun(param: str) -> str:
+    base, _, n = param.rpartition("_")
+    return base if n.isdigit() and base else param
 
 
 def _collection_state(endpoint: Endpoint, response: Any) -> ProviderState | None:
@@ -81,10 +113,16 @@ def _collection_state(endpoint: Endpoint, response: Any) -> ProviderState | None
         return None
     resources = endpoint.segments[-1].text
     if not items:
-        return ProviderState(f"no {resources} exist")
+        return ProviderState(f"no {resources} exist", seed=True)
+    ids = _ids(response)
+    return ProviderState(f"{resources} exist", (("ids", ids),) if ids else (), data=response, seed=True)
+
+
+def _ids(response: Any) -> list:
+    """The ids of the items a collection response lists."""
+    items = collection_items(response) or []
     ids = [next((item[k] for k in _ID_KEYS if k in item), None) for item in items if isinstance(item, dict)]
-    ids = [i for i in ids if i is not None]
-    return ProviderState(f"{resources} exist", (("ids", ids),) if ids else ())
+    return [i for i in ids if isinstance(i, (int, str)) and not isinstance(i, bool)]
 
 
 def collection_items(body: Any) -> list | None:
@@ -102,19 +140,14 @@ def _rule_matches(rule: StateRule, endpoint: Endpoint, method: str, status: int)
     )
 
 
-def path_expression(endpoint: Endpoint) -> str:
-    """The request path as a ProviderState generator expression: /users/${id}."""
-    return endpoint.template.replace("{", "${")
-
-
-def echoed_params(response: Any, values: dict[str, str], endpoint: Endpoint) -> dict[str, tuple[str, str]]:
-    """Top-level response fields that echo a path parameter: JSONPath -> (param name, dataType)."""
+def echoed_params(response: Any, path_params: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Top-level response fields that echo a path's state param: JSONPath -> (param name, dataType)."""
     if not isinstance(response, dict):
         return {}
     out = {}
-    for seg in endpoint.params:
-        value = typed_value(seg, values[seg.text])
+    for name, value in path_params.items():
         for key, field in response.items():
             if field == value and not isinstance(field, bool) and key.isidentifier():
-                out[f"$.{key}"] = (seg.text, "INTEGER" if isinstance(value, int) else "STRING")
+                out[f"$.{key}"] = (name, "INTEGER" if isinstance(value, int) else "STRING")
     return out
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import inspect
 import json
@@ -16,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.files import load_pact
+from recorder.fill import Secrets, fill_request
+from recorder.statesetup import LocalServer, Setup
 
 STATE_FAILED = "One or more of the setup state change handlers has failed"
 _KINDS = {
@@ -54,20 +57,103 @@ def verify(
     state_url: str | None = None,
     states: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    setup: Setup | None = None,
+    secrets: Secrets | None = None,
 ) -> Verification:
     """Verify a pact file against a running provider. Raises ValueError for unusable input.
 
-    Provider states come from the provider's own endpoint (`state_url`) or from a mapping of state
-    name -> handler(action, parameters) run in this process (`states`); `headers` are sent with every
-    request, replacing recorded ones (credentials the recording redacted)."""
+    Provider states come from the provider's own endpoint (`state_url`), from a mapping of state
+    name -> handler(action, parameters) run in this process (`states`), or from the recording (`setup`,
+    on a state-change URL of our own). Redacted request values are filled from `secrets` (and a
+    `headers` entry fills a redacted header of that name); other `headers` are sent with every request."""
+    doc = load_pact(pact_path)
+    headers = dict(headers or {})
+    secrets = secrets or Secrets.from_options({}, headers, set())
+    filled = fill_pact(doc, pact_path, secrets)
+    custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc, pact_path)}
+    with LocalServer(json.dumps(filled).encode(), setup) as local:
+        state_url = local.state_url if setup is not None else state_url
+        result = _run(doc, local.pact_url, provider_url, state_url, states, custom)
+    return _summarise_states(result, setup.groups) if setup is not None else result
+
+
+def secret_entries(doc: dict, pact_path: Path) -> dict[str, list[dict]]:
+    """Where each interaction's request had redacted values (by description): V4 comments, V3 sidecar."""
+    out = {
+        i.get("description", ""): found
+        for i in doc.get("interactions", [])
+        if (found := ((i.get("comments") or {}).get("pactRecorder") or {}).get("secrets"))
+    }
+    sidecar = pact_path.with_name(pact_path.name.removesuffix(".json") + ".evidence.json")
+    if not out and sidecar.is_file():
+        with suppress(ValueError, OSError, AttributeError):
+            evidence = json.loads(sidecar.read_text(encoding="utf-8")).get("interactions", {})
+            out = {d: e["secrets"] for d, e in evidence.items() if isinstance(e, dict) and e.get("secrets")}
+    return out
+
+
+def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
+    """Every secret the setups and the interactions need must have a value before a request is sent."""
+    doc = load_pact(pact_path)
+    secrets.made |= made_in_pact(doc, pact_path)
+    needed: dict[str, list[str]] = {}
+    for description, entries in secret_entries(doc, pact_path).items():
+        for name in secrets.missing(entries):
+            needed.setdefault(name, []).append(repr(description))
+    for number, step in sorted(recorded.steps.items()):
+        for name in secrets.missing(step.get("secrets", [])):
+            needed.setdefault(name, []).append(f"setup step {number}")
+    if needed:
+        lines = [
+            f"  {name}: needed by {len(where)} request(s), e.g. {where[0]}; pass --secret {name}=VALUE "
+            f"(or PACT_SECRET_{name.upper()})"
+            for name, where in sorted(needed.items())
+        ]
+        raise ValueError("the recording redacted values these requests need:\n" + "\n".join(lines))
+
+
+def accounts(pact_path: Path, recorded: Any) -> dict[str, dict]:
+    """Users whose Basic credentials the recording rebuilt from a password it set: user -> entry."""
+    entries = [e for es in secret_entries(load_pact(pact_path), pact_path).values() for e in es]
+    entries += [e for step in recorded.steps.values() for e in step.get("secrets", [])]
+    return {e["user"]: e for e in entries if e.get("user")}
+
+
+def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
+    """Secrets any value will do for: sent as data by a request that created something (the recording
+    set them: an account's password), or sent only by requests the provider refused (401)."""
+    status = {i.get("description"): (i.get("response") or {}).get("status") for i in doc.get("interactions", [])}
+    made, refused, accepted = set(), set(), set()
+    for description, entries in secret_entries(doc, pact_path).items():
+        for e in entries:
+            if e.get("in") in ("body", "form") and status.get(description) == 201:
+                made.add(e["secret"])
+            (refused if status.get(description) == 401 else accepted).add(e["secret"])
+    return made | (refused - accepted)
+
+
+def redacted_headers(doc: dict, pact_path: Path) -> set[str]:
+    return {str(e["key"]).lower() for es in secret_entries(doc, pact_path).values() for e in es if e.get("in") == "header"}
+
+
+def fill_pact(doc: dict, pact_path: Path, secrets: Secrets) -> dict:
+    """A copy of the pact with the secrets that can be filled put back (in memory only)."""
+    entries = secret_entries(doc, pact_path)
+    out = copy.deepcopy(doc)
+    for i in out.get("interactions", []):
+        if (found := entries.get(i.get("description", ""))) and isinstance(i.get("request"), dict):
+            fill_request(i["request"], found, secrets)
+    return out
+
+
+def _run(doc, source, provider_url, state_url, states, headers) -> Verification:
     from pact import Verifier
 
-    doc = load_pact(pact_path)
     host = urlsplit(provider_url).hostname or "localhost"
     verifier = (
         Verifier(doc.get("provider", {}).get("name", "provider"), host=host)
         .add_transport(url=provider_url)
-        .add_source(str(pact_path))
+        .add_source(source)
         .set_coloured_output(enabled=False)
     )
     failures: dict[str, str] = {}
@@ -136,6 +222,24 @@ def _output_parked():
             for fd, copy in zip((1, 2), saved, strict=True):
                 os.dup2(copy, fd)
                 os.close(copy)
+
+
+def _summarise_states(v: Verification, groups: list[tuple[list[str], dict[str, str]]]) -> Verification:
+    """Failures of setups from the recording, reported with the interaction they were made for (the
+    verifier sets up interactions with states in the order it reports them)."""
+    calls = iter(groups)
+    for o in v.outcomes:
+        if not o.states:
+            continue
+        names, failures = next(calls, ([], {}))
+        if names != o.states:
+            failures = {}  # out of step: say nothing rather than blame the wrong interaction
+        for state in o.states:
+            if (error := failures.get(state)) is not None:
+                o.ok, o.state_failed = False, True
+                o.problems.insert(0, f"provider state {state!r} could not be set up from the recording: {error}")
+    v.ok = v.ok and all(o.ok for o in v.outcomes)
+    return v
 
 
 def _summarise(results: dict, state_failures: dict[str, str] | None = None) -> Verification:

@@ -2,13 +2,14 @@
 
 import json
 import random
+from pathlib import Path
 
 import pytest
+import yaml
 
 from recorder.corecheck import check
-from recorder.infer import Context, observe
 from recorder.pactfile import dumps, pact_document, states_hints
-from recorder.rules import defaults
+from recorder.pipeline import Recording, Settings
 from tests.helpers import exchange
 
 TRAFFIC = [
@@ -34,10 +35,10 @@ TRAFFIC = [
 
 
 def build(exchanges, spec="v4"):
-    observations, ctx = {}, Context(defaults())
+    recording = Recording(Settings("web", "api", Path("unused")))
     for ex in exchanges:
-        observe(ctx, observations, ex)
-    interactions = [o.to_interaction() for o in observations.values()]
+        recording.add(ex)
+    interactions = recording.interactions()
     return pact_document("web", "api", interactions, spec), interactions
 
 
@@ -48,16 +49,17 @@ def test_the_core_accepts_the_document_and_keeps_every_matcher(spec):
     assert (view.spec, view.interactions) == (spec.upper(), 8)
 
 
-def test_interactions_are_sorted_so_arrival_order_of_distinct_interactions_does_not_matter():
-    # Exchanges of different interactions in any order give the same bytes; within one interaction
-    # the first exchange is the example, so /users/1 stays before /users/2.
-    first = [TRAFFIC[1], TRAFFIC[2]]
-    others = [e for e in TRAFFIC if e not in first]
-    expected = dumps(build(first + others)[0])
+def test_interactions_are_sorted_and_the_same_traffic_gives_the_same_bytes():
+    # The order of exchanges decides provider states (what existed before each), so only the same
+    # traffic gives the same bytes; the interactions are in the same order whatever the arrival.
+    assert dumps(build(TRAFFIC)[0]) == dumps(build(list(TRAFFIC))[0])
+    expected = [i["description"] for i in build(TRAFFIC)[0]["interactions"]]
     for seed in range(5):
-        shuffled = others[:]
+        shuffled = TRAFFIC[:]
         random.Random(seed).shuffle(shuffled)
-        assert dumps(build(shuffled + first)[0]) == expected
+        shuffled.remove(TRAFFIC[1])
+        shuffled.insert(0, TRAFFIC[1])  # the first exchange of an interaction is its example
+        assert [i["description"] for i in build(shuffled)[0]["interactions"]] == expected
 
 
 def test_v4_shape():
@@ -65,9 +67,9 @@ def test_v4_shape():
     by_desc = {i["description"]: i for i in document["interactions"]}
     get = by_desc["GET /users/{id} returns 200"]
     assert get["type"] == "Synchronous/HTTP" and get["pending"] is False and len(get["key"]) == 16
-    assert get["providerStates"] == [{"name": "user 1 exists", "params": {"id": 1}}]
+    assert get["providerStates"] == [{"name": "user exists", "params": {"user": 1}}]
     assert get["request"]["generators"] == {
-        "path": {"type": "ProviderState", "expression": "/users/${id}", "dataType": "STRING"}
+        "path": {"type": "ProviderState", "expression": "/users/${user}", "dataType": "STRING"}
     }
     assert get["response"]["body"]["content"] == {"id": 1, "name": "a", "score": 1.5, "nick": "bee"}
     assert get["response"]["matchingRules"]["body"]["$.nick"] == {
@@ -96,9 +98,11 @@ def test_v3_shape_has_plain_bodies_and_string_headers():
 def test_hints_list_each_state_once_with_its_interactions():
     _, interactions = build(TRAFFIC)
     text = states_hints("web", "api", interactions)
-    assert text.count("- name: user 1 exists") == 1
-    assert "  - GET /users/{id} returns 200\n" in text
-    assert "user 9 does not exist" in text
+    hints = yaml.safe_load(text)
+    names = [(s["name"], s["params"]) for s in hints["states"]]
+    assert names.count(("user exists", {"user": 1})) == 1
+    assert ("user does not exist", {"user": 9}) in names
+    assert "GET /users/{id} returns 200" in next(s for s in hints["states"] if s["name"] == "user exists")["interactions"]
 
 
 def test_output_is_pretty_printed_with_sorted_keys_and_a_final_newline():

@@ -1,61 +1,173 @@
+"""Provider states from the recorded sequence: generic names, params with parent context, outcome-aware,
+setups made of recorded requests, and generators for values the provider generated."""
+
+from __future__ import annotations
+
+import base64
+import json
+
 import pytest
+import yaml
 
-from recorder.endpoints import to_endpoint
-from recorder.rules import StateRule
-from recorder.states import echoed_params, path_expression, state_for
+from recorder.model import Exchange
+from recorder.pipeline import Recording, Settings
+from recorder.rules import StateRule, defaults
 
-
-@pytest.mark.parametrize(
-    ("method", "path", "status", "name", "params"),
-    [
-        ("GET", "/users/101", 200, "user 101 exists", {"id": 101}),
-        ("GET", "/users/999", 404, "user 999 does not exist", {"id": 999}),
-        ("PUT", "/users/7", 200, "user 7 exists", {"id": 7}),
-        ("GET", "/users/42/orders/7", 200, "order 7 of user 42 exists", {"id": 7, "userId": 42}),
-        ("GET", "/users/42/orders", 200, "user 42 exists", {"id": 42}),
-        ("GET", "/users/42/orders", 404, "user 42 does not exist", {"id": 42}),
-        (
-            "GET",
-            "/items/3fa85f64-5717-4562-b3fc-2c963f66afa6",
-            200,
-            "item 3fa85f64-5717-4562-b3fc-2c963f66afa6 exists",
-            {"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"},
-        ),
-    ],
-)
-def test_item_paths_name_the_item_they_need(method, path, status, name, params):
-    state = state_for(*to_endpoint(path), method, status, None)
-    assert (state.name, state.params_dict) == (name, params)
+UUID = "9f2c1a7e-aaaa-bbbb-cccc-123456789012"
+RECORD = f"/stores/main/collections/orders/records/{UUID}"
 
 
-@pytest.mark.parametrize(
-    ("body", "name", "params"),
-    [
-        ({"items": [{"id": 1}, {"id": 2}], "count": 2}, "users exist", {"ids": [1, 2]}),
-        ([{"uuid": "a"}, {"uuid": "b"}], "users exist", {"ids": ["a", "b"]}),
-        ({"items": [], "count": 0}, "no users exist", {}),
-        ({"items": [{"name": "x"}]}, "users exist", {}),
-    ],
-)
-def test_collection_reads_name_what_must_exist(body, name, params):
-    state = state_for(*to_endpoint("/users"), "GET", 200, body)
-    assert (state.name, state.params_dict) == (name, params)
+def ex(method, path, status, req=None, resp=None, response_headers=(), request_headers=(), query=()):
+    json_header = (("Content-Type", "application/json"),)
+    return Exchange(
+        method,
+        path,
+        tuple(query),
+        (json_header if req is not None else ()) + tuple(request_headers),
+        json.dumps(req).encode() if req is not None else b"",
+        status,
+        json_header + tuple(response_headers),
+        json.dumps(resp).encode() if resp is not None else b"",
+        host="127.0.0.1",
+    )
 
 
-def test_creating_in_a_collection_needs_no_state():
-    assert state_for(*to_endpoint("/users"), "POST", 201, {"id": 3}) is None
+def etag(n):
+    return (("ETag", f'"{n}"'),)
 
 
-def test_rules_name_states_by_template():
-    rules = (StateRule("named", "GET /users/{id}", "a user with id {id} exists", "2xx"),)
-    assert state_for(*to_endpoint("/users/5"), "GET", 200, None, rules).name == "a user with id 5 exists"
-    assert state_for(*to_endpoint("/users/5"), "GET", 404, None, rules).name == "user 5 does not exist"
+def basic(user, password):
+    return (("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()),)
 
 
-def test_path_generator_expression_uses_the_parameter_names():
-    assert path_expression(to_endpoint("/users/42/orders/7")[0]) == "/users/${userId}/orders/${id}"
+ALICE = basic("alice", "s3cret-pw")
+STORY = [
+    ex("POST", "/__flush__", 202),
+    ex("PUT", "/accounts/alice", 201, {"password": "s3cret-pw"}, {"id": "alice"}),
+    ex("PUT", "/stores/main", 201, {"data": {}}, {"data": {"id": "main", "last_modified": 1700000000001}},
+       etag(1700000000001), ALICE),
+    ex("PUT", "/stores/main/collections/orders", 201, {"data": {}}, {"data": {"id": "orders"}}, (), ALICE),
+    ex("POST", "/stores/main/collections/orders/records", 201, {"data": {"n": 1}},
+       {"data": {"id": UUID, "n": 1, "last_modified": 1700000000003}}, etag(1700000000003), ALICE),
+    ex("GET", RECORD, 200, None, {"data": {"id": UUID, "n": 1}}, etag(1700000000003), ALICE),
+    ex("PUT", RECORD, 200, {"data": {"n": 2}}, {"data": {"id": UUID, "n": 2}}, etag(1700000000004),
+       ALICE + (("If-Match", '"1700000000003"'),)),
+    ex("PUT", RECORD, 412, {"data": {"n": 3}}, {"error": "precondition failed"}, (),
+       ALICE + (("If-Match", '"1700000000003"'),)),
+    ex("DELETE", RECORD, 200, None, {"data": {"deleted": True}}, (), ALICE),
+    ex("GET", RECORD, 404, None, {"error": "not found"}, (), ALICE),
+    ex("PUT", "/stores/main/collections/orders", 200, {"data": {"x": 1}}, {"data": {"id": "orders"}}, (), ALICE),
+]
 
 
-def test_response_fields_that_echo_a_path_parameter():
-    endpoint, values = to_endpoint("/users/42")
-    assert echoed_params({"id": 42, "n": 42.5, "owner": 7}, values, endpoint) == {"$.id": ("id", "INTEGER")}
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("states")
+    rec = Recording(Settings("web", "store", out))
+    for exchange in STORY:
+        rec.add(exchange)
+    rec.write()
+    pact = json.loads((out / "web-store.json").read_text())
+    hints = yaml.safe_load((out / "web-store.states.yaml").read_text())
+    by_description = {i["description"]: i for i in pact["interactions"]}
+    return by_description, hints
+
+
+def states_of(interaction):
+    return [(s["name"], s.get("params", {})) for s in interaction.get("providerStates", [])]
+
+
+def test_nested_literal_resources_get_generic_names_with_parent_params(recorded):
+    pact, _ = recorded
+    assert states_of(pact["PUT /stores/main/collections/orders returns 201"]) == [
+        ("account exists", {"account": "alice"}),
+        ("store exists", {"store": "main"}),
+        ("collection does not exist", {"collection": "orders", "store": "main"}),
+    ]
+    names = [name for i in pact.values() for name, _ in states_of(i)]
+    assert not any(UUID in n or "main" in n or "alice" in n for n in names), names
+
+
+def test_create_exists_and_not_found_are_told_apart(recorded):
+    pact, _ = recorded
+    assert states_of(pact["PUT /stores/main returns 201"])[-1] == ("store does not exist", {"store": "main"})
+    assert states_of(pact["PUT /stores/main/collections/orders returns 200"])[-1][0] == "collection exists"
+    record = {"store": "main", "collection": "orders", "record": UUID}
+    assert states_of(pact["GET /stores/main/collections/orders/records/{id} returns 200"])[-1] == (
+        "record exists", record,
+    )
+    assert states_of(pact["GET /stores/main/collections/orders/records/{id} returns 404"])[-1] == (
+        "record does not exist", record,
+    )
+    # A create in a collection needs the collection, and nothing of the item it creates.
+    assert [n for n, _ in states_of(pact["POST /stores/main/collections/orders/records returns 201"])] == [
+        "account exists", "store exists", "collection exists",
+    ]
+
+
+def test_the_same_request_with_other_outcomes_never_shares_its_states(recorded):
+    pact, _ = recorded
+    ok = pact["PUT /stores/main/collections/orders/records/{id} returns 200"]
+    stale = pact["PUT /stores/main/collections/orders/records/{id} returns 412"]
+    assert states_of(ok) != states_of(stale)
+    assert ("record exists", {"store": "main", "collection": "orders", "record": UUID, "version": 2}) in states_of(
+        stale
+    )
+
+
+def test_values_the_provider_generated_reach_the_request_through_generators(recorded):
+    pact, _ = recorded
+    generators = pact["PUT /stores/main/collections/orders/records/{id} returns 200"]["request"]["generators"]
+    assert generators["path"]["expression"] == "/stores/${store}/collections/${collection}/records/${record}"
+    assert generators["header"]["If-Match"]["expression"] == '"${ifMatch}"'
+    assert generators["header"]["If-Match"]["type"] == "ProviderState"
+
+
+def test_setups_are_the_recorded_requests_that_made_each_state(recorded):
+    _, hints = recorded
+    steps = hints["steps"]
+    record = next(s for s in hints["states"] if s["name"] == "record exists" and "version" not in s["params"])
+    made = [(steps[n]["method"], steps[n]["path"], steps[n]["status"]) for n in record["setup"]]
+    # The create, then the read whose ETag the interaction's If-Match sends (where it ran: before updates).
+    assert made == [("POST", "/stores/main/collections/orders/records", 201), ("GET", RECORD, 200)]
+    capture = steps[record["setup"][0]]["capture"]
+    assert {"at": ["body", "data", "id"], "value": UUID} in capture
+    assert steps[hints["reset"]]["path"] == "/__flush__"
+
+
+def test_secrets_are_named_and_credentials_are_rebuilt_from_the_password_the_recording_set(recorded):
+    pact, hints = recorded
+    account = next(s for s in hints["states"] if s["name"] == "account exists")
+    create = hints["steps"][account["setup"][0]]
+    assert create["json"] == {"password": "<redacted>"}
+    assert create["secrets"] == [{"in": "body", "key": ["password"], "secret": "password"}]
+    comments = pact["PUT /stores/main returns 201"]["comments"]["pactRecorder"]
+    assert comments["secrets"] == [{"in": "header", "key": "Authorization", "secret": "password", "user": "alice"}]
+
+
+def test_nothing_secret_reaches_the_files(recorded, tmp_path):
+    rec = Recording(Settings("web", "store", tmp_path))
+    for exchange in STORY:
+        rec.add(exchange)
+    rec.write()
+    for path in tmp_path.iterdir():
+        text = path.read_text()
+        assert "s3cret-pw" not in text and base64.b64encode(b"alice:s3cret-pw").decode() not in text, path
+
+
+def test_rules_name_states_by_template(tmp_path):
+    rules = defaults()
+    rules = type(rules)(**{**rules.__dict__, "states": (StateRule("named", "GET /users/{id}", "a user with id {user} exists", "2xx"),)})
+    rec = Recording(Settings("web", "users", tmp_path, rules=rules))
+    rec.add(ex("GET", "/users/5", 200, None, {"id": 5}))
+    rec.add(ex("GET", "/users/6", 404, None, {"error": "x"}))
+    by_status = {i.status: i.states for i in rec.interactions()}
+    assert [(s.name, s.params_dict) for s in by_status[200]] == [("a user with id 5 exists", {"user": 5})]
+    assert [s.name for s in by_status[404]] == ["user does not exist"]
+
+
+def test_a_list_of_data_that_was_there_before_the_recording_names_its_items(tmp_path):
+    rec = Recording(Settings("web", "users", tmp_path))
+    rec.add(ex("GET", "/users", 200, None, {"items": [{"id": 1}, {"id": 2}]}))
+    (interaction,) = rec.interactions()
+    assert [(s.name, s.params_dict, s.seed) for s in interaction.states] == [("users exist", {"ids": [1, 2]}, True)]

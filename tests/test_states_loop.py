@@ -20,8 +20,8 @@ HINTS = f"{CONSUMER}-{PROVIDER}.states.yaml"
 
 # What a provider developer writes in place of each SEED line of the scaffold, by state name.
 SEEDING = [
-    (r"user \S+ exists", "latest_store().create(DATA.get(STATE, {}), id)"),
-    (r"user \S+ does not exist", "latest_store().delete(id)"),
+    (r"user exists", "latest_store().create(DATA.get(STATE, {}), user)"),
+    (r"user does not exist", "latest_store().delete(user)"),
     (r"users exist", "[latest_store().create(u, u['id']) for u in DATA[STATE]['items']]"),
     (r"no users exist", "latest_store().users.clear()"),
 ]
@@ -58,25 +58,22 @@ def stateful(tmp_path_factory):
     return out
 
 
-def test_the_states_file_names_each_state_once_with_params_and_data(stateful):
+def test_the_states_file_names_each_state_once_with_params_setup_and_data(stateful):
     hints = yaml.safe_load((stateful / HINTS).read_text())
-    names = [s["name"] for s in hints["states"]]
-    assert names == ["user 103 does not exist", "user 103 exists", "users exist"]
-    by_name = {s["name"]: s for s in hints["states"]}
-    exists = by_name["user 103 exists"]
-    assert exists["params"] == {"id": 103}
-    assert exists["interactions"] == [
-        "DELETE /users/{id} returns 204",
-        "GET /users/{id} returns 200",
-        "PUT /users/{id} returns 200",
+    names = [(s["name"], s["params"]) for s in hints["states"]]
+    assert names == [
+        ("user does not exist", {"user": 103}),
+        ("user exists", {"user": 103, "version": 2}),  # after the update: what the DELETE met
+        ("user exists", {"user": 103}),
+        ("users exist", {"ids": [101, 102, 103]}),
     ]
+    exists = hints["states"][2]
+    assert exists["interactions"] == ["GET /users/{id} returns 200", "PUT /users/{id} returns 200"]
     assert exists["data"]["name"] == "Katherine Johnson"
-    assert exists["notes"] == [
-        "id 103 came from an earlier response: POST /users returns 201 ($.id of the "
-        "response); this state lets the interaction be verified on its own"
-    ]
-    assert by_name["users exist"]["params"] == {"ids": [101, 102, 103]}
-    assert "data" not in by_name["user 103 does not exist"]
+    (create,) = [hints["steps"][n] for n in exists["setup"]]
+    assert (create["method"], create["path"], create["status"]) == ("POST", "/users", 201)
+    assert {"at": ["body", "id"], "value": "103"} in create["capture"]
+    assert "data" not in hints["states"][0] and hints["states"][0]["absent"] == "/users/103"
 
 
 def verify_fresh(pact, states_module):
@@ -118,8 +115,8 @@ def test_without_states_the_empty_provider_fails_and_a_broken_handler_is_reporte
     code = verify_empty(stateful / PACT_NAME, "--states", str(broken), "--report", str(tmp_path / "report.json"))
     out = capsys.readouterr().out
     assert code == 1
-    assert "STATE GET /users/{id} returns 200  (given user 103 exists)" in out
-    assert "provider state 'user 103 exists' could not be set up: NotImplementedError: seed the data for " in out
+    assert "STATE GET /users/{id} returns 200  (given user exists)" in out
+    assert "provider state 'user exists' could not be set up: NotImplementedError: seed the data for " in out
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["ok"] is False and any(i["state_failed"] for i in report["interactions"])
 
@@ -127,6 +124,19 @@ def test_without_states_the_empty_provider_fails_and_a_broken_handler_is_reporte
 def test_verify_with_the_states_module_from_the_command_line(stateful, capsys):
     code = verify_empty(stateful / PACT_NAME, "--states", str(stateful / "states.py"))
     assert code == 0, capsys.readouterr().out
+
+
+def test_states_from_the_recording_need_no_state_code_except_for_data_older_than_the_recording(stateful, capsys):
+    code = verify_empty(stateful / PACT_NAME, "--states-from-recording")
+    out = capsys.readouterr().out
+    # Users 101 and 102 were there before the recording: the list's setup makes only 103. Everything
+    # the consumer created itself verifies with no state code at all.
+    assert "PASS  GET /users/{id} returns 200  (given user exists)" in out
+    assert "PASS  PUT /users/{id} returns 200  (given user exists)" in out
+    assert "PASS  DELETE /users/{id} returns 204  (given user exists)" in out
+    assert "PASS  GET /users/{id} returns 404  (given user does not exist)" in out
+    assert "PASS  POST /users returns 201" in out
+    assert code == 0, out
 
 
 def test_header_injects_the_credentials_a_recording_redacted(tmp_path, capsys):

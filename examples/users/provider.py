@@ -88,13 +88,13 @@ class UserStore:
             return self.users.pop(uid, None) is not None
 
     def change_state(self, state: str, params: dict, action: str) -> None:
-        """The provider's own state endpoint: `user 101 exists`, `user 999 does not exist`,
+        """The provider's own state endpoint: `user exists` / `user does not exist` (params user),
         `users exist` (params ids) and `no users exist`."""
         if action != "setup":
             return
-        if m := re.fullmatch(r"user (\S+) (exists|does not exist)", state or ""):
-            uid = int(params.get("id", m.group(1)))
-            if m.group(2) == "exists":
+        if m := re.fullmatch(r"user (exists|does not exist)", state or ""):
+            uid = int(params.get("user", params.get("id", 0)))
+            if m.group(1) == "exists":
                 self.create(SEED.get(uid, {"name": f"User {uid}", "roles": ["reader"]}), uid)
             else:
                 self.delete(uid)

@@ -1,0 +1,144 @@
+"""Real values back where the recording redacted them, at verify time, in memory only.
+
+The recorder names every redacted request value (`password`, `authorization`, a second distinct one
+`password_2`) and says where it was. A verification gets the values from `--secret NAME=VALUE`,
+from `PACT_SECRET_<NAME>` in the environment, or (for headers) from `--header`; a secret the recording
+itself set (an account's password sent in a request body that a setup sends again) may be made up on
+the spot, since the setup and the interactions then use the same one. Basic credentials built on such a
+password are rebuilt from it:
+
+    entry {in: header, key: Authorization, secret: password, user: alice}, password=s3cret
+      -> Authorization: Basic YWxpY2U6czNjcmV0
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets as random_secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from recorder.redact import PLACEHOLDER
+
+
+@dataclass
+class Secrets:
+    given: dict[str, str] = field(default_factory=dict)  # --secret NAME=VALUE
+    headers: dict[str, str] = field(default_factory=dict)  # --header, by lower-case name
+    made: set[str] = field(default_factory=set)  # names the recording set itself: made up if not given
+    _made_up: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, given: dict[str, str], headers: dict[str, str], made: set[str]) -> Secrets:
+        env = {
+            k.removeprefix("PACT_SECRET_").lower(): v for k, v in os.environ.items() if k.startswith("PACT_SECRET_")
+        }
+        return cls(env | given, {k.lower(): v for k, v in headers.items()}, made)
+
+    def raw(self, name: str) -> str | None:
+        if name in self.given:
+            return self.given[name]
+        if name in self.made:
+            return self._made_up.setdefault(name, random_secrets.token_urlsafe(18))
+        return None
+
+    def value(self, entry: dict, recorded: str = "") -> str | None:
+        """What goes where `entry` says; `recorded` is the redacted text there (a header keeps its scheme)."""
+        if entry.get("in") == "header" and entry["secret"] not in self.given and "user" not in entry:
+            if (header := self.headers.get(str(entry["key"]).lower())) is not None:
+                return header
+        raw = self.raw(entry["secret"])
+        if raw is None:
+            return None
+        if "user" in entry:
+            return "Basic " + base64.b64encode(f"{entry['user']}:{raw}".encode()).decode("ascii")
+        if entry.get("in") == "header" and PLACEHOLDER in recorded and not raw.startswith(recorded.split(PLACEHOLDER)[0] or "\0"):
+            return recorded.replace(PLACEHOLDER, raw, 1)
+        return raw
+
+    def missing(self, entries: list[dict]) -> list[str]:
+        return sorted({e["secret"] for e in entries if self.value(e, PLACEHOLDER) is None})
+
+
+def made_by_recording(steps: list[dict]) -> set[str]:
+    """Secrets a setup sends in a body, query or form: the recording set them, so any value will do."""
+    return {e["secret"] for s in steps for e in s.get("secrets", []) if e.get("in") != "header"}
+
+
+def fill_step(step: dict, secrets: Secrets) -> dict:
+    """A recorded setup step with real values in place of its placeholders."""
+    out = dict(step)
+    headers = [list(h) for h in step.get("headers", [])]
+    for e in step.get("secrets", []):
+        kind = e.get("in")
+        if kind == "header":
+            for h in headers:
+                if h[0].lower() == str(e["key"]).lower() and (v := secrets.value(e, h[1])) is not None:
+                    h[1] = v
+        elif kind == "query":
+            out["query"] = [[k, _or(secrets.value(e), v) if k == e["key"] else v] for k, v in out.get("query", [])]
+        elif kind == "body" and "json" in out:
+            out["json"] = _set(out["json"], e["key"], secrets.value(e))
+        elif kind in ("form", "text") and "text" in out:
+            out["text"] = _fill_text(out["text"], e, secrets)
+    out["headers"] = headers
+    return out
+
+
+def fill_request(request: dict, entries: list[dict], secrets: Secrets) -> None:
+    """An interaction's request (V4 or V3) with real values in place of its placeholders."""
+    headers = request.get("headers") or {}
+    for e in entries:
+        kind = e.get("in")
+        if kind == "header":
+            name = next((k for k in headers if k.lower() == str(e["key"]).lower()), None)
+            if name is None:
+                continue
+            current = headers[name]
+            recorded = ", ".join(current) if isinstance(current, list) else current
+            if (v := secrets.value(e, recorded)) is not None:
+                headers[name] = [v] if isinstance(current, list) else v
+        elif kind == "query" and isinstance(request.get("query"), dict) and e["key"] in request["query"]:
+            if (v := secrets.value(e)) is not None:
+                request["query"][e["key"]] = [v] if isinstance(request["query"][e["key"]], list) else v
+        elif kind in ("body", "form", "text") and "body" in request:
+            body = request["body"]
+            v4 = isinstance(body, dict) and "content" in body and "contentType" in body
+            content = body["content"] if v4 else body
+            if kind == "body":
+                content = _set(content, e["key"], secrets.value(e))
+            elif isinstance(content, str):
+                content = _fill_text(content, e, secrets)
+            if v4:
+                body["content"] = content
+            else:
+                request["body"] = content
+
+
+def _or(value: str | None, default: str) -> str:
+    return default if value is None else value
+
+
+def _set(document: Any, keys: list, value: str | None) -> Any:
+    if value is None:
+        return document
+    try:
+        target = document
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+    except (KeyError, IndexError, TypeError):
+        pass  # the example no longer has that place (edited by hand): leave it
+    return document
+
+
+def _fill_text(text: str, e: dict, secrets: Secrets) -> str:
+    value = secrets.value(e)
+    if value is None:
+        return text
+    if e.get("in") == "form":
+        pairs = parse_qsl(text, keep_blank_values=True)
+        return urlencode([(k, value if k == e["key"] and v == PLACEHOLDER else v) for k, v in pairs])
+    return text.replace(PLACEHOLDER, value, 1)

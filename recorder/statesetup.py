@@ -1,0 +1,318 @@
+"""Provider states set up from the recording: `verify --states-from-recording`.
+
+The verifier asks for each state of an interaction in turn (outermost first) and then sends the
+interaction's request. For each state this sends the recorded requests that made it (its setup in the
+states file) to the provider, so a provider started empty verifies with no state code written by hand.
+
+Values the provider generates (ids, ETags, cursors) differ on every run. Each step says where its
+response carried such values (`capture`); the fresh provider's value found there replaces the recorded
+one in every later step and in the state's params, which the verifier puts into the interaction's
+request through its ProviderState generators:
+
+    step 4: POST /records -> {"data": {"id": "9f2c..."}}   fresh provider: {"data": {"id": "17ab..."}}
+    state "record exists" {record: "9f2c..."}  answers   {"record": "17ab..."}
+    GET /records/${record}                      is sent   GET /records/17ab...
+
+Between interactions the provider is emptied: by the reset request the recording holds (a suite's
+flush, rule `provider-reset`), by `--reset-url`, or else by deleting what the setups created.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import yaml
+
+from recorder.fill import Secrets, fill_step
+from recorder.timeline import etag_value
+
+TIMEOUT = 30
+
+
+@dataclass
+class RecordedStates:
+    """A states file as written by the recorder: states by (name, params), numbered steps, reset."""
+
+    states: dict[tuple[str, str], dict]
+    steps: dict[int, dict]
+    reset: int | None
+
+    @classmethod
+    def load(cls, path: Path) -> RecordedStates:
+        if not path.is_file():
+            raise ValueError(
+                f"--states-from-recording {path}: no such file (it is written beside the pact as "
+                "CONSUMER-PROVIDER.states.yaml; pass its path if it is elsewhere)"
+            )
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"--states-from-recording {path}: not YAML: {e}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("states", []), list):
+            raise ValueError(f"--states-from-recording {path}: not a states file written by pact-recorder")
+        steps = {int(n): s for n, s in (doc.get("steps") or {}).items()}
+        states = {(s["name"], _canonical(s.get("params") or {})): s for s in doc.get("states", [])}
+        return cls(states, steps, doc.get("reset"))
+
+    def find(self, name: str, params: dict) -> dict | None:
+        if (found := self.states.get((name, _canonical(params)))) is not None:
+            return found
+        same = [s for (n, _), s in self.states.items() if n == name]
+        return same[0] if len(same) == 1 else None
+
+
+def _canonical(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+@dataclass
+class Setup:
+    """Runs setups against the provider and remembers what the fresh provider handed out."""
+
+    recorded: RecordedStates
+    provider_url: str
+    secrets: Secrets = field(default_factory=Secrets)
+    reset_url: str | None = None
+    accounts: dict[str, dict] = field(default_factory=dict)  # user -> a secret entry of its credentials
+    bindings: dict[str, str] = field(default_factory=dict)  # recorded value -> the fresh provider's
+    groups: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)  # per interaction:
+    # the states set up, and what went wrong with each (the verifier reports in the same order)
+    _ran: set[int] = field(default_factory=set)
+    _dirty: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def change(self, state: str, params: dict, action: str) -> dict:
+        """One call of the verifier's state-change protocol; returns the values for the generators."""
+        with self.lock:
+            if action == "teardown":
+                self._dirty = True
+                return {}
+            if self._dirty or not self.groups:
+                self._next_interaction()
+            if not state:
+                return {}
+            self.groups[-1][0].append(state)
+            try:
+                return self._setup(state, params)
+            except (OSError, http.client.HTTPException) as e:
+                self._failed(state, f"the provider could not be reached for its setup: {e}")
+                return {}
+
+    def _failed(self, state: str, problem: str) -> None:
+        self.groups[-1][1].setdefault(state, problem)
+
+    def _next_interaction(self) -> None:
+        if self.groups:  # not before the first: the provider starts empty
+            if self.reset_url:
+                self._send_url("POST", self.reset_url)
+            elif self.recorded.reset is not None:
+                self._send(self.recorded.steps[self.recorded.reset])
+            else:
+                self._undo()
+        self._dirty = False
+        self.groups.append(([], {}))
+        self.bindings.clear()
+        self._ran.clear()
+
+    def _setup(self, name: str, params: dict) -> dict:
+        entry = self.recorded.find(name, params)
+        if entry is None:
+            self._failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
+            return {}
+        if (absent := entry.get("absent")) and self.recorded.reset is None and not self.reset_url:
+            self._request("DELETE", self._bound_path(absent), {}, b"")
+        for number in entry.get("setup", []):
+            if number in self._ran:
+                continue
+            self._ran.add(number)
+            step = self.recorded.steps[number]
+            fresh = self._send(step)
+            if 200 <= step.get("status", 200) < 300 and not 200 <= fresh.status < 300:
+                self._failed(
+                    name,
+                    f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
+                    f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}",
+                )
+        return {k: self._bound(v) for k, v in params.items()}
+
+    # -- sending a step with the fresh provider's values --------------------------------------------
+
+    def _send(self, step: dict) -> Response:
+        step = fill_step(step, self.secrets)
+        path = self._bound_path(step["path"])
+        query = [(k, self.bindings.get(v, v)) for k, v in step.get("query", [])]
+        target = path + ("?" + urlencode(query) if query else "")
+        headers = {k: self._bound_text(v) for k, v in step.get("headers", [])}
+        body = b""
+        if "json" in step:
+            body = json.dumps(self._bound_json(step["json"])).encode()
+        elif "text" in step:
+            body = self._bound_text(step["text"]).encode()
+        elif "base64" in step:
+            body = base64.b64decode(step["base64"])
+        fresh = self._request(step["method"], target, headers, body)
+        self._learn(step.get("capture", []), fresh)
+        return fresh
+
+    def _undo(self) -> None:
+        """Nothing empties the provider: delete every resource the recording created (setups and
+        interactions may both have made them), innermost first, each with the credentials that made
+        it; resources made without credentials (accounts) last, since the others need them."""
+        made: dict[str, dict] = {}
+        for number, step in sorted(self.recorded.steps.items()):
+            path = step["path"].rstrip("/")
+            filled = fill_step(step, self.secrets)
+            signed = any(h[0].lower() == "authorization" for h in filled["headers"])
+            if step["method"] in ("PUT", "MKCOL", "MKCALENDAR") and 200 <= step.get("status", 0) < 300:
+                made.setdefault(path, filled)
+            if path in made and signed:
+                made[path] = filled  # deleting takes credentials even where creating did not (accounts)
+        accounts = {p for p in made if p.rsplit("/", 1)[-1] in self.accounts}
+        order = sorted(made, key=lambda p: (p in accounts, -p.count("/"), p))
+        for path in order:
+            headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
+            if path in accounts and (own := self.secrets.value(self.accounts[path.rsplit("/", 1)[-1]])):
+                headers["Authorization"] = own
+            self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
+
+    def _learn(self, captures: list[dict], fresh: Response) -> None:
+        for capture in captures:
+            value = _extract(capture["at"], fresh)
+            recorded = str(capture["value"])
+            if value is not None and value != recorded:
+                self.bindings[recorded] = value
+
+    def _bound(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._bound(v) for v in value]
+        fresh = self.bindings.get(str(value))
+        if fresh is None:
+            return value
+        return int(fresh) if isinstance(value, int) and fresh.lstrip("-").isdigit() else fresh
+
+    def _bound_path(self, path: str) -> str:
+        return "/".join(quote(self.bindings[unquote(s)], safe="") if unquote(s) in self.bindings else s for s in path.split("/"))
+
+    def _bound_text(self, text: str) -> str:
+        for recorded, fresh in self.bindings.items():
+            if len(recorded) >= 4 and recorded in text:
+                text = text.replace(recorded, fresh)
+        return text
+
+    def _bound_json(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self._bound_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._bound_json(v) for v in value]
+        if isinstance(value, bool) or value is None:
+            return value
+        return self._bound(value)
+
+    # -- HTTP -------------------------------------------------------------------------------------------
+
+    def _send_url(self, method: str, url: str) -> Response:
+        parts = urlsplit(url)
+        return self._request(method, parts.path + (f"?{parts.query}" if parts.query else ""), {}, b"", url)
+
+    def _request(self, method: str, target: str, headers: dict[str, str], body: bytes, url: str = "") -> Response:
+        parts = urlsplit(url or self.provider_url)
+        conn_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = conn_type(parts.hostname, parts.port, timeout=TIMEOUT)
+        try:
+            base = "" if url else parts.path.rstrip("/")
+            conn.request(method, base + target, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            return Response(resp.status, resp.getheaders(), resp.read())
+        finally:
+            conn.close()
+
+
+def _extract(at: list, fresh: Response) -> str | None:
+    """The value at a capture's place in a fresh response (see timeline.response_values)."""
+    if at[0] == "header":
+        value = next((v for k, v in fresh.headers if k.lower() == str(at[1]).lower()), None)
+        if value is None or len(at) == 2:
+            return etag_value(value) if value is not None and str(at[1]).lower() == "etag" else value
+        parts = urlsplit(value.strip("<> ").split(">;")[0])
+        if at[2] == "segment":
+            segments = [s for s in parts.path.split("/") if s]
+            return unquote(segments[at[3]]) if at[3] < len(segments) else None
+        return dict(parse_qsl(parts.query)).get(at[3])
+    value = fresh.json()
+    for key in at[1:]:
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return None if isinstance(value, (dict, list)) or value is None else str(value)
+
+
+class LocalServer:
+    """What the verifier reads from this process, on 127.0.0.1 in a thread: the pact with real values
+    filled in (never written to disk) and the state-change URL of a setup from the recording."""
+
+    def __init__(self, pact: bytes, setup: Setup | None):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(pact, setup))
+        base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.pact_url, self.state_url = f"{base}/pact.json", f"{base}/_pact/states"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> LocalServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+def _handler(pact: bytes, setup: Setup | None) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._answer(pact)
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                call = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                call = {}
+            # Never an error status: the verifier would retry the state change for minutes. A setup
+            # that failed is remembered and reported with the interaction.
+            state, params, action = call.get("state") or "", call.get("params") or {}, call.get("action") or "setup"
+            values = setup.change(state, params, action) if setup is not None else {}
+            self._answer(json.dumps(values).encode())
+
+        def _answer(self, body: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    return Handler

@@ -1,0 +1,421 @@
+"""The recording as a sequence: what each request needed before it ran, and how to make that again.
+
+A verifier replays every interaction alone against a provider started empty, so each one must say
+which resources it needs (and which it needs absent), and how to create them. The recording knows:
+every exchange's preconditions are the effects of the exchanges before it.
+
+    PUT  /stores/main                    201   store main did not exist; now it does (step 1)
+    POST /stores/main/records            201   {"id": "9f2c"}: record 9f2c created (step 2)
+    GET  /stores/main/records/9f2c       200   needs store main (step 1) and record 9f2c (step 2);
+                                               9f2c came from step 2's response, so a fresh provider's
+                                               id is used in its place
+
+`Timeline.before(exchange)` answers for one exchange (asked for the example of each interaction);
+`Timeline.apply(exchange)` adds its effects. Memory is bounded by the resources touched (each keeps
+the steps since its latest creation, at most MAX_HISTORY) and by a fixed number of remembered values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from recorder.endpoints import singular
+from recorder.model import NO_BODY, Exchange
+
+CREATE = frozenset({"PUT", "MKCOL", "MKCALENDAR"})
+UPDATE = frozenset({"PATCH", "PROPPATCH"})
+READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
+MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
+MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
+MAX_LEAVES = 400  # body values looked at per response
+ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
+VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
+# Request headers a setup step does not send: transport, and conditions (a setup wants the effect).
+STEP_HEADERS_DROPPED = frozenset(
+    {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive",
+     "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "expect", "user-agent"}
+)
+
+Location = tuple  # ("header", name[, "segment", i | "query", key]) | ("body", key-or-index, ...)
+
+
+@dataclass(eq=False)
+class Step:
+    """One recorded request that a setup sends again, with the values its response handed out."""
+
+    seq: int
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    content_type: str | None
+    status: int
+    produced: dict[Location, str] = field(default_factory=dict)  # where in its response -> value
+    secrets: tuple = ()  # named placeholders its request carries (see redact)
+
+    @classmethod
+    def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
+        headers = tuple((k, v) for k, v in ex.request_headers if k.lower() not in STEP_HEADERS_DROPPED)
+        return cls(
+            seq, ex.method.upper(), ex.path, ex.query, headers, ex.request_body,
+            ex.request_header("content-type"), ex.status, produced, ex.secrets,
+        )
+
+
+@dataclass
+class Resource:
+    path: str
+    exists: bool | None = None  # None: never written; seen or not, it was there before the recording
+    history: list[Step] = field(default_factory=list)  # since its latest creation
+    data: Any = None  # its latest representation seen in a 2xx response
+
+
+@dataclass(frozen=True)
+class Need:
+    """One provider state an exchange needs: `kind` is exists | absent | list | values."""
+
+    kind: str
+    levels: tuple[tuple[str, str], ...]  # (resource kind, path segment) from the outermost resource in
+    steps: tuple[Step, ...] = ()
+    data: Any = None
+    seed: bool = False  # exists without a step that makes it: data the provider must already hold
+    values: tuple[tuple[str, str], ...] = ()  # for kind values: (param, recorded value)
+    delete_path: str = ""  # for kind absent: what a setup without a reset deletes
+    noun: str = ""  # for kind list: what the listed items are (records)
+
+
+@dataclass
+class Preconditions:
+    needs: list[Need]
+    uses: dict[Location, tuple[str, str]]  # request location -> (param, recorded value)
+    ambiguous: bool = False
+
+
+def norm(path: str) -> str:
+    stripped = path.rstrip("/")
+    return stripped or "/"
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def etag_value(value: str) -> str:
+    return value.removeprefix("W/").strip('"')
+
+
+def _distinctive(key: Any, value: Any) -> str | None:
+    """The value as text when it could be one the provider generated (ids, versions, cursors), else None."""
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list, float)):
+        return None
+    text = str(value)
+    if isinstance(key, str) and ID_KEY.search(key):
+        return text if len(text) >= 1 else None
+    if isinstance(value, int):
+        return text if abs(value) >= 1_000_000 else None
+    return text if len(text) >= 8 and any(c.isdigit() for c in text) and " " not in text else None
+
+
+def _url_parts(value: str) -> list[tuple[Location, str]]:
+    if not value.startswith(("http://", "https://", "/")) or " " in value.strip("<> "):
+        return []
+    parts = urlsplit(value.strip("<> ").split(">;")[0])
+    out: list[tuple[Location, str]] = [(("segment", i), unquote(s)) for i, s in enumerate(_segments(parts.path))]
+    out += [(("query", k), v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return out
+
+
+def response_values(ex: Exchange) -> dict[Location, str]:
+    """Values in a response that later requests may use: header ids and URLs, id-like body fields."""
+    out: dict[Location, str] = {}
+    for name, value in ex.response_headers:
+        if not VALUE_HEADER.search(name):
+            continue
+        if name.lower() == "etag":
+            out[("header", name)] = etag_value(value)
+        elif parts := _url_parts(value):
+            out |= {("header", name, *where): v for where, v in parts if _distinctive(where[-1], v) is not None}
+        else:
+            out[("header", name)] = value
+    body = ex.response_json
+    if body is not NO_BODY:
+        for path, value in _leaves(body):
+            if (text := _distinctive(path[-1] if path else None, value)) is not None:
+                out[("body", *path)] = text
+    return out
+
+
+def request_values(ex: Exchange) -> dict[Location, str]:
+    """Every value a request carries, by where it is (for finding the ones an earlier response gave)."""
+    out: dict[Location, str] = {("path", i): unquote(s) for i, s in enumerate(_segments(ex.path))}
+    out |= {("query", k): v for k, v in ex.query}
+    for name, value in ex.request_headers:
+        if name.lower() in ("if-match", "if-none-match") and value != "*":
+            out[("header", name)] = etag_value(value)
+        elif VALUE_HEADER.search(name) and name.lower() not in ("host",):
+            out[("header", name)] = value
+    body = ex.request_json
+    if body is not NO_BODY:
+        out |= {("body", *path): str(value) for path, value in _leaves(body) if _distinctive(path[-1] if path else None, value)}
+    return out
+
+
+def step_request_values(step: Step) -> dict[Location, str]:
+    """request_values for a recorded step (its request as a setup sends it)."""
+    ex = Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"")
+    return request_values(ex)
+
+
+def _leaves(value: Any, path: tuple = ()):
+    stack, seen = [(path, value)], 0
+    while stack and seen < MAX_LEAVES:
+        where, v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend((where + (k,), c) for k, c in reversed(list(v.items())))
+        elif isinstance(v, list):
+            stack.extend((where + (i,), c) for i, c in reversed(list(enumerate(v))))
+        else:
+            seen += 1
+            yield where, v
+
+
+def created_child(ex: Exchange) -> str | None:
+    """The path of what a POST created: its Location under the posted path, or the id it returned."""
+    base = norm(ex.path)
+    if location := ex.response_header("location"):
+        path = norm(urlsplit(location).path)
+        if path.startswith(base + "/") and path != base:
+            return path
+    body = ex.response_json
+    if isinstance(body, dict) and len(body) <= 3 and isinstance(body.get("data"), dict):
+        body = body["data"]
+    if isinstance(body, dict):
+        for key in ("id", "uuid", "key", "slug", "name"):
+            if isinstance(body.get(key), (str, int)) and not isinstance(body.get(key), bool):
+                return f"{base.rstrip('/')}/{body[key]}"
+    return None
+
+
+class Timeline:
+    def __init__(self) -> None:
+        self.resources: dict[str, Resource] = {}
+        self.values: OrderedDict[str, tuple[Step, Location]] = OrderedDict()
+        self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
+        self.reset: Step | None = None
+        self.seq = 0
+        self.owners: dict[str, str] = {}  # secret name -> the resource whose creation sent it (an account)
+
+    # -- what an exchange needed ---------------------------------------------------------------------
+
+    def before(self, ex: Exchange, params: frozenset[int] = frozenset()) -> Preconditions:
+        """What `ex` needed: `params` are the positions of its path's segments that the endpoint made
+        parameters (an id there names a resource even if the recording never wrote it)."""
+        path, method, status = norm(ex.path), ex.method.upper(), ex.status
+        chain = self._chain(path, method, status, params)
+        levels = self._levels(chain)
+        needs: list[Need] = []
+        for prefix, level_path in zip(chain, levels, strict=True):
+            exists = self._existed(prefix, ex, target=prefix == path)
+            if exists is None:
+                break
+            if exists is False:
+                needs.append(Need("absent", level_path, delete_path=prefix))
+                break
+            res = self.resources.get(prefix)
+            steps = tuple(res.history) if res and res.exists else ()
+            needs.append(Need("exists", level_path, steps, res.data if res else None, seed=not steps))
+        needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
+        reads = method in READ and 200 <= status < 300
+        if reads and (not needs or needs[-1].kind == "exists"):
+            if (listing := self._children(path, levels[-1] if levels else ())) is not None:
+                needs.append(listing)
+        uses = self._uses(ex, chain, levels)
+        if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
+            covered = {s for need in needs for s in need.steps}
+            steps = self.producers([value for _, value in derived], covered)
+            # A read runs where it ran in the recording, among the writes of the deepest resource: an
+            # ETag read before an update must come out stale again.
+            into = next((k for k in range(len(needs) - 1, -1, -1) if needs[k].steps), None)
+            if steps and into is not None:
+                merged = sorted({*needs[into].steps, *steps}, key=lambda s: s.seq)
+                needs[into], steps = replace(needs[into], steps=tuple(merged)), []
+            needs.append(Need("values", (), tuple(steps), values=tuple(derived)))
+        return Preconditions(needs, uses)
+
+    def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
+        """The accounts whose credentials the request (or a setup step it needs) sends: created earlier
+        by a request that sent the same password."""
+        owners = {self.owners.get(dict(e)["secret"]) for found in secrets for e in found if dict(e).get("in") == "header"}
+        needs = []
+        for owner in sorted(o for o in owners if o and o not in chain):
+            res = self.resources.get(owner)
+            if res is not None and res.exists:
+                levels = self._levels(self._chain(owner, "GET", 200, frozenset()))[-1]
+                needs.append(Need("exists", levels, tuple(res.history), res.data, seed=not res.history))
+        return needs
+
+    def _chain(self, path: str, method: str, status: int, params: frozenset[int]) -> list[str]:
+        """The resources a path names, outermost first: known resources (written, or an id segment) that
+        are prefixes of it, and the path itself when the request acts on it as one item."""
+        segs = _segments(path)
+        prefixes = ["/" + "/".join(segs[: i + 1]) for i in range(len(segs))]
+        chain = [p for i, p in enumerate(prefixes[:-1]) if p in self.resources or i in params]
+        if not prefixes:
+            return chain
+        acts_on_item = (
+            path in self.resources
+            or len(segs) - 1 in params
+            or method in CREATE | UPDATE | {"DELETE"}
+            or status in (404, 410, 409, 412)
+        )
+        return chain + [path] if acts_on_item and method != "POST" else chain
+
+    def _levels(self, chain: list[str]) -> list[tuple[tuple[str, str], ...]]:
+        """For each resource of the chain, its (kind, segment) levels from the outermost one."""
+        out, levels, taken = [], [], {}
+        previous_end = 0
+        for prefix in chain:
+            segs = _segments(prefix)
+            word = segs[-2] if len(segs) - previous_end >= 2 else None
+            base = _param_name(singular(word)) if word else "item"
+            n = taken.get(base, 0) + 1
+            taken[base] = n
+            levels = [*levels, (base if n == 1 else f"{base}_{n}", unquote(segs[-1]))]
+            out.append(tuple(levels))
+            previous_end = len(segs)
+        return out
+
+    def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
+        method, status = ex.method.upper(), ex.status
+        if target:
+            if method in CREATE and status == 201:
+                return False
+            if status in (404, 410):
+                return False
+            if method == "DELETE" and 200 <= status < 300 or status in (409, 412) or status == 304:
+                return True
+        res = self.resources.get(path)
+        if res is not None and res.exists is not None:
+            return res.exists
+        if target and not (200 <= status < 300 or status == 304):
+            return None  # refused for another reason (400, 401, 403): the recording cannot tell
+        return True  # never written: there before the recording (seed data), or an outer resource
+
+    def _children(self, path: str, levels: tuple) -> Need | None:
+        base = path.rstrip("/") + "/"
+        kids = [r for p, r in self.resources.items() if p.startswith(base) and "/" not in p[len(base):] and r.exists]
+        if not kids:
+            return None
+        steps = [s for r in kids for s in r.history]
+        ids = tuple(sorted(unquote(_segments(r.path)[-1]) for r in kids))
+        return Need(
+            "list", levels, tuple(sorted(steps, key=lambda s: s.seq)), values=(("ids", ids),),
+            noun=unquote(_segments(path)[-1]) if _segments(path) else "items",
+        )
+
+    def _uses(self, ex: Exchange, chain: list[str], levels: list) -> dict[Location, tuple[str, str]]:
+        """Where the request carries a state param: the segments of the resources its path names, and
+        values an earlier response handed out (ids, ETags, cursors), each named after where it is."""
+        names = levels[-1] if levels else ()
+        out: dict[Location, tuple[str, str]] = {
+            ("path", len(_segments(prefix)) - 1): level for prefix, level in zip(chain, names, strict=False)
+        }
+        taken = {name for name, _ in names}
+        segs = _segments(ex.path)
+        for where, value in request_values(ex).items():
+            if where in out or value not in self.values:
+                continue
+            if where[0] == "path":
+                word = singular(segs[where[1] - 1]) if where[1] > 0 else "item"
+            else:
+                word = where[1].lower() if where[0] == "header" else str(where[-1])
+            base = _param_name(word)
+            name, n = base, 2
+            while name in taken:
+                name, n = f"{base}_{n}", n + 1
+            taken.add(name)
+            out[where] = (name, value)
+        return out
+
+    def producers(self, values: list[str], exclude: set[Step]) -> list[Step]:
+        """Read steps whose responses handed out these values, not already among `exclude`."""
+        found = []
+        for value in values:
+            step = self.values.get(value, (None,))[0]
+            if step is not None and step.method in READ and step not in exclude and step not in found:
+                found.append(step)
+        return sorted(found, key=lambda s: s.seq)
+
+    # -- what an exchange did ------------------------------------------------------------------------
+
+    def apply(self, ex: Exchange) -> Step:
+        self.seq += 1
+        for where, value in request_values(ex).items():
+            if value not in self.values:
+                self._remember(self.sent, value, None)
+        produced = {w: v for w, v in response_values(ex).items() if v not in self.sent}
+        step = Step.of(self.seq, ex, produced)
+        for where, value in produced.items():
+            self.values.pop(value, None)
+            self._remember(self.values, value, (step, where))
+        path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
+        if not ok:
+            if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
+                res.exists = False
+            return step
+        body = ex.response_json if ex.response_json is not NO_BODY else None
+        if method in CREATE:
+            res = self.resources.setdefault(path, Resource(path))
+            res.history = [step] if ex.status == 201 or not res.exists else self._trim(res.history + [step])
+            res.exists, res.data = True, body if body is not None else res.data
+        elif method in UPDATE or method == "POST" and path in self.resources and created_child(ex) is None:
+            res = self.resources.setdefault(path, Resource(path))
+            res.history = self._trim(res.history + [step])
+            res.exists, res.data = True, body if body is not None else res.data
+        elif method == "POST" and (child := created_child(ex)) is not None:
+            res = self.resources.setdefault(child, Resource(child))
+            res.history, res.exists, res.data = [step], True, body
+        elif method == "DELETE":
+            for p, res in self.resources.items():
+                if p == path or p.startswith(path.rstrip("/") + "/"):
+                    res.exists, res.history = False, []
+            self.resources.setdefault(path, Resource(path, exists=False))
+        elif method in READ and (res := self.resources.get(path)) is not None:
+            res.exists = True
+            res.data = body if body is not None else res.data
+        made = path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
+        for entry in ex.secrets if made else ():
+            if dict(entry).get("in") in ("body", "form"):
+                self.owners[dict(entry)["secret"]] = made
+        return step
+
+    def forget_all(self, step: Step) -> None:
+        """A reset request (a test suite's flush): nothing exists after it."""
+        self.reset = step
+        for res in self.resources.values():
+            res.exists, res.history = False, []
+
+    @staticmethod
+    def _trim(history: list[Step]) -> list[Step]:
+        return history if len(history) <= MAX_HISTORY else [history[0], *history[-(MAX_HISTORY - 1) :]]
+
+    @staticmethod
+    def _remember(store: OrderedDict, key: str, value: Any) -> None:
+        store[key] = value
+        if len(store) > MAX_VALUES:
+            store.popitem(last=False)
+
+
+def _names_resource(where: Location, chain: list[str]) -> bool:
+    return where[0] == "path" and any(len(_segments(p)) - 1 == where[1] for p in chain)
+
+
+def _param_name(word: str) -> str:
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", word) if p] or ["value"]
+    name = parts[0].lower() + "".join(p.capitalize() for p in parts[1:])
+    return name if not name[0].isdigit() else f"v{name}"
