@@ -87,6 +87,7 @@ class Need:
     values: tuple[tuple[str, str], ...] = ()  # for kind values: (param, recorded value)
     delete_path: str = ""  # for kind absent: what a setup without a reset deletes
     noun: str = ""  # for kind list: what the listed items are (records)
+    path: str = ""  # the resource (for kind list: the collection)
 
 
 @dataclass
@@ -208,7 +209,7 @@ class Timeline:
         self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
         self.reset: Step | None = None
         self.seq = 0
-        self.owners: dict[str, str] = {}  # secret name -> the resource whose creation sent it (an account)
+        self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -224,11 +225,11 @@ class Timeline:
             if exists is None:
                 break
             if exists is False:
-                needs.append(Need("absent", level_path, delete_path=prefix))
+                needs.append(Need("absent", level_path, delete_path=prefix, path=prefix))
                 break
             res = self.resources.get(prefix)
             steps = tuple(res.history) if res and res.exists else ()
-            needs.append(Need("exists", level_path, steps, res.data if res else None, seed=not steps))
+            needs.append(Need("exists", level_path, steps, res.data if res else None, seed=not steps, path=prefix))
         needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
         reads = method in READ and 200 <= status < 300
         if reads and (not needs or needs[-1].kind == "exists"):
@@ -238,26 +239,38 @@ class Timeline:
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
             steps = self.producers([value for _, value in derived], covered)
-            # A read runs where it ran in the recording, among the writes of the deepest resource: an
-            # ETag read before an update must come out stale again.
-            into = next((k for k in range(len(needs) - 1, -1, -1) if needs[k].steps), None)
-            if steps and into is not None:
-                merged = sorted({*needs[into].steps, *steps}, key=lambda s: s.seq)
-                needs[into], steps = replace(needs[into], steps=tuple(merged)), []
-            needs.append(Need("values", (), tuple(steps), values=tuple(derived)))
+            # A read runs where it ran in the recording, among the writes of the resource it read: an
+            # ETag read before an update must come out stale again. A read of something this
+            # interaction does not set up could not be replayed: its values stay as recorded.
+            for step in steps:
+                into = max(
+                    (k for k, n in enumerate(needs) if n.path and _within(norm(step.path), n.path)),
+                    key=lambda k: len(needs[k].path),
+                    default=None,
+                )
+                if into is not None:
+                    merged = sorted({*needs[into].steps, step}, key=lambda s: s.seq)
+                    needs[into] = replace(needs[into], steps=tuple(merged))
+            needs.append(Need("values", (), (), values=tuple(derived)))
         return Preconditions(needs, uses)
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
         """The accounts whose credentials the request (or a setup step it needs) sends: created earlier
         by a request that sent the same password."""
-        owners = {self.owners.get(dict(e)["secret"]) for found in secrets for e in found if dict(e).get("in") == "header"}
+        owners = {self._owner(dict(e)) for found in secrets for e in found if dict(e).get("in") == "header"}
         needs = []
         for owner in sorted(o for o in owners if o and o not in chain):
             res = self.resources.get(owner)
             if res is not None and res.exists:
                 levels = self._levels(self._chain(owner, "GET", 200, frozenset()))[-1]
-                needs.append(Need("exists", levels, tuple(res.history), res.data, seed=not res.history))
+                needs.append(Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=owner))
         return needs
+
+    def _owner(self, entry: dict) -> str | None:
+        """The account a credential belongs to: the one named like its user, else the latest."""
+        made = self.owners.get(entry["secret"], [])
+        named = [p for p in made if unquote(p.rsplit("/", 1)[-1]) == entry.get("user")]
+        return (named or made or [None])[-1]
 
     def _chain(self, path: str, method: str, status: int, params: frozenset[int]) -> list[str]:
         """The resources a path names, outermost first: known resources (written, or an id segment) that
@@ -300,6 +313,8 @@ class Timeline:
             if method == "DELETE" and 200 <= status < 300 or status in (409, 412) or status == 304:
                 return True
         res = self.resources.get(path)
+        if not target and (200 <= status < 300 or status == 304):
+            return True  # the request went through it: whatever the timeline missed, it was there
         if res is not None and res.exists is not None:
             return res.exists
         if target and not (200 <= status < 300 or status == 304):
@@ -315,7 +330,7 @@ class Timeline:
         ids = tuple(sorted(unquote(_segments(r.path)[-1]) for r in kids))
         return Need(
             "list", levels, tuple(sorted(steps, key=lambda s: s.seq)), values=(("ids", ids),),
-            noun=unquote(_segments(path)[-1]) if _segments(path) else "items",
+            noun=unquote(_segments(path)[-1]) if _segments(path) else "items", path=path,
         )
 
     def _uses(self, ex: Exchange, chain: list[str], levels: list) -> dict[Location, tuple[str, str]]:
@@ -380,18 +395,23 @@ class Timeline:
         elif method == "POST" and (child := created_child(ex)) is not None:
             res = self.resources.setdefault(child, Resource(child))
             res.history, res.exists, res.data = [step], True, body
+        elif method == "POST":
+            for mentioned in _mentioned(ex):  # a batch of sub-requests, say: it may have made them
+                res = self.resources.setdefault(mentioned, Resource(mentioned))
+                res.history = self._trim(res.history + [step]) if res.exists else [step]
+                res.exists = True
         elif method == "DELETE":
-            for p, res in self.resources.items():
+            for p, res in self.resources.items():  # (a DELETE of a whole list is no resource itself)
                 if p == path or p.startswith(path.rstrip("/") + "/"):
                     res.exists, res.history = False, []
-            self.resources.setdefault(path, Resource(path, exists=False))
         elif method in READ and (res := self.resources.get(path)) is not None:
             res.exists = True
             res.data = body if body is not None else res.data
         made = path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
         for entry in ex.secrets if made else ():
             if dict(entry).get("in") in ("body", "form"):
-                self.owners[dict(entry)["secret"]] = made
+                owners = self.owners.setdefault(dict(entry)["secret"], [])
+                owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step
 
     def forget_all(self, step: Step) -> None:
@@ -409,6 +429,36 @@ class Timeline:
         store[key] = value
         if len(store) > MAX_VALUES:
             store.popitem(last=False)
+
+
+def _mentioned(ex: Exchange) -> list[str]:
+    """Paths a POST's JSON body writes to (a batch's sub-requests: objects with a `path` and a
+    `method` that is not a read), as full paths: relative to the request's own prefix when they are
+    not (POST /v1/batch naming /buckets/b means /v1/buckets/b)."""
+    body = ex.request_json
+    if body is NO_BODY:
+        return []
+    prefix = "/" + _segments(ex.path)[0] if len(_segments(ex.path)) > 1 else ""
+    default = str(body.get("defaults", {}).get("method", "")) if isinstance(body, dict) and isinstance(body.get("defaults"), dict) else ""
+    out: list[str] = []
+    stack = [body]
+    while stack and len(out) < 100:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, dict):
+            path, method = node.get("path"), str(node.get("method", default)).upper()
+            if isinstance(path, str) and path.startswith("/") and method and method not in READ:
+                path = norm(path.split("?", 1)[0])
+                full = path if not prefix or path.startswith(prefix + "/") else prefix + path
+                if full != norm(ex.path) and full not in out:
+                    out.append(full)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    return out
+
+
+def _within(path: str, resource: str) -> bool:
+    return path == resource or path.startswith(resource.rstrip("/") + "/")
 
 
 def _names_resource(where: Location, chain: list[str]) -> bool:

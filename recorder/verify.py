@@ -120,15 +120,17 @@ def accounts(pact_path: Path, recorded: Any) -> dict[str, dict]:
 
 
 def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
-    """Secrets any value will do for: sent as data by a request that created something (the recording
-    set them: an account's password), or sent only by requests the provider refused (401)."""
-    status = {i.get("description"): (i.get("response") or {}).get("status") for i in doc.get("interactions", [])}
+    """Secrets any value will do for: sent as data by a request that wrote it (a PUT or PATCH, a POST
+    that created something: the recording set them, like an account's password), or sent only by
+    requests the provider refused (401). A POST that did not create (a login) needs the real one."""
     made, refused, accepted = set(), set(), set()
-    for description, entries in secret_entries(doc, pact_path).items():
-        for e in entries:
-            if e.get("in") in ("body", "form") and status.get(description) == 201:
+    for i in doc.get("interactions", []):
+        request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
+        writes = request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status == 201
+        for e in secret_entries({"interactions": [i]}, pact_path).get(i.get("description", ""), []):
+            if e.get("in") in ("body", "form") and writes:
                 made.add(e["secret"])
-            (refused if status.get(description) == 401 else accepted).add(e["secret"])
+            (refused if status == 401 else accepted).add(e["secret"])
     return made | (refused - accepted)
 
 
