@@ -33,6 +33,8 @@ _DROP = object()
 # When a value was seen with several types, the example is taken from the first of these that was seen
 # (a string first: `type` is the only way to say "a string", the others have matchers of their own).
 _EXAMPLE_ORDER = ("string", "object", "array", "integer", "number", "boolean")
+ANY_TEXT = "^[\\s\\S]*$"  # a regex matches the text of any scalar: numbers pass too
+ARRAY_EXAMPLE_MAX = 10  # array elements kept in an example: enough for tuples and a typical page
 
 
 def child_path(path: str, key: str) -> str | None:
@@ -70,7 +72,12 @@ class BodyInference:
         if value is None and kinds:
             value = _non_null_example(node, kinds)
         if override is not None:
-            return self._override(node, value, path, override, nullable)
+            return self._override(node, value, path, override, nullable or not kinds)
+        if types == {"null"} and _member(path):
+            # `null` says nothing about the type the provider would send, and equality with null would
+            # forbid any value: the field stays out of the contract unless a rule names its type.
+            self.evidence[path] = {"by": "left out: only ever null, its type is unknown", "samples": _samples(node)}
+            return _DROP
         if kinds & {"object", "array"} and (nullable or len(kinds) > 1) and path != "$":
             # The core compares an object or array example structurally before any matcher, so
             # "object OR null" fails for null (verified), and so does any other type: such a field
@@ -141,8 +148,16 @@ class BodyInference:
         self._note(node, path, array[0], "array, min 0: an empty one was seen" if least == 0 else "array")
         if not value or "items" not in node:
             return []
-        first = self.walk(node["items"], value[0], f"{path}[*]")
-        return [] if first is _DROP else [first]
+        # Every element up to a bound, each walked like the first: the example stays a response the
+        # provider sent (a `[timestamp, "value"]` pair stays a pair), and the core compares each actual
+        # element with the example element at its index (the first one beyond the example's end).
+        out = []
+        for element in value[:ARRAY_EXAMPLE_MAX]:
+            result = self.walk(node["items"], element, f"{path}[*]")
+            if result is _DROP:
+                return []
+            out.append(result)
+        return out
 
     # -- scalars ---------------------------------------------------------------------------------
 
@@ -177,9 +192,17 @@ class BodyInference:
     def _mixed(self, node: dict, kinds: set[str], value: Any, path: str, nullable: bool) -> Any:
         """Scalars of several types: the example is the string (if any), others get their own matcher."""
         absolute = {"integer": {"match": "integer"}, "number": {"match": "number"}, "boolean": {"match": "boolean"}}
-        example_kind = next(k for k in _EXAMPLE_ORDER if k in kinds)
-        value = branch(node, example_kind).get("x-example", value)
-        matchers = [{"match": "type"}] + [absolute[k] for k in sorted(kinds - {example_kind})]
+        if path.endswith("[*]") and value is not None:
+            # An element keeps its own value (a tuple's positions differ), and the core compares each
+            # actual element with the example element at its index: no matcher may depend on the
+            # example's type, and none but a regex says "a string" without a string example.
+            matchers = [absolute[k] for k in sorted(kinds - {"string"})]
+            if "string" in kinds:
+                matchers.append({"match": "regex", "regex": ANY_TEXT})
+        else:
+            example_kind = next(k for k in _EXAMPLE_ORDER if k in kinds)
+            value = branch(node, example_kind).get("x-example", value)
+            matchers = [{"match": "type"}] + [absolute[k] for k in sorted(kinds - {example_kind})]
         if nullable:
             matchers.append({"match": "null"})
         self.matchers[path] = {"combine": "OR", "matchers": matchers}
@@ -215,6 +238,11 @@ class BodyInference:
         if matcher is not None:
             entry["matcher"] = matcher["match"]
         self.evidence[path] = entry
+
+
+def _member(path: str) -> bool:
+    """An object member's path (not the root, not array elements, whose places must stay filled)."""
+    return path != "$" and not path.endswith("]") or path.endswith("']")
 
 
 def _samples(node: dict) -> int:

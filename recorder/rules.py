@@ -109,7 +109,7 @@ class Ruleset:
     secret_names: tuple[str, ...] = ()  # normalised: lower case, without - and _
     secret_allow: tuple[str, ...] = ()
     secret_patterns: tuple[SecretPattern, ...] = ()
-    floats: str = "decimal"
+    floats: str = "number"
     integers: str = "integer"
     array_min: int = 1
     sources: tuple[str, ...] = field(default=(), compare=False)
@@ -449,7 +449,7 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         secret_names=tuple(normalise_name(n) for n in secrets.get("names", ())),
         secret_allow=tuple(normalise_name(n) for n in secrets.get("allow", ())),
         secret_patterns=tuple(secret_patterns),
-        floats=m.get("numbers", {}).get("floats", "decimal"),
+        floats=m.get("numbers", {}).get("floats", "number"),
         integers=m.get("numbers", {}).get("integers", "integer"),
         array_min=m.get("arrays", {}).get("min", 1),
         sources=tuple(sorted({f for f, _ in origin.values()})),

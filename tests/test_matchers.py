@@ -47,4 +47,4 @@ def test_every_inferred_matcher_says_why():
     _, rules, evidence = infer_body(builder.to_schema(), body)
     assert set(rules) <= set(evidence)
     assert evidence["$.at"] == {"by": "format date-time", "samples": 2, "distinct": 1, "matcher": "regex"}
-    assert evidence["$.n"] == {"by": "shape number", "samples": 2, "distinct": 1, "null": 1, "matcher": "decimal"}
+    assert evidence["$.n"] == {"by": "shape number", "samples": 2, "distinct": 1, "null": 1, "matcher": "number"}
