@@ -248,7 +248,7 @@ class Observation:
         if value is not NO_BODY:
             overrides = self.ctx.overrides(self.key.method, self.key.template, side)
             example, rules, facts = infer_body(
-                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo
+                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo, side == "request"
             )
             msg.body = example
             if rules:

@@ -89,3 +89,23 @@ def test_a_tuple_in_an_array_stays_a_tuple_and_verifies_against_other_values(tmp
     fresh = {"values": [[1700000000.5, "7"], [1700000015.5, "8"], [1700000030.5, "9"]]}
     result = verified(pact, lambda *_: (200, {}, fresh))
     assert result.ok, failures(result)
+
+
+# -- requests are what the consumer sent -------------------------------------------------------------
+
+PATCH = [{"op": "replace", "path": "/name", "value": "Ada"}, {"op": "add", "path": "/tags/-", "value": "x"}]
+
+
+def test_a_two_operation_json_patch_replays_exactly_and_verifies_green(tmp_path):
+    def patching(ops):
+        return exchange("PATCH", "/profile", 200, {"ok": True}, request_body=ops)
+
+    pact = recorded(tmp_path, [patching(PATCH), patching([{"op": "remove", "path": "/nick"}])])
+    request = interaction(pact, "PATCH /profile returns 200")["request"]
+    assert request["body"]["content"] == PATCH
+
+    def strict(method, path, headers, body):  # a provider that rejects any other patch, as a real one would
+        return (200, {}, {"ok": True}) if json.loads(body) == PATCH else (400, {}, {"error": "bad patch"})
+
+    result = verified(pact, strict)
+    assert result.ok, failures(result)
