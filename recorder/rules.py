@@ -52,6 +52,7 @@ class HeaderRule:
     action: str
     side: str = "both"
     regex: str | None = None
+    request_header: frozenset[str] = frozenset()  # lower case; a response header kept only when asked
 
 
 @dataclass(frozen=True)
@@ -365,8 +366,11 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         if r["action"] == "regex" and "regex" not in r:
             problems.append(f"{where('headers', r['name'])}: action 'regex' needs a regex")
         regex = regex_ok("headers", r["name"], "regex", r["regex"]) if "regex" in r else None
+        asked = frozenset(h.lower() for h in r.get("request_header", ()))
         headers.append(
-            HeaderRule(r["name"], frozenset(h.lower() for h in r["headers"]), r["action"], r.get("side", "both"), regex)
+            HeaderRule(
+                r["name"], frozenset(h.lower() for h in r["headers"]), r["action"], r.get("side", "both"), regex, asked
+            )
         )
     paths = m.get("paths", {})
     detectors = []

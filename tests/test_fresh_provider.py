@@ -109,3 +109,62 @@ def test_a_two_operation_json_patch_replays_exactly_and_verifies_green(tmp_path)
 
     result = verified(pact, strict)
     assert result.ok, failures(result)
+
+
+# -- response headers ---------------------------------------------------------------------------------
+
+JSON = (("Content-Type", "application/json"),)
+EXPOSED = ["X-Total-Count", "Link", "ETag", "X-Request-Id"]
+
+
+def test_a_provider_that_shuffles_a_set_valued_header_verifies_green_on_two_differently_ordered_runs(tmp_path):
+    sent = (("Accept", "application/json"), ("Origin", "https://app.example"))
+    headers = (*JSON, ("Access-Control-Expose-Headers", ", ".join(EXPOSED)), ("X-Features", "a, b, c"))
+    reordered = (*JSON, ("Access-Control-Expose-Headers", ", ".join(EXPOSED)), ("X-Features", "c, a, b"))
+    pact = recorded(
+        tmp_path,
+        [
+            exchange("GET", "/docs", 200, {"n": 1}, request_headers=sent, response_headers=headers),
+            exchange("GET", "/docs", 200, {"n": 2}, request_headers=sent, response_headers=reordered),
+        ],
+    )
+    for order in ([2, 0, 3, 1], [3, 1, 0, 2]):  # as a set's iteration order changes between starts
+        exposed = ", ".join(EXPOSED[i] for i in order)
+        features = ", ".join("abc"[i] for i in order[:3] if i < 3) or "b, a, c"
+        answer = {"Access-Control-Expose-Headers": exposed, "X-Features": features}
+        result = verified(pact, lambda *_, h=answer: (200, h, {"n": 3}))
+        assert result.ok, failures(result)
+
+
+def test_a_list_whose_count_and_next_page_headers_change_verifies_green(tmp_path):
+    recorded_at = "http://127.0.0.1:5001"
+    headers = (
+        *JSON,
+        ("X-Total-Count", "2"),
+        ("Link", f'<{recorded_at}/items?page_token=Q2xpZW50MQ>; rel="next"'),
+        ("X-Next-Page", f"{recorded_at}/items?page_token=Q2xpZW50MQ"),
+        ("ETag", 'W/"5f2-abc"'),
+        ("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT"),
+    )
+    pact = recorded(tmp_path, [exchange("GET", "/items", 200, [{"id": 1}, {"id": 2}], response_headers=headers)])
+
+    def fresh(method, path, headers, body):
+        elsewhere = "http://10.0.0.7:8080"
+        return (
+            200,
+            {
+                "X-Total-Count": "3",
+                "Link": f'<{elsewhere}/items?page_token=b3RoZXI>; rel="next"',
+                "X-Next-Page": f"{elsewhere}/items?page_token=b3RoZXI",
+                "ETag": '"0a1b2c"',
+                "Last-Modified": "Thu, 01 Jan 2026 00:00:00 GMT",
+            },
+            [{"id": 7}, {"id": 8}, {"id": 9}],
+        )
+
+    result = verified(pact, fresh)
+    assert result.ok, failures(result)
+    rules = interaction(pact, "GET /items returns 200")["response"]["matchingRules"]["header"]
+    assert set(rules) >= {"X-Total-Count", "Link", "X-Next-Page", "Etag", "Last-Modified"}
+    no_etag = verified(pact, lambda *a: (fresh(*a)[0], {**fresh(*a)[1], "ETag": "unquoted"}, fresh(*a)[2]))
+    assert not no_etag.ok  # present by format: an ETag must still be an ETag
