@@ -168,3 +168,17 @@ def test_a_list_whose_count_and_next_page_headers_change_verifies_green(tmp_path
     assert set(rules) >= {"X-Total-Count", "Link", "X-Next-Page", "Etag", "Last-Modified"}
     no_etag = verified(pact, lambda *a: (fresh(*a)[0], {**fresh(*a)[1], "ETag": "unquoted"}, fresh(*a)[2]))
     assert not no_etag.ok  # present by format: an ETag must still be an ETag
+
+
+# -- redaction keeps the contract replayable -----------------------------------------------------------
+
+
+def test_an_opaque_cursor_query_parameter_named_like_a_token_replays_as_sent(tmp_path):
+    cursor = "Q3Vyc29yT2Zmc2V0MjBBbmRTb21lTW9yZUJ5dGVzMTIz"
+    pact = recorded(tmp_path, [exchange("GET", "/docs", 200, {"docs": []}, query=(("next_token", cursor),))])
+
+    def paging(method, path, headers, body):  # a provider answers 400 to a cursor it never gave
+        return (200, {}, {"docs": []}) if path.endswith(f"next_token={cursor}") else (400, {}, {"error": "cursor"})
+
+    result = verified(pact, paging)
+    assert result.ok, failures(result)
