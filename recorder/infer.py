@@ -148,7 +148,9 @@ class Observation:
             query.setdefault(k, []).append(v)
         self.shapes["query"].add_object(query)
         self.shapes["request.headers"].add_object(self.ctx.headers.kept(exchange.request_headers, "request"))
-        self.shapes["response.headers"].add_object(self.ctx.headers.kept(exchange.response_headers, "response"))
+        self.shapes["response.headers"].add_object(
+            self.ctx.headers.kept(exchange.response_headers, "response", exchange.request_headers)
+        )
         for side, body, value in (
             ("request", exchange.request_body, exchange.request_json),
             ("response", exchange.response_body, exchange.response_json),
@@ -189,7 +191,9 @@ class Observation:
             frozenset(name.lower() for name, _ in ex.request_headers),
             frozenset(h.lower() for h in request.headers),
         )
-        response = self._message("response", ex.response_headers, ex.response_body, notes, evidence, echo)
+        response = self._message(
+            "response", ex.response_headers, ex.response_body, notes, evidence, echo, ex.request_headers
+        )
         if self.endpoint.params:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
         request.generators |= request_generators(ex, self.pre.uses)
@@ -233,23 +237,30 @@ class Observation:
         return f"{self.key.method} {self.key.template} returns {self.key.status}"
 
     def _message(
-        self, side: str, headers: Headers, body: bytes, notes: list[str], evidence: dict, echo: Echo | None = None
+        self,
+        side: str,
+        headers: Headers,
+        body: bytes,
+        notes: list[str],
+        evidence: dict,
+        echo: Echo | None = None,
+        request: Headers = (),
     ) -> Message:
-        kept = self.ctx.headers.kept(headers, side)
-        header_schema = self.shapes[f"{side}.headers"].to_schema()
-        required = set(header_schema.get("required", ()))
-        kept = {k: v for k, v in kept.items() if k in required}  # only headers every exchange had
-        msg = Message(headers=kept)
-        header_rules = self.ctx.headers.matchers(kept, side)
         varying = self._value_rules(f"{side}.headers", strict=side == "request", evidence=evidence)
-        header_rules |= {k: v for k, v in varying.items() if k in kept and k not in header_rules}
+        kept = self._kept_headers(side, self.ctx.headers.kept(headers, side, request), evidence)
+        msg = Message(headers=kept)
+        seen = {k: branch(n, "string").get("x-distinct", []) for k, n in self._header_nodes(side).items()}
+        chosen = self.ctx.headers.matchers(kept, side, seen)
+        header_rules = {k: v for k, v in varying.items() if k in kept} | {k: m for k, (m, _) in chosen.items()}
+        for name, (_, why) in chosen.items():
+            evidence.setdefault(f"{side}.headers", {}).setdefault(name, {})["by"] = why
         if header_rules:
             msg.rules["header"] = dict(sorted(header_rules.items()))
         value = json_body(body, kept.get("Content-Type"))
         if value is not NO_BODY:
             overrides = self.ctx.overrides(self.key.method, self.key.template, side)
             example, rules, facts = infer_body(
-                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo
+                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo, side == "request"
             )
             msg.body = example
             if rules:
@@ -267,6 +278,25 @@ class Observation:
                 "recorded without its content: only JSON, form and text bodies are inferred"
             )
         return msg
+
+    def _header_nodes(self, side: str) -> dict[str, dict]:
+        return self.shapes[f"{side}.headers"].to_schema().get("properties", {})
+
+    def _kept_headers(self, side: str, kept: dict[str, str], evidence: dict) -> dict[str, str]:
+        """A response's headers that every exchange had; a request's that most exchanges sent (the
+        example's value, or the first one seen when the example did not send it)."""
+        schema = self.shapes[f"{side}.headers"].to_schema()
+        if side == "response":
+            return {k: v for k, v in kept.items() if k in set(schema.get("required", ()))}
+        present, total, out = schema.get("x-present", {}), schema.get("x-samples", 0), {}
+        for name, n in present.items():
+            if 2 * n <= total:
+                continue
+            out[name] = kept.get(name) or branch(schema["properties"][name], "string").get("x-example")
+            if name not in kept:
+                by = f"sent by {n} of {total} exchanges, not by the example: the first value seen"
+                evidence.setdefault("request.headers", {}).setdefault(name, {})["example"] = by
+        return {k: v for k, v in sorted(out.items()) if isinstance(v, str)}
 
     def _value_rules(self, name: str, strict: bool, evidence: dict) -> dict[str, list[dict]]:
         """Matchers for query parameters or header values that varied between exchanges."""

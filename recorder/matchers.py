@@ -3,8 +3,10 @@
 Loose with what the consumer accepts: values are matched by type (`integer`, `decimal` or `number`
 for numbers; `type` AND a format regex for strings of a known format), arrays by the type of their
 first element with a minimum length, objects never by their full key set (a provider may add fields).
-What the Pact core cannot express soundly stays out: a key missing from some observations is left out
-of the example (the core fails on an expected key that is missing), and is listed in the evidence.
+What the Pact core cannot express soundly stays out of a response: a key missing from some observations
+is left out of the example (the core fails on an expected key that is missing), and is listed in the
+evidence. A request example is what the consumer sent (`verbatim`): every key and element stays, and
+the merged shape only chooses matchers, since the verifier sends the example to the provider.
 
     >>> from recorder.shapes import shape_builder
     >>> b = shape_builder(); b.add_object({"id": 1, "tags": ["a"]})
@@ -33,6 +35,8 @@ _DROP = object()
 # When a value was seen with several types, the example is taken from the first of these that was seen
 # (a string first: `type` is the only way to say "a string", the others have matchers of their own).
 _EXAMPLE_ORDER = ("string", "object", "array", "integer", "number", "boolean")
+ANY_TEXT = "^[\\s\\S]*$"  # a regex matches the text of any scalar: numbers pass too
+ARRAY_EXAMPLE_MAX = 10  # array elements kept in an example: enough for tuples and a typical page
 
 
 def child_path(path: str, key: str) -> str | None:
@@ -58,8 +62,18 @@ class BodyInference:
     matchers: Rules = field(default_factory=dict)
     evidence: dict[str, dict] = field(default_factory=dict)
     echo: Echo | None = None
+    verbatim: bool = False  # a request: the example is what the consumer sent, every key and element
 
     def walk(self, node: dict, value: Any, path: str = "$") -> Any:
+        result = self._walk(node, value, path)
+        if result is not _DROP or not self.verbatim:
+            return result
+        # What a response contract leaves out, a request keeps as sent: only its matcher goes.
+        if "by" in (entry := self.evidence.get(path, {})):
+            entry["by"] = entry["by"].replace("left out:", "kept as sent, without a matcher:")
+        return value
+
+    def _walk(self, node: dict, value: Any, path: str) -> Any:
         override = self.overrides.get(path)
         if override is not None and override.match == "ignore":
             self.evidence[path] = {"by": f"rule {override.name!r}", "ignored": True}
@@ -67,10 +81,17 @@ class BodyInference:
         types = types_of(node)
         kinds = types - {"null"}
         nullable = "null" in types and bool(kinds)
+        if value is None and kinds and self.verbatim:
+            return self._sent_null(node, kinds, path)
         if value is None and kinds:
             value = _non_null_example(node, kinds)
         if override is not None:
-            return self._override(node, value, path, override, nullable)
+            return self._override(node, value, path, override, nullable or not kinds)
+        if types == {"null"} and _member(path):
+            # `null` says nothing about the type the provider would send, and equality with null would
+            # forbid any value: the field stays out of the contract unless a rule names its type.
+            self.evidence[path] = {"by": "left out: only ever null, its type is unknown", "samples": _samples(node)}
+            return _DROP
         if kinds & {"object", "array"} and (nullable or len(kinds) > 1) and path != "$":
             # The core compares an object or array example structurally before any matcher, so
             # "object OR null" fails for null (verified), and so does any other type: such a field
@@ -104,7 +125,7 @@ class BodyInference:
                 if sub is not None:
                     self.evidence[sub] = {"by": "left out: echoes a request header the contract does not send"}
                 continue
-            if key not in required:
+            if key not in required and not self.verbatim:
                 if sub is not None:
                     self.evidence[sub] = {
                         "optional": True,
@@ -113,12 +134,17 @@ class BodyInference:
                         "by": "left out: not in every response",
                     }
                 continue
+            if sub is None and self.verbatim:
+                out[key] = sub_value  # no rule can name it: the consumer's value is sent as it was
+                continue
             if sub is None:
                 # No JSONPath the core accepts can name this key, so no rule could loosen it: a pinned
                 # example would fail on other values. It is left out (the evidence says so at the parent).
                 self.evidence.setdefault(path, {}).setdefault("unnamed keys left out", []).append(key)
                 continue
             result = self.walk(props.get(key, {}), sub_value, sub)
+            if key not in required:  # a request's: kept as sent
+                self.evidence.setdefault(sub, {}).update(optional=True, present=present.get(key, 0), of=total)
             if result is not _DROP:
                 out[key] = result
         return out
@@ -141,8 +167,16 @@ class BodyInference:
         self._note(node, path, array[0], "array, min 0: an empty one was seen" if least == 0 else "array")
         if not value or "items" not in node:
             return []
-        first = self.walk(node["items"], value[0], f"{path}[*]")
-        return [] if first is _DROP else [first]
+        # Every element up to a bound, each walked like the first: the example stays a response the
+        # provider sent (a `[timestamp, "value"]` pair stays a pair), and the core compares each actual
+        # element with the example element at its index (the first one beyond the example's end).
+        out = []
+        for element in value if self.verbatim else value[:ARRAY_EXAMPLE_MAX]:
+            result = self.walk(node["items"], element, f"{path}[*]")
+            if result is _DROP:
+                return []
+            out.append(result)
+        return out
 
     # -- scalars ---------------------------------------------------------------------------------
 
@@ -177,14 +211,27 @@ class BodyInference:
     def _mixed(self, node: dict, kinds: set[str], value: Any, path: str, nullable: bool) -> Any:
         """Scalars of several types: the example is the string (if any), others get their own matcher."""
         absolute = {"integer": {"match": "integer"}, "number": {"match": "number"}, "boolean": {"match": "boolean"}}
-        example_kind = next(k for k in _EXAMPLE_ORDER if k in kinds)
-        value = branch(node, example_kind).get("x-example", value)
-        matchers = [{"match": "type"}] + [absolute[k] for k in sorted(kinds - {example_kind})]
+        if (path.endswith("[*]") or self.verbatim) and value is not None:
+            # An element keeps its own value (a tuple's positions differ), and the core compares each
+            # actual element with the example element at its index; a request keeps what was sent.
+            matchers = _typeless(kinds)
+        else:
+            example_kind = next(k for k in _EXAMPLE_ORDER if k in kinds)
+            value = branch(node, example_kind).get("x-example", value)
+            matchers = [{"match": "type"}] + [absolute[k] for k in sorted(kinds - {example_kind})]
         if nullable:
             matchers.append({"match": "null"})
         self.matchers[path] = {"combine": "OR", "matchers": matchers}
         self._note(node, path, None, "mixed types " + ", ".join(sorted(kinds)))
         return value
+
+    def _sent_null(self, node: dict, kinds: set[str], path: str) -> None:
+        """A request field sent as null that is elsewhere a value: null stays, and the matcher cannot
+        compare with the example's type."""
+        if kinds <= {"string", "integer", "number", "boolean"}:
+            self.matchers[path] = {"combine": "OR", "matchers": [*_typeless(kinds), {"match": "null"}]}
+        self._note(node, path, None, "sent as null here, elsewhere " + ", ".join(sorted(kinds)))
+        return None
 
     # -- rules from rule files -------------------------------------------------------------------
 
@@ -217,6 +264,19 @@ class BodyInference:
         self.evidence[path] = entry
 
 
+def _typeless(kinds: set[str]) -> list[dict]:
+    """Matchers for scalars of `kinds` that do not depend on the example's type: none but a regex says
+    "a string" without a string example."""
+    absolute = {"integer": {"match": "integer"}, "number": {"match": "number"}, "boolean": {"match": "boolean"}}
+    matchers = [absolute[k] for k in sorted(kinds - {"string"})]
+    return matchers + ([{"match": "regex", "regex": ANY_TEXT}] if "string" in kinds else [])
+
+
+def _member(path: str) -> bool:
+    """An object member's path (not the root, not array elements, whose places must stay filled)."""
+    return path != "$" and not path.endswith("]") or path.endswith("']")
+
+
 def _samples(node: dict) -> int:
     return sum(b.get("x-samples", 0) for b in node.get("anyOf", [node]))
 
@@ -236,8 +296,10 @@ def infer_body(
     rules: Ruleset | None = None,
     overrides: dict[str, FieldRule] | None = None,
     echo: Echo | None = None,
+    verbatim: bool = False,
 ) -> tuple[Any, Rules, dict[str, dict]]:
-    """(example, matching rules by JSONPath, evidence by JSONPath) for one body."""
-    walker = BodyInference(rules or defaults(), overrides or {}, echo=echo)
+    """(example, matching rules by JSONPath, evidence by JSONPath) for one body; `verbatim` (requests)
+    keeps every key and element of `value` in the example, choosing only matchers."""
+    walker = BodyInference(rules or defaults(), overrides or {}, echo=echo, verbatim=verbatim)
     example = walker.walk(schema, value)
     return (None if example is _DROP else example), walker.matchers, walker.evidence

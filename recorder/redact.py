@@ -2,8 +2,10 @@
 
 What is a secret is a rule (rules/default.yaml): headers with `action: secret`; fields and query
 parameters by name (`secrets.names`, any depth of a JSON body, form bodies too); and string values that
-look like secrets wherever they are (`secrets.patterns`: JWTs, bearer tokens, long random keys, card
-numbers by the Luhn check, password hashes). A redacted value becomes PLACEHOLDER; a header keeps what a
+look like credentials (`secrets.patterns`: JWTs, bearer tokens, card numbers by the Luhn check,
+password hashes anywhere; long random keys where the name says key, secret or token). Redaction must
+keep the contract replayable, so opaque pagination cursors (`secrets.cursors`: next_token, _token)
+are never secrets, and a 32-hex request id or node id is an id, not a key. A redacted value becomes PLACEHOLDER; a header keeps what a
 contract can promise (its scheme, its cookie names) and `redacted_regex` turns it into a matcher that
 says the value must be present and has that shape:
 
@@ -29,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
-from recorder.rules import Ruleset, normalise_name
+from recorder.rules import Ruleset, cursor_name, normalise_name
 
 PLACEHOLDER = "<redacted>"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
@@ -106,7 +108,10 @@ class Redactor:
 
     def __init__(self, rules: Ruleset, secret_header: Callable[[str, str], bool]):
         self.names, self.allow = rules.secret_names, set(rules.secret_allow)
-        self.patterns = [(p.name, re.compile(p.regex) if p.regex else None, p.luhn) for p in rules.secret_patterns]
+        self.patterns = [
+            (p.name, re.compile(p.regex) if p.regex else None, p.luhn, p.names) for p in rules.secret_patterns
+        ]
+        self.cursors = frozenset(rules.cursors)
         self.secret_header = secret_header
         self.found: Counter[str] = Counter()
         self._names_seen: dict[str, bool] = {}
@@ -127,16 +132,23 @@ class Redactor:
             self._names_seen[name] = secret
         return secret
 
-    def secret_value(self, value: str) -> str | None:
-        """The name of the pattern a value matches, or None."""
+    def secret_value(self, value: str, name: str | None = None) -> str | None:
+        """The name of the pattern a value (of the field, parameter or header `name`) matches, or None."""
         if not (self._any_pattern.search(value) or (self._luhn and _CARD.match(value))):
             return None  # one combined regex first: most values match no pattern
-        for name, regex, check_luhn in self.patterns:
+        named = normalise_name(name) if name is not None else None
+        for pattern, regex, check_luhn, names in self.patterns:
+            if names and (named is None or not any(named == n or named.endswith(n) for n in names)):
+                continue
             if regex is not None and regex.search(value):
-                return name
+                return pattern
             if check_luhn and _CARD.match(value) and luhn(re.sub(r"[ -]", "", value)):
-                return name
+                return pattern
         return None
+
+    def cursor(self, name: str) -> bool:
+        """An opaque pagination cursor: the provider needs it back exactly as it gave it."""
+        return cursor_name(name) in self.cursors
 
     # -- exchanges ---------------------------------------------------------------------------------
 
@@ -171,7 +183,7 @@ class Redactor:
                 self.found[f"{side} header {name}"] += 1
                 self._name_header(side, name, value)
                 value = redact_header_value(name, value)
-            elif self.secret_value(value) is not None:
+            elif self.secret_value(value, name) is not None:
                 self.found[f"{side} header {name}"] += 1
                 self._name_header(side, name, value)
                 value = PLACEHOLDER
@@ -189,8 +201,10 @@ class Redactor:
 
     def _secret_field(self, name: str, value: Any) -> bool:
         """A named value is secret when its name is a secret name, or (strings) it looks like a secret."""
+        if self.cursor(name):
+            return False
         if isinstance(value, str):
-            return value != PLACEHOLDER and (self.secret_name(name) or self.secret_value(value) is not None)
+            return value != PLACEHOLDER and (self.secret_name(name) or self.secret_value(value, name) is not None)
         return isinstance(value, (int, float)) and not isinstance(value, bool) and self.secret_name(name)
 
     def _field(self, value: Any, name: str, where: str) -> Any:
@@ -217,14 +231,15 @@ class Redactor:
             return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode(), NO_BODY
         return body, NO_BODY
 
-    def _json(self, value: Any, path: str, where: str, keys: tuple | None) -> Any:
+    def _json(self, value: Any, path: str, where: str, keys: tuple | None, name: str | None = None) -> Any:
         # Called for every value of every body: paths are only spelled out for what is redacted, and
-        # keys (to name a request's secrets) are followed in request bodies only.
+        # keys (to name a request's secrets) are followed in request bodies only. The elements of an
+        # array are named by its key (`api_keys: [...]`).
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
                 if isinstance(v, (dict, list)):
-                    out[k] = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k))
+                    out[k] = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k), k)
                 elif self._secret_field(k, v):
                     self.found[f"{where} {path}.{k}"] += 1
                     if keys is not None:
@@ -234,8 +249,11 @@ class Redactor:
                     out[k] = v
             return out
         if isinstance(value, list):
-            return [self._json(v, f"{path}[*]", where, None if keys is None else (*keys, i)) for i, v in enumerate(value)]
-        if isinstance(value, str) and self.secret_value(value):
+            return [
+                self._json(v, f"{path}[*]", where, None if keys is None else (*keys, i), name)
+                for i, v in enumerate(value)
+            ]
+        if isinstance(value, str) and not (name and self.cursor(name)) and self.secret_value(value, name):
             self.found[f"{where} {path}"] += 1
             if keys is not None:
                 self._name(where, list(keys), str(keys[-1]) if keys else "secret", value)

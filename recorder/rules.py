@@ -52,6 +52,7 @@ class HeaderRule:
     action: str
     side: str = "both"
     regex: str | None = None
+    request_header: frozenset[str] = frozenset()  # lower case; a response header kept only when asked
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class SecretPattern:
     name: str
     regex: str | None = None
     luhn: bool = False
+    names: tuple[str, ...] = ()  # normalised; when set, only values of fields, params or headers so named
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class Ruleset:
     secret_names: tuple[str, ...] = ()  # normalised: lower case, without - and _
     secret_allow: tuple[str, ...] = ()
     secret_patterns: tuple[SecretPattern, ...] = ()
-    floats: str = "decimal"
+    cursors: tuple[str, ...] = ()  # lower case, - as _: opaque pagination cursors, never secrets
+    floats: str = "number"
     integers: str = "integer"
     array_min: int = 1
     sources: tuple[str, ...] = field(default=(), compare=False)
@@ -119,6 +122,11 @@ class Ruleset:
 def normalise_name(name: str) -> str:
     """client_secret, Client-Secret and clientSecret all read `clientsecret`."""
     return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def cursor_name(name: str) -> str:
+    """next-token, NEXT_TOKEN -> next_token; a leading _ stays (`_token` is a cursor, `token` is not)."""
+    return name.lower().replace("-", "_")
 
 
 def endpoint_matches(spec: str, method: str, template: str) -> bool:
@@ -365,8 +373,11 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         if r["action"] == "regex" and "regex" not in r:
             problems.append(f"{where('headers', r['name'])}: action 'regex' needs a regex")
         regex = regex_ok("headers", r["name"], "regex", r["regex"]) if "regex" in r else None
+        asked = frozenset(h.lower() for h in r.get("request_header", ()))
         headers.append(
-            HeaderRule(r["name"], frozenset(h.lower() for h in r["headers"]), r["action"], r.get("side", "both"), regex)
+            HeaderRule(
+                r["name"], frozenset(h.lower() for h in r["headers"]), r["action"], r.get("side", "both"), regex, asked
+            )
         )
     paths = m.get("paths", {})
     detectors = []
@@ -417,7 +428,8 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
             if "regex" in pat
             else None
         )
-        secret_patterns.append(SecretPattern(pat["name"], regex, pat.get("luhn", False)))
+        names = tuple(normalise_name(n) for n in pat.get("names", ()))
+        secret_patterns.append(SecretPattern(pat["name"], regex, pat.get("luhn", False), names))
     states = []
     for r in m.get("states", []):
         if not on(r):
@@ -449,7 +461,8 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         secret_names=tuple(normalise_name(n) for n in secrets.get("names", ())),
         secret_allow=tuple(normalise_name(n) for n in secrets.get("allow", ())),
         secret_patterns=tuple(secret_patterns),
-        floats=m.get("numbers", {}).get("floats", "decimal"),
+        cursors=tuple(cursor_name(n) for n in secrets.get("cursors", ())),
+        floats=m.get("numbers", {}).get("floats", "number"),
         integers=m.get("numbers", {}).get("integers", "integer"),
         array_min=m.get("arrays", {}).get("min", 1),
         sources=tuple(sorted({f for f, _ in origin.values()})),

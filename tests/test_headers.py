@@ -1,7 +1,9 @@
 import pytest
 
-from recorder.headers import HeaderPolicy, content_type_regex, location_regex
-from recorder.rules import defaults
+from recorder.headers import ETAG_CONDITION, HTTP_DATE, HeaderPolicy, content_type_regex, location_regex
+from recorder.pipeline import Recording, Settings
+from recorder.rules import core_matches, defaults
+from tests.helpers import exchange
 
 POLICY = HeaderPolicy(defaults())
 
@@ -54,6 +56,72 @@ def test_redacted_headers_keep_a_regex_that_requires_a_value():
         {"Authorization": "Bearer <redacted>", "Cookie": "sid=<redacted>; theme=<redacted>"}, "request"
     )
     assert rules == {
-        "Authorization": [{"match": "regex", "regex": "^Bearer .+$"}],
-        "Cookie": [{"match": "regex", "regex": "^sid=.+; theme=.+$"}],
+        "Authorization": ([{"match": "regex", "regex": "^Bearer .+$"}], "redacted secret"),
+        "Cookie": ([{"match": "regex", "regex": "^sid=.+; theme=.+$"}], "redacted secret"),
     }
+
+
+def test_cors_response_headers_only_when_the_consumer_sent_origin():
+    response = (("Access-Control-Allow-Origin", "*"), ("Access-Control-Max-Age", "600"), ("X-A", "1"))
+    assert POLICY.kept(response, "response", (("Accept", "*/*"),)) == {"X-A": "1"}
+    with_origin = POLICY.kept(response, "response", (("Origin", "https://app.example"),))
+    assert with_origin == {"Access-Control-Allow-Origin": "*", "Access-Control-Max-Age": "600", "X-A": "1"}
+    assert POLICY.matchers(with_origin, "response")["Access-Control-Max-Age"][0] == [
+        {"match": "regex", "regex": "^-?[0-9]+$"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "regex"),
+    [
+        ("Vary", ["Accept, Origin", "Origin, Accept"], r"^(?:Accept|Origin)(?:\s*,\s*(?:Accept|Origin))*$"),
+        ("X-Features", ["b, a", "a, b"], r"^(?:a|b)(?:\s*,\s*(?:a|b))*$"),
+        ("X-Total-Count", ["2"], "^-?[0-9]+$"),
+        ("X-Rate-Left", ["59", "58"], "^-?[0-9]+$"),
+        ("X-Next", ["http://127.0.0.1:5001/items/7?cursor=abc"], r"^(https?://[^/]+)?/items/[0-9]+(\?.*)?$"),
+        ("Etag", ['W/"1a"', '"2b"'], '^(W/)?"[^"]*"$'),
+        ("Etag", ["unquoted"], "^.+$"),
+        ("Last-Modified", ["Wed, 21 Oct 2015 07:28:00 GMT"], HTTP_DATE),
+    ],
+)
+def test_response_headers_that_a_fresh_provider_answers_otherwise_are_not_pinned(name, values, regex):
+    (matchers, _why) = POLICY.matchers({name: values[0]}, "response", {name: values})[name]
+    assert matchers == [{"match": "regex", "regex": regex}]
+
+
+def test_a_constant_response_header_no_rule_names_is_kept_exactly():
+    assert POLICY.matchers({"X-Content-Type-Options": "nosniff"}, "response") == {}
+
+
+def test_conditional_and_semantic_request_headers_are_kept_and_etags_are_matched_by_format():
+    request = (
+        ("If-None-Match", '"abc", W/"def"'),
+        ("If-Match", "*"),
+        ("If-Modified-Since", "Wed, 21 Oct 2015 07:28:00 GMT"),
+        ("If-Unmodified-Since", "Wed, 21 Oct 2015 07:28:00 GMT"),
+        ("Prefer", "return=minimal"),
+        ("Depth", "infinity"),
+    )
+    kept = POLICY.kept(request, "request")
+    assert set(kept) == {"If-None-Match", "If-Match", "If-Modified-Since", "If-Unmodified-Since", "Prefer", "Depth"}
+    rules = {name: m[0]["regex"] for name, (m, _) in POLICY.matchers(kept, "request").items()}
+    assert rules == {
+        "If-None-Match": ETAG_CONDITION,
+        "If-Match": ETAG_CONDITION,
+        "If-Modified-Since": HTTP_DATE,
+        "If-Unmodified-Since": HTTP_DATE,
+        "Depth": "^(0|1|infinity)$",
+    }
+    for value in ("*", '"abc"', 'W/"abc"', '"a", "b"'):
+        assert core_matches(ETAG_CONDITION, value), value
+    assert core_matches(HTTP_DATE, "Wed, 21 Oct 2015 07:28:00 GMT")
+
+
+def test_request_headers_sent_by_most_exchanges_are_part_of_the_contract(tmp_path):
+    recording = Recording(Settings("c", "p", tmp_path))
+    recording.add(exchange("PROPFIND", "/cal/", 207, {}, request_headers=(("Accept", "*/*"),)))  # a first curl
+    for _ in range(3):
+        recording.add(exchange("PROPFIND", "/cal/", 207, {}, request_headers=(("Accept", "*/*"), ("Depth", "1"))))
+    (propfind,) = recording.interactions()
+    assert propfind.request.headers == {"Accept": "*/*", "Depth": "1"}
+    assert propfind.request.rules["header"]["Depth"] == [{"match": "regex", "regex": "^(0|1|infinity)$"}]

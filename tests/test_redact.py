@@ -92,3 +92,31 @@ def test_query_parameters_form_bodies_and_text_bodies():
 
 def test_luhn():
     assert luhn("4111111111111111") and not luhn("4111111111111112")
+
+
+CURSOR = "eyJvZmZzZXQiOjIwfQAbCdEf0123456789xyzXYZ"  # base64-looking, 32+ characters
+
+
+def test_an_opaque_cursor_named_like_a_token_is_not_redacted_and_a_real_secret_still_is():
+    r = redactor()
+    query = (("_token", CURSOR), ("next_token", CURSOR), ("pageToken", CURSOR), ("access_token", "at-1"))
+    out = r.exchange(exchange("GET", "/docs", 200, {"next_page_token": CURSOR}, query=query))
+    assert out.query == (("_token", CURSOR), ("next_token", CURSOR), ("pageToken", CURSOR), ("access_token", PLACEHOLDER))
+    assert json.loads(out.response_body) == {"next_page_token": CURSOR}
+    assert r.found == {"query parameter access_token": 1}
+
+
+def test_ids_are_not_secrets_but_long_keys_whose_name_says_key_are():
+    hex32 = "9f86d081884c7d659a2feaa0c55ad015"
+    body = {"request_id": hex32, "node": {"id": hex32}, "ids": [hex32], "signing_key": hex32, "api_keys": [hex32]}
+    r = redactor()
+    ex = exchange("GET", "/nodes", 200, body, request_headers=(("X-Request-Id", hex32), ("X-Signing-Key", hex32)))
+    out = r.exchange(ex)
+    assert json.loads(out.response_body) == {
+        "request_id": hex32,
+        "node": {"id": hex32},
+        "ids": [hex32],
+        "signing_key": PLACEHOLDER,
+        "api_keys": [PLACEHOLDER],
+    }
+    assert dict(out.request_headers) == {"X-Request-Id": hex32, "X-Signing-Key": PLACEHOLDER}
