@@ -272,6 +272,18 @@ def http_url(option: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def reachable(option: str, url: str) -> str:
+    """The URL, if something listens there: a provider that is not running is said plainly, once."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5).close()
+    except OSError as e:
+        reason = "connection refused" if isinstance(e, ConnectionRefusedError) else str(e)
+        raise UsageError(f"{option} {url}: {reason}; is the provider running there?") from None
+    return url
+
+
 def listen_address(value: str) -> tuple[str, int]:
     m = re.fullmatch(r"(?:\[?([^\]]*)\]?:)?(\d{1,5})", value)
     if not m or int(m.group(2)) > 65535:
@@ -431,6 +443,7 @@ def secret_option(value: str) -> tuple[str, str]:
 
 def cmd_verify(args) -> int:
     from recorder.files import write_atomic
+    from recorder.files import load_pact
     from recorder.fill import Secrets, made_by_recording
     from recorder.statesetup import RecordedStates, Setup
     from recorder.verify import accounts, check_secrets, load_state_module, render, verify
@@ -443,6 +456,7 @@ def cmd_verify(args) -> int:
     reset_url = http_url("--reset-url", args.reset_url) if args.reset_url else None
     given = dict(secret_option(s) for s in args.secret)
     try:
+        load_pact(args.pact)  # a file that is no pact is said before anything else
         states = load_state_module(args.states).STATE_HANDLERS if args.states else None
         setup, secrets = None, Secrets.from_options(given, headers, set())
         if args.states_from_recording:
@@ -452,6 +466,7 @@ def cmd_verify(args) -> int:
             secrets = Secrets.from_options(given, headers, made_by_recording(list(recorded.steps.values())))
             check_secrets(args.pact, recorded, secrets)
             setup = Setup(recorded, url, secrets, reset_url, accounts(args.pact, recorded))
+        reachable("--provider-url", url)
         result = verify(args.pact, url, state_url, states, headers, setup, secrets)
     except ValueError as e:
         raise UsageError(str(e)) from None

@@ -108,18 +108,20 @@ class Setup:
             if action == "teardown":
                 self._dirty = True
                 return {}
-            if self._dirty or not self.groups:
-                self._next_interaction()
-            if not state:
-                return {}
-            self.groups[-1][0].append(state)
             try:
+                if self._dirty or not self.groups:
+                    self._next_interaction()
+                if not state:
+                    return {}
+                self.groups[-1][0].append(state)
                 return self._setup(state, params)
             except (OSError, http.client.HTTPException) as e:
                 self._failed(state, f"the provider could not be reached for its setup: {e}")
                 return {}
 
     def _failed(self, state: str, problem: str) -> None:
+        if not self.groups:
+            self.groups.append(([state], {}))
         self.groups[-1][1].setdefault(state, problem)
 
     def _next_interaction(self) -> None:

@@ -22,6 +22,7 @@ def files(tmp_path):
     (tmp_path / "garbage.mitm").write_bytes(b"garbage\x00\x01")
     (tmp_path / "not-json.json").write_text("{nope")
     (tmp_path / "not-a-pact.json").write_text("[1, 2]")
+    (tmp_path / "empty-pact.json").write_text('{"consumer": {"name": "c"}, "provider": {"name": "p"}, "interactions": []}')
     return tmp_path
 
 
@@ -66,6 +67,10 @@ CASES = [
     (
         ["verify", "{tmp}/not-a-pact.json", "--provider-url", "http://127.0.0.1:1"],
         "not-a-pact.json: not a pact file (no 'interactions' list)",
+    ),
+    (
+        ["verify", "{tmp}/empty-pact.json", "--provider-url", "http://127.0.0.1:9"],
+        "--provider-url http://127.0.0.1:9: connection refused; is the provider running there?",
     ),
     (
         ["verify", "{tmp}/x.json", "--provider-url", "127.0.0.1:5001"],
