@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from recorder.collapse import collapse
@@ -71,6 +71,7 @@ class Recording:
         self.seen = 0
         self.skipped: Counter[str] = Counter()
         self.changes = None  # with --merge/--pending: what this write changed in the existing pact
+        self.ambiguous: list[list[str]] = []  # interactions the recording cannot tell apart
 
     def add(self, exchange: Exchange, source: str | None = None) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
@@ -105,6 +106,8 @@ class Recording:
         observations = collapse(self.observations, rules.sibling_collapse, self.context.paths.never)
         interactions = sorted((obs.to_interaction() for obs in observations.values()), key=lambda i: i.key)
         _make_descriptions_unique(interactions)
+        _number_variants(interactions)
+        self.ambiguous = _note_ambiguous(interactions)
         return interactions
 
     def write(self) -> tuple[Path, ...] | None:
@@ -175,6 +178,7 @@ class Recording:
             "recorded": self.seen - sum(self.skipped.values()),
             "skipped": dict(sorted(self.skipped.items())),
             "redacted": dict(sorted(self.redactor.found.items())),
+            **({"ambiguous": self.ambiguous} if self.ambiguous else {}),
         }
 
     def summary(self) -> str:
@@ -184,7 +188,47 @@ class Recording:
         if found := self.redactor.found:
             where = ", ".join(f"{w} ({n})" for w, n in sorted(found.items()))
             lines.append(f"  redacted {sum(found.values())} secret value(s): {where}")
+        for group in self.ambiguous:
+            lines.append(
+                f"  cannot tell apart (same request, same states, other outcomes): {'; '.join(group)}"
+            )
         return "\n".join(lines)
+
+
+def _number_variants(interactions: list[Interaction]) -> None:
+    """A state the recording made in different ways at different times (a bucket created empty in one
+    test, with data in another) is one state per way, told apart by a `variant` param: a setup can only
+    make one of them."""
+    ways: dict[tuple, list[tuple[int, ...]]] = {}
+    for i in interactions:
+        for st in i.states:
+            recipe = tuple(s.seq for s in st.steps)
+            if recipe not in (known := ways.setdefault(st.identity, [])):
+                known.append(recipe)
+    for i in interactions:
+        for k, st in enumerate(i.states):
+            if len(known := ways[st.identity]) > 1:
+                variant = known.index(tuple(s.seq for s in st.steps)) + 1
+                i.states[k] = replace(st, params=tuple(sorted((*st.params, ("variant", variant)))))
+
+
+def _note_ambiguous(interactions: list[Interaction]) -> list[list[str]]:
+    """Interactions whose requests are the same and whose states are the same too, yet whose outcomes
+    differ: no verification can pass them all. Each says so; the groups are returned for the account."""
+    groups: dict[str, list[Interaction]] = {}
+    for i in interactions:
+        request = (i.method, i.path, sorted(i.query.items()), sorted(i.request.headers.items()), repr(i.request.body))
+        states = [st.identity for st in i.states]
+        groups.setdefault(repr((request, states)), []).append(i)
+    same = [g for g in groups.values() if len(g) > 1]
+    for group in same:
+        for i in group:
+            others = ", ".join(repr(o.description) for o in group if o is not i)
+            i.notes.append(
+                f"the same request in the same provider states was recorded with another outcome ({others}): "
+                "the recording cannot tell them apart, so a verification can pass only one of them"
+            )
+    return [[i.description for i in g] for g in same]
 
 
 def _make_descriptions_unique(interactions: list[Interaction]) -> None:

@@ -48,7 +48,7 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
         "description": inter.get("description"),
         "endpoint": prov.get("endpoint") or f"{inter['request'].get('method')} {inter['request'].get('path')}",
         "status": inter.get("response", {}).get("status"),
-        "state": states[0]["name"] if states else None,
+        "state": ", ".join(s["name"] for s in states) if states else None,
         "exchanges": prov.get("exchanges"),
         "pending": bool(inter.get("pending")),
         "generated": bool(prov.get("generatedBy")),

@@ -31,6 +31,7 @@ UPDATE = frozenset({"PATCH", "PROPPATCH"})
 READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
 MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
 MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
+MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
 MAX_LEAVES = 400  # body values looked at per response
 ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
 VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
@@ -209,6 +210,7 @@ class Timeline:
         self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
         self.reset: Step | None = None
         self.seq = 0
+        self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
 
     # -- what an exchange needed ---------------------------------------------------------------------
@@ -229,6 +231,8 @@ class Timeline:
                 break
             res = self.resources.get(prefix)
             steps = tuple(res.history) if res and res.exists else ()
+            if not steps and (made := self.implicit.get(prefix)) is not None and (res is None or res.exists is None):
+                steps = (made,)  # never written itself: made by a write below it (an upload to .../abc/file)
             needs.append(Need("exists", level_path, steps, res.data if res else None, seed=not steps, path=prefix))
         needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
         reads = method in READ and 200 <= status < 300
@@ -379,6 +383,10 @@ class Timeline:
             self.values.pop(value, None)
             self._remember(self.values, value, (step, where))
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
+        if ok and method not in READ:
+            segs = _segments(path)
+            for i in range(1, len(segs)):
+                self.implicit.setdefault("/" + "/".join(segs[:i]), step)
         if not ok:
             if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
                 res.exists = False
@@ -407,6 +415,7 @@ class Timeline:
         elif method in READ and (res := self.resources.get(path)) is not None:
             res.exists = True
             res.data = body if body is not None else res.data
+        self._bound()
         made = path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
         for entry in ex.secrets if made else ():
             if dict(entry).get("in") in ("body", "form"):
@@ -414,9 +423,15 @@ class Timeline:
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step
 
+    def _bound(self) -> None:
+        for store in (self.resources, self.implicit):
+            while len(store) > MAX_RESOURCES:
+                del store[next(iter(store))]
+
     def forget_all(self, step: Step) -> None:
         """A reset request (a test suite's flush): nothing exists after it."""
         self.reset = step
+        self.implicit.clear()
         for res in self.resources.values():
             res.exists, res.history = False, []
 

@@ -73,8 +73,12 @@ def recorded(tmp_path_factory):
     return by_description, hints
 
 
-def states_of(interaction):
-    return [(s["name"], s.get("params", {})) for s in interaction.get("providerStates", [])]
+def states_of(interaction, variants=False):
+    """(name, params) of each state; `variant` (which way the recording made it) only when asked."""
+    return [
+        (s["name"], {k: v for k, v in s.get("params", {}).items() if variants or k != "variant"})
+        for s in interaction.get("providerStates", [])
+    ]
 
 
 def test_nested_literal_resources_get_generic_names_with_parent_params(recorded):
@@ -109,7 +113,7 @@ def test_the_same_request_with_other_outcomes_never_shares_its_states(recorded):
     pact, _ = recorded
     ok = pact["PUT /stores/main/collections/orders/records/{id} returns 200"]
     stale = pact["PUT /stores/main/collections/orders/records/{id} returns 412"]
-    assert states_of(ok) != states_of(stale)
+    assert states_of(ok, variants=True) != states_of(stale, variants=True)
     assert ("record exists", {"store": "main", "collection": "orders", "record": UUID, "version": 2}) in states_of(
         stale
     )
@@ -126,11 +130,14 @@ def test_values_the_provider_generated_reach_the_request_through_generators(reco
 def test_setups_are_the_recorded_requests_that_made_each_state(recorded):
     _, hints = recorded
     steps = hints["steps"]
-    record = next(s for s in hints["states"] if s["name"] == "record exists" and "version" not in s["params"])
-    made = [(steps[n]["method"], steps[n]["path"], steps[n]["status"]) for n in record["setup"]]
-    # The create, then the read whose ETag the interaction's If-Match sends (where it ran: before updates).
-    assert made == [("POST", "/stores/main/collections/orders/records", 201), ("GET", RECORD, 200)]
-    capture = steps[record["setup"][0]]["capture"]
+    records = [s for s in hints["states"] if s["name"] == "record exists" and "version" not in s["params"]]
+    made = sorted([(steps[n]["method"], steps[n]["path"], steps[n]["status"]) for n in r["setup"]] for r in records)
+    # Made two ways, so two variants: the create alone, and the create then the read whose ETag the
+    # interaction's If-Match sends (where it ran: before any update).
+    create = ("POST", "/stores/main/collections/orders/records", 201)
+    assert made == [[create], [create, ("GET", RECORD, 200)]]
+    assert sorted(r["params"]["variant"] for r in records) == [1, 2]
+    capture = steps[records[0]["setup"][0]]["capture"]
     assert {"at": ["body", "data", "id"], "value": UUID} in capture
     assert steps[hints["reset"]]["path"] == "/__flush__"
 
@@ -171,3 +178,13 @@ def test_a_list_of_data_that_was_there_before_the_recording_names_its_items(tmp_
     rec.add(ex("GET", "/users", 200, None, {"items": [{"id": 1}, {"id": 2}]}))
     (interaction,) = rec.interactions()
     assert [(s.name, s.params_dict, s.seed) for s in interaction.states] == [("users exist", {"ids": [1, 2]}, True)]
+
+
+def test_the_same_request_and_states_with_other_outcomes_are_said_to_be_indistinguishable(tmp_path):
+    rec = Recording(Settings("web", "search", tmp_path))
+    rec.add(ex("POST", "/search", 200, {"q": "tea"}, {"hits": []}))
+    rec.add(ex("POST", "/search", 429, {"q": "tea"}, {"error": "slow down"}))
+    notes = {i.status: i.notes for i in rec.interactions()}
+    assert any("recorded with another outcome ('POST /search returns 429')" in n for n in notes[200])
+    assert rec.diagnostics()["ambiguous"] == [["POST /search returns 200", "POST /search returns 429"]]
+    assert "cannot tell apart (same request, same states, other outcomes)" in rec.summary()
