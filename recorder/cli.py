@@ -467,6 +467,8 @@ def cmd_verify(args) -> int:
             check_secrets(args.pact, recorded, secrets)
             setup = Setup(recorded, url, secrets, reset_url, accounts(args.pact, recorded))
         reachable("--provider-url", url)
+        if state_url:
+            reachable("--state-url", state_url)
         result = verify(args.pact, url, state_url, states, headers, setup, secrets)
     except ValueError as e:
         raise UsageError(str(e)) from None

@@ -67,14 +67,24 @@ def verify(
     on a state-change URL of our own). Redacted request values are filled from `secrets` (and a
     `headers` entry fills a redacted header of that name); other `headers` are sent with every request."""
     doc = load_pact(pact_path)
+    if states is not None and (missing := sorted(pact_states(doc) - set(states))):
+        raise ValueError(
+            f"--states: no handler for {len(missing)} provider state(s) the pact needs: "
+            + ", ".join(repr(m) for m in missing)
+            + " (add them to STATE_HANDLERS; `pact-recorder states scaffold PACT` writes one per state)"
+        )
     headers = dict(headers or {})
     secrets = secrets or Secrets.from_options({}, headers, set())
     filled = fill_pact(doc, pact_path, secrets)
     custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc, pact_path)}
     with LocalServer(json.dumps(filled).encode(), setup) as local:
         state_url = local.state_url if setup is not None else state_url
-        result = _run(doc, local.pact_url, provider_url, state_url, states, custom)
+        result = _run(doc, local.pact_url, provider_url, state_url, states, custom, bool(headers or secrets.given))
     return _summarise_states(result, setup.groups) if setup is not None else result
+
+
+def pact_states(doc: dict) -> set[str]:
+    return {st.get("name", "") for i in doc.get("interactions", []) for st in i.get("providerStates") or []}
 
 
 def secret_entries(doc: dict, pact_path: Path) -> dict[str, list[dict]]:
@@ -148,7 +158,7 @@ def fill_pact(doc: dict, pact_path: Path, secrets: Secrets) -> dict:
     return out
 
 
-def _run(doc, source, provider_url, state_url, states, headers) -> Verification:
+def _run(doc, source, provider_url, state_url, states, headers, credentials_given) -> Verification:
     from pact import Verifier
 
     host = urlsplit(provider_url).hostname or "localhost"
@@ -167,7 +177,7 @@ def _run(doc, source, provider_url, state_url, states, headers) -> Verification:
         verifier.add_custom_headers(dict(headers))
     with _output_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in results
         verifier.verify()
-    return _summarise(verifier.results, failures)
+    return _summarise(verifier.results, failures, credentials_given)
 
 
 def _guarded(states: Mapping[str, Any], failures: dict[str, str]) -> dict[str, Any]:
@@ -244,7 +254,9 @@ def _summarise_states(v: Verification, groups: list[tuple[list[str], dict[str, s
     return v
 
 
-def _summarise(results: dict, state_failures: dict[str, str] | None = None) -> Verification:
+def _summarise(
+    results: dict, state_failures: dict[str, str] | None = None, credentials_given: bool = False
+) -> Verification:
     outcomes = [
         InteractionOutcome(r["description"], r.get("result") == "OK", list(r.get("providerStates") or []))
         for r in results.get("interactionResults", [])
@@ -261,7 +273,7 @@ def _summarise(results: dict, state_failures: dict[str, str] | None = None) -> V
     for error in results.get("errors", []):
         owner = next((o for o in outcomes if error.get("interaction", "").endswith(f" - {o.description}")), None)
         mismatch = error.get("mismatch", {})
-        problems = _problems(mismatch)
+        problems = _problems(mismatch, credentials_given)
         if owner is None:
             loose.extend(problems)
             continue
@@ -280,7 +292,7 @@ def _clip(value: Any, limit: int = 120) -> str:
 _REDIRECTS = {"301", "302", "303", "307", "308"}
 
 
-def _problems(mismatch: dict) -> list[str]:
+def _problems(mismatch: dict, credentials_given: bool = False) -> list[str]:
     if "mismatches" not in mismatch:
         message = mismatch.get("message", "verification error")
         if STATE_FAILED in message:
@@ -299,7 +311,7 @@ def _problems(mismatch: dict) -> list[str]:
                 "; the Pact verifier follows redirects, so it answers with where this one leads: leave "
                 "redirects out of the contract (the default select rule 'followed-redirects' does)"
             )
-        if m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403"):
+        if m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403") and not credentials_given:
             text += (
                 "; the provider says the request was unauthorised: the recording redacted credentials, "
                 "pass real ones with --header 'Authorization: ...'"

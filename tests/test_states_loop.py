@@ -161,3 +161,12 @@ def test_header_injects_the_credentials_a_recording_redacted(tmp_path, capsys):
     assert "status: expected 200 but was 401" in out_without
     assert "the provider says the request was unauthorised" in out_without
     assert with_header == 0, out_with
+
+
+def test_a_states_module_without_a_handler_for_a_state_is_named_at_once(stateful, tmp_path, capsys):
+    partial = tmp_path / "partial.py"
+    partial.write_text("STATE_HANDLERS = {'users exist': lambda action, parameters: None}\n")
+    code = verify_empty(stateful / PACT_NAME, "--states", str(partial))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--states: no handler for 2 provider state(s) the pact needs: 'user does not exist', 'user exists'" in err
