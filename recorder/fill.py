@@ -44,8 +44,12 @@ class Secrets:
             return self._made_up.setdefault(name, random_secrets.token_urlsafe(18))
         return None
 
-    def value(self, entry: dict, recorded: str = "") -> str | None:
-        """What goes where `entry` says; `recorded` is the redacted text there (a header keeps its scheme)."""
+    def value(self, entry: dict, recorded: str = "", issued: dict[str, str] | None = None) -> str | None:
+        """What goes where `entry` says; `recorded` is the redacted text there (a header keeps its scheme).
+        A secret a response handed out (`issued`) is what the fresh provider handed out this time."""
+        if entry.get("issued"):
+            fresh = (issued or {}).get(entry["secret"])
+            return None if fresh is None else entry.get("prefix", "") + fresh
         if entry.get("in") == "header" and entry["secret"] not in self.given and "user" not in entry:
             if (header := self.headers.get(str(entry["key"]).lower())) is not None:
                 return header
@@ -59,7 +63,8 @@ class Secrets:
         return raw
 
     def missing(self, entries: list[dict]) -> list[str]:
-        return sorted({e["secret"] for e in entries if self.value(e, PLACEHOLDER) is None})
+        """Secrets nobody gave (those a response hands out come from the setups)."""
+        return sorted({e["secret"] for e in entries if not e.get("issued") and self.value(e, PLACEHOLDER) is None})
 
 
 def made_by_recording(steps: list[dict]) -> set[str]:
@@ -67,22 +72,22 @@ def made_by_recording(steps: list[dict]) -> set[str]:
     return {e["secret"] for s in steps for e in s.get("secrets", []) if e.get("in") != "header"}
 
 
-def fill_step(step: dict, secrets: Secrets) -> dict:
+def fill_step(step: dict, secrets: Secrets, issued: dict[str, str] | None = None) -> dict:
     """A recorded setup step with real values in place of its placeholders."""
     out = dict(step)
     headers = [list(h) for h in step.get("headers", [])]
     for e in step.get("secrets", []):
-        kind = e.get("in")
+        kind, value = e.get("in"), lambda recorded="": secrets.value(e, recorded, issued)
         if kind == "header":
             for h in headers:
-                if h[0].lower() == str(e["key"]).lower() and (v := secrets.value(e, h[1])) is not None:
+                if h[0].lower() == str(e["key"]).lower() and (v := value(h[1])) is not None:
                     h[1] = v
         elif kind == "query":
-            out["query"] = [[k, _or(secrets.value(e), v) if k == e["key"] else v] for k, v in out.get("query", [])]
+            out["query"] = [[k, _or(value(), v) if k == e["key"] else v] for k, v in out.get("query", [])]
         elif kind == "body" and "json" in out:
-            out["json"] = _set(out["json"], e["key"], secrets.value(e))
+            out["json"] = _set(out["json"], e["key"], value())
         elif kind in ("form", "text") and "text" in out:
-            out["text"] = _fill_text(out["text"], e, secrets)
+            out["text"] = _fill_text(out["text"], e, secrets, issued)
     out["headers"] = headers
     return out
 
@@ -134,8 +139,8 @@ def _set(document: Any, keys: list, value: str | None) -> Any:
     return document
 
 
-def _fill_text(text: str, e: dict, secrets: Secrets) -> str:
-    value = secrets.value(e)
+def _fill_text(text: str, e: dict, secrets: Secrets, issued: dict[str, str] | None = None) -> str:
+    value = secrets.value(e, "", issued)
     if value is None:
         return text
     if e.get("in") == "form":

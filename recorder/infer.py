@@ -197,6 +197,8 @@ class Observation:
         if self.endpoint.params:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
         request.generators |= request_generators(ex, self.pre.uses)
+        for kind, generators in issued_generators(ex).items():
+            request.generators[kind] = {**request.generators.get(kind, {}), **generators}
         query: dict[str, list[str]] = {}
         for name, value in ex.query:
             query.setdefault(name, []).append(value)
@@ -359,6 +361,24 @@ def request_generators(ex: Exchange, uses: dict[Location, tuple[str, str]]) -> d
         elif where[0] == "body" and (at := _json_path(where[1:])) is not None:
             kind = "INTEGER" if isinstance(_at(ex.request_json, where[1:]), int) else "STRING"
             out.setdefault("body", {})[at] = _expression(name) | {"dataType": kind}
+    return out
+
+
+def issued_generators(ex: Exchange) -> dict[str, dict]:
+    """Secrets a response handed out earlier (a login's token) come from the state's setup, which
+    sends that request again: a ProviderState generator puts the fresh one in."""
+    out: dict[str, dict] = {}
+    for entry in ex.secrets:
+        e = dict(entry)
+        if not e.get("issued"):
+            continue
+        expression = _expression(e["secret"]) | {"expression": e.get("prefix", "") + f"${{{e['secret']}}}"}
+        if e["in"] == "header":
+            out.setdefault("header", {})[e["key"]] = expression
+        elif e["in"] == "query":
+            out.setdefault("query", {})[e["key"]] = expression
+        elif e["in"] == "body" and (at := _json_path(tuple(e["key"]))) is not None:
+            out.setdefault("body", {})[at] = expression
     return out
 
 

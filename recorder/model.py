@@ -53,6 +53,7 @@ class Exchange:
     host: str = ""  # the provider's host, for selection rules
     streamed: tuple[str, ...] = ()  # "request"/"response": bodies streamed past unrecorded (too large)
     secrets: tuple = ()  # where the request's redacted values were, each with a name (see redact)
+    issued: tuple = ()  # where the response handed out secrets (a login's token), each with its name
 
     @cached_property
     def request_json(self) -> Any:

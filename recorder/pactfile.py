@@ -208,10 +208,14 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
         out["headers"] = [[k, v] for k, v in step.headers]
     out |= body_document(step.body, step.content_type)
     out["status"] = step.status
+    if step.creates:
+        out["creates"] = step.creates
     if capture := [{"at": list(at), "value": v} for at, v in step.produced.items() if v in used]:
         out["capture"] = capture
     if step.secrets:
         out["secrets"] = [dict(s) for s in step.secrets]
+    if step.issued:
+        out["issues"] = [dict(s) for s in step.issued]
     return out
 
 

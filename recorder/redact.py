@@ -74,6 +74,18 @@ class SecretNames:
     def __init__(self) -> None:
         self._by_value: dict[str, str] = {}
         self._taken: set[str] = set()
+        self.issued: set[str] = set()  # names of values a response handed out (a login's token)
+
+    def issue(self, field: str, value: str) -> str:
+        """Name a secret a response handed out: a request that sends it back later gets it fresh."""
+        name = self.name(field, value)
+        self.issued.add(name)
+        return name
+
+    def entry(self, kind: str, key: Any, field: str, value: str) -> tuple:
+        """Where a request's secret is and what it is called (`issued` when a response gave it)."""
+        name = self.name(field, value)
+        return ("in", kind), ("key", key), ("secret", name), *((("issued", True),) if name in self.issued else ())
 
     def name(self, field: str, value: str) -> str:
         if (known := self._by_value.get(value)) is not None:
@@ -99,7 +111,9 @@ class SecretNames:
                 sep = ""
             if sep and password in self._by_value:
                 return ("in", "header"), ("key", header), ("secret", self._by_value[password]), ("user", user)
-        return ("in", "header"), ("key", header), ("secret", self.name(header, value))
+        if credentials in self._by_value and self._by_value[credentials] in self.issued:  # Bearer <a token>
+            return ("in", "header"), ("key", header), ("secret", self._by_value[credentials]), ("prefix", f"{scheme} "), ("issued", True)
+        return self.entry("header", header, header, value)
 
 
 class Redactor:
@@ -153,7 +167,7 @@ class Redactor:
     # -- exchanges ---------------------------------------------------------------------------------
 
     def exchange(self, ex: Exchange) -> Exchange:
-        self._named = []
+        self._named, self._issued = [], []
         rq_body, rq_json = self._body(
             ex.request_body, ex.request_json, ex.request_header("content-type"), "request body"
         )
@@ -163,14 +177,16 @@ class Redactor:
         rs_body, rs_json = self._body(
             ex.response_body, ex.response_json, ex.response_header("content-type"), "response body"
         )
+        response_headers = self._headers(ex.response_headers, "response")
         out = replace(
             ex,
             query=query,
             request_headers=request_headers,
-            response_headers=self._headers(ex.response_headers, "response"),
+            response_headers=response_headers,
             request_body=rq_body,
             response_body=rs_body,
             secrets=named,
+            issued=tuple(self._issued),
         )
         # The bodies were parsed once already: hand the (redacted) values on instead of parsing again.
         out.__dict__["request_json"], out.__dict__["response_json"] = rq_json, rs_json
@@ -193,11 +209,15 @@ class Redactor:
     def _name_header(self, side: str, name: str, value: str) -> None:
         if side == "request":
             self._named.append(self.secret_names.header(name, value))
+        elif name.lower() != "set-cookie":
+            self._issued.append((("at", ["header", name]), ("secret", self.secret_names.issue(name, value))))
 
     def _name(self, where: str, key: Any, field: str, value: Any) -> None:
         if where.startswith("request") or where.startswith("query"):
             kind = "query" if where.startswith("query") else "form" if " field " in where else "body"
-            self._named.append((("in", kind), ("key", key), ("secret", self.secret_names.name(field, str(value)))))
+            self._named.append(self.secret_names.entry(kind, key, field, str(value)))
+        elif where.startswith("response body") and isinstance(key, list):
+            self._issued.append((("at", ["body", *key]), ("secret", self.secret_names.issue(field, str(value)))))
 
     def _secret_field(self, name: str, value: Any) -> bool:
         """A named value is secret when its name is a secret name, or (strings) it looks like a secret."""
@@ -218,7 +238,7 @@ class Redactor:
         """The body with its secrets replaced, and its parsed JSON value (NO_BODY when not JSON)."""
         if parsed is not NO_BODY:
             before = self.found.total()
-            redacted = self._json(parsed, "$", where, () if where.startswith("request") else None)
+            redacted = self._json(parsed, "$", where, ())
             return (body if self.found.total() == before else json.dumps(redacted).encode()), redacted
         if not body or not content_type:
             return body, NO_BODY

@@ -96,6 +96,7 @@ class Setup:
     reset_url: str | None = None
     accounts: dict[str, dict] = field(default_factory=dict)  # user -> a secret entry of its credentials
     bindings: dict[str, str] = field(default_factory=dict)  # recorded value -> the fresh provider's
+    issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
     groups: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)  # per interaction:
     # the states set up, and what went wrong with each (the verifier reports in the same order)
     _ran: set[int] = field(default_factory=set)
@@ -135,6 +136,7 @@ class Setup:
         self._dirty = False
         self.groups.append(([], {}))
         self.bindings.clear()
+        self.issued.clear()
         self._ran.clear()
 
     def _setup(self, name: str, params: dict) -> dict:
@@ -156,12 +158,12 @@ class Setup:
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
                     f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}",
                 )
-        return {k: self._bound(v) for k, v in params.items()}
+        return {k: self._bound(v) for k, v in params.items()} | self.issued
 
     # -- sending a step with the fresh provider's values --------------------------------------------
 
     def _send(self, step: dict) -> Response:
-        step = fill_step(step, self.secrets)
+        step = fill_step(step, self.secrets, self.issued)
         path = self._bound_path(step["path"])
         query = [(k, self.bindings.get(v, v)) for k, v in step.get("query", [])]
         target = path + ("?" + urlencode(query) if query else "")
@@ -175,6 +177,9 @@ class Setup:
             body = base64.b64decode(step["base64"])
         fresh = self._request(step["method"], target, headers, body)
         self._learn(step.get("capture", []), fresh)
+        for issue in step.get("issues", []):
+            if (value := _extract(issue["at"], fresh)) is not None:
+                self.issued[issue["secret"]] = value
         return fresh
 
     def _undo(self) -> None:
@@ -184,10 +189,12 @@ class Setup:
         made: dict[str, dict] = {}
         for number, step in sorted(self.recorded.steps.items()):
             path = step["path"].rstrip("/")
-            filled = fill_step(step, self.secrets)
+            filled = fill_step(step, self.secrets, self.issued)
             signed = any(h[0].lower() == "authorization" for h in filled["headers"])
             if step["method"] in ("PUT", "MKCOL", "MKCALENDAR") and 200 <= step.get("status", 0) < 300:
                 made.setdefault(path, filled)
+            if step.get("creates"):  # a POST that made an item: delete the item
+                made.setdefault(step["creates"], filled | {"path": step["creates"]})
             if path in made and signed:
                 made[path] = filled  # deleting takes credentials even where creating did not (accounts)
         accounts = {p for p in made if p.rsplit("/", 1)[-1] in self.accounts}

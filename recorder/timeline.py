@@ -58,13 +58,15 @@ class Step:
     status: int
     produced: dict[Location, str] = field(default_factory=dict)  # where in its response -> value
     secrets: tuple = ()  # named placeholders its request carries (see redact)
+    issued: tuple = ()  # secrets its response handed out: where, and their names
+    creates: str = ""  # for a POST that made an item: that item's path
 
     @classmethod
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
         headers = tuple((k, v) for k, v in ex.request_headers if k.lower() not in STEP_HEADERS_DROPPED)
         return cls(
             seq, ex.method.upper(), ex.path, ex.query, headers, ex.request_body,
-            ex.request_header("content-type"), ex.status, produced, ex.secrets,
+            ex.request_header("content-type"), ex.status, produced, ex.secrets, ex.issued,
         )
 
 
@@ -211,6 +213,7 @@ class Timeline:
         self.reset: Step | None = None
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
+        self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
 
     # -- what an exchange needed ---------------------------------------------------------------------
@@ -259,15 +262,21 @@ class Timeline:
         return Preconditions(needs, uses)
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
-        """The accounts whose credentials the request (or a setup step it needs) sends: created earlier
-        by a request that sent the same password."""
-        owners = {self._owner(dict(e)) for found in secrets for e in found if dict(e).get("in") == "header"}
-        needs = []
-        for owner in sorted(o for o in owners if o and o not in chain):
+        """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
+        a request that sent the same password, or that handed out the token it sends. A token that a
+        request which made nothing handed out (a login) comes from sending that request again, and
+        that request's own credentials count too."""
+        entries = [dict(e) for found in secrets for e in found]
+        logins = {
+            step for e in entries if e.get("issued") and not self._owner(e) and (step := self.issuers.get(e["secret"]))
+        }
+        entries += [dict(e) for step in logins for e in step.secrets]
+        needs = [Need("values", (), tuple(sorted(logins, key=lambda s: s.seq)))] if logins else []
+        for owner in sorted({o for e in entries if (o := self._owner(e)) and o not in chain}):
             res = self.resources.get(owner)
             if res is not None and res.exists:
                 levels = self._levels(self._chain(owner, "GET", 200, frozenset()))[-1]
-                needs.append(Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=owner))
+                needs.insert(0, Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=owner))
         return needs
 
     def _owner(self, entry: dict) -> str | None:
@@ -403,6 +412,7 @@ class Timeline:
         elif method == "POST" and (child := created_child(ex)) is not None:
             res = self.resources.setdefault(child, Resource(child))
             res.history, res.exists, res.data = [step], True, body
+            step.creates = child
         elif method == "POST":
             for mentioned in _mentioned(ex):  # a batch of sub-requests, say: it may have made them
                 res = self.resources.setdefault(mentioned, Resource(mentioned))
@@ -417,8 +427,11 @@ class Timeline:
             res.data = body if body is not None else res.data
         self._bound()
         made = path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
-        for entry in ex.secrets if made else ():
-            if dict(entry).get("in") in ("body", "form"):
+        for entry in ex.issued:
+            self.issuers[dict(entry)["secret"]] = step
+        issued = [(("in", "issued"), ("secret", dict(e)["secret"])) for e in ex.issued]
+        for entry in [*ex.secrets, *issued] if made else ():
+            if dict(entry).get("in") in ("body", "form", "issued"):
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step

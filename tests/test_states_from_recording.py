@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import shutil
+import urllib.request
 
 import pytest
 import yaml
 
 from examples import procs
 from examples.docstore.consumer import exercise
+from examples.jsonserver import JsonHandler, serving
 from recorder.cli import main
 from tests.conftest import ROOT, record_through, recorder_args
 
@@ -130,3 +133,77 @@ def test_re_recording_the_same_provider_changes_nothing(recorded, tmp_path, caps
         return [(s["name"], sorted(s["params"]), len(s.get("setup", []))) for s in yaml.safe_load(states_file.read_text())["states"]]
 
     assert sorted(shape(recorded / HINTS)) == sorted(shape(tmp_path / HINTS))
+
+
+def test_generated_values_reach_the_request_through_generators(recorded):
+    by_description = {i["description"]: i for i in json.loads((recorded / PACT).read_text())["interactions"]}
+    page_2 = by_description["GET /stores/main/collections/orders/records returns 200 (query _token, limit)"]
+    assert page_2["request"]["generators"]["query"]["_token"]["expression"] == "${token}"  # the cursor
+    not_modified = by_description["GET /stores/main/collections/orders/records/r1 returns 304"]
+    assert not_modified["request"]["generators"]["header"]["If-None-Match"]["expression"] == '"${ifNoneMatch}"'
+    created = by_description["GET /stores/main/collections/orders/records/{id} returns 200"]
+    assert created["request"]["generators"]["path"]["expression"].endswith("/records/${record}")  # a POSTed id
+    values = page_2["providerStates"][-1]
+    assert values["name"] == "values handed out by earlier responses" and set(values["params"]) == {"token"}
+
+
+class TokenProvider(JsonHandler):
+    """Sign up with a password, log in for a token, then use it as a Bearer token (a fresh one each
+    login, as real providers hand them out)."""
+
+    users: dict[str, str] = {}
+    tokens: dict[str, str] = {}
+
+    def do_POST(self):  # noqa: N802
+        body = self.read_json() or {}
+        if self.path == "/users":
+            if body.get("name") in self.users:
+                return self.send_json(409, {"error": "exists"})
+            self.users[body["name"]] = body["password"]
+            return self.send_json(201, {"name": body["name"]})
+        if self.path == "/login":
+            if self.users.get(body.get("name")) != body.get("password"):
+                return self.send_json(401, {"error": "wrong password"})
+            token = secrets.token_hex(20)
+            self.tokens[token] = body["name"]
+            return self.send_json(200, {"token": token})
+        self.send_json(404, {})
+
+    def do_DELETE(self):  # noqa: N802
+        self.users.pop(self.path.removeprefix("/users/"), None)
+        self.send_json(204 if self.path.startswith("/users/") else 404, {})
+
+    def do_GET(self):  # noqa: N802
+        user = self.tokens.get((self.headers.get("Authorization") or "").removeprefix("Bearer "))
+        if user is None:
+            return self.send_json(401, {"error": "who are you?"})
+        self.send_json(200, {"name": user})
+
+
+def test_a_token_a_login_handed_out_is_fetched_fresh_by_the_setup(tmp_path, capsys):
+    TokenProvider.users, TokenProvider.tokens = {}, {}
+    with serving(TokenProvider) as url:
+
+        def story(base):
+            call = lambda method, path, body=None, token=None: urllib.request.urlopen(  # noqa: E731
+                urllib.request.Request(
+                    base + path,
+                    data=json.dumps(body).encode() if body is not None else None,
+                    method=method,
+                    headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}),
+                )
+            )
+            call("POST", "/users", {"name": "ada", "password": "correct horse"})
+            token = json.loads(call("POST", "/login", {"name": "ada", "password": "correct horse"}).read())["token"]
+            assert json.loads(call("GET", "/me", token=token).read()) == {"name": "ada"}
+
+        record_through(recorder_args(url, tmp_path, consumer=CONSUMER, provider="tokens"), story)
+        TokenProvider.users, TokenProvider.tokens = {}, {}  # the provider started empty again
+        pact = tmp_path / f"{CONSUMER}-tokens.json"
+        text = pact.read_text() + (tmp_path / f"{CONSUMER}-tokens.states.yaml").read_text()
+        assert "correct horse" not in text
+        code = main(["verify", str(pact), "--provider-url", url, "--states-from-recording"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    me = next(i for i in json.loads(pact.read_text())["interactions"] if i["description"] == "GET /me returns 200")
+    assert me["request"]["generators"]["header"]["Authorization"]["expression"] == "Bearer ${token}"
