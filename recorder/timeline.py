@@ -33,6 +33,7 @@ MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
 MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
 MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
 MAX_LEAVES = 400  # body values looked at per response
+_WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
 ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
 VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
 # Request headers a setup step does not send: transport, and conditions (a setup wants the effect).
@@ -214,7 +215,8 @@ class Timeline:
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
         self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
-        self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
+        self.owners: dict[str, list[str]] = {}
+        self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)  # secret name -> the resources whose creation sent it (accounts)
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -302,19 +304,28 @@ class Timeline:
         return chain + [path] if acts_on_item and method != "POST" else chain
 
     def _levels(self, chain: list[str]) -> list[tuple[tuple[str, str], ...]]:
-        """For each resource of the chain, its (kind, segment) levels from the outermost one."""
+        """For each resource of the chain, its (kind, segment) levels from the outermost one. The kind
+        is the collection word before it (`stores` -> store); where there is none (WebDAV's
+        /user1/calendar/event.ics), what it is: a collection (requested with a trailing slash), a file
+        (a name with an extension), or an item. Never a recorded value."""
         out, levels, taken = [], [], {}
         previous_end = 0
         for prefix in chain:
             segs = _segments(prefix)
             word = segs[-2] if len(segs) - previous_end >= 2 else None
-            base = _param_name(singular(word)) if word else "item"
+            base = _param_name(singular(word)) if word and _WORD.match(word) else self._kind(prefix)
             n = taken.get(base, 0) + 1
             taken[base] = n
             levels = [*levels, (base if n == 1 else f"{base}_{n}", unquote(segs[-1]))]
             out.append(tuple(levels))
             previous_end = len(segs)
         return out
+
+    def _kind(self, path: str) -> str:
+        if path in self.slashed:
+            return "collection"
+        name = unquote(path.rsplit("/", 1)[-1])
+        return "file" if "." in name.strip(".") and _WORD.match(name.rpartition(".")[2]) else "item"
 
     def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
         method, status = ex.method.upper(), ex.status
@@ -343,7 +354,7 @@ class Timeline:
         ids = tuple(sorted(unquote(_segments(r.path)[-1]) for r in kids))
         return Need(
             "list", levels, tuple(sorted(steps, key=lambda s: s.seq)), values=(("ids", ids),),
-            noun=unquote(_segments(path)[-1]) if _segments(path) else "items", path=path,
+            noun=_plural(path, path in self.resources or path in self.slashed), path=path,
         )
 
     def _uses(self, ex: Exchange, chain: list[str], levels: list) -> dict[Location, tuple[str, str]]:
@@ -383,6 +394,8 @@ class Timeline:
 
     def apply(self, ex: Exchange) -> Step:
         self.seq += 1
+        if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
+            self.slashed.add(norm(ex.path))
         for where, value in request_values(ex).items():
             if value not in self.values:
                 self._remember(self.sent, value, None)
@@ -483,6 +496,12 @@ def _mentioned(ex: Exchange) -> list[str]:
                     out.append(full)
             stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
     return out
+
+
+def _plural(path: str, is_resource: bool) -> str:
+    """What a list lists: its collection word (records), or items when it is a resource (a calendar)."""
+    word = unquote(_segments(path)[-1]) if _segments(path) else ""
+    return word if word and _WORD.match(word) and not is_resource else "items"
 
 
 def _within(path: str, resource: str) -> bool:
