@@ -326,15 +326,23 @@ def timed(seconds: dict, phase: str):
         seconds[phase] = round(time.monotonic() - t, 1)
 
 
-def main(name: str, doc: str, phases: Callable[[Path, list[str], bool], dict], argv: list[str]) -> int:
-    """Parse `[--keep DIR] [--json FILE] [--no-direct] [-- VERIFY_ARGS...]`, run `phases(work, verify_args,
-    direct)` in a work folder, write its figures as JSON and print them; every process stopped on the way out."""
+def main(
+    name: str, doc: str, phases: Callable[[Path, list[str], bool], dict], argv: list[str], setup: Callable[[], object]
+) -> int:
+    """Parse `[--keep DIR] [--json FILE] [--no-direct] [--setup-only] [-- VERIFY_ARGS...]`, run `phases(work,
+    verify_args, direct)` in a work folder, write its figures as JSON and print them; every process stopped
+    on the way out. `--setup-only` installs what the harness needs (`make setup` does, so tests need no
+    download) and stops."""
     ours, verify_args = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep logs, pact, report and figures.json here")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     p.add_argument("--no-direct", action="store_true", help="skip running the suite straight against the server")
+    p.add_argument("--setup-only", action="store_true", help="install the server, the client and its tests, then stop")
     args = p.parse_args(ours)
+    if args.setup_only:
+        setup()
+        return 0
 
     def on_term(*_):
         raise Interrupted()

@@ -99,10 +99,14 @@ def run_suite(stack: ExitStack, server_url: str, work: Path) -> dict:
     return common.run_pytest(stack, VENV / "bin" / "python", args, work, cwd=SDIST, env=env)
 
 
+def setup() -> tuple[Path, Path]:
+    return common.ensure_env(HOME, PINS, f"kinto-http=={KINTO_HTTP}")
+
+
 def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     seconds: dict[str, float] = {}
     with timed(seconds, "setup"):
-        common.ensure_env(HOME, PINS, f"kinto-http=={KINTO_HTTP}")
+        setup()
     direct_run = None
     if direct:
         with timed(seconds, "direct"), ExitStack() as stack:
@@ -134,4 +138,4 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(common.main("kinto", __doc__, phases, sys.argv[1:]))
+    sys.exit(common.main("kinto", __doc__, phases, sys.argv[1:], setup))

@@ -129,10 +129,14 @@ def run_suite(stack: ExitStack, venv: Path, sdist: Path, server_url: str, work: 
 # --- phases ------------------------------------------------------------------------------------------
 
 
+def setup() -> tuple[Path, Path]:
+    return common.ensure_env(HOME, PINS, f"caldav=={CALDAV}")
+
+
 def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     seconds: dict[str, float] = {}
     with timed(seconds, "setup"):
-        venv, sdist = common.ensure_env(HOME, PINS, f"caldav=={CALDAV}")
+        venv, sdist = setup()
     direct_run = None
     if direct:
         with timed(seconds, "direct"), ExitStack() as stack:
@@ -165,4 +169,4 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(common.main("radicale", __doc__, phases, sys.argv[1:]))
+    sys.exit(common.main("radicale", __doc__, phases, sys.argv[1:], setup))
