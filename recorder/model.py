@@ -32,6 +32,13 @@ def json_body(body: bytes, content_type: str | None) -> Any:
         return NO_BODY
 
 
+@dataclass(frozen=True)
+class Binary:
+    """A body example that is not UTF-8 text (an upload with a binary file part): V4 writes it base64."""
+
+    data: bytes
+
+
 Headers = tuple[tuple[str, str], ...]
 """Header pairs in the order they were seen; names keep their case, duplicates are kept."""
 
