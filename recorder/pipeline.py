@@ -102,7 +102,9 @@ class Recording:
 
     def interactions(self) -> list[Interaction]:
         rules = self.settings.rules
-        observations = collapse(self.observations, rules.sibling_collapse, self.context.paths.never)
+        paths = self.context.paths
+        guessed = frozenset(d.name for d, _ in paths.detectors if d.after_literal)
+        observations = collapse(self.observations, rules.sibling_collapse, paths.never, guessed)
         interactions = sorted((obs.to_interaction() for obs in observations.values()), key=lambda i: i.key)
         _make_descriptions_unique(interactions)
         return interactions
