@@ -212,6 +212,11 @@ class Observation:
             for side, n in self.streamed.items()
             if n
         ]
+        if ex.redirected:
+            notes.append(
+                f"the consumer's request was redirected to {ex.redirected}: the response is the one it finally "
+                "got (the verifier follows the redirect)"
+            )
         request = self._message("request", ex.request_headers, ex.request_body, notes, evidence)
         # A provider that echoes request headers (httpbin's /headers, debug endpoints) can echo back
         # only what the contract's request sends: the verifier's client sends no Connection, say.

@@ -60,6 +60,7 @@ class Exchange:
     host: str = ""  # the provider's host, for selection rules
     streamed: tuple[str, ...] = ()  # "request"/"response": bodies streamed past unrecorded (too large)
     secrets: tuple = ()  # where the request's redacted values were, each with a name (see redact)
+    redirected: str = ""  # the path the provider redirected this request to (see redirects)
 
     @cached_property
     def request_json(self) -> Any:

@@ -22,6 +22,7 @@ from recorder.infer import Context, Interaction, Observation, form_fields, obser
 from recorder.model import Exchange, InteractionKey
 from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
 from recorder.redact import Redactor
+from recorder.redirects import Redirects
 from recorder.rules import Ruleset, defaults
 from recorder.select import is_reset, skip_reason
 from recorder.timeline import Timeline
@@ -67,6 +68,7 @@ class Recording:
         self.context = Context(settings.rules)
         self.observations: dict[InteractionKey, Observation] = {}
         self.timeline = Timeline()
+        self.redirects = Redirects()
         self.redactor = Redactor(settings.rules, self.context.headers.secret)
         self.seen = 0
         self.skipped: Counter[str] = Counter()
@@ -75,6 +77,7 @@ class Recording:
     def add(self, exchange: Exchange, source: str | None = None) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
         (redacted), or None when the rules skip it."""
+        sent, exchange = exchange, self.redirects.original(exchange)
         if (rule := is_reset(self.settings.rules, exchange)) is not None:
             # A request that empties the provider (a suite's flush) is no contract: it is how a
             # verification can start each interaction from nothing.
@@ -82,6 +85,7 @@ class Recording:
             self.skip(f"a reset of the provider (select rule {rule!r}): kept as the states' reset")
             return None
         if (reason := skip_reason(self.settings.rules, exchange)) is not None:
+            self.redirects.remember(exchange, sent)
             self.skip(reason)
             return None
         self.seen += 1
