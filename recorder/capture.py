@@ -90,6 +90,8 @@ def record_flow(recording: Recording, flow: object) -> Exchange | None:
 def redacted_copy(flow: http.HTTPFlow, kept: Exchange) -> http.HTTPFlow:
     """A copy of the flow carrying only what was kept: what --save-flows writes (secrets never do)."""
     copy = flow.copy()
+    if kept.redirected:  # the consumer's own request, which the recording pairs with this response
+        copy.request.method, copy.request.path = kept.method, kept.path
     copy.request.headers = _headers(kept.request_headers)
     copy.request.query = list(kept.query)
     copy.response.headers = _headers(kept.response_headers)

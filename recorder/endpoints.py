@@ -13,6 +13,7 @@ last parameter of a path is called `id`; earlier ones are named from the segment
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 from urllib.parse import unquote
 
@@ -36,6 +37,19 @@ class PathRules:
             (d for d, test in self.detectors if test.search(segment) and (after_literal or not d.after_literal)), None
         )
 
+    def detect_leaf(self, segment: str, after_literal: bool):
+        """A last segment `<id>.<ext>` (`PUT /cal/1b7c...e2.ics`) is a parameter like `<id>`, its
+        extension kept literal in the regex; the value is the whole segment, as the path names it."""
+        if (found := self.detect(segment, after_literal)) is not None:
+            return found
+        if (m := _EXTENSION.match(segment)) is None or (d := self.detect(m.group(1), after_literal)) is None:
+            return None
+        stem = f"({d.regex})" if "|" in d.regex else d.regex
+        return replace(d, regex=stem + escape(m.group(2)), numeric=False)
+
+
+_EXTENSION = re.compile(r"^(.+?)(\.[A-Za-z][A-Za-z0-9]{0,9})$")
+
 
 @cache
 def _default_path_rules() -> PathRules:
@@ -52,7 +66,8 @@ def to_endpoint(path: str, rules: PathRules | None = None) -> tuple[Endpoint, di
             return found
     detected: list = []
     for i, s in enumerate(raw):
-        detected.append(rules.detect(unquote(s), after_literal=i > 0 and detected[i - 1] is None))
+        detect = rules.detect_leaf if i == len(raw) - 1 else rules.detect
+        detected.append(detect(unquote(s), after_literal=i > 0 and detected[i - 1] is None))
     names = _param_names(raw, [d is not None for d in detected])
     segments = tuple(
         Segment(names[i], d.name, d.regex, d.numeric) if d else Segment(s)

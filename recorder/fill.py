@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from recorder import multipart
 from recorder.redact import PLACEHOLDER
 
 
@@ -88,6 +89,11 @@ def fill_step(step: dict, secrets: Secrets, issued: dict[str, str] | None = None
             out["json"] = _set(out["json"], e["key"], value())
         elif kind in ("form", "text") and "text" in out:
             out["text"] = _fill_text(out["text"], e, secrets, issued)
+        elif kind == "multipart":
+            ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
+            for key, decode, encode in (("text", str.encode, bytes.decode), ("base64", base64.b64decode, _b64)):
+                if key in out:
+                    out[key] = encode(_fill_upload(decode(out[key]), ctype, e, secrets, issued))
     out["headers"] = headers
     return out
 
@@ -108,6 +114,15 @@ def fill_request(request: dict, entries: list[dict], secrets: Secrets) -> None:
         elif kind == "query" and isinstance(request.get("query"), dict) and e["key"] in request["query"]:
             if (v := secrets.value(e)) is not None:
                 request["query"][e["key"]] = [v] if isinstance(request["query"][e["key"]], list) else v
+        elif kind == "multipart" and isinstance(request.get("body"), dict) and "contentType" in request["body"]:
+            body = request["body"]
+            if body.get("encoded") == "base64":
+                body["content"] = _b64(_fill_upload(base64.b64decode(body["content"]), body["contentType"], e, secrets))
+            elif isinstance(body.get("content"), str):
+                body["content"] = _fill_upload(body["content"].encode(), body["contentType"], e, secrets).decode()
+        elif kind == "multipart" and isinstance(request.get("body"), str):  # V3: the text as sent
+            ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+            request["body"] = _fill_upload(request["body"].encode(), ctype, e, secrets).decode()
         elif kind in ("body", "form", "text") and "body" in request:
             body = request["body"]
             v4 = isinstance(body, dict) and "content" in body and "contentType" in body
@@ -137,6 +152,23 @@ def _set(document: Any, keys: list, value: str | None) -> Any:
     except (KeyError, IndexError, TypeError):
         pass  # the example no longer has that place (edited by hand): leave it
     return document
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _fill_upload(
+    data: bytes, content_type: str | None, e: dict, secrets: Secrets, issued: dict[str, str] | None = None
+) -> bytes:
+    """An upload with the secret form field `e` names filled in (the part as redacted, by name)."""
+    mark, value = multipart.boundary(content_type), secrets.value(e, "", issued)
+    if mark is None or value is None:
+        return data
+    try:
+        return multipart.with_content(data, mark, str(e["key"]), PLACEHOLDER.encode(), value.encode())
+    except ValueError:
+        return data  # edited by hand into something else: leave it
 
 
 def _fill_text(text: str, e: dict, secrets: Secrets, issued: dict[str, str] | None = None) -> str:

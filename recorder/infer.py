@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl
 from recorder.endpoints import PathRules, path_regex, to_endpoint
 from recorder.headers import HeaderPolicy
 from recorder.matchers import Echo, child_path, infer_body
-from recorder.model import NO_BODY, Endpoint, Exchange, Headers, InteractionKey, json_body
+from recorder import multipart
+from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, InteractionKey, json_body
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
@@ -89,6 +90,29 @@ def _text_body(body: bytes, content_type: str | None) -> str | None:
         return None
 
 
+_XML = re.compile(r"^application/(xml|[^;]+\+xml)\b|^text/xml\b", re.I)
+XML_CONTENT_TYPE_ONLY = (
+    "XML, checked by its content type only: the core matches XML element by element and would hold "
+    "every repeated element to the first one, or to the recorded values"
+)
+FILE_PART_MAX = 64 * 1024
+
+
+def _upload(body: bytes, mark: str, content_type: str, notes: list[str]) -> Any:
+    """A multipart request body as sent (its boundary is the Content-Type's), file parts bounded."""
+    try:
+        data, cut = multipart.bounded(body, mark, FILE_PART_MAX)
+    except ValueError as e:
+        notes.append(f"request body ({content_type}, {len(body)} bytes) recorded without its content: {e}")
+        return NO_BODY
+    notes += [f"request body: {c} (the provider gets a shorter file)" for c in cut]
+    notes.append(f"request body ({content_type}) kept as sent: parts {', '.join(multipart.names(data, content_type))}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return Binary(data)
+
+
 def shape_signature(value: Any) -> str:
     """The key structure of a request body: requests whose bodies have other keys are other interactions."""
     if isinstance(value, dict):
@@ -99,7 +123,11 @@ def shape_signature(value: Any) -> str:
 
 
 def form_fields(body: Any, content_type: str | None) -> list[str]:
-    """The field names of a form body (bytes or text), sorted; [] for anything else."""
+    """The field names of a form or multipart body (bytes or text), sorted; [] for anything else."""
+    if isinstance(body, Binary):
+        body = body.data
+    if multipart.boundary(content_type) is not None and isinstance(body, (bytes, str)):
+        return multipart.names(body, content_type)
     if not body or "x-www-form-urlencoded" not in (content_type or "").lower():
         return []
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
@@ -184,6 +212,11 @@ class Observation:
             for side, n in self.streamed.items()
             if n
         ]
+        if ex.redirected:
+            notes.append(
+                f"the consumer's request was redirected to {ex.redirected}: the response is the one it finally "
+                "got (the verifier follows the redirect)"
+            )
         request = self._message("request", ex.request_headers, ex.request_body, notes, evidence)
         # A provider that echoes request headers (httpbin's /headers, debug endpoints) can echo back
         # only what the contract's request sends: the verifier's client sends no Connection, say.
@@ -268,6 +301,18 @@ class Observation:
             if rules:
                 msg.rules["body"] = rules
             evidence[f"{side}.body"] = facts
+        elif body and side == "request" and (mark := multipart.boundary(kept.get("Content-Type"))) is not None:
+            msg.body = _upload(body, mark, kept["Content-Type"], notes)
+        elif body and _XML.search(kept.get("Content-Type", "")) and _text_body(body, kept["Content-Type"]):
+            # The core matches XML element by element: a `$` type rule makes every repeated element
+            # match the first one (a multistatus fails against its own bytes), and the example alone
+            # pins every value. A request must still send its body; a response is its content type.
+            if side == "request":
+                msg.body = _text_body(body, kept["Content-Type"])
+                notes.append(f"request body ({kept['Content-Type']}) kept as sent, matched as XML by equality")
+            else:
+                evidence["response.body"] = {"$": {"by": XML_CONTENT_TYPE_ONLY}}
+                notes.append(f"response body ({kept['Content-Type']}): {XML_CONTENT_TYPE_ONLY}")
         elif body and (text := _text_body(body, kept.get("Content-Type"))) is not None:
             # Form and text bodies go in as they were recorded (redacted): the verifier must send the
             # request's, and a response's is some text of its content type (both verified with the core).

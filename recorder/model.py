@@ -32,6 +32,13 @@ def json_body(body: bytes, content_type: str | None) -> Any:
         return NO_BODY
 
 
+@dataclass(frozen=True)
+class Binary:
+    """A body example that is not UTF-8 text (an upload with a binary file part): V4 writes it base64."""
+
+    data: bytes
+
+
 Headers = tuple[tuple[str, str], ...]
 """Header pairs in the order they were seen; names keep their case, duplicates are kept."""
 
@@ -54,6 +61,7 @@ class Exchange:
     streamed: tuple[str, ...] = ()  # "request"/"response": bodies streamed past unrecorded (too large)
     secrets: tuple = ()  # where the request's redacted values were, each with a name (see redact)
     issued: tuple = ()  # where the response handed out secrets (a login's token), each with its name
+    redirected: str = ""  # the path the provider redirected this request to (see redirects)
 
     @cached_property
     def request_json(self) -> Any:

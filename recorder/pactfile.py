@@ -16,7 +16,7 @@ import yaml
 from recorder import __version__
 from recorder.headers import MULTI_VALUE
 from recorder.infer import NO_BODY, Interaction, Message
-from recorder.model import json_body
+from recorder.model import Binary, json_body
 from recorder.states import ProviderState
 from recorder.timeline import Step, step_request_values
 
@@ -133,6 +133,9 @@ def _v4_body(m: Message) -> dict[str, Any]:
     if m.body is NO_BODY:
         return {}
     ctype = m.headers.get("Content-Type", "application/json")
+    if isinstance(m.body, Binary):
+        content = base64.b64encode(m.body.data).decode("ascii")
+        return {"body": {"content": content, "contentType": ctype, "encoded": "base64"}}
     return {"body": {"content": m.body, "contentType": ctype, "encoded": False}}
 
 
@@ -144,7 +147,8 @@ def _v3_interaction(i: Interaction) -> dict[str, Any]:
 
 
 def _v3_body(m: Message) -> dict[str, Any]:
-    return {} if m.body is NO_BODY else {"body": m.body}
+    # V3 bodies are JSON values or text: a binary example (an upload's file part) cannot be written.
+    return {} if m.body is NO_BODY or isinstance(m.body, Binary) else {"body": m.body}
 
 
 def states_hints(consumer: str, provider: str, interactions: list[Interaction], reset: Step | None = None) -> str:

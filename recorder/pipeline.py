@@ -22,6 +22,7 @@ from recorder.infer import Context, Interaction, Observation, form_fields, obser
 from recorder.model import Exchange, InteractionKey
 from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
 from recorder.redact import Redactor
+from recorder.redirects import Redirects
 from recorder.rules import Ruleset, defaults
 from recorder.select import is_reset, skip_reason
 from recorder.timeline import Timeline
@@ -67,6 +68,7 @@ class Recording:
         self.context = Context(settings.rules)
         self.observations: dict[InteractionKey, Observation] = {}
         self.timeline = Timeline()
+        self.redirects = Redirects()
         self.redactor = Redactor(settings.rules, self.context.headers.secret)
         self.seen = 0
         self.skipped: Counter[str] = Counter()
@@ -76,6 +78,7 @@ class Recording:
     def add(self, exchange: Exchange, source: str | None = None) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
         (redacted), or None when the rules skip it."""
+        sent, exchange = exchange, self.redirects.original(exchange)
         if (rule := is_reset(self.settings.rules, exchange)) is not None:
             # A request that empties the provider (a suite's flush) is no contract: it is how a
             # verification can start each interaction from nothing.
@@ -83,6 +86,7 @@ class Recording:
             self.skip(f"a reset of the provider (select rule {rule!r}): kept as the states' reset")
             return None
         if (reason := skip_reason(self.settings.rules, exchange)) is not None:
+            self.redirects.remember(exchange, sent)
             self.skip(reason)
             return None
         self.seen += 1
@@ -103,7 +107,9 @@ class Recording:
 
     def interactions(self) -> list[Interaction]:
         rules = self.settings.rules
-        observations = collapse(self.observations, rules.sibling_collapse, self.context.paths.never)
+        paths = self.context.paths
+        guessed = frozenset(d.name for d, _ in paths.detectors if d.after_literal)
+        observations = collapse(self.observations, rules.sibling_collapse, paths.never, guessed)
         interactions = sorted((obs.to_interaction() for obs in observations.values()), key=lambda i: i.key)
         _make_descriptions_unique(interactions)
         _number_variants(interactions)

@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from recorder import multipart
 from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
@@ -214,7 +215,12 @@ class Redactor:
 
     def _name(self, where: str, key: Any, field: str, value: Any) -> None:
         if where.startswith("request") or where.startswith("query"):
-            kind = "query" if where.startswith("query") else "form" if " field " in where else "body"
+            kind = (
+                "query" if where.startswith("query")
+                else "form" if " field " in where
+                else "multipart" if " part " in where
+                else "body"
+            )  # fmt: skip
             self._named.append(self.secret_names.entry(kind, key, field, str(value)))
         elif where.startswith("response body") and isinstance(key, list):
             self._issued.append((("at", ["body", *key]), ("secret", self.secret_names.issue(field, str(value)))))
@@ -246,10 +252,31 @@ class Redactor:
         if "x-www-form-urlencoded" in ctype:
             pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             return urlencode([(k, self._field(v, k, f"{where} field {k}")) for k, v in pairs]).encode(), NO_BODY
+        if (mark := multipart.boundary(content_type)) is not None:
+            return self._multipart(body, mark, where), NO_BODY
         if ctype.startswith("text/") or "xml" in ctype:
             text = body.decode("utf-8", "replace")
             return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode(), NO_BODY
         return body, NO_BODY
+
+    def _multipart(self, body: bytes, mark: str, where: str) -> bytes:
+        """An upload with its secret form fields redacted (file parts are content, not credentials);
+        the boundary and every other byte stay as sent, so the provider can still parse it."""
+        try:
+            parts = multipart.parse(body, mark)
+        except ValueError:
+            return body
+        changed = False
+        for i, part in enumerate(parts):
+            if part.filename is not None:
+                continue
+            try:
+                value = part.content.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if (redacted := self._field(value, part.name, f"{where} part {part.name}")) != value:
+                parts[i], changed = replace(part, content=redacted.encode()), True
+        return multipart.build(parts, mark) if changed else body
 
     def _json(self, value: Any, path: str, where: str, keys: tuple | None, name: str | None = None) -> Any:
         # Called for every value of every body: paths are only spelled out for what is redacted, and

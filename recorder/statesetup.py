@@ -35,6 +35,7 @@ from recorder.fill import Secrets, fill_step
 from recorder.timeline import etag_value
 
 TIMEOUT = 30
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -245,12 +246,28 @@ class Setup:
         return self._request(method, parts.path + (f"?{parts.query}" if parts.query else ""), {}, b"", url)
 
     def _request(self, method: str, target: str, headers: dict[str, str], body: bytes, url: str = "") -> Response:
+        """Send one request, following redirects as the consumer's client did (the recording holds the
+        path the consumer asked for): 307/308 keep the method and body, 301/302/303 turn a write into a GET."""
         parts = urlsplit(url or self.provider_url)
+        base = "" if url else parts.path.rstrip("/")
+        target = base + target
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._once(parts, method, target, headers, body)
+            location = dict((k.lower(), v) for k, v in response.headers).get("location")
+            if response.status not in (301, 302, 303, 307, 308) or not location:
+                return response
+            moved = urlsplit(location)
+            target = (moved.path or "/") + (f"?{moved.query}" if moved.query else "")
+            if response.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, body = "GET", b""
+        return response
+
+    @staticmethod
+    def _once(parts, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         conn_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         conn = conn_type(parts.hostname, parts.port, timeout=TIMEOUT)
         try:
-            base = "" if url else parts.path.rstrip("/")
-            conn.request(method, base + target, body=body or None, headers=headers)
+            conn.request(method, target, body=body or None, headers=headers)
             resp = conn.getresponse()
             return Response(resp.status, resp.getheaders(), resp.read())
         finally:

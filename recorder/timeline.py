@@ -297,6 +297,7 @@ class Timeline:
             return chain
         acts_on_item = (
             path in self.resources
+            or path in self.implicit and not self._children(path, ())  # written below, and no list
             or len(segs) - 1 in params
             or method in CREATE | UPDATE | {"DELETE"}
             or status in (404, 410, 409, 412)
@@ -444,7 +445,7 @@ class Timeline:
             self.issuers[dict(entry)["secret"]] = step
         issued = [(("in", "issued"), ("secret", dict(e)["secret"])) for e in ex.issued]
         for entry in [*ex.secrets, *issued] if made else ():
-            if dict(entry).get("in") in ("body", "form", "issued"):
+            if dict(entry).get("in") in ("body", "form", "multipart", "issued"):
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step

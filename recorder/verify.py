@@ -138,7 +138,7 @@ def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
         request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
         writes = request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status == 201
         for e in secret_entries({"interactions": [i]}, pact_path).get(i.get("description", ""), []):
-            if e.get("in") in ("body", "form") and writes:
+            if e.get("in") in ("body", "form", "multipart") and writes:
                 made.add(e["secret"])
             (refused if status == 401 else accepted).add(e["secret"])
     return made | (refused - accepted)

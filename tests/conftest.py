@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from hypothesis import settings
 
 from examples import procs
 from examples.users.provider import make_server
+from recorder.proxy import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -128,3 +131,37 @@ def mitm_confdir(tmp_path) -> str:
     d.mkdir()
     yield str(d)
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def mock_master() -> Iterator[int]:
+    """A `pact mock` master on 127.0.0.1 (stopped after the test); its port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "pact"), "mock", "start", "-p", str(port), "-h", "127.0.0.1", "--no-file-log"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:  # wait until the master accepts connections
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert proc.poll() is None and time.monotonic() < deadline, "pact mock did not start"
+        time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(10)
+
+
+def mock_serving(master: int, pact: Path) -> int:
+    """The port of a mock server that `master` starts to serve `pact`."""
+    created = subprocess.run(
+        [str(BIN / "pact"), "mock", "create", "-p", str(master), "-h", "127.0.0.1", "-f", str(pact)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    port = created.stdout.strip().rsplit(" ", 1)[-1]
+    assert created.returncode == 0 and port.isdigit(), created.stdout + created.stderr
+    return int(port)

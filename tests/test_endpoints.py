@@ -27,6 +27,10 @@ from recorder.rules import load
         ("/files/abcdefabcdef", "/files/abcdefabcdef", {}),
         ("/things7/items", "/things7/items", {}),
         ("/507f1f77bcf86cd799439011/x", "/507f1f77bcf86cd799439011/x", {}),
+        ("/cal/1b7c0c1e-5d3f-4a6e-9b2c-7f1e2d3c4b5a.ics", "/cal/{id}", {"id": "1b7c0c1e-5d3f-4a6e-9b2c-7f1e2d3c4b5a.ics"}),
+        ("/files/42.json", "/files/{id}", {"id": "42.json"}),
+        ("/docs/readme.md", "/docs/readme.md", {}),
+        ("/42.json/x", "/42.json/x", {}),  # only a leaf: elsewhere a dot is part of a name
     ],
 )
 def test_detected_segments_become_named_parameters(path, template, values):
@@ -39,6 +43,8 @@ def test_detected_segments_become_named_parameters(path, template, values):
     [
         ("/users/101", "^/users/[0-9]+$"),
         ("/a.b/1", r"^/a\.b/[0-9]+$"),
+        ("/files/42.json", r"^/files/[0-9]+\.json$"),  # the extension stays literal
+        ("/x/sku-12345.tar", r"^/x/[a-z0-9][a-z0-9_-]*\.tar$"),
         (
             "/things/3fa85f64-5717-4562-b3fc-2c963f66afa6/",
             "^/things/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/$",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from examples.jsonserver import JsonHandler, serving
+from recorder.fill import Secrets
 from recorder.model import Exchange
 from recorder.pipeline import Recording, Settings
 from recorder.verify import Verification, verify
@@ -29,20 +30,27 @@ def recorded(tmp_path: Path, exchanges: list[Exchange]) -> Path:
     return recording.write()[0]
 
 
-def verified(pact: Path, answer: Answer) -> Verification:
-    """Verify `pact` against a provider that answers every request with `answer`."""
+def verified(pact: Path, answer: Answer, secrets: Secrets | None = None) -> Verification:
+    """Verify `pact` against a provider that answers every request with `answer` (a JSON document, or
+    bytes sent as they are with the Content-Type `answer` gives)."""
 
     class Provider(JsonHandler):
         def respond(self):
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
             status, headers, doc = answer(self.command, self.path, dict(self.headers), body)
-            self.send_json(status, doc, headers)
+            if not isinstance(doc, bytes):
+                return self.send_json(status, doc, headers)
+            self.send_response(status)
+            for k, v in {**headers, "Content-Length": str(len(doc))}.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(doc)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = respond
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_PROPFIND = respond
 
     with serving(Provider) as url:
-        return verify(pact, url)
+        return verify(pact, url, secrets=secrets)
 
 
 def failures(result: Verification) -> list:

@@ -6,10 +6,8 @@ two interactions with the same request, which one mock server cannot tell apart 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -21,30 +19,9 @@ from examples.shop import consumer as shop_consumer
 from examples.shop.provider import make_server as shop_server
 from examples.users import consumer as users_consumer
 from examples.users.provider import make_server as users_server
-from recorder.proxy import free_port
 from tests.conftest import BIN, mitmdump_args, record_through
 
 PACT_CLI = str(BIN / "pact")
-
-
-@pytest.fixture
-def mock_master():
-    port = free_port()
-    proc = subprocess.Popen(
-        [PACT_CLI, "mock", "start", "-p", str(port), "-h", "127.0.0.1", "--no-file-log"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:  # wait until the master accepts connections
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert proc.poll() is None and time.monotonic() < deadline, "pact mock did not start"
-        time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(10)
 
 
 def record_with_dump(tmp_path, server, exercise, consumer, provider):

