@@ -42,8 +42,20 @@ def run_example(
     provider = start(python("-m", module, "--port", "0"), cwd=str(ROOT))
     print(f"1. {provider_name} provider {provider.url}")
     recorder = start(
-        [CLI, "record", "--consumer", consumer, "--provider", provider_name, "--target", provider.url,
-         "--listen", "127.0.0.1:0", "--out", str(out)],
+        [
+            CLI,
+            "record",
+            "--consumer",
+            consumer,
+            "--provider",
+            provider_name,
+            "--target",
+            provider.url,
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            str(out),
+        ],
         cwd=str(ROOT),
     )
     print(f"2. recorder {recorder.url} -> {provider.url}")
@@ -81,12 +93,20 @@ def main() -> int:
     shutil.rmtree(out, ignore_errors=True)
     print("== users: verified with the provider's own state-change URL ==")
     first = run_example(
-        out, "examples.users.provider", "user-web", "user-service", users.exercise,
+        out,
+        "examples.users.provider",
+        "user-web",
+        "user-service",
+        users.exercise,
         lambda url: ["--state-url", f"{url}/_pact/provider_states"],
     )
     print("== docstore: verified against the provider started empty, states from the recording ==")
     second = run_example(
-        out, "examples.docstore.provider", "docstore-web", "docstore", docstore.exercise,
+        out,
+        "examples.docstore.provider",
+        "docstore-web",
+        "docstore",
+        docstore.exercise,
         lambda url: ["--states-from-recording"],
     )
     return first or second

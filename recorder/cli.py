@@ -442,8 +442,7 @@ def secret_option(value: str) -> tuple[str, str]:
 
 
 def cmd_verify(args) -> int:
-    from recorder.files import write_atomic
-    from recorder.files import load_pact
+    from recorder.files import load_pact, write_atomic
     from recorder.fill import Secrets, made_by_recording
     from recorder.statesetup import RecordedStates, Setup
     from recorder.verify import accounts, check_secrets, load_state_module, render, verify
@@ -461,7 +460,9 @@ def cmd_verify(args) -> int:
         setup, secrets = None, Secrets.from_options(given, headers, set())
         if args.states_from_recording:
             hints = args.states_from_recording
-            hints = args.pact.with_name(args.pact.name.removesuffix(".json") + ".states.yaml") if hints is True else hints
+            hints = (
+                args.pact.with_name(args.pact.name.removesuffix(".json") + ".states.yaml") if hints is True else hints
+            )
             recorded = RecordedStates.load(hints)
             secrets = Secrets.from_options(given, headers, made_by_recording(list(recorded.steps.values())))
             check_secrets(args.pact, recorded, secrets)

@@ -33,9 +33,7 @@ class Secrets:
 
     @classmethod
     def from_options(cls, given: dict[str, str], headers: dict[str, str], made: set[str]) -> Secrets:
-        env = {
-            k.removeprefix("PACT_SECRET_").lower(): v for k, v in os.environ.items() if k.startswith("PACT_SECRET_")
-        }
+        env = {k.removeprefix("PACT_SECRET_").lower(): v for k, v in os.environ.items() if k.startswith("PACT_SECRET_")}
         return cls(env | given, {k.lower(): v for k, v in headers.items()}, made)
 
     def raw(self, name: str) -> str | None:
@@ -51,15 +49,19 @@ class Secrets:
         if entry.get("issued"):
             fresh = (issued or {}).get(entry["secret"])
             return None if fresh is None else entry.get("prefix", "") + fresh
-        if entry.get("in") == "header" and entry["secret"] not in self.given and "user" not in entry:
-            if (header := self.headers.get(str(entry["key"]).lower())) is not None:
-                return header
+        header = self.headers.get(str(entry["key"]).lower()) if entry.get("in") == "header" else None
+        if header is not None and entry["secret"] not in self.given and "user" not in entry:
+            return header
         raw = self.raw(entry["secret"])
         if raw is None:
             return None
         if "user" in entry:
             return "Basic " + base64.b64encode(f"{entry['user']}:{raw}".encode()).decode("ascii")
-        if entry.get("in") == "header" and PLACEHOLDER in recorded and not raw.startswith(recorded.split(PLACEHOLDER)[0] or "\0"):
+        if (
+            entry.get("in") == "header"
+            and PLACEHOLDER in recorded
+            and not raw.startswith(recorded.split(PLACEHOLDER)[0] or "\0")
+        ):
             return recorded.replace(PLACEHOLDER, raw, 1)
         return raw
 
@@ -78,7 +80,7 @@ def fill_step(step: dict, secrets: Secrets, issued: dict[str, str] | None = None
     out = dict(step)
     headers = [list(h) for h in step.get("headers", [])]
     for e in step.get("secrets", []):
-        kind, value = e.get("in"), lambda recorded="": secrets.value(e, recorded, issued)
+        kind, value = e.get("in"), lambda recorded="", e=e: secrets.value(e, recorded, issued)
         if kind == "header":
             for h in headers:
                 if h[0].lower() == str(e["key"]).lower() and (v := value(h[1])) is not None:

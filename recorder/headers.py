@@ -80,7 +80,9 @@ class HeaderPolicy:
         out: dict[str, list[str]] = {}
         for name, value in headers:
             rule = self.rule(name, side)
-            if rule is not None and (rule.action == "drop" or (rule.request_header and not asked & rule.request_header)):
+            if rule is not None and (
+                rule.action == "drop" or (rule.request_header and not asked & rule.request_header)
+            ):
                 continue
             out.setdefault(canonical(name), []).append(value)
         return {k: ", ".join(v) for k, v in sorted(out.items())}
@@ -119,7 +121,9 @@ class HeaderPolicy:
                 etag = ETAG_CONDITION if side == "request" else ETAG
                 return (etag, why) if all(re.match(etag, v) for v in values) else (PRESENT, f"{why}: not ETags")
             case "http-date":
-                return (HTTP_DATE, why) if all(re.match(HTTP_DATE, v) for v in values) else (PRESENT, f"{why}: not dates")
+                return (
+                    (HTTP_DATE, why) if all(re.match(HTTP_DATE, v) for v in values) else (PRESENT, f"{why}: not dates")
+                )
         return None
 
 

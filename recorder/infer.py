@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from recorder import multipart
 from recorder.endpoints import PathRules, path_regex, to_endpoint
 from recorder.headers import HeaderPolicy
 from recorder.matchers import Echo, child_path, infer_body
-from recorder import multipart
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, InteractionKey, json_body
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER

@@ -195,9 +195,7 @@ class Recording:
             where = ", ".join(f"{w} ({n})" for w, n in sorted(found.items()))
             lines.append(f"  redacted {sum(found.values())} secret value(s): {where}")
         for group in self.ambiguous:
-            lines.append(
-                f"  cannot tell apart (same request, same states, other outcomes): {'; '.join(group)}"
-            )
+            lines.append(f"  cannot tell apart (same request, same states, other outcomes): {'; '.join(group)}")
         return "\n".join(lines)
 
 

@@ -5,16 +5,19 @@ parameters by name (`secrets.names`, any depth of a JSON body, form bodies too);
 look like credentials (`secrets.patterns`: JWTs, bearer tokens, card numbers by the Luhn check,
 password hashes anywhere; long random keys where the name says key, secret or token). Redaction must
 keep the contract replayable, so opaque pagination cursors (`secrets.cursors`: next_token, _token)
-are never secrets, and a 32-hex request id or node id is an id, not a key. A redacted value becomes PLACEHOLDER; a header keeps what a
-contract can promise (its scheme, its cookie names) and `redacted_regex` turns it into a matcher that
-says the value must be present and has that shape:
+are never secrets, and a 32-hex request id or node id is an id, not a key. A redacted value becomes
+PLACEHOLDER; a header keeps what a contract can promise (its scheme, its cookie names) and
+`redacted_regex` turns it into a matcher that says the value must be present and has that shape:
 
     >>> redact_header_value("authorization", "Bearer eyJhbGciOi.x.y")
     'Bearer <redacted>'
     >>> redacted_regex('Bearer <redacted>')
     '^Bearer .+$'
 
-Every redaction is counted by where it was (never with its value), for the run's diagnostics.
+Every redaction is counted by where it was (never with its value), for the run's diagnostics. Each
+redacted request value gets a name (`SecretNames`: password, authorization, password_2) so that a
+verification can put a real one back where it was; a secret a response handed out (a login's token)
+is named as issued, so a request that sends it back gets the fresh provider's one.
 """
 
 from __future__ import annotations
@@ -113,7 +116,13 @@ class SecretNames:
             if sep and password in self._by_value:
                 return ("in", "header"), ("key", header), ("secret", self._by_value[password]), ("user", user)
         if credentials in self._by_value and self._by_value[credentials] in self.issued:  # Bearer <a token>
-            return ("in", "header"), ("key", header), ("secret", self._by_value[credentials]), ("prefix", f"{scheme} "), ("issued", True)
+            return (
+                ("in", "header"),
+                ("key", header),
+                ("secret", self._by_value[credentials]),
+                ("prefix", f"{scheme} "),
+                ("issued", True),
+            )
         return self.entry("header", header, header, value)
 
 
@@ -312,5 +321,7 @@ class Redactor:
             return token
         self.found[f"{where} (text)"] += 1
         if where.startswith("request"):  # filled in order of appearance
-            self._named.append((("in", "text"), ("key", len(self._named)), ("secret", self.secret_names.name(pattern, token))))
+            self._named.append(
+                (("in", "text"), ("key", len(self._named)), ("secret", self.secret_names.name(pattern, token)))
+            )
         return PLACEHOLDER

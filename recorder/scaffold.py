@@ -29,7 +29,8 @@ def collect_states(pact: dict, hints: dict | None) -> list[dict[str, Any]]:
         for st in inter.get("providerStates") or []:
             params = st.get("params") or {}
             entry = states.setdefault(
-                st["name"], {"name": st["name"], "params": dict(params), "optional": set(), "interactions": [], "data": None}
+                st["name"],
+                {"name": st["name"], "params": dict(params), "optional": set(), "interactions": [], "data": None},
             )
             # The same state with other params (a later version of the resource): one handler takes both.
             entry["optional"] |= set(entry["params"]) ^ set(params)

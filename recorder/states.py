@@ -18,6 +18,7 @@ template (`states:` in rules/README.md).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,17 +67,18 @@ def states_for(
 ) -> list[ProviderState]:
     """The states an interaction needs, outermost first; [] when it needs none."""
     states = [_state(need, response) for need in pre.needs]
-    if not any(n.kind in ("exists", "absent", "list") for n in pre.needs) and method == "GET" and 200 <= status < 300:
-        if (listing := _collection_state(endpoint, response)) is not None:
-            states.insert(0, listing)  # a list of data that was there before the recording
+    about_resources = any(n.kind in ("exists", "absent", "list") for n in pre.needs)
+    listing = (
+        None if about_resources or method != "GET" or not 200 <= status < 300 else _collection_state(endpoint, response)
+    )
+    if listing is not None:
+        states.insert(0, listing)  # a list of data that was there before the recording
     rule = next((r for r in reversed(rules) if _rule_matches(r, endpoint, method, status)), None)
     target = next((i for i in range(len(states) - 1, -1, -1) if states[i].name != VALUES_STATE), None)
     if rule is not None and target is not None:
         st = states[target]
-        try:
+        with suppress(KeyError, IndexError, ValueError):  # a placeholder it has no value for: keep the name
             states[target] = ProviderState(rule.state.format(**st.params_dict), *_rest(st))
-        except (KeyError, IndexError, ValueError):
-            pass  # a placeholder this interaction has no value for: keep the inferred name
     return states
 
 
@@ -95,7 +97,7 @@ def _state(need: Need, response: Any) -> ProviderState:
         params["ids"] = sorted(ids.values(), key=str)  # made by its setup, or there before the recording
         return ProviderState(f"{need.noun} exist", tuple(sorted(params.items())), need.steps, response)
     if need.kind == "absent":
-        return ProviderState(f"{noun} does not exist", tuple(sorted(params.items())), delete=need.delete_path)
+        return ProviderState(f"{noun} does not exist", tuple(sorted(params.items())), delete=need.path)
     writes = sum(1 for s in need.steps if s.method not in READ)
     if writes > 1:  # the same resource after more updates is another state (an ETag of version 1 is stale)
         params["version"] = writes
@@ -150,4 +152,3 @@ def echoed_params(response: Any, path_params: dict[str, Any]) -> dict[str, tuple
             if field == value and not isinstance(field, bool) and key.isidentifier():
                 out[f"$.{key}"] = (name, "INTEGER" if isinstance(value, int) else "STRING")
     return out
-

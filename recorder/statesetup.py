@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import yaml
 
 from recorder.fill import Secrets, fill_step
-from recorder.timeline import etag_value
+from recorder.values import etag_value
 
 TIMEOUT = 30
 MAX_REDIRECTS = 5
@@ -188,7 +188,7 @@ class Setup:
         interactions may both have made them), innermost first, each with the credentials that made
         it; resources made without credentials (accounts) last, since the others need them."""
         made: dict[str, dict] = {}
-        for number, step in sorted(self.recorded.steps.items()):
+        for _, step in sorted(self.recorded.steps.items()):
             path = step["path"].rstrip("/")
             filled = fill_step(step, self.secrets, self.issued)
             signed = any(h[0].lower() == "authorization" for h in filled["headers"])
@@ -222,7 +222,9 @@ class Setup:
         return int(fresh) if isinstance(value, int) and fresh.lstrip("-").isdigit() else fresh
 
     def _bound_path(self, path: str) -> str:
-        return "/".join(quote(self.bindings[unquote(s)], safe="") if unquote(s) in self.bindings else s for s in path.split("/"))
+        return "/".join(
+            quote(self.bindings[unquote(s)], safe="") if unquote(s) in self.bindings else s for s in path.split("/")
+        )
 
     def _bound_text(self, text: str) -> str:
         for recorded, fresh in self.bindings.items():

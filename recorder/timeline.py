@@ -21,14 +21,23 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
 from recorder.endpoints import singular
 from recorder.model import NO_BODY, Exchange
+from recorder.values import (
+    READ,
+    Location,
+    created_child,
+    mentioned_paths,
+    norm,
+    request_values,
+    response_values,
+    segments,
+)
 
 CREATE = frozenset({"PUT", "MKCOL", "MKCALENDAR"})
 UPDATE = frozenset({"PATCH", "PROPPATCH"})
-READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
 MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
 MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
 MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
@@ -38,11 +47,21 @@ ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|
 VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
 # Request headers a setup step does not send: transport, and conditions (a setup wants the effect).
 STEP_HEADERS_DROPPED = frozenset(
-    {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive",
-     "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "expect", "user-agent"}
+    {
+        "host",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "accept-encoding",
+        "keep-alive",
+        "if-match",
+        "if-none-match",
+        "if-modified-since",
+        "if-unmodified-since",
+        "expect",
+        "user-agent",
+    }
 )
-
-Location = tuple  # ("header", name[, "segment", i | "query", key]) | ("body", key-or-index, ...)
 
 
 @dataclass(eq=False)
@@ -66,8 +85,17 @@ class Step:
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
         headers = tuple((k, v) for k, v in ex.request_headers if k.lower() not in STEP_HEADERS_DROPPED)
         return cls(
-            seq, ex.method.upper(), ex.path, ex.query, headers, ex.request_body,
-            ex.request_header("content-type"), ex.status, produced, ex.secrets, ex.issued,
+            seq,
+            ex.method.upper(),
+            ex.path,
+            ex.query,
+            headers,
+            ex.request_body,
+            ex.request_header("content-type"),
+            ex.status,
+            produced,
+            ex.secrets,
+            ex.issued,
         )
 
 
@@ -89,121 +117,20 @@ class Need:
     data: Any = None
     seed: bool = False  # exists without a step that makes it: data the provider must already hold
     values: tuple[tuple[str, str], ...] = ()  # for kind values: (param, recorded value)
-    delete_path: str = ""  # for kind absent: what a setup without a reset deletes
     noun: str = ""  # for kind list: what the listed items are (records)
-    path: str = ""  # the resource (for kind list: the collection)
+    path: str = ""  # the resource (for kind list: the collection; for absent: what a setup deletes)
 
 
 @dataclass
 class Preconditions:
     needs: list[Need]
     uses: dict[Location, tuple[str, str]]  # request location -> (param, recorded value)
-    ambiguous: bool = False
-
-
-def norm(path: str) -> str:
-    stripped = path.rstrip("/")
-    return stripped or "/"
-
-
-def _segments(path: str) -> list[str]:
-    return [s for s in path.split("/") if s]
-
-
-def etag_value(value: str) -> str:
-    return value.removeprefix("W/").strip('"')
-
-
-def _distinctive(key: Any, value: Any) -> str | None:
-    """The value as text when it could be one the provider generated (ids, versions, cursors), else None."""
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list, float)):
-        return None
-    text = str(value)
-    if isinstance(key, str) and ID_KEY.search(key):
-        return text if len(text) >= 1 else None
-    if isinstance(value, int):
-        return text if abs(value) >= 1_000_000 else None
-    return text if len(text) >= 8 and any(c.isdigit() for c in text) and " " not in text else None
-
-
-def _url_parts(value: str) -> list[tuple[Location, str]]:
-    if not value.startswith(("http://", "https://", "/")) or " " in value.strip("<> "):
-        return []
-    parts = urlsplit(value.strip("<> ").split(">;")[0])
-    out: list[tuple[Location, str]] = [(("segment", i), unquote(s)) for i, s in enumerate(_segments(parts.path))]
-    out += [(("query", k), v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return out
-
-
-def response_values(ex: Exchange) -> dict[Location, str]:
-    """Values in a response that later requests may use: header ids and URLs, id-like body fields."""
-    out: dict[Location, str] = {}
-    for name, value in ex.response_headers:
-        if not VALUE_HEADER.search(name):
-            continue
-        if name.lower() == "etag":
-            out[("header", name)] = etag_value(value)
-        elif parts := _url_parts(value):
-            out |= {("header", name, *where): v for where, v in parts if _distinctive(where[-1], v) is not None}
-        else:
-            out[("header", name)] = value
-    body = ex.response_json
-    if body is not NO_BODY:
-        for path, value in _leaves(body):
-            if (text := _distinctive(path[-1] if path else None, value)) is not None:
-                out[("body", *path)] = text
-    return out
-
-
-def request_values(ex: Exchange) -> dict[Location, str]:
-    """Every value a request carries, by where it is (for finding the ones an earlier response gave)."""
-    out: dict[Location, str] = {("path", i): unquote(s) for i, s in enumerate(_segments(ex.path))}
-    out |= {("query", k): v for k, v in ex.query}
-    for name, value in ex.request_headers:
-        if name.lower() in ("if-match", "if-none-match") and value != "*":
-            out[("header", name)] = etag_value(value)
-        elif VALUE_HEADER.search(name) and name.lower() not in ("host",):
-            out[("header", name)] = value
-    body = ex.request_json
-    if body is not NO_BODY:
-        out |= {("body", *path): str(value) for path, value in _leaves(body) if _distinctive(path[-1] if path else None, value)}
-    return out
 
 
 def step_request_values(step: Step) -> dict[Location, str]:
     """request_values for a recorded step (its request as a setup sends it)."""
     ex = Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"")
     return request_values(ex)
-
-
-def _leaves(value: Any, path: tuple = ()):
-    stack, seen = [(path, value)], 0
-    while stack and seen < MAX_LEAVES:
-        where, v = stack.pop()
-        if isinstance(v, dict):
-            stack.extend((where + (k,), c) for k, c in reversed(list(v.items())))
-        elif isinstance(v, list):
-            stack.extend((where + (i,), c) for i, c in reversed(list(enumerate(v))))
-        else:
-            seen += 1
-            yield where, v
-
-
-def created_child(ex: Exchange) -> str | None:
-    """The path of what a POST created: its Location under the posted path, or the id it returned."""
-    base = norm(ex.path)
-    if location := ex.response_header("location"):
-        path = norm(urlsplit(location).path)
-        if path.startswith(base + "/") and path != base:
-            return path
-    body = ex.response_json
-    if isinstance(body, dict) and len(body) <= 3 and isinstance(body.get("data"), dict):
-        body = body["data"]
-    if isinstance(body, dict):
-        for key in ("id", "uuid", "key", "slug", "name"):
-            if isinstance(body.get(key), (str, int)) and not isinstance(body.get(key), bool):
-                return f"{base.rstrip('/')}/{body[key]}"
-    return None
 
 
 class Timeline:
@@ -215,8 +142,8 @@ class Timeline:
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
         self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
-        self.owners: dict[str, list[str]] = {}
-        self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)  # secret name -> the resources whose creation sent it (accounts)
+        self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
+        self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -232,18 +159,19 @@ class Timeline:
             if exists is None:
                 break
             if exists is False:
-                needs.append(Need("absent", level_path, delete_path=prefix, path=prefix))
+                needs.append(Need("absent", level_path, path=prefix))
                 break
             res = self.resources.get(prefix)
             steps = tuple(res.history) if res and res.exists else ()
             if not steps and (made := self.implicit.get(prefix)) is not None and (res is None or res.exists is None):
                 steps = (made,)  # never written itself: made by a write below it (an upload to .../abc/file)
-            needs.append(Need("exists", level_path, steps, res.data if res else None, seed=not steps, path=prefix))
+            data = res.data if res else None
+            needs.append(Need("exists", level_path, steps, data, seed=not steps, path=prefix))
         needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
         reads = method in READ and 200 <= status < 300
-        if reads and (not needs or needs[-1].kind == "exists"):
-            if (listing := self._children(path, levels[-1] if levels else ())) is not None:
-                needs.append(listing)
+        listing = self._children(path, levels[-1] if levels else ()) if reads else None
+        if listing is not None and (not needs or needs[-1].kind == "exists"):
+            needs.append(listing)
         uses = self._uses(ex, chain, levels)
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
@@ -290,14 +218,15 @@ class Timeline:
     def _chain(self, path: str, method: str, status: int, params: frozenset[int]) -> list[str]:
         """The resources a path names, outermost first: known resources (written, or an id segment) that
         are prefixes of it, and the path itself when the request acts on it as one item."""
-        segs = _segments(path)
+        segs = segments(path)
         prefixes = ["/" + "/".join(segs[: i + 1]) for i in range(len(segs))]
         chain = [p for i, p in enumerate(prefixes[:-1]) if p in self.resources or i in params]
         if not prefixes:
             return chain
         acts_on_item = (
             path in self.resources
-            or path in self.implicit and not self._children(path, ())  # written below, and no list
+            or path in self.implicit
+            and not self._children(path, ())  # written below, and no list
             or len(segs) - 1 in params
             or method in CREATE | UPDATE | {"DELETE"}
             or status in (404, 410, 409, 412)
@@ -312,7 +241,7 @@ class Timeline:
         out, levels, taken = [], [], {}
         previous_end = 0
         for prefix in chain:
-            segs = _segments(prefix)
+            segs = segments(prefix)
             word = segs[-2] if len(segs) - previous_end >= 2 else None
             base = _param_name(singular(word)) if word and _WORD.match(word) else self._kind(prefix)
             n = taken.get(base, 0) + 1
@@ -348,14 +277,18 @@ class Timeline:
 
     def _children(self, path: str, levels: tuple) -> Need | None:
         base = path.rstrip("/") + "/"
-        kids = [r for p, r in self.resources.items() if p.startswith(base) and "/" not in p[len(base):] and r.exists]
+        kids = [r for p, r in self.resources.items() if p.startswith(base) and "/" not in p[len(base) :] and r.exists]
         if not kids:
             return None
         steps = [s for r in kids for s in r.history]
-        ids = tuple(sorted(unquote(_segments(r.path)[-1]) for r in kids))
+        ids = tuple(sorted(unquote(segments(r.path)[-1]) for r in kids))
         return Need(
-            "list", levels, tuple(sorted(steps, key=lambda s: s.seq)), values=(("ids", ids),),
-            noun=_plural(path, path in self.resources or path in self.slashed), path=path,
+            "list",
+            levels,
+            tuple(sorted(steps, key=lambda s: s.seq)),
+            values=(("ids", ids),),
+            noun=_plural(path, path in self.resources or path in self.slashed),
+            path=path,
         )
 
     def _uses(self, ex: Exchange, chain: list[str], levels: list) -> dict[Location, tuple[str, str]]:
@@ -363,10 +296,10 @@ class Timeline:
         values an earlier response handed out (ids, ETags, cursors), each named after where it is."""
         names = levels[-1] if levels else ()
         out: dict[Location, tuple[str, str]] = {
-            ("path", len(_segments(prefix)) - 1): level for prefix, level in zip(chain, names, strict=False)
+            ("path", len(segments(prefix)) - 1): level for prefix, level in zip(chain, names, strict=False)
         }
         taken = {name for name, _ in names}
-        segs = _segments(ex.path)
+        segs = segments(ex.path)
         for where, value in request_values(ex).items():
             if where in out or value not in self.values:
                 continue
@@ -397,7 +330,7 @@ class Timeline:
         self.seq += 1
         if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
             self.slashed.add(norm(ex.path))
-        for where, value in request_values(ex).items():
+        for value in request_values(ex).values():
             if value not in self.values:
                 self._remember(self.sent, value, None)
         produced = {w: v for w, v in response_values(ex).items() if v not in self.sent}
@@ -407,7 +340,7 @@ class Timeline:
             self._remember(self.values, value, (step, where))
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
         if ok and method not in READ:
-            segs = _segments(path)
+            segs = segments(path)
             for i in range(1, len(segs)):
                 self.implicit.setdefault("/" + "/".join(segs[:i]), step)
         if not ok:
@@ -428,7 +361,7 @@ class Timeline:
             res.history, res.exists, res.data = [step], True, body
             step.creates = child
         elif method == "POST":
-            for mentioned in _mentioned(ex):  # a batch of sub-requests, say: it may have made them
+            for mentioned in mentioned_paths(ex):  # a batch of sub-requests, say: it may have made them
                 res = self.resources.setdefault(mentioned, Resource(mentioned))
                 res.history = self._trim(res.history + [step]) if res.exists else [step]
                 res.exists = True
@@ -473,35 +406,9 @@ class Timeline:
             store.popitem(last=False)
 
 
-def _mentioned(ex: Exchange) -> list[str]:
-    """Paths a POST's JSON body writes to (a batch's sub-requests: objects with a `path` and a
-    `method` that is not a read), as full paths: relative to the request's own prefix when they are
-    not (POST /v1/batch naming /buckets/b means /v1/buckets/b)."""
-    body = ex.request_json
-    if body is NO_BODY:
-        return []
-    prefix = "/" + _segments(ex.path)[0] if len(_segments(ex.path)) > 1 else ""
-    default = str(body.get("defaults", {}).get("method", "")) if isinstance(body, dict) and isinstance(body.get("defaults"), dict) else ""
-    out: list[str] = []
-    stack = [body]
-    while stack and len(out) < 100:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(reversed(node))
-        elif isinstance(node, dict):
-            path, method = node.get("path"), str(node.get("method", default)).upper()
-            if isinstance(path, str) and path.startswith("/") and method and method not in READ:
-                path = norm(path.split("?", 1)[0])
-                full = path if not prefix or path.startswith(prefix + "/") else prefix + path
-                if full != norm(ex.path) and full not in out:
-                    out.append(full)
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-    return out
-
-
 def _plural(path: str, is_resource: bool) -> str:
     """What a list lists: its collection word (records), or items when it is a resource (a calendar)."""
-    word = unquote(_segments(path)[-1]) if _segments(path) else ""
+    word = unquote(segments(path)[-1]) if segments(path) else ""
     return word if word and _WORD.match(word) and not is_resource else "items"
 
 
@@ -510,7 +417,7 @@ def _within(path: str, resource: str) -> bool:
 
 
 def _names_resource(where: Location, chain: list[str]) -> bool:
-    return where[0] == "path" and any(len(_segments(p)) - 1 == where[1] for p in chain)
+    return where[0] == "path" and any(len(segments(p)) - 1 == where[1] for p in chain)
 
 
 def _param_name(word: str) -> str:

@@ -145,7 +145,9 @@ def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
 
 
 def redacted_headers(doc: dict, pact_path: Path) -> set[str]:
-    return {str(e["key"]).lower() for es in secret_entries(doc, pact_path).values() for e in es if e.get("in") == "header"}
+    return {
+        str(e["key"]).lower() for es in secret_entries(doc, pact_path).values() for e in es if e.get("in") == "header"
+    }
 
 
 def fill_pact(doc: dict, pact_path: Path, secrets: Secrets) -> dict:

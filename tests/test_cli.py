@@ -22,7 +22,9 @@ def files(tmp_path):
     (tmp_path / "garbage.mitm").write_bytes(b"garbage\x00\x01")
     (tmp_path / "not-json.json").write_text("{nope")
     (tmp_path / "not-a-pact.json").write_text("[1, 2]")
-    (tmp_path / "empty-pact.json").write_text('{"consumer": {"name": "c"}, "provider": {"name": "p"}, "interactions": []}')
+    (tmp_path / "empty-pact.json").write_text(
+        '{"consumer": {"name": "c"}, "provider": {"name": "p"}, "interactions": []}'
+    )
     return tmp_path
 
 

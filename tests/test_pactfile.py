@@ -102,7 +102,9 @@ def test_hints_list_each_state_once_with_its_interactions():
     names = [(s["name"], s["params"]) for s in hints["states"]]
     assert names.count(("user exists", {"user": 1})) == 1
     assert ("user does not exist", {"user": 9}) in names
-    assert "GET /users/{id} returns 200" in next(s for s in hints["states"] if s["name"] == "user exists")["interactions"]
+    assert (
+        "GET /users/{id} returns 200" in next(s for s in hints["states"] if s["name"] == "user exists")["interactions"]
+    )
 
 
 def test_output_is_pretty_printed_with_sorted_keys_and_a_final_newline():

@@ -101,7 +101,12 @@ def test_an_opaque_cursor_named_like_a_token_is_not_redacted_and_a_real_secret_s
     r = redactor()
     query = (("_token", CURSOR), ("next_token", CURSOR), ("pageToken", CURSOR), ("access_token", "at-1"))
     out = r.exchange(exchange("GET", "/docs", 200, {"next_page_token": CURSOR}, query=query))
-    assert out.query == (("_token", CURSOR), ("next_token", CURSOR), ("pageToken", CURSOR), ("access_token", PLACEHOLDER))
+    assert out.query == (
+        ("_token", CURSOR),
+        ("next_token", CURSOR),
+        ("pageToken", CURSOR),
+        ("access_token", PLACEHOLDER),
+    )
     assert json.loads(out.response_body) == {"next_page_token": CURSOR}
     assert r.found == {"query parameter access_token": 1}
 

@@ -70,7 +70,9 @@ def test_the_mock_accepts_what_the_consumer_really_sent(tmp_path, mock_master):
 
     def send(method: str, path: str, body: dict | None = None) -> tuple[int, object]:
         data = json.dumps(body).encode() if body is not None else None
-        headers = dict(JSON_BODY) | {"Accept": "application/json"} if body is not None else {"Accept": "application/json"}
+        headers = (
+            dict(JSON_BODY) | {"Accept": "application/json"} if body is not None else {"Accept": "application/json"}
+        )
         req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:

@@ -60,7 +60,10 @@ def test_the_recorded_pact_infers_formats_nullable_and_optional_fields(pact):
     assert "note" not in order["response"]["body"]["content"]  # optional: only on some orders
     evidence = order["comments"]["pactRecorder"]["evidence"]["response.body"]
     assert evidence["$.note"] == {"optional": True, "present": 1, "of": 3, "by": "left out: not in every response"}
-    assert order["providerStates"][0] == {"name": "order exists", "params": {"order": "7d0c1a52-3f65-4d3a-9c0e-0a8f2b6f4e11"}}
+    assert order["providerStates"][0] == {
+        "name": "order exists",
+        "params": {"order": "7d0c1a52-3f65-4d3a-9c0e-0a8f2b6f4e11"},
+    }
     listing = next(i for i in doc["interactions"] if i["description"] == "GET /orders returns 200")
     assert listing["request"]["matchingRules"]["query"] == {
         "page": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^-?[0-9]+$"}]}

@@ -44,16 +44,44 @@ ALICE = basic("alice", "s3cret-pw")
 STORY = [
     ex("POST", "/__flush__", 202),
     ex("PUT", "/accounts/alice", 201, {"password": "s3cret-pw"}, {"id": "alice"}),
-    ex("PUT", "/stores/main", 201, {"data": {}}, {"data": {"id": "main", "last_modified": 1700000000001}},
-       etag(1700000000001), ALICE),
+    ex(
+        "PUT",
+        "/stores/main",
+        201,
+        {"data": {}},
+        {"data": {"id": "main", "last_modified": 1700000000001}},
+        etag(1700000000001),
+        ALICE,
+    ),
     ex("PUT", "/stores/main/collections/orders", 201, {"data": {}}, {"data": {"id": "orders"}}, (), ALICE),
-    ex("POST", "/stores/main/collections/orders/records", 201, {"data": {"n": 1}},
-       {"data": {"id": UUID, "n": 1, "last_modified": 1700000000003}}, etag(1700000000003), ALICE),
+    ex(
+        "POST",
+        "/stores/main/collections/orders/records",
+        201,
+        {"data": {"n": 1}},
+        {"data": {"id": UUID, "n": 1, "last_modified": 1700000000003}},
+        etag(1700000000003),
+        ALICE,
+    ),
     ex("GET", RECORD, 200, None, {"data": {"id": UUID, "n": 1}}, etag(1700000000003), ALICE),
-    ex("PUT", RECORD, 200, {"data": {"n": 2}}, {"data": {"id": UUID, "n": 2}}, etag(1700000000004),
-       ALICE + (("If-Match", '"1700000000003"'),)),
-    ex("PUT", RECORD, 412, {"data": {"n": 3}}, {"error": "precondition failed"}, (),
-       ALICE + (("If-Match", '"1700000000003"'),)),
+    ex(
+        "PUT",
+        RECORD,
+        200,
+        {"data": {"n": 2}},
+        {"data": {"id": UUID, "n": 2}},
+        etag(1700000000004),
+        ALICE + (("If-Match", '"1700000000003"'),),
+    ),
+    ex(
+        "PUT",
+        RECORD,
+        412,
+        {"data": {"n": 3}},
+        {"error": "precondition failed"},
+        (),
+        ALICE + (("If-Match", '"1700000000003"'),),
+    ),
     ex("DELETE", RECORD, 200, None, {"data": {"deleted": True}}, (), ALICE),
     ex("GET", RECORD, 404, None, {"error": "not found"}, (), ALICE),
     ex("PUT", "/stores/main/collections/orders", 200, {"data": {"x": 1}}, {"data": {"id": "orders"}}, (), ALICE),
@@ -98,14 +126,18 @@ def test_create_exists_and_not_found_are_told_apart(recorded):
     assert states_of(pact["PUT /stores/main/collections/orders returns 200"])[-1][0] == "collection exists"
     record = {"store": "main", "collection": "orders", "record": UUID}
     assert states_of(pact["GET /stores/main/collections/orders/records/{id} returns 200"])[-1] == (
-        "record exists", record,
+        "record exists",
+        record,
     )
     assert states_of(pact["GET /stores/main/collections/orders/records/{id} returns 404"])[-1] == (
-        "record does not exist", record,
+        "record does not exist",
+        record,
     )
     # A create in a collection needs the collection, and nothing of the item it creates.
     assert [n for n, _ in states_of(pact["POST /stores/main/collections/orders/records returns 201"])] == [
-        "account exists", "store exists", "collection exists",
+        "account exists",
+        "store exists",
+        "collection exists",
     ]
 
 
@@ -164,7 +196,9 @@ def test_nothing_secret_reaches_the_files(recorded, tmp_path):
 
 def test_rules_name_states_by_template(tmp_path):
     rules = defaults()
-    rules = type(rules)(**{**rules.__dict__, "states": (StateRule("named", "GET /users/{id}", "a user with id {user} exists", "2xx"),)})
+    rules = type(rules)(
+        **{**rules.__dict__, "states": (StateRule("named", "GET /users/{id}", "a user with id {user} exists", "2xx"),)}
+    )
     rec = Recording(Settings("web", "users", tmp_path, rules=rules))
     rec.add(ex("GET", "/users/5", 200, None, {"id": 5}))
     rec.add(ex("GET", "/users/6", 404, None, {"error": "x"}))

@@ -59,8 +59,14 @@ def test_the_pact_verifies_against_the_provider_started_empty_with_no_state_code
     assert code == 0, out
     assert "28 of 28 interaction(s) passed: the pact verified" in out
     # The same request, told apart by what the provider held before it:
-    assert "PASS  PUT /stores/main/collections/orders/records/r1 returns 201  (given account exists, store exists, collection exists, record does not exist)" in out
-    assert "PASS  PUT /stores/main/collections/orders/records/r1 returns 200  (given account exists, store exists, collection exists, record exists)" in out
+    assert (
+        "PASS  PUT /stores/main/collections/orders/records/r1 returns 201  (given account exists, store exists, collection exists, record does not exist)"
+        in out
+    )
+    assert (
+        "PASS  PUT /stores/main/collections/orders/records/r1 returns 200  (given account exists, store exists, collection exists, record exists)"
+        in out
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -77,8 +83,15 @@ def test_a_provider_that_can_be_emptied_is_reset_through_the_url_given(recorded,
     fresh = provider("--flush")
     try:
         code = main(
-            ["verify", str(recorded / PACT), "--provider-url", fresh.url, "--states-from-recording",
-             "--reset-url", f"{fresh.url}/__flush__"]
+            [
+                "verify",
+                str(recorded / PACT),
+                "--provider-url",
+                fresh.url,
+                "--states-from-recording",
+                "--reset-url",
+                f"{fresh.url}/__flush__",
+            ]
         )
     finally:
         fresh.stop()
@@ -96,8 +109,15 @@ def test_the_states_file_has_setups_and_names_without_recorded_values(recorded):
     hints = yaml.safe_load((recorded / HINTS).read_text())
     names = {s["name"] for s in hints["states"]}
     assert names == {
-        "account does not exist", "account exists", "collection does not exist", "collection exists",
-        "record does not exist", "record exists", "records exist", "store does not exist", "store exists",
+        "account does not exist",
+        "account exists",
+        "collection does not exist",
+        "collection exists",
+        "record does not exist",
+        "record exists",
+        "records exist",
+        "store does not exist",
+        "store exists",
         "values handed out by earlier responses",
     }
     record_states = [s for s in hints["states"] if s["name"] == "record exists"]
@@ -129,8 +149,12 @@ def test_re_recording_the_same_provider_changes_nothing(recorded, tmp_path, caps
     record(tmp_path)
     code = main(["diff", str(recorded / PACT), str(tmp_path / PACT)])
     assert code == 0, capsys.readouterr().out
+
     def shape(states_file):
-        return [(s["name"], sorted(s["params"]), len(s.get("setup", []))) for s in yaml.safe_load(states_file.read_text())["states"]]
+        return [
+            (s["name"], sorted(s["params"]), len(s.get("setup", [])))
+            for s in yaml.safe_load(states_file.read_text())["states"]
+        ]
 
     assert sorted(shape(recorded / HINTS)) == sorted(shape(tmp_path / HINTS))
 
@@ -190,7 +214,8 @@ def test_a_token_a_login_handed_out_is_fetched_fresh_by_the_setup(tmp_path, caps
                     base + path,
                     data=json.dumps(body).encode() if body is not None else None,
                     method=method,
-                    headers={"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {}),
+                    headers={"Content-Type": "application/json"}
+                    | ({"Authorization": f"Bearer {token}"} if token else {}),
                 )
             )
             call("POST", "/users", {"name": "ada", "password": "correct horse"})

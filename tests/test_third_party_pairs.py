@@ -17,9 +17,19 @@ from tests.conftest import ROOT
 def test_a_real_pair_verifies_from_empty_with_states_from_the_recording(pair, tmp_path):
     figures_file = tmp_path / "figures.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "thirdparty" / f"{pair}.py"), "--no-direct", "--json", str(figures_file),
-         "--", "--states-from-recording"],
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "thirdparty" / f"{pair}.py"),
+            "--no-direct",
+            "--json",
+            str(figures_file),
+            "--",
+            "--states-from-recording",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     figures = json.loads(figures_file.read_text())

@@ -1,0 +1,155 @@
+"""Where values are in a request or a response, by place: path segments, query parameters, headers
+(an ETag without its quotes, the parts of a URL), JSON body fields. The timeline finds with these the
+values a provider generated (ids, ETags, cursors) and where a later request sent them back.
+
+    >>> request_values(Exchange("GET", "/records/9f2c", (("_token", "abc"),), (), b"", 200, (), b""))
+    {('path', 0): 'records', ('path', 1): '9f2c', ('query', '_token'): 'abc'}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from recorder.model import NO_BODY, Exchange
+
+READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
+MAX_LEAVES = 400  # body values looked at per response
+ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
+VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
+
+Location = tuple  # ("header", name[, "segment", i | "query", key]) | ("body", key-or-index, ...) | ("path", i)
+
+
+def norm(path: str) -> str:
+    stripped = path.rstrip("/")
+    return stripped or "/"
+
+
+def segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def etag_value(value: str) -> str:
+    return value.removeprefix("W/").strip('"')
+
+
+def _distinctive(key: Any, value: Any) -> str | None:
+    """The value as text when it could be one the provider generated (ids, versions, cursors), else None."""
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list, float)):
+        return None
+    text = str(value)
+    if isinstance(key, str) and ID_KEY.search(key):
+        return text if len(text) >= 1 else None
+    if isinstance(value, int):
+        return text if abs(value) >= 1_000_000 else None
+    return text if len(text) >= 8 and any(c.isdigit() for c in text) and " " not in text else None
+
+
+def _url_parts(value: str) -> list[tuple[Location, str]]:
+    if not value.startswith(("http://", "https://", "/")) or " " in value.strip("<> "):
+        return []
+    parts = urlsplit(value.strip("<> ").split(">;")[0])
+    out: list[tuple[Location, str]] = [(("segment", i), unquote(s)) for i, s in enumerate(segments(parts.path))]
+    out += [(("query", k), v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return out
+
+
+def response_values(ex: Exchange) -> dict[Location, str]:
+    """Values in a response that later requests may use: header ids and URLs, id-like body fields."""
+    out: dict[Location, str] = {}
+    for name, value in ex.response_headers:
+        if not VALUE_HEADER.search(name):
+            continue
+        if name.lower() == "etag":
+            out[("header", name)] = etag_value(value)
+        elif parts := _url_parts(value):
+            out |= {("header", name, *where): v for where, v in parts if _distinctive(where[-1], v) is not None}
+        else:
+            out[("header", name)] = value
+    body = ex.response_json
+    if body is not NO_BODY:
+        for path, value in leaves(body):
+            if (text := _distinctive(path[-1] if path else None, value)) is not None:
+                out[("body", *path)] = text
+    return out
+
+
+def request_values(ex: Exchange) -> dict[Location, str]:
+    """Every value a request carries, by where it is (for finding the ones an earlier response gave)."""
+    out: dict[Location, str] = {("path", i): unquote(s) for i, s in enumerate(segments(ex.path))}
+    out |= {("query", k): v for k, v in ex.query}
+    for name, value in ex.request_headers:
+        if name.lower() in ("if-match", "if-none-match") and value != "*":
+            out[("header", name)] = etag_value(value)
+        elif VALUE_HEADER.search(name) and name.lower() not in ("host",):
+            out[("header", name)] = value
+    body = ex.request_json
+    if body is not NO_BODY:
+        out |= {
+            ("body", *path): str(value)
+            for path, value in leaves(body)
+            if _distinctive(path[-1] if path else None, value)
+        }
+    return out
+
+
+def leaves(value: Any, path: tuple = ()):
+    stack, seen = [(path, value)], 0
+    while stack and seen < MAX_LEAVES:
+        where, v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend((where + (k,), c) for k, c in reversed(list(v.items())))
+        elif isinstance(v, list):
+            stack.extend((where + (i,), c) for i, c in reversed(list(enumerate(v))))
+        else:
+            seen += 1
+            yield where, v
+
+
+def created_child(ex: Exchange) -> str | None:
+    """The path of what a POST created: its Location under the posted path, or the id it returned."""
+    base = norm(ex.path)
+    if location := ex.response_header("location"):
+        path = norm(urlsplit(location).path)
+        if path.startswith(base + "/") and path != base:
+            return path
+    body = ex.response_json
+    if isinstance(body, dict) and len(body) <= 3 and isinstance(body.get("data"), dict):
+        body = body["data"]
+    if isinstance(body, dict):
+        for key in ("id", "uuid", "key", "slug", "name"):
+            if isinstance(body.get(key), (str, int)) and not isinstance(body.get(key), bool):
+                return f"{base.rstrip('/')}/{body[key]}"
+    return None
+
+
+def mentioned_paths(ex: Exchange) -> list[str]:
+    """Paths a POST's JSON body writes to (a batch's sub-requests: objects with a `path` and a
+    `method` that is not a read), as full paths: relative to the request's own prefix when they are
+    not (POST /v1/batch naming /buckets/b means /v1/buckets/b)."""
+    body = ex.request_json
+    if body is NO_BODY:
+        return []
+    prefix = "/" + segments(ex.path)[0] if len(segments(ex.path)) > 1 else ""
+    default = (
+        str(body.get("defaults", {}).get("method", ""))
+        if isinstance(body, dict) and isinstance(body.get("defaults"), dict)
+        else ""
+    )
+    out: list[str] = []
+    stack = [body]
+    while stack and len(out) < 100:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, dict):
+            path, method = node.get("path"), str(node.get("method", default)).upper()
+            if isinstance(path, str) and path.startswith("/") and method and method not in READ:
+                path = norm(path.split("?", 1)[0])
+                full = path if not prefix or path.startswith(prefix + "/") else prefix + path
+                if full != norm(ex.path) and full not in out:
+                    out.append(full)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    return out
