@@ -47,6 +47,9 @@ class Secrets:
         """What goes where `entry` says; `recorded` is the redacted text there (a header keeps its scheme).
         A secret a response handed out (`issued`) is what the fresh provider handed out this time."""
         if entry.get("issued"):
+            if cookies := entry.get("cookies"):
+                values = [(name, (issued or {}).get(secret)) for name, secret in cookies]
+                return None if any(v is None for _, v in values) else "; ".join(f"{n}={v}" for n, v in values)
             fresh = (issued or {}).get(entry["secret"])
             return None if fresh is None else entry.get("prefix", "") + fresh
         header = self.headers.get(str(entry["key"]).lower()) if entry.get("in") == "header" else None

@@ -417,7 +417,10 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
         e = dict(entry)
         if not e.get("issued"):
             continue
-        expression = _expression(e["secret"]) | {"expression": e.get("prefix", "") + f"${{{e['secret']}}}"}
+        text = e.get("prefix", "") + f"${{{e['secret']}}}"
+        if cookies := e.get("cookies"):
+            text = "; ".join(f"{cookie}=${{{secret}}}" for cookie, secret in cookies)
+        expression = _expression(e["secret"]) | {"expression": text}
         if e["in"] == "header":
             out.setdefault("header", {})[e["key"]] = expression
         elif e["in"] == "query":

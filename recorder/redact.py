@@ -103,6 +103,12 @@ class SecretNames:
             self._by_value[value] = name
         return name
 
+    def _issued_cookies(self, value: str) -> tuple[tuple[str, str], ...]:
+        """A Cookie header whose every cookie a response set (a session): (cookie, secret name) each."""
+        pairs = [c.strip().partition("=") for c in value.split(";") if c.strip()]
+        names = tuple((n, self._by_value.get(v, "")) for n, _, v in pairs)
+        return names if names and all(name in self.issued for _, name in names) else ()
+
     def header(self, header: str, value: str) -> tuple[tuple[str, str], ...]:
         """Where a secret header's value comes from: Basic credentials whose password the recording
         sent before (an account it created) are rebuilt from that password; anything else is one
@@ -115,6 +121,8 @@ class SecretNames:
                 sep = ""
             if sep and password in self._by_value:
                 return ("in", "header"), ("key", header), ("secret", self._by_value[password]), ("user", user)
+        if header.lower() == "cookie" and (cookies := self._issued_cookies(value)):
+            return ("in", "header"), ("key", header), ("secret", cookies[0][1]), ("cookies", cookies), ("issued", True)
         if credentials in self._by_value and self._by_value[credentials] in self.issued:  # Bearer <a token>
             return (
                 ("in", "header"),
@@ -219,7 +227,11 @@ class Redactor:
     def _name_header(self, side: str, name: str, value: str) -> None:
         if side == "request":
             self._named.append(self.secret_names.header(name, value))
-        elif name.lower() != "set-cookie":
+        elif name.lower() == "set-cookie":  # a session: the request that sends it back gets a fresh one
+            cookie, _, rest = value.partition("=")
+            secret = self.secret_names.issue(cookie.strip(), rest.split(";", 1)[0].strip())
+            self._issued.append((("at", ["cookie", cookie.strip()]), ("secret", secret)))
+        else:
             self._issued.append((("at", ["header", name]), ("secret", self.secret_names.issue(name, value))))
 
     def _name(self, where: str, key: Any, field: str, value: Any) -> None:

@@ -277,7 +277,13 @@ class Setup:
 
 
 def _extract(at: list, fresh: Response) -> str | None:
-    """The value at a capture's place in a fresh response (see timeline.response_values)."""
+    """The value at a capture's place in a fresh response (see values.response_values)."""
+    if at[0] == "cookie":
+        for name, value in fresh.headers:
+            cookie, _, rest = value.partition("=")
+            if name.lower() == "set-cookie" and cookie.strip() == at[1]:
+                return rest.split(";", 1)[0].strip()
+        return None
     if at[0] == "header":
         value = next((v for k, v in fresh.headers if k.lower() == str(at[1]).lower()), None)
         if value is None or len(at) == 2:

@@ -190,6 +190,8 @@ class TokenProvider(JsonHandler):
                 return self.send_json(401, {"error": "wrong password"})
             token = secrets.token_hex(20)
             self.tokens[token] = body["name"]
+            if body.get("session"):  # a browser-style login: the token comes back as a cookie
+                return self.send_json(200, {"ok": True}, {"Set-Cookie": f"sid={token}; Path=/; HttpOnly"})
             return self.send_json(200, {"token": token})
         self.send_json(404, {})
 
@@ -198,7 +200,8 @@ class TokenProvider(JsonHandler):
         self.send_json(204 if self.path.startswith("/users/") else 404, {})
 
     def do_GET(self):  # noqa: N802
-        user = self.tokens.get((self.headers.get("Authorization") or "").removeprefix("Bearer "))
+        cookie = (self.headers.get("Cookie") or "").removeprefix("sid=")
+        user = self.tokens.get((self.headers.get("Authorization") or "").removeprefix("Bearer ") or cookie)
         if user is None:
             return self.send_json(401, {"error": "who are you?"})
         self.send_json(200, {"name": user})
@@ -221,6 +224,10 @@ def test_a_token_a_login_handed_out_is_fetched_fresh_by_the_setup(tmp_path, caps
             call("POST", "/users", {"name": "ada", "password": "correct horse"})
             token = json.loads(call("POST", "/login", {"name": "ada", "password": "correct horse"}).read())["token"]
             assert json.loads(call("GET", "/me", token=token).read()) == {"name": "ada"}
+            login = call("POST", "/login", {"name": "ada", "password": "correct horse", "session": True})
+            sid = login.headers["Set-Cookie"].split(";")[0]
+            profile = urllib.request.Request(base + "/profile", headers={"Cookie": sid})
+            assert json.loads(urllib.request.urlopen(profile).read()) == {"name": "ada"}
 
         record_through(recorder_args(url, tmp_path, consumer=CONSUMER, provider="tokens"), story)
         TokenProvider.users, TokenProvider.tokens = {}, {}  # the provider started empty again
@@ -230,5 +237,8 @@ def test_a_token_a_login_handed_out_is_fetched_fresh_by_the_setup(tmp_path, caps
         code = main(["verify", str(pact), "--provider-url", url, "--states-from-recording"])
     out = capsys.readouterr().out
     assert code == 0, out
-    me = next(i for i in json.loads(pact.read_text())["interactions"] if i["description"] == "GET /me returns 200")
+    by_description = {i["description"]: i for i in json.loads(pact.read_text())["interactions"]}
+    me = by_description["GET /me returns 200"]
     assert me["request"]["generators"]["header"]["Authorization"]["expression"] == "Bearer ${token}"
+    profile = by_description["GET /profile returns 200"]
+    assert profile["request"]["generators"]["header"]["Cookie"]["expression"] == "sid=${sid}"
