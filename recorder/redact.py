@@ -77,7 +77,8 @@ class SecretNames:
 
     def __init__(self) -> None:
         self._by_value: dict[str, str] = {}
-        self._taken: set[str] = set()
+        self._taken: Counter[str] = Counter({})  # the last number given per field
+        self._given: set[str] = set()
         self.issued: set[str] = set()  # names of values a response handed out (a login's token)
 
     def issue(self, field: str, value: str) -> str:
@@ -95,10 +96,11 @@ class SecretNames:
         if (known := self._by_value.get(value)) is not None:
             return known
         base = re.sub(r"[^0-9a-z]+", "_", field.lower()).strip("_") or "secret"
-        name, n = base, 2
-        while name in self._taken:
-            name, n = f"{base}_{n}", n + 1
-        self._taken.add(name)
+        name = base
+        while name in self._given:  # the next of this field's names (another field's never)
+            n = self._taken[base] = max(self._taken[base], 1) + 1
+            name = f"{base}_{n}"
+        self._given.add(name)
         if len(self._by_value) < 10_000:
             self._by_value[value] = name
         return name

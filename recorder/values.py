@@ -9,6 +9,7 @@ values a provider generated (ids, ETags, cursors) and where a later request sent
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -39,12 +40,16 @@ def _distinctive(key: Any, value: Any) -> str | None:
     """The value as text when it could be one the provider generated (ids, versions, cursors), else None."""
     if isinstance(value, bool) or value is None or isinstance(value, (dict, list, float)):
         return None
-    text = str(value)
-    if isinstance(key, str) and ID_KEY.search(key):
-        return text if len(text) >= 1 else None
+    if isinstance(key, str) and _id_key(key):
+        return str(value) or None
     if isinstance(value, int):
-        return text if abs(value) >= 1_000_000 else None
-    return text if len(text) >= 8 and any(c.isdigit() for c in text) and " " not in text else None
+        return str(value) if abs(value) >= 1_000_000 else None
+    return value if len(value) >= 8 and " " not in value and any(c.isdigit() for c in value) else None
+
+
+@lru_cache(maxsize=10_000)
+def _id_key(key: str) -> bool:
+    return ID_KEY.search(key) is not None  # keys repeat in every body of an API: remembered
 
 
 def _url_parts(value: str) -> list[tuple[Location, str]]:
