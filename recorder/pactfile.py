@@ -174,6 +174,8 @@ def states_hints(consumer: str, provider: str, interactions: list[Interaction], 
             entry["seed"] = "no recorded request makes this: the provider must hold it before verifying"
         if st.delete:
             entry["absent"] = st.delete
+        if st.clock:  # a verification sends now + offset, in the kind recorded
+            entry["clock"] = {param: {"kind": kind, "offset": offset} for param, kind, offset in st.clock}
         if st.data is not None:
             entry["data"] = st.data
     doc: dict[str, Any] = {"consumer": consumer, "provider": provider}

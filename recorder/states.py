@@ -19,7 +19,7 @@ template (`states:` in rules/README.md).
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from recorder.model import Endpoint
@@ -38,6 +38,7 @@ class ProviderState:
     data: Any = None  # what the provider held, as the recording last saw it
     seed: bool = False  # no recorded request makes it: data the provider must hold already
     delete: str = ""  # a state of absence: the path a setup deletes when the provider cannot be reset
+    clock: tuple[tuple[str, str, float], ...] = ()  # params taken from the clock: (param, kind, offset)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -78,19 +79,15 @@ def states_for(
     if rule is not None and target is not None:
         st = states[target]
         with suppress(KeyError, IndexError, ValueError):  # a placeholder it has no value for: keep the name
-            states[target] = ProviderState(rule.state.format(**st.params_dict), *_rest(st))
+            states[target] = replace(st, name=rule.state.format(**st.params_dict))
     return states
-
-
-def _rest(st: ProviderState) -> tuple:
-    return st.params, st.steps, st.data, st.seed, st.delete
 
 
 def _state(need: Need, response: Any) -> ProviderState:
     params = {name: param_value(value) for name, value in need.levels}
     if need.kind == "values":
         params = {name: param_value(value) for name, value in need.values}
-        return ProviderState(VALUES_STATE, tuple(sorted(params.items())), need.steps)
+        return ProviderState(VALUES_STATE, tuple(sorted(params.items())), need.steps, clock=need.clock)
     noun = _noun(need.levels[-1][0]) if need.levels else "item"
     if need.kind == "list":
         ids = {str(v): param_value(v) for v in [*dict(need.values)["ids"], *_ids(response)]}

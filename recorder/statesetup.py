@@ -23,6 +23,7 @@ import base64
 import http.client
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,7 +33,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import yaml
 
 from recorder.fill import Secrets, fill_step
-from recorder.values import etag_value
+from recorder.values import clock_now, etag_value
 
 TIMEOUT = 30
 MAX_REDIRECTS = 5
@@ -159,7 +160,9 @@ class Setup:
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
                     f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}",
                 )
-        return {k: self._bound(v) for k, v in params.items()} | self.issued
+        now = time.time()
+        clock = {param: clock_now(c["kind"], c["offset"], now) for param, c in (entry.get("clock") or {}).items()}
+        return {k: self._bound(v) for k, v in params.items()} | clock | self.issued
 
     # -- sending a step with the fresh provider's values --------------------------------------------
 

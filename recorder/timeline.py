@@ -28,6 +28,7 @@ from recorder.model import NO_BODY, Exchange
 from recorder.values import (
     READ,
     Location,
+    clock_values,
     created_child,
     mentioned_paths,
     norm,
@@ -119,6 +120,7 @@ class Need:
     values: tuple[tuple[str, str], ...] = ()  # for kind values: (param, recorded value)
     noun: str = ""  # for kind list: what the listed items are (records)
     path: str = ""  # the resource (for kind list: the collection; for absent: what a setup deletes)
+    clock: tuple[tuple[str, str, float], ...] = ()  # for kind values: (param, kind, offset) taken from the clock
 
 
 @dataclass
@@ -172,7 +174,7 @@ class Timeline:
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
         if listing is not None and (not needs or needs[-1].kind == "exists"):
             needs.append(listing)
-        uses = self._uses(ex, chain, levels)
+        uses, clocks = self._uses(ex, chain, levels)
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
             steps = self.producers([value for _, value in derived], covered)
@@ -188,7 +190,7 @@ class Timeline:
                 if into is not None:
                     merged = sorted({*needs[into].steps, step}, key=lambda s: s.seq)
                     needs[into] = replace(needs[into], steps=tuple(merged))
-            needs.append(Need("values", (), (), values=tuple(derived)))
+            needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
         return Preconditions(needs, uses)
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
@@ -291,18 +293,20 @@ class Timeline:
             path=path,
         )
 
-    def _uses(self, ex: Exchange, chain: list[str], levels: list) -> dict[Location, tuple[str, str]]:
-        """Where the request carries a state param: the segments of the resources its path names, and
-        values an earlier response handed out (ids, ETags, cursors), each named after where it is."""
+    def _uses(
+        self, ex: Exchange, chain: list[str], levels: list
+    ) -> tuple[dict[Location, tuple[str, str]], list[tuple[str, str, float]]]:
+        """Where the request carries a state param: the segments of the resources its path names,
+        values an earlier response handed out (ids, ETags, cursors), and values taken from the clock
+        (with their kind and offset), each named after where it is."""
         names = levels[-1] if levels else ()
         out: dict[Location, tuple[str, str]] = {
             ("path", len(segments(prefix)) - 1): level for prefix, level in zip(chain, names, strict=False)
         }
         taken = {name for name, _ in names}
         segs = segments(ex.path)
-        for where, value in request_values(ex).items():
-            if where in out or value not in self.values:
-                continue
+
+        def name_for(where: Location) -> str:
             if where[0] == "path":
                 word = singular(segs[where[1] - 1]) if where[1] > 0 else "item"
             else:
@@ -312,8 +316,17 @@ class Timeline:
             while name in taken:
                 name, n = f"{base}_{n}", n + 1
             taken.add(name)
-            out[where] = (name, value)
-        return out
+            return name
+
+        for where, value in request_values(ex).items():
+            if where not in out and value in self.values:
+                out[where] = (name_for(where), value)
+        clocks = []
+        for where, value, kind, offset in clock_values(ex):
+            if where not in out:
+                out[where] = (name := name_for(where), value)
+                clocks.append((name, kind, offset))
+        return out, clocks
 
     def producers(self, values: list[str], exclude: set[Step]) -> list[Step]:
         """Read steps whose responses handed out these values, not already among `exclude`."""

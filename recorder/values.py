@@ -9,6 +9,8 @@ values a provider generated (ids, ETags, cursors) and where a later request sent
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -157,4 +159,67 @@ def mentioned_paths(ex: Exchange) -> list[str]:
                 if full != norm(ex.path) and full not in out:
                     out.append(full)
             stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    return out
+
+
+CLOCK_WINDOW = 2 * 24 * 3600  # a value this close to when it was sent is taken from the clock
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def clock_values(ex: Exchange) -> list[tuple[Location, str, str, float]]:
+    """Request values that track the clock (a metrics query's `start`/`end`, a `since`): epoch seconds or
+    milliseconds, or ISO date-times, within CLOCK_WINDOW of when the provider answered (its Date header).
+    Each as (where, value, kind, offset in seconds from then): a verification sends now + offset."""
+    try:
+        now = parsedate_to_datetime(ex.response_header("date") or "").timestamp()
+    except (TypeError, ValueError, IndexError):
+        return []
+    out = []
+    for where, value in request_values(ex).items() | _query_and_body(ex).items():
+        if where[0] == "path" or (where[0] == "header" and where[1].lower() in ("date", "if-modified-since")):
+            continue
+        if (found := clock_kind(value)) is not None and abs(found[1] - now) <= CLOCK_WINDOW:
+            out.append((where, value, found[0], round(found[1] - now, 3)))
+    return sorted(out, key=lambda item: str(item[0]))
+
+
+def clock_kind(value: str) -> tuple[str, float] | None:
+    """(kind, epoch seconds) of a value that reads as a time, else None."""
+    if value.isdigit() and len(value) in (10, 13):
+        return ("epoch-ms", int(value) / 1000) if len(value) == 13 else ("epoch-s", float(value))
+    if _ISO.match(value):
+        try:
+            parsed = datetime.fromisoformat(value.replace(" ", "T").replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return ("iso-" + _iso_shape(value), (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+    return None
+
+
+def _iso_shape(value: str) -> str:
+    zone = "Z" if value.endswith("Z") else "offset" if re.search(r"[+-]\d{2}:?\d{2}$", value) else "naive"
+    return f"{'ms' if '.' in value else 's'}-{zone}"
+
+
+def clock_now(kind: str, offset: float, now: float) -> str:
+    """The value a clock-based param has at `now` (epoch seconds), in the kind it was recorded in."""
+    at = now + offset
+    if kind == "epoch-s":
+        return str(int(at))
+    if kind == "epoch-ms":
+        return str(int(at * 1000))
+    _, precision, zone = kind.split("-")
+    moment = datetime.fromtimestamp(at, UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{moment.microsecond // 1000:03d}" if precision == "ms" else "")
+    return text + {"Z": "Z", "offset": "+00:00", "naive": ""}[zone]
+
+
+def _query_and_body(ex: Exchange) -> dict[Location, str]:
+    """Every query value and body leaf (request_values keeps only the distinctive body ones)."""
+    out: dict[Location, str] = {("query", k): v for k, v in ex.query}
+    body = ex.request_json
+    if body is not NO_BODY:
+        out |= {
+            ("body", *path): str(v) for path, v in leaves(body) if isinstance(v, (str, int)) and not isinstance(v, bool)
+        }
     return out

@@ -6,10 +6,13 @@ and an account created with a password then used for Basic auth."""
 
 from __future__ import annotations
 
+import email.utils
 import json
 import random
 import secrets
 import shutil
+import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -19,6 +22,8 @@ from examples import procs
 from examples.docstore.consumer import exercise
 from examples.jsonserver import JsonHandler, serving
 from recorder.cli import main
+from recorder.model import Exchange
+from recorder.pipeline import Recording, Settings
 from tests.conftest import ROOT, record_through, recorder_args
 
 CONSUMER, PROVIDER = "web", "docstore"
@@ -248,3 +253,45 @@ def test_a_token_a_login_handed_out_is_fetched_fresh_by_the_setup(tmp_path, caps
     assert me["request"]["generators"]["header"]["Authorization"]["expression"] == "Bearer ${token}"
     profile = by_description["GET /profile returns 200"]
     assert profile["request"]["generators"]["header"]["Cookie"]["expression"] == "sid=${sid}"
+
+
+class MetricsProvider(JsonHandler):
+    """Keeps an hour of data points: a query window older than that is refused."""
+
+    def do_GET(self):  # noqa: N802
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+        start, end, now = int(query.get("start", 0)), int(query.get("end", 0)), time.time()
+        if start < now - 3600 or end > now + 60:
+            return self.send_json(400, {"error": "outside the retention window"})
+        self.send_json(200, {"points": [[start, "1.0"], [end, "2.0"]]})
+
+
+def test_a_clock_based_query_window_still_verifies_two_hours_later(tmp_path, capsys):
+    recorded_at = time.time() - 2 * 3600  # recorded two hours ago: a fixed window is out of retention now
+    window = (("start", str(int(recorded_at - 600))), ("end", str(int(recorded_at))))
+    rec = Recording(Settings(CONSUMER, "metrics", tmp_path))
+    rec.add(
+        Exchange(
+            "GET",
+            "/query",
+            window,
+            (),
+            b"",
+            200,
+            (("Content-Type", "application/json"), ("Date", email.utils.formatdate(recorded_at, usegmt=True))),
+            json.dumps({"points": [[int(recorded_at) - 600, "1.0"], [int(recorded_at), "2.0"]]}).encode(),
+        )
+    )
+    rec.write()
+    pact = tmp_path / f"{CONSUMER}-metrics.json"
+    (query,) = json.loads(pact.read_text())["interactions"]
+    assert query["request"]["generators"]["query"] == {
+        "end": {"type": "ProviderState", "expression": "${end}", "dataType": "STRING"},
+        "start": {"type": "ProviderState", "expression": "${start}", "dataType": "STRING"},
+    }
+    states = yaml.safe_load((tmp_path / f"{CONSUMER}-metrics.states.yaml").read_text())["states"]
+    (clock,) = [s["clock"] for s in states if "clock" in s]
+    assert clock == {"end": {"kind": "epoch-s", "offset": 0.0}, "start": {"kind": "epoch-s", "offset": -600.0}}
+    with serving(MetricsProvider) as url:
+        code = main(["verify", str(pact), "--provider-url", url, "--states-from-recording"])
+    assert code == 0, capsys.readouterr().out
