@@ -178,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold = states_sub.add_parser("scaffold", help="write a Python module of state handlers for a pact")
     scaffold.add_argument("pact", type=Path, metavar="PACT")
     scaffold.add_argument("--out", type=Path, metavar="FILE", help="where to write it (default: print it)")
+    scaffold.add_argument(
+        "--from-recording",
+        action="store_true",
+        help="handlers of states the recording made send its recorded requests (from the states file)",
+    )
     scaffold.add_argument("-v", "--verbose", action="store_true", help="log more")
     scaffold.set_defaults(run=cmd_states_scaffold)
 
@@ -485,15 +490,16 @@ def cmd_states_scaffold(args) -> int:
     from recorder.scaffold import scaffold
 
     try:
-        module = scaffold(args.pact)
+        module = scaffold(args.pact, args.from_recording)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.out is None:
         print(module, end="")
     else:
         write_atomic(args.out, module)
+        made = "the states the recording made send its requests (PROVIDER_URL); " if args.from_recording else ""
         print(
-            f"Wrote {args.out}: fill in the lines marked SEED, then "
+            f"Wrote {args.out}: {made}fill in the lines marked SEED, then "
             f"pact-recorder verify {args.pact} --provider-url URL --states {args.out}"
         )
     return 0

@@ -60,17 +60,19 @@ def function_name(state: str, taken: set[str]) -> str:
     return name
 
 
-def render(pact_path: Path, pact: dict, states: list[dict[str, Any]]) -> str:
+def render(pact_path: Path, pact: dict, states: list[dict[str, Any]], recording: dict | None = None) -> str:
     consumer = pact.get("consumer", {}).get("name", "consumer")
     provider = pact.get("provider", {}).get("name", "provider")
     taken: set[str] = {"teardown", "handle"}
     parts = [_HEADER.format(consumer=consumer, provider=provider, pact=pact_path.name)]
     names = []
+    # Every state but data that was there before the recording (seed) is made or returned by its setup.
+    made = {h["name"] for h in (recording or {}).get("states", []) if "seed" not in h}
     for st in states:
         fn = function_name(st["name"], taken)
         names.append((st["name"], fn))
-        parts.append(_function(fn, st))
-    parts.append(_FOOTER_TEARDOWN)
+        parts.append(_function(fn, st, replay=st["name"] in made))
+    parts.append(_FOOTER_TEARDOWN if recording is None else _RECORDED_TEARDOWN)
     data = {st["name"]: st["data"] for st in states if st["data"] is not None}
     parts.append(
         "# The data each state needs, as recorded (redacted).\nDATA = "
@@ -78,10 +80,12 @@ def render(pact_path: Path, pact: dict, states: list[dict[str, Any]]) -> str:
     )
     parts.append("\n\nSTATES = {\n" + "".join(f"    {json.dumps(n)}: {fn},\n" for n, fn in names) + "}\n")
     parts.append(_FOOTER)
+    if recording is not None:
+        parts.append(_RECORDED.format(recording=pprint.pformat(recording, width=100, sort_dicts=False)))
     return "".join(parts)
 
 
-def _function(fn: str, st: dict[str, Any]) -> str:
+def _function(fn: str, st: dict[str, Any], replay: bool = False) -> str:
     params, optional = st["params"], st.get("optional", set())
     usable = all(p.isidentifier() and not keyword.iskeyword(p) for p in params)
     ordered = sorted(params, key=lambda p: p in optional)
@@ -97,7 +101,11 @@ def _function(fn: str, st: dict[str, Any]) -> str:
         f'    """Provider state {json.dumps(st["name"])} (params {json.dumps(params)}).\n\n'
         f"    Needed by:{needed_by}{data}\n"
         f'    """\n'
-        f"    {SEED_MARKER}({json.dumps('seed the data for ' + st['name'])})  # SEED: make the provider hold it\n"
+        + (
+            f"    return from_recording({json.dumps(st['name'])}, locals())  # the recorded requests (RECORDING)\n"
+            if replay
+            else f"    {SEED_MARKER}({json.dumps('seed the data for ' + st['name'])})  # SEED: make the provider hold it\n"
+        )
     )
 
 
@@ -141,10 +149,49 @@ def teardown() -> None:
 
 '''
 
+_RECORDED_TEARDOWN = '''
+
+def teardown() -> None:
+    """Called after every interaction: the next setup first empties the provider (the recording's reset
+    request, or deleting what the recording created)."""
+    SETUP.change("", {}, "teardown")
+
+
+'''
+
+_RECORDED = '''
+
+# What the recording did: each state's setup (numbers into "steps", the recorded requests, redacted),
+# "reset" (the request that empties the provider, if the recording had one). Edit freely.
+RECORDING = {recording}
+
+
+def from_recording(state: str, params: dict):
+    """Send the provider the recorded requests that made `state` (PROVIDER_URL, default
+    http://127.0.0.1:8000; secrets from PACT_SECRET_<NAME>); returns the values it generated."""
+    return SETUP.change(state, {{k: v for k, v in params.items() if v is not None}}, "setup")
+
+
+def _setup():
+    import os
+
+    from recorder.fill import Secrets, made_by_recording
+    from recorder.statesetup import RecordedStates, Setup
+
+    recorded = RecordedStates.from_doc(RECORDING)
+    secrets = Secrets.from_options({{}}, {{}}, made_by_recording(list(recorded.steps.values())))
+    return Setup(recorded, os.environ.get("PROVIDER_URL", "http://127.0.0.1:8000"), secrets)
+
+
+SETUP = _setup()
+'''
+
 _FOOTER = '''
 
-def handle(state: str, action: str = "setup", params: dict | None = None) -> None:
-    """Run the handler of a state ("setup"), or teardown; an unknown state is an error the verifier reports."""
+def handle(state: str, action: str = "setup", params: dict | None = None):
+    """Run the handler of a state ("setup"), or teardown; an unknown state is an error the verifier reports.
+    Returns what the handler returned: behind a state-change endpoint, answer it as JSON (the values the
+    provider generated, for the pact's ProviderState generators)."""
     if action == "teardown":
         teardown()
         return
@@ -152,7 +199,7 @@ def handle(state: str, action: str = "setup", params: dict | None = None) -> Non
         return  # the verifier's call for an interaction that needs no state
     if state not in STATES:
         raise KeyError(f"no handler for provider state {state!r}")
-    STATES[state](**(params or {}))
+    return STATES[state](**(params or {}))
 
 
 def _for_verifier(state: str):
@@ -167,9 +214,13 @@ STATE_HANDLERS = {state: _for_verifier(state) for state in STATES}
 '''
 
 
-def scaffold(pact_path: Path) -> str:
-    """The handler module for a pact; ValueError for a file that is not a pact."""
+def scaffold(pact_path: Path, from_recording: bool = False) -> str:
+    """The handler module for a pact; ValueError for a file that is not a pact. `from_recording`: the
+    handlers of states the recording made send its recorded requests (editable, in RECORDING)."""
     pact = load_pact(pact_path)
     hints_path = pact_path.with_name(pact_path.name.removesuffix(".json") + ".states.yaml")
     hints = yaml.safe_load(hints_path.read_text(encoding="utf-8")) if hints_path.is_file() else None
-    return render(pact_path, pact, collect_states(pact, hints))
+    if from_recording and not hints:
+        raise ValueError(f"--from-recording: {hints_path} is missing (it is written beside the pact when recording)")
+    module = render(pact_path, pact, collect_states(pact, hints), hints if from_recording else None)
+    return module

@@ -60,6 +60,10 @@ class RecordedStates:
             raise ValueError(f"--states-from-recording {path}: not YAML: {e}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("states", []), list):
             raise ValueError(f"--states-from-recording {path}: not a states file written by pact-recorder")
+        return cls.from_doc(doc)
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> RecordedStates:
         steps = {int(n): s for n, s in (doc.get("steps") or {}).items()}
         states = {(s["name"], _canonical(s.get("params") or {})): s for s in doc.get("states", [])}
         return cls(states, steps, doc.get("reset"))

@@ -24,6 +24,7 @@ from examples.jsonserver import JsonHandler, serving
 from recorder.cli import main
 from recorder.model import Exchange
 from recorder.pipeline import Recording, Settings
+from recorder.verify import load_state_module
 from tests.conftest import ROOT, record_through, recorder_args
 
 CONSUMER, PROVIDER = "web", "docstore"
@@ -295,3 +296,29 @@ def test_a_clock_based_query_window_still_verifies_two_hours_later(tmp_path, cap
     with serving(MetricsProvider) as url:
         code = main(["verify", str(pact), "--provider-url", url, "--states-from-recording"])
     assert code == 0, capsys.readouterr().out
+
+
+def test_the_scaffold_writes_the_recorded_setups_as_an_editable_module(recorded, tmp_path, monkeypatch, capsys):
+    module_path = tmp_path / "states.py"
+    assert main(["states", "scaffold", str(recorded / PACT), "--from-recording", "--out", str(module_path)]) == 0
+    text = module_path.read_text()
+    assert 'return from_recording("record exists", locals())' in text and "RECORDING = {" in text
+    fresh = provider()
+    try:
+        monkeypatch.setenv("PROVIDER_URL", fresh.url)
+        # The module's setups and the verifier's requests must agree on the passwords the recording set.
+        monkeypatch.setenv("PACT_SECRET_PASSWORD", "any-password")
+        monkeypatch.setenv("PACT_SECRET_PASSWORD_2", "another-password")
+        module = load_state_module(module_path)
+
+        class StateEndpoint(JsonHandler):  # how a provider team would expose the module
+            def do_POST(self):  # noqa: N802
+                call = self.read_json()
+                self.send_json(200, module.handle(call["state"], call.get("action"), call.get("params")) or {})
+
+        with serving(StateEndpoint) as state_url:
+            code = main(["verify", str(recorded / PACT), "--provider-url", fresh.url, "--state-url", state_url])
+    finally:
+        fresh.stop()
+    out = capsys.readouterr().out
+    assert code == 0, out
