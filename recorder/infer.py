@@ -231,7 +231,13 @@ class Observation:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
         request.generators |= request_generators(ex, self.pre.uses)
         for kind, generators in issued_generators(ex).items():
-            request.generators[kind] = {**request.generators.get(kind, {}), **generators}
+            if kind == "path":  # a token in the path: its segment, in whatever expression the path has
+                parts = request.generators.get("path", {}).get("expression", ex.path).split("/")
+                for index, name in generators.items():
+                    parts[index + (1 if ex.path.startswith("/") else 0)] = f"${{{name}}}"
+                request.generators["path"] = _expression("") | {"expression": "/".join(parts)}
+            else:
+                request.generators[kind] = {**request.generators.get(kind, {}), **generators}
         query: dict[str, list[str]] = {}
         for name, value in ex.query:
             query.setdefault(name, []).append(value)
@@ -421,7 +427,9 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
         if cookies := e.get("cookies"):
             text = "; ".join(f"{cookie}=${{{secret}}}" for cookie, secret in cookies)
         expression = _expression(e["secret"]) | {"expression": text}
-        if e["in"] == "header":
+        if e["in"] == "path":
+            out.setdefault("path", {})[e["key"]] = e["secret"]
+        elif e["in"] == "header":
             out.setdefault("header", {})[e["key"]] = expression
         elif e["in"] == "query":
             out.setdefault("query", {})[e["key"]] = expression

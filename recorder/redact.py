@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from recorder import multipart
 from recorder.model import NO_BODY, Exchange, Headers
@@ -80,6 +80,9 @@ class SecretNames:
         self._taken: Counter[str] = Counter({})  # the last number given per field
         self._given: set[str] = set()
         self.issued: set[str] = set()  # names of values a response handed out (a login's token)
+
+    def known(self, value: str) -> bool:
+        return value in self._by_value
 
     def issue(self, field: str, value: str) -> str:
         """Name a secret a response handed out: a request that sends it back later gets it fresh."""
@@ -193,6 +196,7 @@ class Redactor:
         )
         query = tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query)
         request_headers = self._headers(ex.request_headers, "request")
+        path = self._path(ex.path)
         named, self._named = tuple(self._named), []
         rs_body, rs_json = self._body(
             ex.response_body, ex.response_json, ex.response_header("content-type"), "response body"
@@ -200,6 +204,7 @@ class Redactor:
         response_headers = self._headers(ex.response_headers, "response")
         out = replace(
             ex,
+            path=path,
             query=query,
             request_headers=request_headers,
             response_headers=response_headers,
@@ -225,6 +230,19 @@ class Redactor:
                 value = PLACEHOLDER
             out.append((name, value))
         return tuple(out)
+
+    def _path(self, path: str) -> str:
+        """The path with any segment that is a secret replaced: a token sent back in a path (npm's
+        `DELETE /-/user/token/<token>`), or one that looks like a credential."""
+        segments = path.split("/")
+        for i, segment in enumerate(segments):
+            value = unquote(segment)
+            if not value or not (self.secret_names.known(value) or self.secret_value(value, None)):
+                continue
+            self.found["request path"] += 1
+            self._named.append(self.secret_names.entry("path", i - 1 if path.startswith("/") else i, "path", value))
+            segments[i] = PLACEHOLDER
+        return "/".join(segments)
 
     def _name_header(self, side: str, name: str, value: str) -> None:
         if side == "request":

@@ -101,12 +101,14 @@ def _function(fn: str, st: dict[str, Any], replay: bool = False) -> str:
         f'    """Provider state {json.dumps(st["name"])} (params {json.dumps(params)}).\n\n'
         f"    Needed by:{needed_by}{data}\n"
         f'    """\n'
-        + (
-            f"    return from_recording({json.dumps(st['name'])}, locals())  # the recorded requests (RECORDING)\n"
-            if replay
-            else f"    {SEED_MARKER}({json.dumps('seed the data for ' + st['name'])})  # SEED: make the provider hold it\n"
+        + (_REPLAY if replay else _SEED).format(
+            name=json.dumps(st["name"]), seed=json.dumps("seed the data for " + st["name"])
         )
     )
+
+
+_REPLAY = "    return from_recording({name}, locals())  # the recorded requests (RECORDING)\n"
+_SEED = f"    {SEED_MARKER}({{seed}})  # SEED: make the provider hold it\n"
 
 
 _HEADER = '''"""Provider state handlers for the pact between {consumer} and {provider}.

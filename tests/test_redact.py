@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 from recorder.headers import HeaderPolicy
 from recorder.redact import PLACEHOLDER, Redactor, luhn
@@ -125,3 +126,36 @@ def test_ids_are_not_secrets_but_long_keys_whose_name_says_key_are():
         "api_keys": [PLACEHOLDER],
     }
     assert dict(out.request_headers) == {"X-Request-Id": hex32, "X-Signing-Key": PLACEHOLDER}
+
+
+def test_a_token_sent_back_in_a_path_is_redacted_and_named():
+    from recorder.model import Exchange
+    from recorder.pipeline import Recording, Settings
+
+    rec = Recording(Settings("npm", "registry", Path("unused")))
+    login = Exchange(
+        "PUT",
+        "/-/user/org.couchdb.user:ada",
+        (),
+        (("Content-Type", "application/json"),),
+        b'{"name": "ada", "password": "pw-123456"}',
+        201,
+        (("Content-Type", "application/json"),),
+        b'{"ok": true, "token": "npm_9f8e7d6c5b4a39281706"}',
+    )
+    logout = Exchange(
+        "DELETE",
+        "/-/user/token/npm_9f8e7d6c5b4a39281706",
+        (),
+        (("Authorization", "Bearer npm_9f8e7d6c5b4a39281706"),),
+        b"",
+        200,
+        (("Content-Type", "application/json"),),
+        b'{"ok": true}',
+    )
+    rec.add(login)
+    kept = rec.add(logout)
+    assert kept.path == "/-/user/token/<redacted>"
+    assert dict(kept.secrets[-1]) == {"in": "path", "key": 3, "secret": "token", "issued": True}
+    (logout_interaction,) = [i for i in rec.interactions() if i.method == "DELETE"]
+    assert logout_interaction.request.generators["path"]["expression"] == "/-/user/token/${token}"
