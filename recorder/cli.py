@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -147,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STATES.yaml",
         help="set each state up by sending the provider the recorded requests that made it (the states "
         "file beside the pact, or this one); the provider starts empty, no state code needed",
+    )
+    ver.add_argument(
+        "--reset-command",
+        metavar="CMD",
+        help="with --states-from-recording: start the provider with this command, and again before each "
+        "interaction with states (for a provider nothing can empty); it must serve on --provider-url",
     )
     ver.add_argument(
         "--reset-url",
@@ -439,6 +446,22 @@ def header_option(value: str) -> tuple[str, str]:
     return name.strip(), rest.strip()
 
 
+@contextlib.contextmanager
+def provider_process(command: str | None, url: str):
+    """The provider started from --reset-command (stopped on the way out), or None."""
+    if command is None:
+        yield None
+        return
+    from recorder.restart import ProviderProcess
+
+    process = ProviderProcess(command, url)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+
+
 def secret_option(value: str) -> tuple[str, str]:
     name, sep, secret = value.partition("=")
     if not sep or not name.strip():
@@ -455,8 +478,10 @@ def cmd_verify(args) -> int:
     url = http_url("--provider-url", args.provider_url)
     state_url = http_url("--state-url", args.state_url) if args.state_url else None
     headers = dict(header_option(h) for h in args.header)
-    if args.reset_url and not args.states_from_recording:
-        raise UsageError("--reset-url goes with --states-from-recording")
+    if (args.reset_url or args.reset_command) and not args.states_from_recording:
+        raise UsageError(f"{'--reset-url' if args.reset_url else '--reset-command'} goes with --states-from-recording")
+    if args.reset_url and args.reset_command:
+        raise UsageError("--reset-url and --reset-command: give one way to empty the provider")
     reset_url = http_url("--reset-url", args.reset_url) if args.reset_url else None
     given = dict(secret_option(s) for s in args.secret)
     try:
@@ -472,10 +497,13 @@ def cmd_verify(args) -> int:
             secrets = Secrets.from_options(given, headers, made_by_recording(list(recorded.steps.values())))
             check_secrets(args.pact, recorded, secrets)
             setup = Setup(recorded, url, secrets, reset_url, accounts(args.pact, recorded))
-        reachable("--provider-url", url)
-        if state_url:
-            reachable("--state-url", state_url)
-        result = verify(args.pact, url, state_url, states, headers, setup, secrets)
+        with provider_process(args.reset_command, url) as process:
+            if process is not None:
+                setup.restart = process.restart
+            reachable("--provider-url", url)
+            if state_url:
+                reachable("--state-url", state_url)
+            result = verify(args.pact, url, state_url, states, headers, setup, secrets)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(render(result, args.pact, url))

@@ -24,6 +24,7 @@ import http.client
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -101,6 +102,7 @@ class Setup:
     secrets: Secrets = field(default_factory=Secrets)
     reset_url: str | None = None
     accounts: dict[str, dict] = field(default_factory=dict)  # user -> a secret entry of its credentials
+    restart: Callable[[], None] | None = None  # --reset-command: start the provider afresh
     bindings: dict[str, str] = field(default_factory=dict)  # recorded value -> the fresh provider's
     issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
     groups: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)  # per interaction:
@@ -133,7 +135,9 @@ class Setup:
 
     def _next_interaction(self) -> None:
         if self.groups:  # not before the first: the provider starts empty
-            if self.reset_url:
+            if self.restart is not None:
+                self.restart()
+            elif self.reset_url:
                 self._send_url("POST", self.reset_url)
             elif self.recorded.reset is not None:
                 self._send(self.recorded.steps[self.recorded.reset])

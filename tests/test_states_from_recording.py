@@ -11,6 +11,8 @@ import json
 import random
 import secrets
 import shutil
+import socket
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -24,6 +26,7 @@ from examples.jsonserver import JsonHandler, serving
 from recorder.cli import main
 from recorder.model import Exchange
 from recorder.pipeline import Recording, Settings
+from recorder.proxy import free_port
 from recorder.verify import load_state_module
 from tests.conftest import ROOT, record_through, recorder_args
 
@@ -322,3 +325,16 @@ def test_the_scaffold_writes_the_recorded_setups_as_an_editable_module(recorded,
         fresh.stop()
     out = capsys.readouterr().out
     assert code == 0, out
+
+
+def test_a_provider_nothing_can_empty_is_started_afresh_by_the_reset_command(recorded, capsys):
+    port = free_port()
+    command = f"{sys.executable} -m examples.docstore.provider --port {port}"
+    code = main(
+        ["verify", str(recorded / PACT), "--provider-url", f"http://127.0.0.1:{port}", "--states-from-recording",
+         "--reset-command", command]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    with pytest.raises(OSError):  # stopped on the way out
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()

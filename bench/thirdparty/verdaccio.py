@@ -40,6 +40,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import subprocess
 import sys
@@ -337,10 +338,18 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     pact = out / "npm-verdaccio.json"
     if not pact.is_file():
         raise RuntimeError(f"the recorder wrote no {pact.name}:\n{tail(log)}")
-    args = ["--states-from-recording", *verify_args]
+    # Nothing in Verdaccio deletes an account: verify starts it afresh (empty storage and htpasswd)
+    # before each interaction with states, through --reset-command.
+    folder = work / "verify" / "verdaccio"
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = verdaccio_config(folder, port)
+    fresh = (
+        f"rm -rf {folder / 'storage'} && : > {folder / 'htpasswd'} && exec {node} {verdaccio_bin()} --config {config}"
+    )
+    args = ["--states-from-recording", "--reset-command", f"sh -c {shlex.quote(fresh)}", *verify_args]
     with timed(seconds, "verify"), ExitStack() as stack:
-        server = start_verdaccio(stack, node, work / "verify" / "verdaccio")
-        report = common.run_verify(stack, pact, server, work / "verify", args)
+        report = common.run_verify(stack, pact, f"http://127.0.0.1:{port}", work / "verify", args)
     return {
         "verdaccio": VERDACCIO,
         "npm": NPM,

@@ -1,0 +1,61 @@
+"""`verify --reset-command CMD`: a provider that cannot be emptied through its API is started afresh.
+
+Some providers keep what they were given (a registry with no way to delete an account): neither a
+reset request nor deleting what the setups created empties them. Started again from its command, such
+a provider is as empty as the one the pact must verify against, so each interaction that needs states
+gets a new one. The command must serve on the --provider-url's port; readiness is that port accepting
+connections (no sleeping on a guess).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+READY_TIMEOUT = 60
+
+
+class ProviderProcess:
+    def __init__(self, command: str, provider_url: str):
+        self.command = command
+        parts = urlsplit(provider_url)
+        self.address = (parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80))
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        """Start the command and wait until it accepts connections; ValueError when it does not."""
+        self.proc = subprocess.Popen(  # its own session: stopping it stops what it started too
+            shlex.split(self.command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        self.starts += 1
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ValueError(f"--reset-command {self.command!r} exited with {self.proc.returncode} before serving")
+            try:
+                socket.create_connection(self.address, timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)  # polling the port: readiness is the port accepting, nothing else
+        self.stop()
+        raise ValueError(f"--reset-command {self.command!r}: nothing listened on {self.address[0]}:{self.address[1]}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
