@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from recorder.files import load_pact
 from recorder.fill import Secrets, fill_request
-from recorder.statesetup import LocalServer, Setup
+from recorder.statesetup import LocalServer, Relay, Setup
 
 STATE_FAILED = "One or more of the setup state change handlers has failed"
 _KINDS = {
@@ -77,10 +77,11 @@ def verify(
     secrets = secrets or Secrets.from_options({}, headers, set())
     filled = fill_pact(doc, pact_path, secrets)
     custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc, pact_path)}
-    with LocalServer(json.dumps(filled).encode(), setup) as local:
-        state_url = local.state_url if setup is not None else state_url
+    calls = setup if setup is not None else Relay(state_url) if state_url else None
+    with LocalServer(json.dumps(filled).encode(), calls) as local:
+        state_url = local.state_url if calls is not None else None
         result = _run(doc, local.pact_url, provider_url, state_url, states, custom, bool(headers or secrets.given))
-    return _summarise_states(result, setup.groups) if setup is not None else result
+    return _summarise_states(result, calls.groups) if calls is not None else result
 
 
 def pact_states(doc: dict) -> set[str]:
@@ -251,7 +252,7 @@ def _summarise_states(v: Verification, groups: list[tuple[list[str], dict[str, s
         for state in o.states:
             if (error := failures.get(state)) is not None:
                 o.ok, o.state_failed = False, True
-                o.problems.insert(0, f"provider state {state!r} could not be set up from the recording: {error}")
+                o.problems.insert(0, f"provider state {state!r} could not be set up: {error}")
     v.ok = v.ok and all(o.ok for o in v.outcomes)
     return v
 

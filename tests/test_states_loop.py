@@ -10,6 +10,7 @@ import re
 import pytest
 import yaml
 
+from examples.jsonserver import JsonHandler, serving
 from examples.users.consumer import lifecycle
 from recorder.cli import main
 from recorder.scaffold import scaffold
@@ -170,3 +171,16 @@ def test_a_states_module_without_a_handler_for_a_state_is_named_at_once(stateful
     err = capsys.readouterr().err
     assert code == 2
     assert "--states: no handler for 2 provider state(s) the pact needs: 'user does not exist', 'user exists'" in err
+
+
+def test_a_state_url_that_refuses_is_named_with_its_answer_at_once(stateful, capsys):
+    class Refusing(JsonHandler):
+        def do_POST(self):  # noqa: N802
+            self.read_json()
+            self.send_json(500, {"error": "no such state here"})
+
+    with serving(Refusing) as url:
+        code = verify_empty(stateful / PACT_NAME, "--state-url", f"{url}/state")
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"provider state 'user exists' could not be set up: the state URL {url}/state answered 500" in out
