@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from recorder.files import load_pact
 from recorder.fill import Secrets, fill_request
-from recorder.statesetup import LocalServer, Relay, Setup
+from recorder.localserver import LocalServer, Relay
+from recorder.statesetup import Setup
 
 STATE_FAILED = "One or more of the setup state change handlers has failed"
 _KINDS = {
