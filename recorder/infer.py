@@ -237,6 +237,9 @@ class Observation:
                     parts[index + (1 if ex.path.startswith("/") else 0)] = f"${{{name}}}"
                 request.generators["path"] = _expression("") | {"expression": "/".join(parts)}
             else:
+                if kind == "header":  # under the header's name as the contract spells it
+                    names = {h.lower(): h for h in request.headers}
+                    generators = {names.get(k.lower(), k): g for k, g in generators.items()}
                 request.generators[kind] = {**request.generators.get(kind, {}), **generators}
         query: dict[str, list[str]] = {}
         for name, value in ex.query:

@@ -32,6 +32,7 @@ from recorder.values import (
     created_child,
     mentioned_paths,
     norm,
+    query_and_body,
     request_values,
     response_values,
     segments,
@@ -145,6 +146,7 @@ class Timeline:
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
         self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
+        self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
 
     # -- what an exchange needed ---------------------------------------------------------------------
@@ -169,6 +171,7 @@ class Timeline:
                 steps = (made,)  # never written itself: made by a write below it (an upload to .../abc/file)
             data = res.data if res else None
             needs.append(Need("exists", level_path, steps, data, seed=not steps, path=prefix))
+        needs = self._named(ex, path, chain) + needs
         needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
@@ -192,6 +195,20 @@ class Timeline:
                     needs[into] = replace(needs[into], steps=tuple(merged))
             needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
         return Preconditions(needs, uses)
+
+    def _named(self, ex: Exchange, path: str, chain: list[str]) -> list[Need]:
+        """Resources the request names by their name outside their own path: npm's
+        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice."""
+        values = {v for where, v in query_and_body(ex).items()} | set(segments(path))
+        found = []
+        for value in sorted(v for v in values if len(v) >= 3):
+            for named in sorted(self.by_name.get(value, ())):
+                res = self.resources.get(named)
+                if res is None or not res.exists or named in chain or _within(path, named) or _within(named, path):
+                    continue
+                levels = self._levels(self._chain(named, "GET", 200, frozenset()))[-1]
+                found.append(Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=named))
+        return found[:10]
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
         """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
@@ -248,7 +265,8 @@ class Timeline:
             base = _param_name(singular(word)) if word and _WORD.match(word) else self._kind(prefix)
             n = taken.get(base, 0) + 1
             taken[base] = n
-            levels = [*levels, (base if n == 1 else f"{base}_{n}", unquote(segs[-1]))]
+            # The segment as sent (still percent-encoded): a generated path puts the param back as it is.
+            levels = [*levels, (base if n == 1 else f"{base}_{n}", segs[-1])]
             out.append(tuple(levels))
             previous_end = len(segs)
         return out
@@ -362,20 +380,20 @@ class Timeline:
             return step
         body = ex.response_json if ex.response_json is not NO_BODY else None
         if method in CREATE:
-            res = self.resources.setdefault(path, Resource(path))
+            res = self._resource(path)
             res.history = [step] if ex.status == 201 or not res.exists else self._trim(res.history + [step])
             res.exists, res.data = True, body if body is not None else res.data
         elif method in UPDATE or method == "POST" and path in self.resources and created_child(ex) is None:
-            res = self.resources.setdefault(path, Resource(path))
+            res = self._resource(path)
             res.history = self._trim(res.history + [step])
             res.exists, res.data = True, body if body is not None else res.data
         elif method == "POST" and (child := created_child(ex)) is not None:
-            res = self.resources.setdefault(child, Resource(child))
+            res = self._resource(child)
             res.history, res.exists, res.data = [step], True, body
             step.creates = child
         elif method == "POST":
             for mentioned in mentioned_paths(ex):  # a batch of sub-requests, say: it may have made them
-                res = self.resources.setdefault(mentioned, Resource(mentioned))
+                res = self._resource(mentioned)
                 res.history = self._trim(res.history + [step]) if res.exists else [step]
                 res.exists = True
         elif method == "DELETE":
@@ -395,6 +413,15 @@ class Timeline:
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step
+
+    def _resource(self, path: str) -> Resource:
+        """The resource at `path`, made known (and findable by its name) on first sight."""
+        if (res := self.resources.get(path)) is None:
+            res = self.resources[path] = Resource(path)
+            name = unquote(segments(path)[-1]) if segments(path) else ""
+            if len(name) >= 3 and len(self.by_name) < MAX_RESOURCES:
+                self.by_name.setdefault(name, set()).add(path)
+        return res
 
     def _bound(self) -> None:
         for store in (self.resources, self.implicit):

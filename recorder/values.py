@@ -175,7 +175,7 @@ def clock_values(ex: Exchange) -> list[tuple[Location, str, str, float]]:
     except (TypeError, ValueError, IndexError):
         return []
     out = []
-    for where, value in request_values(ex).items() | _query_and_body(ex).items():
+    for where, value in request_values(ex).items() | query_and_body(ex).items():
         if where[0] == "path" or (where[0] == "header" and where[1].lower() in ("date", "if-modified-since")):
             continue
         if (found := clock_kind(value)) is not None and abs(found[1] - now) <= CLOCK_WINDOW:
@@ -214,7 +214,7 @@ def clock_now(kind: str, offset: float, now: float) -> str:
     return text + {"Z": "Z", "offset": "+00:00", "naive": ""}[zone]
 
 
-def _query_and_body(ex: Exchange) -> dict[Location, str]:
+def query_and_body(ex: Exchange) -> dict[Location, str]:
     """Every query value and body leaf (request_values keeps only the distinctive body ones)."""
     out: dict[Location, str] = {("query", k): v for k, v in ex.query}
     body = ex.request_json
