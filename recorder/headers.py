@@ -109,8 +109,8 @@ class HeaderPolicy:
         match rule.action:
             case "regex":
                 return rule.regex, why
-            case "media-type":
-                return content_type_regex(values[0]), why
+            case "media-type":  # every media type the interaction was answered in (npm's two JSON kinds)
+                return content_type_regex(*values), why
             case "resource-path":
                 return resource_regex(values, self._paths), why
             case "set":
@@ -158,10 +158,11 @@ def resource_regex(values: list[str], paths: PathRules | None = None) -> str:
     return location_regex(values[0], paths)
 
 
-def content_type_regex(value: str) -> str:
-    """The media type exactly, any parameters (charset, boundary) allowed."""
-    media = value.split(";", 1)[0].strip()
-    return f"^{escape(media)}(\\s*;.*)?$"
+def content_type_regex(*values: str) -> str:
+    """The media type(s) seen exactly, any parameters (charset, boundary) allowed."""
+    media = sorted({v.split(";", 1)[0].strip() for v in values})
+    alternatives = escape(media[0]) if len(media) == 1 else "(" + "|".join(escape(m) for m in media) + ")"
+    return f"^{alternatives}(\\s*;.*)?$"
 
 
 def location_regex(value: str, paths: PathRules | None = None) -> str:

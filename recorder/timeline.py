@@ -280,8 +280,8 @@ class Timeline:
     def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
         method, status = ex.method.upper(), ex.status
         if target:
-            if method in CREATE and status == 201:
-                return False
+            if method in CREATE and status == 201:  # made by it, unless it was there (a second version)
+                return bool((res := self.resources.get(path)) and res.exists)
             if status in (404, 410):
                 return False
             if method == "DELETE" and 200 <= status < 300 or status in (409, 412) or status == 304:
@@ -381,7 +381,8 @@ class Timeline:
         body = ex.response_json if ex.response_json is not NO_BODY else None
         if method in CREATE:
             res = self._resource(path)
-            res.history = [step] if ex.status == 201 or not res.exists else self._trim(res.history + [step])
+            # A 201 for something that exists (npm publishing a second version) adds to it.
+            res.history = [step] if not res.exists else self._trim(res.history + [step])
             res.exists, res.data = True, body if body is not None else res.data
         elif method in UPDATE or method == "POST" and path in self.resources and created_child(ex) is None:
             res = self._resource(path)
