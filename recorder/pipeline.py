@@ -75,14 +75,16 @@ class Recording:
         self.changes = None  # with --merge/--pending: what this write changed in the existing pact
         self.ambiguous: list[list[str]] = []  # interactions the recording cannot tell apart
 
-    def add(self, exchange: Exchange, source: str | None = None) -> Exchange | None:
+    def add(self, exchange: Exchange, source: str | None = None, redacted: bool = False) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
-        (redacted), or None when the rules skip it."""
+        (redacted), or None when the rules skip it. `redacted`: already redacted where it was captured
+        (the pytest plugin's proxy thread), with its secrets named there: not again."""
+        redact = (lambda e: e) if redacted else self.redactor.exchange
         sent, exchange = exchange, self.redirects.original(exchange)
         if (rule := is_reset(self.settings.rules, exchange)) is not None:
             # A request that empties the provider (a suite's flush) is no contract: it is how a
             # verification can start each interaction from nothing.
-            self.timeline.forget_all(self.timeline.apply(self.redactor.exchange(exchange)))
+            self.timeline.forget_all(self.timeline.apply(redact(exchange)))
             self.skip(f"a reset of the provider (select rule {rule!r}): kept as the states' reset")
             return None
         if (reason := skip_reason(self.settings.rules, exchange)) is not None:
@@ -90,7 +92,7 @@ class Recording:
             self.skip(reason)
             return None
         self.seen += 1
-        exchange = self.redactor.exchange(exchange)
+        exchange = redact(exchange)
         obs, values = observe(self.context, self.observations, exchange)
         if source is not None and len(obs.tests) < MAX_TESTS:
             obs.tests.add(source)

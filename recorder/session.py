@@ -176,7 +176,7 @@ class RecordingSession:
         }
         entries = sorted((e for part in parts for e in part.exchanges), key=lambda e: (e[0], e[1]))
         for order, provider, exchange in entries:
-            recordings[provider].add(exchange, source=order[1] if len(order) > 2 else None)
+            recordings[provider].add(exchange, source=order[1] if len(order) > 2 else None, redacted=True)
         for part in parts:
             for provider, reason in part.skipped:
                 recordings[provider].skip(reason)

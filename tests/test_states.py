@@ -222,3 +222,19 @@ def test_the_same_request_and_states_with_other_outcomes_are_said_to_be_indistin
     assert any("recorded with another outcome ('POST /search returns 429')" in n for n in notes[200])
     assert rec.diagnostics()["ambiguous"] == [["POST /search returns 200", "POST /search returns 429"]]
     assert "cannot tell apart (same request, same states, other outcomes)" in rec.summary()
+
+
+def test_an_exchange_redacted_where_it_was_captured_keeps_its_named_secrets(tmp_path):
+    # The pytest plugin redacts in its proxy thread; the recording must not redact (and rename) again.
+    from recorder.headers import HeaderPolicy
+    from recorder.redact import Redactor
+
+    redactor = Redactor(defaults(), HeaderPolicy(defaults()).secret)
+    rec = Recording(Settings("web", "store", tmp_path))
+    for exchange in STORY[1:3]:
+        rec.add(redactor.exchange(exchange), redacted=True)
+    store = next(i for i in rec.interactions() if i.method == "PUT" and i.path == "/stores/main")
+    assert [dict(e) for e in store.secrets] == [
+        {"in": "header", "key": "Authorization", "secret": "password", "user": "alice"}
+    ]
+    assert [s.name for s in store.states] == ["account exists", "store does not exist"]
