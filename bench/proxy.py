@@ -35,11 +35,8 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def ensure_tools() -> None:
-    missing = [
-        pkg
-        for tool, pkg in (("nginx", "nginx-light"), ("wrk", "wrk"))
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists()
-    ]
+    missing = [pkg for tool, pkg in (("nginx", "nginx-light"), ("wrk", "wrk")) if not shutil.which(tool)
+               and not Path(f"/usr/sbin/{tool}").exists()]
     if missing:
         print(f"installing {', '.join(missing)} from Debian's packages", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=True)
@@ -50,17 +47,9 @@ def ensure_tools() -> None:
 def start_nginx(tmp: Path) -> tuple[subprocess.Popen, str]:
     www = tmp / "www"
     www.mkdir()
-    item = {
-        "id": 101,
-        "name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "active": True,
-        "roles": ["admin", "author"],
-        "created_at": "2024-05-01T10:00:00Z",
-        "score": 12.5,
-        "address": {"city": "London", "zip": "N1 9GU"},
-        "tags": ["math", "engine"],
-    }
+    item = {"id": 101, "name": "Ada Lovelace", "email": "ada@example.com", "active": True,
+            "roles": ["admin", "author"], "created_at": "2024-05-01T10:00:00Z", "score": 12.5,
+            "address": {"city": "London", "zip": "N1 9GU"}, "tags": ["math", "engine"]}
     (www / "small.json").write_text(json.dumps(item))
     (www / "big.json").write_text(json.dumps({"items": [dict(item, id=i) for i in range(400)]}))
     port = free_port()
@@ -87,12 +76,8 @@ http {{ access_log off; types {{ application/json json; }} default_type applicat
 
 
 def wrk(url: str, connections: int) -> dict:
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{DURATION}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        timeout=DURATION + 60,
-    ).stdout
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{DURATION}s", "--latency", url],
+                         capture_output=True, text=True, timeout=DURATION + 60).stdout
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
@@ -107,55 +92,19 @@ def wrk(url: str, connections: int) -> dict:
 def configurations(upstream: str, tmp: Path) -> dict[str, tuple[int, list[str]]]:
     """name -> (port, command); direct has no command."""
     ports = {name: free_port() for name in ("mitmdump", "lean", "record", "addon")}
-    mitmdump = [
-        str(BIN / "mitmdump"),
-        "-q",
-        "--listen-host",
-        "127.0.0.1",
-        "--mode",
-        f"reverse:{upstream}",
-        "--set",
-        f"confdir={tmp}/conf",
-    ]
+    mitmdump = [str(BIN / "mitmdump"), "-q", "--listen-host", "127.0.0.1", "--mode", f"reverse:{upstream}",
+                "--set", f"confdir={tmp}/conf"]
     return {
         "direct": (int(upstream.rsplit(":", 1)[1]), []),
         "mitmdump": (ports["mitmdump"], [*mitmdump, "--listen-port", str(ports["mitmdump"])]),
-        "lean": (ports["lean"], [sys.executable, str(ROOT / "bench" / "lean_proxy.py"), upstream, str(ports["lean"])]),
-        "record": (
-            ports["record"],
-            [
-                str(BIN / "pact-recorder"),
-                "record",
-                "--consumer",
-                "bench",
-                "--provider",
-                "nginx",
-                "--target",
-                upstream,
-                "--listen",
-                f"127.0.0.1:{ports['record']}",
-                "--out",
-                str(tmp / "record"),
-                "--confdir",
-                str(tmp / "conf"),
-            ],
-        ),
-        "addon": (
-            ports["addon"],
-            [
-                *mitmdump,
-                "--listen-port",
-                str(ports["addon"]),
-                "-s",
-                str(ROOT / "addons" / "pact_recorder.py"),
-                "--set",
-                "pact_consumer=bench",
-                "--set",
-                "pact_provider=nginx",
-                "--set",
-                f"pact_out={tmp}/addon",
-            ],
-        ),
+        "lean": (ports["lean"], [sys.executable, str(ROOT / "bench" / "lean_proxy.py"), upstream,
+                                 str(ports["lean"])]),
+        "record": (ports["record"], [str(BIN / "pact-recorder"), "record", "--consumer", "bench", "--provider",
+                                     "nginx", "--target", upstream, "--listen", f"127.0.0.1:{ports['record']}",
+                                     "--out", str(tmp / "record"), "--confdir", str(tmp / "conf")]),
+        "addon": (ports["addon"], [*mitmdump, "--listen-port", str(ports["addon"]), "-s",
+                                   str(ROOT / "addons" / "pact_recorder.py"), "--set", "pact_consumer=bench",
+                                   "--set", "pact_provider=nginx", "--set", f"pact_out={tmp}/addon"]),
     }
 
 
@@ -206,10 +155,8 @@ def report(results: dict) -> None:
     print(f"{'body':>6} {'conns':>5} {'config':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs mitmdump':>11}")
     for (doc, conns, name), r in med.items():
         ref = med[(doc, conns, "mitmdump")]["rps"]
-        print(
-            f"{doc:>6} {conns:>5} {name:>9} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps'] / ref:>11.2f}"
-        )
-
+        print(f"{doc:>6} {conns:>5} {name:>9} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+              f"{r['rps'] / ref:>11.2f}")
     # Targets from the ratio within each round (the two configurations ran seconds apart), median over
     # rounds: the machine's drift between rounds cancels out.
     def ratio(name: str, ref: str) -> float:
@@ -217,15 +164,11 @@ def report(results: dict) -> None:
         return statistics.median(a["rps"] / b["rps"] for a, b in pairs)
 
     vs_mitm, vs_lean = ratio("record", "mitmdump"), ratio("record", "lean")
-    print(
-        f"target record >= 1.5x plain mitmdump (small, 10 connections; median of per-round ratios): "
-        f"{vs_mitm:.2f}x {'met' if vs_mitm >= 1.5 else 'MISSED'}"
-    )
+    print(f"target record >= 1.5x plain mitmdump (small, 10 connections; median of per-round ratios): "
+          f"{vs_mitm:.2f}x {'met' if vs_mitm >= 1.5 else 'MISSED'}")
     cost = 1 - vs_lean
-    print(
-        f"target inference costs <= 10% of throughput vs our master without recording (median of per-round "
-        f"ratios): {cost:.0%} {'met' if cost <= 0.10 else 'MISSED'}"
-    )
+    print(f"target inference costs <= 10% of throughput vs our master without recording (median of per-round "
+          f"ratios): {cost:.0%} {'met' if cost <= 0.10 else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from recorder.statesetup import Setup
+from recorder.statesetup import Setup, StateCalls
 
 
 @dataclass
@@ -22,15 +22,10 @@ class Relay:
     and then say only that a state change failed); what it answers reaches the generators as before."""
 
     url: str
-    groups: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)  # as Setup's
-    _dirty: bool = False
+    calls: StateCalls = field(default_factory=StateCalls)
 
     def change(self, state: str, params: dict, action: str) -> dict:
-        if action != "teardown" and (self._dirty or not self.groups):
-            self.groups.append(([], {}))
-        self._dirty = action == "teardown"
-        if action != "teardown" and state:
-            self.groups[-1][0].append(state)
+        self.calls.track(state, action)
         parts = urlsplit(self.url)
         body = json.dumps({"state": state, "params": params, "action": action}).encode()
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -45,8 +40,8 @@ class Relay:
         return values if isinstance(values, dict) else {}
 
     def _failed(self, state: str, action: str, problem: str) -> dict:
-        if self.groups and action != "teardown":
-            self.groups[-1][1].setdefault(state or "(no state)", problem)
+        if action != "teardown":
+            self.calls.failed(state or "(no state)", problem)
         return {}
 
 

@@ -36,6 +36,7 @@ from recorder import multipart
 from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
+from recorder.values import set_cookie
 
 PLACEHOLDER = "<redacted>"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
@@ -248,9 +249,8 @@ class Redactor:
         if side == "request":
             self._named.append(self.secret_names.header(name, value))
         elif name.lower() == "set-cookie":  # a session: the request that sends it back gets a fresh one
-            cookie, _, rest = value.partition("=")
-            secret = self.secret_names.issue(cookie.strip(), rest.split(";", 1)[0].strip())
-            self._issued.append((("at", ["cookie", cookie.strip()]), ("secret", secret)))
+            cookie, sent = set_cookie(value)
+            self._issued.append((("at", ["cookie", cookie]), ("secret", self.secret_names.issue(cookie, sent))))
         else:
             self._issued.append((("at", ["header", name]), ("secret", self.secret_names.issue(name, value))))
 

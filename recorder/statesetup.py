@@ -28,12 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import yaml
 
 from recorder.fill import Secrets, fill_step
-from recorder.values import clock_now, etag_value
+from recorder.values import clock_now, value_at
 
 TIMEOUT = 30
 MAX_REDIRECTS = 5
@@ -93,6 +93,33 @@ class Response:
 
 
 @dataclass
+class StateCalls:
+    """The verifier's state-change calls, grouped per interaction (its setups, then its teardowns),
+    with what went wrong with each state: it reports the interactions with states in the same order."""
+
+    groups: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
+    _dirty: bool = False
+
+    def track(self, state: str, action: str) -> bool:
+        """Note one call; True when it is the first setup of another interaction."""
+        if action == "teardown":
+            self._dirty = True
+            return False
+        new = self._dirty or not self.groups
+        if new:
+            self.groups.append(([], {}))
+            self._dirty = False
+        if state:
+            self.groups[-1][0].append(state)
+        return new
+
+    def failed(self, state: str, problem: str) -> None:
+        if not self.groups:
+            self.groups.append(([state], {}))
+        self.groups[-1][1].setdefault(state, problem)
+
+
+@dataclass
 class Setup:
     """Runs setups against the provider and remembers what the fresh provider handed out."""
 
@@ -104,36 +131,24 @@ class Setup:
     restart: Callable[[], None] | None = None  # --reset-command: start the provider afresh
     bindings: dict[str, str] = field(default_factory=dict)  # recorded value -> the fresh provider's
     issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
-    groups: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)  # per interaction:
-    # the states set up, and what went wrong with each (the verifier reports in the same order)
+    calls: StateCalls = field(default_factory=StateCalls)
     _ran: set[int] = field(default_factory=set)
-    _dirty: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def change(self, state: str, params: dict, action: str) -> dict:
         """One call of the verifier's state-change protocol; returns the values for the generators."""
         with self.lock:
-            if action == "teardown":
-                self._dirty = True
-                return {}
+            first = not self.calls.groups
             try:
-                if self._dirty or not self.groups:
-                    self._next_interaction()
-                if not state:
-                    return {}
-                self.groups[-1][0].append(state)
-                return self._setup(state, params)
+                if self.calls.track(state, action):
+                    self._next_interaction(first)
+                return self._setup(state, params) if state and action != "teardown" else {}
             except (OSError, http.client.HTTPException) as e:
-                self._failed(state, f"the provider could not be reached for its setup: {e}")
+                self.calls.failed(state, f"the provider could not be reached for its setup: {e}")
                 return {}
 
-    def _failed(self, state: str, problem: str) -> None:
-        if not self.groups:
-            self.groups.append(([state], {}))
-        self.groups[-1][1].setdefault(state, problem)
-
-    def _next_interaction(self) -> None:
-        if self.groups:  # not before the first: the provider starts empty
+    def _next_interaction(self, first: bool) -> None:
+        if not first:  # the provider starts empty
             if self.restart is not None:
                 self.restart()
             elif self.reset_url:
@@ -142,8 +157,6 @@ class Setup:
                 self._send(self.recorded.steps[self.recorded.reset])
             else:
                 self._undo()
-        self._dirty = False
-        self.groups.append(([], {}))
         self.bindings.clear()
         self.issued.clear()
         self._ran.clear()
@@ -151,7 +164,7 @@ class Setup:
     def _setup(self, name: str, params: dict) -> dict:
         entry = self.recorded.find(name, params)
         if entry is None:
-            self._failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
+            self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
             return {}
         if (absent := entry.get("absent")) and self.recorded.reset is None and not self.reset_url:
             self._request("DELETE", self._bound_path(absent), {}, b"")
@@ -162,7 +175,7 @@ class Setup:
             step = self.recorded.steps[number]
             fresh = self._send(step)
             if 200 <= step.get("status", 200) < 300 and not 200 <= fresh.status < 300:
-                self._failed(
+                self.calls.failed(
                     name,
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
                     f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}",
@@ -189,7 +202,7 @@ class Setup:
         fresh = self._request(step["method"], target, headers, body)
         self._learn(step.get("capture", []), fresh)
         for issue in step.get("issues", []):
-            if (value := _extract(issue["at"], fresh)) is not None:
+            if (value := value_at(issue["at"], fresh.headers, fresh.json())) is not None:
                 self.issued[issue["secret"]] = value
         return fresh
 
@@ -218,7 +231,7 @@ class Setup:
 
     def _learn(self, captures: list[dict], fresh: Response) -> None:
         for capture in captures:
-            value = _extract(capture["at"], fresh)
+            value = value_at(capture["at"], fresh.headers, fresh.json())
             recorded = str(capture["value"])
             if value is not None and value != recorded:
                 self.bindings[recorded] = value
@@ -284,29 +297,3 @@ class Setup:
             return Response(resp.status, resp.getheaders(), resp.read())
         finally:
             conn.close()
-
-
-def _extract(at: list, fresh: Response) -> str | None:
-    """The value at a capture's place in a fresh response (see values.response_values)."""
-    if at[0] == "cookie":
-        for name, value in fresh.headers:
-            cookie, _, rest = value.partition("=")
-            if name.lower() == "set-cookie" and cookie.strip() == at[1]:
-                return rest.split(";", 1)[0].strip()
-        return None
-    if at[0] == "header":
-        value = next((v for k, v in fresh.headers if k.lower() == str(at[1]).lower()), None)
-        if value is None or len(at) == 2:
-            return etag_value(value) if value is not None and str(at[1]).lower() == "etag" else value
-        parts = urlsplit(value.strip("<> ").split(">;")[0])
-        if at[2] == "segment":
-            segments = [s for s in parts.path.split("/") if s]
-            return unquote(segments[at[3]]) if at[3] < len(segments) else None
-        return dict(parse_qsl(parts.query)).get(at[3])
-    value = fresh.json()
-    for key in at[1:]:
-        try:
-            value = value[key]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return None if isinstance(value, (dict, list)) or value is None else str(value)

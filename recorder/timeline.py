@@ -199,16 +199,14 @@ class Timeline:
     def _named(self, ex: Exchange, path: str, chain: list[str]) -> list[Need]:
         """Resources the request names by their name outside their own path: npm's
         `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice."""
-        values = {v for where, v in query_and_body(ex).items()} | set(segments(path))
-        found = []
-        for value in sorted(v for v in values if len(v) >= 3):
-            for named in sorted(self.by_name.get(value, ())):
-                res = self.resources.get(named)
-                if res is None or not res.exists or named in chain or _within(path, named) or _within(named, path):
-                    continue
-                levels = self._levels(self._chain(named, "GET", 200, frozenset()))[-1]
-                found.append(Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=named))
-        return found[:10]
+        values = set(query_and_body(ex).values()) | set(segments(path))
+        named = [
+            p
+            for value in sorted(v for v in values if len(v) >= 3)
+            for p in sorted(self.by_name.get(value, ()))
+            if p not in chain and not _within(path, p) and not _within(p, path)
+        ]
+        return [need for p in named if (need := self._exists(p))][:10]
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
         """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
@@ -221,12 +219,16 @@ class Timeline:
         }
         entries += [dict(e) for step in logins for e in step.secrets]
         needs = [Need("values", (), tuple(sorted(logins, key=lambda s: s.seq)))] if logins else []
-        for owner in sorted({o for e in entries if (o := self._owner(e)) and o not in chain}):
-            res = self.resources.get(owner)
-            if res is not None and res.exists:
-                levels = self._levels(self._chain(owner, "GET", 200, frozenset()))[-1]
-                needs.insert(0, Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=owner))
-        return needs
+        owners = sorted({o for e in entries if (o := self._owner(e)) and o not in chain})
+        return [need for o in reversed(owners) if (need := self._exists(o))] + needs
+
+    def _exists(self, path: str) -> Need | None:
+        """The state that a known, existing resource outside the request's own path exists."""
+        res = self.resources.get(path)
+        if res is None or not res.exists:
+            return None
+        levels = self._levels(self._chain(path, "GET", 200, frozenset()))[-1]
+        return Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=path)
 
     def _owner(self, entry: dict) -> str | None:
         """The account a credential belongs to: the one named like its user, else the latest."""

@@ -63,6 +63,31 @@ def _url_parts(value: str) -> list[tuple[Location, str]]:
     return out
 
 
+def set_cookie(value: str) -> tuple[str, str]:
+    """(name, value) of a Set-Cookie header."""
+    name, _, rest = value.partition("=")
+    return name.strip(), rest.split(";", 1)[0].strip()
+
+
+def value_at(at: list, headers: list[tuple[str, str]], body: Any) -> str | None:
+    """The value at a place `response_values` named (or a cookie's), in another response of the same
+    request: where a fresh provider put what the recorded one had there."""
+    if at[0] == "cookie":
+        cookies = (set_cookie(v) for k, v in headers if k.lower() == "set-cookie")
+        return next((v for name, v in cookies if name == at[1]), None)
+    if at[0] == "header":
+        value = next((v for k, v in headers if k.lower() == str(at[1]).lower()), None)
+        if value is None or len(at) == 2:
+            return etag_value(value) if value is not None and str(at[1]).lower() == "etag" else value
+        return dict(_url_parts(value)).get((at[2], at[3]))
+    for key in at[1:]:
+        try:
+            body = body[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return None if isinstance(body, (dict, list)) or body is None else str(body)
+
+
 def response_values(ex: Exchange) -> dict[Location, str]:
     """Values in a response that later requests may use: header ids and URLs, id-like body fields."""
     out: dict[Location, str] = {}

@@ -82,7 +82,7 @@ def verify(
     with LocalServer(json.dumps(filled).encode(), calls) as local:
         state_url = local.state_url if calls is not None else None
         result = _run(doc, local.pact_url, provider_url, state_url, states, custom, bool(headers or secrets.given))
-    return _summarise_states(result, calls.groups) if calls is not None else result
+    return _summarise_states(result, calls.calls.groups) if calls is not None else result
 
 
 def pact_states(doc: dict) -> set[str]:
