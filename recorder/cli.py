@@ -261,6 +261,12 @@ def _output(p: argparse.ArgumentParser) -> None:
         help="merge into the existing pact: keep interactions not seen again and hand-written ones",
     )
     p.add_argument("--pending", action="store_true", help="mark newly inferred interactions pending (V4)")
+    p.add_argument(
+        "--no-self-check",
+        dest="self_check",
+        action="store_false",
+        help="write the pact without first verifying it (Pact core) against the responses it was recorded from",
+    )
 
 
 def settings(args, rules=None, provider: str | None = None) -> Settings:
@@ -268,7 +274,16 @@ def settings(args, rules=None, provider: str | None = None) -> Settings:
     if args.pending and args.spec != "v4":
         raise UsageError("--pending needs --spec v4: V3 pacts have no pending interactions")
     try:
-        return Settings(args.consumer, provider or args.provider, args.out, args.spec, rules, args.merge, args.pending)
+        return Settings(
+            args.consumer,
+            provider or args.provider,
+            args.out,
+            args.spec,
+            rules,
+            args.merge,
+            args.pending,
+            args.self_check,
+        )
     except ValueError as e:
         raise UsageError(str(e)) from None
 

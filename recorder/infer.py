@@ -21,6 +21,7 @@ from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, Interac
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
+from recorder.selfcheck import Sample, samples_kept
 from recorder.shapes import branch, shape_builder, types_of
 from recorder.states import ProviderState, echoed_params, param_value, states_for
 from recorder.timeline import Location, Preconditions
@@ -57,6 +58,7 @@ class Interaction:
     uses: dict = field(default_factory=dict)  # request location -> (state param, recorded value)
     secrets: tuple = ()  # where the example request's redacted values were, named (see redact)
     tests: list[str] = field(default_factory=list)  # the tests that made its exchanges
+    samples: list[Sample] = field(default_factory=list)  # recorded responses the pact is checked against
 
 
 class Context:
@@ -166,11 +168,15 @@ class Observation:
         }
         self.unparsed = {"request": 0, "response": 0}
         self.streamed = {"request": 0, "response": 0}
+        self.samples: list[Sample] = []
 
     def add(self, exchange: Exchange) -> None:
         self.count += 1
         for side in exchange.streamed:
             self.streamed[side] += 1
+        if "response" not in exchange.streamed:  # a body streamed past unrecorded is no sample of it
+            sample = Sample(exchange.status, exchange.response_headers, exchange.response_body)
+            self.samples = samples_kept(self.samples, sample)
         query: dict[str, list[str]] = {}
         for k, v in exchange.query:
             query.setdefault(k, []).append(v)
@@ -199,6 +205,8 @@ class Observation:
             for name, builder in out.shapes.items():
                 builder.add_schema(obs.shapes[name].to_schema())
             out.tests |= obs.tests
+            for sample in obs.samples:
+                out.samples = samples_kept(out.samples, sample)
             for side, n in obs.unparsed.items():
                 out.unparsed[side] += n
                 out.streamed[side] += obs.streamed[side]
@@ -275,6 +283,7 @@ class Observation:
             uses=dict(self.pre.uses),
             secrets=ex.secrets,
             tests=sorted(self.tests),
+            samples=list(self.samples),
         )
 
     def _description(self) -> str:

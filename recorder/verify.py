@@ -179,7 +179,7 @@ def _run(doc, source, provider_url, state_url, states, headers, credentials_give
         verifier.state_handler(_guarded(states, failures), teardown=True)
     if headers:
         verifier.add_custom_headers(dict(headers))
-    with _output_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in results
+    with output_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in results
         verifier.verify()
     return _summarise(verifier.results, failures, credentials_given)
 
@@ -223,7 +223,7 @@ def load_state_module(path: Path) -> Any:
 
 
 @contextmanager
-def _output_parked():
+def output_parked():
     """The Rust verifier prints its own report straight to file descriptors 1 and 2 (and pact-python's
     state callback server logs every call to 2); we print a summary instead."""
     sys.stdout.flush()
