@@ -78,8 +78,9 @@ def diff(old: dict, new: dict, changed: str = "consumer") -> list[Change]:
     meaning = _MEANING[changed]
     before = {i.get("description"): i for i in old.get("interactions", [])}
     after = {i.get("description"): i for i in new.get("interactions", [])}
-    changes = [Change(n, "interaction removed", *meaning["interaction removed"]) for n in sorted(before.keys() - after.keys())]
-    changes += [Change(n, "interaction added", *meaning["interaction added"]) for n in sorted(after.keys() - before.keys())]
+    removed, added = sorted(before.keys() - after.keys()), sorted(after.keys() - before.keys())
+    changes = [Change(n, "interaction removed", *meaning["interaction removed"]) for n in removed]
+    changes += [Change(n, "interaction added", *meaning["interaction added"]) for n in added]
     for name in sorted(before.keys() & after.keys()):
         changes += _interaction(name, before[name], after[name], meaning)
     return changes
