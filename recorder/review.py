@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from recorder import fill
 from recorder.files import load_pact
 from recorder.redact import PLACEHOLDER
 
@@ -73,7 +74,7 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
         "fields": [],
     }
     evidence = prov.get("evidence") or {}
-    secrets = {_secret_where(s): s for s in prov.get("secrets") or []}
+    secrets = {fill.where(s): s for s in prov.get("secrets") or []}
     for side in ("request", "response") if request else ():
         message = inter.get(side) or {}
         rules = message.get("matchingRules") or {}
@@ -119,19 +120,9 @@ def _field_rule(inter: dict, side: str, path: str, match: str) -> str:
     return f'fields: [{{name: {name}, endpoint: "{endpoint}"{side_part}, path: "{path}", match: {match}}}]'
 
 
-def _secret_where(secret: dict) -> str:
-    """Where a redacted value of the example request was: `header Authorization`, `body $.password`..."""
-    key = secret.get("key")
-    if isinstance(key, list):
-        key = "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key)
-    return f"{secret.get('in')} {key}"
-
-
 def _verify_option(secret: dict | None, header: str | None = None) -> str:
-    """The verify option that gives the verifier the real value of a redacted request value."""
-    if secret and secret.get("secret"):
-        return f"pact-recorder verify PACT --secret {secret['secret']}=VALUE   # or --states-from-recording if it set it"
-    return f"pact-recorder verify PACT --header '{header}: VALUE'" if header else "pact-recorder verify PACT --secret NAME=VALUE"
+    option = fill.option(secret) if secret else f"--header '{header}: VALUE'" if header else "--secret NAME=VALUE"
+    return f"pact-recorder verify PACT {option}" + ("   # or --states-from-recording if it set it" if secret else "")
 
 
 def _matcher(rule: Any) -> str:
@@ -212,7 +203,7 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
             flags.append(
                 _flag(
                     f"redacted request value (body {path}): the verifier sends a placeholder unless given the real one",
-                    _verify_option(secrets.get(f"body {path}")),
+                    _verify_option(secrets.get(f"the JSON body's {path}")),
                 )
             )
             inter["threats"].append(flags[-1] | {"where": f"request body {path}"})
