@@ -89,7 +89,9 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
                 continue
             out["fields"].append(_field(out, f"{side}.body", path, fact, body_rules.get(path), example, secrets))
         for path in sorted(body_rules.keys() - facts.keys()):  # a hand-written pact: rules, no evidence
-            out["fields"].append(_row(f"{side}.body", path, _matcher(body_rules[path]), _resolve(example, path), {}, []))
+            out["fields"].append(
+                _row(f"{side}.body", path, _matcher(body_rules[path]), _resolve(example, path), {}, [])
+            )
         out["fields"] += _pinned(out, side, example, facts, body_rules)
     _collapse_maps(out)
     _flag_missing_state(out, request)
@@ -113,9 +115,14 @@ def _flag(text: str, rule: str) -> dict[str, str]:
     return {"flag": text, "rule": rule}
 
 
+def _slug(text: str) -> str:
+    """A rule name from an endpoint and a path: `get-users-id-status`."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 def _field_rule(inter: dict, side: str, path: str, match: str) -> str:
     endpoint = inter["endpoint"]
-    name = re.sub(r"[^a-z0-9]+", "-", f"{endpoint} {path}".lower()).strip("-")
+    name = _slug(f"{endpoint} {path}")
     side_part = ", side: request" if side == "request" else ""
     return f'fields: [{{name: {name}, endpoint: "{endpoint}"{side_part}, path: "{path}", match: {match}}}]'
 
@@ -183,8 +190,11 @@ def _headers(inter: dict, side: str, message: dict, rules: dict, evidence: dict,
         elif side == "response" and matcher == "equality" and re.search(r"\d", value):
             # A constant with digits in it (a date, a count, an id, a version) is often constant only
             # because the recording was short: pinned, another provider run answers another one.
-            rule = f"headers: [{{name: {name.lower()}-any, side: response, headers: [{name.lower()}], action: regex, regex: '^.+$'}}]"
-            flags.append(_flag(f"response header {name} pinned to {value!r}: the provider must send exactly this", rule))
+            low = name.lower()
+            rule = f"headers: [{{name: {low}-any, side: response, headers: [{low}], action: regex, regex: '^.+$'}}]"
+            flags.append(
+                _flag(f"response header {name} pinned to {value!r}: the provider must send exactly this", rule)
+            )
         inter["threats"] += [f | {"where": f"{side} header {name}"} for f in flags]
         out.append(_row(f"{side}.headers", name, matcher, value, facts.get(name, {}), flags))
     return out
@@ -193,7 +203,9 @@ def _headers(inter: dict, side: str, message: dict, rules: dict, evidence: dict,
 def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, body: Any, secrets: dict) -> dict:
     side = where.split(".")[0]
     by = fact.get("by", "")
-    field = _row(where, path, _matcher(rule) or ("left out" if "left out" in by else "equality"), _resolve(body, path), fact, [])
+    field = _row(
+        where, path, _matcher(rule) or ("left out" if "left out" in by else "equality"), _resolve(body, path), fact, []
+    )
     flags = field["flags"]
     samples, distinct = fact.get("samples", 0), fact.get("distinct")
     formatted = by.startswith("format ")  # a uuid, an email, a date-time: its shape is the contract
@@ -215,7 +227,8 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
     elif fact.get("optional"):
         flags.append(
             _flag(
-                f"optional: present in {fact.get('present')} of {fact.get('of')}, left out (the core fails on a missing key)",
+                f"optional: present in {fact.get('present')} of {fact.get('of')}, left out "
+                "(the core fails on a missing key)",
                 _field_rule(inter, side, path, "ignore") + "   # accept leaving it out",
             )
         )
@@ -223,18 +236,31 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
         flags.append(_flag(by, _field_rule(inter, side, path, "ignore") + "   # accept leaving it out"))
     elif fact.get("null"):
         flags.append(
-            _flag(f"nullable: null {fact['null']} of {samples}", _field_rule(inter, side, path, "ignore") + "   # if null is an error")
+            _flag(
+                f"nullable: null {fact['null']} of {samples}",
+                _field_rule(inter, side, path, "ignore") + "   # if null is an error",
+            )
         )
     elif samples == 1 and side == "response" and not isinstance(field["example"], (dict, list)):
         flags.append(_flag("single sample", _field_rule(inter, side, path, "equality") + "   # if it is a constant"))
     elif formatted:
         pass  # never an enum, and a constant one is what one recorded exchange gives
-    elif isinstance(distinct, int) and distinct == 1 and samples >= CONSTANT_MIN_SAMPLES and field["matcher"] != "equality":
+    elif (
+        isinstance(distinct, int)
+        and distinct == 1
+        and samples >= CONSTANT_MIN_SAMPLES
+        and field["matcher"] != "equality"
+    ):
         flags.append(
-            _flag(f"constant across {samples} samples but matched by {field['matcher']}", _field_rule(inter, side, path, "equality"))
+            _flag(
+                f"constant across {samples} samples but matched by {field['matcher']}",
+                _field_rule(inter, side, path, "equality"),
+            )
         )
     elif isinstance(distinct, int) and 2 <= distinct <= ENUM_MAX_DISTINCT and samples >= ENUM_MIN_SAMPLES:
-        flags.append(_flag(f"{distinct} distinct values in {samples} samples: an enum?", _field_rule(inter, side, path, "enum")))
+        flags.append(
+            _flag(f"{distinct} distinct values in {samples} samples: an enum?", _field_rule(inter, side, path, "enum"))
+        )
     return field
 
 
@@ -257,13 +283,13 @@ def _pinned(inter: dict, side: str, body: Any, facts: dict, rules: dict) -> list
 
 def _leaves(value: Any, path: str = "$") -> list[tuple[str, Any]]:
     if isinstance(value, dict):
-        return [leaf for k, v in value.items() for leaf in _leaves(v, child(path, k))]
+        return [leaf for k, v in value.items() for leaf in _leaves(v, _child(path, k))]
     if isinstance(value, list):
         return [leaf for v in value[:1] for leaf in _leaves(v, f"{path}[*]")]
     return [(path, value)]
 
 
-def child(path: str, key: str) -> str:
+def _child(path: str, key: str) -> str:
     return f"{path}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else f"{path}['{key}']"
 
 
@@ -302,7 +328,7 @@ def _flag_missing_state(inter: dict, request: dict | None) -> None:
     if "{" not in inter["endpoint"] and "path" not in (request.get("matchingRules") or {}):  # a fixed path
         return
     endpoint = inter["endpoint"]
-    name = re.sub(r"[^a-z0-9]+", "-", endpoint.lower()).strip("-")
+    name = _slug(endpoint)
     inter["threats"].append(
         {
             "flag": "no provider state: the resource its path names must exist when it is verified",
@@ -329,8 +355,8 @@ def _flag_several_outcomes(interactions: list[dict]) -> None:
                 0,
                 {
                     "flag": f"{_SEVERAL_OUTCOMES} ({others}): a verification can pass only one of them",
-                    "rule": f'states: [{{name: {re.sub(r"[^a-z0-9]+", "-", inter["description"].lower()).strip("-")}, '
-                    f'endpoint: "{inter["endpoint"]}", status: {inter["status"]}, state: "..."}}]   # a state of its own',
+                    "rule": f'states: [{{name: {_slug(inter["description"])}, endpoint: "{inter["endpoint"]}", '
+                    f'status: {inter["status"]}, state: "..."}}]   # a state of its own',
                     "where": "outcome",
                 },
             )
@@ -417,7 +443,13 @@ def _evidence(fact: dict) -> str:
 
 
 def _cells(f: dict, limit: int = 40) -> list[str]:
-    return [_label(f), f["matcher"], _short(f["example"], limit), _evidence(f["evidence"]), "; ".join(x["flag"] for x in f["flags"])]
+    return [
+        _label(f),
+        f["matcher"],
+        _short(f["example"], limit),
+        _evidence(f["evidence"]),
+        "; ".join(x["flag"] for x in f["flags"]),
+    ]
 
 
 COLUMNS = ("field", "matcher", "example", "evidence", "flags")
@@ -492,10 +524,15 @@ def render_html(model: dict) -> str:
     for n, inter in enumerate(model["interactions"]):
         count = sum(1 for f in inter["fields"] if f["flags"]) + len(inter["threats"])
         marked = ' class="has-flags"' if count else ""
-        toc.append(f'<li{marked}><a href="#{_anchor(n)}">{e(inter["description"])}</a>' + (f" ({count})" if count else "") + "</li>")
+        toc.append(
+            f'<li{marked}><a href="#{_anchor(n)}">{e(inter["description"])}</a>'
+            + (f" ({count})" if count else "")
+            + "</li>"
+        )
         badge = ' <span class="pending">PENDING</span>' if inter["pending"] else ""
-        rows.append(f'<section id="{_anchor(n)}"{marked}><h2>{e(inter["description"])}{badge}</h2><p><code>{e(_heading(inter))}</code></p>')
-        rows += [f'<p class="note">{e(n)}</p>' for n in inter["notes"]]
+        rows.append(f'<section id="{_anchor(n)}"{marked}><h2>{e(inter["description"])}{badge}</h2>')
+        rows.append(f"<p><code>{e(_heading(inter))}</code></p>")
+        rows += [f'<p class="note">{e(note)}</p>' for note in inter["notes"]]
         rows += [f'<p class="threat">{e(t["flag"])}<br><code>{e(t["rule"])}</code></p>' for t in inter["threats"]]
         if inter["fields"]:
             rows.append(
@@ -507,7 +544,9 @@ def render_html(model: dict) -> str:
             for f in inter["fields"]:
                 cls = ' class="flagged"' if f["flags"] else ""
                 label, matcher, example, evidence, _ = _cells(f, 80)
-                flags = "".join(f'<div>{e(x["flag"])}</div><div class="rule"><code>{e(x["rule"])}</code></div>' for x in f["flags"])
+                flags = "".join(
+                    f'<div>{e(x["flag"])}</div><div class="rule"><code>{e(x["rule"])}</code></div>' for x in f["flags"]
+                )
                 rows.append(
                     f"<tr{cls}><td><code>{e(label)}</code></td><td>{e(matcher)}</td><td><code>{e(example)}</code></td>"
                     f"<td>{e(evidence)}</td><td>{flags}</td></tr>"
@@ -587,7 +626,7 @@ def write_rules(model: dict, decisions: dict) -> str:
                 continue
             side = next((f["where"].split(".")[0] for f in inter["fields"] if f["path"] == path), "response")
             rule = {
-                "name": re.sub(r"[^a-z0-9]+", "-", f"{inter['endpoint']} {path}".lower()).strip("-"),
+                "name": _slug(f"{inter['endpoint']} {path}"),
                 "endpoint": inter["endpoint"],
                 "side": side,
                 "path": path,

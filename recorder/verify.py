@@ -82,7 +82,9 @@ def verify(
     with LocalServer(json.dumps(filled).encode(), calls) as local:
         state_url = local.state_url if calls is not None else None
         given = bool(headers or secrets.given)
-        result = _run(doc, local.pact_url, provider_url, state_url, states, custom, given, secret_entries(doc, pact_path))
+        result = _run(
+            doc, local.pact_url, provider_url, state_url, states, custom, given, secret_entries(doc, pact_path)
+        )
     return _summarise_states(result, calls.calls.groups) if calls is not None else result
 
 

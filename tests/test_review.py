@@ -173,7 +173,9 @@ def test_formatted_values_are_never_an_enum_and_a_metadata_map_is_one_flag(tmp_p
 
 
 def test_a_moment_pinned_in_the_query_is_a_threat(tmp_path):
-    pact = recorded(tmp_path, [exchange("GET", "/events", 200, {"items": [{"id": 1}]}, query=(("since", "2024-05-01T10:00:00Z"),))])
+    pact = recorded(
+        tmp_path, [exchange("GET", "/events", 200, {"items": [{"id": 1}]}, query=(("since", "2024-05-01T10:00:00Z"),))]
+    )
     text = render_text(load_review(pact), width=400)
     assert "Threats to verification (fix these first):" in text
     assert "a moment pinned in the query (2024-05-01T10:00:00Z): the verifier sends this exact time again" in text
@@ -188,11 +190,22 @@ def threatened_pact() -> dict:
             "type": "Synchronous/HTTP",
             "description": description,
             "providerStates": [{"name": s} for s in states],
-            "request": {"method": "GET", "path": path, "query": {"limit": ["10"]}, "headers": request_headers or {},
-                        "matchingRules": {"path": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^/stores/[a-z]+$"}]},
-                                          "query": {"limit": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^[0-9]+$"}]}}}},
-            "response": {"status": status, "headers": response_headers or {}, "body": {"content": body or {}, "contentType": "application/json"},
-                         "matchingRules": {"body": rules or {}}},
+            "request": {
+                "method": "GET",
+                "path": path,
+                "query": {"limit": ["10"]},
+                "headers": request_headers or {},
+                "matchingRules": {
+                    "path": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^/stores/[a-z]+$"}]},
+                    "query": {"limit": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^[0-9]+$"}]}},
+                },
+            },
+            "response": {
+                "status": status,
+                "headers": response_headers or {},
+                "body": {"content": body or {}, "contentType": "application/json"},
+                "matchingRules": {"body": rules or {}},
+            },
         }
 
     items = {"$.items": {"combine": "AND", "matchers": [{"match": "type", "min": 1}]}}
@@ -200,8 +213,16 @@ def threatened_pact() -> dict:
         "consumer": {"name": "web"},
         "provider": {"name": "api"},
         "interactions": [
-            http("GET /stores/main returns 200", "/stores/main", 200, ["store exists"], {"Authorization": ["Bearer <redacted>"]},
-                 {"X-Rate-Limit": ["100"]}, {"items": [{"id": 1}]}, items),
+            http(
+                "GET /stores/main returns 200",
+                "/stores/main",
+                200,
+                ["store exists"],
+                {"Authorization": ["Bearer <redacted>"]},
+                {"X-Rate-Limit": ["100"]},
+                {"items": [{"id": 1}]},
+                items,
+            ),
             http("GET /stores/main returns 401", "/stores/main", 401, ["store exists"]),
             http("GET /stores/{id} returns 200", "/stores/x", 200),
         ],
@@ -225,7 +246,13 @@ def test_what_threatens_verification_comes_first_in_every_format(tmp_path):
     assert positions == sorted(positions) and positions[-1] < text.index("\nGET /stores/main returns 200  [")
     assert "pact-recorder verify PACT --header 'Authorization: VALUE'" in text
     for report in (text, render_markdown(model), render_html(model)):
-        for shown in ("request path", "request query limit", "response header X-Rate-Limit", "type min 1", "no provider state"):
+        for shown in (
+            "request path",
+            "request query limit",
+            "response header X-Rate-Limit",
+            "type min 1",
+            "no provider state",
+        ):
             assert shown in report, shown
 
 
@@ -238,27 +265,62 @@ def test_the_account_of_the_run_is_in_every_format(pact):
 def test_pacts_from_other_tools_review_cleanly(tmp_path, capsys):
     """A V4 pact with a message interaction (no request) and a V2 pact (providerState, flat rules)."""
     v4 = tmp_path / "messages.json"
-    v4.write_text(json.dumps({
-        "consumer": {"name": "c"}, "provider": {"name": "p"},
-        "interactions": [
-            {"type": "Asynchronous/Messages", "description": "an order was placed", "providerStates": [{"name": "an order"}],
-             "contents": {"content": {"id": 1}, "contentType": "application/json"}},
-            *threatened_pact()["interactions"][2:],
-        ],
-        "metadata": {"pactSpecification": {"version": "4.0"}},
-    }))
+    v4.write_text(
+        json.dumps(
+            {
+                "consumer": {"name": "c"},
+                "provider": {"name": "p"},
+                "interactions": [
+                    {
+                        "type": "Asynchronous/Messages",
+                        "description": "an order was placed",
+                        "providerStates": [{"name": "an order"}],
+                        "contents": {"content": {"id": 1}, "contentType": "application/json"},
+                    },
+                    *threatened_pact()["interactions"][2:],
+                ],
+                "metadata": {"pactSpecification": {"version": "4.0"}},
+            }
+        )
+    )
     v2 = tmp_path / "v2.json"
-    v2.write_text(json.dumps({
-        "consumer": {"name": "c"}, "provider": {"name": "p"},
-        "interactions": [{"description": "a request for user 1", "providerState": "user 1 exists",
-                          "request": {"method": "GET", "path": "/users/1", "query": "page=2&sort=name"},
-                          "response": {"status": 200, "body": {"id": 1}, "matchingRules": {"$.body.id": {"match": "type"}}}}],
-        "metadata": {"pactSpecification": {"version": "2.0.0"}},
-    }))
-    for pact, shown in ((v4, ["an order was placed  [Asynchronous/Messages, given an order, hand-written]",
-                     "GET /stores/{id} returns 200: no provider state"]),
-                        (v2, ["a request for user 1  [GET /users/1?page=2&sort=name -> 200, given user 1 exists, hand-written]",
-                              "request query page"])):
+    v2.write_text(
+        json.dumps(
+            {
+                "consumer": {"name": "c"},
+                "provider": {"name": "p"},
+                "interactions": [
+                    {
+                        "description": "a request for user 1",
+                        "providerState": "user 1 exists",
+                        "request": {"method": "GET", "path": "/users/1", "query": "page=2&sort=name"},
+                        "response": {
+                            "status": 200,
+                            "body": {"id": 1},
+                            "matchingRules": {"$.body.id": {"match": "type"}},
+                        },
+                    }
+                ],
+                "metadata": {"pactSpecification": {"version": "2.0.0"}},
+            }
+        )
+    )
+    for pact, shown in (
+        (
+            v4,
+            [
+                "an order was placed  [Asynchronous/Messages, given an order, hand-written]",
+                "GET /stores/{id} returns 200: no provider state",
+            ],
+        ),
+        (
+            v2,
+            [
+                "a request for user 1  [GET /users/1?page=2&sort=name -> 200, given user 1 exists, hand-written]",
+                "request query page",
+            ],
+        ),
+    ):
         for fmt in ("text", "md", "html", "json"):
             assert main(["review", str(pact), "--format", fmt]) == 0
             captured = capsys.readouterr()

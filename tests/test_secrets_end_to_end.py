@@ -156,7 +156,9 @@ def test_no_secret_reaches_any_file_or_log_and_the_pact_verifies_with_real_crede
     verdicts = capsys.readouterr().out
     assert (without, with_token) == (1, 0), verdicts
     assert "the provider says the request was unauthorised" in verdicts
-    assert "the recording redacted query parameter api_key, query parameter access_token, header Authorization" in verdicts
+    assert (
+        "the recording redacted query parameter api_key, query parameter access_token, header Authorization" in verdicts
+    )
     assert "--secret authorization=VALUE" in verdicts and "--header 'Authorization: ...'" not in verdicts
     assert Path(pact).read_text().count("<redacted>") >= 5
 

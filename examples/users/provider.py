@@ -51,6 +51,8 @@ def stand_in(uid: int) -> dict:
     """A user a state asks for that the seed data does not have: every list non-empty, as in the
     recordings (the recorder infers `min: 1` for an array it never saw empty)."""
     return {"name": f"User {uid}", "roles": ["reader"]}
+
+
 FIELDS = ("name", "email", "active", "roles")
 
 
