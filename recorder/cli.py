@@ -197,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("old", type=Path, metavar="OLD")
     dif.add_argument("new", type=Path, metavar="NEW")
     dif.add_argument("--format", choices=("text", "md", "json"), default="text")
+    dif.add_argument(
+        "--changed",
+        choices=("consumer", "provider"),
+        default="consumer",
+        help="what NEW is: a new consumer version (default), or the same consumer recorded against a "
+        "changed provider (then a field that disappeared is what the provider broke)",
+    )
     dif.add_argument("-v", "--verbose", action="store_true", help="log more")
     dif.set_defaults(run=cmd_diff)
 
@@ -553,7 +560,7 @@ def cmd_diff(args) -> int:
     from recorder.files import load_pact
 
     try:
-        changes = diff.diff(load_pact(args.old), load_pact(args.new))
+        changes = diff.diff(load_pact(args.old), load_pact(args.new), args.changed)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.format == "json":

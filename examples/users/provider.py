@@ -45,6 +45,14 @@ SEED = {
     },
 }
 BREAKS = ("rename-email", "id-as-string")
+
+
+def stand_in(uid: int) -> dict:
+    """A user a state asks for that the seed data does not have: every list non-empty, as in the
+    recordings (the recorder infers `min: 1` for an array it never saw empty)."""
+    return {"name": f"User {uid}", "roles": ["reader"]}
+
+
 FIELDS = ("name", "email", "active", "roles")
 
 
@@ -95,12 +103,12 @@ class UserStore:
         if m := re.fullmatch(r"user (exists|does not exist)", state or ""):
             uid = int(params.get("user", params.get("id", 0)))
             if m.group(1) == "exists":
-                self.create(SEED.get(uid, {"name": f"User {uid}", "roles": ["reader"]}), uid)
+                self.create(SEED.get(uid, stand_in(uid)), uid)
             else:
                 self.delete(uid)
         elif state == "users exist":
             for uid in params.get("ids", SEED):
-                self.create(SEED.get(uid, {"name": f"User {uid}"}), uid)
+                self.create(SEED.get(uid, stand_in(uid)), uid)
         elif state == "no users exist":
             with self.lock:
                 self.users.clear()
