@@ -25,6 +25,7 @@ from recorder.selfcheck import Sample, samples_kept
 from recorder.shapes import branch, shape_builder, types_of
 from recorder.states import ProviderState, echoed_params, param_value, states_for
 from recorder.timeline import Location, Preconditions
+from recorder.values import clock_regex, clock_values
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _STRICT_ENUM_MAX = 10
@@ -254,6 +255,7 @@ class Observation:
             query.setdefault(name, []).append(value)
         if rules := self._value_rules("query", strict=True, evidence=evidence):
             request.rules["query"] = rules
+        _clock_rules(ex, self.pre.uses, request, evidence)
         recorded = ex.response_json
         recorded = None if recorded is NO_BODY else recorded
         path_params = {name: param_value(value) for where, (name, value) in self.pre.uses.items() if where[0] == "path"}
@@ -448,6 +450,22 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
         elif e["in"] == "body" and (at := _json_path(tuple(e["key"]))) is not None:
             out.setdefault("body", {})[at] = expression
     return out
+
+
+def _clock_rules(ex: Exchange, uses: dict[Location, tuple[str, str]], request: Message, evidence: dict) -> None:
+    """A value the consumer took from its clock is sent as now (+ the recorded offset) by the verifier;
+    the mock must accept whatever moment the consumer sends, in the recorded kind."""
+    for where, _, kind, _ in clock_values(ex):
+        if where not in uses:
+            continue
+        category, at = {"query": ("query", where[1]), "header": ("header", where[1])}.get(
+            where[0], ("body", _json_path(where[1:]))
+        )
+        if at is None:
+            continue
+        request.rules.setdefault(category, {})[at] = [{"match": "regex", "regex": clock_regex(kind)}]
+        side = {"query": "query", "header": "request.headers", "body": "request.body"}[category]
+        evidence.setdefault(side, {}).setdefault(at, {})["by"] = f"taken from the clock ({kind}): any moment"
 
 
 def _json_path(keys: tuple) -> str | None:
