@@ -1,8 +1,8 @@
 """From exchanges to interactions: one Observation per interaction key.
 
 An Observation is updated by every exchange of its interaction and keeps only what inference needs:
-the first exchange as the example (examples are real values, and the same traffic always picks the
-same one), a count, and merged shapes (genson, with evidence) of the query, the request headers and
+a typical exchange as the example (the first of the most common kind of request, by the headers it
+sent: examples are real values, and the same traffic always picks the same one), a count, and merged shapes (genson, with evidence) of the query, the request headers and
 the JSON bodies. Memory grows with the number of interactions, not with traffic.
 """
 
@@ -146,6 +146,18 @@ def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
     return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
 
 
+KINDS_MAX = 8  # kinds of request (header sets) remembered per interaction; later ones only count
+
+
+@dataclass
+class Kind:
+    """Requests of an interaction that sent the same headers: the first of them, and how many."""
+
+    exchange: Exchange
+    pre: Preconditions = field(default_factory=lambda: Preconditions([], {}))  # what `exchange` needed
+    count: int = 1
+
+
 class Observation:
     """Everything seen of one interaction so far."""
 
@@ -155,13 +167,15 @@ class Observation:
         key: InteractionKey,
         endpoint: Endpoint,
         values: dict[str, str],
-        first: Exchange,
         order: int = 0,
     ):
-        self.ctx, self.key, self.endpoint, self.values, self.example = ctx, key, endpoint, values, first
+        self.ctx, self.key, self.endpoint, self.values = ctx, key, endpoint, values
         self.order = order  # when it was first seen: the earliest of merged observations gives the example
         self.count = 0
-        self.pre = Preconditions([], {})  # what the example exchange needed (set by the pipeline)
+        # The kinds of request seen, by the set of headers they sent: how many, the first of each and
+        # what it needed (set by the pipeline). The example is the first of the most common kind.
+        self.kinds: dict[frozenset[str], Kind] = {}
+        self.new_kind: Kind | None = None  # the kind the last exchange started, if it started one
         self.tests: set[str] = set()  # the tests whose exchanges this interaction was inferred from
         self.shapes = {
             name: shape_builder(ctx.rules)
@@ -171,8 +185,27 @@ class Observation:
         self.streamed = {"request": 0, "response": 0}
         self.samples: list[Sample] = []
 
+    @property
+    def typical(self) -> Kind:
+        return max(self.kinds.values(), key=lambda k: k.count)  # ties: the earliest
+
+    @property
+    def example(self) -> Exchange:
+        return self.typical.exchange
+
+    @property
+    def pre(self) -> Preconditions:
+        return self.typical.pre
+
     def add(self, exchange: Exchange) -> None:
         self.count += 1
+        sent = self.ctx.headers.kept(exchange.request_headers, "request")
+        names = frozenset(k.lower() for k in sent)
+        if (kind := self.kinds.get(names)) is not None:
+            kind.count += 1
+            self.new_kind = None
+        elif len(self.kinds) < KINDS_MAX:
+            self.kinds[names] = self.new_kind = Kind(exchange)
         for side in exchange.streamed:
             self.streamed[side] += 1
         if "response" not in exchange.streamed:  # a body streamed past unrecorded is no sample of it
@@ -182,7 +215,7 @@ class Observation:
         for k, v in exchange.query:
             query.setdefault(k, []).append(v)
         self.shapes["query"].add_object(query)
-        self.shapes["request.headers"].add_object(self.ctx.headers.kept(exchange.request_headers, "request"))
+        self.shapes["request.headers"].add_object(sent)
         self.shapes["response.headers"].add_object(
             self.ctx.headers.kept(exchange.response_headers, "response", exchange.request_headers)
         )
@@ -199,10 +232,14 @@ class Observation:
     def merged(cls, observations: list[Observation]) -> Observation:
         """A new observation of everything in `observations` (first one first); they stay unchanged."""
         first = observations[0]
-        out = cls(first.ctx, first.key, first.endpoint, first.values, first.example, first.order)
-        out.pre = first.pre
+        out = cls(first.ctx, first.key, first.endpoint, first.values, first.order)
         for obs in observations:
             out.count += obs.count
+            for names, kind in obs.kinds.items():
+                if (mine := out.kinds.get(names)) is not None:
+                    mine.count += kind.count
+                elif len(out.kinds) < KINDS_MAX:
+                    out.kinds[names] = Kind(kind.exchange, kind.pre, kind.count)
             for name, builder in out.shapes.items():
                 builder.add_schema(obs.shapes[name].to_schema())
             out.tests |= obs.tests
@@ -491,6 +528,6 @@ def observe(
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
     key = key_of(exchange, endpoint)
     if (obs := observations.get(key)) is None:
-        obs = observations[key] = Observation(ctx, key, endpoint, values, exchange, len(observations))
+        obs = observations[key] = Observation(ctx, key, endpoint, values, len(observations))
     obs.add(exchange)
     return obs, values

@@ -100,9 +100,9 @@ class Recording:
         obs, values = observe(self.context, self.observations, exchange)
         if source is not None and len(obs.tests) < MAX_TESTS:
             obs.tests.add(source)
-        if obs.count == 1:
+        if obs.new_kind is not None:  # a possible example: what it needed, as the recording stood then
             params = frozenset(i for i, s in enumerate(obs.endpoint.segments) if s.is_param)
-            obs.pre = self.timeline.before(exchange, params)
+            obs.new_kind.pre = self.timeline.before(exchange, params)
         self.timeline.apply(exchange)
         return exchange
 

@@ -90,3 +90,22 @@ def test_a_pact_that_passes_against_its_recording_is_written_unchanged(tmp_path)
     unchecked, _ = written(tmp_path, traffic, self_check=False)
     assert recording.loosened == 0
     assert checked.read_bytes() == unchecked.read_bytes()
+
+
+def test_the_example_is_a_typical_request_not_the_first(tmp_path):
+    """A lone curl before the suite is not the example of what the suite sent 3 times."""
+    curl = exchange("GET", "/cal/1000", 200, {"ok": True}, request_headers=(("Accept", "*/*"),))
+    suite = [
+        exchange(
+            "GET",
+            f"/cal/{1001 + n}",
+            200,
+            {"ok": True},
+            request_headers=(("Accept", "application/json"), ("Depth", "1")),
+        )
+        for n in range(3)
+    ]
+    pact, _ = written(tmp_path, [curl, *suite])
+    (got,) = json.loads(pact.read_text())["interactions"]
+    assert got["request"]["path"] == "/cal/1001"
+    assert got["request"]["headers"] == {"Accept": ["application/json"], "Depth": ["1"]}
