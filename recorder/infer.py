@@ -2,8 +2,9 @@
 
 An Observation is updated by every exchange of its interaction and keeps only what inference needs:
 a typical exchange as the example (the first of the most common kind of request, by the headers it
-sent: examples are real values, and the same traffic always picks the same one), a count, and merged shapes (genson, with evidence) of the query, the request headers and
-the JSON bodies. Memory grows with the number of interactions, not with traffic.
+sent: examples are real values, and the same traffic always picks the same one), a count, up to three
+recorded responses for the self-check, and merged shapes (genson, with evidence) of the query, the
+request headers and the JSON bodies. Memory grows with the number of interactions, not with traffic.
 """
 
 from __future__ import annotations
