@@ -216,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("-v", "--verbose", action="store_true", help="log more")
     rev.set_defaults(run=cmd_review)
 
+    _replay_commands(sub)
+
     ca = sub.add_parser("ca", help="where the recorder's CA certificate is, and how to trust it (HTTPS)")
     ca.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder")
     ca.add_argument("--bundle", type=Path, metavar="FILE", help="write the system CAs plus ours into FILE")
@@ -236,6 +238,38 @@ def build_parser() -> argparse.ArgumentParser:
     for s in (rec, inf, ver):
         s.add_argument("-v", "--verbose", action="store_true", help="log more")
     return p
+
+
+def _replay_commands(sub) -> None:
+    """`replay` and `prune`: the recorded pact answers the consumer's own suite (recorder/replay.py, prune.py)."""
+    rep = sub.add_parser("replay", help="answer as the provider from a recorded pact (the consumer's suite offline)")
+    rep.add_argument("pact", type=Path, metavar="PACT")
+    rep.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT", help="default 127.0.0.1:8080; 0 picks")
+    rep.add_argument("-v", "--verbose", action="store_true", help="log more")
+    rep.set_defaults(run=cmd_replay)
+
+
+def cmd_replay(args) -> int:
+    import signal
+
+    from recorder.files import load_pact
+    from recorder.replay import replaying
+
+    host, port = listen_address(args.listen)
+    try:
+        doc = load_pact(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stops like Ctrl-C: the summary is printed
+    with replaying(doc, host, port) as server:
+        print(f"pact-recorder: listening on {server.url} replaying {args.pact} (Ctrl-C or SIGTERM stops)", flush=True)
+        try:
+            signal.pause()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            print("\n".join(server.replay.summary()), flush=True)
+    return 0
 
 
 def _names(p: argparse.ArgumentParser) -> None:
