@@ -318,8 +318,16 @@ def cmd_prune(args) -> int:
     out = args.out or args.pact
     rules_out = out.with_name(out.name.removesuffix(".json") + ".prune.yaml")
     interactions = http_interactions(doc)
-    columns = (TextColumn("pruning: {task.fields[runs]} runs"), BarColumn(), MofNCompleteColumn(), TextColumn("fields decided"), TimeElapsedColumn())
-    with CoreMatcher(interactions) as matcher, Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    columns = (
+        TextColumn("pruning: {task.fields[runs]} runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fields decided"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    shown = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with CoreMatcher(interactions) as matcher, shown as bar:
         suite = Suite(command, interactions, matcher, doc["provider"]["name"], args.env)
         task = bar.add_task("prune", total=None, runs=0)
         try:

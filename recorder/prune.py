@@ -94,7 +94,7 @@ def baseline(suite: Suite) -> int:
     for attempt in (1, 2):
         run = suite.run(set())
         if not run.passed:
-            tail = "\n".join(run.output.rstrip().splitlines()[-15:])
+            tail = "\n".join(run.output.rstrip().splitlines()[-15:]) or "(it printed nothing)"
             if attempt == 1:
                 raise SuiteError(
                     f"the suite fails against the replay of its own pact with nothing withheld (exit {run.code}), "
