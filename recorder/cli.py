@@ -257,7 +257,7 @@ def _replay_commands(sub) -> None:
         help="leave out response fields the consumer's tests (COMMAND) do not use, by running them on replay",
     )
     prn.add_argument("pact", type=Path, metavar="PACT")
-    prn.add_argument("--env", action="append", default=[], metavar="VARIABLE", help="also set VARIABLE to the replay URL")
+    prn.add_argument("--env", action="append", default=[], metavar="VARIABLE", help="set VARIABLE to the replay URL")
     prn.add_argument("--jobs", type=int, default=2, metavar="N", help="suite runs at once (default 2)")
     prn.add_argument("--max-runs", type=int, default=200, metavar="N", help="stop after N runs (default 200)")
     prn.add_argument("--time-budget", type=float, default=600, metavar="SECONDS", help="stop after this (default 600)")

@@ -33,7 +33,8 @@ def without(doc: dict, pruned: list[tuple[int, str]], runs: int) -> dict:
         response = interactions[n]["response"]
         body = response.get("body")
         withhold(body["content"] if isinstance(body, dict) and "contentType" in body else body, path)
-        for section in ((response.get("matchingRules") or {}).get("body"), (response.get("generators") or {}).get("body")):
+        for kind in ("matchingRules", "generators"):
+            section = (response.get(kind) or {}).get("body")
             for key in [k for k in section or {} if _below(path, k)]:
                 del section[key]
         evidence = (interactions[n].get("comments") or {}).get("pactRecorder", {}).get("evidence")

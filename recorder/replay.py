@@ -260,7 +260,8 @@ def _query_text(query: Any) -> str:
         return ""
     if isinstance(query, str):
         return query
-    return "&".join(f"{k}={v}" for k, values in query.items() for v in (values if isinstance(values, list) else [values]))
+    pairs = [(k, v) for k, values in query.items() for v in (values if isinstance(values, list) else [values])]
+    return "&".join(f"{k}={v}" for k, v in pairs)
 
 
 def _json_or_none(body: bytes) -> Any:

@@ -80,7 +80,8 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
         "path": path,
         "matcher": " OR ".join(m["match"] for m in matchers)
         if rule and rule.get("combine") == "OR"
-        else " AND ".join(m["match"] for m in matchers) or ("left out" if "left out" in fact.get("by", "") else "-"),
+        else " AND ".join(m["match"] for m in matchers)
+        or ("pruned" if fact.get("pruned") else "left out" if "left out" in fact.get("by", "") else "-"),
         "example": _resolve(body, path),
         "evidence": fact,
         "flags": [],
@@ -113,7 +114,7 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
     elif isinstance(distinct, int) and 2 <= distinct <= ENUM_MAX_DISTINCT and samples >= ENUM_MIN_SAMPLES:
         field["flags"].append(f"{distinct} distinct values in {samples} samples: an enum?")
         field["suggestion"] = rule_line("enum")
-    if "left out" in fact.get("by", "") and not fact.get("optional"):
+    if "left out" in fact.get("by", "") and not fact.get("optional") and not fact.get("pruned"):
         field["flags"].append(fact["by"])
     return field
 
