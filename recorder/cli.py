@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     # for that notice. Users who want tracking set PACT_DO_NOT_TRACK=false.
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `prune PACT [options] -- COMMAND...`: what follows -- is the consumer's command, never our options.
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    args.suite = argv[cut + 1 :]
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="pact-recorder: %(levelname)s: %(message)s"
     )
@@ -223,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     rev.add_argument("-v", "--verbose", action="store_true", help="log more")
     rev.set_defaults(run=cmd_review)
 
+    _replay_commands(sub)
+
     ca = sub.add_parser("ca", help="where the recorder's CA certificate is, and how to trust it (HTTPS)")
     ca.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder")
     ca.add_argument("--bundle", type=Path, metavar="FILE", help="write the system CAs plus ours into FILE")
@@ -243,6 +249,113 @@ def build_parser() -> argparse.ArgumentParser:
     for s in (rec, inf, ver):
         s.add_argument("-v", "--verbose", action="store_true", help="log more")
     return p
+
+
+def _replay_commands(sub) -> None:
+    """`replay` and `prune`: the recorded pact answers the consumer's own suite (recorder/replay.py, prune.py)."""
+    rep = sub.add_parser("replay", help="answer as the provider from a recorded pact (the consumer's suite offline)")
+    rep.add_argument("pact", type=Path, metavar="PACT")
+    rep.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT", help="default 127.0.0.1:8080; 0 picks")
+    rep.add_argument("-v", "--verbose", action="store_true", help="log more")
+    rep.set_defaults(run=cmd_replay)
+    prn = sub.add_parser(
+        "prune",
+        usage="pact-recorder prune PACT [options] -- COMMAND...",
+        help="leave out response fields the consumer's tests (COMMAND) do not use, by running them on replay",
+    )
+    prn.add_argument("pact", type=Path, metavar="PACT")
+    prn.add_argument("--env", action="append", default=[], metavar="VARIABLE", help="set VARIABLE to the replay URL")
+    prn.add_argument("--jobs", type=int, default=2, metavar="N", help="suite runs at once (default 2)")
+    prn.add_argument("--max-runs", type=int, default=200, metavar="N", help="stop after N runs (default 200)")
+    prn.add_argument("--time-budget", type=float, default=600, metavar="SECONDS", help="stop after this (default 600)")
+    prn.add_argument("--seed", type=int, default=0, help="the order fields are tried in (default 0)")
+    prn.add_argument("--out", type=Path, metavar="FILE", help="write the pruned pact here (default: over PACT)")
+    prn.add_argument("-v", "--verbose", action="store_true", help="log more")
+    prn.set_defaults(run=cmd_prune)
+
+
+def cmd_replay(args) -> int:
+    import signal
+
+    from recorder.files import load_pact
+    from recorder.replay import replaying
+
+    host, port = listen_address(args.listen)
+    try:
+        doc = load_pact(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stops like Ctrl-C: the summary is printed
+    with replaying(doc, host, port) as server:
+        print(f"pact-recorder: listening on {server.url} replaying {args.pact} (Ctrl-C or SIGTERM stops)", flush=True)
+        try:
+            signal.pause()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            print("\n".join(server.replay.summary()), flush=True)
+    return 0
+
+
+def cmd_prune(args) -> int:
+    import shutil
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from recorder import pruned
+    from recorder.corematch import CoreMatcher
+    from recorder.files import load_pact, write_atomic
+    from recorder.pactfile import dumps
+    from recorder.prune import Suite, SuiteError, baseline, prune
+    from recorder.replay import http_interactions
+
+    command = args.suite
+    if not command:
+        raise UsageError("give the consumer's test command after --, e.g. prune PACT -- pytest tests/")
+    if shutil.which(command[0]) is None:
+        raise UsageError(f"command {command[0]!r} not found (not on PATH, no such file)")
+    for option, value in (("--jobs", args.jobs), ("--max-runs", args.max_runs), ("--time-budget", args.time_budget)):
+        if value <= 0:
+            raise UsageError(f"{option} {value}: expected a number above 0")
+    try:
+        doc = load_pact(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    out = args.out or args.pact
+    rules_out = out.with_name(out.name.removesuffix(".json") + ".prune.yaml")
+    interactions = http_interactions(doc)
+    columns = (
+        TextColumn("pruning: {task.fields[runs]} runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fields decided"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    shown = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with CoreMatcher(interactions) as matcher, shown as bar:
+        suite = Suite(command, interactions, matcher, doc["provider"]["name"], args.env)
+        task = bar.add_task("prune", total=None, runs=0)
+        try:
+            base = baseline(suite)
+            result = prune(
+                suite, args.jobs, args.max_runs - base, args.time_budget, args.seed,
+                lambda runs, decided, total: bar.update(task, completed=decided, total=total, runs=base + runs),
+            )  # fmt: skip
+        except SuiteError as e:
+            raise UsageError(str(e)) from None
+    runs = base + result.runs
+    write_atomic(out, dumps(pruned.without(doc, result.pruned, runs)))
+    write_atomic(rules_out, pruned.rules(doc, result.pruned, result.kept))
+    print(
+        f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
+        f"{len(result.undecided)} undecided (kept). {runs} runs in {result.seconds:.1f}s."
+    )
+    for n, path in result.pruned:
+        print(f"  - {interactions[n]['description']}: {path}")
+    print(f"Wrote {out}\nWrote {rules_out} (infer --rules {rules_out} makes the same choice)")
+    return 0
 
 
 def _names(p: argparse.ArgumentParser) -> None:

@@ -102,7 +102,20 @@ def _interaction(name: str, old: dict, new: dict, meaning: dict) -> list[Change]
         bodies = [_paths(_content(m.get("body"))) for m in (o, n)]
         body_rules = [(m.get("matchingRules") or {}).get("body", {}) for m in (o, n)]
         out += _compare(name, side, "field", *bodies, *body_rules, meaning)
-    return out
+    return [_pruned(c, new) for c in out]
+
+
+def _pruned(change: Change, new: dict) -> Change:
+    """A removed response field `prune` left out says so (its evidence in the new pact is marked pruned)."""
+    evidence = (new.get("comments") or {}).get("pactRecorder", {}).get("evidence", {}).get("response.body", {})
+    path = change.what.removeprefix("response field ").removesuffix(" removed")
+    if not (change.what.startswith("response field ") and change.what.endswith(" removed")):
+        return change
+    for pruned, fact in evidence.items():
+        if fact.get("pruned") and (path == pruned or path.startswith((f"{pruned}.", f"{pruned}["))):
+            reason = "pruned: " + fact["by"].removeprefix("left out: ")
+            return Change(change.interaction, change.what, change.classification, reason)
+    return change
 
 
 def _states(interaction: dict) -> list[str]:

@@ -204,7 +204,12 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
     side = where.split(".")[0]
     by = fact.get("by", "")
     field = _row(
-        where, path, _matcher(rule) or ("left out" if "left out" in by else "equality"), _resolve(body, path), fact, []
+        where,
+        path,
+        _matcher(rule) or ("pruned" if fact.get("pruned") else "left out" if "left out" in by else "equality"),
+        _resolve(body, path),
+        fact,
+        [],
     )
     flags = field["flags"]
     samples, distinct = fact.get("samples", 0), fact.get("distinct")
@@ -232,6 +237,8 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
                 _field_rule(inter, side, path, "ignore") + "   # accept leaving it out",
             )
         )
+    elif fact.get("pruned"):
+        pass  # the consumer's tests showed it is not needed (prune)
     elif "left out" in by:
         flags.append(_flag(by, _field_rule(inter, side, path, "ignore") + "   # accept leaving it out"))
     elif fact.get("null"):

@@ -244,8 +244,8 @@ def _drop_header(i: Any, name: str, said: str) -> None:
         for part in ("rules", "generators"):
             getattr(i.response, part).get("header", {}).pop(k, None)
         facts = i.evidence.setdefault("response.headers", {}).setdefault(k, {})
-        was = f"; it was: {facts.pop('by')}" if facts.get("by") else ""
-        facts["left out"] = said + was
+        was = f"; it was: {facts['by']}" if facts.get("by") else ""
+        facts["by"] = f"left out: {said}{was}"
         i.notes.append(f"response header {k} left out: {said}{was}")
     for part in ("rules", "generators"):
         if getattr(i.response, part).get("header") == {}:
@@ -284,7 +284,7 @@ def _drop_field(i: Any, tokens: list[str | int], said: str) -> bool:
     evidence = i.evidence.setdefault("response.body", {})
     was = [evidence.pop(p).get("by") for p in list(evidence) if _generic(_tokens(p))[: len(prefix)] == prefix]
     said += "".join(f"; it was: {by}" for by in was[:1] if by)
-    evidence[at] = {"left out": said}
+    evidence[at] = {"by": f"left out: {said}"}
     i.notes.append(f"response body {at} left out: {said}")
     return True
 

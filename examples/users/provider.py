@@ -1,6 +1,6 @@
 """A small users service: the provider in the bundled example.
 
-    python -m examples.users.provider [--port 5001] [--empty] [--token T] [--break rename-email|id-as-string]
+    python -m examples.users.provider [--port 5001] [--empty] [--token T] [--break rename-email|id-as-string|drop-name]
 
 Listens on 127.0.0.1 only and prints `listening on http://127.0.0.1:PORT` once it accepts connections.
 
@@ -44,7 +44,7 @@ SEED = {
         "created_at": "2024-06-12T08:30:00Z",
     },
 }
-BREAKS = ("rename-email", "id-as-string")
+BREAKS = ("rename-email", "id-as-string", "drop-name")
 
 
 def stand_in(uid: int) -> dict:
@@ -68,6 +68,8 @@ class UserStore:
             out["email_address"] = out.pop("email")
         elif self.breaking == "id-as-string":
             out["id"] = str(out["id"])
+        elif self.breaking == "drop-name":
+            del out["name"]
         return out
 
     def create(self, data: dict, uid: int | None = None) -> dict:
