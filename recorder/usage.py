@@ -277,7 +277,7 @@ def _states(sub) -> None:
         ["pact-recorder states scaffold PACT --out states.py", "pact-recorder states scaffold --help"],
         ["0 done", EXIT_USAGE],
     )
-    states_sub = states.add_subparsers(dest="states_command", required=True, metavar="ACTION")
+    states_sub = states.add_subparsers(dest="states_command", required=True, metavar="ACTION", help="what to do")
     scaffold = _command(
         states_sub,
         "scaffold",
@@ -366,7 +366,7 @@ def _rules(sub) -> None:
         ["pact-recorder rules check my-rules.yaml", "pact-recorder rules show my-rules.yaml"],
         ["0 done", "2 problems were found in the rule files (each is listed)"],
     )
-    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION", help="what to do")
     check = _command(
         rules_sub,
         "check",
