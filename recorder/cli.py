@@ -6,7 +6,6 @@ Exit codes: 0 success (verify: green), 1 failure (verify: red; record: could not
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -45,9 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pact-recorder {args.run}: error: {e}", file=sys.stderr)
         return 2
     except RuleError as e:
-        print(
-            f"pact-recorder {args.run}: error: the rule files have {len(e.problems)} problem(s):", file=sys.stderr
-        )
+        print(f"pact-recorder {args.run}: error: the rule files have {len(e.problems)} problem(s):", file=sys.stderr)
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
@@ -124,7 +121,9 @@ def writable_folder(option: str, folder: Path) -> None:
     try:
         tempfile.TemporaryFile(dir=existing).close()
     except OSError as e:
-        raise UsageError(f"{option} {folder}: cannot write into {existing} ({e.strerror}); give a folder you can write to") from None
+        raise UsageError(
+            f"{option} {folder}: cannot write into {existing} ({e.strerror}); give a folder you can write to"
+        ) from None
 
 
 def cmd_record(args) -> int:
@@ -223,7 +222,8 @@ def cmd_infer(args) -> int:
     flows = 0
     try:
         with read_progress(args.flows) as advance:
-            for flows, flow in enumerate(read_flows(args.flows, advance), 1):
+            for flow in read_flows(args.flows, advance):
+                flows += 1
                 parts = flow_parts(flow)
                 worker.send(("skip", s.provider, parts) if isinstance(parts, str) else ("add", s.provider, parts))
     except PartialCapture as e:

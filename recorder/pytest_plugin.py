@@ -10,9 +10,9 @@
 
 Every option can also be set in pytest.ini / pyproject.toml (pact_record, pact_consumer, pact_targets,
 pact_providers, pact_env, pact_out, pact_rules, pact_spec, pact_forward, pact_confdir). mitmproxy's CA
-is kept in its own configuration folder (~/.mitmproxy unless --pact-confdir), never beside the pacts. Each exchange remembers the
-test that made it. Under pytest-xdist every worker records; the controller merges the workers' parts in
-test order, so the files are the same as a serial run's.
+is kept in its own configuration folder (~/.mitmproxy unless --pact-confdir), never beside the pacts.
+Each exchange remembers the test that made it. Under pytest-xdist every worker records; the controller
+merges the workers' parts in test order, so the files are the same as a serial run's.
 """
 
 from __future__ import annotations

@@ -65,9 +65,7 @@ def parse_forward(specs: list[str], option: str = "--provider") -> list[tuple[st
             raise ValueError(
                 f"{option} {spec!r}: in forward mode expected NAME=HOST[:PORT], e.g. user-service=users.internal:8443"
             )
-        out.append(
-            (_name(m.group(1), option), m.group(2).strip("[]").lower(), int(m.group(3)) if m.group(3) else None)
-        )
+        out.append((_name(m.group(1), option), m.group(2).strip("[]").lower(), int(m.group(3)) if m.group(3) else None))
     return out
 
 

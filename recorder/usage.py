@@ -210,8 +210,7 @@ def _verify(sub) -> None:
         [
             "0 the pact verified",
             "1 it did not (each failing interaction is listed with its mismatches)",
-            "2 a usage error: a provider or state URL nothing listens at, a secret nobody gave, a file that is "
-            "no pact",
+            "2 a usage error: a provider or state URL nothing listens at, a secret nobody gave, a file that is no pact",
         ],
     )
     ver.add_argument("pact", type=Path, metavar="PACT", help="the pact file to verify")

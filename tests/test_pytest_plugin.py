@@ -149,7 +149,9 @@ def test_the_ca_and_its_private_key_never_land_in_the_pacts_folder(provider, tmp
     assert home_ca.is_file()
     confdir = tmp_path / "conf"  # or the one the user names
     host = provider.url.removeprefix("http://")
-    result = run_suite(provider, out, "--pact-forward", "--pact-provider", f"user-service={host}", "--pact-confdir", str(confdir))
+    result = run_suite(
+        provider, out, "--pact-forward", "--pact-provider", f"user-service={host}", "--pact-confdir", str(confdir)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (confdir / "mitmproxy-ca.pem").is_file() and (confdir / "pact-recorder-ca-bundle.pem").is_file()
     assert sorted(p.name for p in out.rglob("*")) == [PACT, "user-web-user-service.states.yaml"]
