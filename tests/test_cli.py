@@ -11,7 +11,7 @@ from examples.users.consumer import exercise
 from recorder.cli import main
 from recorder.proxy import free_port
 from recorder.usage import build_parser
-from tests.conftest import record_through, recorder_args
+from tests.conftest import cli, record_through, recorder_args
 
 NAMES = ["--consumer", "web", "--provider", "api"]
 HAR = Path(__file__).parent / "data" / "chrome.har"
@@ -162,9 +162,9 @@ def test_every_target_s_port_is_checked_before_anything_starts(capsys):
 
 
 @pytest.mark.parametrize("command", ["record", "infer"])
-def test_an_out_folder_that_cannot_be_written_is_refused_at_the_start(command, files, capsys):
+def test_an_out_folder_that_cannot_be_written_is_refused_at_the_start(command, files):
     start = ["record", *NAMES, "--target", "http://127.0.0.1:1", "--listen", "127.0.0.1:0"]
-    argv = start if command == "record" else ["infer", str(HAR), *NAMES]
+    argv = start if command == "record" else ["infer", str(HAR), *NAMES]  # a process: record would run on
     a_file = files / "not-json.json"
     for out, message in (
         (a_file, f"--out {a_file}: is a file; give a folder for the pacts (it is created if missing)"),
@@ -172,11 +172,11 @@ def test_an_out_folder_that_cannot_be_written_is_refused_at_the_start(command, f
         # sysfs takes no new files, not even from root: a folder nobody can write into
         (Path("/sys/pacts"), "--out /sys/pacts: cannot write into /sys ("),
     ):
-        assert run([*argv, "--out", str(out)]) == 2
-        err = capsys.readouterr().err
-        assert f"pact-recorder {command}: error: {message}" in err, err
+        result = cli(*argv, "--out", str(out))
+        assert result.returncode == 2
+        assert f"pact-recorder {command}: error: {message}" in result.stderr, result.stderr
     if command == "infer":  # a folder that is missing is made, parents too
-        assert run([*argv, "--out", str(files / "new" / "deeper")]) == 0
+        assert cli(*argv, "--out", str(files / "new" / "deeper")).returncode == 0
         assert (files / "new" / "deeper" / "web-api.json").is_file()
 
 
