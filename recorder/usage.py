@@ -157,7 +157,7 @@ def _infer(sub) -> None:
         "infer a pact from a recorded .mitm flow file or a HAR file, as a live recording would",
         [
             "pact-recorder infer capture.mitm --consumer user-web --provider user-service --out pacts/",
-            "pact-recorder infer capture.har --consumer web --provider api --rules my-rules.yaml",
+            "pact-recorder infer capture.har --consumer web --provider api --rules RULES.yaml",
         ],
         [
             "0 the pact was written",
@@ -273,7 +273,10 @@ def _states(sub) -> None:
         sub,
         "states",
         "work with the provider states a pact needs",
-        ["pact-recorder states scaffold PACT --out states.py", "pact-recorder states scaffold --help"],
+        [
+            "pact-recorder states scaffold PACT --out states.py",
+            "pact-recorder states scaffold PACT --from-recording --out states.py",
+        ],
         ["0 done", EXIT_USAGE],
     )
     states_sub = states.add_subparsers(dest="states_command", required=True, metavar="ACTION", help="what to do")
@@ -362,7 +365,7 @@ def _rules(sub) -> None:
         sub,
         "rules",
         "check rule files, or show the effective rules",
-        ["pact-recorder rules check my-rules.yaml", "pact-recorder rules show my-rules.yaml"],
+        ["pact-recorder rules check RULES.yaml", "pact-recorder rules show RULES.yaml"],
         ["0 done", "2 problems were found in the rule files (each is listed)"],
     )
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION", help="what to do")
@@ -370,7 +373,7 @@ def _rules(sub) -> None:
         rules_sub,
         "check",
         "validate rule files with the defaults they extend: every problem at once, with file, line and rule",
-        ["pact-recorder rules check my-rules.yaml", "pact-recorder rules check base.yaml team.yaml --no-default-rules"],
+        ["pact-recorder rules check RULES.yaml", "pact-recorder rules check base.yaml team.yaml --no-default-rules"],
         ["0 the rules are valid", "2 problems were found (each is listed) or a file cannot be read"],
         run="rules check",
     )
@@ -379,7 +382,7 @@ def _rules(sub) -> None:
         rules_sub,
         "show",
         "print the effective merged rules (the defaults, then each file)",
-        ["pact-recorder rules show", "pact-recorder rules show my-rules.yaml"],
+        ["pact-recorder rules show", "pact-recorder rules show RULES.yaml"],
         ["0 done", "2 problems were found in the rule files (each is listed)"],
         run="rules show",
     )
