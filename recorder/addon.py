@@ -40,6 +40,7 @@ OPTIONS = frozenset(
         "pact_offload",
         "pact_merge",
         "pact_pending",
+        "pact_self_check",
     }
 )
 SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body", "pact_offload"}
@@ -61,6 +62,7 @@ def _settings(opts) -> Settings | None:
         rules,
         opts.pact_merge,
         opts.pact_pending,
+        opts.pact_self_check,
     )
 
 
@@ -96,6 +98,9 @@ class PactRecorder:
         loader.add_option("pact_default_rules", bool, True, "Apply pact-recorder's default rules first.")
         loader.add_option("pact_merge", bool, False, "Keep what the existing pact has that this recording did not see.")
         loader.add_option("pact_pending", bool, False, "Mark newly inferred interactions pending (V4).")
+        loader.add_option(
+            "pact_self_check", bool, True, "Verify the pact against its own recorded responses before writing it."
+        )
         loader.add_option("pact_save_flows", str, "", "Also keep the raw capture, redacted, in this .mitm file.")
         loader.add_option("pact_flush_interval", int, 0, "Write the pact every this many seconds (0: only at exit).")
         loader.add_option(

@@ -52,12 +52,105 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def cmd_replay(args) -> int:
+    import signal
+
+    from recorder.files import load_pact
+    from recorder.replay import replaying
+
+    host, port = listen_address(args.listen)
+    try:
+        doc = load_pact(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stops like Ctrl-C: the summary is printed
+    with replaying(doc, host, port) as server:
+        print(f"pact-recorder: listening on {server.url} replaying {args.pact} (Ctrl-C or SIGTERM stops)", flush=True)
+        try:
+            signal.pause()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            print("\n".join(server.replay.summary()), flush=True)
+    return 0
+
+
+def cmd_prune(args) -> int:
+    import shutil
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from recorder import pruned
+    from recorder.corematch import CoreMatcher
+    from recorder.files import load_pact, write_atomic
+    from recorder.pactfile import dumps
+    from recorder.prune import Suite, SuiteError, baseline, prune
+    from recorder.replay import http_interactions
+
+    command = args.suite
+    if not command:
+        raise UsageError("give the consumer's test command after --, e.g. prune PACT -- pytest tests/")
+    if shutil.which(command[0]) is None:
+        raise UsageError(f"command {command[0]!r} not found (not on PATH, no such file)")
+    for option, value in (("--jobs", args.jobs), ("--max-runs", args.max_runs), ("--time-budget", args.time_budget)):
+        if value <= 0:
+            raise UsageError(f"{option} {value}: expected a number above 0")
+    try:
+        doc = load_pact(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    out = args.out or args.pact
+    rules_out = out.with_name(out.name.removesuffix(".json") + ".prune.yaml")
+    interactions = http_interactions(doc)
+    columns = (
+        TextColumn("pruning: {task.fields[runs]} runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fields decided"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    shown = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with CoreMatcher(interactions) as matcher, shown as bar:
+        suite = Suite(command, interactions, matcher, doc["provider"]["name"], args.env)
+        task = bar.add_task("prune", total=None, runs=0)
+        try:
+            base = baseline(suite)
+            result = prune(
+                suite, args.jobs, args.max_runs - base, args.time_budget, args.seed,
+                lambda runs, decided, total: bar.update(task, completed=decided, total=total, runs=base + runs),
+            )  # fmt: skip
+        except SuiteError as e:
+            raise UsageError(str(e)) from None
+    runs = base + result.runs
+    write_atomic(out, dumps(pruned.without(doc, result.pruned, runs)))
+    write_atomic(rules_out, pruned.rules(doc, result.pruned, result.kept))
+    print(
+        f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
+        f"{len(result.undecided)} undecided (kept). {runs} runs in {result.seconds:.1f}s."
+    )
+    for n, path in result.pruned:
+        print(f"  - {interactions[n]['description']}: {path}")
+    print(f"Wrote {out}\nWrote {rules_out} (infer --rules {rules_out} makes the same choice)")
+    return 0
+
+
 def settings(args, rules=None, provider: str | None = None) -> Settings:
     rules = rules or load(args.rules, with_defaults=not args.no_default_rules)
     if args.pending and args.spec != "v4":
         raise UsageError("--pending needs --spec v4: V3 pacts have no pending interactions")
     try:
-        return Settings(args.consumer, provider or args.provider, args.out, args.spec, rules, args.merge, args.pending)
+        return Settings(
+            args.consumer,
+            provider or args.provider,
+            args.out,
+            args.spec,
+            rules,
+            args.merge,
+            args.pending,
+            args.self_check,
+        )
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -365,7 +458,7 @@ def cmd_diff(args) -> int:
     from recorder.files import load_pact
 
     try:
-        changes = diff.diff(load_pact(args.old), load_pact(args.new))
+        changes = diff.diff(load_pact(args.old), load_pact(args.new), args.changed)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.format == "json":
@@ -457,6 +550,8 @@ COMMANDS = {
     "states scaffold": cmd_states_scaffold,
     "diff": cmd_diff,
     "review": cmd_review,
+    "replay": cmd_replay,
+    "prune": cmd_prune,
     "ca": cmd_ca,
     "rules check": cmd_rules_check,
     "rules show": cmd_rules_show,

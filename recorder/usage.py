@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 from pathlib import Path
 
 from recorder import __version__
@@ -18,7 +19,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     """The arguments, or exit 2 with the usage of the subcommand that was meant (argparse alone shows the
     top-level usage for an option only a subcommand knows, and guesses nothing)."""
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `prune PACT [options] -- COMMAND...`: what follows -- is the consumer's command, never our options.
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, unknown = parser.parse_known_args(argv[:cut])
+    args.suite = argv[cut + 1 :]
     if unknown:
         chosen = _chosen(parser, args)
         options = [s for action in chosen._actions for s in action.option_strings]
@@ -60,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     _states(sub)
     _diff(sub)
     _review(sub)
+    _replay(sub)
+    _prune(sub)
     _ca(sub)
     _rules(sub)
     _addon(sub)
@@ -193,6 +200,12 @@ def _output(p: argparse.ArgumentParser) -> None:
         help="merge into the existing pact: keep interactions not seen again and hand-written ones",
     )
     p.add_argument("--pending", action="store_true", help="mark newly inferred interactions pending (V4)")
+    p.add_argument(
+        "--no-self-check",
+        dest="self_check",
+        action="store_false",
+        help="write the pact without first verifying it (Pact core) against the responses it was recorded from",
+    )
 
 
 def _verify(sub) -> None:
@@ -315,6 +328,13 @@ def _diff(sub) -> None:
     dif.add_argument("old", type=Path, metavar="OLD", help="the pact before")
     dif.add_argument("new", type=Path, metavar="NEW", help="the pact after")
     dif.add_argument("--format", choices=("text", "md", "json"), default="text", help="output format (default text)")
+    dif.add_argument(
+        "--changed",
+        choices=("consumer", "provider"),
+        default="consumer",
+        help="what NEW is: a new consumer version (default), or the same consumer recorded against a "
+        "changed provider (then a field that disappeared is what the provider broke)",
+    )
     _verbose(dif)
 
 
@@ -345,6 +365,46 @@ def _review(sub) -> None:
         "--write-rules", type=Path, metavar="FILE.yaml", help="write the decisions as a rule file for `infer --rules`"
     )
     _verbose(rev)
+
+
+def _replay(sub) -> None:
+    rep = _command(
+        sub,
+        "replay",
+        "answer as the provider from a recorded pact, so that the consumer's suite runs offline",
+        [
+            "pact-recorder replay pacts/user-web-user-service.json --listen 127.0.0.1:8080",
+            "pact-recorder replay PACT --listen 127.0.0.1:0   # the listening line says the port",
+        ],
+        ["0 stopped (Ctrl-C or SIGTERM), after a summary of what it answered", EXIT_USAGE],
+    )
+    rep.add_argument("pact", type=Path, metavar="PACT", help="the pact that answers")
+    rep.add_argument(
+        "--listen", default="127.0.0.1:8080", metavar="HOST:PORT", help="default 127.0.0.1:8080; port 0 picks one"
+    )
+    _verbose(rep)
+
+
+def _prune(sub) -> None:
+    prn = _command(
+        sub,
+        "prune",
+        "leave out response fields the consumer's tests (COMMAND) do not use, by running them on replay",
+        [
+            "pact-recorder prune pacts/user-web-user-service.json --env USERS_URL -- pytest examples/users/tests",
+            "pact-recorder prune PACT --jobs 2 --time-budget 300 --out pruned.json -- pytest tests/",
+        ],
+        ["0 the pruned pact and its rule file were written", EXIT_USAGE + "; a suite that fails on replay"],
+    )
+    prn.usage = "pact-recorder prune PACT [options] -- COMMAND..."
+    prn.add_argument("pact", type=Path, metavar="PACT", help="the pact to prune (overwritten unless --out)")
+    prn.add_argument("--env", action="append", default=[], metavar="VARIABLE", help="set VARIABLE to the replay URL")
+    prn.add_argument("--jobs", type=int, default=2, metavar="N", help="suite runs at once (default 2)")
+    prn.add_argument("--max-runs", type=int, default=200, metavar="N", help="stop after N runs (default 200)")
+    prn.add_argument("--time-budget", type=float, default=600, metavar="SECONDS", help="stop after this (default 600)")
+    prn.add_argument("--seed", type=int, default=0, help="the order fields are tried in (default 0)")
+    prn.add_argument("--out", type=Path, metavar="FILE", help="write the pruned pact here (default: over PACT)")
+    _verbose(prn)
 
 
 def _ca(sub) -> None:

@@ -208,6 +208,11 @@ def clock_values(ex: Exchange) -> list[tuple[Location, str, str, float]]:
     return sorted(out, key=lambda item: str(item[0]))
 
 
+def clock_regex(kind: str) -> str:
+    """What a clock-based value of this kind looks like at any moment (the mock's request matcher)."""
+    return {"epoch-s": r"^[0-9]{10}$", "epoch-ms": r"^[0-9]{13}$"}.get(kind, _ISO.pattern)
+
+
 def clock_kind(value: str) -> tuple[str, float] | None:
     """(kind, epoch seconds) of a value that reads as a time, else None."""
     if value.isdigit() and len(value) in (10, 13):
