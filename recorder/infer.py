@@ -27,6 +27,7 @@ from recorder.shapes import branch, shape_builder, types_of
 from recorder.states import ProviderState, echoed_params, param_value, states_for
 from recorder.timeline import Location, Preconditions
 from recorder.values import clock_regex, clock_values
+from recorder.xmlbody import xml_contract
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _STRICT_ENUM_MAX = 10
@@ -96,8 +97,13 @@ def _text_body(body: bytes, content_type: str | None) -> str | None:
 
 _XML = re.compile(r"^application/(xml|[^;]+\+xml)\b|^text/xml\b", re.I)
 XML_CONTENT_TYPE_ONLY = (
-    "XML, checked by its content type only: the core matches XML element by element and would hold "
-    "every repeated element to the first one, or to the recorded values"
+    "XML, checked by its content type only: it does not parse, or names too many distinct elements "
+    "to be a contract anyone reads"
+)
+XML_BY_STRUCTURE = (
+    "XML: the recorded elements must be there (empty ones, values written as element names, need not), "
+    "every text and attribute by type; no rule for the whole body (the core would hold every repeated "
+    "element to the first one)"
 )
 FILE_PART_MAX = 64 * 1024
 
@@ -364,10 +370,15 @@ class Observation:
         elif body and _XML.search(kept.get("Content-Type", "")) and _text_body(body, kept["Content-Type"]):
             # The core matches XML element by element: a `$` type rule makes every repeated element
             # match the first one (a multistatus fails against its own bytes), and the example alone
-            # pins every value. A request must still send its body; a response is its content type.
+            # pins every value. A request must still send its body; a response keeps its structure.
+            text = _text_body(body, kept["Content-Type"])
             if side == "request":
-                msg.body = _text_body(body, kept["Content-Type"])
+                msg.body = text
                 notes.append(f"request body ({kept['Content-Type']}) kept as sent, matched as XML by equality")
+            elif (contract := xml_contract(text)) is not None:
+                msg.body, msg.rules["body"] = contract
+                evidence["response.body"] = {"$": {"by": XML_BY_STRUCTURE}}
+                notes.append(f"response body ({kept['Content-Type']}): {XML_BY_STRUCTURE}")
             else:
                 evidence["response.body"] = {"$": {"by": XML_CONTENT_TYPE_ONLY}}
                 notes.append(f"response body ({kept['Content-Type']}): {XML_CONTENT_TYPE_ONLY}")

@@ -109,3 +109,19 @@ def test_the_example_is_a_typical_request_not_the_first(tmp_path):
     (got,) = json.loads(pact.read_text())["interactions"]
     assert got["request"]["path"] == "/cal/1001"
     assert got["request"]["headers"] == {"Accept": ["application/json"], "Depth": ["1"]}
+
+
+def test_an_xml_contract_a_recorded_response_breaks_falls_back_to_status_and_content_type(tmp_path):
+    both = '<D:multistatus xmlns:D="DAV:"><D:response><D:href>/a</D:href></D:response><D:response><D:href>/b</D:href></D:response></D:multistatus>'
+    one = '<D:multistatus xmlns:D="DAV:"><D:response><D:href>/a</D:href></D:response></D:multistatus>'
+    xml = (("Content-Type", "application/xml"),)
+    sent = [exchange("PROPFIND", "/cal/", 207, response_headers=xml, raw_body=body.encode()) for body in (both, one)]
+    pact, recording = written(tmp_path, sent)
+
+    got = interaction(pact, "PROPFIND /cal/ returns 207")
+    assert "body" not in got["response"] and recording.loosened == 1
+    why = got["comments"]["pactRecorder"]["evidence"]["response.body"]["$"]["by"]
+    assert why.startswith("status and content type only: recorded response 2 fails")
+    for body in (both, one):
+        result = verified(pact, lambda *_, body=body: (207, {"Content-Type": "application/xml"}, body.encode()))
+        assert result.ok, failures(result)
