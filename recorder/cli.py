@@ -1,7 +1,7 @@
 """The `pact-recorder` command line. `main(argv) -> exit code`; user mistakes never print a traceback.
 
-Exit codes: 0 success (verify: green), 1 failure (verify: red; record: could not start),
-2 usage error (bad option, unreadable input).
+Exit codes: 0 success (verify: green), 1 failure (verify: red; record: could not start; record and
+infer: nothing was recorded, so no pact was written), 2 usage error (bad option, unreadable input).
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def check_ports(value: str, host: str, plan) -> None:
     TIME_WAIT for a minute, and that is no reason to refuse it."""
     first = {listener.port: listener for listener in reversed(plan)}  # forward providers share one
     for n, listener in enumerate(sorted(first.values(), key=lambda lr: lr.port)):
-        which = "there" if n == 0 else f"on port {listener.port}, the port of {listener.provider} (the next one)"
+        which = "there" if n == 0 else f"on port {listener.port}, where --target {listener.provider} would listen"
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:

@@ -156,8 +156,8 @@ def test_every_target_s_port_is_checked_before_anything_starts(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert (
-        f"pact-recorder record: error: --listen '127.0.0.1:{port}': cannot listen on port {port + 1}, the port "
-        "of orders (the next one) (Address already in use); pick another port, or 0 for a free one"
+        f"pact-recorder record: error: --listen '127.0.0.1:{port}': cannot listen on port {port + 1}, where "
+        "--target orders would listen (Address already in use); pick another port, or 0 for a free one"
     ) in err
 
 
