@@ -83,6 +83,7 @@ class PactRecorder:
         self.inflight: set[str] = set()
         self.errors: Counter[str] = Counter()
         self.write_failed = False
+        self.wrote = False  # a pact was written at the end (not: nothing was recorded)
         self.started = False
         self.flows: FlowSaver | None = None
         self.flusher: asyncio.Task | None = None
@@ -288,7 +289,8 @@ class PactRecorder:
             self.flows.close()
         if self.sink is not None:
             return  # whoever gave the sink writes the pacts
-        for name, report, error, _ in self._write_all():
+        for name, report, error, wrote in self._write_all():
+            self.wrote = self.wrote or wrote
             if error is not None:
                 self.write_failed = True
                 log.error("pact_recorder: could not write the pact for %s\n%s", name, error)

@@ -11,9 +11,11 @@
         no provider: the recorded pact answers (`pact-recorder replay`), its URL reaches the tests the same way
 
 Every option can also be set in pytest.ini / pyproject.toml (pact_record, pact_consumer, pact_targets,
-pact_providers, pact_env, pact_out, pact_rules, pact_spec, pact_forward, pact_replay). Each exchange remembers the
-test that made it. Under pytest-xdist every worker records; the controller merges the workers' parts in
-test order, so the files are the same as a serial run's.
+pact_providers, pact_env, pact_out, pact_rules, pact_spec, pact_forward, pact_replay, pact_confdir).
+mitmproxy's CA is kept in its own configuration folder (~/.mitmproxy unless --pact-confdir), never
+beside the pacts. Each exchange remembers the test that made it. Under pytest-xdist every worker
+records; the controller merges the workers' parts in test order, so the files are the same as a serial
+run's.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PACT",
         help="instead of a provider, the recorded pact answers (offline); its URL reaches the tests as when recording",
     )
+    group.addoption(
+        "--pact-confdir",
+        metavar="DIR",
+        help="mitmproxy's configuration folder, where its CA (with the private key) lives (default ~/.mitmproxy)",
+    )
     for name, kind, help_ in (
         ("pact_record", "bool", "record"),
         ("pact_consumer", "string", "consumer name"),
@@ -79,6 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("pact_upstream_ca", "string", "CA file for HTTPS providers"),
         ("pact_upstream_insecure", "bool", "trust any HTTPS provider"),
         ("pact_replay", "linelist", "pacts to replay"),
+        ("pact_confdir", "string", "mitmproxy's configuration folder (default ~/.mitmproxy)"),
     ):
         parser.addini(name, help_, type=kind)
 
@@ -129,8 +137,12 @@ def pytest_configure(config: pytest.Config) -> None:
             "--pact-record needs --pact-target NAME=URL, or --pact-forward with --pact-provider NAME=HOST[:PORT]"
         )
     from recorder.rules import RuleError
+    from recorder.targets import parse_forward, parse_reverse
 
     try:
+        # Checked here too, so that a mistake is said with this plugin's option names.
+        parse_reverse([f"{n}={u}" for n, u in targets.items()], None, "--pact-target")
+        parse_forward([f"{n}={h}" for n, h in forward.items()], "--pact-provider")
         state = PluginState(config, consumer, out, targets, forward)
     except (RuleError, ValueError) as e:  # a user's mistake: said as such, not as an internal error
         raise pytest.UsageError(f"pact-recorder: {e}") from None
@@ -153,7 +165,8 @@ class PluginState:
             rules=_option(config, "pact_rules") or [],
             spec=_option(config, "pact_spec") or "v4",
             default_rules=not _option(config, "pact_no_default_rules"),
-            confdir=str(out / ".mitmproxy"),
+            # Never under `out`: the CA's private key must not land in the folder people commit and publish.
+            confdir=_option(config, "pact_confdir") or "~/.mitmproxy",
             write=False,
             merge=bool(_option(config, "pact_merge")),
             pending=bool(_option(config, "pact_pending")),
@@ -178,7 +191,8 @@ class PluginState:
                 os.environ[var] = ",".join(kept)
             from recorder.ca import write_bundle
 
-            bundle = write_bundle(Path(self.session.confdir), self.out / ".mitmproxy" / "ca-bundle.pem")
+            confdir = Path(self.session.confdir).expanduser()
+            bundle = write_bundle(confdir, confdir / "pact-recorder-ca-bundle.pem")
             os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = str(bundle)
 
     # -- hooks --------------------------------------------------------------------------------------

@@ -245,8 +245,9 @@ def output_parked():
 
 def _summarise_states(v: Verification, groups: list[tuple[list[str], dict[str, str]]]) -> Verification:
     """Failures of setups from the recording, reported with the interaction they were made for (the
-    verifier sets up interactions with states in the order it reports them)."""
-    calls = iter(groups)
+    verifier sets up interactions with states in the order it reports them; it calls the state URL for
+    the others too, with no state: those calls are no interaction's setup)."""
+    calls = iter(group for group in groups if group[0])
     for o in v.outcomes:
         if not o.states:
             continue
