@@ -18,6 +18,7 @@ the steps since its latest creation, at most MAX_HISTORY) and by a fixed number 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,6 +35,7 @@ from recorder.values import (
     norm,
     query_and_body,
     request_values,
+    response_names,
     response_values,
     segments,
 )
@@ -200,8 +202,13 @@ class Timeline:
 
     def _named(self, ex: Exchange, path: str, chain: list[str]) -> list[Need]:
         """Resources the request names by their name outside their own path: npm's
-        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice."""
-        values = set(query_and_body(ex).values()) | set(segments(path))
+        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice, a scoped
+        name written as two segments (`/@scope/name/-/name-1.0.tgz` reads `PUT /@scope%2fname`), and
+        those a successful read answered with (a search, a user's starred packages)."""
+        parts = [unquote(s) for s in segments(path)]
+        values = set(query_and_body(ex).values()) | set(parts) | {f"{a}/{b}" for a, b in pairwise(parts)}
+        if ex.method.upper() in READ and 200 <= ex.status < 300:
+            values |= response_names(ex.response_json)
         named = [
             p
             for value in sorted(v for v in values if len(v) >= 3)
