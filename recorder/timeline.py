@@ -18,9 +18,9 @@ the steps since its latest creation, at most MAX_HISTORY) and by a fixed number 
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 from urllib.parse import unquote
 
