@@ -78,15 +78,7 @@ def cmd_replay(args) -> int:
 def cmd_prune(args) -> int:
     import shutil
 
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from recorder import pruned
-    from recorder.corematch import CoreMatcher
-    from recorder.files import load_pact, write_atomic
-    from recorder.pactfile import dumps
-    from recorder.prune import Suite, SuiteError, baseline, prune
-    from recorder.replay import http_interactions
+    from recorder.prune import SuiteError, prune_file
 
     command = args.suite
     if not command:
@@ -97,42 +89,12 @@ def cmd_prune(args) -> int:
         if value <= 0:
             raise UsageError(f"{option} {value}: expected a number above 0")
     try:
-        doc = load_pact(args.pact)
-    except ValueError as e:
+        lines = prune_file(
+            args.pact, command, args.env, args.out or args.pact, args.jobs, args.max_runs, args.time_budget, args.seed
+        )
+    except (SuiteError, ValueError) as e:
         raise UsageError(str(e)) from None
-    out = args.out or args.pact
-    rules_out = out.with_name(out.name.removesuffix(".json") + ".prune.yaml")
-    interactions = http_interactions(doc)
-    columns = (
-        TextColumn("pruning: {task.fields[runs]} runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("fields decided"),
-        TimeElapsedColumn(),
-    )
-    console = Console(stderr=True)
-    shown = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
-    with CoreMatcher(interactions) as matcher, shown as bar:
-        suite = Suite(command, interactions, matcher, doc["provider"]["name"], args.env)
-        task = bar.add_task("prune", total=None, runs=0)
-        try:
-            base = baseline(suite)
-            result = prune(
-                suite, args.jobs, args.max_runs - base, args.time_budget, args.seed,
-                lambda runs, decided, total: bar.update(task, completed=decided, total=total, runs=base + runs),
-            )  # fmt: skip
-        except SuiteError as e:
-            raise UsageError(str(e)) from None
-    runs = base + result.runs
-    write_atomic(out, dumps(pruned.without(doc, result.pruned, runs)))
-    write_atomic(rules_out, pruned.rules(doc, result.pruned, result.kept))
-    print(
-        f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
-        f"{len(result.undecided)} undecided (kept). {runs} runs in {result.seconds:.1f}s."
-    )
-    for n, path in result.pruned:
-        print(f"  - {interactions[n]['description']}: {path}")
-    print(f"Wrote {out}\nWrote {rules_out} (infer --rules {rules_out} makes the same choice)")
+    print("\n".join(lines))
     return 0
 
 

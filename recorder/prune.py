@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from recorder.corematch import CoreMatcher
@@ -183,3 +184,56 @@ def prune(
                 "them together; run prune with --jobs 1 (each run then builds on the last)"
             )
     return Outcome(sorted(pruned), sorted(kept), sorted(undecided), runs, time.monotonic() - started)
+
+
+def prune_file(
+    pact: Path,
+    command: list[str],
+    env: list[str],
+    out: Path,
+    jobs: int = 2,
+    max_runs: int = 200,
+    time_budget: float = 600,
+    seed: int = 0,
+) -> list[str]:
+    """Prune `pact` with the suite `command`, write the pruned pact to `out` and its rule file beside
+    it, and say what was done (lines). SuiteError when the suite cannot tell; ValueError for a file
+    that is no pact. One flow for `pact-recorder prune` and the plugin's `--pact-prune`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from recorder import pruned
+    from recorder.files import load_pact, write_atomic
+    from recorder.pactfile import dumps
+    from recorder.replay import http_interactions
+
+    doc = load_pact(pact)
+    rules_out = out.with_name(out.name.removesuffix(".json") + ".prune.yaml")
+    interactions = http_interactions(doc)
+    columns = (
+        TextColumn("pruning: {task.fields[runs]} runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fields decided"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    shown = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with CoreMatcher(interactions) as matcher, shown as bar:
+        suite = Suite(command, interactions, matcher, doc["provider"]["name"], env)
+        task = bar.add_task("prune", total=None, runs=0)
+        base = baseline(suite)
+        result = prune(
+            suite, jobs, max_runs - base, time_budget, seed,
+            lambda runs, decided, total: bar.update(task, completed=decided, total=total, runs=base + runs),
+        )  # fmt: skip
+    runs = base + result.runs
+    write_atomic(out, dumps(pruned.without(doc, result.pruned, runs)))
+    write_atomic(rules_out, pruned.rules(doc, result.pruned, result.kept))
+    return [
+        f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
+        f"{len(result.undecided)} undecided (kept). {runs} runs in {result.seconds:.1f}s.",
+        *(f"  - {interactions[n]['description']}: {path}" for n, path in result.pruned),
+        f"Wrote {out}",
+        f"Wrote {rules_out} (infer --rules {rules_out} makes the same choice)",
+    ]

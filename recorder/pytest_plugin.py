@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="instead of a provider, the recorded pact answers (offline); its URL reaches the tests as when recording",
     )
     group.addoption(
+        "--pact-prune",
+        action="store_true",
+        default=None,
+        help="after recording, run this same suite against replays of the pacts to leave out the response "
+        "fields it never uses (as `pact-recorder prune`)",
+    )
+    group.addoption(
         "--pact-confdir",
         metavar="DIR",
         help="mitmproxy's configuration folder, where its CA (with the private key) lives (default ~/.mitmproxy)",
@@ -86,6 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("pact_upstream_ca", "string", "CA file for HTTPS providers"),
         ("pact_upstream_insecure", "bool", "trust any HTTPS provider"),
         ("pact_replay", "linelist", "pacts to replay"),
+        ("pact_prune", "bool", "prune the recorded pacts with this suite"),
         ("pact_confdir", "string", "mitmproxy's configuration folder (default ~/.mitmproxy)"),
     ):
         parser.addini(name, help_, type=kind)
@@ -154,7 +163,8 @@ class PluginState:
     def __init__(self, config, consumer, out, targets, forward):
         from recorder.session import RecordingSession
 
-        self.config, self.out = config, out
+        self.config, self.out, self.consumer = config, out, consumer
+        self.providers = [*targets, *forward]
         self.lines: list[str] = []
         self.parts = out / PARTS
         self.session = RecordingSession(
@@ -223,12 +233,61 @@ class PluginState:
             parts += [_load(p, Collected) for p in sorted(self.parts.glob("*.json"))]
             shutil.rmtree(self.parts)
         self.lines = self.session.write_pacts(parts)
+        if _option(self.config, "pact_prune") and session.exitstatus == 0:
+            self.lines += self._prune()
+
+    def _prune(self) -> list[str]:
+        """--pact-prune: this suite, run again without recording, against replays of what it recorded."""
+        from recorder.prune import SuiteError, prune_file
+
+        env = _pairs(_option(self.config, "pact_env"), "pact_env")
+        command = [sys.executable, "-m", "pytest", *_without_pact_options(self.config), "-o", "pact_record=false"]
+        lines = []
+        for provider in self.providers:
+            pact = self.out / f"{self.consumer}-{provider}.json"
+            if not pact.exists():
+                continue
+            variables = [env[provider]] if provider in env else []
+            try:
+                lines += [f"prune {provider}: {line}" for line in prune_file(pact, command, variables, pact)]
+            except (SuiteError, ValueError) as e:
+                lines.append(f"prune {provider}: not pruned: {e}")
+        return lines
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.lines:
             terminalreporter.section("pact-recorder")
             for line in self.lines:
                 terminalreporter.write_line(line)
+
+
+def _without_pact_options(config: pytest.Config) -> list[str]:
+    """The run's own arguments without this plugin's options (a prune run must not record again)."""
+    flags = {
+        f"--{name.replace('_', '-')}"
+        for name in ("pact_record", "pact_forward", "pact_no_default_rules", "pact_merge", "pact_pending",
+                     "pact_upstream_insecure", "pact_prune")
+    }  # fmt: skip
+    args, out = list(config.invocation_params.args), []
+    while args:
+        arg = args.pop(0)
+        if not arg.startswith("--pact-"):
+            out.append(arg)
+        elif arg not in flags and "=" not in arg and args:
+            args.pop(0)  # the option's value
+    return out
+
+
+class EnvUrls:
+    """Provider URLs from PACT_RECORDER_URL_<NAME>: a run that `prune` (or a replay started by hand)
+    points at its provider without this plugin recording or replaying."""
+
+    def url(self, name: str) -> str:
+        from recorder.replay import env_name
+
+        if (url := os.environ.get(env_name(name))) is None:
+            pytest.skip(f"not recording: run pytest with --pact-record (or set {env_name(name)})")
+        return url
 
 
 def _export(urls: dict[str, str], env: dict[str, str]) -> None:
@@ -285,7 +344,7 @@ def pact_recorder(request):
     if isinstance(state, ReplayState):
         return state
     if state is None:
-        pytest.skip("not recording: run pytest with --pact-record")
+        return EnvUrls()
     return state.session
 
 

@@ -160,3 +160,20 @@ def test_a_command_that_is_not_found_is_refused(recorded, tmp_path):
     assert cli("prune", str(recorded)).stderr == (
         "pact-recorder prune: error: give the consumer's test command after --, e.g. prune PACT -- pytest tests/\n"
     )
+
+
+def test_the_plugin_prunes_in_the_same_run_it_records(tmp_path):
+    provider = RunningProvider()
+    try:
+        result = run_suite(provider, tmp_path, *reverse(provider), "--pact-prune")
+    finally:
+        provider.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"prune user-service: \d+ response field\(s\) not used by the consumer's tests", result.stdout)
+    doc = json.loads((tmp_path / PACT_NAME).read_text())
+    parse(json.dumps(doc))  # the core still takes it
+    user = next(i for i in doc["interactions"] if i["description"] == "GET /users/{id} returns 200")
+    content = user["response"]["body"]["content"]
+    assert {"name", "email"} <= set(content) and "roles" not in content  # the suite reads name and email only
+    assert "not used by the consumer's tests" in json.dumps(user["comments"]["pactRecorder"]["evidence"])
+    assert (tmp_path / PACT_NAME.replace(".json", ".prune.yaml")).exists()
