@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.statesetup import Setup, StateCalls
+from recorder.threadserver import ThreadServer
 
 
 @dataclass
@@ -45,24 +45,13 @@ class Relay:
         return {}
 
 
-class LocalServer:
+class LocalServer(ThreadServer):
     """What the verifier reads from this process, on 127.0.0.1 in a thread: the pact with real values
     filled in (never written to disk) and the state-change URL of a setup from the recording."""
 
     def __init__(self, pact: bytes, setup: Setup | Relay | None):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(pact, setup))
-        base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.pact_url, self.state_url = f"{base}/pact.json", f"{base}/_pact/states"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> LocalServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        super().__init__(_handler(pact, setup))
+        self.pact_url, self.state_url = f"{self.url}/pact.json", f"{self.url}/_pact/states"
 
 
 def _handler(pact: bytes, setup: Setup | Relay | None) -> type[BaseHTTPRequestHandler]:

@@ -27,13 +27,14 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.corematch import CoreMatcher
 from recorder.redact import PLACEHOLDER
 from recorder.states import collection_items
+from recorder.threadserver import ThreadServer
 
 REPLAYED_SECRET = "replayed-secret"
 """What a redacted value in a response is answered with: any value the consumer can send back."""
@@ -316,24 +317,12 @@ def _set(content: Any, jsonpath: str, value: Any) -> None:
 # -- serving --------------------------------------------------------------------------------------
 
 
-class ReplayServer:
+class ReplayServer(ThreadServer):
     """A Replay on HOST:PORT (127.0.0.1 by default), served from a thread while the block runs."""
 
     def __init__(self, replay: Replay, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(_handler(replay), host, port)
         self.replay = replay
-        self.httpd = ThreadingHTTPServer((host, port), _handler(replay))
-        self.httpd.daemon_threads = True
-        self.url = f"http://{host}:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> ReplayServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
 
 
 def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:

@@ -14,14 +14,14 @@ import copy
 import hashlib
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from recorder.model import NO_BODY, Headers
+from recorder.threadserver import ThreadServer
 
 SAMPLES = 3  # recorded responses per interaction: the example, the first that differs, the last
 ROUNDS = 4  # checks before an interaction that still fails keeps only its status and content type
@@ -132,10 +132,10 @@ def _verify(document: dict, replies: list[Sample]) -> dict:
     from recorder.localserver import LocalServer
     from recorder.verify import output_parked
 
-    with _replay(replies) as url, LocalServer(json.dumps(document).encode(), None) as local:
+    with _replay(replies) as replay, LocalServer(json.dumps(document).encode(), None) as local:
         verifier = (
             Verifier(document["provider"]["name"], host="127.0.0.1")
-            .add_transport(url=url)
+            .add_transport(url=replay.url)
             .add_source(local.pact_url)
             .set_coloured_output(enabled=False)
         )
@@ -144,8 +144,9 @@ def _verify(document: dict, replies: list[Sample]) -> dict:
         return verifier.results
 
 
-@contextmanager
-def _replay(replies: list[Sample]) -> Iterator[str]:
+def _replay(replies: list[Sample]) -> ThreadServer:
+    """The recorded responses, each answered to the request that names it in the reply header."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -168,15 +169,7 @@ def _replay(replies: list[Sample]) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return ThreadServer(Handler)
 
 
 # -- loosening ----------------------------------------------------------------------------------
