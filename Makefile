@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml scripts/bootstrap
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
+# Two workers: the machine has two cores, and the suite waits on real servers and processes.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'mitmproxy2swagger>=0.15' 2>&1 | grep -v '^WARNING: Location' || true
