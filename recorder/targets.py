@@ -41,7 +41,8 @@ def parse_reverse(specs: list[str], provider: str | None, option: str = "--targe
         name, sep, url = spec.partition("=") if re.match(r"^[A-Za-z0-9._-]+=", spec) else ("", "", spec)
         if not sep:
             if not provider or len(specs) > 1:
-                raise ValueError(f"{option} {spec!r}: give the provider's name, as NAME=URL or with --provider NAME")
+                alone = " or with --provider NAME" if option == "--target" else ""
+                raise ValueError(f"{option} {spec!r}: give the provider's name, as NAME=URL{alone}")
             name = provider
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
