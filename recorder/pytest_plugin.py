@@ -130,7 +130,9 @@ def _controller_with_workers(config: pytest.Config) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     if pacts := _option(config, "pact_replay"):
-        replay = ReplayState(pacts, _pairs(_option(config, "pact_env"), "pact_env"))
+        forward = _pairs(_option(config, "pact_provider"), "pact_provider") if _option(config, "pact_forward") else {}
+        confdir = _option(config, "pact_confdir") or "~/.mitmproxy"
+        replay = ReplayState(pacts, _pairs(_option(config, "pact_env"), "pact_env"), forward, confdir)
         config.stash[REPLAY] = replay
         config.pluginmanager.register(replay, "pact-recorder-replay")
     if not _option(config, "pact_record"):
@@ -192,18 +194,7 @@ class PluginState:
     def _environment(self, env: dict[str, str], targets: dict, forward: dict) -> None:
         _export({name: self.session.url(name) for name in targets}, env)
         if forward:
-            proxy = self.session.proxy_url
-            for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-                os.environ[var] = proxy
-            hosts = {h.split(":")[0] for h in forward.values()}
-            for var in ("NO_PROXY", "no_proxy"):
-                kept = [h for h in os.environ.get(var, "").split(",") if h.strip() and h.strip() not in hosts]
-                os.environ[var] = ",".join(kept)
-            from recorder.ca import write_bundle
-
-            confdir = Path(self.session.confdir).expanduser()
-            bundle = write_bundle(confdir, confdir / "pact-recorder-ca-bundle.pem")
-            os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = str(bundle)
+            _through_proxy(self.session, forward)
 
     # -- hooks --------------------------------------------------------------------------------------
 
@@ -290,6 +281,21 @@ class EnvUrls:
         return url
 
 
+def _through_proxy(session, forward: dict[str, str]) -> None:
+    """Forward mode: the session's proxy in HTTP(S)_PROXY for the providers' hosts, its CA trusted."""
+    from recorder.ca import write_bundle
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        os.environ[var] = session.proxy_url
+    hosts = {h.split(":")[0] for h in forward.values()}
+    for var in ("NO_PROXY", "no_proxy"):
+        kept = [h for h in os.environ.get(var, "").split(",") if h.strip() and h.strip() not in hosts]
+        os.environ[var] = ",".join(kept)
+    confdir = Path(session.confdir).expanduser()
+    bundle = write_bundle(confdir, confdir / "pact-recorder-ca-bundle.pem")
+    os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = str(bundle)
+
+
 def _export(urls: dict[str, str], env: dict[str, str]) -> None:
     """Each provider's URL in PACT_RECORDER_URL_<NAME>, and in the variable --pact-env names for it."""
     from recorder.replay import env_name
@@ -303,18 +309,26 @@ def _export(urls: dict[str, str], env: dict[str, str]) -> None:
 class ReplayState:
     """--pact-replay: each pact answered on a free 127.0.0.1 port for the session (recorder/replay.py)."""
 
-    def __init__(self, pacts: list[str], env: dict[str, str]):
+    def __init__(self, pacts: list[str], env: dict[str, str], forward: dict[str, str], confdir: str):
         from contextlib import ExitStack
 
         from recorder.files import load_pact
         from recorder.replay import replaying
+        from recorder.session import RecordingSession
 
         self.servers, self._stack = {}, ExitStack()
         try:
             for pact in pacts:
                 doc = load_pact(Path(pact))
                 self.servers[doc["provider"]["name"]] = self._stack.enter_context(replaying(doc))
-        except ValueError as e:
+            if forward:  # the consumer reaches the providers by host, through a proxy that sends them here
+                unknown = sorted(set(forward) - set(self.servers))
+                if unknown:
+                    raise ValueError(f"--pact-provider {unknown[0]!r}: no --pact-replay pact has that provider")
+                urls = {name: server.url for name, server in self.servers.items()}
+                proxy = RecordingSession("replay", forward=forward, confdir=confdir, write=False, answer_from=urls)
+                _through_proxy(self._stack.enter_context(proxy), forward)
+        except (ValueError, RuntimeError) as e:
             self._stack.close()
             raise pytest.UsageError(f"--pact-replay {e}") from None
         _export({name: server.url for name, server in self.servers.items()}, env)

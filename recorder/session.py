@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from recorder.capture import to_exchange
 from recorder.headers import HeaderPolicy
@@ -42,6 +43,17 @@ class Collected:
     redacted: Counter = field(default_factory=Counter)  # (provider, where) -> count
 
 
+class ToReplay:
+    """A mitmproxy addon that sends each provider's requests to its replay (plain HTTP on 127.0.0.1)."""
+
+    def __init__(self, route, urls: dict[str, str]):
+        self.route, self.urls = route, {name: urlsplit(url) for name, url in urls.items()}
+
+    def request(self, flow) -> None:
+        if (url := self.urls.get(self.route(flow) or "")) is not None:
+            flow.request.scheme, flow.request.host, flow.request.port = "http", url.hostname, url.port
+
+
 class RecordingSession:
     def __init__(
         self,
@@ -58,11 +70,15 @@ class RecordingSession:
         pending: bool = False,
         upstream_ca: str | Path | None = None,
         upstream_insecure: bool = False,
+        answer_from: dict[str, str] | None = None,
     ):
         """`merge`/`pending` as `record --merge/--pending`; `upstream_ca`/`upstream_insecure` trust HTTPS
-        providers with self-signed certificates, as `record --upstream-ca/--upstream-insecure`."""
+        providers with self-signed certificates, as `record --upstream-ca/--upstream-insecure`.
+        `answer_from` (provider -> URL of a replay): nothing is recorded; each provider's requests are
+        sent to its replay instead (the pytest plugin's --pact-replay in forward mode)."""
         self.consumer, self.out, self.spec, self.confdir, self.write = consumer, Path(out), spec, confdir, write
         self.merge, self.pending = merge, pending
+        self.answer_from = answer_from
         try:
             self.tls = upstream_tls(upstream_ca, upstream_insecure)
         except ValueError as e:
@@ -118,7 +134,10 @@ class RecordingSession:
 
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
-            addon = PactRecorder(route=router(self.plan, self.forward), sink=self._sink)
+            route = router(self.plan, self.forward)
+            addon = (
+                ToReplay(route, self.answer_from) if self.answer_from else PactRecorder(route=route, sink=self._sink)
+            )
             modes = list(dict.fromkeys(lr.mode for lr in self.plan))
             self._master, _ = lean_master(
                 modes,

@@ -36,8 +36,8 @@ def recorded(tmp_path_factory) -> Path:
     return out / PACT_NAME
 
 
-def suite(url: str, *paths: str, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    env = {**os.environ, "USERS_URL": url}
+def suite(url: str, *paths: str, options: tuple[str, ...] = (), env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "USERS_URL": url, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "pytest", *(paths or (SUITE,)), "-q", "-p", "no:cacheprovider", *options],
         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
@@ -177,3 +177,19 @@ def test_the_plugin_prunes_in_the_same_run_it_records(tmp_path):
     assert {"name", "email"} <= set(content) and "roles" not in content  # the suite reads name and email only
     assert "not used by the consumer's tests" in json.dumps(user["comments"]["pactRecorder"]["evidence"])
     assert (tmp_path / PACT_NAME.replace(".json", ".prune.yaml")).exists()
+
+
+def test_the_plugins_pact_replay_answers_by_host_in_forward_mode(tmp_path):
+    """Recorded through the forward proxy, replayed through one: the suite keeps the provider's own URL."""
+    provider = RunningProvider()
+    host = provider.url.removeprefix("http://")
+    try:
+        recording = run_suite(provider, tmp_path, "--pact-forward", "--pact-provider", f"user-service={host}")
+    finally:
+        provider.stop()  # nothing listens at its URL from here on
+    assert recording.returncode == 0, recording.stdout + recording.stderr
+    options = ("--pact-replay", str(tmp_path / PACT_NAME), "--pact-forward", "--pact-provider", f"user-service={host}")
+    home = {"HOME": str(tmp_path / "home")}
+    result = suite(provider.url, options=options, env=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 request(s) answered, 0 unmatched" in result.stdout
