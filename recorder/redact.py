@@ -152,7 +152,7 @@ class Redactor:
         self.cursors = frozenset(rules.cursors)
         self.secret_header = secret_header
         self.found: Counter[str] = Counter()
-        self._names_seen: dict[str, bool] = {}
+        self._names_seen: dict[str, tuple[bool, bool]] = {}
         self._any_pattern = re.compile("|".join(f"(?:{p.regex})" for p in rules.secret_patterns if p.regex) or "(?!)")
         self._luhn = any(p.luhn for p in rules.secret_patterns)
         self.secret_names = SecretNames()
@@ -160,15 +160,22 @@ class Redactor:
 
     # -- what is a secret --------------------------------------------------------------------------
 
-    def secret_name(self, name: str) -> bool:
-        # Field names repeat in every exchange of an API: remember the answer (bounded).
+    def _name_facts(self, name: str) -> tuple[bool, bool]:
+        """(an opaque pagination cursor, a secret name): asked for every field of every body, and field
+        names repeat in every exchange of an API: remembered (bounded)."""
         if (known := self._names_seen.get(name)) is not None:
             return known
         n = normalise_name(name)
-        secret = n not in self.allow and any(n == s or n.endswith(s) for s in self.names)
+        facts = (
+            cursor_name(name) in self.cursors,
+            n not in self.allow and any(n == s or n.endswith(s) for s in self.names),
+        )
         if len(self._names_seen) < 10_000:
-            self._names_seen[name] = secret
-        return secret
+            self._names_seen[name] = facts
+        return facts
+
+    def secret_name(self, name: str) -> bool:
+        return self._name_facts(name)[1]
 
     def secret_value(self, value: str, name: str | None = None) -> str | None:
         """The name of the pattern a value (of the field, parameter or header `name`) matches, or None."""
@@ -186,7 +193,7 @@ class Redactor:
 
     def cursor(self, name: str) -> bool:
         """An opaque pagination cursor: the provider needs it back exactly as it gave it."""
-        return cursor_name(name) in self.cursors
+        return self._name_facts(name)[0]
 
     # -- exchanges ---------------------------------------------------------------------------------
 
@@ -268,11 +275,12 @@ class Redactor:
 
     def _secret_field(self, name: str, value: Any) -> bool:
         """A named value is secret when its name is a secret name, or (strings) it looks like a secret."""
-        if self.cursor(name):
+        cursor, secret_name = self._name_facts(name)
+        if cursor:
             return False
         if isinstance(value, str):
-            return value != PLACEHOLDER and (self.secret_name(name) or self.secret_value(value, name) is not None)
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.secret_name(name)
+            return value != PLACEHOLDER and (secret_name or self.secret_value(value, name) is not None)
+        return secret_name and isinstance(value, (int, float)) and not isinstance(value, bool)
 
     def _field(self, value: Any, name: str, where: str) -> Any:
         if self._secret_field(name, value):
