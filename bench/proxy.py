@@ -172,9 +172,8 @@ def main() -> None:
                             url = f"http://127.0.0.1:{port}/{doc}.json"
                             results.setdefault((doc, conns, name), []).append(wrk(url, conns))
         finally:
-            for proc in started:
-                proc.terminate()
-                proc.wait(30)
+            for proc in started:  # record catches up on its spool at stop: that may take a while
+                stop(proc)
         try:
             burst_result = burst(upstream, tmp) if BURST else None
         finally:
@@ -212,9 +211,16 @@ def burst(upstream: str, tmp: Path) -> tuple[dict, float, float]:
             time.sleep(0.05)
         return figures, time.monotonic() - stopped, peak
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 900) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def report(results: dict) -> None:

@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="bodies larger than this (512k, 4m, 1g) are streamed through untouched and recorded "
         "by content type only (default 4m)",
     )
+    rec.add_argument(
+        "--spool",
+        default="1g",
+        metavar="SIZE",
+        help="when inference falls behind the traffic, exchanges wait in an encrypted spool on disk of at most "
+        "SIZE instead of slowing the traffic down; 0: no spool (default 1g)",
+    )
     _output(rec)
     rec.set_defaults(run=cmd_record)
 
@@ -335,8 +342,9 @@ def cmd_record(args) -> int:
         raise UsageError(str(e)) from None
     if args.flush_interval < 0:
         raise UsageError(f"--flush-interval {args.flush_interval}: expected seconds >= 0 (0 writes only at exit)")
-    if not re.fullmatch(r"[0-9]+[kmg]?b?", args.max_body.lower()):
-        raise UsageError(f"--max-body {args.max_body!r}: expected a size such as 512k, 4m or 1g")
+    for option, size in (("--max-body", args.max_body), ("--spool", args.spool)):
+        if not re.fullmatch(r"[0-9]+[kmg]?b?", size.lower()):
+            raise UsageError(f"{option} {size!r}: expected a size such as 512k, 4m or 1g")
     rules = load(args.rules, with_defaults=not args.no_default_rules)
     plan = listeners(reverse, forward, port, host)
     recordings = {}
@@ -369,6 +377,7 @@ def cmd_record(args) -> int:
                 "pact_save_flows": str(args.save_flows or ""),
                 "pact_flush_interval": args.flush_interval,
                 "pact_max_body": args.max_body,
+                "pact_spool": args.spool,
                 **upstream_tls(args),
             },
             on_ready=ready,
