@@ -330,25 +330,34 @@ class Redactor:
     def _json(self, value: Any, path: str, where: str, keys: tuple | None, name: str | None = None) -> Any:
         # Called for every value of every body: paths are only spelled out for what is redacted, and
         # keys (to name a request's secrets) are followed in request bodies only. The elements of an
-        # array are named by its key (`api_keys: [...]`).
+        # array are named by its key (`api_keys: [...]`). A container without secrets is returned as it
+        # is, not copied: most are.
         if isinstance(value, dict):
-            out = {}
+            out = None
             for k, v in value.items():
                 if isinstance(v, (dict, list)):
-                    out[k] = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k), k)
+                    kept = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k), k)
+                    if kept is v:
+                        continue
                 elif self._secret_field(k, v):
                     self.found[f"{where} {path}.{k}"] += 1
                     if keys is not None:
                         self._name(where, [*keys, k], k, v)
-                    out[k] = PLACEHOLDER
+                    kept = PLACEHOLDER
                 else:
-                    out[k] = v
-            return out
+                    continue
+                out = dict(value) if out is None else out
+                out[k] = kept
+            return value if out is None else out
         if isinstance(value, list):
-            return [
-                self._json(v, f"{path}[*]", where, None if keys is None else (*keys, i), name)
-                for i, v in enumerate(value)
-            ]
+            out, item_path = None, f"{path}[*]"
+            for i, v in enumerate(value):
+                if isinstance(v, (dict, list, str)):  # numbers, booleans and null are never secrets alone
+                    kept = self._json(v, item_path, where, None if keys is None else (*keys, i), name)
+                    if kept is not v:
+                        out = list(value) if out is None else out
+                        out[i] = kept
+            return value if out is None else out
         if isinstance(value, str) and not (name and self.cursor(name)) and self.secret_value(value, name):
             self.found[f"{where} {path}"] += 1
             if keys is not None:

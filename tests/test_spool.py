@@ -3,10 +3,12 @@ SIGSTOP), exchanges wait in an encrypted on-disk spool; it catches up at stop, a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,27 +39,40 @@ def recorded(out: Path) -> int:
     return sum(i["comments"]["pactRecorder"]["exchanges"] for i in pact["interactions"])
 
 
-def start_with_stopped_child(echo: str, tmp_path: Path, *extra: str) -> tuple[procs.Process, int]:
-    """A recorder whose spool goes under tmp_path, and its recording process stopped (SIGSTOP)."""
+@contextlib.contextmanager
+def stopped_child(echo: str, tmp_path: Path, *extra: str) -> Iterator[tuple[procs.Process, int]]:
+    """A recorder whose spool goes under tmp_path, and its recording process stopped (SIGSTOP); the
+    recorder is stopped at the end whatever happened (the test stops it first to check how it ends)."""
     proxy = procs.start(recorder_args(echo, tmp_path, *extra), env={"TMPDIR": str(tmp_path)})
     child = recording_process(proxy)
     os.kill(child, signal.SIGSTOP)
-    return proxy, child
+    try:
+        yield proxy, child
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGCONT)
+        proxy.stop(signal.SIGKILL)
+        wait_until_dead(child)
+
+
+def send_big(proxy: procs.Process, count: int) -> None:
+    for n in range(count):
+        assert send(proxy.url, big(n), "application/json", None, path=f"/echo/{n}")[0] == 200
+
+
+def spooled(tmp_path: Path) -> list[Path]:
+    return list(tmp_path.glob("pact-recorder-spool-*/*.spool"))
 
 
 def test_a_recording_process_that_is_behind_never_slows_the_traffic_and_catches_up_at_stop(echo, tmp_path):
-    proxy, child = start_with_stopped_child(echo, tmp_path)
-    try:
-        for n in range(40):  # ~4 MB, four pipes full: without the spool the proxy would wait for the child
-            assert send(proxy.url, big(n), "application/json", None, path=f"/echo/{n}")[0] == 200
-        chunks = list(tmp_path.glob("pact-recorder-spool-*/*.spool"))
-        assert chunks, "the exchanges should be waiting in the spool"
-        on_disk = b"".join(p.read_bytes() for p in chunks)
+    with stopped_child(echo, tmp_path) as (proxy, child):
+        send_big(proxy, 40)  # ~4 MB, four pipes full: without the spool the proxy would wait for the child
+        assert spooled(tmp_path), "the exchanges should be waiting in the spool"
+        on_disk = b"".join(p.read_bytes() for p in spooled(tmp_path))
         assert len(on_disk) > 1_000_000
         assert SECRET.encode() not in on_disk and b"must not reach disk" not in on_disk  # encrypted
-    finally:
         os.kill(child, signal.SIGCONT)
-    assert proxy.stop() == 0, proxy.output
+        assert proxy.stop() == 0, proxy.output
     assert recorded(tmp_path) == 40
     assert "MB of spooled exchanges at stop in" in proxy.output
     assert SECRET not in (tmp_path / PACT_NAME).read_text()
@@ -65,46 +80,37 @@ def test_a_recording_process_that_is_behind_never_slows_the_traffic_and_catches_
 
 
 def test_while_the_traffic_is_quiet_the_recording_process_catches_up_on_the_spool(echo, tmp_path):
-    proxy, child = start_with_stopped_child(echo, tmp_path)
-    try:
-        for n in range(30):
-            assert send(proxy.url, big(n), "application/json", None, path=f"/echo/{n}")[0] == 200
-    finally:
+    with stopped_child(echo, tmp_path) as (proxy, child):
+        send_big(proxy, 30)
         os.kill(child, signal.SIGCONT)
-    deadline = time.monotonic() + 60
-    while list(tmp_path.glob("pact-recorder-spool-*/*.spool")):  # no more traffic: it still gets every chunk
-        assert time.monotonic() < deadline, proxy.output
-        time.sleep(0.05)
-    assert proxy.stop() == 0, proxy.output
+        deadline = time.monotonic() + 60
+        while spooled(tmp_path):  # no more traffic: the recording process still gets every chunk
+            assert time.monotonic() < deadline, proxy.output
+            time.sleep(0.05)
+        assert proxy.stop() == 0, proxy.output
     assert recorded(tmp_path) == 30
     assert "spooled exchanges at stop" not in proxy.output  # nothing was left for the stop
 
 
 def test_after_sigkill_of_the_proxy_the_recording_process_records_the_spool_too(echo, tmp_path):
-    proxy, child = start_with_stopped_child(echo, tmp_path)
-    try:
-        for n in range(30):
-            assert send(proxy.url, big(n), "application/json", None, path=f"/echo/{n}")[0] == 200
-        assert list(tmp_path.glob("pact-recorder-spool-*/*.spool"))
+    with stopped_child(echo, tmp_path) as (proxy, child):
+        send_big(proxy, 30)
+        assert spooled(tmp_path)
         proxy.stop(signal.SIGKILL)
-    finally:
         os.kill(child, signal.SIGCONT)
-    wait_until_dead(child)
+        wait_until_dead(child)
     assert recorded(tmp_path) == 30
     assert not list(tmp_path.glob("pact-recorder-spool-*"))
 
 
 def test_when_the_spool_is_full_the_proxy_waits_for_the_recording_process_and_says_so_once(echo, tmp_path):
-    proxy, child = start_with_stopped_child(echo, tmp_path, "--spool", "1m")
-    with ThreadPoolExecutor(4) as pool:
-        try:
-            sent = [pool.submit(send, proxy.url, big(n), "application/json", None, f"/echo/{n}") for n in range(40)]
-            with proxy._more:  # the proxy says it waits: only then let the recording process go on
-                assert proxy._more.wait_for(lambda: "spool is full" in proxy.output, 30), proxy.output
-        finally:
-            os.kill(child, signal.SIGCONT)
+    with stopped_child(echo, tmp_path, "--spool", "1m") as (proxy, child), ThreadPoolExecutor(4) as pool:
+        sent = [pool.submit(send, proxy.url, big(n), "application/json", None, f"/echo/{n}") for n in range(40)]
+        with proxy._more:  # the proxy says it waits: only then let the recording process go on
+            assert proxy._more.wait_for(lambda: "spool is full" in proxy.output, 30), proxy.output
+        os.kill(child, signal.SIGCONT)
         assert [f.result()[0] for f in sent] == [200] * 40
-    assert proxy.stop() == 0, proxy.output
+        assert proxy.stop() == 0, proxy.output
     assert recorded(tmp_path) == 40
     assert proxy.output.count("spool is full") == 1
 
