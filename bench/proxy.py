@@ -10,7 +10,8 @@ wrk loads each configuration with 1 and 10 keep-alive connections for DURATION s
   direct   nginx itself;                  mitmdump  plain `mitmdump -q --mode reverse:...` (no addon);
   lean     our in-process master, no recording;   record  `pact-recorder record` (inference on);
   addon    `mitmdump -q -s addons/pact_recorder.py`.
-Then a burst: `record` alone under BURST seconds of the ~100 KB varying document (10 connections), then
+Each measurement starts with the recorders caught up (their spools empty); what a backlog costs is what
+the burst measures: `record` alone under BURST seconds of the ~100 KB varying document (10 connections), then
 SIGTERM: how long the recording took to catch up (drain) after the burst, and the peak RSS of both
 processes.
 Targets (printed met / MISSED, issue 16): record >= 1.5x mitmdump's throughput on 1 KB bodies and
@@ -161,7 +162,8 @@ def main() -> None:
                 if name not in CONFIGS:
                     continue
                 if args:
-                    started.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                    started.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                    env={**os.environ, "TMPDIR": str(tmp)}))  # its spool: here
                     wait_for_port(port, started[-1])
                 running[name] = port
             results: dict[tuple, list[dict]] = {}
@@ -170,6 +172,7 @@ def main() -> None:
                     for conns in CONNS:
                         for name, port in running.items():
                             url = f"http://127.0.0.1:{port}/{doc}.json"
+                            caught_up(tmp)
                             results.setdefault((doc, conns, name), []).append(wrk(url, conns))
         finally:
             for proc in started:  # record catches up on its spool at stop: that may take a while
@@ -182,6 +185,16 @@ def main() -> None:
     report(results)
     if burst_result is not None:
         report_burst(*burst_result)
+
+
+def caught_up(tmp: Path, timeout: float = 900) -> None:
+    """Until the recorders have recorded what waits in their spools (under tmp): each configuration is
+    measured with its recorder caught up; what a backlog costs is the burst's drain."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while list(tmp.glob("pact-recorder-spool-*/*.spool")) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def burst(upstream: str, tmp: Path) -> tuple[dict, float, float]:

@@ -50,27 +50,26 @@ class Spool:
         return sum(n for _, n in self._sealed) + self.open_bytes
 
     def busy(self) -> bool:
-        """Is the child still reading a chunk handed over? (It reads them in order.)"""
-        return bool(self._sealed) and self._sealed[-1][0].exists()
+        """Is the child still reading a chunk handed over?"""
+        if self._sealed and not self._sealed[-1][0].exists():
+            self._sealed.clear()  # it reads them in order: every earlier one is gone too
+        return bool(self._sealed)
 
     def append(self, message: bytes) -> bool:
         """Encrypt and append one message; False (nothing written) when the bound would be passed."""
-        record = self._seal_record(message)
-        if self._estimate + len(record) > self.limit and self.on_disk() + len(record) > self.limit:
+        record = self._encrypted(message)
+        looked = sum(n for _, n in self._sealed) + self.open_bytes  # as of the last look: the child only deletes
+        if looked + len(record) > self.limit and self.on_disk() + len(record) > self.limit:
             return False
         if self._file is None:
             self._chunks += 1
-            self._file = open(self.folder / f"{self._chunks:08d}.spool", "wb")  # noqa: SIM115 - until sealed
+            # Unbuffered: a record written is in the kernel's hands, and survives a kill -9 of the proxy.
+            self._file = open(self.folder / f"{self._chunks:08d}.spool", "wb", buffering=0)  # noqa: SIM115
         self._file.write(record)
         self.open_bytes += len(record)
         return True
 
-    @property
-    def _estimate(self) -> int:
-        """on_disk() as of the last look (an upper bound: the child only ever deletes)."""
-        return sum(n for _, n in self._sealed) + self.open_bytes
-
-    def _seal_record(self, message: bytes) -> bytes:
+    def _encrypted(self, message: bytes) -> bytes:
         nonce = os.urandom(12)
         data = self._aead.encrypt(nonce, message, None)
         return _LENGTH.pack(len(nonce) + len(data)) + nonce + data
