@@ -66,13 +66,13 @@ def varying_file(n: int) -> Path:
     from mitmproxy import http, io
     from mitmproxy.test import tflow
 
-    from bench.proxy import item
+    from bench.proxy import ITEMS, document
 
     path = CACHE / f"varying-{n}.mitm"
     if path.is_file():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
-    template = json.dumps({"items": [item(k) for k in range(31)], "at": "@MSEC@"})
+    template = document(ITEMS["50k"])
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:
         writer = io.FlowWriter(f)

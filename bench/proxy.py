@@ -56,8 +56,15 @@ def ensure_tools() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
+ITEMS = {"50k": 50, "100k": 100}  # objects per document: ~52 KB and ~104 KB as served
+
+
+def document(items: int) -> str:
+    return json.dumps({"items": [item(k) for k in range(items)], "at": "@MSEC@"})
+
+
 def item(k: int) -> dict:
-    """One nested object (~1.6 KB); @MSEC@ and @RID@ become nginx's $msec and $request_id per response."""
+    """One nested object (~1 KB as served); @MSEC@ and @RID@ become nginx's $msec and $request_id."""
     return {"id": k, "request_id": "@RID@", "name": f"Ada Lovelace {k}", "email": f"ada{k}@example.com",
             "active": k % 2 == 0, "score": 12.5 + k, "roles": ["admin", "author"], "served_at": "@MSEC@",
             "created_at": "2024-05-01T10:00:00Z", "tags": ["math", "engine", f"t{k % 7}"],
@@ -73,8 +80,8 @@ def start_nginx(tmp: Path) -> tuple[subprocess.Popen, str]:
     www = tmp / "www"
     www.mkdir()
     (www / "1k.json").write_text(json.dumps(item(1)))
-    for name, n in (("50k", 31), ("100k", 62)):
-        (www / f"{name}.json").write_text(json.dumps({"items": [item(k) for k in range(n)], "at": "@MSEC@"}))
+    for name, n in ITEMS.items():
+        (www / f"{name}.json").write_text(document(n))
     same = (www / "100k.json").read_text().replace("@RID@", "0" * 32).replace("@MSEC@", "1700000000.000")
     (www / "100k-same.json").write_text(same)
     port = free_port()

@@ -152,23 +152,26 @@ class Redactor:
         self.cursors = frozenset(rules.cursors)
         self.secret_header = secret_header
         self.found: Counter[str] = Counter()
-        self._names_seen: dict[str, tuple[bool, bool]] = {}
-        self._any_pattern = re.compile("|".join(f"(?:{p.regex})" for p in rules.secret_patterns if p.regex) or "(?!)")
+        self._names_seen: dict[str, tuple[bool, bool, re.Pattern]] = {}
+        self._prefilters: dict[tuple[str, ...], re.Pattern] = {}
+        self._unnamed = self._prefilter(None)
         self._luhn = any(p.luhn for p in rules.secret_patterns)
         self.secret_names = SecretNames()
         self._named: list[tuple] = []  # the request's secrets, while one exchange is redacted
 
     # -- what is a secret --------------------------------------------------------------------------
 
-    def _name_facts(self, name: str) -> tuple[bool, bool]:
-        """(an opaque pagination cursor, a secret name): asked for every field of every body, and field
-        names repeat in every exchange of an API: remembered (bounded)."""
+    def _name_facts(self, name: str) -> tuple[bool, bool, re.Pattern]:
+        """(an opaque pagination cursor, a secret name, the combined regex of the value patterns that apply
+        under this name): asked for every field of every body, and field names repeat in every exchange
+        of an API: remembered (bounded)."""
         if (known := self._names_seen.get(name)) is not None:
             return known
         n = normalise_name(name)
         facts = (
             cursor_name(name) in self.cursors,
             n not in self.allow and any(n == s or n.endswith(s) for s in self.names),
+            self._prefilter(n),
         )
         if len(self._names_seen) < 10_000:
             self._names_seen[name] = facts
@@ -177,13 +180,26 @@ class Redactor:
     def secret_name(self, name: str) -> bool:
         return self._name_facts(name)[1]
 
+    @staticmethod
+    def _applies(names: tuple[str, ...], named: str | None) -> bool:
+        """Does a value pattern limited to these field names (none: any) apply under the name `named`?"""
+        return not names or (named is not None and any(named == n or named.endswith(n) for n in names))
+
+    def _prefilter(self, named: str | None) -> re.Pattern:
+        """One regex for the patterns that apply under a (normalised) name: most values match none."""
+        regexes = tuple(r.pattern for _, r, _, names in self.patterns if r is not None and self._applies(names, named))
+        if (known := self._prefilters.get(regexes)) is None:
+            known = self._prefilters[regexes] = re.compile("|".join(f"(?:{r})" for r in regexes) or "(?!)")
+        return known
+
     def secret_value(self, value: str, name: str | None = None) -> str | None:
         """The name of the pattern a value (of the field, parameter or header `name`) matches, or None."""
-        if not (self._any_pattern.search(value) or (self._luhn and _CARD.match(value))):
-            return None  # one combined regex first: most values match no pattern
+        prefilter = self._unnamed if name is None else self._name_facts(name)[2]
+        if not (prefilter.search(value) or (self._luhn and _CARD.match(value))):
+            return None
         named = normalise_name(name) if name is not None else None
         for pattern, regex, check_luhn, names in self.patterns:
-            if names and (named is None or not any(named == n or named.endswith(n) for n in names)):
+            if not self._applies(names, named):
                 continue
             if regex is not None and regex.search(value):
                 return pattern
@@ -275,7 +291,7 @@ class Redactor:
 
     def _secret_field(self, name: str, value: Any) -> bool:
         """A named value is secret when its name is a secret name, or (strings) it looks like a secret."""
-        cursor, secret_name = self._name_facts(name)
+        cursor, secret_name, _ = self._name_facts(name)
         if cursor:
             return False
         if isinstance(value, str):

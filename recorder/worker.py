@@ -90,7 +90,8 @@ class RecordingWorker:
         self.spool_full_said = False
         self._sending = threading.Lock()  # the proxy's hooks and the idle hand-over share the pipe
         self._closed = threading.Event()
-        self._send_now(("start", settings, flush_interval, save_flows, key and (str(self.spool.folder), key)))
+        spool = (str(self.spool.folder), key) if self.spool is not None else None
+        self._send_now(("start", settings, flush_interval, save_flows, spool))
         if self.spool is not None:
             threading.Thread(target=self._hand_over_while_quiet, name="pact-recorder spool", daemon=True).start()
 
@@ -181,7 +182,7 @@ class RecordingWorker:
                 elif timeout is not None and time.monotonic() - last_change > timeout:
                     raise TimeoutError(f"the recording process made no progress in {timeout:.0f} s")
         console.print(
-            f"pact-recorder: recorded {spooled / 2**20:.1f} MB of spooled exchanges at stop in "
+            f"pact-recorder: caught up on {spooled / 2**20:.1f} MB of spooled exchanges in "
             f"{time.monotonic() - start:.1f} s",
             highlight=False,
         )
