@@ -41,6 +41,7 @@ OPTIONS = frozenset(
         "pact_spool",
         "pact_merge",
         "pact_pending",
+        "pact_self_check",
     }
 )
 SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body", "pact_offload", "pact_spool"}
@@ -62,6 +63,7 @@ def _settings(opts) -> Settings | None:
         rules,
         opts.pact_merge,
         opts.pact_pending,
+        opts.pact_self_check,
     )
 
 
@@ -82,6 +84,7 @@ class PactRecorder:
         self.inflight: set[str] = set()
         self.errors: Counter[str] = Counter()
         self.write_failed = False
+        self.wrote = False  # a pact was written at the end (not: nothing was recorded)
         self.started = False
         self.flows: FlowSaver | None = None
         self.flusher: asyncio.Task | None = None
@@ -96,6 +99,9 @@ class PactRecorder:
         loader.add_option("pact_default_rules", bool, True, "Apply pact-recorder's default rules first.")
         loader.add_option("pact_merge", bool, False, "Keep what the existing pact has that this recording did not see.")
         loader.add_option("pact_pending", bool, False, "Mark newly inferred interactions pending (V4).")
+        loader.add_option(
+            "pact_self_check", bool, True, "Verify the pact against its own recorded responses before writing it."
+        )
         loader.add_option("pact_save_flows", str, "", "Also keep the raw capture, redacted, in this .mitm file.")
         loader.add_option("pact_flush_interval", int, 0, "Write the pact every this many seconds (0: only at exit).")
         loader.add_option(
@@ -294,7 +300,8 @@ class PactRecorder:
             self.flows.close()
         if self.sink is not None:
             return  # whoever gave the sink writes the pacts
-        for name, report, error, _ in self._write_all():
+        for name, report, error, wrote in self._write_all():
+            self.wrote = self.wrote or wrote
             if error is not None:
                 self.write_failed = True
                 log.error("pact_recorder: could not write the pact for %s\n%s", name, error)

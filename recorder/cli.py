@@ -1,12 +1,11 @@
 """The `pact-recorder` command line. `main(argv) -> exit code`; user mistakes never print a traceback.
 
-Exit codes: 0 success (verify: green), 1 failure (verify: red; record: could not start),
-2 usage error (bad option, unreadable input).
+Exit codes: 0 success (verify: green), 1 failure (verify: red; record: could not start; record and
+infer: nothing was recorded, so no pact was written), 2 usage error (bad option, unreadable input).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -15,15 +14,16 @@ import os
 import re
 import socket
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from recorder import __version__
-from recorder.pactfile import SPECS
 from recorder.pipeline import Recording, Settings
 from recorder.rules import RuleError, dump, load
+from recorder.usage import parse
 
 
 class UsageError(Exception):
@@ -34,20 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     # The Pact core asks for anonymous usage tracking on every run; a recorder's output is no place
     # for that notice. Users who want tracking set PACT_DO_NOT_TRACK=false.
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="pact-recorder: %(levelname)s: %(message)s"
     )
     try:
-        return args.run(args)
+        return COMMANDS[args.run](args)
     except UsageError as e:
-        print(f"pact-recorder {args.command}: error: {e}", file=sys.stderr)
+        print(f"pact-recorder {args.run}: error: {e}", file=sys.stderr)
         return 2
     except RuleError as e:
-        print(
-            f"pact-recorder {args.command}: error: the rule files have {len(e.problems)} problem(s):", file=sys.stderr
-        )
+        print(f"pact-recorder {args.run}: error: the rule files have {len(e.problems)} problem(s):", file=sys.stderr)
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
@@ -55,219 +52,88 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pact-recorder", description="Record HTTP traffic into Pact contracts.")
-    p.add_argument("--version", action="version", version=f"pact-recorder {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def cmd_replay(args) -> int:
+    import signal
 
-    rec = sub.add_parser("record", help="run a recording proxy in front of providers (reverse or forward)")
-    rec.add_argument("--consumer", required=True, help="consumer name (used in the file name)")
-    rec.add_argument(
-        "--provider",
-        action="append",
-        default=[],
-        metavar="NAME | NAME=HOST[:PORT]",
-        help="the provider's name (with one bare --target URL); with --forward, NAME=HOST[:PORT], "
-        "repeatable: traffic to that host is recorded into NAME's pact",
-    )
-    rec.add_argument(
-        "--target",
-        action="append",
-        default=[],
-        metavar="URL | NAME=URL",
-        help="reverse mode: the provider's base URL, e.g. http://127.0.0.1:5001; NAME=URL, "
-        "repeatable, for several providers (each on its own listening port)",
-    )
-    rec.add_argument(
-        "--forward",
-        action="store_true",
-        help="listen as an HTTP(S) proxy; record traffic to the --provider hosts, pass the rest",
-    )
-    rec.add_argument(
-        "--upstream-ca", type=Path, metavar="PEM", help="trust this CA (or self-signed certificate) for HTTPS providers"
-    )
-    rec.add_argument(
-        "--upstream-insecure",
-        action="store_true",
-        help="do not verify HTTPS providers' certificates (test environments only)",
-    )
-    rec.add_argument(
-        "--listen",
-        default="127.0.0.1:8080",
-        metavar="HOST:PORT",
-        help="where the consumer connects (default 127.0.0.1:8080; port 0 picks a free one)",
-    )
-    rec.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder (its CA lives there)")
-    rec.add_argument(
-        "--save-flows",
-        type=Path,
-        metavar="FILE.mitm",
-        help="also keep the raw capture (redacted), to re-infer later with other rules",
-    )
-    rec.add_argument(
-        "--flush-interval",
-        type=int,
-        default=0,
-        metavar="SECONDS",
-        help="write the pact every SECONDS during the recording (default: only at exit)",
-    )
-    rec.add_argument(
-        "--max-body",
-        default="4m",
-        metavar="SIZE",
-        help="bodies larger than this (512k, 4m, 1g) are streamed through untouched and recorded "
-        "by content type only (default 4m)",
-    )
-    rec.add_argument(
-        "--spool",
-        default="1g",
-        metavar="SIZE",
-        help="when inference falls behind the traffic, exchanges wait in an encrypted spool on disk of at most "
-        "SIZE instead of slowing the traffic down; 0: no spool (default 1g)",
-    )
-    _output(rec)
-    rec.set_defaults(run=cmd_record)
+    from recorder.files import load_pact
+    from recorder.replay import replaying
 
-    inf = sub.add_parser("infer", help="infer a pact from a recorded .mitm flow file or a HAR file")
-    inf.add_argument("flows", type=Path, metavar="FILE", help="a .mitm flow dump or a .har file")
-    _names(inf)
-    _output(inf)
-    inf.set_defaults(run=cmd_infer)
-
-    ver = sub.add_parser("verify", help="verify a pact against a running provider with the Pact core")
-    ver.add_argument("pact", type=Path, metavar="PACT")
-    ver.add_argument("--provider-url", required=True, metavar="URL")
-    states_from = ver.add_mutually_exclusive_group()
-    states_from.add_argument(
-        "--state-url", metavar="URL", help="the provider's state-change endpoint (POST state/params/action)"
-    )
-    states_from.add_argument(
-        "--states",
-        type=Path,
-        metavar="MODULE.py",
-        help="a state-handler module (see `states scaffold`), run in this process",
-    )
-    states_from.add_argument(
-        "--states-from-recording",
-        nargs="?",
-        const=True,
-        type=Path,
-        metavar="STATES.yaml",
-        help="set each state up by sending the provider the recorded requests that made it (the states "
-        "file beside the pact, or this one); the provider starts empty, no state code needed",
-    )
-    ver.add_argument(
-        "--reset-command",
-        metavar="CMD",
-        help="with --states-from-recording: start the provider with this command, and again before each "
-        "interaction with states (for a provider nothing can empty); it must serve on --provider-url",
-    )
-    ver.add_argument(
-        "--reset-url",
-        metavar="URL",
-        help="with --states-from-recording: POST here to empty the provider before each interaction "
-        "(default: the reset request the recording holds, else delete what the setups created)",
-    )
-    ver.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="fill the recording's redacted values of this header (e.g. real credentials); a header the "
-        "recording did not redact is sent with every request",
-    )
-    ver.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="the real value of a redacted request value the recording named (states file: `secrets`); "
-        "also from PACT_SECRET_<NAME>",
-    )
-    ver.add_argument("--report", type=Path, metavar="FILE.json", help="write machine-readable results here")
-    ver.set_defaults(run=cmd_verify)
-
-    states = sub.add_parser("states", help="work with the provider states a pact needs")
-    states_sub = states.add_subparsers(dest="states_command", required=True, metavar="ACTION")
-    scaffold = states_sub.add_parser("scaffold", help="write a Python module of state handlers for a pact")
-    scaffold.add_argument("pact", type=Path, metavar="PACT")
-    scaffold.add_argument("--out", type=Path, metavar="FILE", help="where to write it (default: print it)")
-    scaffold.add_argument(
-        "--from-recording",
-        action="store_true",
-        help="handlers of states the recording made send its recorded requests (from the states file)",
-    )
-    scaffold.add_argument("-v", "--verbose", action="store_true", help="log more")
-    scaffold.set_defaults(run=cmd_states_scaffold)
-
-    dif = sub.add_parser("diff", help="what changed between two pacts: breaking, to review, non-breaking")
-    dif.add_argument("old", type=Path, metavar="OLD")
-    dif.add_argument("new", type=Path, metavar="NEW")
-    dif.add_argument("--format", choices=("text", "md", "json"), default="text")
-    dif.add_argument("-v", "--verbose", action="store_true", help="log more")
-    dif.set_defaults(run=cmd_diff)
-
-    rev = sub.add_parser("review", help="what was inferred and why, with the fields a reviewer should look at")
-    rev.add_argument("pact", type=Path, metavar="PACT")
-    rev.add_argument("--format", choices=("text", "md", "html", "json"), default="text")
-    rev.add_argument("--out", type=Path, metavar="FILE", help="write the report here (default: print it)")
-    rev.add_argument(
-        "--decisions",
-        type=Path,
-        metavar="FILE.yaml",
-        help="the reviewer's accept/override per field (see README), for --write-rules",
-    )
-    rev.add_argument(
-        "--write-rules", type=Path, metavar="FILE.yaml", help="write the decisions as a rule file for `infer --rules`"
-    )
-    rev.add_argument("-v", "--verbose", action="store_true", help="log more")
-    rev.set_defaults(run=cmd_review)
-
-    ca = sub.add_parser("ca", help="where the recorder's CA certificate is, and how to trust it (HTTPS)")
-    ca.add_argument("--confdir", default="~/.mitmproxy", help="mitmproxy's configuration folder")
-    ca.add_argument("--bundle", type=Path, metavar="FILE", help="write the system CAs plus ours into FILE")
-    ca.add_argument("-v", "--verbose", action="store_true", help="log more")
-    ca.set_defaults(run=cmd_ca)
-
-    rules = sub.add_parser("rules", help="check rule files, or show the effective rules")
-    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
-    check = rules_sub.add_parser("check", help="validate rule files (with the defaults they extend)")
-    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    check.set_defaults(run=cmd_rules_check)
-    show = rules_sub.add_parser("show", help="print the effective merged rules")
-    show.add_argument("files", nargs="*", type=Path, metavar="FILE")
-    show.set_defaults(run=cmd_rules_show)
-    for p_ in (check, show):
-        p_.add_argument("--no-default-rules", action="store_true", help="leave out rules/default.yaml")
-        p_.add_argument("-v", "--verbose", action="store_true", help="log more")
-    for s in (rec, inf, ver):
-        s.add_argument("-v", "--verbose", action="store_true", help="log more")
-    return p
+    host, port = listen_address(args.listen)
+    try:
+        doc = load_pact(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stops like Ctrl-C: the summary is printed
+    with replaying(doc, host, port) as server:
+        print(f"pact-recorder: listening on {server.url} replaying {args.pact} (Ctrl-C or SIGTERM stops)", flush=True)
+        try:
+            signal.pause()
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            print("\n".join(server.replay.summary()), flush=True)
+    return 0
 
 
-def _names(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--consumer", required=True, help="consumer name (used in the file name)")
-    p.add_argument("--provider", required=True, help="provider name (used in the file name)")
+def cmd_prune(args) -> int:
+    import shutil
 
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-def _output(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("pacts"), metavar="DIR", help="output folder (default pacts/)")
-    p.add_argument("--spec", choices=sorted(SPECS), default="v4", help="Pact specification to write (default v4)")
-    p.add_argument(
-        "--rules",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="a rule file applied after the defaults (repeatable; later files win)",
+    from recorder import pruned
+    from recorder.corematch import CoreMatcher
+    from recorder.files import load_pact, write_atomic
+    from recorder.pactfile import dumps
+    from recorder.prune import Suite, SuiteError, baseline, prune
+    from recorder.replay import http_interactions
+
+    command = args.suite
+    if not command:
+        raise UsageError("give the consumer's test command after --, e.g. prune PACT -- pytest tests/")
+    if shutil.which(command[0]) is None:
+        raise UsageError(f"command {command[0]!r} not found (not on PATH, no such file)")
+    for option, value in (("--jobs", args.jobs), ("--max-runs", args.max_runs), ("--time-budget", args.time_budget)):
+        if value <= 0:
+            raise UsageError(f"{option} {value}: expected a number above 0")
+    try:
+        doc = load_pact(args.pact)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    out = args.out or args.pact
+    rules_out = out.with_name(out.name.removesuffix(".json") + ".prune.yaml")
+    interactions = http_interactions(doc)
+    columns = (
+        TextColumn("pruning: {task.fields[runs]} runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fields decided"),
+        TimeElapsedColumn(),
     )
-    p.add_argument("--no-default-rules", action="store_true", help="leave out rules/default.yaml")
-    p.add_argument(
-        "--merge",
-        action="store_true",
-        help="merge into the existing pact: keep interactions not seen again and hand-written ones",
+    console = Console(stderr=True)
+    shown = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with CoreMatcher(interactions) as matcher, shown as bar:
+        suite = Suite(command, interactions, matcher, doc["provider"]["name"], args.env)
+        task = bar.add_task("prune", total=None, runs=0)
+        try:
+            base = baseline(suite)
+            result = prune(
+                suite, args.jobs, args.max_runs - base, args.time_budget, args.seed,
+                lambda runs, decided, total: bar.update(task, completed=decided, total=total, runs=base + runs),
+            )  # fmt: skip
+        except SuiteError as e:
+            raise UsageError(str(e)) from None
+    runs = base + result.runs
+    write_atomic(out, dumps(pruned.without(doc, result.pruned, runs)))
+    write_atomic(rules_out, pruned.rules(doc, result.pruned, result.kept))
+    print(
+        f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
+        f"{len(result.undecided)} undecided (kept). {runs} runs in {result.seconds:.1f}s."
     )
-    p.add_argument("--pending", action="store_true", help="mark newly inferred interactions pending (V4)")
+    for n, path in result.pruned:
+        print(f"  - {interactions[n]['description']}: {path}")
+    print(f"Wrote {out}\nWrote {rules_out} (infer --rules {rules_out} makes the same choice)")
+    return 0
 
 
 def settings(args, rules=None, provider: str | None = None) -> Settings:
@@ -275,7 +141,16 @@ def settings(args, rules=None, provider: str | None = None) -> Settings:
     if args.pending and args.spec != "v4":
         raise UsageError("--pending needs --spec v4: V3 pacts have no pending interactions")
     try:
-        return Settings(args.consumer, provider or args.provider, args.out, args.spec, rules, args.merge, args.pending)
+        return Settings(
+            args.consumer,
+            provider or args.provider,
+            args.out,
+            args.spec,
+            rules,
+            args.merge,
+            args.pending,
+            args.self_check,
+        )
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -307,16 +182,41 @@ def listen_address(value: str) -> tuple[str, int]:
     m = re.fullmatch(r"(?:\[?([^\]]*)\]?:)?(\d{1,5})", value)
     if not m or int(m.group(2)) > 65535:
         raise UsageError(f"--listen {value!r}: expected HOST:PORT or PORT, e.g. 127.0.0.1:8080")
-    host, port = m.group(1) or "127.0.0.1", int(m.group(2))
-    if port:
+    return m.group(1) or "127.0.0.1", int(m.group(2))
+
+
+def check_ports(value: str, host: str, plan) -> None:
+    """Every port the recording will listen on is free, said before anything starts. The probe sets
+    SO_REUSEADDR as every real server (mitmproxy's included) does: a port a recorder just left is in
+    TIME_WAIT for a minute, and that is no reason to refuse it."""
+    first = {listener.port: listener for listener in reversed(plan)}  # forward providers share one
+    for n, listener in enumerate(sorted(first.values(), key=lambda lr: lr.port)):
+        which = "there" if n == 0 else f"on port {listener.port}, where --target {listener.provider} would listen"
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                s.bind((host, port))
-            except OSError as e:
+                s.bind((host, listener.port))
+            except (OSError, OverflowError) as e:
+                reason = getattr(e, "strerror", None) or "no such port"
                 raise UsageError(
-                    f"--listen {value!r}: cannot listen there ({e.strerror}); pick another port, or 0 for a free one"
+                    f"--listen {value!r}: cannot listen {which} ({reason}); pick another port, or 0 for a free one"
                 ) from None
-    return host, port
+
+
+def writable_folder(option: str, folder: Path) -> None:
+    """`folder` is, or can be made, a folder this process writes into: checked at the start, so that a
+    recording is never lost at the end for want of a place to write it. Probed by writing, which is the
+    only check that holds for root, read-only mounts and ACLs alike; nothing is left behind."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        what = "is a file" if existing == folder else f"is inside {existing}, which is a file"
+        raise UsageError(f"{option} {folder}: {what}; give a folder for the pacts (it is created if missing)")
+    try:
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as e:
+        raise UsageError(
+            f"{option} {folder}: cannot write into {existing} ({e.strerror}); give a folder you can write to"
+        ) from None
 
 
 def cmd_record(args) -> int:
@@ -345,8 +245,11 @@ def cmd_record(args) -> int:
     for option, size in (("--max-body", args.max_body), ("--spool", args.spool)):
         if not re.fullmatch(r"[0-9]+[kmg]?b?", size.lower()):
             raise UsageError(f"{option} {size!r}: expected a size such as 512k, 4m or 1g")
+    writable_folder("--out", args.out)
     rules = load(args.rules, with_defaults=not args.no_default_rules)
     plan = listeners(reverse, forward, port, host)
+    if port:
+        check_ports(args.listen, host, plan)
     recordings = {}
     for listener in plan:
         recordings[listener.provider] = Recording(settings(args, rules, listener.provider))
@@ -385,7 +288,8 @@ def cmd_record(args) -> int:
             keep_host_header=not args.forward,
         )
     )
-    return 1 if recorder.write_failed else code
+    # One rule with `infer`: a run that wrote no pact (nothing recorded) did not do what was asked.
+    return 1 if recorder.write_failed or not recorder.wrote else code
 
 
 def upstream_tls(args) -> dict:
@@ -403,13 +307,18 @@ def cmd_infer(args) -> int:
     from recorder.worker import RecordingWorker
 
     s = settings(args)
+    if args.flows.is_dir():
+        raise UsageError(f"{args.flows}: is a folder; expected a .mitm flow file or a .har file")
     if not args.flows.is_file():
         raise UsageError(f"{args.flows}: no such file")
+    writable_folder("--out", args.out)
     # This process reads the flows (mitmproxy's reader is the slow part), a child infers at the same time.
     worker = RecordingWorker({s.provider: s})
+    flows = 0
     try:
         with read_progress(args.flows) as advance:
             for flow in read_flows(args.flows, advance):
+                flows += 1
                 parts = flow_parts(flow)
                 worker.send(("skip", s.provider, parts) if isinstance(parts, str) else ("add", s.provider, parts))
     except PartialCapture as e:
@@ -420,6 +329,10 @@ def cmd_infer(args) -> int:
     except BaseException:
         worker.cancel()
         raise
+    if not flows:
+        worker.cancel()
+        print(f"Nothing was recorded, so no pact was written: {args.flows} holds no exchanges.")
+        return 1
     ((_, report, error, wrote),) = worker.finish()
     if error is not None:
         print(f"pact-recorder infer: error: could not write the pact (a bug: please report it):\n{error}",
@@ -547,7 +460,7 @@ def cmd_diff(args) -> int:
     from recorder.files import load_pact
 
     try:
-        changes = diff.diff(load_pact(args.old), load_pact(args.new))
+        changes = diff.diff(load_pact(args.old), load_pact(args.new), args.changed)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.format == "json":
@@ -618,6 +531,34 @@ def cmd_rules_check(args) -> int:
 def cmd_rules_show(args) -> int:
     print(dump(load(args.files, with_defaults=not args.no_default_rules)), end="")
     return 0
+
+
+def cmd_addon(args) -> int:
+    print(addon_script())
+    return 0
+
+
+def addon_script() -> Path:
+    """addons/pact_recorder.py: from the source tree when running from it, else from the installed package
+    (it ships as recorder.mitmdump_addon, as rules/ ships as recorder.default_rules)."""
+    repo = Path(__file__).resolve().parent.parent / "addons" / "pact_recorder.py"
+    return repo if repo.is_file() else Path(str(files("recorder.mitmdump_addon").joinpath("pact_recorder.py")))
+
+
+COMMANDS = {
+    "record": cmd_record,
+    "infer": cmd_infer,
+    "verify": cmd_verify,
+    "states scaffold": cmd_states_scaffold,
+    "diff": cmd_diff,
+    "review": cmd_review,
+    "replay": cmd_replay,
+    "prune": cmd_prune,
+    "ca": cmd_ca,
+    "rules check": cmd_rules_check,
+    "rules show": cmd_rules_show,
+    "addon": cmd_addon,
+}
 
 
 if __name__ == "__main__":

@@ -51,6 +51,12 @@ class PathRules:
 _EXTENSION = re.compile(r"^(.+?)(\.[A-Za-z][A-Za-z0-9]{0,9})$")
 
 
+def _suffix(detector, segment: str) -> str:
+    """The extension a leaf parameter was detected with (its regex ends with it), else ''."""
+    m = _EXTENSION.match(unquote(segment))
+    return m.group(2) if m and detector.regex.endswith(escape(m.group(2))) else ""
+
+
 @cache
 def _default_path_rules() -> PathRules:
     return PathRules(defaults())
@@ -70,7 +76,7 @@ def to_endpoint(path: str, rules: PathRules | None = None) -> tuple[Endpoint, di
         detected.append(detect(unquote(s), after_literal=i > 0 and detected[i - 1] is None))
     names = _param_names(raw, [d is not None for d in detected])
     segments = tuple(
-        Segment(names[i], d.name, d.regex, d.numeric) if d else Segment(s)
+        Segment(names[i], d.name, d.regex, d.numeric, _suffix(d, s)) if d else Segment(s)
         for i, (s, d) in enumerate(zip(raw, detected, strict=True))
     )
     values = {names[i]: unquote(raw[i]) for i, d in enumerate(detected) if d}

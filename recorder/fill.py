@@ -73,6 +73,20 @@ class Secrets:
         return sorted({e["secret"] for e in entries if not e.get("issued") and self.value(e, PLACEHOLDER) is None})
 
 
+def where(entry: dict) -> str:
+    """Where a redacted request value was, for a person: `the JSON body's $.password`, `header Authorization`."""
+    key = entry.get("key")
+    if isinstance(key, list):
+        key = "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key)
+    places = {"body": "the JSON body's", "header": "header", "query": "query parameter", "form": "form field"}
+    return f"{places.get(entry.get('in'), entry.get('in'))} {key}"
+
+
+def option(entry: dict) -> str:
+    """The verify option that gives the real value of a redacted request value."""
+    return f"--secret {entry['secret']}=VALUE" if entry.get("secret") else f"--header '{entry.get('key')}: VALUE'"
+
+
 def made_by_recording(steps: list[dict]) -> set[str]:
     """Secrets a setup sends in a body, query or form: the recording set them, so any value will do."""
     return {e["secret"] for s in steps for e in s.get("secrets", []) if e.get("in") != "header"}

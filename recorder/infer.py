@@ -1,9 +1,10 @@
 """From exchanges to interactions: one Observation per interaction key.
 
 An Observation is updated by every exchange of its interaction and keeps only what inference needs:
-the first exchange as the example (examples are real values, and the same traffic always picks the
-same one), a count, and merged shapes (genson, with evidence) of the query, the request headers and
-the JSON bodies. Memory grows with the number of interactions, not with traffic.
+a typical exchange as the example (the first of the most common kind of request, by the headers it
+sent: examples are real values, and the same traffic always picks the same one), a count, up to three
+recorded responses for the self-check, and merged shapes (genson, with evidence) of the query, the
+request headers and the JSON bodies. Memory grows with the number of interactions, not with traffic.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, Interac
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
+from recorder.selfcheck import Sample, samples_kept
 from recorder.shapes import branch, shape_builder, types_of
 from recorder.states import ProviderState, echoed_params, param_value, states_for
 from recorder.timeline import Location, Preconditions
+from recorder.values import clock_regex, clock_values
+from recorder.xmlbody import xml_contract
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _STRICT_ENUM_MAX = 10
@@ -57,6 +61,7 @@ class Interaction:
     uses: dict = field(default_factory=dict)  # request location -> (state param, recorded value)
     secrets: tuple = ()  # where the example request's redacted values were, named (see redact)
     tests: list[str] = field(default_factory=list)  # the tests that made its exchanges
+    samples: list[Sample] = field(default_factory=list)  # recorded responses the pact is checked against
 
 
 class Context:
@@ -92,8 +97,13 @@ def _text_body(body: bytes, content_type: str | None) -> str | None:
 
 _XML = re.compile(r"^application/(xml|[^;]+\+xml)\b|^text/xml\b", re.I)
 XML_CONTENT_TYPE_ONLY = (
-    "XML, checked by its content type only: the core matches XML element by element and would hold "
-    "every repeated element to the first one, or to the recorded values"
+    "XML, checked by its content type only: it does not parse, or names too many distinct elements "
+    "to be a contract anyone reads"
+)
+XML_BY_STRUCTURE = (
+    "XML: the recorded elements must be there (empty ones, values written as element names, need not), "
+    "every text and attribute by type; no rule for the whole body (the core would hold every repeated "
+    "element to the first one)"
 )
 FILE_PART_MAX = 64 * 1024
 
@@ -143,6 +153,18 @@ def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
     return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
 
 
+KINDS_MAX = 8  # kinds of request (header sets) remembered per interaction; later ones only count
+
+
+@dataclass
+class Kind:
+    """Requests of an interaction that sent the same headers: the first of them, and how many."""
+
+    exchange: Exchange
+    pre: Preconditions = field(default_factory=lambda: Preconditions([], {}))  # what `exchange` needed
+    count: int = 1
+
+
 class Observation:
     """Everything seen of one interaction so far."""
 
@@ -152,13 +174,15 @@ class Observation:
         key: InteractionKey,
         endpoint: Endpoint,
         values: dict[str, str],
-        first: Exchange,
         order: int = 0,
     ):
-        self.ctx, self.key, self.endpoint, self.values, self.example = ctx, key, endpoint, values, first
+        self.ctx, self.key, self.endpoint, self.values = ctx, key, endpoint, values
         self.order = order  # when it was first seen: the earliest of merged observations gives the example
         self.count = 0
-        self.pre = Preconditions([], {})  # what the example exchange needed (set by the pipeline)
+        # The kinds of request seen, by the set of headers they sent: how many, the first of each and
+        # what it needed (set by the pipeline). The example is the first of the most common kind.
+        self.kinds: dict[frozenset[str], Kind] = {}
+        self.new_kind: Kind | None = None  # the kind the last exchange started, if it started one
         self.tests: set[str] = set()  # the tests whose exchanges this interaction was inferred from
         self.shapes = {
             name: shape_builder(ctx.rules)
@@ -166,16 +190,39 @@ class Observation:
         }
         self.unparsed = {"request": 0, "response": 0}
         self.streamed = {"request": 0, "response": 0}
+        self.samples: list[Sample] = []
+
+    @property
+    def typical(self) -> Kind:
+        return max(self.kinds.values(), key=lambda k: k.count)  # ties: the earliest
+
+    @property
+    def example(self) -> Exchange:
+        return self.typical.exchange
+
+    @property
+    def pre(self) -> Preconditions:
+        return self.typical.pre
 
     def add(self, exchange: Exchange) -> None:
         self.count += 1
+        sent = self.ctx.headers.kept(exchange.request_headers, "request")
+        names = frozenset(k.lower() for k in sent)
+        if (kind := self.kinds.get(names)) is not None:
+            kind.count += 1
+            self.new_kind = None
+        elif len(self.kinds) < KINDS_MAX:
+            self.kinds[names] = self.new_kind = Kind(exchange)
         for side in exchange.streamed:
             self.streamed[side] += 1
+        if "response" not in exchange.streamed:  # a body streamed past unrecorded is no sample of it
+            sample = Sample(exchange.status, exchange.response_headers, exchange.response_body)
+            self.samples = samples_kept(self.samples, sample)
         query: dict[str, list[str]] = {}
         for k, v in exchange.query:
             query.setdefault(k, []).append(v)
         self.shapes["query"].add_object(query)
-        self.shapes["request.headers"].add_object(self.ctx.headers.kept(exchange.request_headers, "request"))
+        self.shapes["request.headers"].add_object(sent)
         self.shapes["response.headers"].add_object(
             self.ctx.headers.kept(exchange.response_headers, "response", exchange.request_headers)
         )
@@ -192,13 +239,19 @@ class Observation:
     def merged(cls, observations: list[Observation]) -> Observation:
         """A new observation of everything in `observations` (first one first); they stay unchanged."""
         first = observations[0]
-        out = cls(first.ctx, first.key, first.endpoint, first.values, first.example, first.order)
-        out.pre = first.pre
+        out = cls(first.ctx, first.key, first.endpoint, first.values, first.order)
         for obs in observations:
             out.count += obs.count
+            for names, kind in obs.kinds.items():
+                if (mine := out.kinds.get(names)) is not None:
+                    mine.count += kind.count
+                elif len(out.kinds) < KINDS_MAX:
+                    out.kinds[names] = Kind(kind.exchange, kind.pre, kind.count)
             for name, builder in out.shapes.items():
                 builder.add_schema(obs.shapes[name].to_schema())
             out.tests |= obs.tests
+            for sample in obs.samples:
+                out.samples = samples_kept(out.samples, sample)
             for side, n in obs.unparsed.items():
                 out.unparsed[side] += n
                 out.streamed[side] += obs.streamed[side]
@@ -246,6 +299,7 @@ class Observation:
             query.setdefault(name, []).append(value)
         if rules := self._value_rules("query", strict=True, evidence=evidence):
             request.rules["query"] = rules
+        _clock_rules(ex, self.pre.uses, request, evidence)
         recorded = ex.response_json
         recorded = None if recorded is NO_BODY else recorded
         path_params = {name: param_value(value) for where, (name, value) in self.pre.uses.items() if where[0] == "path"}
@@ -275,6 +329,7 @@ class Observation:
             uses=dict(self.pre.uses),
             secrets=ex.secrets,
             tests=sorted(self.tests),
+            samples=list(self.samples),
         )
 
     def _description(self) -> str:
@@ -315,10 +370,15 @@ class Observation:
         elif body and _XML.search(kept.get("Content-Type", "")) and _text_body(body, kept["Content-Type"]):
             # The core matches XML element by element: a `$` type rule makes every repeated element
             # match the first one (a multistatus fails against its own bytes), and the example alone
-            # pins every value. A request must still send its body; a response is its content type.
+            # pins every value. A request must still send its body; a response keeps its structure.
+            text = _text_body(body, kept["Content-Type"])
             if side == "request":
-                msg.body = _text_body(body, kept["Content-Type"])
+                msg.body = text
                 notes.append(f"request body ({kept['Content-Type']}) kept as sent, matched as XML by equality")
+            elif (contract := xml_contract(text)) is not None:
+                msg.body, msg.rules["body"] = contract
+                evidence["response.body"] = {"$": {"by": XML_BY_STRUCTURE}}
+                notes.append(f"response body ({kept['Content-Type']}): {XML_BY_STRUCTURE}")
             else:
                 evidence["response.body"] = {"$": {"by": XML_CONTENT_TYPE_ONLY}}
                 notes.append(f"response body ({kept['Content-Type']}): {XML_CONTENT_TYPE_ONLY}")
@@ -441,6 +501,22 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
     return out
 
 
+def _clock_rules(ex: Exchange, uses: dict[Location, tuple[str, str]], request: Message, evidence: dict) -> None:
+    """A value the consumer took from its clock is sent as now (+ the recorded offset) by the verifier;
+    the mock must accept whatever moment the consumer sends, in the recorded kind."""
+    for where, _, kind, _ in clock_values(ex):
+        if where not in uses:
+            continue
+        category, at = {"query": ("query", where[1]), "header": ("header", where[1])}.get(
+            where[0], ("body", _json_path(where[1:]))
+        )
+        if at is None:
+            continue
+        request.rules.setdefault(category, {})[at] = [{"match": "regex", "regex": clock_regex(kind)}]
+        side = {"query": "query", "header": "request.headers", "body": "request.body"}[category]
+        evidence.setdefault(side, {}).setdefault(at, {})["by"] = f"taken from the clock ({kind}): any moment"
+
+
 def _json_path(keys: tuple) -> str | None:
     path: str | None = "$"
     for key in keys:
@@ -464,6 +540,6 @@ def observe(
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
     key = key_of(exchange, endpoint)
     if (obs := observations.get(key)) is None:
-        obs = observations[key] = Observation(ctx, key, endpoint, values, exchange, len(observations))
+        obs = observations[key] = Observation(ctx, key, endpoint, values, len(observations))
     obs.add(exchange)
     return obs, values

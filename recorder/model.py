@@ -92,6 +92,7 @@ class Segment:
     kind: str | None = None  # None for a literal; the detector ("integer", "uuid", ...) for a parameter
     regex: str = ""  # for a parameter: what the contract accepts in this segment
     numeric: bool = False  # for a parameter: provider states carry its value as a number
+    suffix: str = ""  # a leaf parameter's extension (`{id}.ics`): other extensions, other endpoints
 
     @property
     def is_param(self) -> bool:
@@ -107,7 +108,7 @@ class Endpoint:
 
     @property
     def template(self) -> str:
-        parts = [f"{{{s.text}}}" if s.is_param else s.text for s in self.segments]
+        parts = [f"{{{s.text}}}{s.suffix}" if s.is_param else s.text for s in self.segments]
         return "/" + "/".join(parts) + ("/" if self.trailing_slash and parts else "")
 
     @property

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from recorder import selfcheck
 from recorder.collapse import collapse
 from recorder.corecheck import check, offending_interactions
 from recorder.diff import diff
@@ -37,6 +38,7 @@ class Settings:
     rules: Ruleset = field(default_factory=defaults)
     merge: bool = False  # keep what the existing pact has that this recording did not see (and hand-written ones)
     pending: bool = False  # mark newly inferred interactions pending (V4)
+    self_check: bool = True  # verify the pact against its own recorded responses before writing it
 
     def __post_init__(self) -> None:
         if self.spec not in SPECS:
@@ -74,6 +76,8 @@ class Recording:
         self.skipped: Counter[str] = Counter()
         self.changes = None  # with --merge/--pending: what this write changed in the existing pact
         self.ambiguous: list[list[str]] = []  # interactions the recording cannot tell apart
+        self.loosened = 0  # interactions the self-check had to loosen (see selfcheck)
+        self.self_checked: set[str] = set()  # checks that passed in an earlier write
 
     def add(self, exchange: Exchange, source: str | None = None, redacted: bool = False) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
@@ -96,9 +100,9 @@ class Recording:
         obs, values = observe(self.context, self.observations, exchange)
         if source is not None and len(obs.tests) < MAX_TESTS:
             obs.tests.add(source)
-        if obs.count == 1:
+        if obs.new_kind is not None:  # a possible example: what it needed, as the recording stood then
             params = frozenset(i for i, s in enumerate(obs.endpoint.segments) if s.is_param)
-            obs.pre = self.timeline.before(exchange, params)
+            obs.new_kind.pre = self.timeline.before(exchange, params)
         self.timeline.apply(exchange)
         return exchange
 
@@ -126,6 +130,9 @@ class Recording:
             return None
         s = self.settings
         interactions = self.interactions()
+        if s.self_check:
+            render = lambda its: pact_document(s.consumer, s.provider, its, s.spec)  # noqa: E731
+            self.loosened = selfcheck.check(interactions, render, self.self_checked)
         document = pact_document(s.consumer, s.provider, interactions, s.spec, self.diagnostics())
         previous = _existing(s.pact_path) if (s.merge or s.pending) else None
         if s.merge and previous is not None:
@@ -187,6 +194,7 @@ class Recording:
             "skipped": dict(sorted(self.skipped.items())),
             "redacted": dict(sorted(self.redactor.found.items())),
             **({"ambiguous": self.ambiguous} if self.ambiguous else {}),
+            **({"loosenedBySelfCheck": self.loosened} if self.loosened else {}),
         }
 
     def summary(self) -> str:
@@ -198,6 +206,11 @@ class Recording:
             lines.append(f"  redacted {sum(found.values())} secret value(s): {where}")
         for group in self.ambiguous:
             lines.append(f"  cannot tell apart (same request, same states, other outcomes): {'; '.join(group)}")
+        if self.loosened:
+            lines.append(
+                f"  self-check: {self.loosened} interaction(s) failed against their own recorded responses; "
+                "what failed was left out (see their notes)"
+            )
         return "\n".join(lines)
 
 

@@ -7,18 +7,21 @@
     pytest --pact-record --pact-consumer web --pact-forward --pact-provider users=users.internal:8080
         a forward proxy: HTTP_PROXY/HTTPS_PROXY point at it, NO_PROXY no longer names the recorded hosts,
         and REQUESTS_CA_BUNDLE/SSL_CERT_FILE hold the system CAs plus the recorder's CA
+    pytest --pact-replay pacts/web-users.json --pact-env users=USERS_URL
+        no provider: the recorded pact answers (`pact-recorder replay`), its URL reaches the tests the same way
 
 Every option can also be set in pytest.ini / pyproject.toml (pact_record, pact_consumer, pact_targets,
-pact_providers, pact_env, pact_out, pact_rules, pact_spec, pact_forward). Each exchange remembers the
-test that made it. Under pytest-xdist every worker records; the controller merges the workers' parts in
-test order, so the files are the same as a serial run's.
+pact_providers, pact_env, pact_out, pact_rules, pact_spec, pact_forward, pact_replay, pact_confdir).
+mitmproxy's CA is kept in its own configuration folder (~/.mitmproxy unless --pact-confdir), never
+beside the pacts. Each exchange remembers the test that made it. Under pytest-xdist every worker
+records; the controller merges the workers' parts in test order, so the files are the same as a serial
+run's.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -55,6 +58,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pact-pending", action="store_true", default=None, help="mark new interactions pending")
     group.addoption("--pact-upstream-ca", metavar="FILE", help="trust HTTPS providers signed by this CA")
     group.addoption("--pact-upstream-insecure", action="store_true", default=None, help="trust any HTTPS provider")
+    group.addoption(
+        "--pact-replay",
+        action="append",
+        default=[],
+        metavar="PACT",
+        help="instead of a provider, the recorded pact answers (offline); its URL reaches the tests as when recording",
+    )
+    group.addoption(
+        "--pact-confdir",
+        metavar="DIR",
+        help="mitmproxy's configuration folder, where its CA (with the private key) lives (default ~/.mitmproxy)",
+    )
     for name, kind, help_ in (
         ("pact_record", "bool", "record"),
         ("pact_consumer", "string", "consumer name"),
@@ -70,6 +85,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ("pact_pending", "bool", "mark new interactions pending"),
         ("pact_upstream_ca", "string", "CA file for HTTPS providers"),
         ("pact_upstream_insecure", "bool", "trust any HTTPS provider"),
+        ("pact_replay", "linelist", "pacts to replay"),
+        ("pact_confdir", "string", "mitmproxy's configuration folder (default ~/.mitmproxy)"),
     ):
         parser.addini(name, help_, type=kind)
 
@@ -103,6 +120,10 @@ def _controller_with_workers(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    if pacts := _option(config, "pact_replay"):
+        replay = ReplayState(pacts, _pairs(_option(config, "pact_env"), "pact_env"))
+        config.stash[REPLAY] = replay
+        config.pluginmanager.register(replay, "pact-recorder-replay")
     if not _option(config, "pact_record"):
         return
     consumer = _option(config, "pact_consumer")
@@ -116,8 +137,12 @@ def pytest_configure(config: pytest.Config) -> None:
             "--pact-record needs --pact-target NAME=URL, or --pact-forward with --pact-provider NAME=HOST[:PORT]"
         )
     from recorder.rules import RuleError
+    from recorder.targets import parse_forward, parse_reverse
 
     try:
+        # Checked here too, so that a mistake is said with this plugin's option names.
+        parse_reverse([f"{n}={u}" for n, u in targets.items()], None, "--pact-target")
+        parse_forward([f"{n}={h}" for n, h in forward.items()], "--pact-provider")
         state = PluginState(config, consumer, out, targets, forward)
     except (RuleError, ValueError) as e:  # a user's mistake: said as such, not as an internal error
         raise pytest.UsageError(f"pact-recorder: {e}") from None
@@ -140,7 +165,8 @@ class PluginState:
             rules=_option(config, "pact_rules") or [],
             spec=_option(config, "pact_spec") or "v4",
             default_rules=not _option(config, "pact_no_default_rules"),
-            confdir=str(out / ".mitmproxy"),
+            # Never under `out`: the CA's private key must not land in the folder people commit and publish.
+            confdir=_option(config, "pact_confdir") or "~/.mitmproxy",
             write=False,
             merge=bool(_option(config, "pact_merge")),
             pending=bool(_option(config, "pact_pending")),
@@ -154,11 +180,7 @@ class PluginState:
             self._environment(_pairs(_option(config, "pact_env"), "pact_env"), targets, forward)
 
     def _environment(self, env: dict[str, str], targets: dict, forward: dict) -> None:
-        for name in targets:
-            url = self.session.url(name)
-            os.environ[f"PACT_RECORDER_URL_{re.sub(r'[^A-Z0-9]', '_', name.upper())}"] = url
-            if name in env:
-                os.environ[env[name]] = url
+        _export({name: self.session.url(name) for name in targets}, env)
         if forward:
             proxy = self.session.proxy_url
             for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
@@ -169,7 +191,8 @@ class PluginState:
                 os.environ[var] = ",".join(kept)
             from recorder.ca import write_bundle
 
-            bundle = write_bundle(Path(self.session.confdir), self.out / ".mitmproxy" / "ca-bundle.pem")
+            confdir = Path(self.session.confdir).expanduser()
+            bundle = write_bundle(confdir, confdir / "pact-recorder-ca-bundle.pem")
             os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = str(bundle)
 
     # -- hooks --------------------------------------------------------------------------------------
@@ -208,13 +231,59 @@ class PluginState:
                 terminalreporter.write_line(line)
 
 
+def _export(urls: dict[str, str], env: dict[str, str]) -> None:
+    """Each provider's URL in PACT_RECORDER_URL_<NAME>, and in the variable --pact-env names for it."""
+    from recorder.replay import env_name
+
+    for name, url in urls.items():
+        os.environ[env_name(name)] = url
+        if name in env:
+            os.environ[env[name]] = url
+
+
+class ReplayState:
+    """--pact-replay: each pact answered on a free 127.0.0.1 port for the session (recorder/replay.py)."""
+
+    def __init__(self, pacts: list[str], env: dict[str, str]):
+        from contextlib import ExitStack
+
+        from recorder.files import load_pact
+        from recorder.replay import replaying
+
+        self.servers, self._stack = {}, ExitStack()
+        try:
+            for pact in pacts:
+                doc = load_pact(Path(pact))
+                self.servers[doc["provider"]["name"]] = self._stack.enter_context(replaying(doc))
+        except ValueError as e:
+            self._stack.close()
+            raise pytest.UsageError(f"--pact-replay {e}") from None
+        _export({name: server.url for name, server in self.servers.items()}, env)
+
+    def url(self, name: str) -> str:
+        return self.servers[name].url
+
+    def pytest_sessionfinish(self, session) -> None:
+        self._stack.close()
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        terminalreporter.section("pact-recorder replay")
+        for name, server in self.servers.items():
+            for line in server.replay.summary():
+                terminalreporter.write_line(f"[{name}] {line}")
+
+
 STATE = pytest.StashKey[PluginState]()
+REPLAY = pytest.StashKey[ReplayState]()
 
 
 @pytest.fixture(scope="session")
 def pact_recorder(request):
-    """The recording session: `pact_recorder.url(NAME)` for reverse targets, `.proxy_url` for forward."""
-    state = request.config.stash.get(STATE, None)
+    """The recording session: `pact_recorder.url(NAME)` for reverse targets, `.proxy_url` for forward
+    (under --pact-replay: `.url(NAME)` of the replay)."""
+    state = request.config.stash.get(STATE, None) or request.config.stash.get(REPLAY, None)
+    if isinstance(state, ReplayState):
+        return state
     if state is None:
         pytest.skip("not recording: run pytest with --pact-record")
     return state.session

@@ -159,8 +159,6 @@ def load(paths: list[Path] | tuple[Path, ...] = (), with_defaults: bool = True) 
     order = ([default_rules_file()] if with_defaults else []) + [Path(p) for p in paths]
     for path in order:
         _collect(path, docs, problems, stack=())
-    if problems:
-        raise RuleError(problems)
     merged, origin = _merge(docs)
     ruleset = _build(merged, origin, problems)
     if problems:
@@ -199,7 +197,9 @@ def _collect(path: Path, docs: list, problems: list[str], stack: tuple[Path, ...
     data = {} if node is None else _python(node, lines, (), str(path), problems)
     found = len(problems)
     _validate(data, schema(), (), lines, str(path), problems, rule=None)
-    if len(problems) > found or not isinstance(data, dict):
+    if len(problems) > found:
+        data = _valid_part(data, schema())
+    if not isinstance(data, dict):
         return
     for parent in data.get("extends", []):
         _collect(path.parent / parent, docs, problems, (*stack, resolved))
@@ -273,6 +273,29 @@ def _validate(value: Any, sch: dict, at: tuple, lines: dict, file: str, problems
     if isinstance(value, list) and "items" in sch:
         for i, item in enumerate(value):
             _validate(item, sch["items"], (*at, i), lines, file, problems, rule)
+
+
+_DROP = object()
+
+
+def _valid_part(value: Any, sch: dict) -> Any:
+    """What of `value` passes `sch`, with the rules and keys that have problems left out (_DROP when
+    nothing does): the checks that need whole rules (regexes, templates) still run on the rest, so that
+    every problem is said at once, not in rounds."""
+    if _fits(value, sch):
+        return value
+    if isinstance(value, list) and "items" in sch:
+        return [item for item in value if _fits(item, sch["items"])]
+    if isinstance(value, dict) and "properties" in sch and all(key in value for key in sch.get("required", [])):
+        kept = {k: _valid_part(v, sch["properties"][k]) for k, v in value.items() if k in sch["properties"]}
+        return {k: v for k, v in kept.items() if v is not _DROP}
+    return _DROP
+
+
+def _fits(value: Any, sch: dict) -> bool:
+    problems: list[str] = []
+    _validate(value, sch, (), {}, "", problems, rule=None)
+    return not problems
 
 
 def _label(at: tuple, rule: str | None) -> str:

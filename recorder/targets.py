@@ -33,40 +33,39 @@ def _name(value: str, option: str) -> str:
     return value
 
 
-def parse_reverse(specs: list[str], provider: str | None) -> list[tuple[str, str]]:
-    """(name, url) per --target; a bare URL takes the name from --provider."""
+def parse_reverse(specs: list[str], provider: str | None, option: str = "--target") -> list[tuple[str, str]]:
+    """(name, url) per --target; a bare URL takes the name from --provider. `option` is what errors call
+    it (the pytest plugin's --pact-target)."""
     out = []
     for spec in specs:
         name, sep, url = spec.partition("=") if re.match(r"^[A-Za-z0-9._-]+=", spec) else ("", "", spec)
         if not sep:
             if not provider or len(specs) > 1:
-                raise ValueError(f"--target {spec!r}: give the provider's name, as NAME=URL or with --provider NAME")
+                raise ValueError(f"{option} {spec!r}: give the provider's name, as NAME=URL or with --provider NAME")
             name = provider
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"--target {spec!r}: expected an http(s) URL such as http://127.0.0.1:5001")
+            raise ValueError(f"{option} {spec!r}: expected an http(s) URL such as http://127.0.0.1:5001")
         try:
             _ = parts.port
         except ValueError:
-            raise ValueError(f"--target {spec!r}: the port is not a number between 0 and 65535") from None
-        out.append((_name(name, "--target"), url.rstrip("/")))
+            raise ValueError(f"{option} {spec!r}: the port is not a number between 0 and 65535") from None
+        out.append((_name(name, option), url.rstrip("/")))
     if len({n for n, _ in out}) != len(out):
-        raise ValueError("--target: each provider name can be given once")
+        raise ValueError(f"{option}: each provider name can be given once")
     return out
 
 
-def parse_forward(specs: list[str]) -> list[tuple[str, str, int | None]]:
+def parse_forward(specs: list[str], option: str = "--provider") -> list[tuple[str, str, int | None]]:
     """(name, host, port or None) per --provider NAME=HOST[:PORT] in forward mode."""
     out = []
     for spec in specs:
         m = re.fullmatch(r"([^=]+)=([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?", spec)
         if not m:
             raise ValueError(
-                f"--provider {spec!r}: in forward mode expected NAME=HOST[:PORT], e.g. user-service=users.internal:8443"
+                f"{option} {spec!r}: in forward mode expected NAME=HOST[:PORT], e.g. user-service=users.internal:8443"
             )
-        out.append(
-            (_name(m.group(1), "--provider"), m.group(2).strip("[]").lower(), int(m.group(3)) if m.group(3) else None)
-        )
+        out.append((_name(m.group(1), option), m.group(2).strip("[]").lower(), int(m.group(3)) if m.group(3) else None))
     return out
 
 

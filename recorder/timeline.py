@@ -18,6 +18,7 @@ the steps since its latest creation, at most MAX_HISTORY) and by a fixed number 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,6 +35,7 @@ from recorder.values import (
     norm,
     query_and_body,
     request_values,
+    response_names,
     response_values,
     segments,
 )
@@ -173,6 +175,8 @@ class Timeline:
             needs.append(Need("exists", level_path, steps, data, seed=not steps, path=prefix))
         needs = self._named(ex, path, chain) + needs
         needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
+        seen_paths: set[str] = set()  # an account can also be the parent of a resource named elsewhere
+        needs = [n for n in needs if not n.path or n.path not in seen_paths and not seen_paths.add(n.path)]
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
         if listing is not None and (not needs or needs[-1].kind == "exists"):
@@ -198,15 +202,23 @@ class Timeline:
 
     def _named(self, ex: Exchange, path: str, chain: list[str]) -> list[Need]:
         """Resources the request names by their name outside their own path: npm's
-        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice."""
-        values = set(query_and_body(ex).values()) | set(segments(path))
+        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice, a scoped
+        name written as two segments (`/@scope/name/-/name-1.0.tgz` reads `PUT /@scope%2fname`), and
+        those a successful read answered with (a search, a user's starred packages)."""
+        parts = [unquote(s) for s in segments(path)]
+        values = set(query_and_body(ex).values()) | set(parts) | {f"{a}/{b}" for a, b in pairwise(parts)}
+        if ex.method.upper() in READ and 200 <= ex.status < 300:
+            values |= response_names(ex.response_json)
         named = [
             p
             for value in sorted(v for v in values if len(v) >= 3)
             for p in sorted(self.by_name.get(value, ()))
             if p not in chain and not _within(path, p) and not _within(p, path)
         ]
-        return [need for p in named if (need := self._exists(p))][:10]
+        out: list[Need] = []
+        for p in named[:10]:
+            out += [n for n in self._exists_within(p) if n.path not in chain and n not in out]
+        return out
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
         """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
@@ -220,15 +232,25 @@ class Timeline:
         entries += [dict(e) for step in logins for e in step.secrets]
         needs = [Need("values", (), tuple(sorted(logins, key=lambda s: s.seq)))] if logins else []
         owners = sorted({o for e in entries if (o := self._owner(e)) and o not in chain})
-        return [need for o in reversed(owners) if (need := self._exists(o))] + needs
+        out: list[Need] = []
+        for o in reversed(owners):
+            out += [n for n in self._exists_within(o) if n.path not in chain and n not in out]
+        return out + needs
 
-    def _exists(self, path: str) -> Need | None:
-        """The state that a known, existing resource outside the request's own path exists."""
+    def _exists_within(self, path: str) -> list[Need]:
+        """The states that a known, existing resource outside the request's own path exists, and the
+        known resources it is within, outermost first (a collection named elsewhere needs its bucket)."""
         res = self.resources.get(path)
         if res is None or not res.exists:
-            return None
-        levels = self._levels(self._chain(path, "GET", 200, frozenset()))[-1]
-        return Need("exists", levels, tuple(res.history), res.data, seed=not res.history, path=path)
+            return []
+        chain = self._chain(path, "GET", 200, frozenset())
+        out = []
+        for prefix, levels in zip(chain, self._levels(chain), strict=True):
+            if (known := self.resources.get(prefix)) is not None and known.exists:
+                out.append(
+                    Need("exists", levels, tuple(known.history), known.data, seed=not known.history, path=prefix)
+                )
+        return out
 
     def _owner(self, entry: dict) -> str | None:
         """The account a credential belongs to: the one named like its user, else the latest."""

@@ -34,6 +34,25 @@ def segments(path: str) -> list[str]:
     return [s for s in path.split("/") if s]
 
 
+RESPONSE_NAMES_MAX = 200  # string leaves of a response looked at for names of known resources
+
+
+def response_names(body: Any) -> set[str]:
+    """The short strings of a response body (bounded): a search or a view answers with names."""
+    out: set[str] = set()
+    stack, seen = [body], 0
+    while stack and seen < RESPONSE_NAMES_MAX:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, str) and 3 <= len(node) <= 200:
+            out.add(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
 def etag_value(value: str) -> str:
     return value.removeprefix("W/").strip('"')
 
@@ -206,6 +225,11 @@ def clock_values(ex: Exchange) -> list[tuple[Location, str, str, float]]:
         if (found := clock_kind(value)) is not None and abs(found[1] - now) <= CLOCK_WINDOW:
             out.append((where, value, found[0], round(found[1] - now, 3)))
     return sorted(out, key=lambda item: str(item[0]))
+
+
+def clock_regex(kind: str) -> str:
+    """What a clock-based value of this kind looks like at any moment (the mock's request matcher)."""
+    return {"epoch-s": r"^[0-9]{10}$", "epoch-ms": r"^[0-9]{13}$"}.get(kind, _ISO.pattern)
 
 
 def clock_kind(value: str) -> tuple[str, float] | None:

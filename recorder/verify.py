@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.files import load_pact
-from recorder.fill import Secrets, fill_request
+from recorder.fill import Secrets, fill_request, option, where
 from recorder.localserver import LocalServer, Relay
 from recorder.statesetup import Setup
 
@@ -81,7 +81,10 @@ def verify(
     calls = setup if setup is not None else Relay(state_url) if state_url else None
     with LocalServer(json.dumps(filled).encode(), calls) as local:
         state_url = local.state_url if calls is not None else None
-        result = _run(doc, local.pact_url, provider_url, state_url, states, custom, bool(headers or secrets.given))
+        given = bool(headers or secrets.given)
+        result = _run(
+            doc, local.pact_url, provider_url, state_url, states, custom, given, secret_entries(doc, pact_path)
+        )
     return _summarise_states(result, calls.calls.groups) if calls is not None else result
 
 
@@ -162,7 +165,7 @@ def fill_pact(doc: dict, pact_path: Path, secrets: Secrets) -> dict:
     return out
 
 
-def _run(doc, source, provider_url, state_url, states, headers, credentials_given) -> Verification:
+def _run(doc, source, provider_url, state_url, states, headers, credentials_given, redacted) -> Verification:
     from pact import Verifier
 
     host = urlsplit(provider_url).hostname or "localhost"
@@ -179,9 +182,9 @@ def _run(doc, source, provider_url, state_url, states, headers, credentials_give
         verifier.state_handler(_guarded(states, failures), teardown=True)
     if headers:
         verifier.add_custom_headers(dict(headers))
-    with _output_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in results
+    with output_parked(), suppress(RuntimeError):  # raised on any failure; the verdict is in results
         verifier.verify()
-    return _summarise(verifier.results, failures, credentials_given)
+    return _summarise(verifier.results, failures, credentials_given, redacted)
 
 
 def _guarded(states: Mapping[str, Any], failures: dict[str, str]) -> dict[str, Any]:
@@ -223,7 +226,7 @@ def load_state_module(path: Path) -> Any:
 
 
 @contextmanager
-def _output_parked():
+def output_parked():
     """The Rust verifier prints its own report straight to file descriptors 1 and 2 (and pact-python's
     state callback server logs every call to 2); we print a summary instead."""
     sys.stdout.flush()
@@ -242,8 +245,9 @@ def _output_parked():
 
 def _summarise_states(v: Verification, groups: list[tuple[list[str], dict[str, str]]]) -> Verification:
     """Failures of setups from the recording, reported with the interaction they were made for (the
-    verifier sets up interactions with states in the order it reports them)."""
-    calls = iter(groups)
+    verifier sets up interactions with states in the order it reports them; it calls the state URL for
+    the others too, with no state: those calls are no interaction's setup)."""
+    calls = iter(group for group in groups if group[0])
     for o in v.outcomes:
         if not o.states:
             continue
@@ -259,8 +263,13 @@ def _summarise_states(v: Verification, groups: list[tuple[list[str], dict[str, s
 
 
 def _summarise(
-    results: dict, state_failures: dict[str, str] | None = None, credentials_given: bool = False
+    results: dict,
+    state_failures: dict[str, str] | None = None,
+    credentials_given: bool = False,
+    redacted: dict[str, list[dict]] | None = None,
 ) -> Verification:
+    """`redacted`: where each interaction's request had redacted values (by description), for the hint
+    on a 401 or 403."""
     outcomes = [
         InteractionOutcome(r["description"], r.get("result") == "OK", list(r.get("providerStates") or []))
         for r in results.get("interactionResults", [])
@@ -277,7 +286,7 @@ def _summarise(
     for error in results.get("errors", []):
         owner = next((o for o in outcomes if error.get("interaction", "").endswith(f" - {o.description}")), None)
         mismatch = error.get("mismatch", {})
-        problems = _problems(mismatch, credentials_given)
+        problems = _problems(mismatch, credentials_given, (redacted or {}).get(owner.description if owner else "", []))
         if owner is None:
             loose.extend(problems)
             continue
@@ -296,7 +305,7 @@ def _clip(value: Any, limit: int = 120) -> str:
 _REDIRECTS = {"301", "302", "303", "307", "308"}
 
 
-def _problems(mismatch: dict, credentials_given: bool = False) -> list[str]:
+def _problems(mismatch: dict, credentials_given: bool = False, redacted: list[dict] = ()) -> list[str]:
     if "mismatches" not in mismatch:
         message = mismatch.get("message", "verification error")
         if STATE_FAILED in message:
@@ -316,12 +325,18 @@ def _problems(mismatch: dict, credentials_given: bool = False) -> list[str]:
                 "redirects out of the contract (the default select rule 'followed-redirects' does)"
             )
         if m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403") and not credentials_given:
-            text += (
-                "; the provider says the request was unauthorised: the recording redacted credentials, "
-                "pass real ones with --header 'Authorization: ...'"
-            )
+            text += "; the provider says the request was unauthorised: " + _credentials_hint(redacted)
         out.append(f"{where} {path}: {text}" if path else f"{where}: {text}")
     return out
+
+
+def _credentials_hint(redacted: list[dict]) -> str:
+    """Where the recording redacted this request's credentials, and the option that gives them back."""
+    if not redacted:
+        return "the recording redacted credentials, pass real ones with --header 'Authorization: ...'"
+    places = ", ".join(where(e) for e in redacted)
+    options = " ".join(dict.fromkeys(option(e) for e in redacted))
+    return f"the recording redacted {places}: pass the real value(s) with {options}"
 
 
 def render(v: Verification, pact_path: Path, provider_url: str) -> str:

@@ -95,7 +95,7 @@ def mitmdump_args(upstream: str, confdir: Path | str, *sets: str) -> list[str]:
 
 def record_through(args: list[str], exercise, signal_number: int = signal.SIGTERM, **start) -> procs.Process:
     """Start a recording proxy, run `exercise(proxy_url)` through it, stop it; it must exit 0."""
-    proxy = procs.start(args, cwd=str(ROOT), **start)
+    proxy = procs.start(args, **{"cwd": str(ROOT), **start})
     try:
         exercise(proxy.url)
     finally:

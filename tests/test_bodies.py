@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import json
+import re
 from dataclasses import replace
 
 import yaml
 
 from recorder import multipart
 from recorder.fill import Secrets, fill_step
-from recorder.infer import XML_CONTENT_TYPE_ONLY
+from recorder.infer import XML_BY_STRUCTURE
 from recorder.pactfile import body_document
 from recorder.pipeline import Recording, Settings
 from recorder.redact import PLACEHOLDER
@@ -137,8 +137,10 @@ def test_a_multistatus_whose_repeated_elements_differ_verifies_against_itself_an
     ex = exchange("PROPFIND", "/cal/", 207, response_headers=XML, raw_body=recorded_xml)
     pact = recorded(tmp_path, [ex])
     found = interaction(pact, "PROPFIND /cal/ returns 207")
-    assert found["comments"]["pactRecorder"]["evidence"]["response.body"]["$"]["by"] == XML_CONTENT_TYPE_ONLY
-    assert "$" not in json.dumps(found["response"].get("matchingRules", {}).get("body", {}))
+    assert found["comments"]["pactRecorder"]["evidence"]["response.body"]["$"]["by"] == XML_BY_STRUCTURE
+    rules = found["response"]["matchingRules"]["body"]
+    assert "$" not in rules and rules["$['DAV::multistatus']['DAV::response']['DAV::href']['#text']"]
+    assert "<D:href>/cal/one.ics</D:href>" in found["response"]["body"]["content"]  # a mock serves a real one
 
     def answering(body: bytes, ctype: str = "application/xml; charset=utf-8"):
         return lambda *_: (207, {"Content-Type": ctype}, body)
@@ -149,3 +151,5 @@ def test_a_multistatus_whose_repeated_elements_differ_verifies_against_itself_an
     assert other.ok, failures(other)
     not_xml = verified(pact, answering(b"{}", "application/json"))
     assert not not_xml.ok  # the content type is still the contract
+    no_etags = verified(pact, answering(re.sub(rb"<D:getetag>.*?</D:getetag>", b"", recorded_xml)))
+    assert not no_etags.ok  # and the elements the consumer asked for

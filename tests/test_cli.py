@@ -1,12 +1,20 @@
 """Usage errors: what, where, how to fix; exit 2; never a traceback."""
 
+import argparse
+import re
 import socket
+from pathlib import Path
 
 import pytest
 
+from examples.users.consumer import exercise
 from recorder.cli import main
+from recorder.proxy import free_port
+from recorder.usage import build_parser
+from tests.conftest import cli, record_through, recorder_args
 
 NAMES = ["--consumer", "web", "--provider", "api"]
+HAR = Path(__file__).parent / "data" / "chrome.har"
 
 
 @pytest.fixture
@@ -107,3 +115,120 @@ def test_infer_of_an_empty_capture_writes_nothing_and_says_so(tmp_path, capsys):
     assert run(["infer", str(tmp_path / "empty.mitm"), *NAMES, "--out", str(tmp_path / "out")]) == 1
     assert "Nothing was recorded, so no pact was written:" in capsys.readouterr().out
     assert not (tmp_path / "out").exists()
+
+
+def time_wait_port() -> int:
+    """A port whose last connection is in TIME_WAIT, as after a recorder on it stopped (its listener,
+    like mitmproxy's, had SO_REUSEADDR; the server's side closed first)."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()
+        client.recv(1)  # the server's FIN
+        client.close()
+    return port
+
+
+def test_record_listens_again_on_a_port_a_recorder_just_left(tmp_path, users_provider):
+    port = time_wait_port()
+    proxy = record_through(recorder_args(users_provider().url, tmp_path, "--listen", f"127.0.0.1:{port}"), exercise)
+    assert f"listening on http://127.0.0.1:{port} " in proxy.output
+
+
+def port_pair_with_the_second_busy() -> tuple[int, socket.socket]:
+    while True:
+        first = free_port()
+        busy = socket.socket()
+        try:
+            busy.bind(("127.0.0.1", first + 1))
+        except OSError:
+            busy.close()
+            continue
+        busy.listen()
+        return first, busy
+
+
+def test_every_target_s_port_is_checked_before_anything_starts(capsys):
+    port, busy = port_pair_with_the_second_busy()
+    with busy:
+        code = run(["record", "--consumer", "web", "--target", "users=http://127.0.0.1:1",
+                    "--target", "orders=http://127.0.0.1:2", "--listen", f"127.0.0.1:{port}"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        f"pact-recorder record: error: --listen '127.0.0.1:{port}': cannot listen on port {port + 1}, where "
+        "--target orders would listen (Address already in use); pick another port, or 0 for a free one"
+    ) in err
+
+
+@pytest.mark.parametrize("command", ["record", "infer"])
+def test_an_out_folder_that_cannot_be_written_is_refused_at_the_start(command, files):
+    start = ["record", *NAMES, "--target", "http://127.0.0.1:1", "--listen", "127.0.0.1:0"]
+    argv = start if command == "record" else ["infer", str(HAR), *NAMES]  # a process: record would run on
+    a_file = files / "not-json.json"
+    for out, message in (
+        (a_file, f"--out {a_file}: is a file; give a folder for the pacts (it is created if missing)"),
+        (a_file / "pacts", f"--out {a_file}/pacts: is inside {a_file}, which is a file; give a folder"),
+        # sysfs takes no new files, not even from root: a folder nobody can write into
+        (Path("/sys/pacts"), "--out /sys/pacts: cannot write into /sys ("),
+    ):
+        result = cli(*argv, "--out", str(out))
+        assert result.returncode == 2
+        assert f"pact-recorder {command}: error: {message}" in result.stderr, result.stderr
+    if command == "infer":  # a folder that is missing is made, parents too
+        assert cli(*argv, "--out", str(files / "new" / "deeper")).returncode == 0
+        assert (files / "new" / "deeper" / "web-api.json").is_file()
+
+
+def test_infer_of_a_folder_is_a_usage_error(tmp_path, capsys):
+    assert run(["infer", str(tmp_path), *NAMES]) == 2
+    assert f"pact-recorder infer: error: {tmp_path}: is a folder; expected a .mitm flow file or a .har file" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_mistyped_option_gets_the_subcommand_s_usage_and_a_did_you_mean(capsys):
+    assert run(["record", *NAMES, "--target", "http://127.0.0.1:1", "--lisen", "127.0.0.1:8080"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: pact-recorder record [-h] --consumer CONSUMER")
+    assert "pact-recorder record: error: unrecognized arguments: --lisen 127.0.0.1:8080 (did you mean --listen?)" in err
+    assert run(["states", "scaffold", "x.json", "--form-recording"]) == 2
+    assert "unrecognized arguments: --form-recording (did you mean --from-recording?)" in capsys.readouterr().err
+
+
+def every_command(parser=None, path=()):
+    """(name, parser) of every command a user can run, `states scaffold` included."""
+    parser = parser or build_parser()
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if path:
+        yield " ".join(path), parser
+    for sub in subs:
+        for name, child in sub.choices.items():
+            yield from every_command(child, (*path, name))
+
+
+COMMAND_NAMES = [name for name, _ in every_command()]
+
+
+@pytest.mark.parametrize("name", COMMAND_NAMES)
+def test_every_command_s_help_has_a_description_argument_help_examples_and_exit_codes(name, capsys):
+    assert run([*name.split(), "--help"]) == 0
+    text = capsys.readouterr().out
+    parser = dict(every_command())[name]
+    assert parser.description and " ".join(parser.description.split()) in " ".join(text.split())
+    for action in parser._actions:
+        assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
+    examples = text.split("examples:\n", 1)[1].split("\n\nexit codes:\n")[0]
+    assert 2 <= sum(line.startswith("  ") and "pact-recorder" in line for line in examples.splitlines()) <= 3
+    assert re.search(r"exit codes:\n  0 .+", text)
+
+
+def test_the_commands_with_a_verdict_document_each_exit_code(capsys):
+    for name, codes in (("verify", "012"), ("diff", "012"), ("record", "012"), ("infer", "012")):
+        run([name, "--help"])
+        exits = capsys.readouterr().out.split("exit codes:\n", 1)[1]
+        assert [line.split()[0] for line in exits.splitlines() if line.startswith("  ")] == list(codes)

@@ -1,4 +1,5 @@
-"""`pact-recorder diff`: each kind of change with its classification and the exit code (cases as data)."""
+"""`pact-recorder diff`: each kind of change with its classification and the exit code (cases as data);
+the cases marked `core` checked against the real Pact core."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from examples.jsonserver import JsonHandler, serving
 from recorder.cli import main
+from recorder.verify import verify
 
 CASES = yaml.safe_load((Path(__file__).parent / "diff_cases.yaml").read_text())["cases"]
 
@@ -27,9 +30,35 @@ def test_diff_case(case, tmp_path, capsys):
     old, new = tmp_path / "old.json", tmp_path / "new.json"
     old.write_text(json.dumps(pact(case["old"])))
     new.write_text(json.dumps(pact(case["new"])))
-    assert main(["diff", str(old), str(new), "--format", "json"]) == case["exit"]
+    changed = ["--changed", case["changed"]] if "changed" in case else []
+    assert main(["diff", str(old), str(new), "--format", "json", *changed]) == case["exit"]
     changes = [[c["classification"], c["what"]] for c in json.loads(capsys.readouterr().out)]
     assert changes == case["changes"]
+
+
+CORE_CASES = [c for c in CASES if c.get("core")]
+
+
+@pytest.mark.parametrize("case", CORE_CASES, ids=[c["name"] for c in CORE_CASES])
+def test_the_core_agrees_with_the_classification(case, tmp_path):
+    """Non-breaking means the provider side still verifies: with the default reading, a provider that
+    answers OLD's example verifies NEW; with --changed provider, the provider now answering NEW's example
+    verifies OLD (what the consumer relied on). Breaking means that verification fails."""
+    by_provider = case.get("changed") == "provider"
+    answers, contract = (case["new"], case["old"]) if by_provider else (case["old"], case["new"])
+    response = answers[0]["response"]
+
+    class Provider(JsonHandler):
+        def do_GET(self):
+            self.send_json(response["status"], response["body"]["content"])
+
+    pact_file = tmp_path / "contract.json"
+    pact_file.write_text(json.dumps(pact([{**i, "type": "Synchronous/HTTP", "providerStates": []} for i in contract])))
+    with serving(Provider) as url:
+        result = verify(pact_file, url)
+    problems = [p for o in result.outcomes for p in o.problems] + result.errors
+    assert result.ok == (case["exit"] == 0), problems
+    assert result.ok or all(p.startswith("body $") for p in problems), problems  # failed on the body
 
 
 def test_markdown_for_a_pull_request_and_bad_input(tmp_path, capsys):

@@ -29,10 +29,10 @@ from recorder.rules import load
         ("/507f1f77bcf86cd799439011/x", "/507f1f77bcf86cd799439011/x", {}),
         (
             "/cal/1b7c0c1e-5d3f-4a6e-9b2c-7f1e2d3c4b5a.ics",
-            "/cal/{id}",
+            "/cal/{id}.ics",
             {"id": "1b7c0c1e-5d3f-4a6e-9b2c-7f1e2d3c4b5a.ics"},
         ),
-        ("/files/42.json", "/files/{id}", {"id": "42.json"}),
+        ("/files/42.json", "/files/{id}.json", {"id": "42.json"}),  # {id}.ics is another endpoint
         ("/docs/readme.md", "/docs/readme.md", {}),
         ("/42.json/x", "/42.json/x", {}),  # only a leaf: elsewhere a dot is part of a name
     ],

@@ -61,13 +61,15 @@ def test_siblings_of_a_parameter_guessed_from_its_name_are_parameters_too(tmp_pa
     assert sorted(i.description for i in users) == ["GET /users/me returns 200", "GET /users/{id} returns 200"]
 
 
-def test_leaf_names_with_an_extension_are_one_endpoint(tmp_path):
+def test_leaf_names_with_an_extension_are_one_endpoint_per_extension(tmp_path):
     r = recording(tmp_path)
     for uid in ("1b7c0c1e-5d3f-4a6e-9b2c-7f1e2d3c4b5a", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"):
         r.add(exchange("PUT", f"/cal/{uid}.ics", 201, {"ok": True}))
-    (i,) = r.interactions()
-    assert (i.description, i.exchanges) == ("PUT /cal/{id} returns 201", 2)
-    assert i.request.rules["path"][0]["regex"].endswith(r"[0-9a-fA-F]{12}\.ics$")
+    r.add(exchange("PUT", "/cal/0a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d.json", 201, {"ok": True}))
+    ics, json_ = r.interactions()
+    assert (ics.description, ics.exchanges) == ("PUT /cal/{id}.ics returns 201", 2)
+    assert ics.request.rules["path"][0]["regex"].endswith(r"[0-9a-fA-F]{12}\.ics$")
+    assert (json_.description, json_.exchanges) == ("PUT /cal/{id}.json returns 201", 1)
 
 
 def test_requests_with_other_body_keys_are_other_interactions_with_readable_descriptions(tmp_path):

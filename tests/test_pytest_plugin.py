@@ -19,7 +19,9 @@ PACT = "user-web-user-service.json"
 
 
 def run_suite(provider: RunningProvider, out, *options: str, url: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "USERS_URL": url or provider.url, "PACT_DO_NOT_TRACK": "true"}
+    # HOME of its own: mitmproxy's CA goes to ~/.mitmproxy by default, and tests never touch the real one.
+    home = out.parent / f"{out.name}-home"
+    env = {**os.environ, "USERS_URL": url or provider.url, "PACT_DO_NOT_TRACK": "true", "HOME": str(home)}
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env.pop(var, None)
     return subprocess.run(
@@ -127,10 +129,32 @@ def test_the_plugin_is_off_unless_asked_and_options_are_checked(provider, tmp_pa
     for options, message in (
         (["--pact-rules", str(rules)], f"pact-recorder: {rules}:2: select rule 'x': unknown key 'methd'"),
         (["--pact-upstream-ca", str(tmp_path / "none.pem")], f"upstream CA {tmp_path / 'none.pem'}: no such file"),
+        (["--pact-target", "orders=ftp://x"], "--pact-target 'orders=ftp://x': expected an http(s) URL"),
+        (
+            ["--pact-forward", "--pact-provider", "orders=a/b"],
+            "--pact-provider 'orders=a/b': in forward mode expected NAME=HOST[:PORT]",
+        ),
     ):
         result = run_suite(provider, tmp_path, *reverse(provider), *options)
         assert result.returncode != 0 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_ca_and_its_private_key_never_land_in_the_pacts_folder(provider, tmp_path):
+    out = tmp_path / "pacts"
+    result = run_suite(provider, out, *reverse(provider))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in out.rglob("*")) == [PACT, "user-web-user-service.states.yaml"]
+    home_ca = tmp_path / "pacts-home" / ".mitmproxy" / "mitmproxy-ca.pem"  # the user's mitmproxy confdir
+    assert home_ca.is_file()
+    confdir = tmp_path / "conf"  # or the one the user names
+    host = provider.url.removeprefix("http://")
+    result = run_suite(
+        provider, out, "--pact-forward", "--pact-provider", f"user-service={host}", "--pact-confdir", str(confdir)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (confdir / "mitmproxy-ca.pem").is_file() and (confdir / "pact-recorder-ca-bundle.pem").is_file()
+    assert sorted(p.name for p in out.rglob("*")) == [PACT, "user-web-user-service.states.yaml"]
 
 
 def test_https_providers_record_through_the_plugin_s_forward_proxy(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import yaml
 
 from recorder.cli import main
 from recorder.pipeline import Recording, Settings
-from recorder.review import load_review, render_html, render_markdown, render_text
+from recorder.review import flagged, load_review, render_html, render_markdown, render_text
 from recorder.rules import load
 from tests.helpers import exchange
 
@@ -61,7 +62,7 @@ def test_markdown_report_golden(pact):
 
 
 def test_every_kind_of_flag_is_shown(pact):
-    text = render_text(load_review(pact))
+    text = render_text(load_review(pact), width=400)
     for flag in (
         "single sample",
         "constant across 12 samples but matched by type",
@@ -125,3 +126,205 @@ def test_bad_decisions_are_a_clear_error(pact, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no interaction 'GET /nope returns 200' in web-api.json" in err
     assert "unknown decision 'maybe'" in err and "Traceback" not in err
+
+
+def test_every_flag_has_its_one_line_rule(pact):
+    model = load_review(pact)
+    flags = [x for i in model["interactions"] for f in i["fields"] for x in f["flags"]]
+    assert len(flags) == flagged(model) == 6
+    for x in flags:
+        assert x["rule"] and "\n" not in x["rule"], x
+        assert x["rule"].startswith(("fields: [{", "secrets: {")), x
+    markdown = render_markdown(model)
+    assert markdown.count("fields: [{") == 5 and "single sample" in markdown and "nullable: null 8 of 12" in markdown
+
+
+def recorded(tmp_path, exchanges) -> Path:
+    recording = Recording(Settings("web", "api", tmp_path))
+    for ex in exchanges:
+        recording.add(ex)
+    recording.write()
+    return tmp_path / "web-api.json"
+
+
+def test_formatted_values_are_never_an_enum_and_a_metadata_map_is_one_flag(tmp_path):
+    """Four runs of the same consumer: UUIDs, emails and timestamps seen a few times each are their
+    format, not an enum; a map of metric names constant across runs is one flag, not one per key."""
+    ids = ["3f2b8c1e-9d4a-4e6b-8f0a-1c2d3e4f5a6b", "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"]
+    metrics = {f"metric_{k}": 1 for k in range(15)}
+
+    def run():
+        for n in range(6):
+            body = {
+                "ref": ids[n % 2],
+                "email": ["ada@example.com", "grace@example.com"][n % 2],
+                "at": ["2024-05-01T10:00:00Z", "2024-06-12T08:30:00Z"][n % 2],
+                "metrics": metrics,
+            }
+            yield exchange("GET", f"/things/{n + 1}", 200, body)
+
+    pact = recorded(tmp_path, [ex for _ in range(4) for ex in run()])
+    model = load_review(pact)
+    text = render_text(model, width=400)
+    assert "an enum?" not in text and "match: enum" not in text
+    flags = [(f["path"], x["flag"]) for f in model["interactions"][0]["fields"] for x in f["flags"]]
+    assert flags == [("$.metrics", "15 keys flagged alike: a map keyed by data? each key is a field of the contract")]
+    assert 'path: "$.metrics", match: type}]' in text
+
+
+def test_a_moment_pinned_in_the_query_is_a_threat(tmp_path):
+    pact = recorded(
+        tmp_path, [exchange("GET", "/events", 200, {"items": [{"id": 1}]}, query=(("since", "2024-05-01T10:00:00Z"),))]
+    )
+    text = render_text(load_review(pact), width=400)
+    assert "Threats to verification (fix these first):" in text
+    assert "a moment pinned in the query (2024-05-01T10:00:00Z): the verifier sends this exact time again" in text
+    assert re.search(r"request query since +equality", text)  # and the query is a row of its table
+
+
+def threatened_pact() -> dict:
+    """A hand-written V4 pact: every threat to verification, and array, path, query and header matchers."""
+
+    def http(description, path, status, states=(), request_headers=None, response_headers=None, body=None, rules=None):
+        return {
+            "type": "Synchronous/HTTP",
+            "description": description,
+            "providerStates": [{"name": s} for s in states],
+            "request": {
+                "method": "GET",
+                "path": path,
+                "query": {"limit": ["10"]},
+                "headers": request_headers or {},
+                "matchingRules": {
+                    "path": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^/stores/[a-z]+$"}]},
+                    "query": {"limit": {"combine": "AND", "matchers": [{"match": "regex", "regex": "^[0-9]+$"}]}},
+                },
+            },
+            "response": {
+                "status": status,
+                "headers": response_headers or {},
+                "body": {"content": body or {}, "contentType": "application/json"},
+                "matchingRules": {"body": rules or {}},
+            },
+        }
+
+    items = {"$.items": {"combine": "AND", "matchers": [{"match": "type", "min": 1}]}}
+    return {
+        "consumer": {"name": "web"},
+        "provider": {"name": "api"},
+        "interactions": [
+            http(
+                "GET /stores/main returns 200",
+                "/stores/main",
+                200,
+                ["store exists"],
+                {"Authorization": ["Bearer <redacted>"]},
+                {"X-Rate-Limit": ["100"]},
+                {"items": [{"id": 1}]},
+                items,
+            ),
+            http("GET /stores/main returns 401", "/stores/main", 401, ["store exists"]),
+            http("GET /stores/{id} returns 200", "/stores/x", 200),
+        ],
+        "metadata": {"pactSpecification": {"version": "4.0"}},
+    }
+
+
+def test_what_threatens_verification_comes_first_in_every_format(tmp_path):
+    pact = tmp_path / "hand.json"
+    pact.write_text(json.dumps(threatened_pact()))
+    model = load_review(pact)
+    text = render_text(model, width=400)
+    expected = [
+        "GET /stores/main returns 200: the same request in the same provider states was recorded with another outcome",
+        "GET /stores/main returns 401: the same request in the same provider states",
+        "GET /stores/{id} returns 200: no provider state: the resource its path names must exist when it is verified",
+        "GET /stores/main returns 200: redacted request header Authorization",
+        "GET /stores/main returns 200: response header X-Rate-Limit pinned to '100'",
+    ]
+    positions = [text.index(line) for line in expected]
+    assert positions == sorted(positions) and positions[-1] < text.index("\nGET /stores/main returns 200  [")
+    assert "pact-recorder verify PACT --header 'Authorization: VALUE'" in text
+    for report in (text, render_markdown(model), render_html(model)):
+        for shown in (
+            "request path",
+            "request query limit",
+            "response header X-Rate-Limit",
+            "type min 1",
+            "no provider state",
+        ):
+            assert shown in report, shown
+
+
+def test_the_account_of_the_run_is_in_every_format(pact):
+    model = load_review(pact)
+    line = "Recording: 14 exchange(s) seen, 14 recorded; redacted 12: response body $.token"
+    assert line in render_text(model) and line in render_markdown(model) and line in render_html(model)
+
+
+def test_pacts_from_other_tools_review_cleanly(tmp_path, capsys):
+    """A V4 pact with a message interaction (no request) and a V2 pact (providerState, flat rules)."""
+    v4 = tmp_path / "messages.json"
+    v4.write_text(
+        json.dumps(
+            {
+                "consumer": {"name": "c"},
+                "provider": {"name": "p"},
+                "interactions": [
+                    {
+                        "type": "Asynchronous/Messages",
+                        "description": "an order was placed",
+                        "providerStates": [{"name": "an order"}],
+                        "contents": {"content": {"id": 1}, "contentType": "application/json"},
+                    },
+                    *threatened_pact()["interactions"][2:],
+                ],
+                "metadata": {"pactSpecification": {"version": "4.0"}},
+            }
+        )
+    )
+    v2 = tmp_path / "v2.json"
+    v2.write_text(
+        json.dumps(
+            {
+                "consumer": {"name": "c"},
+                "provider": {"name": "p"},
+                "interactions": [
+                    {
+                        "description": "a request for user 1",
+                        "providerState": "user 1 exists",
+                        "request": {"method": "GET", "path": "/users/1", "query": "page=2&sort=name"},
+                        "response": {
+                            "status": 200,
+                            "body": {"id": 1},
+                            "matchingRules": {"$.body.id": {"match": "type"}},
+                        },
+                    }
+                ],
+                "metadata": {"pactSpecification": {"version": "2.0.0"}},
+            }
+        )
+    )
+    for pact, shown in (
+        (
+            v4,
+            [
+                "an order was placed  [Asynchronous/Messages, given an order, hand-written]",
+                "GET /stores/{id} returns 200: no provider state",
+            ],
+        ),
+        (
+            v2,
+            [
+                "a request for user 1  [GET /users/1?page=2&sort=name -> 200, given user 1 exists, hand-written]",
+                "request query page",
+            ],
+        ),
+    ):
+        for fmt in ("text", "md", "html", "json"):
+            assert main(["review", str(pact), "--format", fmt]) == 0
+            captured = capsys.readouterr()
+            assert "Traceback" not in captured.err and "None" not in captured.out, captured
+            if fmt == "text":
+                for line in shown:
+                    assert line in captured.out, captured.out

@@ -200,3 +200,36 @@ def test_rules_check_and_show_from_the_command_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "the rule files have 1 problem(s)" in err and "did you mean 'select'?" in err
     assert "Traceback" not in err
+
+
+def test_rules_check_reports_every_problem_at_once_not_in_rounds(tmp_path, capsys):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        textwrap.dedent(
+            """\
+            select:
+              - name: health
+                paht: [/health]
+              - name: ok
+                path: [/ok]
+            fields:
+              - name: price
+                path: $.price
+                match: regex
+                regex: "([a-"
+            numbers:
+              floats: nope
+            paths:
+              templates: ["users/{id}"]
+            """
+        )
+    )
+    assert main(["rules", "check", str(rules)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "pact-recorder rules check: error: the rule files have 4 problem(s):",
+        f"  {rules}:3: select rule 'health': unknown key 'paht' (did you mean 'path'?)",
+        f"  {rules}:7: fields rule 'price': regex '([a-': not a valid regex: unterminated character set at position 1",
+        f"  {rules}:12: numbers.floats: expected one of decimal, number, found 'nope'",
+        f"  {rules}:14: paths rule 'templates': template 'users/{{id}}': expected a path such as /orgs/{{org}}/repos/{{repo}}",
+    ]

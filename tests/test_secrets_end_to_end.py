@@ -156,4 +156,19 @@ def test_no_secret_reaches_any_file_or_log_and_the_pact_verifies_with_real_crede
     verdicts = capsys.readouterr().out
     assert (without, with_token) == (1, 0), verdicts
     assert "the provider says the request was unauthorised" in verdicts
+    assert (
+        "the recording redacted query parameter api_key, query parameter access_token, header Authorization" in verdicts
+    )
+    assert "--secret authorization=VALUE" in verdicts and "--header 'Authorization: ...'" not in verdicts
     assert Path(pact).read_text().count("<redacted>") >= 5
+
+
+def test_the_401_hint_names_a_password_redacted_in_the_json_body():
+    from recorder.verify import _problems
+
+    status = {"mismatches": [{"type": "StatusMismatch", "expected": 200, "actual": 401}]}
+    entries = [{"in": "body", "key": ["account", "password"], "secret": "password"}]
+    (problem,) = _problems(status, False, entries)
+    assert problem.endswith(
+        "the recording redacted the JSON body's $.account.password: pass the real value(s) with --secret password=VALUE"
+    )

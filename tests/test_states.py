@@ -238,3 +238,36 @@ def test_an_exchange_redacted_where_it_was_captured_keeps_its_named_secrets(tmp_
         {"in": "header", "key": "Authorization", "secret": "password", "user": "alice"}
     ]
     assert [s.name for s in store.states] == ["account exists", "store does not exist"]
+
+
+def _states_by_description(rec: Recording) -> dict[str, list]:
+    return {i.description: [(s.name, s.params_dict) for s in i.states] for i in rec.interactions()}
+
+
+def test_resources_a_read_answered_with_are_states_of_it(tmp_path):
+    """A search or a user's starred list answers with what the recording made: a fresh provider
+    must have made it too."""
+    rec = Recording(Settings("cli", "registry", tmp_path))
+    rec.add(ex("PUT", "/packages/left-pad", 201, {"name": "left-pad"}, {"ok": True}))
+    rec.add(ex("GET", "/search", 200, None, {"objects": [{"package": {"name": "left-pad"}}]}, query=(("q", "pad"),)))
+    states = _states_by_description(rec)["GET /search returns 200"]
+    assert ("package exists", {"package": "left-pad"}) in states
+
+
+def test_a_name_written_as_two_segments_finds_what_was_made_under_its_encoded_name(tmp_path):
+    rec = Recording(Settings("cli", "registry", tmp_path))
+    rec.add(ex("PUT", "/@team%2futil", 201, {"name": "@team/util"}, {"ok": True}))
+    rec.add(ex("GET", "/@team/util/-/util-1.0.0.tgz", 200, None, {"tarball": True}))
+    (download,) = [s for d, s in _states_by_description(rec).items() if d.startswith("GET /@team/util")]
+    assert [name for name, _ in download] == ["item exists"]
+
+
+def test_a_resource_named_outside_the_path_needs_what_it_is_within(tmp_path):
+    rec = Recording(Settings("web", "store", tmp_path))
+    rec.add(ex("PUT", "/buckets/archive", 201, {}, {"id": "archive"}))
+    rec.add(ex("PUT", "/buckets/archive/collections/old-orders", 201, {}, {"id": "old-orders"}))
+    rec.add(ex("POST", "/copy", 200, {"to": "old-orders"}, {"copied": 3}))
+    assert _states_by_description(rec)["POST /copy returns 200"] == [
+        ("bucket exists", {"bucket": "archive"}),
+        ("collection exists", {"bucket": "archive", "collection": "old-orders"}),
+    ]

@@ -14,6 +14,7 @@ import shutil
 import socket
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -28,7 +29,7 @@ from recorder.model import Exchange
 from recorder.pipeline import Recording, Settings
 from recorder.proxy import free_port
 from recorder.verify import load_state_module
-from tests.conftest import ROOT, record_through, recorder_args
+from tests.conftest import ROOT, mock_serving, record_through, recorder_args
 
 CONSUMER, PROVIDER = "web", "docstore"
 PACT = f"{CONSUMER}-{PROVIDER}.json"
@@ -270,7 +271,7 @@ class MetricsProvider(JsonHandler):
         self.send_json(200, {"points": [[start, "1.0"], [end, "2.0"]]})
 
 
-def test_a_clock_based_query_window_still_verifies_two_hours_later(tmp_path, capsys):
+def test_a_clock_based_query_window_still_verifies_two_hours_later(tmp_path, capsys, mock_master):
     recorded_at = time.time() - 2 * 3600  # recorded two hours ago: a fixed window is out of retention now
     window = (("start", str(int(recorded_at - 600))), ("end", str(int(recorded_at))))
     rec = Recording(Settings(CONSUMER, "metrics", tmp_path))
@@ -299,6 +300,14 @@ def test_a_clock_based_query_window_still_verifies_two_hours_later(tmp_path, cap
     with serving(MetricsProvider) as url:
         code = main(["verify", str(pact), "--provider-url", url, "--states-from-recording"])
     assert code == 0, capsys.readouterr().out
+    # The consumer, run today against a mock serving the pact, sends today's window: accepted.
+    port = mock_serving(mock_master, pact)
+    now = int(time.time())
+    today = urllib.parse.urlencode({"start": now - 600, "end": now})
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/query?{today}") as answer:
+        assert answer.status == 200
+    with pytest.raises(urllib.error.HTTPError):  # still a moment, not anything
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/query?start=yesterday&end={now}")
 
 
 def test_the_scaffold_writes_the_recorded_setups_as_an_editable_module(recorded, tmp_path, monkeypatch, capsys):

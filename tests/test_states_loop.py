@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 
 import pytest
 import yaml
@@ -184,3 +185,56 @@ def test_a_state_url_that_refuses_is_named_with_its_answer_at_once(stateful, cap
     out = capsys.readouterr().out
     assert code == 1
     assert f"provider state 'user exists' could not be set up: the state URL {url}/state answered 500" in out
+
+
+def scaffold_endpoint(module_path):
+    """The scaffold's `handle` behind an HTTP state-change endpoint, as its docstring's Flask example
+    has it (an exception answers 500, as Flask would)."""
+    module = load_state_module(module_path)
+
+    class StateEndpoint(JsonHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.read_json()
+            try:
+                self.send_json(200, module.handle(body["state"], body.get("action", "setup"), body.get("params")) or {})
+            except Exception as e:  # noqa: BLE001 - what a web framework does with it
+                self.send_json(500, {"error": repr(e)})
+
+    return StateEndpoint
+
+
+def test_the_scaffold_behind_a_state_url_answers_stateless_interactions_and_teardown(stateful, capsys):
+    with serving(scaffold_endpoint(stateful / "states.py")) as url:
+        code = verify_empty(stateful / PACT_NAME, "--state-url", f"{url}/_pact/provider_states")
+    out = capsys.readouterr().out
+    assert "PASS  POST /users returns 201" in out  # the core's call with no state, then teardown
+    assert code == 0, out
+
+
+def test_a_failing_state_endpoint_fails_fast_and_names_the_state_of_every_interaction_that_needs_it(
+    stateful, tmp_path, capsys
+):
+    broken = tmp_path / "broken.py"
+    broken.write_text(scaffold(stateful / PACT_NAME))  # SEED lines left as they are: they raise
+    started = time.monotonic()
+    with serving(scaffold_endpoint(broken)) as url:
+        code = verify_empty(stateful / PACT_NAME, "--state-url", f"{url}/states")
+    out = capsys.readouterr().out
+    assert time.monotonic() - started < 30  # not the core's ~127 s of retries per interaction
+    assert code == 1
+    for interaction in ("DELETE /users/{id} returns 204", "GET /users/{id} returns 200", "PUT /users/{id} returns 200"):
+        assert f"STATE {interaction}  (given user exists)" in out
+    assert out.count(f"the state URL {url}/states answered 500") == 5, out
+    assert "PASS  POST /users returns 201" in out
+
+
+def test_a_state_url_that_is_not_there_is_named_with_its_status_for_each_state_and_only_for_them(
+    stateful, users_provider, capsys
+):
+    wrong = users_provider().url + "/no/such/endpoint"  # the provider is up; its state endpoint is elsewhere
+    code = verify_empty(stateful / PACT_NAME, "--state-url", wrong)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count(f"could not be set up: the state URL {wrong} answered 404") == 5, out
+    assert "PASS  POST /users returns 201" in out
+    assert "(no state)" not in out

@@ -5,8 +5,8 @@ python -m examples.users.consumer http://127.0.0.1:8080
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import urllib.error
 import urllib.request
 
@@ -84,6 +84,21 @@ def lifecycle(base_url: str, token: str | None = None) -> list[str]:
     return steps
 
 
-if __name__ == "__main__":
-    for line in exercise(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080"):
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        prog="python -m examples.users.consumer",
+        description="Exercise the users service once: list, read, create, rename and delete a user.",
+    )
+    ap.add_argument(
+        "base_url",
+        nargs="?",
+        default="http://127.0.0.1:8080",
+        metavar="URL",
+        help="where the users service is, or the recorder in front of it (default http://127.0.0.1:8080)",
+    )
+    for line in exercise(ap.parse_args(argv).base_url):
         print(line)
+
+
+if __name__ == "__main__":
+    main()

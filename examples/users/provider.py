@@ -1,6 +1,6 @@
 """A small users service: the provider in the bundled example.
 
-    python -m examples.users.provider [--port 5001] [--empty] [--token T] [--break rename-email|id-as-string]
+    python -m examples.users.provider [--port 5001] [--empty] [--token T] [--break rename-email|id-as-string|drop-name]
 
 Listens on 127.0.0.1 only and prints `listening on http://127.0.0.1:PORT` once it accepts connections.
 
@@ -44,7 +44,15 @@ SEED = {
         "created_at": "2024-06-12T08:30:00Z",
     },
 }
-BREAKS = ("rename-email", "id-as-string")
+BREAKS = ("rename-email", "id-as-string", "drop-name")
+
+
+def stand_in(uid: int) -> dict:
+    """A user a state asks for that the seed data does not have: every list non-empty, as in the
+    recordings (the recorder infers `min: 1` for an array it never saw empty)."""
+    return {"name": f"User {uid}", "roles": ["reader"]}
+
+
 FIELDS = ("name", "email", "active", "roles")
 
 
@@ -60,6 +68,8 @@ class UserStore:
             out["email_address"] = out.pop("email")
         elif self.breaking == "id-as-string":
             out["id"] = str(out["id"])
+        elif self.breaking == "drop-name":
+            del out["name"]
         return out
 
     def create(self, data: dict, uid: int | None = None) -> dict:
@@ -95,12 +105,12 @@ class UserStore:
         if m := re.fullmatch(r"user (exists|does not exist)", state or ""):
             uid = int(params.get("user", params.get("id", 0)))
             if m.group(1) == "exists":
-                self.create(SEED.get(uid, {"name": f"User {uid}", "roles": ["reader"]}), uid)
+                self.create(SEED.get(uid, stand_in(uid)), uid)
             else:
                 self.delete(uid)
         elif state == "users exist":
             for uid in params.get("ids", SEED):
-                self.create(SEED.get(uid, {"name": f"User {uid}"}), uid)
+                self.create(SEED.get(uid, stand_in(uid)), uid)
         elif state == "no users exist":
             with self.lock:
                 self.users.clear()

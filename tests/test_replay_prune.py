@@ -1,0 +1,162 @@
+"""replay and prune with real parts: the bundled consumer's suite against `pact-recorder replay` of its own
+recorded pact (the provider stopped), through the CLI and the pytest plugin; prune finding exactly the
+fields a consumer reads, the Pact core verifying the pruned pact; suites that cannot answer refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from examples import procs
+from recorder.corecheck import parse
+from recorder.rules import load
+from recorder.verify import verify
+from tests.conftest import CLI, PACT_NAME, ROOT, RunningProvider, cli
+from tests.test_pytest_plugin import SUITE, reverse, run_suite
+
+PARTIAL = str(ROOT / "tests" / "data" / "partial_consumer" / "reads_some_fields.py")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    """The bundled consumer suite recorded through the plugin; the provider is stopped afterwards."""
+    out = tmp_path_factory.mktemp("recorded")
+    provider = RunningProvider()
+    try:
+        result = run_suite(provider, out, *reverse(provider))
+    finally:
+        provider.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out / PACT_NAME
+
+
+def suite(url: str, *paths: str, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    env = {**os.environ, "USERS_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *(paths or (SUITE,)), "-q", "-p", "no:cacheprovider", *options],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+    )  # fmt: skip
+
+
+def test_the_bundled_suite_passes_against_replay_of_its_own_pact_offline(recorded):
+    replay = procs.start([CLI, "replay", str(recorded), "--listen", "127.0.0.1:0"], cwd=str(ROOT))
+    try:
+        result = suite(replay.url)
+        unmatched = suite(replay.url + "/nowhere")
+    finally:
+        code = replay.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert unmatched.returncode != 0
+    assert code == 0
+    assert "4 request(s) answered" in replay.output
+    assert "unmatched: GET /nowhere/users/101 (closest: GET /users/{id} returns 200)" in replay.output, replay.output
+
+
+def test_an_unmatched_request_gets_a_500_naming_the_closest_interaction(recorded):
+    import urllib.error
+    import urllib.request
+
+    replay = procs.start([CLI, "replay", str(recorded), "--listen", "127.0.0.1:0"], cwd=str(ROOT))
+    try:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(replay.url + "/users/7?x=1", timeout=10)  # no Accept header, a query
+        body = json.loads(e.value.read())
+    finally:
+        replay.stop()
+    assert e.value.code == 500
+    assert body["error"] == (
+        "pact-recorder replay: no interaction accepts GET /users/7?x=1; "
+        "the closest is 'GET /users/{id} returns 200' (GET /users/101)"
+    )
+
+
+def test_the_bundled_suite_passes_through_the_plugins_pact_replay(recorded):
+    options = ("--pact-replay", str(recorded), "--pact-env", "user-service=USERS_URL")
+    result = suite("http://127.0.0.1:9", options=options)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 request(s) answered, 0 unmatched" in result.stdout
+
+
+def test_prune_removes_exactly_the_unread_fields_and_the_provider_may_drop_them(recorded, tmp_path):
+    pact = tmp_path / PACT_NAME
+    pact.write_bytes(recorded.read_bytes())
+    command = [sys.executable, PARTIAL]
+    result = cli("prune", str(pact), "--env", "USERS_URL", "--seed", "3", "--", *command)
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(pact.read_text())
+    bodies = {i["description"]: i["response"]["body"]["content"] for i in doc["interactions"]}
+    assert set(bodies["GET /users/{id} returns 200"]) == {"id", "name"}
+    assert set(bodies["GET /users/{id} returns 404"]) == {"error"}
+    assert bodies["GET /users returns 200"] == {}  # this suite never lists users
+    user = next(i for i in doc["interactions"] if i["description"] == "GET /users/{id} returns 200")
+    assert set(user["response"]["matchingRules"]["body"]) == {"$.id", "$.name"}
+    runs = int(result.stdout.split(" runs in ")[0].rsplit(" ", 1)[1])
+    assert user["comments"]["pactRecorder"]["evidence"]["response.body"]["$.email"] == {
+        "by": f"left out: not used by the consumer's tests ({runs} runs)",
+        "pruned": True,
+    }
+    parse(pact.read_text())  # the core still reads it
+    review = cli("review", str(pact)).stdout
+    assert re.search(r"response \$\.email +pruned +null +left out: not used by the consumer's tests", review), review
+    assert (
+        f"GET /users/{{id}} returns 200: response field $.email removed (pruned: not used by the consumer's tests "
+        f"({runs} runs))" in cli("diff", str(recorded), str(pact)).stdout
+    )
+    rules = tmp_path / "user-web-user-service.prune.yaml"
+    assert "path: $.email" in rules.read_text() and "path: $.name" not in rules.read_text()
+    load([rules])  # a valid rule file
+    for breaking, ok in ((None, True), ("rename-email", True), ("drop-name", False), ("id-as-string", False)):
+        provider = RunningProvider(breaking)
+        try:
+            assert verify(pact, provider.url, provider.state_url).ok is ok, breaking
+        finally:
+            provider.stop()
+    # the same pact before pruning goes red when the unread email is renamed
+    provider = RunningProvider("rename-email")
+    try:
+        assert not verify(recorded, provider.url, provider.state_url).ok
+    finally:
+        provider.stop()
+
+
+@pytest.mark.parametrize(
+    "script, message",
+    [
+        (
+            "import sys; sys.exit(3)",
+            "pact-recorder prune: error: the suite fails against the replay of its own pact with nothing withheld "
+            "(exit 3), so it cannot say which fields it uses",
+        ),
+        (
+            "import pathlib, sys; f = pathlib.Path(sys.argv[1]); n = int(f.read_text() or 0) if f.exists() else 0; "
+            "f.write_text(str(n + 1)); sys.exit(n)",
+            "pact-recorder prune: error: the suite is flaky: it passed, then failed with nothing withheld (exit 1)",
+        ),
+    ],
+    ids=["fails-at-baseline", "flaky"],
+)
+def test_a_suite_that_cannot_answer_is_refused_and_nothing_is_written(recorded, tmp_path, script, message):
+    pact = tmp_path / PACT_NAME
+    pact.write_bytes(recorded.read_bytes())
+    result = cli("prune", str(pact), "--", sys.executable, "-c", script, str(tmp_path / "count"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert pact.read_bytes() == recorded.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([PACT_NAME] + (["count"] if "flaky" in message else []))
+
+
+def test_a_command_that_is_not_found_is_refused(recorded, tmp_path):
+    result = cli("prune", str(recorded), "--", "no-such-suite-command", "-q")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "pact-recorder prune: error: command 'no-such-suite-command' not found (not on PATH, no such file)\n"
+    )
+    assert cli("prune", str(recorded)).stderr == (
+        "pact-recorder prune: error: give the consumer's test command after --, e.g. prune PACT -- pytest tests/\n"
+    )
