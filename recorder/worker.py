@@ -115,6 +115,8 @@ class RecordingWorker:
             self._send_or_spool(message)
 
     def _send_or_spool(self, message: tuple) -> None:
+        if self.proc.poll() is not None:  # the pipe would say so, but the spool would not
+            raise BrokenPipeError(f"the recording process exited (code {self.proc.returncode})")
         frame = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
         if message[0] in SPOOLED and (
             self.spool.is_open or self._queued() + len(frame) + 4 > self.pipe_bytes - PIPE_RESERVE

@@ -103,6 +103,19 @@ def test_after_sigkill_of_the_proxy_the_recording_process_records_the_spool_too(
     assert not list(tmp_path.glob("pact-recorder-spool-*"))
 
 
+def test_if_the_recording_process_dies_while_it_is_behind_the_exchanges_after_are_recorded_in_the_proxy(echo, tmp_path):
+    with stopped_child(echo, tmp_path) as (proxy, child):
+        send_big(proxy, 20)
+        os.kill(child, signal.SIGKILL)
+        wait_until_dead(child)
+        for n in range(5):
+            assert send(proxy.url, b'{"n": 1}', "application/json", None, path=f"/after/{n}")[0] == 200
+        assert proxy.stop() == 1, proxy.output
+    assert "the recording process is gone" in proxy.output and "the pact will lack it" in proxy.output
+    assert "5 exchange(s) seen, 5 recorded" in proxy.output
+    assert not list(tmp_path.glob("pact-recorder-spool-*"))
+
+
 def test_when_the_spool_is_full_the_proxy_waits_for_the_recording_process_and_says_so_once(echo, tmp_path):
     with stopped_child(echo, tmp_path, "--spool", "1m") as (proxy, child), ThreadPoolExecutor(4) as pool:
         sent = [pool.submit(send, proxy.url, big(n), "application/json", None, f"/echo/{n}") for n in range(40)]
