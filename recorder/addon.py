@@ -38,12 +38,13 @@ OPTIONS = frozenset(
         "pact_flush_interval",
         "pact_max_body",
         "pact_offload",
+        "pact_spool",
         "pact_merge",
         "pact_pending",
         "pact_self_check",
     }
 )
-SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body", "pact_offload"}
+SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body", "pact_offload", "pact_spool"}
 
 
 def _settings(opts) -> Settings | None:
@@ -115,17 +116,25 @@ class PactRecorder:
             True,
             "Redact and infer in a child process, so that the proxy only captures (false: in the proxy's process).",
         )
+        loader.add_option(
+            "pact_spool",
+            str,
+            "1g",
+            "When the child process falls behind, exchanges wait in an encrypted spool on disk of at most this "
+            "size, so the traffic does not (0: no spool, the proxy waits).",
+        )
 
     def configure(self, updated: set[str]) -> None:
-        if "pact_max_body" in updated:
-            try:
-                human.parse_size(ctx.options.pact_max_body)
-            except ValueError:
-                raise exceptions.OptionsError(
-                    f"pact_max_body: {ctx.options.pact_max_body!r} is not a size such as 512k, 4m or 1g"
-                ) from None
-            if ctx.options.stream_large_bodies is None:  # the user's own setting wins
-                ctx.options.update(stream_large_bodies=ctx.options.pact_max_body)
+        for name in ("pact_max_body", "pact_spool"):
+            if name in updated:
+                try:
+                    human.parse_size(getattr(ctx.options, name))
+                except ValueError:
+                    raise exceptions.OptionsError(
+                        f"{name}: {getattr(ctx.options, name)!r} is not a size such as 512k, 4m or 1g"
+                    ) from None
+        if "pact_max_body" in updated and ctx.options.stream_large_bodies is None:  # the user's own setting wins
+            ctx.options.update(stream_large_bodies=ctx.options.pact_max_body)
         if "pact_flush_interval" in updated and ctx.options.pact_flush_interval < 0:
             raise exceptions.OptionsError("pact_flush_interval: expected seconds >= 0 (0 writes only at exit)")
         if "pact_save_flows" in updated and ctx.options.pact_save_flows and self.worker is None:
@@ -187,6 +196,7 @@ class PactRecorder:
                 {name: r.settings for name, r in self.recordings.items()},
                 ctx.options.pact_flush_interval,
                 ctx.options.pact_save_flows,
+                human.parse_size(ctx.options.pact_spool) or 0,
             )
         except Exception as e:
             log.warning("pact_recorder: recording in the proxy's own process (no child process: %s)", e)
@@ -211,6 +221,7 @@ class PactRecorder:
                 "it; recording in the proxy from now on",
                 e,
             )
+            self.worker.cancel()  # reaps it and removes its spool
             self.worker = None
             self.write_failed = True  # what it had is lost: the run must not look clean
             record_flow(self.recordings[provider], flow)

@@ -204,8 +204,9 @@ def cmd_record(args) -> int:
         raise UsageError(str(e)) from None
     if args.flush_interval < 0:
         raise UsageError(f"--flush-interval {args.flush_interval}: expected seconds >= 0 (0 writes only at exit)")
-    if not re.fullmatch(r"[0-9]+[kmg]?b?", args.max_body.lower()):
-        raise UsageError(f"--max-body {args.max_body!r}: expected a size such as 512k, 4m or 1g")
+    for option, size in (("--max-body", args.max_body), ("--spool", args.spool)):
+        if not re.fullmatch(r"[0-9]+[kmg]?b?", size.lower()):
+            raise UsageError(f"{option} {size!r}: expected a size such as 512k, 4m or 1g")
     writable_folder("--out", args.out)
     rules = load(args.rules, with_defaults=not args.no_default_rules)
     plan = listeners(reverse, forward, port, host)
@@ -241,6 +242,7 @@ def cmd_record(args) -> int:
                 "pact_save_flows": str(args.save_flows or ""),
                 "pact_flush_interval": args.flush_interval,
                 "pact_max_body": args.max_body,
+                "pact_spool": args.spool,
                 **upstream_tls(args),
             },
             on_ready=ready,

@@ -152,31 +152,54 @@ class Redactor:
         self.cursors = frozenset(rules.cursors)
         self.secret_header = secret_header
         self.found: Counter[str] = Counter()
-        self._names_seen: dict[str, bool] = {}
-        self._any_pattern = re.compile("|".join(f"(?:{p.regex})" for p in rules.secret_patterns if p.regex) or "(?!)")
+        self._names_seen: dict[str, tuple[bool, bool, re.Pattern]] = {}
+        self._prefilters: dict[tuple[str, ...], re.Pattern] = {}
+        self._unnamed = self._prefilter(None)
         self._luhn = any(p.luhn for p in rules.secret_patterns)
         self.secret_names = SecretNames()
         self._named: list[tuple] = []  # the request's secrets, while one exchange is redacted
 
     # -- what is a secret --------------------------------------------------------------------------
 
-    def secret_name(self, name: str) -> bool:
-        # Field names repeat in every exchange of an API: remember the answer (bounded).
+    def _name_facts(self, name: str) -> tuple[bool, bool, re.Pattern]:
+        """(an opaque pagination cursor, a secret name, the combined regex of the value patterns that apply
+        under this name): asked for every field of every body, and field names repeat in every exchange
+        of an API: remembered (bounded)."""
         if (known := self._names_seen.get(name)) is not None:
             return known
         n = normalise_name(name)
-        secret = n not in self.allow and any(n == s or n.endswith(s) for s in self.names)
+        facts = (
+            cursor_name(name) in self.cursors,
+            n not in self.allow and any(n == s or n.endswith(s) for s in self.names),
+            self._prefilter(n),
+        )
         if len(self._names_seen) < 10_000:
-            self._names_seen[name] = secret
-        return secret
+            self._names_seen[name] = facts
+        return facts
+
+    def secret_name(self, name: str) -> bool:
+        return self._name_facts(name)[1]
+
+    @staticmethod
+    def _applies(names: tuple[str, ...], named: str | None) -> bool:
+        """Does a value pattern limited to these field names (none: any) apply under the name `named`?"""
+        return not names or (named is not None and any(named == n or named.endswith(n) for n in names))
+
+    def _prefilter(self, named: str | None) -> re.Pattern:
+        """One regex for the patterns that apply under a (normalised) name: most values match none."""
+        regexes = tuple(r.pattern for _, r, _, names in self.patterns if r is not None and self._applies(names, named))
+        if (known := self._prefilters.get(regexes)) is None:
+            known = self._prefilters[regexes] = re.compile("|".join(f"(?:{r})" for r in regexes) or "(?!)")
+        return known
 
     def secret_value(self, value: str, name: str | None = None) -> str | None:
         """The name of the pattern a value (of the field, parameter or header `name`) matches, or None."""
-        if not (self._any_pattern.search(value) or (self._luhn and _CARD.match(value))):
-            return None  # one combined regex first: most values match no pattern
+        prefilter = self._unnamed if name is None else self._name_facts(name)[2]
+        if not (prefilter.search(value) or (self._luhn and _CARD.match(value))):
+            return None
         named = normalise_name(name) if name is not None else None
         for pattern, regex, check_luhn, names in self.patterns:
-            if names and (named is None or not any(named == n or named.endswith(n) for n in names)):
+            if not self._applies(names, named):
                 continue
             if regex is not None and regex.search(value):
                 return pattern
@@ -186,7 +209,7 @@ class Redactor:
 
     def cursor(self, name: str) -> bool:
         """An opaque pagination cursor: the provider needs it back exactly as it gave it."""
-        return cursor_name(name) in self.cursors
+        return self._name_facts(name)[0]
 
     # -- exchanges ---------------------------------------------------------------------------------
 
@@ -268,11 +291,12 @@ class Redactor:
 
     def _secret_field(self, name: str, value: Any) -> bool:
         """A named value is secret when its name is a secret name, or (strings) it looks like a secret."""
-        if self.cursor(name):
+        cursor, secret_name, _ = self._name_facts(name)
+        if cursor:
             return False
         if isinstance(value, str):
-            return value != PLACEHOLDER and (self.secret_name(name) or self.secret_value(value, name) is not None)
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and self.secret_name(name)
+            return value != PLACEHOLDER and (secret_name or self.secret_value(value, name) is not None)
+        return secret_name and isinstance(value, (int, float)) and not isinstance(value, bool)
 
     def _field(self, value: Any, name: str, where: str) -> Any:
         if self._secret_field(name, value):
@@ -322,25 +346,34 @@ class Redactor:
     def _json(self, value: Any, path: str, where: str, keys: tuple | None, name: str | None = None) -> Any:
         # Called for every value of every body: paths are only spelled out for what is redacted, and
         # keys (to name a request's secrets) are followed in request bodies only. The elements of an
-        # array are named by its key (`api_keys: [...]`).
+        # array are named by its key (`api_keys: [...]`). A container without secrets is returned as it
+        # is, not copied: most are.
         if isinstance(value, dict):
-            out = {}
+            out = None
             for k, v in value.items():
                 if isinstance(v, (dict, list)):
-                    out[k] = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k), k)
+                    kept = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k), k)
+                    if kept is v:
+                        continue
                 elif self._secret_field(k, v):
                     self.found[f"{where} {path}.{k}"] += 1
                     if keys is not None:
                         self._name(where, [*keys, k], k, v)
-                    out[k] = PLACEHOLDER
+                    kept = PLACEHOLDER
                 else:
-                    out[k] = v
-            return out
+                    continue
+                out = dict(value) if out is None else out
+                out[k] = kept
+            return value if out is None else out
         if isinstance(value, list):
-            return [
-                self._json(v, f"{path}[*]", where, None if keys is None else (*keys, i), name)
-                for i, v in enumerate(value)
-            ]
+            out, item_path = None, f"{path}[*]"
+            for i, v in enumerate(value):
+                if isinstance(v, (dict, list, str)):  # numbers, booleans and null are never secrets alone
+                    kept = self._json(v, item_path, where, None if keys is None else (*keys, i), name)
+                    if kept is not v:
+                        out = list(value) if out is None else out
+                        out[i] = kept
+            return value if out is None else out
         if isinstance(value, str) and not (name and self.cursor(name)) and self.secret_value(value, name):
             self.found[f"{where} {path}"] += 1
             if keys is not None:

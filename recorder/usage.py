@@ -153,6 +153,13 @@ def _record(sub) -> None:
         help="bodies larger than this (512k, 4m, 1g) are streamed through untouched and recorded "
         "by content type only (default 4m)",
     )
+    rec.add_argument(
+        "--spool",
+        default="1g",
+        metavar="SIZE",
+        help="when inference falls behind the traffic, exchanges wait in an encrypted spool on disk of at most "
+        "SIZE instead of slowing the traffic down; 0: no spool (default 1g)",
+    )
     _output(rec)
     _verbose(rec)
 

@@ -62,6 +62,10 @@ CASES = [
         "consumer 'a/b': must be a non-empty name without '/'",
     ),
     (["record", *NAMES, "--target", "http://127.0.0.1:1", "--spec", "v5"], "argument --spec: invalid choice: 'v5'"),
+    (
+        ["record", *NAMES, "--target", "http://127.0.0.1:1", "--spool", "lots"],
+        "--spool 'lots': expected a size such as 512k, 4m or 1g",
+    ),
     (["record", *NAMES, "--target", "http://127.0.0.1:1", "--bogus"], "unrecognized arguments: --bogus"),
     (
         ["record", *NAMES, "--target", "http://127.0.0.1:1", "--upstream-ca", "{tmp}/none.pem"],
