@@ -9,6 +9,7 @@ request headers and the JSON bodies. Memory grows with the number of interaction
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,7 @@ class Interaction:
     secrets: tuple = ()  # where the example request's redacted values were, named (see redact)
     tests: list[str] = field(default_factory=list)  # the tests that made its exchanges
     samples: list[Sample] = field(default_factory=list)  # recorded responses the pact is checked against
+    distinct: int = 0  # how many of its exchanges differed (a suite run twice repeats them all)
 
 
 class Context:
@@ -153,6 +155,7 @@ def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
     return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
 
 
+DISTINCT_MAX = 10_000  # exchange digests remembered per interaction, to count identical ones once
 KINDS_MAX = 8  # kinds of request (header sets) remembered per interaction; later ones only count
 
 
@@ -191,6 +194,8 @@ class Observation:
         self.unparsed = {"request": 0, "response": 0}
         self.streamed = {"request": 0, "response": 0}
         self.samples: list[Sample] = []
+        self.seen: set[bytes] = set()  # digests of the distinct exchanges (see _first_of_its_like)
+        self.distinct = 0
 
     @property
     def typical(self) -> Kind:
@@ -215,6 +220,11 @@ class Observation:
             self.kinds[names] = self.new_kind = Kind(exchange)
         for side in exchange.streamed:
             self.streamed[side] += 1
+        # Which headers most requests send is a count over all the traffic, repeats included.
+        self.shapes["request.headers"].add_object(sent)
+        answered = self.ctx.headers.kept(exchange.response_headers, "response", exchange.request_headers)
+        if not self._first_of_its_like(exchange, sent, answered):
+            return  # the same exchange again (a suite run twice): no new evidence, counted once
         if "response" not in exchange.streamed:  # a body streamed past unrecorded is no sample of it
             sample = Sample(exchange.status, exchange.response_headers, exchange.response_body)
             self.samples = samples_kept(self.samples, sample)
@@ -222,10 +232,7 @@ class Observation:
         for k, v in exchange.query:
             query.setdefault(k, []).append(v)
         self.shapes["query"].add_object(query)
-        self.shapes["request.headers"].add_object(sent)
-        self.shapes["response.headers"].add_object(
-            self.ctx.headers.kept(exchange.response_headers, "response", exchange.request_headers)
-        )
+        self.shapes["response.headers"].add_object(answered)
         for side, body, value in (
             ("request", exchange.request_body, exchange.request_json),
             ("response", exchange.response_body, exchange.response_json),
@@ -235,6 +242,22 @@ class Observation:
             else:
                 self.shapes[f"{side}.body"].add_object(value)
 
+    def _first_of_its_like(self, exchange: Exchange, sent: dict[str, str], answered: dict[str, str]) -> bool:
+        """False for an exchange identical to one seen before, in all the contract looks at (the
+        request, the status, the kept headers, the bodies); the first DISTINCT_MAX are remembered."""
+        h = hashlib.blake2b(digest_size=16)
+        for part in (exchange.method, exchange.path, repr(exchange.query), repr(sorted(sent.items()))):
+            h.update(part.encode() + b"\0")
+        h.update(exchange.request_body + b"\0" + str(exchange.status).encode() + b"\0")
+        h.update(repr(sorted(answered.items())).encode() + b"\0" + exchange.response_body)
+        digest = h.digest()
+        if digest in self.seen:
+            return False
+        if len(self.seen) < DISTINCT_MAX:
+            self.seen.add(digest)
+        self.distinct += 1
+        return True
+
     @classmethod
     def merged(cls, observations: list[Observation]) -> Observation:
         """A new observation of everything in `observations` (first one first); they stay unchanged."""
@@ -242,6 +265,7 @@ class Observation:
         out = cls(first.ctx, first.key, first.endpoint, first.values, first.order)
         for obs in observations:
             out.count += obs.count
+            out.distinct += obs.distinct
             for names, kind in obs.kinds.items():
                 if (mine := out.kinds.get(names)) is not None:
                     mine.count += kind.count
@@ -323,6 +347,7 @@ class Observation:
             status=ex.status,
             response=response,
             exchanges=self.count,
+            distinct=self.distinct,
             notes=notes,
             evidence=evidence,
             recorded_body=recorded,

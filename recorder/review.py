@@ -66,6 +66,7 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
         "status": (inter.get("response") or {}).get("status") if request else None,
         "state": ", ".join(states) if states else None,
         "exchanges": prov.get("exchanges"),
+        "distinct": prov.get("distinct"),
         "pending": bool(inter.get("pending")),
         "generated": bool(prov.get("generatedBy")),
         "notes": [t for t in comments.get("text", [])[1:] if not t.startswith(_SEVERAL_OUTCOMES)]
@@ -427,7 +428,9 @@ def _heading(inter: dict) -> str:
     """`GET /users/1 -> 200, given user exists, backed by 2 exchange(s)` (what is known of it)."""
     parts = [f"{inter['request'] or inter['endpoint']}" + (f" -> {inter['status']}" if inter["status"] else "")]
     parts += [f"given {inter['state']}"] if inter["state"] else []
-    parts += [f"backed by {inter['exchanges']} exchange(s)"] if inter["exchanges"] is not None else []
+    if inter["exchanges"] is not None:
+        distinct = f" ({inter['distinct']} distinct)" if inter.get("distinct") else ""
+        parts.append(f"backed by {inter['exchanges']} exchange(s){distinct}")
     parts += [t for t, on in (("PENDING", inter["pending"]), ("hand-written", not inter["generated"])) if on]
     return ", ".join(parts)
 

@@ -328,3 +328,27 @@ def test_pacts_from_other_tools_review_cleanly(tmp_path, capsys):
             if fmt == "text":
                 for line in shown:
                     assert line in captured.out, captured.out
+
+
+def test_a_suite_recorded_four_times_reads_as_one_in_the_evidence(tmp_path):
+    """Identical exchanges count once: four runs of the same suite give no 'an enum?' or 'constant' flags
+    that one run would not, and the interaction says how many of its exchanges differed."""
+    from tests.helpers import exchange
+
+    def record(runs: int, out):
+        rec = Recording(Settings("c", "p", out))
+        for _ in range(runs):
+            for uid, role in ((1, "admin"), (2, "reader"), (3, "reader")):
+                rec.add(exchange("GET", f"/users/{uid}", 200, {"id": uid, "role": role, "name": f"user {uid}"}))
+        return rec.write()[0]
+
+    once, four = record(1, tmp_path / "once"), record(4, tmp_path / "four")
+    doc = json.loads(four.read_text())
+    (user,) = doc["interactions"]
+    assert user["comments"]["pactRecorder"]["exchanges"] == 12 and user["comments"]["pactRecorder"]["distinct"] == 3
+    evidence = user["comments"]["pactRecorder"]["evidence"]["response.body"]
+    assert (
+        evidence
+        == json.loads(once.read_text())["interactions"][0]["comments"]["pactRecorder"]["evidence"]["response.body"]
+    )
+    assert "backed by 12 exchange(s) (3 distinct)" in render_text(load_review(four))
