@@ -176,7 +176,9 @@ class Timeline:
         needs = self._named(ex, path, chain) + needs
         needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
         seen_paths: set[str] = set()  # an account can also be the parent of a resource named elsewhere
-        needs = [n for n in needs if not n.path or n.path not in seen_paths and not seen_paths.add(n.path)]
+        needs = _containers_first(
+            [n for n in needs if not n.path or n.path not in seen_paths and not seen_paths.add(n.path)]
+        )
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
         if listing is not None and (not needs or needs[-1].kind == "exists"):
@@ -274,7 +276,9 @@ class Timeline:
             or method in CREATE | UPDATE | {"DELETE"}
             or status in (404, 410, 409, 412)
         )
-        return chain + [path] if acts_on_item and method != "POST" else chain
+        if method == "POST":  # a POST acts on what is below its path: the path is its container
+            return chain + [path] if path in self.resources else chain
+        return chain + [path] if acts_on_item else chain
 
     def _levels(self, chain: list[str]) -> list[tuple[tuple[str, str], ...]]:
         """For each resource of the chain, its (kind, segment) levels from the outermost one. The kind
@@ -475,6 +479,23 @@ def _plural(path: str, is_resource: bool) -> str:
     """What a list lists: its collection word (records), or items when it is a resource (a calendar)."""
     word = unquote(segments(path)[-1]) if segments(path) else ""
     return word if word and _WORD.match(word) and not is_resource else "items"
+
+
+def _containers_first(needs: list[Need]) -> list[Need]:
+    """The needs with every resource's container before it (a document named in a response is set up
+    after its database); otherwise in the order given."""
+    out: list[Need] = []
+    for need in needs:
+        inside = next(
+            (
+                k
+                for k, n in enumerate(out)
+                if need.path and n.path and n.path != need.path and _within(n.path, need.path)
+            ),
+            None,
+        )
+        out.insert(len(out) if inside is None else inside, need)
+    return out
 
 
 def _within(path: str, resource: str) -> bool:

@@ -271,3 +271,21 @@ def test_a_resource_named_outside_the_path_needs_what_it_is_within(tmp_path):
         ("bucket exists", {"bucket": "archive"}),
         ("collection exists", {"bucket": "archive", "collection": "old-orders"}),
     ]
+
+
+def test_a_post_to_a_known_container_needs_it(tmp_path):
+    rec = Recording(Settings("cli", "docs", tmp_path))
+    rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
+    rec.add(ex("POST", "/library", 201, {"title": "Dune"}, {"ok": True, "id": "dune"}))
+    rec.add(ex("POST", "/gone", 404, {"title": "Dune"}, {"error": "not_found"}))
+    states = _states_by_description(rec)
+    assert states["POST /library returns 201"] == [("item exists", {"item": "library"})]
+
+
+def test_a_resource_a_response_names_is_set_up_after_its_container(tmp_path):
+    rec = Recording(Settings("cli", "docs", tmp_path))
+    rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
+    rec.add(ex("PUT", "/library/dune", 201, {"title": "Dune"}, {"ok": True}))
+    rec.add(ex("GET", "/library/_all_docs", 200, None, {"rows": [{"id": "dune"}]}))
+    names = [params for _, params in _states_by_description(rec)["GET /library/_all_docs returns 200"]]
+    assert names.index({"item": "library"}) < names.index({"item": "library", "item_2": "dune"}), names
