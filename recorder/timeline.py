@@ -29,6 +29,7 @@ from recorder.model import NO_BODY, Exchange
 from recorder.values import (
     READ,
     Location,
+    bulk_ids,
     clock_values,
     created_child,
     mentioned_paths,
@@ -421,7 +422,8 @@ class Timeline:
             res.history, res.exists, res.data = [step], True, body
             step.creates = child
         elif method == "POST":
-            for mentioned in mentioned_paths(ex):  # a batch of sub-requests, say: it may have made them
+            made_in_bulk = [f"{self._container(path)}/{i}" for i in bulk_ids(ex)]  # CouchDB's _bulk_docs
+            for mentioned in mentioned_paths(ex) + made_in_bulk:  # a batch: it may have made them
                 res = self._resource(mentioned)
                 res.history = self._trim(res.history + [step]) if res.exists else [step]
                 res.exists = True
@@ -442,6 +444,11 @@ class Timeline:
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step
+
+    def _container(self, path: str) -> str:
+        """The nearest known resource a path is within (`/db` for `/db/_bulk_docs`), else its parent."""
+        prefixes = ["/" + "/".join(segments(path)[:n]) for n in range(len(segments(path)), 0, -1)]
+        return next((p for p in prefixes if p in self.resources), path.rsplit("/", 1)[0] or "")
 
     def _resource(self, path: str) -> Resource:
         """The resource at `path`, made known (and findable by its name) on first sight."""

@@ -176,6 +176,21 @@ def created_child(ex: Exchange) -> str | None:
     return None
 
 
+BULK_MAX = 100  # items of one bulk write made known
+
+
+def bulk_ids(ex: Exchange) -> list[str]:
+    """The ids a successful bulk write answered with (a list of objects with an `id`, none an error:
+    CouchDB's `_bulk_docs`, many APIs' batch create)."""
+    body = ex.response_json
+    if not 200 <= ex.status < 300 or not isinstance(body, list) or not body:
+        return []
+    items = [item for item in body[:BULK_MAX] if isinstance(item, dict)]
+    if len(items) != len(body[:BULK_MAX]) or any("error" in item for item in items):
+        return []
+    return [str(item["id"]) for item in items if isinstance(item.get("id"), (str, int)) and str(item["id"])]
+
+
 def mentioned_paths(ex: Exchange) -> list[str]:
     """Paths a POST's JSON body writes to (a batch's sub-requests: objects with a `path` and a
     `method` that is not a read), as full paths: relative to the request's own prefix when they are

@@ -289,3 +289,15 @@ def test_a_resource_a_response_names_is_set_up_after_its_container(tmp_path):
     rec.add(ex("GET", "/library/_all_docs", 200, None, {"rows": [{"id": "dune"}]}))
     names = [params for _, params in _states_by_description(rec)["GET /library/_all_docs returns 200"]]
     assert names.index({"item": "library"}) < names.index({"item": "library", "item_2": "dune"}), names
+
+
+def test_what_a_bulk_write_made_exists_for_later_requests(tmp_path):
+    rec = Recording(Settings("cli", "docs", tmp_path))
+    rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
+    docs = {"docs": [{"_id": "dune"}, {"_id": "emma"}]}
+    rec.add(ex("POST", "/library/_bulk_docs", 201, docs, [{"ok": True, "id": "dune"}, {"ok": True, "id": "emma"}]))
+    rec.add(ex("PUT", "/library/dune", 409, {"title": "Dune"}, {"error": "conflict"}))
+    (conflict,) = [i for i in rec.interactions() if i.description == "PUT /library/dune returns 409"]
+    dune = conflict.states[-1]
+    assert (dune.name, dune.params_dict) == ("item exists", {"item": "library", "item_2": "dune"})
+    assert [(s.method, s.path) for s in dune.steps][-1] == ("POST", "/library/_bulk_docs")  # made by it, no seed
