@@ -54,8 +54,9 @@ def check(interactions: list, render: Callable[[list], dict], passed: set[str] |
     passed in an earlier write of the same recording (a periodic flush re-checks only what changed)."""
     loosened: set[int] = set()
     passed = set() if passed is None else passed
+    unrunnable: set[str] = set()  # not remembered as passed: the next write says so again
     for round_ in range(ROUNDS):
-        failures = _failures(interactions, render, passed)
+        failures = _failures(interactions, render, passed | unrunnable, passed)
         if not failures:
             break
         for index, (sample, mismatches, key) in sorted(failures.items()):
@@ -64,7 +65,7 @@ def check(interactions: list, render: Callable[[list], dict], passed: set[str] |
                 # Not the response: the core could not make or send the request. Nothing to loosen.
                 said = mismatches[0]["mismatch"]
                 i.notes.append(f"self-check could not run against recorded response {sample + 1}: {said}")
-                passed.add(key)
+                unrunnable.add(key)
                 continue
             loosened.add(index)
             if round_ == ROUNDS - 1 or not _loosen(i, sample, mismatches):
@@ -73,7 +74,7 @@ def check(interactions: list, render: Callable[[list], dict], passed: set[str] |
 
 
 def _failures(
-    interactions: list, render: Callable[[list], dict], passed: set[str]
+    interactions: list, render: Callable[[list], dict], skip: set[str], passed: set[str]
 ) -> dict[int, tuple[int, list[dict], str]]:
     """interaction index -> (sample number, the core's mismatches, the check's key) for the first
     sample that fails."""
@@ -89,7 +90,7 @@ def _failures(
             entry.pop("comments", None)
             entry["request"].pop("generators", None)  # the replay answers whatever is asked
             key = hashlib.sha256(json.dumps([entry, repr(sample)], sort_keys=True).encode()).hexdigest()
-            if key in passed:
+            if key in skip:
                 continue
             entry["description"] = f"{len(replies)} {entry['description']}"
             entry.pop("providerStates", None)
