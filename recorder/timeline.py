@@ -22,7 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urljoin, urlsplit
 
 from recorder.endpoints import singular
 from recorder.model import NO_BODY, Exchange
@@ -413,6 +413,15 @@ class Timeline:
             # A 201 for something that exists (npm publishing a second version) adds to it.
             res.history = [step] if not res.exists else self._trim(res.history + [step])
             res.exists, res.data = True, body if body is not None else res.data
+        elif method in ("COPY", "MOVE") and (destination := ex.request_header("destination")):
+            # WebDAV and CouchDB: the Destination (a URL, or a name relative to the request's) is made
+            # from the source; a setup makes the source, then copies it.
+            source = self.resources.get(path)
+            res = self._resource(norm(urlsplit(urljoin(ex.path, destination)).path))
+            res.history = self._trim([*(source.history if source and source.exists else []), step])
+            res.exists, res.data = True, body if body is not None else res.data
+            if method == "MOVE" and source is not None:
+                source.exists, source.history = False, []
         elif method in UPDATE or method == "POST" and path in self.resources and created_child(ex) is None:
             res = self._resource(path)
             res.history = self._trim(res.history + [step])

@@ -301,3 +301,15 @@ def test_what_a_bulk_write_made_exists_for_later_requests(tmp_path):
     dune = conflict.states[-1]
     assert (dune.name, dune.params_dict) == ("item exists", {"item": "library", "item_2": "dune"})
     assert [(s.method, s.path) for s in dune.steps][-1] == ("POST", "/library/_bulk_docs")  # made by it, no seed
+
+
+def test_a_copy_makes_its_destination(tmp_path):
+    rec = Recording(Settings("cli", "docs", tmp_path))
+    rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
+    rec.add(ex("PUT", "/library/dune", 201, {"title": "Dune"}, {"ok": True}))
+    rec.add(ex("COPY", "/library/dune", 201, None, {"ok": True}, request_headers=(("Destination", "dune-copy"),)))
+    rec.add(ex("GET", "/library/dune-copy", 200, None, {"title": "Dune"}))
+    (read,) = [i for i in rec.interactions() if i.description == "GET /library/dune-copy returns 200"]
+    copy = read.states[-1]
+    assert copy.params_dict.items() >= {"item": "library", "item_2": "dune-copy"}.items()
+    assert [(s.method, s.path) for s in copy.steps] == [("PUT", "/library/dune"), ("COPY", "/library/dune")]
