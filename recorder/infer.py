@@ -212,12 +212,7 @@ class Observation:
     def add(self, exchange: Exchange) -> None:
         self.count += 1
         sent = self.ctx.headers.kept(exchange.request_headers, "request")
-        names = frozenset(k.lower() for k in sent)
-        if (kind := self.kinds.get(names)) is not None:
-            kind.count += 1
-            self.new_kind = None
-        elif len(self.kinds) < KINDS_MAX:
-            self.kinds[names] = self.new_kind = Kind(exchange)
+        self.new_kind = self._count_kind(frozenset(k.lower() for k in sent), Kind(exchange))
         for side in exchange.streamed:
             self.streamed[side] += 1
         # Which headers most requests send is a count over all the traffic, repeats included.
@@ -241,6 +236,16 @@ class Observation:
                 self.unparsed[side] += bool(body)
             else:
                 self.shapes[f"{side}.body"].add_object(value)
+
+    def _count_kind(self, names: frozenset[str], kind: Kind) -> Kind | None:
+        """Count `kind`'s requests under the headers they sent; it, when it is a new kind kept."""
+        if (known := self.kinds.get(names)) is not None:
+            known.count += kind.count
+            return None
+        if len(self.kinds) >= KINDS_MAX:
+            return None
+        self.kinds[names] = kind
+        return kind
 
     def _first_of_its_like(self, exchange: Exchange, sent: dict[str, str], answered: dict[str, str]) -> bool:
         """False for an exchange identical to one seen before, in all the contract looks at (the
@@ -267,10 +272,7 @@ class Observation:
             out.count += obs.count
             out.distinct += obs.distinct
             for names, kind in obs.kinds.items():
-                if (mine := out.kinds.get(names)) is not None:
-                    mine.count += kind.count
-                elif len(out.kinds) < KINDS_MAX:
-                    out.kinds[names] = Kind(kind.exchange, kind.pre, kind.count)
+                out._count_kind(names, Kind(kind.exchange, kind.pre, kind.count))
             for name, builder in out.shapes.items():
                 builder.add_schema(obs.shapes[name].to_schema())
             out.tests |= obs.tests
@@ -532,9 +534,7 @@ def _clock_rules(ex: Exchange, uses: dict[Location, tuple[str, str]], request: M
     for where, _, kind, _ in clock_values(ex):
         if where not in uses:
             continue
-        category, at = {"query": ("query", where[1]), "header": ("header", where[1])}.get(
-            where[0], ("body", _json_path(where[1:]))
-        )
+        category, at = (where[0], where[1]) if where[0] in ("query", "header") else ("body", _json_path(where[1:]))
         if at is None:
             continue
         request.rules.setdefault(category, {})[at] = [{"match": "regex", "regex": clock_regex(kind)}]

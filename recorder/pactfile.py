@@ -96,7 +96,7 @@ def _v4_interaction(i: Interaction) -> dict[str, Any]:
     out = {"type": "Synchronous/HTTP", "key": interaction_key(i), "pending": False} | _common(i)
     out["request"] = _request(i, _v4_headers(i.request.headers), _v4_body(i.request))
     out["response"] = _response(i, _v4_headers(i.response.headers), _v4_body(i.response))
-    distinct = f" ({i.distinct} distinct)" if 0 < i.distinct < i.exchanges else ""
+    distinct = f" ({n} distinct)" if (n := _repeats_left(i)) else ""
     text = [f"Inferred by pact-recorder from {i.exchanges} recorded exchange(s){distinct}."] + i.notes
     out["comments"] = {"text": text, "pactRecorder": provenance(i)}
     if i.tests:
@@ -110,11 +110,16 @@ def provenance(i: Interaction) -> dict[str, Any]:
         "generatedBy": f"pact-recorder {__version__}",
         "endpoint": f"{i.key.method} {i.key.template}",
         "exchanges": i.exchanges,
-        **({"distinct": i.distinct} if 0 < i.distinct < i.exchanges else {}),
+        **({"distinct": n} if (n := _repeats_left(i)) else {}),
         "evidence": i.evidence,
         **({"tests": i.tests} if i.tests else {}),
         **({"secrets": [dict(s) for s in i.secrets]} if i.secrets else {}),
     }
+
+
+def _repeats_left(i: Interaction) -> int | None:
+    """How many of its exchanges differed, when some were repeats (said only then)."""
+    return i.distinct if 0 < i.distinct < i.exchanges else None
 
 
 def evidence_sidecar(consumer: str, provider: str, interactions: list[Interaction]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from recorder import selfcheck
@@ -131,7 +132,7 @@ class Recording:
         s = self.settings
         interactions = self.interactions()
         if s.self_check:
-            render = lambda its: pact_document(s.consumer, s.provider, its, s.spec)  # noqa: E731
+            render = partial(pact_document, s.consumer, s.provider, spec=s.spec)
             self.loosened = selfcheck.check(interactions, render, self.self_checked)
         document = pact_document(s.consumer, s.provider, interactions, s.spec, self.diagnostics())
         previous = _existing(s.pact_path) if (s.merge or s.pending) else None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from recorder.matchers import child_path
 from recorder.model import NO_BODY, Headers
 from recorder.threadserver import ThreadServer
 
@@ -96,7 +97,7 @@ def _failures(
             entry.pop("providerStates", None)
             # The replay answers by this header (no state change round trip per check).
             headers = entry["request"].setdefault("headers", {})
-            headers[_REPLY] = [str(len(replies))] if document_is_v4(document) else str(len(replies))
+            headers[_REPLY] = [str(len(replies))] if "type" in entry else str(len(replies))  # V4: lists
             checks.append(entry)
             owners.append((index, number))
             keys.append(key)
@@ -116,10 +117,6 @@ def _failures(
         out.setdefault(index, (number, mismatches, keys[reply]))
     passed.update(key for key, (index, _) in zip(keys, owners, strict=True) if index not in out)
     return out
-
-
-def document_is_v4(document: dict) -> bool:
-    return str(document.get("metadata", {}).get("pactSpecification", {}).get("version", "")).startswith("4")
 
 
 def _reply_number(interaction: str) -> int | None:
@@ -221,12 +218,8 @@ def _status_and_content_type_only(i: Any, sample: int, mismatches: list[dict]) -
     ctype = next((v for k, v in i.response.headers.items() if k.lower() == "content-type"), None)
     i.response.headers = {"Content-Type": ctype} if ctype else {}
     i.response.body = NO_BODY
-    i.response.rules.pop("body", None)
-    i.response.generators.pop("body", None)
-    if "header" in i.response.rules:
-        i.response.rules["header"] = {k: v for k, v in i.response.rules["header"].items() if k in i.response.headers}
-        if not i.response.rules["header"]:
-            del i.response.rules["header"]
+    _forget(i.response, "body", lambda _: True)
+    _forget(i.response, "header", lambda name: name not in i.response.headers)
     why = f"status and content type only: recorded response {sample + 1} fails the inferred rules (the core: {said})"
     i.evidence["response.body"] = {"$": {"by": why}}
     i.notes.append(f"response {why}")
@@ -235,15 +228,22 @@ def _status_and_content_type_only(i: Any, sample: int, mismatches: list[dict]) -
 def _drop_header(i: Any, name: str, said: str) -> None:
     for k in [k for k in i.response.headers if k.lower() == name.lower()]:
         del i.response.headers[k]
-        for part in ("rules", "generators"):
-            getattr(i.response, part).get("header", {}).pop(k, None)
+        _forget(i.response, "header", lambda name, k=k: name == k)
         facts = i.evidence.setdefault("response.headers", {}).setdefault(k, {})
         was = f"; it was: {facts['by']}" if facts.get("by") else ""
         facts["by"] = f"left out: {said}{was}"
         i.notes.append(f"response header {k} left out: {said}{was}")
-    for part in ("rules", "generators"):
-        if getattr(i.response, part).get("header") == {}:
-            del getattr(i.response, part)["header"]
+
+
+def _forget(message: Any, category: str, gone: Callable[[str], bool]) -> None:
+    """Remove the rules and generators of `category` whose key is `gone`, and an emptied category."""
+    for part in (message.rules, message.generators):
+        entries = part.get(category)
+        if isinstance(entries, dict):
+            for key in [key for key in entries if gone(key)]:
+                del entries[key]
+            if not entries:
+                del part[category]
 
 
 _TOKEN = re.compile(r"\.([^.\[]+)|\[(\d+|\*)\]|\['([^']*)'\]")
@@ -267,14 +267,10 @@ def _drop_field(i: Any, tokens: list[str | int], said: str) -> bool:
     if not _remove(i.response.body, tokens):
         return False
     prefix = _generic(tokens)
-    for part in ("rules", "generators"):
-        body = getattr(i.response, part).get("body")
-        if isinstance(body, dict):
-            for path in [p for p in body if _generic(_tokens(p))[: len(prefix)] == prefix]:
-                del body[path]
-            if not body:
-                del getattr(i.response, part)["body"]
-    at = "$" + "".join(f"[{t}]" if t == "*" else f".{t}" for t in prefix)
+    _forget(i.response, "body", lambda path: _generic(_tokens(path))[: len(prefix)] == prefix)
+    at = "$"
+    for t in prefix:
+        at = f"{at}[*]" if t == "*" else child_path(at, t) or f"{at}.{t}"
     evidence = i.evidence.setdefault("response.body", {})
     was = [evidence.pop(p).get("by") for p in list(evidence) if _generic(_tokens(p))[: len(prefix)] == prefix]
     said += "".join(f"; it was: {by}" for by in was[:1] if by)

@@ -176,10 +176,7 @@ class Timeline:
             needs.append(Need("exists", level_path, steps, data, seed=not steps, path=prefix))
         needs = self._named(ex, path, chain) + needs
         needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
-        seen_paths: set[str] = set()  # an account can also be the parent of a resource named elsewhere
-        needs = _containers_first(
-            [n for n in needs if not n.path or n.path not in seen_paths and not seen_paths.add(n.path)]
-        )
+        needs = _containers_first(needs)
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
         if listing is not None and (not needs or needs[-1].kind == "exists"):
@@ -218,10 +215,7 @@ class Timeline:
             for p in sorted(self.by_name.get(value, ()))
             if p not in chain and not _within(path, p) and not _within(p, path)
         ]
-        out: list[Need] = []
-        for p in named[:10]:
-            out += [n for n in self._exists_within(p) if n.path not in chain and n not in out]
-        return out
+        return self._all_within(named[:10], chain)
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
         """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
@@ -235,10 +229,11 @@ class Timeline:
         entries += [dict(e) for step in logins for e in step.secrets]
         needs = [Need("values", (), tuple(sorted(logins, key=lambda s: s.seq)))] if logins else []
         owners = sorted({o for e in entries if (o := self._owner(e)) and o not in chain})
-        out: list[Need] = []
-        for o in reversed(owners):
-            out += [n for n in self._exists_within(o) if n.path not in chain and n not in out]
-        return out + needs
+        return self._all_within(list(reversed(owners)), chain) + needs
+
+    def _all_within(self, paths: list[str], chain: list[str]) -> list[Need]:
+        """`_exists_within` of each path, but for the request's own chain (its needs say that)."""
+        return [n for p in paths for n in self._exists_within(p) if n.path not in chain]
 
     def _exists_within(self, path: str) -> list[Need]:
         """The states that a known, existing resource outside the request's own path exists, and the
@@ -498,10 +493,13 @@ def _plural(path: str, is_resource: bool) -> str:
 
 
 def _containers_first(needs: list[Need]) -> list[Need]:
-    """The needs with every resource's container before it (a document named in a response is set up
+    """The needs, each resource once (an account can also be the container of a resource named
+    elsewhere), with every resource's container before it (a document named in a response is set up
     after its database); otherwise in the order given."""
     out: list[Need] = []
     for need in needs:
+        if need.path and any(n.path == need.path for n in out):
+            continue
         inside = next(
             (
                 k
