@@ -242,7 +242,7 @@ class PactRecorder:
             elif self.worker is not None:
                 self._offload(provider, flow)
             elif (recording := self.recordings.get(provider)) is not None:
-                kept = record_flow(recording, flow)
+                kept = record_flow(recording, flow, keep=self.flows is not None)
                 if kept is not None and self.flows is not None:
                     self.flows.add(redacted_copy(flow, kept))
         except Exception as e:  # never let a recording bug reach the traffic

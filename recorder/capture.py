@@ -78,13 +78,14 @@ def _decoded(raw: bytes | None, headers: http.Headers) -> bytes:
     return raw
 
 
-def record_flow(recording: Recording, flow: object) -> Exchange | None:
-    """Feed one flow to a recording; the exchange as kept (redacted), or None when it was skipped."""
+def record_flow(recording: Recording, flow: object, keep: bool = False) -> Exchange | None:
+    """Feed one flow to a recording; the exchange as kept (redacted), or None when it was skipped.
+    `keep`: the caller keeps it (--save-flows), every body read (see Recording.add)."""
     result = to_exchange(flow)
     if isinstance(result, str):
         recording.skip(result)
         return None
-    return recording.add(result)
+    return recording.add(result, keep=keep)
 
 
 def redacted_copy(flow: http.HTTPFlow, kept: Exchange) -> http.HTTPFlow:

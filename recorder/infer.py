@@ -23,8 +23,9 @@ from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, Interac
 from recorder.pattern import escape
 from recorder.redact import PLACEHOLDER
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
+from recorder.sampling import Sampling
 from recorder.selfcheck import Sample, samples_kept
-from recorder.shapes import branch, shape_builder, types_of
+from recorder.shapes import branch, lessons, shape_builder, types_of
 from recorder.states import ProviderState, echoed_params, param_value, states_for
 from recorder.timeline import Location, Preconditions
 from recorder.values import clock_regex, clock_values
@@ -196,6 +197,7 @@ class Observation:
         self.samples: list[Sample] = []
         self.seen: set[bytes] = set()  # digests of the distinct exchanges (see _first_of_its_like)
         self.distinct = 0
+        self.sampling = Sampling()  # which response bodies are read (see recorder.sampling)
 
     @property
     def typical(self) -> Kind:
@@ -209,7 +211,14 @@ class Observation:
     def pre(self) -> Preconditions:
         return self.typical.pre
 
-    def add(self, exchange: Exchange) -> None:
+    def reads_response(self, exchange: Exchange) -> bool:
+        """Should this exchange's response body be read, when it may be left unread (recorder.sampling)?
+        Always for a kind of request not seen before: it may become the example."""
+        names = frozenset(k.lower() for k in self.ctx.headers.kept(exchange.request_headers, "request"))
+        return (names not in self.kinds and len(self.kinds) < KINDS_MAX) or self.sampling.reads_next()
+
+    def add(self, exchange: Exchange, read_response: bool = True) -> None:
+        """`read_response=False`: the response body is left unread (see recorder.sampling), only counted."""
         self.count += 1
         sent = self.ctx.headers.kept(exchange.request_headers, "request")
         self.new_kind = self._count_kind(frozenset(k.lower() for k in sent), Kind(exchange))
@@ -220,7 +229,9 @@ class Observation:
         answered = self.ctx.headers.kept(exchange.response_headers, "response", exchange.request_headers)
         if not self._first_of_its_like(exchange, sent, answered):
             return  # the same exchange again (a suite run twice): no new evidence, counted once
-        if "response" not in exchange.streamed:  # a body streamed past unrecorded is no sample of it
+        if not read_response:
+            self.sampling.unread += 1
+        elif "response" not in exchange.streamed:  # a body streamed past unrecorded is no sample of it
             sample = Sample(exchange.status, exchange.response_headers, exchange.response_body)
             self.samples = samples_kept(self.samples, sample)
         query: dict[str, list[str]] = {}
@@ -228,14 +239,18 @@ class Observation:
             query.setdefault(k, []).append(v)
         self.shapes["query"].add_object(query)
         self.shapes["response.headers"].add_object(answered)
-        for side, body, value in (
-            ("request", exchange.request_body, exchange.request_json),
-            ("response", exchange.response_body, exchange.response_json),
-        ):
-            if value is NO_BODY:
-                self.unparsed[side] += bool(body)
-            else:
-                self.shapes[f"{side}.body"].add_object(value)
+        self._add_body("request", exchange.request_body, exchange.request_json)
+        if read_response:
+            before = lessons()
+            self._add_body("response", exchange.response_body, exchange.response_json)
+            if exchange.response_json is not NO_BODY:
+                self.sampling.learned(lessons() != before)
+
+    def _add_body(self, side: str, body: bytes, value: Any) -> None:
+        if value is NO_BODY:
+            self.unparsed[side] += bool(body)
+        else:
+            self.shapes[f"{side}.body"].add_object(value)
 
     def _count_kind(self, names: frozenset[str], kind: Kind) -> Kind | None:
         """Count `kind`'s requests under the headers they sent; it, when it is a new kind kept."""
@@ -271,6 +286,7 @@ class Observation:
         for obs in observations:
             out.count += obs.count
             out.distinct += obs.distinct
+            out.sampling.unread += obs.sampling.unread
             for names, kind in obs.kinds.items():
                 out._count_kind(names, Kind(kind.exchange, kind.pre, kind.count))
             for name, builder in out.shapes.items():
@@ -291,6 +307,8 @@ class Observation:
             for side, n in self.streamed.items()
             if n
         ]
+        if note := self.sampling.note(self.distinct):
+            notes.append(note)
         if ex.redirected:
             notes.append(
                 f"the consumer's request was redirected to {ex.redirected}: the response is the one it finally "
@@ -557,14 +575,13 @@ def _at(value: Any, keys: tuple) -> Any:
     return value
 
 
-def observe(
+def observation(
     ctx: Context, observations: dict[InteractionKey, Observation], exchange: Exchange
 ) -> tuple[Observation, dict[str, str]]:
-    """Add one exchange to the observation of its interaction, creating it on first sight.
-    Returns the observation and the exchange's own path parameter values."""
+    """The observation of an exchange's interaction (created on first sight; the response is not looked
+    at), and the exchange's own path parameter values."""
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
     key = key_of(exchange, endpoint)
     if (obs := observations.get(key)) is None:
         obs = observations[key] = Observation(ctx, key, endpoint, values, len(observations))
-    obs.add(exchange)
     return obs, values

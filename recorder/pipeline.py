@@ -20,7 +20,7 @@ from recorder.corecheck import check, offending_interactions
 from recorder.diff import diff
 from recorder.diff import render as render_diff
 from recorder.files import write_atomic
-from recorder.infer import Context, Interaction, Observation, form_fields, observe
+from recorder.infer import Context, Interaction, Observation, form_fields, observation
 from recorder.model import Exchange, InteractionKey
 from recorder.pactfile import SPECS, dumps, evidence_sidecar, pact_document, states_hints
 from recorder.redact import Redactor
@@ -28,6 +28,7 @@ from recorder.redirects import Redirects
 from recorder.rules import Ruleset, defaults
 from recorder.select import is_reset, skip_reason
 from recorder.timeline import Timeline
+from recorder.values import READ, norm
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,13 @@ class Recording:
         self.loosened = 0  # interactions the self-check had to loosen (see selfcheck)
         self.self_checked: set[str] = set()  # checks that passed in an earlier write
 
-    def add(self, exchange: Exchange, source: str | None = None, redacted: bool = False) -> Exchange | None:
+    def add(
+        self, exchange: Exchange, source: str | None = None, redacted: bool = False, keep: bool = False
+    ) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
         (redacted), or None when the rules skip it. `redacted`: already redacted where it was captured
-        (the pytest plugin's proxy thread), with its secrets named there: not again."""
+        (the pytest plugin's proxy thread), with its secrets named there: not again. `keep`: the caller
+        keeps the exchange (--save-flows), so its response body is read, whatever recorder.sampling says."""
         redact = (lambda e: e) if redacted else self.redactor.exchange
         sent, exchange = exchange, self.redirects.original(exchange)
         if (rule := is_reset(self.settings.rules, exchange)) is not None:
@@ -97,15 +101,28 @@ class Recording:
             self.skip(reason)
             return None
         self.seen += 1
-        exchange = redact(exchange)
-        obs, values = observe(self.context, self.observations, exchange)
+        exchange = exchange if redacted else self.redactor.request(exchange)
+        obs, values = observation(self.context, self.observations, exchange)
+        read = keep or not self._may_leave_unread(exchange) or obs.reads_response(exchange)
+        exchange = exchange if redacted else self.redactor.response(exchange, body=read)
+        obs.add(exchange, read)
         if source is not None and len(obs.tests) < MAX_TESTS:
             obs.tests.add(source)
         if obs.new_kind is not None:  # a possible example: what it needed, as the recording stood then
             params = frozenset(i for i, s in enumerate(obs.endpoint.segments) if s.is_param)
             obs.new_kind.pre = self.timeline.before(exchange, params)
-        self.timeline.apply(exchange)
-        return exchange
+        if read or redacted:
+            self.timeline.apply(exchange)
+            return exchange
+        # An unread body was not redacted: the few values the states take from it are checked one by one,
+        # and the caller gets the exchange without it.
+        self.timeline.apply(exchange, redact=self.redactor.leaf)
+        return replace(exchange, response_body=b"")
+
+    def _may_leave_unread(self, exchange: Exchange) -> bool:
+        """A read's response body may be left unread (recorder.sampling), unless the states keep what it
+        says of a resource; a write's never: the provider states are made from it."""
+        return exchange.method.upper() in READ and not self.timeline.keeps_data(norm(exchange.path))
 
     def skip(self, reason: str) -> None:
         """Count traffic that reached us but is not recorded, with the reason a user would want."""

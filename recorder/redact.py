@@ -214,32 +214,54 @@ class Redactor:
     # -- exchanges ---------------------------------------------------------------------------------
 
     def exchange(self, ex: Exchange) -> Exchange:
-        self._named, self._issued = [], []
+        """The exchange with its secrets replaced."""
+        return self.response(self.request(ex))
+
+    def request(self, ex: Exchange) -> Exchange:
+        """The exchange with its request's secrets replaced (named in `secrets`); the response as it was."""
+        self._named = []
         rq_body, rq_json = self._body(
             ex.request_body, ex.request_json, ex.request_header("content-type"), "request body"
         )
         query = tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query)
         request_headers = self._headers(ex.request_headers, "request")
         path = self._path(ex.path)
-        named, self._named = tuple(self._named), []
-        rs_body, rs_json = self._body(
-            ex.response_body, ex.response_json, ex.response_header("content-type"), "response body"
-        )
-        response_headers = self._headers(ex.response_headers, "response")
         out = replace(
             ex,
             path=path,
             query=query,
             request_headers=request_headers,
-            response_headers=response_headers,
             request_body=rq_body,
-            response_body=rs_body,
-            secrets=named,
-            issued=tuple(self._issued),
+            secrets=tuple(self._named),
         )
+        self._named = []
         # The bodies were parsed once already: hand the (redacted) values on instead of parsing again.
-        out.__dict__["request_json"], out.__dict__["response_json"] = rq_json, rs_json
+        out.__dict__["request_json"], out.__dict__["response_json"] = rq_json, ex.response_json
         return out
+
+    def response(self, ex: Exchange, body: bool = True) -> Exchange:
+        """The exchange with its response's secrets replaced too (what it handed out named in `issued`);
+        `body=False`: the body left as it was, for one nothing of is kept (see recorder.sampling)."""
+        self._issued = []
+        rs_body, rs_json = ex.response_body, ex.response_json
+        if body:
+            rs_body, rs_json = self._body(rs_body, rs_json, ex.response_header("content-type"), "response body")
+        response_headers = self._headers(ex.response_headers, "response")
+        out = replace(ex, response_headers=response_headers, response_body=rs_body, issued=tuple(self._issued))
+        out.__dict__["request_json"], out.__dict__["response_json"] = ex.request_json, rs_json
+        return out
+
+    def leaf(self, keys: tuple, value: Any) -> Any:
+        """A scalar found at `keys` (field names and indexes) in a body left unread, as redacting the body
+        would have left it: the few values the states take from such a body are redacted one by one."""
+        if keys and isinstance(keys[-1], str):
+            secret = self._secret_field(keys[-1], value)
+        else:
+            name = next((k for k in reversed(keys) if isinstance(k, str)), None)
+            secret = (
+                isinstance(value, str) and not (name and self.cursor(name)) and bool(self.secret_value(value, name))
+            )
+        return PLACEHOLDER if secret else value
 
     def _headers(self, headers: Headers, side: str) -> Headers:
         out = []

@@ -22,6 +22,7 @@ Memory per node is bounded (DISTINCT_CAP values plus one example), whatever the 
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from typing import Any
 
@@ -31,6 +32,20 @@ from genson.schema.strategies import Boolean, List, Null, Number, Object, String
 from recorder.rules import Format, Ruleset, defaults
 
 DISTINCT_CAP = 20
+
+_tally = threading.local()
+
+
+def lessons() -> int:
+    """How many times, in this thread, a shape learned something from a value: a new key, type, distinct
+    value, example or number kind, a format ruled out, a key no longer always there, a shorter array.
+    Everything else a value does is counting. Read before and after adding a value: equal means the
+    value taught nothing (see recorder.sampling)."""
+    return getattr(_tally, "n", 0)
+
+
+def _learned() -> None:
+    _tally.n = getattr(_tally, "n", 0) + 1
 
 
 class _Evidence:
@@ -48,9 +63,11 @@ class _Evidence:
     def _see(self, obj: Any) -> None:
         if self._samples == 0:
             self._example = obj
+            _learned()
         self._samples += 1
         if self.SCALAR and not self._overflow and obj not in self._distinct:
             self._distinct.add(obj)
+            _learned()
             if len(self._distinct) > DISTINCT_CAP:
                 self._distinct.pop()
                 self._overflow = True
@@ -116,7 +133,12 @@ class NumberKind(_strategy(Number, ("x-number",))):
 
     def add_object(self, obj):
         super().add_object(obj)
-        self._kinds.add("decimal" if isinstance(obj, float) else "integer")
+        self._kind("decimal" if isinstance(obj, float) else "integer")
+
+    def _kind(self, kind: str) -> None:
+        if kind not in self._kinds:
+            self._kinds.add(kind)
+            _learned()
 
     def to_schema(self):
         schema = super().to_schema()
@@ -130,7 +152,9 @@ class ListLength(_strategy(List, ("x-minItems",), scalar=False)):
         self._min: int | None = None
 
     def _seen(self, n: int) -> None:
-        self._min = n if self._min is None else min(self._min, n)
+        if self._min is None or n < self._min:
+            self._min = n
+            _learned()
 
     def add_schema(self, schema):
         super().add_schema(schema)
@@ -140,6 +164,7 @@ class ListLength(_strategy(List, ("x-minItems",), scalar=False)):
     def add_object(self, obj):
         if self._samples and not self._example and obj:
             self._example = obj  # prefer a non-empty example: its first element carries the types
+            _learned()
         super().add_object(obj)
         self._seen(len(obj))
 
@@ -155,8 +180,13 @@ class ObjectPresence(_strategy(Object, ("x-present",), scalar=False)):
         self._present: dict[str, int] = {}
 
     def add_object(self, obj):
+        required = None if self._required is None else len(self._required)  # (genson narrows it in place)
         super().add_object(obj)
+        if required is not None and len(self._required) != required:
+            _learned()
         for key in obj:
+            if key not in self._present:
+                _learned()
             self._present[key] = self._present.get(key, 0) + 1
 
     def add_schema(self, schema):
@@ -182,7 +212,10 @@ def _string_strategy(formats: tuple[Format, ...]):
         def add_object(self, obj):
             super().add_object(obj)
             if self._alive:
-                self._alive = [name for name, test in tests if name in self._alive and test.search(obj)]
+                alive = [name for name, test in tests if name in self._alive and test.search(obj)]
+                if alive != self._alive:
+                    self._alive = alive
+                    _learned()
 
         def add_schema(self, schema):
             super().add_schema(schema)
@@ -227,15 +260,16 @@ class _FastNumber(NumberKind):
         self._see(obj)
         if isinstance(obj, float):
             self._type = "number"  # genson's Number.add_object
-            self._kinds.add("decimal")
+            self._kind("decimal")
         else:
-            self._kinds.add("integer")
+            self._kind("integer")
 
 
 class _FastList(ListLength):
     def add_object(self, obj):
         if self._samples and not self._example and obj:
             self._example = obj
+            _learned()
         items = self._items
         for item in obj:
             items.add_object(item)
@@ -250,9 +284,16 @@ class _FastObject(ObjectPresence):
         properties, present = self._properties, self._present
         for key, value in obj.items():
             properties[key].add_object(value)
-            present[key] = present.get(key, 0) + 1
+            if key not in present:
+                present[key] = 0
+                _learned()
+            present[key] += 1
         keys = set(obj)
-        self._required = keys if self._required is None else self._required & keys
+        if self._required is None:
+            self._required = keys
+        elif not self._required <= keys:
+            self._required = self._required & keys
+            _learned()
         self._see(obj)
 
 
@@ -276,6 +317,7 @@ def _fast_string(base):
                 if len(alive) != len(self._tests):
                     self._alive = alive
                     self._tests = [(name, test) for name, test in self._tests if name in alive]
+                    _learned()
 
         def add_schema(self, schema):
             super().add_schema(schema)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
@@ -381,14 +382,20 @@ class Timeline:
 
     # -- what an exchange did ------------------------------------------------------------------------
 
-    def apply(self, ex: Exchange) -> Step:
+    def keeps_data(self, path: str) -> bool:
+        """Does a successful read of `path` tell the states what a resource holds?"""
+        return path in self.resources
+
+    def apply(self, ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> Step:
+        """Take what an exchange did; `redact`: its response body was left unredacted (recorder.sampling,
+        only for reads that `keeps_data` says no to), so every value taken from it is redacted here."""
         self.seq += 1
         if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
             self.slashed.add(norm(ex.path))
         for value in request_values(ex).values():
             if value not in self.values:
                 self._remember(self.sent, value, None)
-        produced = {w: v for w, v in response_values(ex).items() if v not in self.sent}
+        produced = {w: v for w, v in response_values(ex, redact).items() if v not in self.sent}
         step = Step.of(self.seq, ex, produced)
         for where, value in produced.items():
             self.values.pop(value, None)

@@ -9,6 +9,7 @@ values a provider generated (ids, ETags, cursors) and where a later request sent
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -65,7 +66,7 @@ def _distinctive(key: Any, value: Any) -> str | None:
         return str(value) or None
     if isinstance(value, int):
         return str(value) if abs(value) >= 1_000_000 else None
-    return value if len(value) >= 8 and " " not in value and any(c.isdigit() for c in value) else None
+    return value if len(value) >= 8 and " " not in value and any(map(str.isdigit, value)) else None
 
 
 @lru_cache(maxsize=10_000)
@@ -107,8 +108,9 @@ def value_at(at: list, headers: list[tuple[str, str]], body: Any) -> str | None:
     return None if isinstance(body, (dict, list)) or body is None else str(body)
 
 
-def response_values(ex: Exchange) -> dict[Location, str]:
-    """Values in a response that later requests may use: header ids and URLs, id-like body fields."""
+def response_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> dict[Location, str]:
+    """Values in a response that later requests may use: header ids and URLs, id-like body fields.
+    `redact(keys, value)`: the body was not redacted (recorder.sampling), so each value taken is here."""
     out: dict[Location, str] = {}
     for name, value in ex.response_headers:
         if not VALUE_HEADER.search(name):
@@ -121,9 +123,46 @@ def response_values(ex: Exchange) -> dict[Location, str]:
             out[("header", name)] = value
     body = ex.response_json
     if body is not NO_BODY:
-        for path, value in leaves(body):
-            if (text := _distinctive(path[-1] if path else None, value)) is not None:
-                out[("body", *path)] = text
+        out |= _body_values(body, redact)
+    return out
+
+
+def _body_values(body: Any, redact: Callable[[tuple, Any], Any] | None) -> dict[Location, str]:
+    """What `_distinctive` takes among the first MAX_LEAVES scalars of a body (as `leaves` walks them),
+    in one walk: it runs for every response, and most values are not taken."""
+    out: dict[Location, str] = {}
+    left = MAX_LEAVES
+
+    def walk(node: Any, path: tuple) -> None:
+        nonlocal left
+        for key, value in node.items() if type(node) is dict else enumerate(node):
+            if left == 0:
+                return
+            kind = type(value)
+            if kind is dict or kind is list:
+                walk(value, (*path, key))
+                continue
+            left -= 1
+            id_like = type(key) is str and _id_key(key)
+            if kind is str and (id_like or len(value) >= 8 and " " not in value):
+                text = _distinctive(key, value)
+            elif kind is int and (id_like or abs(value) >= 1_000_000):
+                text = str(value)
+            elif id_like and redact is not None:  # null, a boolean or a float: taken only once redacted
+                text = None
+            else:
+                continue
+            at = (*path, key)
+            # Redacted, a value becomes a placeholder, which is taken only under an id-like name.
+            if redact is not None and (hidden := redact(at, value)) is not value:
+                text = _distinctive(key, hidden)
+            if text is not None:
+                out[("body", *at)] = text
+
+    if isinstance(body, (dict, list)):
+        walk(body, ())
+    elif (text := _distinctive(None, body if redact is None else redact((), body))) is not None:
+        out[("body",)] = text
     return out
 
 

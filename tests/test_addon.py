@@ -68,7 +68,7 @@ def test_every_response_is_recorded_and_done_writes_the_pact(recording_ctx, tmp_
 def test_a_failing_exchange_is_counted_and_never_raises_into_mitmproxy(recording_ctx, monkeypatch, caplog):
     addon, tctx = recording_ctx
 
-    def boom(exchange):
+    def boom(exchange, **options):
         raise KeyError("bug")
 
     monkeypatch.setattr(addon.recordings["api"], "add", boom)
