@@ -5,9 +5,11 @@
 
 Pipeline: each count runs in a fresh process (peak RSS cannot go down within one): exchanges are
 generated, fed to a Recording one by one (redaction, endpoint detection, shape merging, evidence) and the
-pact is written at the end. Record: a fresh `record` per count in front of a small upstream, loaded with
-that many requests over 4 keep-alive connections; its peak is the sum of both processes' high-water marks.
-Memory should grow with the number of interactions, not with the traffic.
+pact is written at the end; then the same for the ~104 KB document of bench/proxy.py, with other ids and
+timestamps in every response (the recording process's share of `record` under varying traffic). Record: a
+fresh `record` per count in front of a small upstream, loaded with that many requests over 4 keep-alive
+connections; its peak is the sum of both processes' high-water marks. Memory should grow with the number
+of interactions, not with the traffic.
 """
 
 from __future__ import annotations
@@ -56,13 +58,29 @@ def exchanges(n: int):
         )
 
 
-def child(n: int) -> None:
-    from recorder.pipeline import Recording, Settings
+def varying_exchanges(n: int):
+    """The ~104 KB document of bench/proxy.py, its ids and timestamps other in every response."""
+    from bench.proxy import ITEMS, document
+    from recorder.model import Exchange
 
+    template = document(ITEMS["100k"])
+    for i in range(n):
+        body = template.replace("@RID@", f"{i * 7919:032x}").replace("@MSEC@", f"{1_700_000_000 + i * 0.013:.3f}")
+        yield Exchange("GET", "/100k.json", (), (("Accept", "*/*"),), b"", 200,
+                       (("Content-Type", "application/json"),), body.encode())  # fmt: skip
+
+
+def child(n: int, varying: bool = False) -> None:
+    import gc
+
+    from recorder.pipeline import Recording, Settings
+    from recorder.worker import GC_THRESHOLDS
+
+    gc.set_threshold(*GC_THRESHOLDS)  # as in the recording process
     with tempfile.TemporaryDirectory() as out:
         recording = Recording(Settings("bench", "api", Path(out)))
         start = time.perf_counter()
-        for ex in exchanges(n):
+        for ex in (varying_exchanges if varying else exchanges)(n):
             recording.add(ex)
         recording.write()
         seconds = time.perf_counter() - start
@@ -155,11 +173,14 @@ def record_peak(n: int) -> dict:
     return {"exchanges": n, "peak_rss_mb": round(peak, 1), "seconds": round(seconds, 2)}
 
 
-def main(counts: list[int]) -> None:
+def pipeline(counts: list[int], varying: bool) -> None:
     rows = []
     for n in counts:
-        out = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, check=True)
+        args = [sys.executable, __file__, "--child", str(n), *(["--varying"] if varying else [])]
+        out = subprocess.run(args, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    what = "varying ~104 KB documents" if varying else f"~{ENDPOINTS} endpoints"
+    print(f"pipeline, {what}:")
     print(f"{'exchanges':>10} {'interactions':>12} {'peak RSS MB':>12} {'seconds':>8} {'exch/s':>8}")
     for r in rows:
         print(
@@ -169,9 +190,14 @@ def main(counts: list[int]) -> None:
     if len(rows) >= 2:
         ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
         print(
-            f"pipeline peak RSS at {rows[-1]['exchanges']} / at {rows[0]['exchanges']}: {ratio:.2f} "
+            f"pipeline peak RSS ({what}) at {rows[-1]['exchanges']} / at {rows[0]['exchanges']}: {ratio:.2f} "
             f"(target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
         )
+
+
+def main(counts: list[int]) -> None:
+    pipeline(counts, varying=False)
+    pipeline(counts, varying=True)
     records = [record_peak(n) for n in counts]
     print(f"{'exchanges':>10} {'record peak RSS MB (proxy + recording process)':>48} {'req/s':>8}")
     for r in records:
@@ -186,7 +212,7 @@ def main(counts: list[int]) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(int(sys.argv[2]))
+        child(int(sys.argv[2]), varying="--varying" in sys.argv[3:])
     elif sys.argv[1:2] == ["--upstream"]:
         ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Upstream).serve_forever()
     else:

@@ -42,6 +42,7 @@ OPTIONS = frozenset(
         "pact_merge",
         "pact_pending",
         "pact_self_check",
+        "pact_sample",
     }
 )
 SETTINGS = OPTIONS - {"pact_save_flows", "pact_flush_interval", "pact_max_body", "pact_offload", "pact_spool"}
@@ -64,6 +65,7 @@ def _settings(opts) -> Settings | None:
         opts.pact_merge,
         opts.pact_pending,
         opts.pact_self_check,
+        opts.pact_sample,
     )
 
 
@@ -101,6 +103,9 @@ class PactRecorder:
         loader.add_option("pact_pending", bool, False, "Mark newly inferred interactions pending (V4).")
         loader.add_option(
             "pact_self_check", bool, True, "Verify the pact against its own recorded responses before writing it."
+        )
+        loader.add_option(
+            "pact_sample", bool, True, "Once a read's response shape has settled, read one body in 8 (false: every one)."
         )
         loader.add_option("pact_save_flows", str, "", "Also keep the raw capture, redacted, in this .mitm file.")
         loader.add_option("pact_flush_interval", int, 0, "Write the pact every this many seconds (0: only at exit).")

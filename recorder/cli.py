@@ -112,6 +112,7 @@ def settings(args, rules=None, provider: str | None = None) -> Settings:
             args.merge,
             args.pending,
             args.self_check,
+            args.sample,
         )
     except ValueError as e:
         raise UsageError(str(e)) from None

@@ -156,7 +156,7 @@ def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
     return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
 
 
-DISTINCT_MAX = 10_000  # exchange digests remembered per interaction, to count identical ones once
+DISTINCT_MAX = 2_000  # exchange digests remembered per interaction (~180 KB), to count identical ones once
 KINDS_MAX = 8  # kinds of request (header sets) remembered per interaction; later ones only count
 
 

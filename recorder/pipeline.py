@@ -41,6 +41,7 @@ class Settings:
     merge: bool = False  # keep what the existing pact has that this recording did not see (and hand-written ones)
     pending: bool = False  # mark newly inferred interactions pending (V4)
     self_check: bool = True  # verify the pact against its own recorded responses before writing it
+    sample: bool = True  # once a read's response shape has settled, read only some bodies (recorder.sampling)
 
     def __post_init__(self) -> None:
         if self.spec not in SPECS:
@@ -103,7 +104,7 @@ class Recording:
         self.seen += 1
         exchange = exchange if redacted else self.redactor.request(exchange)
         obs, values = observation(self.context, self.observations, exchange)
-        read = keep or not self._may_leave_unread(exchange) or obs.reads_response(exchange)
+        read = keep or not self.settings.sample or not self._may_leave_unread(exchange) or obs.reads_response(exchange)
         exchange = exchange if redacted else self.redactor.response(exchange, body=read)
         obs.add(exchange, read)
         if source is not None and len(obs.tests) < MAX_TESTS:

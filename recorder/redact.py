@@ -104,8 +104,8 @@ class SecretNames:
         while name in self._given:  # the next of this field's names (another field's never)
             n = self._taken[base] = max(self._taken[base], 1) + 1
             name = f"{base}_{n}"
-        self._given.add(name)
-        if len(self._by_value) < 10_000:
+        if len(self._by_value) < 10_000:  # (past that, a token in every request: the counter keeps names apart)
+            self._given.add(name)
             self._by_value[value] = name
         return name
 

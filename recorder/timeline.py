@@ -46,7 +46,11 @@ CREATE = frozenset({"PUT", "MKCOL", "MKCALENDAR"})
 UPDATE = frozenset({"PATCH", "PROPPATCH"})
 MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
 MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
+# ...and the values that the steps those keep alive hold between them: with a request id in every
+# response, each of thousands of steps lives on for one value while holding a hundred others.
+MAX_HELD = 200_000
 MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
+MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
 ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
@@ -152,6 +156,9 @@ class Timeline:
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
+        self._shared_parts: dict = {}
+        self._holds: dict[Step, int] = {}  # step -> how many of self.values it produced
+        self._held = 0  # the values that those steps' `produced` hold between them
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -395,11 +402,10 @@ class Timeline:
         for value in request_values(ex).values():
             if value not in self.values:
                 self._remember(self.sent, value, None)
-        produced = {w: v for w, v in response_values(ex, redact).items() if v not in self.sent}
+        share = self._shared
+        produced = {share(w): share(v) for w, v in response_values(ex, redact).items() if v not in self.sent}
         step = Step.of(self.seq, ex, produced)
-        for where, value in produced.items():
-            self.values.pop(value, None)
-            self._remember(self.values, value, (step, where))
+        self._produced(step)
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
         if ok and method not in READ:
             segs = segments(path)
@@ -485,6 +491,39 @@ class Timeline:
     @staticmethod
     def _trim(history: list[Step]) -> list[Step]:
         return history if len(history) <= MAX_HISTORY else [history[0], *history[-(MAX_HISTORY - 1) :]]
+
+    def _shared(self, part: Any) -> Any:
+        """One object for equal places and values: a step lives as long as a value it alone produced is
+        remembered (a request id, a timestamp), and with such values in every response thousands of steps
+        live, each with the same places and mostly the same values as the others."""
+        if (known := self._shared_parts.get(part)) is not None:
+            return known
+        if len(self._shared_parts) < MAX_SHARED:
+            self._shared_parts[part] = part
+        return part
+
+    def _produced(self, step: Step) -> None:
+        """Remember what a step's response handed out (a value handed out again: by the latest), within
+        MAX_VALUES values and MAX_HELD values held by the steps kept alive, oldest forgotten first."""
+        for where, value in step.produced.items():
+            if (earlier := self.values.pop(value, None)) is not None:
+                self._release(earlier[0])
+            self.values[value] = (step, where)
+            if step in self._holds:
+                self._holds[step] += 1
+            else:
+                self._holds[step] = 1
+                self._held += len(step.produced)
+        while len(self.values) > MAX_VALUES or self._held > MAX_HELD:
+            _, (oldest, _) = self.values.popitem(last=False)
+            self._release(oldest)
+
+    def _release(self, step: Step) -> None:
+        if (n := self._holds[step] - 1) > 0:
+            self._holds[step] = n
+        else:
+            del self._holds[step]
+            self._held -= len(step.produced)
 
     @staticmethod
     def _remember(store: OrderedDict, key: str, value: Any) -> None:

@@ -213,6 +213,12 @@ def _output(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="write the pact without first verifying it (Pact core) against the responses it was recorded from",
     )
+    p.add_argument(
+        "--read-every-body",
+        dest="sample",
+        action="store_false",
+        help="read every response body, also once a shape has settled (by default one in 8 then: see README)",
+    )
 
 
 def _verify(sub) -> None:

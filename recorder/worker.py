@@ -57,6 +57,9 @@ log = logging.getLogger("pact_recorder")
 PIPE_BYTES = 1 << 20  # room for bursts (~2,000 small exchanges) before the proxy spools or waits
 PIPE_RESERVE = 16 << 10  # kept free of exchanges: the spool's hand-overs fit without waiting
 IDLE_CHECK_SECONDS = 0.2  # how often a quiet recording process is given what waits in the spool
+# Every body is parsed into thousands of small objects that die young (no cycles: JSON trees); the
+# default collector walks the survivors every 700 allocations, a fifth of this process's time.
+GC_THRESHOLDS = (50_000, 50, 100)
 SPOOLED = frozenset({"add", "flow", "skip"})  # what may wait in the spool (the rest needs the pipe's order)
 
 
@@ -298,9 +301,7 @@ def write_reports(recordings: dict[str, Recording]) -> Reports:
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy decides when recording ends
     os.nice(10)  # the traffic first: this process uses what the proxy leaves (the pipe bounds the backlog)
-    # Every body is parsed into thousands of small objects that die young (no cycles: JSON trees); the
-    # default collector walks the survivors every 700 allocations, a fifth of this process's time.
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(*GC_THRESHOLDS)
     logging.basicConfig(format="%(message)s", stream=sys.stderr)
     inbox = Connection(int(argv[0]), writable=False)
     replies = Connection(int(argv[1]), readable=False)

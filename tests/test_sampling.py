@@ -121,3 +121,26 @@ def test_a_caller_that_keeps_the_exchanges_gets_every_body_redacted(tmp_path):
     bodies = [json.loads(k.response_body) for k in kept]
     assert all(b["token"] == "<redacted>" for b in bodies)
     assert [b["id"] for b in bodies] == list(range(200))
+
+
+def test_infer_reads_every_body_when_asked(tmp_path):
+    from mitmproxy import http, io
+    from mitmproxy.test import tflow
+
+    from recorder.cli import main
+
+    capture = tmp_path / "capture.mitm"
+    with open(capture, "wb") as f:
+        writer = io.FlowWriter(f)
+        for n in range(200):
+            req = http.Request.make("GET", "http://api.test/items", b"", {"Accept": "application/json"})
+            body = json.dumps(varying_document(n % 5 * 1000 + n)).encode()
+            writer.add(tflow.tflow(req=req, resp=http.Response.make(200, body, {"Content-Type": "application/json"})))
+
+    def pact_of(*extra: str) -> dict:
+        out = tmp_path / ("every" if extra else "sampled")
+        assert main(["infer", str(capture), "--consumer", "web", "--provider", "api", "--out", str(out), *extra]) == 0
+        return json.loads((out / "web-api.json").read_text())
+
+    assert any("of 200 distinct responses" in n for n in notes(pact_of()))
+    assert not any("read from" in n for n in notes(pact_of("--read-every-body")))
