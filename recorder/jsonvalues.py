@@ -32,18 +32,11 @@ def _constant(name: str) -> Any:
 
 
 def _long_integer(data: bytes) -> bool:
-    """Might the document hold an integer of 20 digits or more? (Long runs of digits inside strings,
-    zero-padded ids, are common: a run counts only where a number can start.)"""
-    digits = data.translate(_DIGITS)
-    at = digits.find(_LONG_INTEGER)
-    while at != -1:
-        start = at
-        while start > 0 and digits[start - 1] == 0x30:
-            start -= 1
-        if data[max(0, start - 16) : start].rstrip()[-1:] in (b"", b":", b",", b"[", b"-"):
-            return True
-        at = digits.find(_LONG_INTEGER, at + len(_LONG_INTEGER))
-    return False
+    """Might the document hold an integer of 20 digits or more? With digits made zeros and whitespace
+    gone, such a number is 20 zeros after a colon, a comma, a bracket or a minus, or at the start (long
+    runs of digits inside strings, zero-padded ids, are common and do not count). Linear, C speed."""
+    compact = data.translate(_DIGITS, b" \t\n\r")
+    return compact.startswith(_LONG_INTEGER) or any(p + _LONG_INTEGER in compact for p in (b":", b",", b"[", b"-"))
 
 
 def loads(data: bytes | str) -> Any:

@@ -104,7 +104,7 @@ class Recording:
         self.seen += 1
         exchange = exchange if redacted else self.redactor.request(exchange)
         obs, values = observation(self.context, self.observations, exchange)
-        read = keep or not self.settings.sample or not self._may_leave_unread(exchange) or obs.reads_response(exchange)
+        read = keep or not self._may_leave_unread(exchange) or obs.reads_response(exchange)
         exchange = exchange if redacted else self.redactor.response(exchange, body=read)
         obs.add(exchange, read)
         if source is not None and len(obs.tests) < MAX_TESTS:
@@ -121,9 +121,10 @@ class Recording:
         return replace(exchange, response_body=b"")
 
     def _may_leave_unread(self, exchange: Exchange) -> bool:
-        """A read's response body may be left unread (recorder.sampling), unless the states keep what it
-        says of a resource; a write's never: the provider states are made from it."""
-        return exchange.method.upper() in READ and not self.timeline.keeps_data(norm(exchange.path))
+        """A read's response body may be left unread (recorder.sampling, unless --read-every-body), unless
+        the states keep what it says of a resource; a write's never: the provider states are made from it."""
+        method = exchange.method.upper()
+        return self.settings.sample and method in READ and not self.timeline.keeps_data(norm(exchange.path))
 
     def skip(self, reason: str) -> None:
         """Count traffic that reached us but is not recorded, with the reason a user would want."""

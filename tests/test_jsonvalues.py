@@ -21,6 +21,7 @@ SAME = [
     b'\xef\xbb\xbf{"bom": 1}',
     b'{"a": 1, "b": 2, "a": 3}',
     b"[1.0, 1e5, 0.1, -0.0, 2.2250738585072011e-308, 1e-400]",
+    b'{"digits": "' + b"7" * 1_000_000 + b'"}',  # a megabyte of digits in a string: looked at in one pass
 ]
 
 
