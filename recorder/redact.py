@@ -257,10 +257,7 @@ class Redactor:
         if keys and isinstance(keys[-1], str):
             secret = self._secret_field(keys[-1], value)
         else:
-            name = next((k for k in reversed(keys) if isinstance(k, str)), None)
-            secret = (
-                isinstance(value, str) and not (name and self.cursor(name)) and bool(self.secret_value(value, name))
-            )
+            secret = self._secret_item(value, next((k for k in reversed(keys) if isinstance(k, str)), None))
         return PLACEHOLDER if secret else value
 
     def _headers(self, headers: Headers, side: str) -> Headers:
@@ -319,6 +316,13 @@ class Redactor:
         if isinstance(value, str):
             return value != PLACEHOLDER and (secret_name or self.secret_value(value, name) is not None)
         return secret_name and isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def _secret_item(self, value: Any, name: str | None) -> bool:
+        """An array's item (named by the array's key) or a whole body is secret when it is a string that
+        looks like a secret (an opaque cursor never is)."""
+        if not isinstance(value, str) or (name and self.cursor(name)):
+            return False
+        return self.secret_value(value, name) is not None
 
     def _field(self, value: Any, name: str, where: str) -> Any:
         if self._secret_field(name, value):
@@ -396,7 +400,7 @@ class Redactor:
                         out = list(value) if out is None else out
                         out[i] = kept
             return value if out is None else out
-        if isinstance(value, str) and not (name and self.cursor(name)) and self.secret_value(value, name):
+        if self._secret_item(value, name):
             self.found[f"{where} {path}"] += 1
             if keys is not None:
                 self._name(where, list(keys), str(keys[-1]) if keys else "secret", value)

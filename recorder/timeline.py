@@ -156,7 +156,7 @@ class Timeline:
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
-        self._shared_parts: dict = {}
+        self._shared_parts: dict = {}  # see _shared
         self._holds: dict[Step, int] = {}  # step -> how many of self.values it produced
         self._held = 0  # the values that those steps' `produced` hold between them
 
@@ -464,7 +464,8 @@ class Timeline:
 
     def _container(self, path: str) -> str:
         """The nearest known resource a path is within (`/db` for `/db/_bulk_docs`), else its parent."""
-        prefixes = ["/" + "/".join(segments(path)[:n]) for n in range(len(segments(path)), 0, -1)]
+        segs = segments(path)
+        prefixes = ["/" + "/".join(segs[:n]) for n in range(len(segs), 0, -1)]
         return next((p for p in prefixes if p in self.resources), path.rsplit("/", 1)[0] or "")
 
     def _resource(self, path: str) -> Resource:
@@ -509,11 +510,9 @@ class Timeline:
             if (earlier := self.values.pop(value, None)) is not None:
                 self._release(earlier[0])
             self.values[value] = (step, where)
-            if step in self._holds:
-                self._holds[step] += 1
-            else:
-                self._holds[step] = 1
+            if (holds := self._holds.get(step, 0)) == 0:
                 self._held += len(step.produced)
+            self._holds[step] = holds + 1
         while len(self.values) > MAX_VALUES or self._held > MAX_HELD:
             _, (oldest, _) = self.values.popitem(last=False)
             self._release(oldest)

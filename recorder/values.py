@@ -144,10 +144,13 @@ def _body_values(body: Any, redact: Callable[[tuple, Any], Any] | None) -> dict[
                 continue
             left -= 1
             id_like = type(key) is str and _id_key(key)
-            if kind is str and (id_like or len(value) >= 8 and " " not in value):
+            # (What _distinctive would surely refuse is not asked: most values of a body.)
+            if (
+                kind is str
+                and (id_like or len(value) >= 8 and " " not in value)
+                or (kind is int and (id_like or abs(value) >= 1_000_000))
+            ):
                 text = _distinctive(key, value)
-            elif kind is int and (id_like or abs(value) >= 1_000_000):
-                text = str(value)
             elif id_like and redact is not None:  # null, a boolean or a float: taken only once redacted
                 text = None
             else:
