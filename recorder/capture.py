@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from mitmproxy import http, io
-from mitmproxy.net import encoding
-from mitmproxy.net.http import url
+from mitmproxy.flow import Flow
 
 from recorder.model import Exchange
-from recorder.pipeline import Recording
+from recorder.parts import Parts, exchange_from_parts
 
-# What recording needs of a flow, taken without decoding anything (a few microseconds): the proxy hands
-# these to the recording process, which decodes them (exchange_from_parts) while the proxy goes on.
-Parts = tuple
+if TYPE_CHECKING:  # (the process that reads a .mitm file for `infer` needs no pipeline)
+    from recorder.pipeline import Recording
 
 
 def flow_parts(flow: object) -> Parts | str:
@@ -32,24 +30,29 @@ def flow_parts(flow: object) -> Parts | str:
             rq.host, rq.authority, streamed)  # fmt: skip
 
 
-def exchange_from_parts(parts: Parts) -> Exchange:
-    method, path, rq_fields, rq_raw, status, rs_fields, rs_raw, host, authority, streamed = parts
-    rq_headers, rs_headers = http.Headers(rq_fields), http.Headers(rs_fields)
-    # mitmproxy's Request.pretty_host, done here: parsing the authority is costly for the proxy's hook.
-    if authority := authority or rq_headers.get("host"):
-        host = url.parse_authority(authority, check=False)[0]
-    split = urlsplit(path)
-    return Exchange(
-        method=method.upper(),
-        path=split.path or "/",
-        query=tuple(url.decode(split.query)),
-        request_headers=_real_headers(rq_headers),
-        request_body=_decoded(rq_raw, rq_headers),
-        status=status,
-        response_headers=_real_headers(rs_headers),
-        response_body=_decoded(rs_raw, rs_headers),
-        host=host,
-        streamed=streamed,
+def state_parts(state: dict) -> Parts | str:
+    """flow_parts of the flow a .mitm file's (migrated) state describes, without building the flow: that
+    is half of what reading a flow costs (tests/test_capture.py proves the parts the same)."""
+    rq, rs = state.get("request"), state.get("response")
+    if state.get("type") != "http" or state.get("websocket") is not None or rs is None:
+        return flow_parts(Flow.from_state(state))  # what flow_parts says why (or an error), the slow way
+    authority = rq["authority"]
+    try:
+        authority = authority.decode("idna")  # as Request.authority reads it
+    except UnicodeError:
+        authority = authority.decode("utf8", "surrogateescape")
+    streamed = tuple(side for side, m in (("request", rq), ("response", rs)) if m["content"] is None)
+    return (
+        rq["method"].decode("utf-8", "surrogateescape").upper(),
+        rq["path"].decode("utf-8", "surrogateescape"),
+        tuple(map(tuple, rq["headers"])),
+        rq["content"],
+        rs["status_code"],
+        tuple(map(tuple, rs["headers"])),
+        rs["content"],
+        rq["host"],
+        authority,
+        streamed,
     )
 
 
@@ -57,25 +60,6 @@ def to_exchange(flow: object) -> Exchange | str:
     """The exchange a flow holds, or the reason it cannot be recorded."""
     parts = flow_parts(flow)
     return parts if isinstance(parts, str) else exchange_from_parts(parts)
-
-
-def _real_headers(headers: http.Headers) -> tuple[tuple[str, str], ...]:
-    """Header pairs without HTTP/2 pseudo-headers (:authority, :path, ...), which Chrome's HAR export
-    lists among the headers and which no request can carry."""
-    return tuple((k, v) for k, v in headers.items(multi=True) if not k.startswith(":"))
-
-
-def _decoded(raw: bytes | None, headers: http.Headers) -> bytes:
-    """The body without its Content-Encoding; as it came when that cannot be undone (as mitmproxy does)."""
-    if not raw:
-        return b""
-    if ce := headers.get("content-encoding"):
-        try:
-            content = encoding.decode(raw, ce)
-        except ValueError:
-            return raw
-        return content if isinstance(content, bytes) else raw
-    return raw
 
 
 def record_flow(recording: Recording, flow: object, keep: bool = False) -> Exchange | None:

@@ -265,8 +265,7 @@ def upstream_tls(args) -> dict:
 
 
 def cmd_infer(args) -> int:
-    from recorder.capture import flow_parts
-    from recorder.files import PartialCapture, read_flows
+    from recorder.files import PartialCapture, read_parts
     from recorder.worker import RecordingWorker
 
     s = settings(args)
@@ -280,9 +279,8 @@ def cmd_infer(args) -> int:
     flows = 0
     try:
         with read_progress(args.flows) as advance:
-            for flow in read_flows(args.flows, advance):
+            for parts in read_parts(args.flows, advance):
                 flows += 1
-                parts = flow_parts(flow)
                 worker.send(("skip", s.provider, parts) if isinstance(parts, str) else ("add", s.provider, parts))
     except PartialCapture as e:
         print(f"pact-recorder infer: warning: {e}", file=sys.stderr)
@@ -311,7 +309,7 @@ PROGRESS_MIN_BYTES = 8 << 20
 @contextmanager
 def read_progress(path: Path) -> Iterator[Callable[[int], object]]:
     """A progress bar over the file's bytes, shown on a terminal (stderr) for files worth waiting for;
-    gives the callback that read_flows reports its position to."""
+    gives the callback that read_parts reports its position to."""
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 

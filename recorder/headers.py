@@ -34,6 +34,7 @@ HTTP_DATE = (
     "[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$"
 )
 PRESENT = "^.+$"
+DECIDED_MAX = 10_000
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 # The Pact core splits actual values of these headers on commas before comparing (pact_models
@@ -65,10 +66,18 @@ class HeaderPolicy:
     def __init__(self, rules: Ruleset, paths: PathRules | None = None):
         self._rules = tuple(reversed(rules.headers))
         self._paths = paths
+        self._decided: dict[tuple[str, str], HeaderRule | None] = {}
 
     def rule(self, name: str, side: str) -> HeaderRule | None:
+        """The rule that decides a header; asked for every header of every exchange, and an API's header
+        names repeat: remembered (for the first DECIDED_MAX names)."""
+        if (key := (name, side)) in self._decided:
+            return self._decided[key]
         lname = name.lower()
-        return next((r for r in self._rules if lname in r.headers and r.side in (side, "both")), None)
+        rule = next((r for r in self._rules if lname in r.headers and r.side in (side, "both")), None)
+        if len(self._decided) < DECIDED_MAX:
+            self._decided[key] = rule
+        return rule
 
     def secret(self, name: str, side: str) -> bool:
         return (r := self.rule(name, side)) is not None and r.action == "secret"

@@ -235,20 +235,28 @@ class Redactor:
             secrets=tuple(self._named),
         )
         self._named = []
-        # The bodies were parsed once already: hand the (redacted) values on instead of parsing again.
-        out.__dict__["request_json"], out.__dict__["response_json"] = rq_json, ex.response_json
+        # The bodies were parsed once already: hand the (redacted) values on instead of parsing again
+        # (the response's only if it was: a body left unread is never parsed).
+        _carry_parsed(ex, out, "response_json")
+        out.__dict__["request_json"] = rq_json
         return out
 
     def response(self, ex: Exchange, body: bool = True) -> Exchange:
         """The exchange with its response's secrets replaced too (what it handed out named in `issued`);
         `body=False`: the body left as it was, for one nothing of is kept (see recorder.sampling)."""
         self._issued = []
-        rs_body, rs_json = ex.response_body, ex.response_json
+        changes = {}
         if body:
-            rs_body, rs_json = self._body(rs_body, rs_json, ex.response_header("content-type"), "response body")
+            changes["response_body"], rs_json = self._body(
+                ex.response_body, ex.response_json, ex.response_header("content-type"), "response body"
+            )
         response_headers = self._headers(ex.response_headers, "response")
-        out = replace(ex, response_headers=response_headers, response_body=rs_body, issued=tuple(self._issued))
-        out.__dict__["request_json"], out.__dict__["response_json"] = ex.request_json, rs_json
+        out = replace(ex, response_headers=response_headers, issued=tuple(self._issued), **changes)
+        _carry_parsed(ex, out, "request_json")
+        if body:
+            out.__dict__["response_json"] = rs_json
+        else:
+            _carry_parsed(ex, out, "response_json")
         return out
 
     def leaf(self, keys: tuple, value: Any) -> Any:
@@ -416,3 +424,9 @@ class Redactor:
                 (("in", "text"), ("key", len(self._named)), ("secret", self.secret_names.name(pattern, token)))
             )
         return PLACEHOLDER
+
+
+def _carry_parsed(source: Exchange, copy: Exchange, body: str) -> None:
+    """Give `copy` the body `source` parsed already (a cached property), without parsing one that was not."""
+    if body in source.__dict__:
+        copy.__dict__[body] = source.__dict__[body]

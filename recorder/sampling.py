@@ -4,13 +4,17 @@ Reading a response body (redacting every value, merging it into the shape) costs
 about a millisecond per 15 KB of JSON, and a settled shape learns nothing from most bodies: ids and
 timestamps differ in every response, but past the distinct-values cap a new one is only counted. So
 after SETTLED distinct responses in a row that taught the shape nothing (`shapes.lessons`: no new key,
-type, format ruled out, distinct value or shorter array), one response body in STRIDE is read, and one
-that teaches something makes every body read again until the shape settles anew.
+type, format ruled out, distinct value or shorter array), one response body in STRIDE is read, then
+half as many after each read that taught nothing (down to one in MAX_STRIDE); one that teaches
+something makes every body read again until the shape settles anew.
 
     >>> s = Sampling()
     >>> for _ in range(SETTLED):
     ...     s.learned(False)
     >>> [s.reads_next() for _ in range(STRIDE)].count(True)
+    1
+    >>> s.learned(False)
+    >>> [s.reads_next() for _ in range(2 * STRIDE)].count(True)
     1
 
 What is never sampled (the pipeline decides, see `Recording.add`): requests (the contract's requests are
@@ -26,7 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SETTLED = 32  # distinct responses in a row that taught the shape nothing: it has settled
-STRIDE = 8  # once settled, one response body in STRIDE is read
+STRIDE = 8  # once settled, one response body in STRIDE is read...
+MAX_STRIDE = 64  # ...then fewer, while what is read teaches nothing
 
 
 @dataclass
@@ -40,7 +45,16 @@ class Sampling:
         if self.quiet < SETTLED:
             return True
         self.since += 1
-        return self.since % STRIDE == 0
+        if self.since < self.stride:
+            return False
+        self.since = 0
+        return True
+
+    @property
+    def stride(self) -> int:
+        """One body in `stride` is read: STRIDE once settled, twice as few after each read that taught
+        nothing, down to one in MAX_STRIDE."""
+        return min(STRIDE << min(self.quiet - SETTLED, 8), MAX_STRIDE)
 
     def learned(self, anything: bool) -> None:
         """A distinct response body was read; did the shape learn `anything` from it?"""
@@ -55,5 +69,6 @@ class Sampling:
             return None
         return (
             f"response body shape read from {distinct - self.unread} of {distinct} distinct responses: after "
-            f"{SETTLED} in a row taught it nothing new, one in {STRIDE} was read"
+            f"{SETTLED} in a row taught it nothing new, one in {STRIDE} was read, and fewer (down to one in "
+            f"{MAX_STRIDE}) while they taught nothing"
         )

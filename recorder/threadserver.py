@@ -7,13 +7,17 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+POLL_SECONDS = 0.02
+
 
 class ThreadServer:
     def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0):
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.url = f"http://{host}:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # serve_forever looks for shutdown() between polls: 0.5 s by default, which every `with` waited
+        # out at its end (the self-check runs several servers per write).
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(POLL_SECONDS,), daemon=True)
 
     def __enter__(self):
         self.thread.start()

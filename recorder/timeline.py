@@ -17,6 +17,7 @@ the steps since its latest creation, at most MAX_HISTORY) and by a fixed number 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,9 +31,11 @@ from recorder.model import NO_BODY, Exchange
 from recorder.values import (
     READ,
     Location,
+    body_values,
     bulk_ids,
     clock_values,
     created_child,
+    header_values,
     mentioned_paths,
     norm,
     query_and_body,
@@ -52,6 +55,14 @@ MAX_HELD = 200_000
 MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
 MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
+# Response bodies left unread (recorder.sampling), kept for the ids a later request may send: the latest
+# MAX_UNREAD_BYTES of them (at most MAX_UNREAD), as values are kept. Searching them may cost what reading
+# them would have (SCAN_FACTOR times their bytes, SCAN_MAX banked), and no more (Timeline._look_into).
+MAX_UNREAD_BYTES = 16 << 20
+MAX_UNREAD = 20_000
+SCAN_FACTOR = 8  # reading a byte of JSON costs the walk as much as searching eight, and more
+SCAN_PER_BODY = 1024  # what a search's step from one body to the next costs, in bytes searched
+SCAN_MAX = SCAN_FACTOR * MAX_UNREAD_BYTES
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
 ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
 VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
@@ -159,12 +170,16 @@ class Timeline:
         self._shared_parts: dict = {}  # see _shared
         self._holds: dict[Step, int] = {}  # step -> how many of self.values it produced
         self._held = 0  # the values that those steps' `produced` hold between them
+        self._unread: OrderedDict[Step, tuple[Exchange, Callable]] = OrderedDict()  # see apply
+        self._unread_bytes = 0
+        self._scan_budget = 0
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
     def before(self, ex: Exchange, params: frozenset[int] = frozenset()) -> Preconditions:
         """What `ex` needed: `params` are the positions of its path's segments that the endpoint made
         parameters (an id there names a resource even if the recording never wrote it)."""
+        self._look_into(ex)
         path, method, status = norm(ex.path), ex.method.upper(), ex.status
         chain = self._chain(path, method, status, params)
         levels = self._levels(chain)
@@ -394,18 +409,26 @@ class Timeline:
         return path in self.resources
 
     def apply(self, ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> Step:
-        """Take what an exchange did; `redact`: its response body was left unredacted (recorder.sampling,
-        only for reads that `keeps_data` says no to), so every value taken from it is redacted here."""
+        """Take what an exchange did; `redact`: its response body was left unread and unredacted
+        (recorder.sampling, only for reads that `keeps_data` says no to): it is looked into only when a
+        later request sends a value that no response read is known to have handed out (`_look_into`),
+        and every value taken from it is redacted then."""
         self.seq += 1
         if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
             self.slashed.add(norm(ex.path))
-        for value in request_values(ex).values():
-            if value not in self.values:
-                self._remember(self.sent, value, None)
+        for value in self._look_into(ex):
+            self._remember(self.sent, value, None)
         share = self._shared
-        produced = {share(w): share(v) for w, v in response_values(ex, redact).items() if v not in self.sent}
-        step = Step.of(self.seq, ex, produced)
-        self._produced(step)
+        found = response_values(ex) if redact is None else header_values(ex)
+        step = Step.of(self.seq, ex, {share(w): share(v) for w, v in found.items() if v not in self.sent})
+        self._produced(step, step.produced)
+        if redact is not None and ex.response_body:
+            self._unread[step] = (ex, redact)
+            self._unread_bytes += len(ex.response_body)
+            self._scan_budget = min(self._scan_budget + SCAN_FACTOR * len(ex.response_body), SCAN_MAX)
+            while self._unread_bytes > MAX_UNREAD_BYTES or len(self._unread) > MAX_UNREAD:
+                _, (dropped, _) = self._unread.popitem(last=False)  # its ids are forgotten, as values are
+                self._unread_bytes -= len(dropped.response_body)
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
         if ok and method not in READ:
             segs = segments(path)
@@ -415,28 +438,27 @@ class Timeline:
             if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
                 res.exists = False
             return step
-        body = ex.response_json if ex.response_json is not NO_BODY else None
         if method in CREATE:
             res = self._resource(path)
             # A 201 for something that exists (npm publishing a second version) adds to it.
             res.history = [step] if not res.exists else self._trim(res.history + [step])
-            res.exists, res.data = True, body if body is not None else res.data
+            res.exists, res.data = True, _data(ex, res.data)
         elif method in ("COPY", "MOVE") and (destination := ex.request_header("destination")):
             # WebDAV and CouchDB: the Destination (a URL, or a name relative to the request's) is made
             # from the source; a setup makes the source, then copies it.
             source = self.resources.get(path)
             res = self._resource(norm(urlsplit(urljoin(ex.path, destination)).path))
             res.history = self._trim([*(source.history if source and source.exists else []), step])
-            res.exists, res.data = True, body if body is not None else res.data
+            res.exists, res.data = True, _data(ex, res.data)
             if method == "MOVE" and source is not None:
                 source.exists, source.history = False, []
         elif method in UPDATE or method == "POST" and path in self.resources and created_child(ex) is None:
             res = self._resource(path)
             res.history = self._trim(res.history + [step])
-            res.exists, res.data = True, body if body is not None else res.data
+            res.exists, res.data = True, _data(ex, res.data)
         elif method == "POST" and (child := created_child(ex)) is not None:
             res = self._resource(child)
-            res.history, res.exists, res.data = [step], True, body
+            res.history, res.exists, res.data = [step], True, _data(ex, None)
             step.creates = child
         elif method == "POST":
             made_in_bulk = [f"{self._container(path)}/{i}" for i in bulk_ids(ex)]  # CouchDB's _bulk_docs
@@ -450,7 +472,7 @@ class Timeline:
                     res.exists, res.history = False, []
         elif method in READ and (res := self.resources.get(path)) is not None:
             res.exists = True
-            res.data = body if body is not None else res.data
+            res.data = _data(ex, res.data)
         self._bound()
         made = path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
         for entry in ex.issued:
@@ -503,10 +525,53 @@ class Timeline:
             self._shared_parts[part] = part
         return part
 
-    def _produced(self, step: Step) -> None:
-        """Remember what a step's response handed out (a value handed out again: by the latest), within
-        MAX_VALUES values and MAX_HELD values held by the steps kept alive, oldest forgotten first."""
-        for where, value in step.produced.items():
+    def _look_into(self, ex: Exchange) -> list[str]:
+        """The values `ex`'s request sends that no response is known to have handed out, after looking for
+        each in the bodies left unread, newest first. Looking is a byte search; a body that holds the value
+        is then read for its values (`_read_unread`), as it would have been when it came. The searches
+        cost at most what reading the unread bodies would (SCAN_FACTOR): past that, all of them are read."""
+        missing = [v for v in request_values(ex).values() if v not in self.values and v not in self.sent]
+        taken: dict[Step, None] = {}
+        for value in missing if self._unread else ():
+            needles = _needles(value)
+            for step, (unread, _) in reversed(self._unread.items()):
+                self._scan_budget -= len(unread.response_body) + SCAN_PER_BODY
+                if self._scan_budget < 0:
+                    break
+                if step not in taken and any(n in unread.response_body for n in needles):
+                    taken[step] = None
+                    self._read_unread(step)
+                    if value in self.values:
+                        break
+            if self._scan_budget < 0:
+                for step in self._unread:
+                    if step not in taken:
+                        self._read_unread(step)
+                taken = dict.fromkeys(self._unread)
+                break
+        for step in taken:
+            unread, _ = self._unread.pop(step)
+            self._unread_bytes -= len(unread.response_body)
+        return [v for v in missing if v not in self.values]
+
+    def _read_unread(self, step: Step) -> None:
+        """Take the values of a body left unread, as apply would have (but not over a newer step's)."""
+        ex, redact = self._unread[step]
+        added = {}
+        for where, value in body_values(ex, redact).items():
+            if value in self.sent or ((known := self.values.get(value)) is not None and known[0].seq > step.seq):
+                continue  # the consumer's own, or handed out again since (the latest counts)
+            added[self._shared(where)] = self._shared(value)
+        if step in self._holds:
+            self._held += len(added)
+        step.produced.update(added)
+        self._produced(step, added)
+
+    def _produced(self, step: Step, produced: dict[Location, str]) -> None:
+        """Remember what a step's response handed out (`produced`, of its `produced`; a value handed out
+        again: by the latest), within MAX_VALUES values and MAX_HELD values held by the steps kept alive,
+        oldest forgotten first."""
+        for where, value in produced.items():
             if (earlier := self.values.pop(value, None)) is not None:
                 self._release(earlier[0])
             self.values[value] = (step, where)
@@ -529,6 +594,19 @@ class Timeline:
         store[key] = value
         if len(store) > MAX_VALUES:
             store.popitem(last=False)
+
+
+def _needles(value: str) -> tuple[bytes, ...]:
+    """How a value may be written in a JSON body: as it is, escaped as JSON, and with JSON's optional
+    escaped slash (PHP writes `\\/`)."""
+    escaped = json.dumps(value)[1:-1].encode()
+    return tuple(dict.fromkeys((value.encode("utf-8", "surrogatepass"), escaped, escaped.replace(b"/", b"\\/"))))
+
+
+def _data(ex: Exchange, otherwise: Any) -> Any:
+    """What a response says a resource holds (its JSON body), else `otherwise`: parsed only where a
+    resource's data is kept, never for a body left unread."""
+    return ex.response_json if ex.response_json is not NO_BODY else otherwise
 
 
 def _plural(path: str, is_resource: bool) -> str:

@@ -108,9 +108,13 @@ def value_at(at: list, headers: list[tuple[str, str]], body: Any) -> str | None:
     return None if isinstance(body, (dict, list)) or body is None else str(body)
 
 
-def response_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> dict[Location, str]:
-    """Values in a response that later requests may use: header ids and URLs, id-like body fields.
-    `redact(keys, value)`: the body was not redacted (recorder.sampling), so each value taken is here."""
+def response_values(ex: Exchange) -> dict[Location, str]:
+    """Values in a response that later requests may use: header ids and URLs, id-like body fields."""
+    return header_values(ex) | body_values(ex)
+
+
+def header_values(ex: Exchange) -> dict[Location, str]:
+    """response_values of the response's headers."""
     out: dict[Location, str] = {}
     for name, value in ex.response_headers:
         if not VALUE_HEADER.search(name):
@@ -121,10 +125,14 @@ def response_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = N
             out |= {("header", name, *where): v for where, v in parts if _distinctive(where[-1], v) is not None}
         else:
             out[("header", name)] = value
-    body = ex.response_json
-    if body is not NO_BODY:
-        out |= _body_values(body, redact)
     return out
+
+
+def body_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> dict[Location, str]:
+    """response_values of the response's body. `redact(keys, value)`: the body was not redacted
+    (recorder.sampling), so each value taken is here."""
+    body = ex.response_json
+    return {} if body is NO_BODY else _body_values(body, redact)
 
 
 def _body_values(body: Any, redact: Callable[[tuple, Any], Any] | None) -> dict[Location, str]:

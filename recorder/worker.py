@@ -40,7 +40,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import NamedTuple
 
-from recorder.capture import FlowSaver, exchange_from_parts, record_flow, redacted_copy
+from recorder.parts import exchange_from_parts
 from recorder.pipeline import Recording, Settings
 from recorder.spool import CHUNK_BYTES, Spool, leftovers, new_key, read_chunk
 
@@ -230,7 +230,11 @@ class Child:
 
     def __init__(self, settings: dict[str, Settings], save_flows: str):
         self.recordings = {name: Recording(s) for name, s in settings.items()}
-        self.flows = FlowSaver(Path(save_flows).expanduser()) if save_flows else None
+        self.flows = None
+        if save_flows:  # (mitmproxy's flow objects only then: the recording process starts faster without)
+            from recorder.capture import FlowSaver
+
+            self.flows = FlowSaver(Path(save_flows).expanduser())
         self.errors: Counter[str] = Counter()
         self.written: dict[str, int] = {}
 
@@ -247,6 +251,8 @@ class Child:
                 recording.add(exchange_from_parts(payload))
             elif kind == "flow":
                 from mitmproxy import http
+
+                from recorder.capture import record_flow, redacted_copy
 
                 flow = http.HTTPFlow.from_state(payload)
                 if (kept := record_flow(recording, flow, keep=True)) is not None and self.flows is not None:
@@ -341,4 +347,9 @@ if __name__ == "__main__":
     # Run as recorder.worker, not __main__, so that what it sends back unpickles as recorder.worker.Report.
     from recorder import worker
 
-    sys.exit(worker.main(sys.argv[1:]))
+    code = worker.main(sys.argv[1:])
+    # All is written and answered: exit without tearing down what was recorded (a tenth of a second for
+    # a large recording, which the caller waits out), as multiprocessing's children do.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

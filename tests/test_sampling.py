@@ -1,5 +1,5 @@
 """Bounded evidence (recorder/sampling.py): once a read's response shape has settled, one body in STRIDE is
-read. A recording too short to settle gives the pact it always gave; a long one says how many bodies it
+read, then fewer. A recording too short to settle gives the pact it always gave; a long one says how many bodies it
 read and infers the same matchers; what the shape has not seen makes it read every body again; and
 nothing of an unread body reaches a file but redacted values."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder import sampling
+from recorder import sampling, timeline
 from recorder.capture import record_flow
 from recorder.files import read_flows
 from recorder.pipeline import Recording, Settings
@@ -60,14 +60,15 @@ def test_a_recording_too_short_to_settle_gives_the_same_pact(corpus, tmp_path, m
     assert not any("read from" in n for n in notes(sampled))
 
 
-def test_a_settled_shape_reads_one_body_in_stride_and_infers_the_same_contract(tmp_path, monkeypatch):
+def test_a_settled_shape_reads_fewer_bodies_and_infers_the_same_contract(tmp_path, monkeypatch):
     def feed(recording):
         for n in range(400):
             recording.add(exchange("GET", "/items", 200, varying_document(n % 5 * 1000 + n)))
 
     sampled, every = both(feed, tmp_path, monkeypatch)
     assert any("of 400 distinct responses" in n for n in notes(sampled))
-    assert 400 // sampling.STRIDE < read_count(sampled) < 400 // 2
+    # The settling reads, then one in STRIDE, fewer while nothing is learned: 8, 16, 32, then one in 64.
+    assert sampling.SETTLED + (400 - sampling.SETTLED) // 64 < read_count(sampled) < sampling.SETTLED + 400 // 8
     assert contract(sampled) == contract(every)
     assert not any("read from" in n for n in notes(every))
 
@@ -144,3 +145,34 @@ def test_infer_reads_every_body_when_asked(tmp_path):
 
     assert any("of 200 distinct responses" in n for n in notes(pact_of()))
     assert not any("read from" in n for n in notes(pact_of("--read-every-body")))
+
+
+def test_a_value_from_a_body_left_unread_is_found_when_a_later_request_sends_it(tmp_path, monkeypatch):
+    """The states' timeline looks into an unread body only when a request sends a value no read body
+    handed out; it finds the value as if the body had been read (and when looking would cost more than
+    reading, it reads every unread body: the same again)."""
+
+    def page(n: int) -> dict:
+        return {"items": [{"id": f"doc-{n:05d}-{k}", "name": f"d{k}"} for k in range(5)], "next": f"c{n * 7919:08x}"}
+
+    def hints(name: str) -> tuple[str, list[int]]:
+        recording = Recording(Settings("web", "api", tmp_path / name, self_check=False))
+        unread = []
+        for n in range(300):
+            kept = recording.add(exchange("GET", "/docs", 200, page(n), query=(("page", str(n)),)))
+            if kept.response_body == b"":
+                unread.append(n)
+        recording.add(exchange("GET", "/docs", 200, {"items": []}, query=(("cursor", f"c{cursor * 7919:08x}"),)))
+        _, states = recording.write()
+        return states.read_text(), unread
+
+    cursor = 297
+    sampled, unread = hints("sampled")
+    assert cursor in unread
+    assert f"cursor: c{cursor * 7919:08x}" in sampled.split("values handed out by earlier responses")[1]
+    with monkeypatch.context() as m:
+        m.setattr(sampling, "SETTLED", 10**9)
+        assert hints("every") == (sampled, [])
+    with monkeypatch.context() as m:
+        m.setattr(timeline, "SCAN_FACTOR", 0)  # no search is worth it: every unread body is read
+        assert hints("read") == (sampled, unread)

@@ -1,0 +1,18 @@
+"""The examples in the core's docstrings run: they are documentation, and must stay true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).parent.parent / "recorder"
+WITH_EXAMPLES = sorted(p.stem for p in CORE.glob("*.py") if ">>> " in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", WITH_EXAMPLES)
+def test_the_examples_in_a_modules_docstrings_hold(name):
+    results = doctest.testmod(importlib.import_module(f"recorder.{name}"))
+    assert results.attempted and not results.failed
