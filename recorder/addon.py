@@ -105,7 +105,7 @@ class PactRecorder:
             "pact_self_check", bool, True, "Verify the pact against its own recorded responses before writing it."
         )
         loader.add_option(
-            "pact_sample", bool, True, "Once a response shape has settled, read one body in 8 (false: every one)."
+            "pact_sample", bool, True, "Once a response shape has settled, read one body in 8, then fewer (false: all)."
         )
         loader.add_option("pact_save_flows", str, "", "Also keep the raw capture, redacted, in this .mitm file.")
         loader.add_option("pact_flush_interval", int, 0, "Write the pact every this many seconds (0: only at exit).")

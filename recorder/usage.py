@@ -217,7 +217,7 @@ def _output(p: argparse.ArgumentParser) -> None:
         "--read-every-body",
         dest="sample",
         action="store_false",
-        help="read every response body, also once a shape has settled (by default one in 8 then: see README)",
+        help="read every response body, also once a shape has settled (by default one in 8, then fewer: see README)",
     )
 
 
