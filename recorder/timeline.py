@@ -17,12 +17,12 @@ the steps since its latest creation, at most MAX_HISTORY) and by a fixed number 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -55,6 +55,7 @@ MAX_HELD = 200_000
 MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
 MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
+MAX_NAMED = 10  # resources a request names outside its own path that its states make
 # Response bodies left unread (recorder.sampling), kept for the ids a later request may send: the latest
 # MAX_UNREAD_BYTES of them (at most MAX_UNREAD), as values are kept. Searching them may cost what reading
 # them would have (SCAN_FACTOR times their bytes, SCAN_MAX banked), and no more (Timeline._look_into).
@@ -197,11 +198,13 @@ class Timeline:
                 steps = (made,)  # never written itself: made by a write below it (an upload to .../abc/file)
             data = res.data if res else None
             needs.append(Need("exists", level_path, steps, data, seed=not steps, path=prefix))
-        needs = self._named(ex, path, chain) + needs
-        needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
-        needs = _containers_first(needs)
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
+        if listing is None and 200 <= status < 300:
+            listing = self._listed(ex, path, chain, levels)
+        needs = self._named(ex, path, chain, listing) + needs
+        needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
+        needs = _containers_first(needs)
         if listing is not None and (not needs or needs[-1].kind == "exists"):
             needs.append(listing)
         uses, clocks = self._uses(ex, chain, levels)
@@ -223,22 +226,55 @@ class Timeline:
             needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
         return Preconditions(needs, uses)
 
-    def _named(self, ex: Exchange, path: str, chain: list[str]) -> list[Need]:
+    def _named(self, ex: Exchange, path: str, chain: list[str], listing: Need | None) -> list[Need]:
         """Resources the request names by their name outside their own path: npm's
         `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice, a scoped
         name written as two segments (`/@scope/name/-/name-1.0.tgz` reads `PUT /@scope%2fname`), and
-        those a successful read answered with (a search, a user's starred packages)."""
+        those a successful read answered with (a search, a user's starred packages). A name is looked up
+        among all resources: the existing ones nearest the request's path count (at most MAX_NAMED)."""
         parts = [unquote(s) for s in segments(path)]
-        values = set(query_and_body(ex).values()) | set(parts) | {f"{a}/{b}" for a, b in pairwise(parts)}
+        values = set(query_and_body(ex).values()) | set(parts) | {f"{a}/{b}" for a, b in itertools.pairwise(parts)}
         if ex.method.upper() in READ and 200 <= ex.status < 300:
             values |= response_names(ex.response_json)
-        named = [
-            p
-            for value in sorted(v for v in values if len(v) >= 3)
-            for p in sorted(self.by_name.get(value, ()))
-            if p not in chain and not _within(path, p) and not _within(p, path)
-        ]
-        return self._all_within(named[:10], chain)
+        listed = set(dict(listing.values)["ids"]) if listing else set()
+        named = set()
+        for value in values - listed:
+            if len(value) < 3:  # (a short name is looked for only among a container's own items: _listed)
+                continue
+            found = [p for p in self.by_name.get(value, ()) if (res := self.resources.get(p)) and res.exists]
+            # Of the resources with that name, the nearest to the request's path is the one it means.
+            closest = max((_shared_depth(p, path) for p in found), default=0)
+            named |= {p for p in found if _shared_depth(p, path) == closest}
+        named = {p for p in named if p not in chain and not _within(path, p) and not _within(p, path)}
+        nearest = sorted(named, key=lambda p: (-_shared_depth(p, path), p))
+        return self._all_within(nearest[:MAX_NAMED], chain)
+
+    def _listed(self, ex: Exchange, path: str, chain: list[str], levels: list) -> Need | None:
+        """The items of a resource the request is within that its response names, when the request is
+        no list of its own: CouchDB answers `GET /db/_all_docs`, a view (`/db/_design/d/_view/v`) and a
+        query sent as a POST (`/db/_temp_view`, `/db/_find`) with documents of `/db`. The innermost such
+        resource whose items the response names; short names too (`"id": "1"`), since only its own count."""
+        names = response_names(ex.response_json, short=True) if ex.response_json is not NO_BODY else set()
+        for container, level in reversed(list(zip(chain, levels, strict=True))):
+            if container == path:
+                continue
+            kids = {
+                p: res
+                for name in names
+                for p in self.by_name.get(name, ())
+                if p.rpartition("/")[0] == container and (res := self.resources.get(p)) is not None and res.exists
+            }
+            if kids:
+                steps = {s for res in kids.values() for s in res.history}
+                return Need(
+                    "list",
+                    level,
+                    tuple(sorted(steps, key=lambda s: s.seq)),
+                    values=(("ids", tuple(sorted(unquote(segments(p)[-1]) for p in kids))),),
+                    noun=_plural(container, True),
+                    path=container,
+                )
+        return None
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
         """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
@@ -495,7 +531,7 @@ class Timeline:
         if (res := self.resources.get(path)) is None:
             res = self.resources[path] = Resource(path)
             name = unquote(segments(path)[-1]) if segments(path) else ""
-            if len(name) >= 3 and len(self.by_name) < MAX_RESOURCES:
+            if name and len(self.by_name) < MAX_RESOURCES:
                 self.by_name.setdefault(name, set()).add(path)
         return res
 
@@ -633,6 +669,12 @@ def _containers_first(needs: list[Need]) -> list[Need]:
         )
         out.insert(len(out) if inside is None else inside, need)
     return out
+
+
+def _shared_depth(path: str, other: str) -> int:
+    """How many leading segments two paths share."""
+    pairs = zip(segments(path), segments(other), strict=False)
+    return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
 
 
 def _within(path: str, resource: str) -> bool:

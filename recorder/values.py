@@ -38,15 +38,18 @@ def segments(path: str) -> list[str]:
 RESPONSE_NAMES_MAX = 200  # string leaves of a response looked at for names of known resources
 
 
-def response_names(body: Any) -> set[str]:
-    """The short strings of a response body (bounded): a search or a view answers with names."""
+def response_names(body: Any, short: bool = False) -> set[str]:
+    """The short strings of a response body (bounded): a search or a view answers with names. `short`:
+    names of one or two characters too, and integers (ids looked for among one container's items)."""
     out: set[str] = set()
     stack, seen = [body], 0
     while stack and seen < RESPONSE_NAMES_MAX:
         node = stack.pop()
         seen += 1
-        if isinstance(node, str) and 3 <= len(node) <= 200:
+        if isinstance(node, str) and (3 if not short else 1) <= len(node) <= 200:
             out.add(node)
+        elif short and type(node) is int:
+            out.add(str(node))
         elif isinstance(node, dict):
             stack.extend(node.values())
         elif isinstance(node, list):

@@ -282,13 +282,24 @@ def test_a_post_to_a_known_container_needs_it(tmp_path):
     assert states["POST /library returns 201"] == [("item exists", {"item": "library"})]
 
 
-def test_a_resource_a_response_names_is_set_up_after_its_container(tmp_path):
+def test_the_items_a_response_names_of_a_resource_the_request_is_within_are_set_up_after_it(tmp_path):
+    """CouchDB answers /db/_all_docs, views and queries sent as a POST with the documents of /db: they are
+    its items, short names too, and among the same names elsewhere only the request's own count."""
     rec = Recording(Settings("cli", "docs", tmp_path))
-    rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
-    rec.add(ex("PUT", "/library/dune", 201, {"title": "Dune"}, {"ok": True}))
-    rec.add(ex("GET", "/library/_all_docs", 200, None, {"rows": [{"id": "dune"}]}))
-    names = [params for _, params in _states_by_description(rec)["GET /library/_all_docs returns 200"]]
-    assert names.index({"item": "library"}) < names.index({"item": "library", "item_2": "dune"}), names
+    for db in ("/library", "/archive"):
+        rec.add(ex("PUT", db, 201, {}, {"ok": True}))
+        for doc in ("dune", "1", "2"):
+            rec.add(ex("PUT", f"{db}/{doc}", 201, {"title": doc}, {"ok": True}))
+    rec.add(ex("DELETE", "/library/2", 200, None, {"ok": True}))
+    rows = {"rows": [{"id": "dune"}, {"id": "1"}, {"id": "_design/x"}]}
+    rec.add(ex("GET", "/library/_all_docs", 200, None, rows))
+    rec.add(ex("POST", "/library/_temp_view", 200, {"map": "function(doc) {emit(doc.title)}"}, rows))
+    states = _states_by_description(rec)
+    for description in ("GET /library/_all_docs returns 200", "POST /library/_temp_view returns 200"):
+        assert states[description] == [
+            ("item exists", {"item": "library"}),
+            ("items exist", {"item": "library", "ids": [1, "_design/x", "dune"]}),  # (as the response lists them)
+        ], description
 
 
 def test_what_a_bulk_write_made_exists_for_later_requests(tmp_path):
