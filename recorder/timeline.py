@@ -198,6 +198,7 @@ class Timeline:
                 steps = (made,)  # never written itself: made by a write below it (an upload to .../abc/file)
             data = res.data if res else None
             needs.append(Need("exists", level_path, steps, data, seed=not steps, path=prefix))
+        needs += self._destination(ex, chain, levels[-1] if levels else ())
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
         if listing is None and 200 <= status < 300:
@@ -225,6 +226,27 @@ class Timeline:
                     needs[into] = replace(needs[into], steps=tuple(merged))
             needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
         return Preconditions(needs, uses)
+
+    def _destination(self, ex: Exchange, chain: list[str], own: tuple) -> list[Need]:
+        """What a COPY or a MOVE needed of its Destination (WebDAV, CouchDB): what the recording knows of
+        it, else what the status says (201: it was not there, and a setup deletes it; 204, overwritten;
+        409 or 412, refused: it was); and what it is within.
+        Its params are named apart from the request's own (`own` levels): the states of one interaction
+        share their params, and the request's path is made from them."""
+        destination = ex.request_header("destination")
+        if ex.method.upper() not in ("COPY", "MOVE") or not destination or ex.status not in (201, 204, 409, 412):
+            return []
+        dest = norm(urlsplit(urljoin(ex.path, destination)).path)
+        if dest in chain:
+            return []
+        *outer, (_, name) = self._levels(self._chain(dest, "PUT", 201, frozenset()))[-1]
+        level = (*(p if p in own else (f"destination_{p[0]}", p[1]) for p in outer), ("destination", name))
+        within = self._all_within([self._container(dest.rpartition("/")[0] or "/")], chain)
+        res = self.resources.get(dest)
+        if not (res.exists if res is not None and res.exists is not None else ex.status != 201):
+            return [*within, Need("absent", level, path=dest)]
+        steps = tuple(res.history) if res and res.exists else ()
+        return [*within, Need("exists", level, steps, res.data if res else None, seed=not steps, path=dest)]
 
     def _named(self, ex: Exchange, path: str, chain: list[str], listing: Need | None) -> list[Need]:
         """Resources the request names by their name outside their own path: npm's

@@ -324,3 +324,25 @@ def test_a_copy_makes_its_destination(tmp_path):
     copy = read.states[-1]
     assert copy.params_dict.items() >= {"item": "library", "item_2": "dune-copy"}.items()
     assert [(s.method, s.path) for s in copy.steps] == [("PUT", "/library/dune"), ("COPY", "/library/dune")]
+
+
+def test_a_copy_needs_its_destination_as_the_recording_knew_it(tmp_path):
+    """Absent for a new copy, there for an overwrite (CouchDB's `Destination: b?rev=...` answered 201 too)
+    or a refusal; its params named apart from the request's own, which the request's path is made from."""
+
+    def copy_states(status: int, destination: str, existing: bool) -> list:
+        rec = Recording(Settings("cli", "docs", tmp_path))
+        rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
+        for doc in ("dune", "copy") if existing else ("dune",):
+            rec.add(ex("PUT", f"/library/{doc}", 201, {"title": doc}, {"ok": True}))
+        rec.add(ex("COPY", "/library/dune", status, None, {}, request_headers=(("Destination", destination),)))
+        (copy,) = [i for i in rec.interactions() if i.description.startswith("COPY")]
+        return copy.states
+
+    destination = {"item": "library", "destination": "copy"}
+    new = copy_states(201, "copy", existing=False)
+    assert (new[-1].name, new[-1].params_dict) == ("destination does not exist", destination)
+    for states in (copy_states(201, "copy?rev=1-a", existing=True), copy_states(409, "copy", existing=True)):
+        assert (states[-1].name, states[-1].params_dict) == ("destination exists", destination)
+        assert [(s.method, s.path) for s in states[-1].steps] == [("PUT", "/library/copy")]
+        assert states[-2].params_dict == {"item": "library", "item_2": "dune"}
