@@ -204,7 +204,8 @@ class Timeline:
         if listing is None and 200 <= status < 300:
             listing = self._listed(ex, path, chain, levels)
         needs = self._named(ex, path, chain, listing) + needs
-        needs = self._credentials([ex.secrets, *(s.secrets for n in needs for s in n.steps)], chain) + needs
+        setups = [*needs, *([listing] if listing else [])]
+        needs = self._credentials([ex.secrets, *(s.secrets for n in setups for s in n.steps)], chain) + needs
         needs = _containers_first(needs)
         if listing is not None and (not needs or needs[-1].kind == "exists"):
             needs.append(listing)
@@ -214,7 +215,9 @@ class Timeline:
             steps = self.producers([value for _, value in derived], covered)
             # A read runs where it ran in the recording, among the writes of the resource it read: an
             # ETag read before an update must come out stale again. A read of something this
-            # interaction does not set up could not be replayed: its values stay as recorded.
+            # interaction does not set up could not be replayed: its values stay as recorded. A read of
+            # a resource within one it sets up (a design document in a database) makes what it read
+            # first, as it was then.
             for step in steps:
                 into = max(
                     (k for k, n in enumerate(needs) if n.path and _within(norm(step.path), n.path)),
@@ -222,7 +225,9 @@ class Timeline:
                     default=None,
                 )
                 if into is not None:
-                    merged = sorted({*needs[into].steps, step}, key=lambda s: s.seq)
+                    read = self.resources.get(norm(step.path))
+                    made = [s for s in read.history if s.seq < step.seq] if read and read.exists else []
+                    merged = sorted({*needs[into].steps, *made, step}, key=lambda s: s.seq)
                     needs[into] = replace(needs[into], steps=tuple(merged))
             needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
         return Preconditions(needs, uses)

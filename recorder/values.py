@@ -213,7 +213,10 @@ def leaves(value: Any, path: tuple = ()):
 
 
 def created_child(ex: Exchange) -> str | None:
-    """The path of what a POST created: its Location under the posted path, or the id it returned."""
+    """The path of what a POST created: its Location under the posted path, or the id it returned. A POST
+    answered 200 that hands out a credential (a session cookie, a token) is a login: it made nothing."""
+    if ex.issued and ex.status != 201:
+        return None
     base = norm(ex.path)
     if location := ex.response_header("location"):
         path = norm(urlsplit(location).path)

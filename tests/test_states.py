@@ -346,3 +346,53 @@ def test_a_copy_needs_its_destination_as_the_recording_knew_it(tmp_path):
         assert (states[-1].name, states[-1].params_dict) == ("destination exists", destination)
         assert [(s.method, s.path) for s in states[-1].steps] == [("PUT", "/library/copy")]
         assert states[-2].params_dict == {"item": "library", "item_2": "dune"}
+
+
+def test_a_read_whose_value_a_request_sends_is_replayed_after_what_it_read_is_made(tmp_path):
+    """CouchDB-Python reads a design document for its `_rev`, then sends that rev in a bulk write to the
+    database: the database's setup makes the document (as it was when read) before reading it again."""
+    rec = Recording(Settings("cli", "docs", tmp_path))
+    rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
+    rec.add(ex("PUT", "/library/_design/test", 201, {"views": {}}, {"ok": True, "rev": "1-5a9c3f"}))
+    rec.add(ex("GET", "/library/_design/test", 200, None, {"_id": "_design/test", "_rev": "1-5a9c3f"}))
+    rec.add(ex("PUT", "/library/_design/test", 201, {"views": {"v": {}}}, {"ok": True, "rev": "2-77e0b1"}))
+    docs = {"docs": [{"_id": "_design/test", "_rev": "1-5a9c3f", "_deleted": True}]}
+    rec.add(ex("POST", "/library/_bulk_docs", 201, docs, [{"id": "_design/test", "error": "conflict"}]))
+    (bulk,) = [i for i in rec.interactions() if i.description.startswith("POST /library/_bulk_docs")]
+    library = next(s for s in bulk.states if s.params_dict.get("item") == "library")
+    assert [(s.method, s.path, s.seq) for s in library.steps] == [
+        ("PUT", "/library", 1),
+        ("PUT", "/library/_design/test", 2),  # what the read read, as it was then (not its update, step 4)
+        ("GET", "/library/_design/test", 3),
+    ]
+
+
+def test_a_login_makes_nothing_its_session_is_made_by_logging_in_as_the_account_made_before(tmp_path):
+    """A POST answered 200 with a session cookie (CouchDB's `/_session`, whose answer names the user) is a
+    login, no creation: what needs the session needs the account, then the login."""
+    rec = Recording(Settings("cli", "docs", tmp_path))
+    user = {"name": "foo", "password": "s3cr3t-Pa55", "type": "user"}
+    rec.add(ex("PUT", "/_users/org.couchdb.user:foo", 201, user, {"ok": True, "id": "org.couchdb.user:foo"}))
+    login = {"name": "foo", "password": "s3cr3t-Pa55"}
+    cookie = (("Set-Cookie", "AuthSession=Zm9vOjY1; Path=/; HttpOnly"),)
+    rec.add(ex("POST", "/_session", 200, login, {"ok": True, "name": "foo", "roles": []}, response_headers=cookie))
+    session = {"ok": True, "userCtx": {"name": "foo", "roles": []}}
+    rec.add(ex("GET", "/_session", 200, None, session, request_headers=(("Cookie", "AuthSession=Zm9vOjY1"),)))
+    states = {i.description: i.states for i in rec.interactions()}["GET /_session returns 200"]
+    assert [[(s.method, s.path) for s in state.steps] for state in states] == [
+        [("PUT", "/_users/org.couchdb.user:foo")],
+        [("POST", "/_session")],
+    ]
+
+
+def test_a_list_made_by_an_accounts_requests_needs_the_account_first(tmp_path):
+    rec = Recording(Settings("cli", "notes", tmp_path))
+    rec.add(ex("PUT", "/users/alice", 201, {"password": "s3cr3t-Pa55"}, {"ok": True}))
+    basic = (("Authorization", "Basic " + base64.b64encode(b"alice:s3cr3t-Pa55").decode()),)
+    rec.add(ex("POST", "/notes", 201, {"text": "hi"}, {"id": "n1"}, request_headers=basic))
+    rec.add(ex("GET", "/notes", 200, None, [{"id": "n1", "text": "hi"}]))
+    states = {i.description: i.states for i in rec.interactions()}["GET /notes returns 200"]
+    assert [(s.name, [(t.method, t.path) for t in s.steps]) for s in states] == [
+        ("user exists", [("PUT", "/users/alice")]),
+        ("notes exist", [("POST", "/notes")]),
+    ]
