@@ -289,8 +289,9 @@ class Timeline:
                 p: res
                 for name in names
                 for p in self.by_name.get(name, ())
-                if p.rpartition("/")[0] == container and (res := self.resources.get(p)) is not None and res.exists
-            }
+                if p.rpartition("/")[0] == container and p not in chain
+                and (res := self.resources.get(p)) is not None and res.exists
+            }  # fmt: skip
             if kids:
                 steps = {s for res in kids.values() for s in res.history}
                 return Need(

@@ -294,7 +294,10 @@ def test_the_items_a_response_names_of_a_resource_the_request_is_within_are_set_
     rows = {"rows": [{"id": "dune"}, {"id": "1"}, {"id": "_design/x"}]}
     rec.add(ex("GET", "/library/_all_docs", 200, None, rows))
     rec.add(ex("POST", "/library/_temp_view", 200, {"map": "function(doc) {emit(doc.title)}"}, rows))
+    rec.add(ex("PUT", "/library/dune", 201, {"title": "Dune", "_rev": "1-a"}, {"ok": True, "id": "dune"}))
     states = _states_by_description(rec)
+    update = states["PUT /library/dune returns 201 (body _rev, title)"]
+    assert not any(name == "items exist" for name, _ in update)  # it names itself: that is its own state
     for description in ("GET /library/_all_docs returns 200", "POST /library/_temp_view returns 200"):
         assert states[description] == [
             ("item exists", {"item": "library"}),
