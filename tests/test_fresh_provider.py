@@ -7,6 +7,7 @@ set, other hosts and cursors, `5` where `4.5` was recorded.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -190,3 +191,16 @@ def test_an_opaque_cursor_query_parameter_named_like_a_token_replays_as_sent(tmp
 
     result = verified(pact, paging)
     assert result.ok, failures(result)
+
+
+def test_a_made_up_basic_credential_is_still_basic_credentials():
+    """A credential the provider refused (401) is replayed with a made-up one, which must be refused again:
+    a well-formed user:password (a malformed header is ignored, and the request let through)."""
+    secrets = Secrets(made={"authorization"})
+    entry = {"in": "header", "key": "Authorization", "secret": "authorization"}
+    scheme, _, credentials = secrets.value(entry, "Basic <redacted>").partition(" ")
+    user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+    assert (scheme, user) == ("Basic", "pact-recorder") and len(password) >= 16
+    assert secrets.value(entry, "Bearer <redacted>").startswith("Bearer ")  # other schemes: the value as made up
+    given = Secrets(given={"authorization": "YWxpY2U6czNjcmV0"}, made={"authorization"})
+    assert given.value(entry, "Basic <redacted>") == "Basic YWxpY2U6czNjcmV0"  # a given one: as given
