@@ -21,8 +21,9 @@ What is never sampled (the pipeline decides, see `Recording.add`): requests (the
 what a Pact mock must accept), the responses of writes (the provider states are made from them), a
 read of a resource the states keep the data of, a request of a kind not seen before (it may become the
 example), and anything when the exchanges are kept (--save-flows). An unread body is counted and
-hashed, never kept: nothing of it reaches a file but the ids the states' timeline takes from it, each
-checked by the redactor first. A shape that saw only some bodies says so in the pact's notes.
+hashed, and kept in memory only for the states' timeline (the latest 16 MB, see Timeline._look_into):
+nothing of it reaches a file but the ids the timeline takes from it, each checked by the redactor first.
+A shape that saw only some bodies says so in the pact's notes.
 """
 
 from __future__ import annotations

@@ -174,6 +174,7 @@ class Timeline:
         self._unread: OrderedDict[Step, tuple[Exchange, Callable]] = OrderedDict()  # see apply
         self._unread_bytes = 0
         self._scan_budget = 0
+        self._looked_into: tuple[Exchange | None, list[str]] = (None, [])  # the latest exchange, what it missed
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -192,12 +193,11 @@ class Timeline:
             if exists is False:
                 needs.append(Need("absent", level_path, path=prefix))
                 break
-            res = self.resources.get(prefix)
-            steps = tuple(res.history) if res and res.exists else ()
-            if not steps and (made := self.implicit.get(prefix)) is not None and (res is None or res.exists is None):
-                steps = (made,)  # never written itself: made by a write below it (an upload to .../abc/file)
-            data = res.data if res else None
-            needs.append(Need("exists", level_path, steps, data, seed=not steps, path=prefix))
+            need, res = self._exists(prefix, level_path), self.resources.get(prefix)
+            unwritten = res is None or res.exists is None
+            if not need.steps and unwritten and (made := self.implicit.get(prefix)) is not None:
+                need = replace(need, steps=(made,), seed=False)  # made by a write below it (an upload to .../a/file)
+            needs.append(need)
         needs += self._destination(ex, chain, levels[-1] if levels else ())
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads else None
@@ -250,8 +250,13 @@ class Timeline:
         res = self.resources.get(dest)
         if not (res.exists if res is not None and res.exists is not None else ex.status != 201):
             return [*within, Need("absent", level, path=dest)]
+        return [*within, self._exists(dest, level)]
+
+    def _exists(self, path: str, level: tuple) -> Need:
+        """That the resource at `path` exists: made by its steps since its latest creation, else seed data."""
+        res = self.resources.get(path)
         steps = tuple(res.history) if res and res.exists else ()
-        return [*within, Need("exists", level, steps, res.data if res else None, seed=not steps, path=dest)]
+        return Need("exists", level, steps, res.data if res else None, seed=not steps, path=path)
 
     def _named(self, ex: Exchange, path: str, chain: list[str], listing: Need | None) -> list[Need]:
         """Resources the request names by their name outside their own path: npm's
@@ -294,14 +299,7 @@ class Timeline:
             }  # fmt: skip
             if kids:
                 steps = {s for res in kids.values() for s in res.history}
-                return Need(
-                    "list",
-                    level,
-                    tuple(sorted(steps, key=lambda s: s.seq)),
-                    values=(("ids", tuple(sorted(unquote(segments(p)[-1]) for p in kids))),),
-                    noun=_plural(container, True),
-                    path=container,
-                )
+                return _list_need(container, level, list(kids.values()), steps, True)
         return None
 
     def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
@@ -332,9 +330,7 @@ class Timeline:
         out = []
         for prefix, levels in zip(chain, self._levels(chain), strict=True):
             if (known := self.resources.get(prefix)) is not None and known.exists:
-                out.append(
-                    Need("exists", levels, tuple(known.history), known.data, seed=not known.history, path=prefix)
-                )
+                out.append(self._exists(prefix, levels))
         return out
 
     def _owner(self, entry: dict) -> str | None:
@@ -412,15 +408,7 @@ class Timeline:
         if not kids:
             return None
         steps = [s for r in kids for s in r.history]
-        ids = tuple(sorted(unquote(segments(r.path)[-1]) for r in kids))
-        return Need(
-            "list",
-            levels,
-            tuple(sorted(steps, key=lambda s: s.seq)),
-            values=(("ids", ids),),
-            noun=_plural(path, path in self.resources or path in self.slashed),
-            path=path,
-        )
+        return _list_need(path, levels, kids, steps, path in self.resources or path in self.slashed)
 
     def _uses(
         self, ex: Exchange, chain: list[str], levels: list
@@ -594,6 +582,8 @@ class Timeline:
         each in the bodies left unread, newest first. Looking is a byte search; a body that holds the value
         is then read for its values (`_read_unread`), as it would have been when it came. The searches
         cost at most what reading the unread bodies would (SCAN_FACTOR): past that, all of them are read."""
+        if self._looked_into[0] is ex:  # (before() and apply() of the same exchange)
+            return self._looked_into[1]
         missing = [v for v in request_values(ex).values() if v not in self.values and v not in self.sent]
         taken: dict[Step, None] = {}
         for value in missing if self._unread else ():
@@ -616,7 +606,8 @@ class Timeline:
         for step in taken:
             unread, _ = self._unread.pop(step)
             self._unread_bytes -= len(unread.response_body)
-        return [v for v in missing if v not in self.values]
+        self._looked_into = (ex, [v for v in missing if v not in self.values])
+        return self._looked_into[1]
 
     def _read_unread(self, step: Step) -> None:
         """Take the values of a body left unread, as apply would have (but not over a newer step's)."""
@@ -658,6 +649,18 @@ class Timeline:
         store[key] = value
         if len(store) > MAX_VALUES:
             store.popitem(last=False)
+
+
+def _list_need(path: str, level: tuple, kids: list[Resource], steps, is_resource: bool) -> Need:
+    """That the items `kids` of `path` exist, made by `steps`."""
+    return Need(
+        "list",
+        level,
+        tuple(sorted(steps, key=lambda s: s.seq)),
+        values=(("ids", tuple(sorted(unquote(segments(r.path)[-1]) for r in kids))),),
+        noun=_plural(path, is_resource),
+        path=path,
+    )
 
 
 def _needles(value: str) -> tuple[bytes, ...]:

@@ -46,7 +46,7 @@ def response_names(body: Any, short: bool = False) -> set[str]:
     while stack and seen < RESPONSE_NAMES_MAX:
         node = stack.pop()
         seen += 1
-        if isinstance(node, str) and (3 if not short else 1) <= len(node) <= 200:
+        if isinstance(node, str) and (1 if short else 3) <= len(node) <= 200:
             out.add(node)
         elif short and type(node) is int:
             out.add(str(node))
