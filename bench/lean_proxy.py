@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recorder.proxy import serve  # noqa: E402
+from recorder.record.proxy import serve  # noqa: E402
 
 
 def main() -> int:

@@ -80,8 +80,8 @@ def varying_exchanges(n: int, start: int = 0):
 def child(n: int, varying: bool = False) -> None:
     import gc
 
-    from recorder.pipeline import Recording, Settings
-    from recorder.worker import GC_THRESHOLDS
+    from recorder.record.pipeline import Recording, Settings
+    from recorder.record.worker import GC_THRESHOLDS
 
     gc.set_threshold(*GC_THRESHOLDS)  # as in the recording process
     with tempfile.TemporaryDirectory() as out:

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recorder.proxy import free_port  # noqa: E402
+from recorder.record.proxy import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DURATION = int(os.environ.get("BENCH_SECONDS", "4"))

@@ -3,7 +3,7 @@
 Loaded by `pact-recorder record` (in our lean master) and, through addons/pact_recorder.py, by plain
 `mitmdump -s`. Hooks stay cheap and never raise into mitmproxy: a failure while recording an exchange
 is logged and counted, and the traffic itself is never touched. Once the proxy runs, the recordings
-live in a child process (recorder.worker) and the hooks only hand it each exchange's raw parts; with
+live in a child process (recorder.record.worker) and the hooks only hand it each exchange's raw parts; with
 pact_offload=false, or when the child cannot be started, they are recorded in this process.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.utils import human
 
-from recorder.capture import FlowSaver, flow_parts, record_flow, redacted_copy
-from recorder.pipeline import Recording, Settings
+from recorder.capture.flows import FlowSaver, flow_parts, redacted_copy
+from recorder.record.pipeline import Recording, Settings, record_flow
+from recorder.record.worker import RecordingWorker, Report, Reports, write_changed, write_reports
 from recorder.rules import RuleError, load
-from recorder.worker import RecordingWorker, Report, Reports, write_changed, write_reports
 
 log = logging.getLogger("pact_recorder")
 

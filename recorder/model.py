@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from recorder import jsonvalues
+from recorder.formats import json_text
 
 NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
 """Marks a body that is absent or not JSON (and a message recorded without a body)."""
@@ -27,7 +27,7 @@ def json_body(body: bytes, content_type: str | None) -> Any:
     elif "json" not in content_type.lower():
         return NO_BODY
     try:
-        return jsonvalues.loads(body)
+        return json_text.loads(body)
     except (ValueError, UnicodeDecodeError):
         return NO_BODY
 
@@ -126,3 +126,25 @@ class InteractionKey:
     method: str
     status: int
     body_shape: str = ""
+
+
+SAMPLES = 3  # recorded responses per interaction: the example, the first that differs, the last
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One recorded (redacted) response, replayed to the verifier as the provider sent it."""
+
+    status: int
+    headers: Headers
+    body: bytes
+
+
+def samples_kept(kept: list[Sample], sample: Sample) -> list[Sample]:
+    """The bounded samples of an interaction after one more response: the first, the first that
+    differs from it, and the latest other one (the same traffic keeps the same samples)."""
+    if sample in kept:
+        return kept
+    if len(kept) < SAMPLES - 1:
+        return [*kept, sample]
+    return [*kept[: SAMPLES - 1], sample]

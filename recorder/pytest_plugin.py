@@ -147,8 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "--pact-record needs --pact-target NAME=URL, or --pact-forward with --pact-provider NAME=HOST[:PORT]"
         )
+    from recorder.record.targets import parse_forward, parse_reverse
     from recorder.rules import RuleError
-    from recorder.targets import parse_forward, parse_reverse
 
     try:
         # Checked here too, so that a mistake is said with this plugin's option names.
@@ -229,7 +229,7 @@ class PluginState:
 
     def _prune(self) -> list[str]:
         """--pact-prune: this suite, run again without recording, against replays of what it recorded."""
-        from recorder.prune import SuiteError, prune_file
+        from recorder.tools.prune import SuiteError, prune_file
 
         env = _pairs(_option(self.config, "pact_env"), "pact_env")
         command = [sys.executable, "-m", "pytest", *_without_pact_options(self.config), "-o", "pact_record=false"]
@@ -274,7 +274,7 @@ class EnvUrls:
     points at its provider without this plugin recording or replaying."""
 
     def url(self, name: str) -> str:
-        from recorder.replay import env_name
+        from recorder.tools.replay import env_name
 
         if (url := os.environ.get(env_name(name))) is None:
             pytest.skip(f"not recording: run pytest with --pact-record (or set {env_name(name)})")
@@ -283,7 +283,7 @@ class EnvUrls:
 
 def _through_proxy(session, forward: dict[str, str]) -> None:
     """Forward mode: the session's proxy in HTTP(S)_PROXY for the providers' hosts, its CA trusted."""
-    from recorder.ca import write_bundle
+    from recorder.record.ca import write_bundle
 
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         os.environ[var] = session.proxy_url
@@ -298,7 +298,7 @@ def _through_proxy(session, forward: dict[str, str]) -> None:
 
 def _export(urls: dict[str, str], env: dict[str, str]) -> None:
     """Each provider's URL in PACT_RECORDER_URL_<NAME>, and in the variable --pact-env names for it."""
-    from recorder.replay import env_name
+    from recorder.tools.replay import env_name
 
     for name, url in urls.items():
         os.environ[env_name(name)] = url
@@ -313,8 +313,8 @@ class ReplayState:
         from contextlib import ExitStack
 
         from recorder.files import load_pact
-        from recorder.replay import replaying
         from recorder.session import RecordingSession
+        from recorder.tools.replay import replaying
 
         self.servers, self._stack = {}, ExitStack()
         try:

@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from recorder.capture import to_exchange
-from recorder.headers import HeaderPolicy
+from recorder.capture.flows import to_exchange
+from recorder.infer.headers import HeaderPolicy
 from recorder.model import Exchange
-from recorder.pipeline import Recording, Settings
-from recorder.proxy import upstream_tls
-from recorder.redact import Redactor
+from recorder.record.pipeline import Recording, Settings
+from recorder.record.proxy import upstream_tls
+from recorder.record.targets import listeners, parse_forward, parse_reverse, router
 from recorder.rules import Ruleset, load
-from recorder.targets import listeners, parse_forward, parse_reverse, router
+from recorder.secrets.redact import Redactor
 
 
 @dataclass
@@ -130,7 +130,7 @@ class RecordingSession:
 
     def _run(self) -> None:
         from recorder.addon import PactRecorder
-        from recorder.proxy import lean_master
+        from recorder.record.proxy import lean_master
 
         async def main() -> None:
             self._loop = asyncio.get_running_loop()

@@ -133,7 +133,7 @@ def header_values(ex: Exchange) -> dict[Location, str]:
 
 def body_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> dict[Location, str]:
     """response_values of the response's body. `redact(keys, value)`: the body was not redacted
-    (recorder.sampling), so each value taken is here."""
+    (recorder.infer.sampling), so each value taken is here."""
     body = ex.response_json
     return {} if body is NO_BODY else _body_values(body, redact)
 

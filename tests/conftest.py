@@ -18,7 +18,7 @@ from hypothesis import settings
 
 from examples import procs
 from examples.users.provider import make_server
-from recorder.proxy import free_port
+from recorder.record.proxy import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

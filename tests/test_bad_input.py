@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from recorder.cli import main
-from recorder.infer import NO_BODY
-from recorder.pipeline import Recording, Settings
+from recorder.cli.commands import main
+from recorder.infer.observation import NO_BODY
+from recorder.record.pipeline import Recording, Settings
 from tests.helpers import exchange
 
 DATA = Path(__file__).parent / "data"

@@ -1,4 +1,4 @@
-"""Reading a .mitm file for `infer` (files.read_parts): each flow's state goes into the parts recording
+"""Reading a .mitm file for `infer` (capture.readers.read_parts): each flow's state goes into the parts recording
 needs without building the flow (capture.state_parts), which halves the reading. It must give what
 mitmproxy's FlowReader and capture.flow_parts give, flow for flow, odd flows and broken files included."""
 
@@ -11,9 +11,9 @@ import pytest
 from mitmproxy import http, io
 from mitmproxy.test import tflow
 
-from recorder.capture import flow_parts
-from recorder.files import PartialCapture, read_flows, read_parts
-from recorder.parts import exchange_from_parts
+from recorder.capture.flows import flow_parts
+from recorder.capture.parts import exchange_from_parts
+from recorder.capture.readers import PartialCapture, read_flows, read_parts
 from tests.test_fast_path import DATA
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from examples.users.consumer import exercise
-from recorder.cli import main
-from recorder.proxy import free_port
-from recorder.usage import build_parser
+from recorder.cli.commands import main
+from recorder.cli.usage import build_parser
+from recorder.record.proxy import free_port
 from tests.conftest import cli, record_through, recorder_args
 
 NAMES = ["--consumer", "web", "--provider", "api"]

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from examples.jsonserver import JsonHandler, serving
-from recorder.cli import main
-from recorder.verify import verify
+from recorder.cli.commands import main
+from recorder.verify.run import verify
 
 CASES = yaml.safe_load((Path(__file__).parent / "diff_cases.yaml").read_text())["cases"]
 

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).parent.parent / "recorder"
-WITH_EXAMPLES = sorted(p.stem for p in CORE.glob("*.py") if ">>> " in p.read_text(encoding="utf-8"))
+WITH_EXAMPLES = sorted(
+    ".".join(p.relative_to(CORE).with_suffix("").parts)
+    for p in CORE.rglob("*.py")
+    if ">>> " in p.read_text(encoding="utf-8")
+)
 
 
 @pytest.mark.parametrize("name", WITH_EXAMPLES)

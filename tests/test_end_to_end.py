@@ -10,7 +10,7 @@ import pytest
 
 from examples import procs
 from examples.users.consumer import exercise
-from recorder.corecheck import parse
+from recorder.pact.core_parser import parse
 from tests.conftest import (
     CONSUMER,
     PACT_NAME,

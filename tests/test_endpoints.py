@@ -1,6 +1,6 @@
 import pytest
 
-from recorder.endpoints import PathRules, path_regex, singular, to_endpoint
+from recorder.infer.endpoints import PathRules, path_regex, singular, to_endpoint
 from recorder.rules import load
 
 

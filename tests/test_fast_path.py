@@ -1,4 +1,4 @@
-"""The fast path of shape merging (recorder/shapes.py) infers exactly what the reference strategies do:
+"""The fast path of shape merging (recorder/infer/shapes.py) infers exactly what the reference strategies do:
 the same schema for every inference case, and the same pact, byte for byte, for the review goldens'
 traffic, the HAR captures, varying documents like the benchmark's and random documents."""
 
@@ -11,11 +11,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from recorder import infer, shapes
-from recorder.capture import record_flow
-from recorder.files import read_flows
-from recorder.pactfile import dumps, pact_document
-from recorder.pipeline import Recording, Settings
+from recorder.capture.readers import read_flows
+from recorder.infer import observation, shapes
+from recorder.pact.document import dumps, pact_document
+from recorder.record.pipeline import Recording, Settings, record_flow
 from recorder.rules import load
 from tests.helpers import exchange
 from tests.test_matchers import CASES
@@ -36,7 +35,7 @@ def both_paths(feed, out: Path, monkeypatch) -> tuple[str, str]:
     """(the pact through the fast path, the pact through the reference strategies)."""
     fast = pact_text(feed, out)
     with monkeypatch.context() as m:
-        m.setattr(infer, "shape_builder", lambda rules=None: shapes.shape_builder(rules, fast=False))
+        m.setattr(observation, "shape_builder", lambda rules=None: shapes.shape_builder(rules, fast=False))
         reference = pact_text(feed, out)
     return fast, reference
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from examples.jsonserver import JsonHandler, serving
-from recorder.fill import Secrets
 from recorder.model import Exchange
-from recorder.pipeline import Recording, Settings
-from recorder.verify import Verification, verify
+from recorder.record.pipeline import Recording, Settings
+from recorder.secrets.fill import Secrets
+from recorder.verify.run import Verification, verify
 from tests.helpers import exchange
 
 # (method, path with query, request headers, request body) -> (status, response headers, JSON body)

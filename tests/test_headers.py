@@ -1,7 +1,7 @@
 import pytest
 
-from recorder.headers import ETAG_CONDITION, HTTP_DATE, HeaderPolicy, content_type_regex, location_regex
-from recorder.pipeline import Recording, Settings
+from recorder.infer.headers import ETAG_CONDITION, HTTP_DATE, HeaderPolicy, content_type_regex, location_regex
+from recorder.record.pipeline import Recording, Settings
 from recorder.rules import core_matches, defaults
 from tests.helpers import exchange
 

@@ -11,7 +11,7 @@ import subprocess
 from mitmproxy import http, io
 from mitmproxy.test import tflow
 
-from recorder.cli import PROGRESS_MIN_BYTES
+from recorder.cli.commands import PROGRESS_MIN_BYTES
 from tests.conftest import CLI, ROOT
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recorder import jsonvalues
+from recorder.formats import json_text
 
 SAME = [
     b'{"a": 1, "b": [true, false, null], "c": "x"}',
@@ -27,14 +27,14 @@ SAME = [
 
 @pytest.mark.parametrize("document", SAME)
 def test_a_document_reads_as_the_json_module_reads_it(document):
-    value = jsonvalues.loads(document)
+    value = json_text.loads(document)
     assert value == json.loads(document) and repr(value) == repr(json.loads(document))
 
 
 @pytest.mark.parametrize("document", [b"1e400", b'{"a": NaN}', b"[Infinity]", b'{"a": 1}garbage', b'"\xff"'])
 def test_what_a_pact_cannot_carry_is_no_json(document):
     with pytest.raises(ValueError):
-        jsonvalues.loads(document)
+        json_text.loads(document)
 
 
 json_values = st.recursive(
@@ -47,4 +47,4 @@ json_values = st.recursive(
 @given(json_values)
 def test_any_document_reads_as_the_json_module_reads_it(value):
     document = json.dumps(value).encode()
-    assert repr(jsonvalues.loads(document)) == repr(json.loads(document))
+    assert repr(json_text.loads(document)) == repr(json.loads(document))

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recorder.infer import Context
-from recorder.matchers import infer_body
+from recorder.infer.matchers import infer_body
+from recorder.infer.observation import Context
+from recorder.infer.shapes import shape_builder
 from recorder.rules import load
-from recorder.shapes import shape_builder
 
 CASES = sorted((Path(__file__).parent / "inference").glob("*.yaml"))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from recorder.pactfile import dumps
-from recorder.pipeline import Recording, Settings
+from recorder.pact.document import dumps
+from recorder.record.pipeline import Recording, Settings
 from tests.helpers import exchange
 
 HAND_WRITTEN = {

@@ -74,7 +74,7 @@ def test_the_mock_server_accepts_every_recorded_request(example, tmp_path, mock_
 def test_form_bodies_are_in_the_contract_values_loose_field_names_strict(tmp_path, mock_master):
     from dataclasses import replace
 
-    from recorder.pipeline import Recording, Settings
+    from recorder.record.pipeline import Recording, Settings
     from tests.helpers import exchange
 
     form = (("Content-Type", "application/x-www-form-urlencoded"),)

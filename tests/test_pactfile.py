@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recorder.corecheck import check
-from recorder.pactfile import dumps, pact_document, states_hints
-from recorder.pipeline import Recording, Settings
+from recorder.pact.core_parser import check
+from recorder.pact.document import dumps, pact_document, states_hints
+from recorder.record.pipeline import Recording, Settings
 from tests.helpers import exchange
 
 TRAFFIC = [

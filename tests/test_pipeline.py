@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recorder.pipeline import Recording, Settings
+from recorder.record.pipeline import Recording, Settings
 from recorder.rules import load
 from tests.helpers import exchange
 

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from examples.jsonserver import JsonHandler
-from recorder.pactfile import dumps, pact_document
-from recorder.pipeline import Recording, Settings
-from recorder.verify import verify
+from recorder.pact.document import dumps, pact_document
+from recorder.record.pipeline import Recording, Settings
+from recorder.verify.run import verify
 from tests.helpers import exchange
 
 KEYS = st.sampled_from(["id", "name", "total", "items", "tags", "at", "x-y", "with space", "n", "owner", "", "a.b"])

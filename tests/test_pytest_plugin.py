@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from recorder.verify import verify
+from recorder.verify.run import verify
 from tests.conftest import ROOT, RunningProvider
 from tests.test_merge import HAND_WRITTEN
 

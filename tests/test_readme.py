@@ -13,7 +13,7 @@ import sys
 
 from examples import procs
 from examples.users.consumer import exercise
-from recorder.proxy import free_port
+from recorder.record.proxy import free_port
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

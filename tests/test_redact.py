@@ -4,9 +4,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from recorder.headers import HeaderPolicy
-from recorder.redact import PLACEHOLDER, Redactor, luhn
+from recorder.infer.headers import HeaderPolicy
 from recorder.rules import defaults
+from recorder.secrets.redact import PLACEHOLDER, Redactor, luhn
 from tests.helpers import exchange
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNlY3JldA"
@@ -130,7 +130,7 @@ def test_ids_are_not_secrets_but_long_keys_whose_name_says_key_are():
 
 def test_a_token_sent_back_in_a_path_is_redacted_and_named():
     from recorder.model import Exchange
-    from recorder.pipeline import Recording, Settings
+    from recorder.record.pipeline import Recording, Settings
 
     rec = Recording(Settings("npm", "registry", Path("unused")))
     login = Exchange(

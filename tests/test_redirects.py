@@ -8,8 +8,8 @@ import json
 import urllib.error
 import urllib.request
 
-from recorder.pipeline import Recording, Settings
-from recorder.redirects import Redirects
+from recorder.capture.redirects import Redirects
+from recorder.record.pipeline import Recording, Settings
 from tests.conftest import mock_serving
 from tests.helpers import exchange
 from tests.test_fresh_provider import failures, verified
@@ -103,7 +103,7 @@ def test_the_verifier_follows_the_redirect_to_the_recorded_response(tmp_path):
 def test_a_saved_flow_of_a_followed_redirect_is_the_consumers_own_request(tmp_path):
     from mitmproxy.test import tflow
 
-    from recorder.capture import redacted_copy, to_exchange
+    from recorder.capture.flows import redacted_copy, to_exchange
 
     recording = Recording(Settings("web", "api", tmp_path))
     first = tflow.tflow(resp=True)

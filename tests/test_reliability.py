@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from examples import procs
 from examples.jsonserver import JsonHandler, serving
-from recorder.corecheck import parse
+from recorder.pact.core_parser import parse
 from tests.conftest import PACT_NAME, recorder_args
 
 

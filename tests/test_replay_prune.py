@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from examples import procs
-from recorder.corecheck import parse
+from recorder.pact.core_parser import parse
 from recorder.rules import load
-from recorder.verify import verify
+from recorder.verify.run import verify
 from tests.conftest import CLI, PACT_NAME, ROOT, RunningProvider, cli
 from tests.test_pytest_plugin import SUITE, reverse, run_suite
 

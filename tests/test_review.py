@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recorder.cli import main
-from recorder.pipeline import Recording, Settings
-from recorder.review import flagged, load_review, render_html, render_markdown, render_text
+from recorder.cli.commands import main
+from recorder.record.pipeline import Recording, Settings
 from recorder.rules import load
+from recorder.tools.review import flagged, load_review, render_html, render_markdown, render_text
 from tests.helpers import exchange
 
 GOLDENS = Path(__file__).parent / "goldens"

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from recorder.review import load_review, render_html
+from recorder.tools.review import load_review, render_html
 from tests.test_review import pact  # noqa: F401 - the fixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from recorder.cli import main
+from recorder.cli.commands import main
 from recorder.rules import RuleError, default_rules_file, load
 
 

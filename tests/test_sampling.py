@@ -1,4 +1,4 @@
-"""Bounded evidence (recorder/sampling.py): once a read's response shape has settled, one body in STRIDE is
+"""Bounded evidence (recorder/infer/sampling.py): once a read's response shape has settled, one body in STRIDE is
 read, then fewer. A recording too short to settle gives the pact it always gave; a long one says how many bodies it
 read and infers the same matchers; what the shape has not seen makes it read every body again; and
 nothing of an unread body reaches a file but redacted values."""
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from recorder import sampling, timeline
-from recorder.capture import record_flow
-from recorder.files import read_flows
-from recorder.pipeline import Recording, Settings
+from recorder.capture.readers import read_flows
+from recorder.infer import sampling
+from recorder.record.pipeline import Recording, Settings, record_flow
+from recorder.states import timeline
 from tests.helpers import exchange
 from tests.test_fast_path import DATA, pact_text, varying_document
 from tests.test_review import traffic
@@ -128,7 +128,7 @@ def test_infer_reads_every_body_when_asked(tmp_path):
     from mitmproxy import http, io
     from mitmproxy.test import tflow
 
-    from recorder.cli import main
+    from recorder.cli.commands import main
 
     capture = tmp_path / "capture.mitm"
     with open(capture, "wb") as f:

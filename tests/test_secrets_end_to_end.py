@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from examples.jsonserver import JsonHandler, make_server
-from recorder.cli import main
+from recorder.cli.commands import main
 from tests.conftest import record_through, recorder_args
 
 TOKEN = "s3cr3t-bearer-0f9a8b7c"
@@ -164,7 +164,7 @@ def test_no_secret_reaches_any_file_or_log_and_the_pact_verifies_with_real_crede
 
 
 def test_the_401_hint_names_a_password_redacted_in_the_json_body():
-    from recorder.verify import _problems
+    from recorder.verify.run import _problems
 
     status = {"mismatches": [{"type": "StatusMismatch", "expected": 200, "actual": 401}]}
     entries = [{"in": "body", "key": ["account", "password"], "secret": "password"}]

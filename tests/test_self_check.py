@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from recorder import rules as rule_files
-from recorder.pipeline import Recording, Settings
+from recorder.record.pipeline import Recording, Settings
 from tests.helpers import exchange
 from tests.test_fresh_provider import failures, interaction, verified
 

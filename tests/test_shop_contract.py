@@ -10,7 +10,7 @@ import pytest
 
 from examples.shop.consumer import exercise
 from examples.shop.provider import BREAKING, COMPATIBLE, make_server
-from recorder.verify import verify
+from recorder.verify.run import verify
 from tests.conftest import record_through, recorder_args
 
 PACT = "shop-web-orders.json"

@@ -16,7 +16,7 @@ import pytest
 
 from examples import procs
 from examples.jsonserver import serving
-from recorder.spool import Spool, new_key, read_chunk
+from recorder.record.spool import Spool, new_key, read_chunk
 from tests.conftest import PACT_NAME, recorder_args
 from tests.test_reliability import Echo, recording_process, send, wait_until_dead
 

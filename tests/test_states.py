@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from recorder.model import Exchange
-from recorder.pipeline import Recording, Settings
+from recorder.record.pipeline import Recording, Settings
 from recorder.rules import StateRule, defaults
 
 UUID = "9f2c1a7e-aaaa-bbbb-cccc-123456789012"
@@ -226,8 +226,8 @@ def test_the_same_request_and_states_with_other_outcomes_are_said_to_be_indistin
 
 def test_an_exchange_redacted_where_it_was_captured_keeps_its_named_secrets(tmp_path):
     # The pytest plugin redacts in its proxy thread; the recording must not redact (and rename) again.
-    from recorder.headers import HeaderPolicy
-    from recorder.redact import Redactor
+    from recorder.infer.headers import HeaderPolicy
+    from recorder.secrets.redact import Redactor
 
     redactor = Redactor(defaults(), HeaderPolicy(defaults()).secret)
     rec = Recording(Settings("web", "store", tmp_path))

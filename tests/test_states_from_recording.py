@@ -24,11 +24,11 @@ import yaml
 from examples import procs
 from examples.docstore.consumer import exercise
 from examples.jsonserver import JsonHandler, serving
-from recorder.cli import main
+from recorder.cli.commands import main
 from recorder.model import Exchange
-from recorder.pipeline import Recording, Settings
-from recorder.proxy import free_port
-from recorder.verify import load_state_module
+from recorder.record.pipeline import Recording, Settings
+from recorder.record.proxy import free_port
+from recorder.verify.run import load_state_module
 from tests.conftest import ROOT, mock_serving, record_through, recorder_args
 
 CONSUMER, PROVIDER = "web", "docstore"

@@ -13,9 +13,9 @@ import yaml
 
 from examples.jsonserver import JsonHandler, serving
 from examples.users.consumer import lifecycle
-from recorder.cli import main
-from recorder.scaffold import scaffold
-from recorder.verify import load_state_module, verify
+from recorder.cli.commands import main
+from recorder.tools.scaffold import scaffold
+from recorder.verify.run import load_state_module, verify
 from tests.conftest import CONSUMER, PACT_NAME, PROVIDER, RunningProvider, record_through, recorder_args
 
 HINTS = f"{CONSUMER}-{PROVIDER}.states.yaml"

@@ -14,7 +14,7 @@ import sys
 import tarfile
 
 from examples import procs
-from recorder.proxy import free_port
+from recorder.record.proxy import free_port
 from tests.conftest import ROOT, cli
 
 SDIST = ROOT / ".venv" / "thirdparty" / "requests_futures-1.1.0.tar.gz"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from recorder.review import load_review, render_text
-from recorder.verify import verify
+from recorder.tools.review import load_review, render_text
+from recorder.verify.run import verify
 
 ROLES_MIN = {"combine": "AND", "matchers": [{"match": "type", "min": 1}]}
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from recorder.proxy import free_port  # noqa: E402, F401 - re-exported for the harnesses
+from recorder.record.proxy import free_port  # noqa: E402, F401 - re-exported for the harnesses
 
 PACT_BIN = Path(sys.executable).parent / "pact-recorder"
 READY_SECONDS = 60

@@ -1,0 +1,249 @@
+"""Interactions -> a Pact document (V4 by default, V3 on request) and the provider-state hints.
+
+Output is deterministic: interactions sorted by (path template, method, status), keys sorted,
+no timestamps, so re-recording the same traffic gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import yaml
+
+from recorder import __version__
+from recorder.infer.headers import MULTI_VALUE
+from recorder.infer.observation import NO_BODY, Interaction, Message
+from recorder.model import Binary, json_body
+from recorder.states.provider_states import ProviderState
+from recorder.states.timeline import Step, step_request_values
+
+SPECS = {"v4": "4.0", "v3": "3.0.0"}
+
+
+def pact_document(
+    consumer: str, provider: str, interactions: list[Interaction], spec: str = "v4", diagnostics: dict | None = None
+) -> dict:
+    render = _v4_interaction if spec == "v4" else _v3_interaction
+    return {
+        "consumer": {"name": consumer},
+        "provider": {"name": provider},
+        "interactions": [render(i) for i in sorted(interactions, key=lambda i: i.key)],
+        "metadata": {
+            "pactSpecification": {"version": SPECS[spec]},
+            "pactRecorder": {"version": __version__, **({"diagnostics": diagnostics} if diagnostics else {})},
+        },
+    }
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _common(i: Interaction) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": i.description}
+    if i.states:
+        out["providerStates"] = [
+            {"name": st.name, **({"params": st.params_dict} if st.params else {})} for st in i.states
+        ]
+    return out
+
+
+def _request(i: Interaction, headers: dict, body: dict) -> dict[str, Any]:
+    req: dict[str, Any] = {"method": i.method, "path": i.path}
+    if i.query:
+        req["query"] = i.query
+    return req | _message_parts(i.request, headers, body)
+
+
+def _response(i: Interaction, headers: dict, body: dict) -> dict[str, Any]:
+    return {"status": i.status} | _message_parts(i.response, headers, body)
+
+
+def _message_parts(m: Message, headers: dict, body: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if headers:
+        out["headers"] = headers
+    out |= body
+    if m.rules:
+        out["matchingRules"] = {cat: _groups(cat, rules) for cat, rules in m.rules.items()}
+    if m.generators:
+        out["generators"] = m.generators
+    return out
+
+
+def _groups(category: str, rules: Any) -> dict:
+    """Rules -> the core's {"matchers": [...], "combine": ...} groups. A list means AND; a group that
+    already says how to combine (OR for nullable fields) stays as it is. (The core silently drops a
+    rule written as a bare list.)"""
+    if category == "path":
+        return _group(rules)
+    return {key: _group(matchers) for key, matchers in rules.items()}
+
+
+def _group(matchers: list | dict) -> dict:
+    return matchers if isinstance(matchers, dict) else {"matchers": matchers, "combine": "AND"}
+
+
+def interaction_key(i: Interaction) -> str:
+    k = i.key
+    return hashlib.sha256(f"{k.method} {k.template} {k.status} {k.body_shape}".encode()).hexdigest()[:16]
+
+
+def _v4_interaction(i: Interaction) -> dict[str, Any]:
+    out = {"type": "Synchronous/HTTP", "key": interaction_key(i), "pending": False} | _common(i)
+    out["request"] = _request(i, _v4_headers(i.request.headers), _v4_body(i.request))
+    out["response"] = _response(i, _v4_headers(i.response.headers), _v4_body(i.response))
+    distinct = f" ({n} distinct)" if (n := _repeats_left(i)) else ""
+    text = [f"Inferred by pact-recorder from {i.exchanges} recorded exchange(s){distinct}."] + i.notes
+    out["comments"] = {"text": text, "pactRecorder": provenance(i)}
+    if i.tests:
+        out["comments"]["testname"] = i.tests[0]
+    return out
+
+
+def provenance(i: Interaction) -> dict[str, Any]:
+    """Why each matcher was chosen (and the marker that this interaction was generated)."""
+    return {
+        "generatedBy": f"pact-recorder {__version__}",
+        "endpoint": f"{i.key.method} {i.key.template}",
+        "exchanges": i.exchanges,
+        **({"distinct": n} if (n := _repeats_left(i)) else {}),
+        "evidence": i.evidence,
+        **({"tests": i.tests} if i.tests else {}),
+        **({"secrets": [dict(s) for s in i.secrets]} if i.secrets else {}),
+    }
+
+
+def _repeats_left(i: Interaction) -> int | None:
+    """How many of its exchanges differed, when some were repeats (said only then)."""
+    return i.distinct if 0 < i.distinct < i.exchanges else None
+
+
+def evidence_sidecar(consumer: str, provider: str, interactions: list[Interaction]) -> dict[str, Any]:
+    """V3 has no comments: the same provenance goes into a file beside the pact, by description."""
+    return {
+        "consumer": consumer,
+        "provider": provider,
+        "interactions": {i.description: provenance(i) | {"notes": i.notes} for i in interactions},
+    }
+
+
+def _v4_headers(headers: dict[str, str]) -> dict[str, list[str]]:
+    # The core splits actual values of known multi-value headers on commas; expected values must match.
+    return {k: [p.strip() for p in v.split(",")] if k.lower() in MULTI_VALUE else [v] for k, v in headers.items()}
+
+
+def _v4_body(m: Message) -> dict[str, Any]:
+    if m.body is NO_BODY:
+        return {}
+    ctype = m.headers.get("Content-Type", "application/json")
+    if isinstance(m.body, Binary):
+        content = base64.b64encode(m.body.data).decode("ascii")
+        return {"body": {"content": content, "contentType": ctype, "encoded": "base64"}}
+    return {"body": {"content": m.body, "contentType": ctype, "encoded": False}}
+
+
+def _v3_interaction(i: Interaction) -> dict[str, Any]:
+    out = _common(i)
+    out["request"] = _request(i, i.request.headers, _v3_body(i.request))
+    out["response"] = _response(i, i.response.headers, _v3_body(i.response))
+    return out
+
+
+def _v3_body(m: Message) -> dict[str, Any]:
+    # V3 bodies are JSON values or text: a binary example (an upload's file part) cannot be written.
+    return {} if m.body is NO_BODY or isinstance(m.body, Binary) else {"body": m.body}
+
+
+def states_hints(consumer: str, provider: str, interactions: list[Interaction], reset: Step | None = None) -> str:
+    """Every provider state a verification needs, once per name and params: the interactions that need
+    it, its setup (the recorded requests that make it, numbered in `steps`), and the data the provider
+    held. `verify --states-from-recording` runs the setups; `states scaffold` turns them into code."""
+    states: dict[tuple, dict[str, Any]] = {}
+    chosen: dict[tuple, ProviderState] = {}
+    for i in sorted(interactions, key=lambda i: i.key):
+        for st in i.states:
+            if st.identity not in states:
+                states[st.identity] = {"name": st.name, "params": st.params_dict, "interactions": []}
+            if st.identity not in chosen or len(st.steps) > len(chosen[st.identity].steps):
+                chosen[st.identity] = st  # the latest history of a resource makes its earlier versions too
+            states[st.identity]["interactions"].append(i.description)
+    numbers = step_numbers([s for st in chosen.values() for s in st.steps] + ([reset] if reset else []))
+    used = used_values(interactions, numbers)
+    for identity, entry in states.items():
+        st = chosen[identity]
+        if st.steps:
+            entry["setup"] = [numbers[s] for s in st.steps]
+        if st.seed:
+            entry["seed"] = "no recorded request makes this: the provider must hold it before verifying"
+        if st.delete:
+            entry["absent"] = st.delete
+        if st.clock:  # a verification sends now + offset, in the kind recorded
+            entry["clock"] = {param: {"kind": kind, "offset": offset} for param, kind, offset in st.clock}
+        if st.data is not None:
+            entry["data"] = st.data
+    doc: dict[str, Any] = {"consumer": consumer, "provider": provider}
+    if reset is not None:
+        doc["reset"] = numbers[reset]
+    doc["states"] = [states[k] for k in sorted(states, key=lambda k: (k[0], json.dumps(k[1], default=str)))]
+    doc["steps"] = {n: step_document(s, used) for s, n in numbers.items()}
+    header = (
+        f"# Provider states needed to verify the pact between {consumer} and {provider}.\n"
+        "# Written by pact-recorder. For each state: its params, the interactions that need it, its setup\n"
+        "# (recorded requests, numbered in `steps`, that make it through the provider's own API) and the\n"
+        "# data the provider held. `pact-recorder verify PACT --states-from-recording` runs the setups;\n"
+        "# `pact-recorder states scaffold PACT` writes them as a Python module to edit.\n"
+    )
+    return header + yaml.dump(doc, Dumper=HINTS_DUMPER, sort_keys=False, allow_unicode=True, width=100)
+
+
+# The hints hold each example's data (tens of KB for a list): libyaml writes them ten times as fast as
+# PyYAML's own emitter, which folds long quoted strings elsewhere; both load to the same document.
+HINTS_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def step_numbers(steps: list[Step]) -> dict[Step, int]:
+    """Steps numbered 1.. in recorded order (the same traffic always gives the same numbers)."""
+    return {s: n for n, s in enumerate(sorted(set(steps), key=lambda s: s.seq), 1)}
+
+
+def used_values(interactions: list[Interaction], steps: dict[Step, int]) -> set[str]:
+    """Recorded values that a request sends again: what a setup must learn the fresh provider's value of."""
+    used = {value for i in interactions for _, value in i.uses.values()}
+    for step in steps:
+        used |= set(step_request_values(step).values())
+    return used
+
+
+def step_document(step: Step, used: set[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"method": step.method, "path": step.path}
+    if step.query:
+        out["query"] = [[k, v] for k, v in step.query]
+    if step.headers:
+        out["headers"] = [[k, v] for k, v in step.headers]
+    out |= body_document(step.body, step.content_type)
+    out["status"] = step.status
+    if step.creates:
+        out["creates"] = step.creates
+    if capture := [{"at": list(at), "value": v} for at, v in step.produced.items() if v in used]:
+        out["capture"] = capture
+    if step.secrets:
+        out["secrets"] = [dict(s) for s in step.secrets]
+    if step.issued:
+        out["issues"] = [dict(s) for s in step.issued]
+    return out
+
+
+def body_document(body: bytes, content_type: str | None) -> dict[str, Any]:
+    if not body:
+        return {}
+    value = json_body(body, content_type)
+    if value is not NO_BODY:
+        return {"json": value}
+    try:
+        return {"text": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(body).decode("ascii")}

@@ -1,0 +1,722 @@
+"""The recording as a sequence: what each request needed before it ran, and how to make that again.
+
+A verifier replays every interaction alone against a provider started empty, so each one must say
+which resources it needs (and which it needs absent), and how to create them. The recording knows:
+every exchange's preconditions are the effects of the exchanges before it.
+
+    PUT  /stores/main                    201   store main did not exist; now it does (step 1)
+    POST /stores/main/records            201   {"id": "9f2c"}: record 9f2c created (step 2)
+    GET  /stores/main/records/9f2c       200   needs store main (step 1) and record 9f2c (step 2);
+                                               9f2c came from step 2's response, so a fresh provider's
+                                               id is used in its place
+
+`Timeline.before(exchange)` answers for one exchange (asked for the example of each interaction);
+`Timeline.apply(exchange)` adds its effects. Memory is bounded by the resources touched (each keeps
+the steps since its latest creation, at most MAX_HISTORY) and by a fixed number of remembered values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from recorder.model import NO_BODY, Exchange
+from recorder.values import (
+    READ,
+    Location,
+    body_values,
+    bulk_ids,
+    clock_values,
+    created_child,
+    header_values,
+    mentioned_paths,
+    norm,
+    query_and_body,
+    request_values,
+    response_names,
+    response_values,
+    segments,
+)
+from recorder.words import singular
+
+CREATE = frozenset({"PUT", "MKCOL", "MKCALENDAR"})
+UPDATE = frozenset({"PATCH", "PROPPATCH"})
+MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
+MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
+# ...and the values that the steps those keep alive hold between them: with a request id in every
+# response, each of thousands of steps lives on for one value while holding a hundred others.
+MAX_HELD = 200_000
+MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
+MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
+MAX_LEAVES = 400  # body values looked at per response
+MAX_NAMED = 10  # resources a request names outside its own path that its states make
+# Response bodies left unread (recorder.infer.sampling), kept for the ids a later request may send: the latest
+# MAX_UNREAD_BYTES of them (at most MAX_UNREAD), as values are kept. Searching them may cost what reading
+# them would have (SCAN_FACTOR times their bytes, SCAN_MAX banked), and no more (Timeline._look_into).
+MAX_UNREAD_BYTES = 16 << 20
+MAX_UNREAD = 20_000
+SCAN_FACTOR = 8  # reading a byte of JSON costs the walk as much as searching eight, and more
+SCAN_PER_BODY = 1024  # what a search's step from one body to the next costs, in bytes searched
+SCAN_MAX = SCAN_FACTOR * MAX_UNREAD_BYTES
+_WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
+ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
+VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
+# Request headers a setup step does not send: transport, and conditions (a setup wants the effect).
+STEP_HEADERS_DROPPED = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "accept-encoding",
+        "keep-alive",
+        "if-match",
+        "if-none-match",
+        "if-modified-since",
+        "if-unmodified-since",
+        "expect",
+        "user-agent",
+    }
+)
+
+
+@dataclass(eq=False)
+class Step:
+    """One recorded request that a setup sends again, with the values its response handed out."""
+
+    seq: int
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    content_type: str | None
+    status: int
+    produced: dict[Location, str] = field(default_factory=dict)  # where in its response -> value
+    secrets: tuple = ()  # named placeholders its request carries (see redact)
+    issued: tuple = ()  # secrets its response handed out: where, and their names
+    creates: str = ""  # for a POST that made an item: that item's path
+
+    @classmethod
+    def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
+        headers = tuple((k, v) for k, v in ex.request_headers if k.lower() not in STEP_HEADERS_DROPPED)
+        return cls(
+            seq,
+            ex.method.upper(),
+            ex.path,
+            ex.query,
+            headers,
+            ex.request_body,
+            ex.request_header("content-type"),
+            ex.status,
+            produced,
+            ex.secrets,
+            ex.issued,
+        )
+
+
+@dataclass
+class Resource:
+    path: str
+    exists: bool | None = None  # None: never written; seen or not, it was there before the recording
+    history: list[Step] = field(default_factory=list)  # since its latest creation
+    data: Any = None  # its latest representation seen in a 2xx response
+
+
+@dataclass(frozen=True)
+class Need:
+    """One provider state an exchange needs: `kind` is exists | absent | list | values."""
+
+    kind: str
+    levels: tuple[tuple[str, str], ...]  # (resource kind, path segment) from the outermost resource in
+    steps: tuple[Step, ...] = ()
+    data: Any = None
+    seed: bool = False  # exists without a step that makes it: data the provider must already hold
+    values: tuple[tuple[str, str], ...] = ()  # for kind values: (param, recorded value)
+    noun: str = ""  # for kind list: what the listed items are (records)
+    path: str = ""  # the resource (for kind list: the collection; for absent: what a setup deletes)
+    clock: tuple[tuple[str, str, float], ...] = ()  # for kind values: (param, kind, offset) taken from the clock
+
+
+@dataclass
+class Preconditions:
+    needs: list[Need]
+    uses: dict[Location, tuple[str, str]]  # request location -> (param, recorded value)
+
+
+def step_request_values(step: Step) -> dict[Location, str]:
+    """request_values for a recorded step (its request as a setup sends it)."""
+    ex = Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"")
+    return request_values(ex)
+
+
+class Timeline:
+    def __init__(self) -> None:
+        self.resources: dict[str, Resource] = {}
+        self.values: OrderedDict[str, tuple[Step, Location]] = OrderedDict()
+        self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
+        self.reset: Step | None = None
+        self.seq = 0
+        self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
+        self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
+        self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
+        self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
+        self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
+        self._shared_parts: dict = {}  # see _shared
+        self._holds: dict[Step, int] = {}  # step -> how many of self.values it produced
+        self._held = 0  # the values that those steps' `produced` hold between them
+        self._unread: OrderedDict[Step, tuple[Exchange, Callable]] = OrderedDict()  # see apply
+        self._unread_bytes = 0
+        self._scan_budget = 0
+        self._looked_into: tuple[Exchange | None, list[str]] = (None, [])  # the latest exchange, what it missed
+
+    # -- what an exchange needed ---------------------------------------------------------------------
+
+    def before(self, ex: Exchange, params: frozenset[int] = frozenset()) -> Preconditions:
+        """What `ex` needed: `params` are the positions of its path's segments that the endpoint made
+        parameters (an id there names a resource even if the recording never wrote it)."""
+        self._look_into(ex)
+        path, method, status = norm(ex.path), ex.method.upper(), ex.status
+        chain = self._chain(path, method, status, params)
+        levels = self._levels(chain)
+        needs: list[Need] = []
+        for prefix, level_path in zip(chain, levels, strict=True):
+            exists = self._existed(prefix, ex, target=prefix == path)
+            if exists is None:
+                break
+            if exists is False:
+                needs.append(Need("absent", level_path, path=prefix))
+                break
+            need, res = self._exists(prefix, level_path), self.resources.get(prefix)
+            unwritten = res is None or res.exists is None
+            if not need.steps and unwritten and (made := self.implicit.get(prefix)) is not None:
+                need = replace(need, steps=(made,), seed=False)  # made by a write below it (an upload to .../a/file)
+            needs.append(need)
+        needs += self._destination(ex, chain, levels[-1] if levels else ())
+        reads = method in READ and 200 <= status < 300
+        listing = self._children(path, levels[-1] if levels else ()) if reads else None
+        if listing is None and 200 <= status < 300:
+            listing = self._listed(ex, path, chain, levels)
+        needs = self._named(ex, path, chain, listing) + needs
+        setups = [*needs, *([listing] if listing else [])]
+        needs = self._credentials([ex.secrets, *(s.secrets for n in setups for s in n.steps)], chain) + needs
+        needs = _containers_first(needs)
+        if listing is not None and (not needs or needs[-1].kind == "exists"):
+            needs.append(listing)
+        uses, clocks = self._uses(ex, chain, levels)
+        if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
+            covered = {s for need in needs for s in need.steps}
+            steps = self.producers([value for _, value in derived], covered)
+            # A read runs where it ran in the recording, among the writes of the resource it read: an
+            # ETag read before an update must come out stale again. A read of something this
+            # interaction does not set up could not be replayed: its values stay as recorded. A read of
+            # a resource within one it sets up (a design document in a database) makes what it read
+            # first, as it was then.
+            for step in steps:
+                into = max(
+                    (k for k, n in enumerate(needs) if n.path and _within(norm(step.path), n.path)),
+                    key=lambda k: len(needs[k].path),
+                    default=None,
+                )
+                if into is not None:
+                    read = self.resources.get(norm(step.path))
+                    made = [s for s in read.history if s.seq < step.seq] if read and read.exists else []
+                    merged = sorted({*needs[into].steps, *made, step}, key=lambda s: s.seq)
+                    needs[into] = replace(needs[into], steps=tuple(merged))
+            needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
+        return Preconditions(needs, uses)
+
+    def _destination(self, ex: Exchange, chain: list[str], own: tuple) -> list[Need]:
+        """What a COPY or a MOVE needed of its Destination (WebDAV, CouchDB): what the recording knows of
+        it, else what the status says (201: it was not there, and a setup deletes it; 204, overwritten;
+        409 or 412, refused: it was); and what it is within.
+        Its params are named apart from the request's own (`own` levels): the states of one interaction
+        share their params, and the request's path is made from them."""
+        destination = ex.request_header("destination")
+        if ex.method.upper() not in ("COPY", "MOVE") or not destination or ex.status not in (201, 204, 409, 412):
+            return []
+        dest = norm(urlsplit(urljoin(ex.path, destination)).path)
+        if dest in chain:
+            return []
+        *outer, (_, name) = self._levels(self._chain(dest, "PUT", 201, frozenset()))[-1]
+        level = (*(p if p in own else (f"destination_{p[0]}", p[1]) for p in outer), ("destination", name))
+        within = self._all_within([self._container(dest.rpartition("/")[0] or "/")], chain)
+        res = self.resources.get(dest)
+        if not (res.exists if res is not None and res.exists is not None else ex.status != 201):
+            return [*within, Need("absent", level, path=dest)]
+        return [*within, self._exists(dest, level)]
+
+    def _exists(self, path: str, level: tuple) -> Need:
+        """That the resource at `path` exists: made by its steps since its latest creation, else seed data."""
+        res = self.resources.get(path)
+        steps = tuple(res.history) if res and res.exists else ()
+        return Need("exists", level, steps, res.data if res else None, seed=not steps, path=path)
+
+    def _named(self, ex: Exchange, path: str, chain: list[str], listing: Need | None) -> list[Need]:
+        """Resources the request names by their name outside their own path: npm's
+        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice, a scoped
+        name written as two segments (`/@scope/name/-/name-1.0.tgz` reads `PUT /@scope%2fname`), and
+        those a successful read answered with (a search, a user's starred packages). A name is looked up
+        among all resources: the existing ones nearest the request's path count (at most MAX_NAMED)."""
+        parts = [unquote(s) for s in segments(path)]
+        values = set(query_and_body(ex).values()) | set(parts) | {f"{a}/{b}" for a, b in itertools.pairwise(parts)}
+        if ex.method.upper() in READ and 200 <= ex.status < 300:
+            values |= response_names(ex.response_json)
+        listed = set(dict(listing.values)["ids"]) if listing else set()
+        named = set()
+        for value in values - listed:
+            if len(value) < 3:  # (a short name is looked for only among a container's own items: _listed)
+                continue
+            found = [p for p in self.by_name.get(value, ()) if (res := self.resources.get(p)) and res.exists]
+            # Of the resources with that name, the nearest to the request's path is the one it means.
+            closest = max((_shared_depth(p, path) for p in found), default=0)
+            named |= {p for p in found if _shared_depth(p, path) == closest}
+        named = {p for p in named if p not in chain and not _within(path, p) and not _within(p, path)}
+        nearest = sorted(named, key=lambda p: (-_shared_depth(p, path), p))
+        return self._all_within(nearest[:MAX_NAMED], chain)
+
+    def _listed(self, ex: Exchange, path: str, chain: list[str], levels: list) -> Need | None:
+        """The items of a resource the request is within that its response names, when the request is
+        no list of its own: CouchDB answers `GET /db/_all_docs`, a view (`/db/_design/d/_view/v`) and a
+        query sent as a POST (`/db/_temp_view`, `/db/_find`) with documents of `/db`. The innermost such
+        resource whose items the response names; short names too (`"id": "1"`), since only its own count."""
+        names = response_names(ex.response_json, short=True) if ex.response_json is not NO_BODY else set()
+        for container, level in reversed(list(zip(chain, levels, strict=True))):
+            if container == path:
+                continue
+            kids = {
+                p: res
+                for name in names
+                for p in self.by_name.get(name, ())
+                if p.rpartition("/")[0] == container and p not in chain
+                and (res := self.resources.get(p)) is not None and res.exists
+            }  # fmt: skip
+            if kids:
+                steps = {s for res in kids.values() for s in res.history}
+                return _list_need(container, level, list(kids.values()), steps, True)
+        return None
+
+    def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
+        """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
+        a request that sent the same password, or that handed out the token it sends. A token that a
+        request which made nothing handed out (a login) comes from sending that request again, and
+        that request's own credentials count too."""
+        entries = [dict(e) for found in secrets for e in found]
+        logins = {
+            step for e in entries if e.get("issued") and not self._owner(e) and (step := self.issuers.get(e["secret"]))
+        }
+        entries += [dict(e) for step in logins for e in step.secrets]
+        needs = [Need("values", (), tuple(sorted(logins, key=lambda s: s.seq)))] if logins else []
+        owners = sorted({o for e in entries if (o := self._owner(e)) and o not in chain})
+        return self._all_within(list(reversed(owners)), chain) + needs
+
+    def _all_within(self, paths: list[str], chain: list[str]) -> list[Need]:
+        """`_exists_within` of each path, but for the request's own chain (its needs say that)."""
+        return [n for p in paths for n in self._exists_within(p) if n.path not in chain]
+
+    def _exists_within(self, path: str) -> list[Need]:
+        """The states that a known, existing resource outside the request's own path exists, and the
+        known resources it is within, outermost first (a collection named elsewhere needs its bucket)."""
+        res = self.resources.get(path)
+        if res is None or not res.exists:
+            return []
+        chain = self._chain(path, "GET", 200, frozenset())
+        out = []
+        for prefix, levels in zip(chain, self._levels(chain), strict=True):
+            if (known := self.resources.get(prefix)) is not None and known.exists:
+                out.append(self._exists(prefix, levels))
+        return out
+
+    def _owner(self, entry: dict) -> str | None:
+        """The account a credential belongs to: the one named like its user, else the latest."""
+        made = self.owners.get(entry["secret"], [])
+        named = [p for p in made if unquote(p.rsplit("/", 1)[-1]) == entry.get("user")]
+        return (named or made or [None])[-1]
+
+    def _chain(self, path: str, method: str, status: int, params: frozenset[int]) -> list[str]:
+        """The resources a path names, outermost first: known resources (written, or an id segment) that
+        are prefixes of it, and the path itself when the request acts on it as one item."""
+        segs = segments(path)
+        prefixes = ["/" + "/".join(segs[: i + 1]) for i in range(len(segs))]
+        chain = [p for i, p in enumerate(prefixes[:-1]) if p in self.resources or i in params]
+        if not prefixes:
+            return chain
+        acts_on_item = (
+            path in self.resources
+            or path in self.implicit
+            and not self._children(path, ())  # written below, and no list
+            or len(segs) - 1 in params
+            or method in CREATE | UPDATE | {"DELETE"}
+            or status in (404, 410, 409, 412)
+        )
+        if method == "POST":  # a POST acts on what is below its path: the path is its container
+            return chain + [path] if path in self.resources else chain
+        return chain + [path] if acts_on_item else chain
+
+    def _levels(self, chain: list[str]) -> list[tuple[tuple[str, str], ...]]:
+        """For each resource of the chain, its (kind, segment) levels from the outermost one. The kind
+        is the collection word before it (`stores` -> store); where there is none (WebDAV's
+        /user1/calendar/event.ics), what it is: a collection (requested with a trailing slash), a file
+        (a name with an extension), or an item. Never a recorded value."""
+        out, levels, taken = [], [], {}
+        previous_end = 0
+        for prefix in chain:
+            segs = segments(prefix)
+            word = segs[-2] if len(segs) - previous_end >= 2 else None
+            base = _param_name(singular(word)) if word and _WORD.match(word) else self._kind(prefix)
+            n = taken.get(base, 0) + 1
+            taken[base] = n
+            # The segment as sent (still percent-encoded): a generated path puts the param back as it is.
+            levels = [*levels, (base if n == 1 else f"{base}_{n}", segs[-1])]
+            out.append(tuple(levels))
+            previous_end = len(segs)
+        return out
+
+    def _kind(self, path: str) -> str:
+        if path in self.slashed:
+            return "collection"
+        name = unquote(path.rsplit("/", 1)[-1])
+        return "file" if "." in name.strip(".") and _WORD.match(name.rpartition(".")[2]) else "item"
+
+    def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
+        method, status = ex.method.upper(), ex.status
+        if target:
+            if method in CREATE and status == 201:  # made by it, unless it was there (a second version)
+                return bool((res := self.resources.get(path)) and res.exists)
+            if status in (404, 410):
+                return False
+            if method == "DELETE" and 200 <= status < 300 or status in (409, 412) or status == 304:
+                return True
+        res = self.resources.get(path)
+        if not target and (200 <= status < 300 or status == 304):
+            return True  # the request went through it: whatever the timeline missed, it was there
+        if res is not None and res.exists is not None:
+            return res.exists
+        if target and not (200 <= status < 300 or status == 304):
+            return None  # refused for another reason (400, 401, 403): the recording cannot tell
+        return True  # never written: there before the recording (seed data), or an outer resource
+
+    def _children(self, path: str, levels: tuple) -> Need | None:
+        base = path.rstrip("/") + "/"
+        kids = [r for p, r in self.resources.items() if p.startswith(base) and "/" not in p[len(base) :] and r.exists]
+        if not kids:
+            return None
+        steps = [s for r in kids for s in r.history]
+        return _list_need(path, levels, kids, steps, path in self.resources or path in self.slashed)
+
+    def _uses(
+        self, ex: Exchange, chain: list[str], levels: list
+    ) -> tuple[dict[Location, tuple[str, str]], list[tuple[str, str, float]]]:
+        """Where the request carries a state param: the segments of the resources its path names,
+        values an earlier response handed out (ids, ETags, cursors), and values taken from the clock
+        (with their kind and offset), each named after where it is."""
+        names = levels[-1] if levels else ()
+        out: dict[Location, tuple[str, str]] = {
+            ("path", len(segments(prefix)) - 1): level for prefix, level in zip(chain, names, strict=False)
+        }
+        taken = {name for name, _ in names}
+        segs = segments(ex.path)
+
+        def name_for(where: Location) -> str:
+            if where[0] == "path":
+                word = singular(segs[where[1] - 1]) if where[1] > 0 else "item"
+            else:
+                word = where[1].lower() if where[0] == "header" else str(where[-1])
+            base = _param_name(word)
+            name, n = base, 2
+            while name in taken:
+                name, n = f"{base}_{n}", n + 1
+            taken.add(name)
+            return name
+
+        for where, value in request_values(ex).items():
+            if where not in out and value in self.values:
+                out[where] = (name_for(where), value)
+        clocks = []
+        for where, value, kind, offset in clock_values(ex):
+            if where not in out:
+                out[where] = (name := name_for(where), value)
+                clocks.append((name, kind, offset))
+        return out, clocks
+
+    def producers(self, values: list[str], exclude: set[Step]) -> list[Step]:
+        """Read steps whose responses handed out these values, not already among `exclude`."""
+        found = []
+        for value in values:
+            step = self.values.get(value, (None,))[0]
+            if step is not None and step.method in READ and step not in exclude and step not in found:
+                found.append(step)
+        return sorted(found, key=lambda s: s.seq)
+
+    # -- what an exchange did ------------------------------------------------------------------------
+
+    def keeps_data(self, path: str) -> bool:
+        """Does a successful read of `path` tell the states what a resource holds?"""
+        return path in self.resources
+
+    def apply(self, ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> Step:
+        """Take what an exchange did; `redact`: its response body was left unread and unredacted
+        (recorder.infer.sampling, only for reads that `keeps_data` says no to): it is looked into only when a
+        later request sends a value that no response read is known to have handed out (`_look_into`),
+        and every value taken from it is redacted then."""
+        self.seq += 1
+        if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
+            self.slashed.add(norm(ex.path))
+        for value in self._look_into(ex):
+            self._remember(self.sent, value, None)
+        share = self._shared
+        found = response_values(ex) if redact is None else header_values(ex)
+        step = Step.of(self.seq, ex, {share(w): share(v) for w, v in found.items() if v not in self.sent})
+        self._produced(step, step.produced)
+        if redact is not None and ex.response_body:
+            self._unread[step] = (ex, redact)
+            self._unread_bytes += len(ex.response_body)
+            self._scan_budget = min(self._scan_budget + SCAN_FACTOR * len(ex.response_body), SCAN_MAX)
+            while self._unread_bytes > MAX_UNREAD_BYTES or len(self._unread) > MAX_UNREAD:
+                _, (dropped, _) = self._unread.popitem(last=False)  # its ids are forgotten, as values are
+                self._unread_bytes -= len(dropped.response_body)
+        path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
+        if ok and method not in READ:
+            segs = segments(path)
+            for i in range(1, len(segs)):
+                self.implicit.setdefault("/" + "/".join(segs[:i]), step)
+        if not ok:
+            if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
+                res.exists = False
+            return step
+        if method in CREATE:
+            res = self._resource(path)
+            # A 201 for something that exists (npm publishing a second version) adds to it.
+            res.history = [step] if not res.exists else self._trim(res.history + [step])
+            res.exists, res.data = True, _data(ex, res.data)
+        elif method in ("COPY", "MOVE") and (destination := ex.request_header("destination")):
+            # WebDAV and CouchDB: the Destination (a URL, or a name relative to the request's) is made
+            # from the source; a setup makes the source, then copies it.
+            source = self.resources.get(path)
+            res = self._resource(norm(urlsplit(urljoin(ex.path, destination)).path))
+            res.history = self._trim([*(source.history if source and source.exists else []), step])
+            res.exists, res.data = True, _data(ex, res.data)
+            if method == "MOVE" and source is not None:
+                source.exists, source.history = False, []
+        elif method in UPDATE or method == "POST" and path in self.resources and created_child(ex) is None:
+            res = self._resource(path)
+            res.history = self._trim(res.history + [step])
+            res.exists, res.data = True, _data(ex, res.data)
+        elif method == "POST" and (child := created_child(ex)) is not None:
+            res = self._resource(child)
+            res.history, res.exists, res.data = [step], True, _data(ex, None)
+            step.creates = child
+        elif method == "POST":
+            made_in_bulk = [f"{self._container(path)}/{i}" for i in bulk_ids(ex)]  # CouchDB's _bulk_docs
+            for mentioned in mentioned_paths(ex) + made_in_bulk:  # a batch: it may have made them
+                res = self._resource(mentioned)
+                res.history = self._trim(res.history + [step]) if res.exists else [step]
+                res.exists = True
+        elif method == "DELETE":
+            for p, res in self.resources.items():  # (a DELETE of a whole list is no resource itself)
+                if p == path or p.startswith(path.rstrip("/") + "/"):
+                    res.exists, res.history = False, []
+        elif method in READ and (res := self.resources.get(path)) is not None:
+            res.exists = True
+            res.data = _data(ex, res.data)
+        self._bound()
+        made = path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
+        for entry in ex.issued:
+            self.issuers[dict(entry)["secret"]] = step
+        issued = [(("in", "issued"), ("secret", dict(e)["secret"])) for e in ex.issued]
+        for entry in [*ex.secrets, *issued] if made else ():
+            if dict(entry).get("in") in ("body", "form", "multipart", "issued"):
+                owners = self.owners.setdefault(dict(entry)["secret"], [])
+                owners[:] = [p for p in owners if p != made][-50:] + [made]
+        return step
+
+    def _container(self, path: str) -> str:
+        """The nearest known resource a path is within (`/db` for `/db/_bulk_docs`), else its parent."""
+        segs = segments(path)
+        prefixes = ["/" + "/".join(segs[:n]) for n in range(len(segs), 0, -1)]
+        return next((p for p in prefixes if p in self.resources), path.rsplit("/", 1)[0] or "")
+
+    def _resource(self, path: str) -> Resource:
+        """The resource at `path`, made known (and findable by its name) on first sight."""
+        if (res := self.resources.get(path)) is None:
+            res = self.resources[path] = Resource(path)
+            name = unquote(segments(path)[-1]) if segments(path) else ""
+            if name and len(self.by_name) < MAX_RESOURCES:
+                self.by_name.setdefault(name, set()).add(path)
+        return res
+
+    def _bound(self) -> None:
+        for store in (self.resources, self.implicit):
+            while len(store) > MAX_RESOURCES:
+                del store[next(iter(store))]
+
+    def forget_all(self, step: Step) -> None:
+        """A reset request (a test suite's flush): nothing exists after it."""
+        self.reset = step
+        self.implicit.clear()
+        for res in self.resources.values():
+            res.exists, res.history = False, []
+
+    @staticmethod
+    def _trim(history: list[Step]) -> list[Step]:
+        return history if len(history) <= MAX_HISTORY else [history[0], *history[-(MAX_HISTORY - 1) :]]
+
+    def _shared(self, part: Any) -> Any:
+        """One object for equal places and values: a step lives as long as a value it alone produced is
+        remembered (a request id, a timestamp), and with such values in every response thousands of steps
+        live, each with the same places and mostly the same values as the others."""
+        if (known := self._shared_parts.get(part)) is not None:
+            return known
+        if len(self._shared_parts) < MAX_SHARED:
+            self._shared_parts[part] = part
+        return part
+
+    def _look_into(self, ex: Exchange) -> list[str]:
+        """The values `ex`'s request sends that no response is known to have handed out, after looking for
+        each in the bodies left unread, newest first. Looking is a byte search; a body that holds the value
+        is then read for its values (`_read_unread`), as it would have been when it came. The searches
+        cost at most what reading the unread bodies would (SCAN_FACTOR): past that, all of them are read."""
+        if self._looked_into[0] is ex:  # (before() and apply() of the same exchange)
+            return self._looked_into[1]
+        missing = [v for v in request_values(ex).values() if v not in self.values and v not in self.sent]
+        taken: dict[Step, None] = {}
+        for value in missing if self._unread else ():
+            needles = _needles(value)
+            for step, (unread, _) in reversed(self._unread.items()):
+                self._scan_budget -= len(unread.response_body) + SCAN_PER_BODY
+                if self._scan_budget < 0:
+                    break
+                if step not in taken and any(n in unread.response_body for n in needles):
+                    taken[step] = None
+                    self._read_unread(step)
+                    if value in self.values:
+                        break
+            if self._scan_budget < 0:
+                for step in self._unread:
+                    if step not in taken:
+                        self._read_unread(step)
+                taken = dict.fromkeys(self._unread)
+                break
+        for step in taken:
+            unread, _ = self._unread.pop(step)
+            self._unread_bytes -= len(unread.response_body)
+        self._looked_into = (ex, [v for v in missing if v not in self.values])
+        return self._looked_into[1]
+
+    def _read_unread(self, step: Step) -> None:
+        """Take the values of a body left unread, as apply would have (but not over a newer step's)."""
+        ex, redact = self._unread[step]
+        added = {}
+        for where, value in body_values(ex, redact).items():
+            if value in self.sent or ((known := self.values.get(value)) is not None and known[0].seq > step.seq):
+                continue  # the consumer's own, or handed out again since (the latest counts)
+            added[self._shared(where)] = self._shared(value)
+        if step in self._holds:
+            self._held += len(added)
+        step.produced.update(added)
+        self._produced(step, added)
+
+    def _produced(self, step: Step, produced: dict[Location, str]) -> None:
+        """Remember what a step's response handed out (`produced`, of its `produced`; a value handed out
+        again: by the latest), within MAX_VALUES values and MAX_HELD values held by the steps kept alive,
+        oldest forgotten first."""
+        for where, value in produced.items():
+            if (earlier := self.values.pop(value, None)) is not None:
+                self._release(earlier[0])
+            self.values[value] = (step, where)
+            if (holds := self._holds.get(step, 0)) == 0:
+                self._held += len(step.produced)
+            self._holds[step] = holds + 1
+        while len(self.values) > MAX_VALUES or self._held > MAX_HELD:
+            _, (oldest, _) = self.values.popitem(last=False)
+            self._release(oldest)
+
+    def _release(self, step: Step) -> None:
+        if (n := self._holds[step] - 1) > 0:
+            self._holds[step] = n
+        else:
+            del self._holds[step]
+            self._held -= len(step.produced)
+
+    @staticmethod
+    def _remember(store: OrderedDict, key: str, value: Any) -> None:
+        store[key] = value
+        if len(store) > MAX_VALUES:
+            store.popitem(last=False)
+
+
+def _list_need(path: str, level: tuple, kids: list[Resource], steps, is_resource: bool) -> Need:
+    """That the items `kids` of `path` exist, made by `steps`."""
+    return Need(
+        "list",
+        level,
+        tuple(sorted(steps, key=lambda s: s.seq)),
+        values=(("ids", tuple(sorted(unquote(segments(r.path)[-1]) for r in kids))),),
+        noun=_plural(path, is_resource),
+        path=path,
+    )
+
+
+def _needles(value: str) -> tuple[bytes, ...]:
+    """How a value may be written in a JSON body: as it is, escaped as JSON, and with JSON's optional
+    escaped slash (PHP writes `\\/`)."""
+    escaped = json.dumps(value)[1:-1].encode()
+    return tuple(dict.fromkeys((value.encode("utf-8", "surrogatepass"), escaped, escaped.replace(b"/", b"\\/"))))
+
+
+def _data(ex: Exchange, otherwise: Any) -> Any:
+    """What a response says a resource holds (its JSON body), else `otherwise`: parsed only where a
+    resource's data is kept, never for a body left unread."""
+    return ex.response_json if ex.response_json is not NO_BODY else otherwise
+
+
+def _plural(path: str, is_resource: bool) -> str:
+    """What a list lists: its collection word (records), or items when it is a resource (a calendar)."""
+    word = unquote(segments(path)[-1]) if segments(path) else ""
+    return word if word and _WORD.match(word) and not is_resource else "items"
+
+
+def _containers_first(needs: list[Need]) -> list[Need]:
+    """The needs, each resource once (an account can also be the container of a resource named
+    elsewhere), with every resource's container before it (a document named in a response is set up
+    after its database); otherwise in the order given."""
+    out: list[Need] = []
+    for need in needs:
+        if need.path and any(n.path == need.path for n in out):
+            continue
+        inside = next(
+            (
+                k
+                for k, n in enumerate(out)
+                if need.path and n.path and n.path != need.path and _within(n.path, need.path)
+            ),
+            None,
+        )
+        out.insert(len(out) if inside is None else inside, need)
+    return out
+
+
+def _shared_depth(path: str, other: str) -> int:
+    """How many leading segments two paths share."""
+    pairs = zip(segments(path), segments(other), strict=False)
+    return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
+
+
+def _within(path: str, resource: str) -> bool:
+    return path == resource or path.startswith(resource.rstrip("/") + "/")
+
+
+def _names_resource(where: Location, chain: list[str]) -> bool:
+    return where[0] == "path" and any(len(segments(p)) - 1 == where[1] for p in chain)
+
+
+def _param_name(word: str) -> str:
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", word) if p] or ["value"]
+    name = parts[0].lower() + "".join(p.capitalize() for p in parts[1:])
+    return name if not name[0].isdigit() else f"v{name}"

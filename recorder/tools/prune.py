@@ -1,0 +1,239 @@
+"""Which response fields the consumer's tests need, found by running them against the replay.
+
+Group testing: the suite runs against the replay of the pact with a group of fields withheld (whole
+subtrees, of several interactions at once). Passing, every field of the group is unused; failing, the
+group is split in halves, and a single field that fails is tried field by field below it (`$.items`
+fails, `$.items[*].email` may not). Runs go in parallel, each on a replay of its own (a free port),
+all asking one CoreMatcher; each withholds what earlier runs already found unused plus its group, and
+when parallel runs found groups separately, one last run withholds them all together. Bounded by a
+number of runs and a time budget: what is not decided by then stays in the contract. The order the
+fields are tried in comes from `seed`, so a run is reproducible.
+
+A baseline runs first, twice, with nothing withheld: a suite that fails against its own contract, or
+passes and then fails (flaky), cannot tell us anything.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recorder.infer.matchers import child_path
+from recorder.pact.core_match import CoreMatcher
+from recorder.tools.replay import Replay, ReplayServer, _content, _targets, env_name, path_steps
+
+Field = tuple[int, str]  # (interaction index, JSONPath of a response body member)
+
+
+class SuiteError(ValueError):
+    """The suite cannot tell which fields it uses (fails at baseline, flaky, not found)."""
+
+
+@dataclass
+class Run:
+    passed: bool
+    code: int
+    output: str
+
+
+@dataclass
+class Suite:
+    """The consumer's suite (COMMAND), run against a replay: its URL in PACT_RECORDER_URL_<PROVIDER> and
+    in the variables `env` names, as a recording run would set them."""
+
+    command: list[str]
+    interactions: list[dict]
+    matcher: CoreMatcher
+    provider: str
+    env: list[str] = field(default_factory=list)
+    timeout: float = 600
+
+    def run(self, withheld: set[Field]) -> Run:
+        by_interaction: dict[int, frozenset[str]] = {}
+        for n, path in withheld:
+            by_interaction[n] = by_interaction.get(n, frozenset()) | {path}
+        with ReplayServer(Replay(self.interactions, self.matcher, by_interaction)) as server:
+            variables = {env_name(self.provider): server.url, **{v: server.url for v in self.env}}
+            try:
+                done = subprocess.run(
+                    self.command,
+                    env={**os.environ, **variables},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    timeout=self.timeout,
+                )
+            except FileNotFoundError:
+                raise SuiteError(f"command {self.command[0]!r} not found (not on PATH, no such file)") from None
+            except PermissionError:
+                raise SuiteError(f"command {self.command[0]!r} cannot be run (not executable)") from None
+            except subprocess.TimeoutExpired:
+                return Run(False, -1, f"timed out after {self.timeout:.0f}s")
+        return Run(done.returncode == 0, done.returncode, done.stdout)
+
+
+@dataclass
+class Outcome:
+    pruned: list[Field]
+    kept: list[Field]
+    undecided: list[Field]
+    runs: int
+    seconds: float
+
+
+def baseline(suite: Suite) -> int:
+    """Two runs with nothing withheld, one after the other; SuiteError unless both pass."""
+    for attempt in (1, 2):
+        run = suite.run(set())
+        if not run.passed:
+            tail = "\n".join(run.output.rstrip().splitlines()[-15:]) or "(it printed nothing)"
+            if attempt == 1:
+                raise SuiteError(
+                    f"the suite fails against the replay of its own pact with nothing withheld (exit {run.code}), "
+                    f"so it cannot say which fields it uses; make it pass first (`pact-recorder replay PACT`, "
+                    f"then run it by hand). Its last lines:\n{tail}"
+                )
+            raise SuiteError(
+                f"the suite is flaky: it passed, then failed with nothing withheld (exit {run.code}); prune needs a "
+                f"suite that gives the same answer every time. Its last lines:\n{tail}"
+            )
+    return 2
+
+
+def response_fields(interactions: list[dict]) -> list[Field]:
+    """The top-level members of each interaction's JSON response body (of every element, for an array)."""
+    return [(n, path) for n, i in enumerate(interactions) for path in members(_content(i["response"])[0], "$")]
+
+
+def members(value: Any, path: str) -> list[str]:
+    """JSONPaths of the members below `path`'s value: `$.a.b` of an object, `$.a[*].b` of a list of objects."""
+    if isinstance(value, dict):
+        return [p for k in value if (p := child_path(path, k)) is not None]
+    if isinstance(value, list):
+        keys = dict.fromkeys(k for item in value if isinstance(item, dict) for k in item)
+        return [p for k in keys if (p := child_path(f"{path}[*]", k)) is not None]
+    return []
+
+
+def children(interactions: list[dict], f: Field) -> list[Field]:
+    content = _content(interactions[f[0]]["response"])[0]
+    values = [container[key] for container, key in _targets(content, path_steps(f[1]))]
+    found = dict.fromkeys(p for v in values for p in members(v, f[1]))
+    return [(f[0], p) for p in found]
+
+
+def prune(
+    suite: Suite,
+    jobs: int = 2,
+    max_runs: int = 200,
+    time_budget: float = 600,
+    seed: int = 0,
+    progress: Callable[[int, int, int], object] = lambda runs, decided, total: None,
+) -> Outcome:
+    """Group testing over the response fields (after `baseline`); progress(runs, decided, total)."""
+    started = time.monotonic()
+    rng = random.Random(seed)
+    top = response_fields(suite.interactions)
+    rng.shuffle(top)
+    queue: deque[tuple[Field, ...]] = deque([tuple(top)] if top else [])
+    pruned: list[Field] = []
+    kept: list[Field] = []
+    runs, total = 0, len(top)
+    confirmed = True  # the last passing run withheld exactly `pruned`
+
+    def split(group: tuple[Field, ...]) -> None:
+        nonlocal total
+        if len(group) > 1:
+            queue.extend((group[: len(group) // 2], group[len(group) // 2 :]))
+            return
+        kept.append(group[0])
+        below = children(suite.interactions, group[0])
+        rng.shuffle(below)
+        total += len(below)
+        if below:
+            queue.append(tuple(below))
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        while queue and runs < max_runs and time.monotonic() - started < time_budget:
+            batch = [queue.popleft() for _ in range(min(jobs, len(queue), max_runs - runs))]
+            base = set(pruned)
+            results = list(pool.map(lambda group, base=base: suite.run(base | set(group)), batch))
+            for group, result in zip(batch, results, strict=True):
+                runs += 1
+                if result.passed:
+                    pruned.extend(group)
+                    confirmed = len(batch) == 1
+                else:
+                    split(group)
+            progress(runs, len(pruned) + len(kept), total)
+    undecided = [f for group in queue for f in group]
+    if pruned and not confirmed:
+        runs += 1
+        if not suite.run(set(pruned)).passed:
+            raise SuiteError(
+                f"the suite passed without each of {len(pruned)} field group(s) separately but failed without all of "
+                "them together; run prune with --jobs 1 (each run then builds on the last)"
+            )
+    return Outcome(sorted(pruned), sorted(kept), sorted(undecided), runs, time.monotonic() - started)
+
+
+def prune_file(
+    pact: Path,
+    command: list[str],
+    env: list[str],
+    out: Path,
+    jobs: int = 2,
+    max_runs: int = 200,
+    time_budget: float = 600,
+    seed: int = 0,
+) -> list[str]:
+    """Prune `pact` with the suite `command`, write the pruned pact to `out` and its rule file beside
+    it, and say what was done (lines). SuiteError when the suite cannot tell; ValueError for a file
+    that is no pact. One flow for `pact-recorder prune` and the plugin's `--pact-prune`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from recorder.files import load_pact, write_atomic
+    from recorder.pact.document import dumps
+    from recorder.tools import pruned_pact
+    from recorder.tools.replay import http_interactions
+
+    doc = load_pact(pact)
+    rules_out = out.with_name(out.name.removesuffix(".json") + ".prune.yaml")
+    interactions = http_interactions(doc)
+    columns = (
+        TextColumn("pruning: {task.fields[runs]} runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fields decided"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    shown = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    with CoreMatcher(interactions) as matcher, shown as bar:
+        suite = Suite(command, interactions, matcher, doc["provider"]["name"], env)
+        task = bar.add_task("prune", total=None, runs=0)
+        base = baseline(suite)
+        result = prune(
+            suite, jobs, max_runs - base, time_budget, seed,
+            lambda runs, decided, total: bar.update(task, completed=decided, total=total, runs=base + runs),
+        )  # fmt: skip
+    runs = base + result.runs
+    write_atomic(out, dumps(pruned_pact.without(doc, result.pruned, runs)))
+    write_atomic(rules_out, pruned_pact.rules(doc, result.pruned, result.kept))
+    return [
+        f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
+        f"{len(result.undecided)} undecided (kept). {runs} runs in {result.seconds:.1f}s.",
+        *(f"  - {interactions[n]['description']}: {path}" for n, path in result.pruned),
+        f"Wrote {out}",
+        f"Wrote {rules_out} (infer --rules {rules_out} makes the same choice)",
+    ]

@@ -1,0 +1,308 @@
+"""Provider states set up from the recording: `verify --states-from-recording`.
+
+The verifier asks for each state of an interaction in turn (outermost first) and then sends the
+interaction's request. For each state this sends the recorded requests that made it (its setup in the
+states file) to the provider, so a provider started empty verifies with no state code written by hand.
+
+Values the provider generates (ids, ETags, cursors) differ on every run. Each step says where its
+response carried such values (`capture`); the fresh provider's value found there replaces the recorded
+one in every later step and in the state's params, which the verifier puts into the interaction's
+request through its ProviderState generators:
+
+    step 4: POST /records -> {"data": {"id": "9f2c..."}}   fresh provider: {"data": {"id": "17ab..."}}
+    state "record exists" {record: "9f2c..."}  answers   {"record": "17ab..."}
+    GET /records/${record}                      is sent   GET /records/17ab...
+
+Between interactions the provider is emptied: by the reset request the recording holds (a suite's
+flush, rule `provider-reset`), by `--reset-url`, or else by deleting what the setups created.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlencode, urlsplit
+
+import yaml
+
+from recorder.secrets.fill import Secrets, fill_step
+from recorder.values import clock_now, value_at
+
+TIMEOUT = 30
+MAX_REDIRECTS = 5
+
+
+@dataclass
+class RecordedStates:
+    """A states file as written by the recorder: states by (name, params), numbered steps, reset."""
+
+    states: dict[tuple[str, str], dict]
+    steps: dict[int, dict]
+    reset: int | None
+
+    @classmethod
+    def load(cls, path: Path) -> RecordedStates:
+        if not path.is_file():
+            raise ValueError(
+                f"--states-from-recording {path}: no such file (it is written beside the pact as "
+                "CONSUMER-PROVIDER.states.yaml; pass its path if it is elsewhere)"
+            )
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"--states-from-recording {path}: not YAML: {e}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("states", []), list):
+            raise ValueError(f"--states-from-recording {path}: not a states file written by pact-recorder")
+        return cls.from_doc(doc)
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> RecordedStates:
+        steps = {int(n): s for n, s in (doc.get("steps") or {}).items()}
+        states = {(s["name"], _canonical(s.get("params") or {})): s for s in doc.get("states", [])}
+        return cls(states, steps, doc.get("reset"))
+
+    def find(self, name: str, params: dict) -> dict | None:
+        if (found := self.states.get((name, _canonical(params)))) is not None:
+            return found
+        same = [s for (n, _), s in self.states.items() if n == name]
+        return same[0] if len(same) == 1 else None
+
+
+def _canonical(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+@dataclass
+class StateCalls:
+    """The verifier's state-change calls, grouped per interaction (its setups, then its teardowns),
+    with what went wrong with each state: it reports the interactions with states in the same order."""
+
+    groups: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
+    _dirty: bool = False
+
+    def track(self, state: str, action: str) -> bool:
+        """Note one call; True when it is the first setup of another interaction."""
+        if action == "teardown":
+            self._dirty = True
+            return False
+        new = self._dirty or not self.groups
+        if new:
+            self.groups.append(([], {}))
+            self._dirty = False
+        if state:
+            self.groups[-1][0].append(state)
+        return new
+
+    def failed(self, state: str, problem: str) -> None:
+        if not self.groups:
+            self.groups.append(([state], {}))
+        self.groups[-1][1].setdefault(state, problem)
+
+
+@dataclass
+class Setup:
+    """Runs setups against the provider and remembers what the fresh provider handed out."""
+
+    recorded: RecordedStates
+    provider_url: str
+    secrets: Secrets = field(default_factory=Secrets)
+    reset_url: str | None = None
+    accounts: dict[str, dict] = field(default_factory=dict)  # user -> a secret entry of its credentials
+    restart: Callable[[], None] | None = None  # --reset-command: start the provider afresh
+    bindings: dict[str, str] = field(default_factory=dict)  # recorded value -> the fresh provider's
+    issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
+    calls: StateCalls = field(default_factory=StateCalls)
+    _ran: set[int] = field(default_factory=set)
+    _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def change(self, state: str, params: dict, action: str) -> dict:
+        """One call of the verifier's state-change protocol; returns the values for the generators."""
+        with self.lock:
+            first = not self.calls.groups
+            try:
+                if self.calls.track(state, action):
+                    self._next_interaction(first)
+                return self._setup(state, params) if state and action != "teardown" else {}
+            except (OSError, http.client.HTTPException) as e:
+                self.calls.failed(state, f"the provider could not be reached for its setup: {e}")
+                return {}
+
+    def _next_interaction(self, first: bool) -> None:
+        if not first:  # the provider starts empty
+            if self.restart is not None:
+                self.restart()
+            elif self.reset_url:
+                self._send_url("POST", self.reset_url)
+            elif self.recorded.reset is not None:
+                self._send(self.recorded.steps[self.recorded.reset])
+            else:
+                self._undo()
+        self.bindings.clear()
+        self.issued.clear()
+        self._ran.clear()
+
+    def _setup(self, name: str, params: dict) -> dict:
+        entry = self.recorded.find(name, params)
+        if entry is None:
+            self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
+            return {}
+        if (absent := entry.get("absent")) and self.recorded.reset is None and not self.reset_url:
+            self._request("DELETE", self._bound_path(absent), {}, b"")
+        if absent:  # the interaction itself may make it
+            self._touched.add(absent.rstrip("/"))
+        for number in entry.get("setup", []):
+            if number in self._ran:
+                continue
+            self._ran.add(number)
+            step = self.recorded.steps[number]
+            self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
+            fresh = self._send(step)
+            if 200 <= step.get("status", 200) < 300 and not 200 <= fresh.status < 300:
+                self.calls.failed(
+                    name,
+                    f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
+                    f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}",
+                )
+        now = time.time()
+        clock = {param: clock_now(c["kind"], c["offset"], now) for param, c in (entry.get("clock") or {}).items()}
+        return {k: self._bound(v) for k, v in params.items()} | clock | self.issued
+
+    # -- sending a step with the fresh provider's values --------------------------------------------
+
+    def _send(self, step: dict) -> Response:
+        step = fill_step(step, self.secrets, self.issued)
+        path = self._bound_path(step["path"])
+        query = [(k, self.bindings.get(v, v)) for k, v in step.get("query", [])]
+        target = path + ("?" + urlencode(query) if query else "")
+        headers = {k: self._bound_text(v) for k, v in step.get("headers", [])}
+        body = b""
+        if "json" in step:
+            body = json.dumps(self._bound_json(step["json"])).encode()
+        elif "text" in step:
+            body = self._bound_text(step["text"]).encode()
+        elif "base64" in step:
+            body = base64.b64decode(step["base64"])
+        fresh = self._request(step["method"], target, headers, body)
+        self._learn(step.get("capture", []), fresh)
+        for issue in step.get("issues", []):
+            if (value := value_at(issue["at"], fresh.headers, fresh.json())) is not None:
+                self.issued[issue["secret"]] = value
+        return fresh
+
+    def _undo(self) -> None:
+        """Nothing empties the provider: delete every resource the recording created (setups and
+        interactions may both have made them), innermost first, each with the credentials that made
+        it; resources made without credentials (accounts) last, since the others need them."""
+        made: dict[str, dict] = {}
+        for _, step in sorted(self.recorded.steps.items()):
+            path = step["path"].rstrip("/")
+            filled = fill_step(step, self.secrets, self.issued)
+            signed = any(h[0].lower() == "authorization" for h in filled["headers"])
+            if step["method"] in ("PUT", "MKCOL", "MKCALENDAR") and 200 <= step.get("status", 0) < 300:
+                made.setdefault(path, filled)
+            if step.get("creates"):  # a POST that made an item: delete the item
+                made.setdefault(step["creates"], filled | {"path": step["creates"]})
+            if path in made and signed:
+                made[path] = filled  # deleting takes credentials even where creating did not (accounts)
+        # Only what this provider may hold since the last undo: the setups run and what the interactions
+        # asked absent (and so could make). Deleting all the recording made, each time, grows with
+        # interactions x resources (CouchDB's suite: 94,498 DELETEs answered 404 in one verify).
+        made = {p: step for p, step in made.items() if p in self._touched}
+        self._touched.clear()
+        accounts = {p for p in made if p.rsplit("/", 1)[-1] in self.accounts}
+        order = sorted(made, key=lambda p: (p in accounts, -p.count("/"), p))
+        for path in order:
+            headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
+            if path in accounts and (own := self.secrets.value(self.accounts[path.rsplit("/", 1)[-1]])):
+                headers["Authorization"] = own
+            self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
+
+    def _learn(self, captures: list[dict], fresh: Response) -> None:
+        for capture in captures:
+            value = value_at(capture["at"], fresh.headers, fresh.json())
+            recorded = str(capture["value"])
+            if value is not None and value != recorded:
+                self.bindings[recorded] = value
+
+    def _bound(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._bound(v) for v in value]
+        fresh = self.bindings.get(str(value))
+        if fresh is None:
+            return value
+        return int(fresh) if isinstance(value, int) and fresh.lstrip("-").isdigit() else fresh
+
+    def _bound_path(self, path: str) -> str:
+        return "/".join(
+            quote(self.bindings[unquote(s)], safe="") if unquote(s) in self.bindings else s for s in path.split("/")
+        )
+
+    def _bound_text(self, text: str) -> str:
+        for recorded, fresh in self.bindings.items():
+            if len(recorded) >= 4 and recorded in text:
+                text = text.replace(recorded, fresh)
+        return text
+
+    def _bound_json(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self._bound_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._bound_json(v) for v in value]
+        if isinstance(value, bool) or value is None:
+            return value
+        return self._bound(value)
+
+    # -- HTTP -------------------------------------------------------------------------------------------
+
+    def _send_url(self, method: str, url: str) -> Response:
+        parts = urlsplit(url)
+        return self._request(method, parts.path + (f"?{parts.query}" if parts.query else ""), {}, b"", url)
+
+    def _request(self, method: str, target: str, headers: dict[str, str], body: bytes, url: str = "") -> Response:
+        """Send one request, following redirects as the consumer's client did (the recording holds the
+        path the consumer asked for): 307/308 keep the method and body, 301/302/303 turn a write into a GET."""
+        parts = urlsplit(url or self.provider_url)
+        base = "" if url else parts.path.rstrip("/")
+        target = base + target
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._once(parts, method, target, headers, body)
+            location = dict((k.lower(), v) for k, v in response.headers).get("location")
+            if response.status not in (301, 302, 303, 307, 308) or not location:
+                return response
+            moved = urlsplit(location)
+            target = (moved.path or "/") + (f"?{moved.query}" if moved.query else "")
+            if response.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, body = "GET", b""
+        return response
+
+    @staticmethod
+    def _once(parts, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        conn_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = conn_type(parts.hostname, parts.port, timeout=TIMEOUT)
+        try:
+            conn.request(method, target, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            return Response(resp.status, resp.getheaders(), resp.read())
+        finally:
+            conn.close()

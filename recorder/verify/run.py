@@ -1,0 +1,326 @@
+"""Run the Pact core's verifier (pact-python's Verifier, in-process) and summarise what it found."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import inspect
+import json
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recorder.files import load_pact
+from recorder.pact.core_verifier import LocalServer, output_parked, verdict, verifier
+from recorder.secrets.fill import Secrets, fill_request, option, where
+from recorder.verify.recorded_states import Setup
+from recorder.verify.relay import Relay
+
+STATE_FAILED = "One or more of the setup state change handlers has failed"
+_KINDS = {
+    "BodyMismatch": "body",
+    "HeaderMismatch": "header",
+    "StatusMismatch": "status",
+    "QueryMismatch": "query",
+    "PathMismatch": "path",
+    "MethodMismatch": "method",
+}
+
+
+@dataclass
+class InteractionOutcome:
+    description: str
+    ok: bool
+    states: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    state_failed: bool = False
+    mismatches: list[dict] = field(default_factory=list)  # as the core reported them, for --report
+
+
+@dataclass
+class Verification:
+    ok: bool
+    outcomes: list[InteractionOutcome]
+    errors: list[str]  # problems not tied to one interaction (a pact that would not load)
+
+    def report(self) -> dict[str, Any]:
+        return {"ok": self.ok, "interactions": [asdict(o) for o in self.outcomes], "errors": self.errors}
+
+
+def verify(
+    pact_path: Path,
+    provider_url: str,
+    state_url: str | None = None,
+    states: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    setup: Setup | None = None,
+    secrets: Secrets | None = None,
+) -> Verification:
+    """Verify a pact file against a running provider. Raises ValueError for unusable input.
+
+    Provider states come from the provider's own endpoint (`state_url`), from a mapping of state
+    name -> handler(action, parameters) run in this process (`states`), or from the recording (`setup`,
+    on a state-change URL of our own). Redacted request values are filled from `secrets` (and a
+    `headers` entry fills a redacted header of that name); other `headers` are sent with every request."""
+    doc = load_pact(pact_path)
+    if states is not None and (missing := sorted(pact_states(doc) - set(states))):
+        raise ValueError(
+            f"--states: no handler for {len(missing)} provider state(s) the pact needs: "
+            + ", ".join(repr(m) for m in missing)
+            + " (add them to STATE_HANDLERS; `pact-recorder states scaffold PACT` writes one per state)"
+        )
+    headers = dict(headers or {})
+    secrets = secrets or Secrets.from_options({}, headers, set())
+    filled = fill_pact(doc, pact_path, secrets)
+    custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc, pact_path)}
+    calls = setup if setup is not None else Relay(state_url) if state_url else None
+    with LocalServer(json.dumps(filled).encode(), calls) as local:
+        state_url = local.state_url if calls is not None else None
+        given = bool(headers or secrets.given)
+        result = _run(
+            doc, local.pact_url, provider_url, state_url, states, custom, given, secret_entries(doc, pact_path)
+        )
+    return _summarise_states(result, calls.calls.groups) if calls is not None else result
+
+
+def pact_states(doc: dict) -> set[str]:
+    return {st.get("name", "") for i in doc.get("interactions", []) for st in i.get("providerStates") or []}
+
+
+def secret_entries(doc: dict, pact_path: Path) -> dict[str, list[dict]]:
+    """Where each interaction's request had redacted values (by description): V4 comments, V3 sidecar."""
+    out = {
+        i.get("description", ""): found
+        for i in doc.get("interactions", [])
+        if (found := ((i.get("comments") or {}).get("pactRecorder") or {}).get("secrets"))
+    }
+    sidecar = pact_path.with_name(pact_path.name.removesuffix(".json") + ".evidence.json")
+    if not out and sidecar.is_file():
+        with suppress(ValueError, OSError, AttributeError):
+            evidence = json.loads(sidecar.read_text(encoding="utf-8")).get("interactions", {})
+            out = {d: e["secrets"] for d, e in evidence.items() if isinstance(e, dict) and e.get("secrets")}
+    return out
+
+
+def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
+    """Every secret the setups and the interactions need must have a value before a request is sent."""
+    doc = load_pact(pact_path)
+    secrets.made |= made_in_pact(doc, pact_path)
+    needed: dict[str, list[str]] = {}
+    for description, entries in secret_entries(doc, pact_path).items():
+        for name in secrets.missing(entries):
+            needed.setdefault(name, []).append(repr(description))
+    for number, step in sorted(recorded.steps.items()):
+        for name in secrets.missing(step.get("secrets", [])):
+            needed.setdefault(name, []).append(f"setup step {number}")
+    if needed:
+        lines = [
+            f"  {name}: needed by {len(where)} request(s), e.g. {where[0]}; pass --secret {name}=VALUE "
+            f"(or PACT_SECRET_{name.upper()})"
+            for name, where in sorted(needed.items())
+        ]
+        raise ValueError("the recording redacted values these requests need:\n" + "\n".join(lines))
+
+
+def accounts(pact_path: Path, recorded: Any) -> dict[str, dict]:
+    """Users whose Basic credentials the recording rebuilt from a password it set: user -> entry."""
+    entries = [e for es in secret_entries(load_pact(pact_path), pact_path).values() for e in es]
+    entries += [e for step in recorded.steps.values() for e in step.get("secrets", [])]
+    return {e["user"]: e for e in entries if e.get("user")}
+
+
+def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
+    """Secrets any value will do for: sent as data by a request that wrote it (a PUT or PATCH, a POST
+    that created something: the recording set them, like an account's password), or sent only by
+    requests the provider refused (401). A POST that did not create (a login) needs the real one."""
+    made, refused, accepted = set(), set(), set()
+    for i in doc.get("interactions", []):
+        request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
+        writes = request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status == 201
+        for e in secret_entries({"interactions": [i]}, pact_path).get(i.get("description", ""), []):
+            if e.get("in") in ("body", "form", "multipart") and writes:
+                made.add(e["secret"])
+            (refused if status == 401 else accepted).add(e["secret"])
+    return made | (refused - accepted)
+
+
+def redacted_headers(doc: dict, pact_path: Path) -> set[str]:
+    return {
+        str(e["key"]).lower() for es in secret_entries(doc, pact_path).values() for e in es if e.get("in") == "header"
+    }
+
+
+def fill_pact(doc: dict, pact_path: Path, secrets: Secrets) -> dict:
+    """A copy of the pact with the secrets that can be filled put back (in memory only)."""
+    entries = secret_entries(doc, pact_path)
+    out = copy.deepcopy(doc)
+    for i in out.get("interactions", []):
+        if (found := entries.get(i.get("description", ""))) and isinstance(i.get("request"), dict):
+            fill_request(i["request"], found, secrets)
+    return out
+
+
+def _run(doc, source, provider_url, state_url, states, headers, credentials_given, redacted) -> Verification:
+    core = verifier(doc.get("provider", {}).get("name", "provider"), provider_url, source)
+    failures: dict[str, str] = {}
+    if state_url:
+        core.state_handler(state_url, teardown=True, body=True)
+    elif states is not None:
+        core.state_handler(_guarded(states, failures), teardown=True)
+    if headers:
+        core.add_custom_headers(dict(headers))
+    with output_parked():
+        found = verdict(core)
+    return _summarise(found, failures, credentials_given, redacted)
+
+
+def _guarded(states: Mapping[str, Any], failures: dict[str, str]) -> dict[str, Any]:
+    """State handlers that never fail towards the verifier: a handler that raised would make the core
+    retry the state change for about two minutes. The failure is kept and reported per interaction."""
+
+    def guard(name: str, handler: Any):
+        wanted = set(inspect.signature(handler).parameters)
+
+        def guarded(action: str, parameters: dict) -> None:  # pact-python passes these by name
+            given = {"state": name, "action": action, "parameters": parameters}
+            try:
+                handler(**{k: v for k, v in given.items() if k in wanted})
+            except Exception as e:  # the user's handler: report it, keep verifying
+                failures.setdefault(name, f"{type(e).__name__}: {e}")
+
+        return guarded
+
+    return {name: guard(name, handler) for name, handler in states.items()}
+
+
+def load_state_module(path: Path) -> Any:
+    """A state-handler module (as `states scaffold` writes it); ValueError when it cannot be used."""
+    if not path.is_file():
+        raise ValueError(f"--states {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"pact_states_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # the user's module: say where it failed, not a traceback of ours
+        raise ValueError(f"--states {path}: the module failed to load: {type(e).__name__}: {e}") from None
+    handlers = getattr(module, "STATE_HANDLERS", None)
+    if not isinstance(handlers, Mapping):
+        raise ValueError(
+            f"--states {path}: expected a STATE_HANDLERS mapping (state name -> handler), "
+            "as `pact-recorder states scaffold` writes"
+        )
+    return module
+
+
+def _summarise_states(v: Verification, groups: list[tuple[list[str], dict[str, str]]]) -> Verification:
+    """Failures of setups from the recording, reported with the interaction they were made for (the
+    verifier sets up interactions with states in the order it reports them; it calls the state URL for
+    the others too, with no state: those calls are no interaction's setup)."""
+    calls = iter(group for group in groups if group[0])
+    for o in v.outcomes:
+        if not o.states:
+            continue
+        names, failures = next(calls, ([], {}))
+        if names != o.states:
+            failures = {}  # out of step: say nothing rather than blame the wrong interaction
+        for state in o.states:
+            if (error := failures.get(state)) is not None:
+                o.ok, o.state_failed = False, True
+                o.problems.insert(0, f"provider state {state!r} could not be set up: {error}")
+    v.ok = v.ok and all(o.ok for o in v.outcomes)
+    return v
+
+
+def _summarise(
+    results: dict,
+    state_failures: dict[str, str] | None = None,
+    credentials_given: bool = False,
+    redacted: dict[str, list[dict]] | None = None,
+) -> Verification:
+    """`redacted`: where each interaction's request had redacted values (by description), for the hint
+    on a 401 or 403."""
+    outcomes = [
+        InteractionOutcome(r["description"], r.get("result") == "OK", list(r.get("providerStates") or []))
+        for r in results.get("interactionResults", [])
+    ]
+    for o in outcomes:
+        for state in o.states:
+            if (error := (state_failures or {}).get(state)) is not None:
+                o.ok, o.state_failed = False, True
+                o.problems.append(
+                    f"provider state {state!r} could not be set up: {error} "
+                    "(what follows, if anything, is the provider answering without it)"
+                )
+    loose = []
+    for error in results.get("errors", []):
+        owner = next((o for o in outcomes if error.get("interaction", "").endswith(f" - {o.description}")), None)
+        mismatch = error.get("mismatch", {})
+        problems = _problems(mismatch, credentials_given, (redacted or {}).get(owner.description if owner else "", []))
+        if owner is None:
+            loose.extend(problems)
+            continue
+        owner.ok = False
+        owner.problems.extend(problems)
+        owner.mismatches.extend(mismatch.get("mismatches", []))
+        owner.state_failed = owner.state_failed or STATE_FAILED in mismatch.get("message", "")
+    return Verification(bool(results.get("result")) and not loose and all(o.ok for o in outcomes), outcomes, loose)
+
+
+def _clip(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_REDIRECTS = {"301", "302", "303", "307", "308"}
+
+
+def _problems(mismatch: dict, credentials_given: bool = False, redacted: list[dict] = ()) -> list[str]:
+    if "mismatches" not in mismatch:
+        message = mismatch.get("message", "verification error")
+        if STATE_FAILED in message:
+            return [
+                "provider state setup failed: the state handler raised or answered with an error "
+                "(this is not a mismatch of the response)"
+            ]
+        return [message]
+    out = []
+    for m in mismatch["mismatches"]:
+        where = _KINDS.get(m.get("type"), m.get("type", "?"))
+        path = m.get("path") or m.get("key") or ""
+        text = m.get("mismatch") or f"expected {_clip(m.get('expected'))} but was {_clip(m.get('actual'))}"
+        if m.get("type") == "StatusMismatch" and str(m.get("expected")) in _REDIRECTS:
+            text += (
+                "; the Pact verifier follows redirects, so it answers with where this one leads: leave "
+                "redirects out of the contract (the default select rule 'followed-redirects' does)"
+            )
+        if m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403") and not credentials_given:
+            text += "; the provider says the request was unauthorised: " + _credentials_hint(redacted)
+        out.append(f"{where} {path}: {text}" if path else f"{where}: {text}")
+    return out
+
+
+def _credentials_hint(redacted: list[dict]) -> str:
+    """Where the recording redacted this request's credentials, and the option that gives them back."""
+    if not redacted:
+        return "the recording redacted credentials, pass real ones with --header 'Authorization: ...'"
+    places = ", ".join(where(e) for e in redacted)
+    options = " ".join(dict.fromkeys(option(e) for e in redacted))
+    return f"the recording redacted {places}: pass the real value(s) with {options}"
+
+
+def render(v: Verification, pact_path: Path, provider_url: str) -> str:
+    lines = [f"Verifying {pact_path} against {provider_url}"]
+    for o in v.outcomes:
+        given = f"  (given {', '.join(o.states)})" if o.states else ""
+        verdict = "PASS" if o.ok else "STATE" if o.state_failed else "FAIL"
+        lines.append(f"  {verdict:<5} {o.description}{given}")
+        lines += [f"          {p}" for p in o.problems]
+    lines += [f"  ERROR {e}" for e in v.errors]
+    passed = sum(o.ok for o in v.outcomes)
+    verdict = "the pact verified" if v.ok else "the pact did NOT verify"
+    lines.append(f"{passed} of {len(v.outcomes)} interaction(s) passed: {verdict}")
+    if any(o.state_failed for o in v.outcomes):
+        lines.append("STATE: a provider state could not be set up; fix the state handler before reading the rest.")
+    return "\n".join(lines)
