@@ -87,6 +87,7 @@ class SecretPattern:
     regex: str | None = None
     luhn: bool = False
     names: tuple[str, ...] = ()  # normalised; when set, only values of fields, params or headers so named
+    not_names: tuple[str, ...] = ()  # normalised; never values of fields, params or headers so named
 
 
 @dataclass(frozen=True)
@@ -451,8 +452,8 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
             if "regex" in pat
             else None
         )
-        names = tuple(normalise_name(n) for n in pat.get("names", ()))
-        secret_patterns.append(SecretPattern(pat["name"], regex, pat.get("luhn", False), names))
+        names, nots = (tuple(normalise_name(n) for n in pat.get(key, ())) for key in ("names", "not_names"))
+        secret_patterns.append(SecretPattern(pat["name"], regex, pat.get("luhn", False), names, nots))
     states = []
     for r in m.get("states", []):
         if not on(r):

@@ -49,7 +49,7 @@ ERRORS = {
         """,
         [
             "r.yaml:4: headers rule 'trace', action: expected one of drop, exact, regex, media-type, resource-path, "
-            "set, integer, etag, http-date, secret, found 'regx' (did you mean 'regex'?)"
+            "set, integer, etag, http-date, secret, operation, found 'regx' (did you mean 'regex'?)"
         ],
     ),
     "missing name": (

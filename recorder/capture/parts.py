@@ -8,12 +8,12 @@ imports only this much of mitmproxy (its start is on the way of every `infer`).
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from mitmproxy.net import encoding
 from mitmproxy.net.http import url
 
 from recorder.model import Exchange
+from recorder.urls import split_target
 
 # (method, path, request header fields, raw request body, status, response header fields, raw response
 # body, host, authority, the sides streamed past unrecorded): header fields and bodies as bytes.
@@ -26,11 +26,11 @@ def exchange_from_parts(parts: Parts) -> Exchange:
     # mitmproxy's Request.pretty_host, done here: parsing the authority is costly for the proxy's hook.
     if authority := authority or _joined(rq_headers, "host"):
         host = _host(authority)
-    split = urlsplit(path)
+    path, query = split_target(path)
     return Exchange(
         method=method.upper(),
-        path=split.path or "/",
-        query=tuple(url.decode(split.query)),
+        path=path,
+        query=tuple(url.decode(query)),
         request_headers=rq_headers,
         request_body=_decoded(rq_raw, rq_headers),
         status=status,

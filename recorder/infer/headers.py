@@ -79,6 +79,12 @@ class HeaderPolicy:
             self._decided[key] = rule
         return rule
 
+    def operation(self, headers: Headers) -> str:
+        """The operation a request asks for where a header names it (`action: operation`: an RPC over
+        one URL, X-Amz-Target, SOAPAction), else ""."""
+        named = [v for k, v in headers if (r := self.rule(k, "request")) is not None and r.action == "operation"]
+        return ",".join(named)
+
     def secret(self, name: str, side: str) -> bool:
         return (r := self.rule(name, side)) is not None and r.action == "secret"
 

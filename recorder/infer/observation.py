@@ -20,6 +20,7 @@ from recorder.infer.headers import HeaderPolicy
 from recorder.infer.matchers import Echo, child_path, infer_body
 from recorder.infer.sampling import Sampling
 from recorder.infer.shapes import branch, lessons, shape_builder, types_of
+from recorder.infer.variety import HeaderVariety
 from recorder.infer.xmlbody import xml_contract
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, InteractionKey, Sample, json_body, samples_kept
 from recorder.pattern import escape
@@ -41,6 +42,7 @@ class Message:
     body: Any = NO_BODY
     rules: dict[str, Any] = field(default_factory=dict)  # category -> rules ("path" has no key level)
     generators: dict[str, Any] = field(default_factory=dict)
+    body_type: str = ""  # the media type of a body sent without a Content-Type, as sniffed
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Context:
         self.rules = rules
         self.paths = PathRules(rules)
         self.headers = HeaderPolicy(rules, self.paths)
+        self.variety = HeaderVariety(rules.formats)  # header values pooled over the whole recording
 
     def overrides(self, method: str, template: str, side: str) -> dict[str, FieldRule]:
         """Field rules for one endpoint and side; for the same path a later rule wins."""
@@ -124,6 +127,15 @@ def _upload(body: bytes, mark: str, content_type: str, notes: list[str]) -> Any:
         return Binary(data)
 
 
+def _as_sent(body: bytes) -> tuple[Any, str]:
+    """A request body no content type explains: as text (XML sniffed by its first character), else bytes."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Binary(body), "application/octet-stream"
+    return text, "application/xml" if text.lstrip().startswith("<") else "text/plain"
+
+
 def shape_signature(value: Any) -> str:
     """The key structure of a request body: requests whose bodies have other keys are other interactions."""
     if isinstance(value, dict):
@@ -145,12 +157,21 @@ def form_fields(body: Any, content_type: str | None) -> list[str]:
     return sorted({name for name, _ in parse_qsl(text, keep_blank_values=True)})
 
 
-def key_of(exchange: Exchange, endpoint: Endpoint) -> InteractionKey:
+def key_of(exchange: Exchange, endpoint: Endpoint, operation: str = "") -> InteractionKey:
     query = ",".join(sorted({k for k, _ in exchange.query}))
     body = shape_signature(exchange.request_json)
     if fields := form_fields(exchange.request_body, exchange.request_header("content-type")):
         body = "form:" + ",".join(fields)
-    shape = ";".join(p for p in (f"query:{query}" if query else "", f"body:{body}" if body else "") if p)
+    # A conditional request (If-Match, If-None-Match, ...) is another interaction than a plain one: its
+    # outcome depends on what the provider holds, and its header must be sent.
+    conditions = ",".join(sorted({k.lower() for k, _ in exchange.request_headers if k.lower().startswith("if-")}))
+    parts = (
+        f"op:{operation}" if operation else "",
+        f"query:{query}" if query else "",
+        f"body:{body}" if body else "",
+        f"if:{conditions}" if conditions else "",
+    )
+    shape = ";".join(p for p in parts if p)
     return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
 
 
@@ -232,6 +253,8 @@ class Observation:
         elif "response" not in exchange.streamed:  # a body streamed past unrecorded is no sample of it
             sample = Sample(exchange.status, exchange.response_headers, exchange.response_body)
             self.samples = samples_kept(self.samples, sample)
+        self.ctx.variety.see("request", sent)
+        self.ctx.variety.see("response", answered)
         query: dict[str, list[str]] = {}
         for k, v in exchange.query:
             query.setdefault(k, []).append(v)
@@ -392,6 +415,9 @@ class Observation:
         msg = Message(headers=kept)
         seen = {k: branch(n, "string").get("x-distinct", []) for k, n in self._header_nodes(side).items()}
         chosen = self.ctx.headers.matchers(kept, side, seen)
+        for name, value in kept.items():
+            if name not in chosen and (pooled := self.ctx.variety.matcher(side, name, value)) is not None:
+                chosen[name] = ([pooled[0]], pooled[1])
         header_rules = {k: v for k, v in varying.items() if k in kept} | {k: m for k, (m, _) in chosen.items()}
         for name, (_, why) in chosen.items():
             evidence.setdefault(f"{side}.headers", {}).setdefault(name, {})["by"] = why
@@ -430,6 +456,12 @@ class Observation:
             msg.body = text
             msg.rules["body"] = {"$": [{"match": "type"}]}
             notes.append(f"{side} body ({kept['Content-Type']}) kept as a text example, matched by type only")
+        elif body and side == "request" and len(body) <= FILE_PART_MAX:
+            # Whatever it is (XML without a Content-Type, bytes): the provider needs it, as it was sent.
+            msg.body, msg.body_type = _as_sent(body)
+            notes.append(
+                f"request body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) kept as sent"
+            )
         elif body:
             notes.append(
                 f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
@@ -578,7 +610,7 @@ def observation(
     """The observation of an exchange's interaction (created on first sight; the response is not looked
     at), and the exchange's own path parameter values."""
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
-    key = key_of(exchange, endpoint)
+    key = key_of(exchange, endpoint, ctx.headers.operation(exchange.request_headers))
     if (obs := observations.get(key)) is None:
         obs = observations[key] = Observation(ctx, key, endpoint, values, len(observations))
     return obs, values

@@ -94,7 +94,7 @@ def interaction_key(i: Interaction) -> str:
 
 def _v4_interaction(i: Interaction) -> dict[str, Any]:
     out = {"type": "Synchronous/HTTP", "key": interaction_key(i), "pending": False} | _common(i)
-    out["request"] = _request(i, _v4_headers(i.request.headers), _v4_body(i.request))
+    out["request"] = _request(i, _v4_request_headers(i.request.headers), _v4_body(i.request))
     out["response"] = _response(i, _v4_headers(i.response.headers), _v4_body(i.response))
     distinct = f" ({n} distinct)" if (n := _repeats_left(i)) else ""
     text = [f"Inferred by pact-recorder from {i.exchanges} recorded exchange(s){distinct}."] + i.notes
@@ -131,6 +131,12 @@ def evidence_sidecar(consumer: str, provider: str, interactions: list[Interactio
     }
 
 
+def _v4_request_headers(headers: dict[str, str]) -> dict[str, list[str]]:
+    # The verifier sends each value of a list as a header line of its own, and splits a plain string on
+    # commas first: one value in a list is one line, as the consumer sent it (`Accept: a, b`).
+    return {k: [v] for k, v in headers.items()}
+
+
 def _v4_headers(headers: dict[str, str]) -> dict[str, list[str]]:
     # The core splits actual values of known multi-value headers on commas; expected values must match.
     return {k: [p.strip() for p in v.split(",")] if k.lower() in MULTI_VALUE else [v] for k, v in headers.items()}
@@ -139,7 +145,7 @@ def _v4_headers(headers: dict[str, str]) -> dict[str, list[str]]:
 def _v4_body(m: Message) -> dict[str, Any]:
     if m.body is NO_BODY:
         return {}
-    ctype = m.headers.get("Content-Type", "application/json")
+    ctype = m.headers.get("Content-Type") or m.body_type or "application/json"
     if isinstance(m.body, Binary):
         content = base64.b64encode(m.body.data).decode("ascii")
         return {"body": {"content": content, "contentType": ctype, "encoded": "base64"}}

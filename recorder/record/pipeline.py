@@ -81,6 +81,7 @@ class Recording:
         self.ambiguous: list[list[str]] = []  # interactions the recording cannot tell apart
         self.loosened = 0  # interactions the self-check had to loosen (see selfcheck)
         self.self_checked: set[str] = set()  # checks that passed in an earlier write
+        self.held: int | None = None  # interactions the pact written last holds (siblings collapsed, merged)
 
     def add(
         self, exchange: Exchange, source: str | None = None, redacted: bool = False, keep: bool = False
@@ -161,6 +162,7 @@ class Recording:
             mark_pending(document, previous)
         self.changes = diff(previous, document) if previous is not None else None
         text = dumps(document)
+        self.held = len(document["interactions"])
         try:
             check(document, text)
         except ValueError as e:
@@ -219,7 +221,8 @@ class Recording:
 
     def summary(self) -> str:
         recorded = self.seen - sum(self.skipped.values())
-        lines = [f"{self.seen} exchange(s) seen, {recorded} recorded into {len(self.observations)} interaction(s)"]
+        held = self.held if self.held is not None else len(self.observations)
+        lines = [f"{self.seen} exchange(s) seen, {recorded} recorded into {held} interaction(s)"]
         lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
         if found := self.redactor.found:
             where = ", ".join(f"{w} ({n})" for w, n in sorted(found.items()))
@@ -293,11 +296,13 @@ def _make_descriptions_unique(interactions: list[Interaction]) -> None:
         seen: set[str] = set()
         for n, i in enumerate(same, 1):
             parts = [
+                i.key.body_shape.partition("op:")[2].partition(";")[0],
                 f"query {', '.join(sorted(i.query))}" if i.query else "",
                 f"body {', '.join(sorted(i.request.body))}" if isinstance(i.request.body, dict) else "",
                 f"form {', '.join(fields)}"
                 if (fields := form_fields(i.request.body, i.request.headers.get("Content-Type")))
                 else "",
+                ", ".join(sorted(h for h in i.request.headers if h.lower().startswith("if-"))),
             ]
             label = "; ".join(p for p in parts if p) or "no query or body"
             label = label if label not in seen else f"{label} #{n}"

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from recorder.formats import multipart
 from recorder.secrets.redact import PLACEHOLDER
+from recorder.secrets.signing import credentials, marker, signed
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Secrets:
     def value(self, entry: dict, recorded: str = "", issued: dict[str, str] | None = None) -> str | None:
         """What goes where `entry` says; `recorded` is the redacted text there (a header keeps its scheme).
         A secret a response handed out (`issued`) is what the fresh provider handed out this time."""
+        if signed(entry):  # signed afresh by the relay, with the key if there is one
+            return marker(entry) if credentials(entry, self.given) is not None else None
         if entry.get("issued"):
             if cookies := entry.get("cookies"):
                 values = [(name, (issued or {}).get(secret)) for name, secret in cookies]
@@ -53,7 +56,9 @@ class Secrets:
             fresh = (issued or {}).get(entry["secret"])
             return None if fresh is None else entry.get("prefix", "") + fresh
         header = self.headers.get(str(entry["key"]).lower()) if entry.get("in") == "header" else None
-        if header is not None and entry["secret"] not in self.given and "user" not in entry:
+        # --header fills the names it matches, never a credential the provider refused (made up instead).
+        own = entry["secret"] in self.given or entry["secret"] in self.made
+        if header is not None and not own and "user" not in entry:
             return header
         raw = self.raw(entry["secret"])
         if raw is None:

@@ -36,11 +36,17 @@ from recorder.formats import multipart
 from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
+from recorder.secrets.signing import entry_fields, signature
 from recorder.values import set_cookie
 
 PLACEHOLDER = "<redacted>"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
-_CARD = re.compile(r"^[0-9](?:[ -]?[0-9]){12,18}$")
+# A card number as cards print it: 13 to 19 digits unbroken, in groups of four, or 4-6-5 (a range such
+# as `983040-1048575` is no card, whatever Luhn says).
+_CARD = re.compile(
+    r"^(?:[0-9]{13,19}|[0-9]{4}(?P<s>[ -])[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{1,4}(?:(?P=s)[0-9]{3})?"
+    r"|[0-9]{4}(?P<t>[ -])[0-9]{6}(?P=t)[0-9]{4,5})$"
+)
 _TOKEN = re.compile(r"\S+")
 
 
@@ -119,6 +125,9 @@ class SecretNames:
         """Where a secret header's value comes from: Basic credentials whose password the recording
         sent before (an account it created) are rebuilt from that password; anything else is one
         secret of its own."""
+        if (signed := signature(header, value)) is not None:  # one secret per key, not per signature
+            name = self.name(signed.secret_field, f"{signed.scheme}:{signed.key_id}")
+            return ("in", "header"), ("key", header), ("secret", name), *entry_fields(signed)
         scheme, _, credentials = value.partition(" ")
         if scheme.lower() == "basic":
             try:
@@ -147,7 +156,8 @@ class Redactor:
     def __init__(self, rules: Ruleset, secret_header: Callable[[str, str], bool]):
         self.names, self.allow = rules.secret_names, set(rules.secret_allow)
         self.patterns = [
-            (p.name, re.compile(p.regex) if p.regex else None, p.luhn, p.names) for p in rules.secret_patterns
+            (p.name, re.compile(p.regex) if p.regex else None, p.luhn, p.names, p.not_names)
+            for p in rules.secret_patterns
         ]
         self.cursors = frozenset(rules.cursors)
         self.secret_header = secret_header
@@ -181,13 +191,20 @@ class Redactor:
         return self._name_facts(name)[1]
 
     @staticmethod
-    def _applies(names: tuple[str, ...], named: str | None) -> bool:
-        """Does a value pattern limited to these field names (none: any) apply under the name `named`?"""
-        return not names or (named is not None and any(named == n or named.endswith(n) for n in names))
+    def _applies(names: tuple[str, ...], not_names: tuple[str, ...], named: str | None) -> bool:
+        """Does a value pattern limited to these field names (none: any), and never under `not_names`, apply
+        under the name `named`?"""
+
+        def under(listed: tuple[str, ...]) -> bool:
+            return named is not None and any(named == n or named.endswith(n) for n in listed)
+
+        return (not names or under(names)) and not under(not_names)
 
     def _prefilter(self, named: str | None) -> re.Pattern:
         """One regex for the patterns that apply under a (normalised) name: most values match none."""
-        regexes = tuple(r.pattern for _, r, _, names in self.patterns if r is not None and self._applies(names, named))
+        regexes = tuple(
+            r.pattern for _, r, _, names, nots in self.patterns if r is not None and self._applies(names, nots, named)
+        )
         if (known := self._prefilters.get(regexes)) is None:
             known = self._prefilters[regexes] = re.compile("|".join(f"(?:{r})" for r in regexes) or "(?!)")
         return known
@@ -198,8 +215,8 @@ class Redactor:
         if not (prefilter.search(value) or (self._luhn and _CARD.match(value))):
             return None
         named = normalise_name(name) if name is not None else None
-        for pattern, regex, check_luhn, names in self.patterns:
-            if not self._applies(names, named):
+        for pattern, regex, check_luhn, names, not_names in self.patterns:
+            if not self._applies(names, not_names, named):
                 continue
             if regex is not None and regex.search(value):
                 return pattern
@@ -349,8 +366,11 @@ class Redactor:
             return body, NO_BODY
         ctype = content_type.lower()
         if "x-www-form-urlencoded" in ctype:
+            # Written anew only when a field was redacted: a body merely labelled a form (an XML document
+            # sent as one) goes on byte for byte, as the provider read it.
             pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-            return urlencode([(k, self._field(v, k, f"{where} field {k}")) for k, v in pairs]).encode(), NO_BODY
+            redacted = [(k, self._field(v, k, f"{where} field {k}")) for k, v in pairs]
+            return (body if redacted == pairs else urlencode(redacted).encode()), NO_BODY
         if (mark := multipart.boundary(content_type)) is not None:
             return self._multipart(body, mark, where), NO_BODY
         if ctype.startswith("text/") or "xml" in ctype:

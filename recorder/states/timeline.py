@@ -24,9 +24,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote
 
 from recorder.model import NO_BODY, Exchange
+from recorder.urls import resolve
 from recorder.values import (
     READ,
     Location,
@@ -199,8 +200,10 @@ class Timeline:
                 need = replace(need, steps=(made,), seed=False)  # made by a write below it (an upload to .../a/file)
             needs.append(need)
         needs += self._destination(ex, chain, levels[-1] if levels else ())
+        # What a container holds is part of its state for a read of it, and for a DELETE of it (refused
+        # while it holds items, done when it is empty).
         reads = method in READ and 200 <= status < 300
-        listing = self._children(path, levels[-1] if levels else ()) if reads else None
+        listing = self._children(path, levels[-1] if levels else ()) if reads or method == "DELETE" else None
         if listing is None and 200 <= status < 300:
             listing = self._listed(ex, path, chain, levels)
         needs = self._named(ex, path, chain, listing) + needs
@@ -230,7 +233,21 @@ class Timeline:
                     merged = sorted({*needs[into].steps, *made, step}, key=lambda s: s.seq)
                     needs[into] = replace(needs[into], steps=tuple(merged))
             needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
+        needs = [replace(n, steps=self._with_containers(n)) if n.kind == "exists" and n.steps else n for n in needs]
         return Preconditions(needs, uses)
+
+    def _with_containers(self, need: Need) -> tuple[Step, ...]:
+        """An exists need's steps, and before them what made the containers they write into that are
+        not the resource's own (those are states of their own): a file copied from /a/f needs /a made
+        before its PUT can be replayed, as the recording had /a then."""
+        steps, wanted = need.steps, set(need.steps)
+        for step in steps:
+            segs = segments(norm(step.path))
+            for n in range(1, len(segs)):
+                prefix = "/" + "/".join(segs[:n])
+                if not need.path.startswith(prefix + "/") and (res := self.resources.get(prefix)) is not None:
+                    wanted |= {s for s in res.history if s.seq < step.seq}
+        return steps if len(wanted) == len(steps) else tuple(sorted(wanted, key=lambda s: s.seq))
 
     def _destination(self, ex: Exchange, chain: list[str], own: tuple) -> list[Need]:
         """What a COPY or a MOVE needed of its Destination (WebDAV, CouchDB): what the recording knows of
@@ -241,12 +258,15 @@ class Timeline:
         destination = ex.request_header("destination")
         if ex.method.upper() not in ("COPY", "MOVE") or not destination or ex.status not in (201, 204, 409, 412):
             return []
-        dest = norm(urlsplit(urljoin(ex.path, destination)).path)
+        dest = norm(resolve(ex.path, destination))
         if dest in chain:
             return []
         *outer, (_, name) = self._levels(self._chain(dest, "PUT", 201, frozenset()))[-1]
         level = (*(p if p in own else (f"destination_{p[0]}", p[1]) for p in outer), ("destination", name))
-        within = self._all_within([self._container(dest.rpartition("/")[0] or "/")], chain)
+        within = [  # named apart too: the request's own states name its path
+            replace(n, levels=tuple(p if p in own else (f"destination_{p[0]}", p[1]) for p in n.levels))
+            for n in self._all_within([self._container(dest.rpartition("/")[0] or "/")], chain)
+        ]
         res = self.resources.get(dest)
         if not (res.exists if res is not None and res.exists is not None else ex.status != 201):
             return [*within, Need("absent", level, path=dest)]
@@ -387,10 +407,12 @@ class Timeline:
     def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
         method, status = ex.method.upper(), ex.status
         if target:
-            if method in CREATE and status == 201:  # made by it, unless it was there (a second version)
+            if method in CREATE and 200 <= status < 300:
+                # Made by it, unless the recording saw it there before (a second version, an overwrite):
+                # known by the sequence, not the status (an object store answers a creation with 200).
                 return bool((res := self.resources.get(path)) and res.exists)
-            if status in (404, 410):
-                return False
+            if status in (404, 410) or status == 412 and ex.request_header("if-match") == "*":
+                return False  # gone, or refused for want of any version of it (If-Match: *)
             if method == "DELETE" and 200 <= status < 300 or status in (409, 412) or status == 304:
                 return True
         res = self.resources.get(path)
@@ -499,7 +521,7 @@ class Timeline:
             # WebDAV and CouchDB: the Destination (a URL, or a name relative to the request's) is made
             # from the source; a setup makes the source, then copies it.
             source = self.resources.get(path)
-            res = self._resource(norm(urlsplit(urljoin(ex.path, destination)).path))
+            res = self._resource(norm(resolve(ex.path, destination)))
             res.history = self._trim([*(source.history if source and source.exists else []), step])
             res.exists, res.data = True, _data(ex, res.data)
             if method == "MOVE" and source is not None:

@@ -35,6 +35,7 @@ from recorder.pact.core_match import CoreMatcher
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import collection_items
 from recorder.threadserver import ThreadServer
+from recorder.urls import split_target
 
 REPLAYED_SECRET = "replayed-secret"
 """What a redacted value in a response is answered with: any value the consumer can send back."""
@@ -66,13 +67,12 @@ class Replay:
         self._known = known_resources(self.interactions)
 
     def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
-        parts = urlsplit(target)
-        path = parts.path or "/"
-        accepting = self.matcher.accepting(method, path, parts.query, headers, body)
+        path, query = split_target(target)
+        accepting = self.matcher.accepting(method, path, query, headers, body)
         with self._lock:
             if not accepting:
                 return self._unmatched(method, target)
-            n = min(accepting, key=lambda i: self._rank(i, path, parts.query))
+            n = min(accepting, key=lambda i: self._rank(i, path, query))
             self.served[n] += 1
             answer = self._respond(n, method, path)
             self._remember(method, path, answer)
@@ -130,7 +130,7 @@ class Replay:
             self._gone.add(path)
 
     def _unmatched(self, method: str, target: str) -> Answer:
-        closest = self.interactions[closest_interaction(self.interactions, method, urlsplit(target).path)]
+        closest = self.interactions[closest_interaction(self.interactions, method, split_target(target)[0])]
         message = (
             f"pact-recorder replay: no interaction accepts {method} {target}; the closest is "
             f"{closest['description']!r} ({closest['request']['method']} {closest['request']['path']})"

@@ -133,6 +133,7 @@ class Setup:
     issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
     calls: StateCalls = field(default_factory=StateCalls)
     _ran: set[int] = field(default_factory=set)
+    problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -153,9 +154,10 @@ class Setup:
             if self.restart is not None:
                 self.restart()
             elif self.reset_url:
-                self._send_url("POST", self.reset_url)
+                self._said("the reset", "POST", self.reset_url, self._send_url("POST", self.reset_url))
             elif self.recorded.reset is not None:
-                self._send(self.recorded.steps[self.recorded.reset])
+                step = self.recorded.steps[self.recorded.reset]
+                self._said("the recorded reset", step["method"], step["path"], self._send(step))
             else:
                 self._undo()
         self.bindings.clear()
@@ -236,7 +238,20 @@ class Setup:
             headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
             if path in accounts and (own := self.secrets.value(self.accounts[path.rsplit("/", 1)[-1]])):
                 headers["Authorization"] = own
-            self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
+            gone = self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
+            if gone.status not in (404, 410):
+                self._said("the undo", "DELETE", made[path]["path"], gone)
+
+    def _said(self, what: str, method: str, target: str, answer: Response) -> None:
+        """Remember a reset or an undo the provider refused (once per request and status): every
+        interaction after it starts from what the ones before left."""
+        if not 200 <= answer.status < 300 and len(self.problems) < 50:
+            text = " ".join(answer.body[:200].decode("utf-8", "replace").split())
+            self.problems.setdefault(
+                (what, method, target, answer.status),
+                f"{what} {method} {target} answered {answer.status}: {text} (the interactions after it start "
+                "from what the ones before left; --reset-url or --reset-command can empty the provider)",
+            )
 
     def _learn(self, captures: list[dict], fresh: Response) -> None:
         for capture in captures:

@@ -7,7 +7,7 @@ import importlib.util
 import inspect
 import json
 from collections.abc import Mapping
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from typing import Any
 from recorder.files import load_pact
 from recorder.pact.core_verifier import LocalServer, output_parked, verdict, verifier
 from recorder.secrets.fill import Secrets, fill_request, option, where
+from recorder.secrets.signing import ENVIRONMENT, signed
+from recorder.verify import provider_relay
 from recorder.verify.recorded_states import Setup
 from recorder.verify.relay import Relay
 
@@ -44,9 +46,15 @@ class Verification:
     ok: bool
     outcomes: list[InteractionOutcome]
     errors: list[str]  # problems not tied to one interaction (a pact that would not load)
+    notes: list[str] = field(default_factory=list)  # what went wrong between interactions (a failed reset)
 
     def report(self) -> dict[str, Any]:
-        return {"ok": self.ok, "interactions": [asdict(o) for o in self.outcomes], "errors": self.errors}
+        return {
+            "ok": self.ok,
+            "interactions": [asdict(o) for o in self.outcomes],
+            "errors": self.errors,
+            "notes": self.notes,
+        }
 
 
 def verify(
@@ -76,13 +84,41 @@ def verify(
     filled = fill_pact(doc, pact_path, secrets)
     custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc, pact_path)}
     calls = setup if setup is not None else Relay(state_url) if state_url else None
-    with LocalServer(json.dumps(filled).encode(), calls) as local:
+    with ExitStack() as stack:
+        signing = signed_entries(doc, pact_path, setup)
+        if provider_relay.needed(_request_headers(doc, setup), signing):  # the verifier and the setups
+            relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given)
+            provider_url = stack.enter_context(relay).url
+            if setup is not None:
+                setup.provider_url = provider_url
+        local = stack.enter_context(LocalServer(json.dumps(filled).encode(), calls))
         state_url = local.state_url if calls is not None else None
         given = bool(headers or secrets.given)
         result = _run(
             doc, local.pact_url, provider_url, state_url, states, custom, given, secret_entries(doc, pact_path)
         )
+    if setup is not None:
+        result.notes += list(setup.problems.values())
     return _summarise_states(result, calls.calls.groups) if calls is not None else result
+
+
+def _request_headers(doc: dict, setup: Setup | None) -> list[dict[str, str]]:
+    """The request headers of every interaction (V4 lists joined) and of every setup step."""
+    out = [
+        {
+            k: ", ".join(v) if isinstance(v, list) else v
+            for k, v in ((i.get("request") or {}).get("headers") or {}).items()
+        }
+        for i in doc.get("interactions", [])
+    ]
+    return out + [dict(step.get("headers", [])) for step in (setup.recorded.steps.values() if setup else ())]
+
+
+def signed_entries(doc: dict, pact_path: Path, setup: Setup | None) -> dict[str, dict]:
+    """The signing keys the interactions and the setups' steps need, each by its secret's name."""
+    entries = [e for es in secret_entries(doc, pact_path).values() for e in es]
+    entries += [e for step in (setup.recorded.steps.values() if setup else ()) for e in step.get("secrets", [])]
+    return {e["secret"]: e for e in entries if signed(e)}
 
 
 def pact_states(doc: dict) -> set[str]:
@@ -109,16 +145,22 @@ def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
     doc = load_pact(pact_path)
     secrets.made |= made_in_pact(doc, pact_path)
     needed: dict[str, list[str]] = {}
-    for description, entries in secret_entries(doc, pact_path).items():
+    keys: set[str] = set()  # names of signing keys: the scheme's environment gives them too
+    sources = [(repr(d), es) for d, es in secret_entries(doc, pact_path).items()]
+    sources += [(f"setup step {n}", step.get("secrets", [])) for n, step in sorted(recorded.steps.items())]
+    for where_, entries in sources:
+        keys |= {e["secret"] for e in entries if signed(e)}
         for name in secrets.missing(entries):
-            needed.setdefault(name, []).append(repr(description))
-    for number, step in sorted(recorded.steps.items()):
-        for name in secrets.missing(step.get("secrets", [])):
-            needed.setdefault(name, []).append(f"setup step {number}")
+            needed.setdefault(name, []).append(where_)
     if needed:
         lines = [
             f"  {name}: needed by {len(where)} request(s), e.g. {where[0]}; pass --secret {name}=VALUE "
-            f"(or PACT_SECRET_{name.upper()})"
+            + (
+                f"(or {ENVIRONMENT['secret']} and {ENVIRONMENT['key_id']} in the environment): the key they are "
+                "signed with, signed afresh for each request"
+                if name in keys
+                else f"(or PACT_SECRET_{name.upper()})"
+            )
             for name, where in sorted(needed.items())
         ]
         raise ValueError("the recording redacted values these requests need:\n" + "\n".join(lines))
@@ -134,7 +176,7 @@ def accounts(pact_path: Path, recorded: Any) -> dict[str, dict]:
 def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
     """Secrets any value will do for: sent as data by a request that wrote it (a PUT or PATCH, a POST
     that created something: the recording set them, like an account's password), or sent only by
-    requests the provider refused (401). A POST that did not create (a login) needs the real one."""
+    requests the provider refused (401, 403). A POST that did not create (a login) needs the real one."""
     made, refused, accepted = set(), set(), set()
     for i in doc.get("interactions", []):
         request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
@@ -142,7 +184,7 @@ def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
         for e in secret_entries({"interactions": [i]}, pact_path).get(i.get("description", ""), []):
             if e.get("in") in ("body", "form", "multipart") and writes:
                 made.add(e["secret"])
-            (refused if status == 401 else accepted).add(e["secret"])
+            (refused if status in (401, 403) else accepted).add(e["secret"])
     return made | (refused - accepted)
 
 
@@ -318,6 +360,7 @@ def render(v: Verification, pact_path: Path, provider_url: str) -> str:
         lines.append(f"  {verdict:<5} {o.description}{given}")
         lines += [f"          {p}" for p in o.problems]
     lines += [f"  ERROR {e}" for e in v.errors]
+    lines += [f"  NOTE  {n}" for n in v.notes]
     passed = sum(o.ok for o in v.outcomes)
     verdict = "the pact verified" if v.ok else "the pact did NOT verify"
     lines.append(f"{passed} of {len(v.outcomes)} interaction(s) passed: {verdict}")

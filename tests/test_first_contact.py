@@ -1,0 +1,474 @@
+"""First contact (issue 22): behaviours real APIs have, each shown by a minimal provider.
+
+Every test records a consumer through `pact-recorder record` (the real proxy), then verifies the pact
+with the real Pact core against the same provider started afresh and EMPTY, with
+`--states-from-recording` and nothing else, as the README says a user would. Nothing here branches on
+a product: each provider is the smallest one with the behaviour.
+"""
+
+from __future__ import annotations
+
+import hmac
+import http.client
+import json
+import os
+import re
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from examples.jsonserver import JsonHandler, serving
+from tests.conftest import CLI, PACT_NAME, cli, record_through, recorder_args
+
+
+class Provider(JsonHandler):
+    """A provider whose state is per server (`fresh()` makes a new one): `self.store` is what it holds."""
+
+    store: dict
+    lock: threading.Lock
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        return type(cls.__name__, (cls,), {"store": {}, "lock": threading.Lock()})
+
+    def body(self) -> bytes:
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def send_bytes(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        self.send_response(status)
+        for k, v in {"Content-Length": str(len(body)), **(headers or {})}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def send(url: str, method: str, target: str, body: bytes = b"", headers: dict | None = None):
+    """One request as a client sends it: the target exactly as given (`//a` stays `//a`)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request(method, target, body=body or None, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def provider_serving(provider: type[Provider]):
+    with serving(provider.fresh()) as url:
+        yield url
+
+
+def first_contact(tmp_path: Path, provider: type[Provider], exercise: Callable[[str], None], *verify: str):
+    """Record `exercise(url)` through the recorder in front of `provider`, then verify the pact against a
+    fresh, empty `provider` with --states-from-recording (and `verify`). (the pact, verify's output)."""
+    out = tmp_path / "pacts"
+    with provider_serving(provider) as url:
+        record_through(recorder_args(url, out), exercise)
+    pact = out / PACT_NAME
+    with provider_serving(provider) as url:
+        result = cli("verify", str(pact), "--provider-url", url, "--states-from-recording", *verify)
+    return json.loads(pact.read_text()), result
+
+
+def green(result) -> bool:
+    return result.returncode == 0 and "the pact verified" in result.stdout
+
+
+# -- paths exactly as sent --------------------------------------------------------------------------
+
+
+class Query(Provider):
+    """A query API that, like many, reads `//api/v1/query` as `/api/v1/query` (a client base URL ending in /)."""
+
+    def do_GET(self):  # noqa: N802
+        path = self.path.partition("?")[0]
+        if [s for s in path.split("/") if s] == ["api", "v1", "query"]:
+            return self.send_json(200, {"status": "success", "data": {"result": []}})
+        self.send_json(404, {"error": f"no route {path}"})
+
+    do_POST = do_GET  # noqa: N815
+
+
+def test_a_path_sent_with_a_double_slash_is_recorded_as_sent_and_verifies(tmp_path):
+    def exercise(url):
+        assert send(url, "GET", "//api/v1/query?query=up")[0] == 200
+        assert send(url, "POST", "//api/v1/query", b"query=up", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
+
+    pact, result = first_contact(tmp_path, Query, exercise)
+    assert {i["request"]["path"] for i in pact["interactions"]} == {"//api/v1/query"}
+    assert green(result), result.stdout + result.stderr
+
+
+# -- ids in headers ---------------------------------------------------------------------------------
+
+
+class Ids(Provider):
+    """A new request id in every response, and this server instance's own id (constant for its life, new
+    for the next one); each path is read once, so no interaction alone sees either vary."""
+
+    def do_GET(self):  # noqa: N802
+        if "instance" not in self.store:
+            self.store["instance"] = uuid.uuid4().hex
+        headers = {"X-Op-Id": str(uuid.uuid4()), "X-Server-Instance": self.store["instance"]}
+        self.send_json(200, {"path": self.path}, headers)
+
+
+def test_a_header_new_in_every_response_and_a_random_looking_one_are_matched_by_format(tmp_path):
+    def exercise(url):
+        for name in ("a", "b", "c", "d"):
+            assert send(url, "GET", f"/things/{name}/summary")[0] == 200
+
+    pact, result = first_contact(tmp_path, Ids, exercise)
+    for i in pact["interactions"]:
+        rules = i["response"]["matchingRules"]["header"]
+        assert rules["X-Op-Id"]["matchers"][0]["regex"].startswith("^[0-9a-fA-F]{8}-")
+        assert rules["X-Server-Instance"]["matchers"] == [{"match": "regex", "regex": "^[0-9a-fA-F]+$"}]
+    assert green(result), result.stdout + result.stderr
+
+
+# -- creations known by the sequence ----------------------------------------------------------------
+
+
+class Objects(Provider):
+    """An object store: a PUT makes a bucket or an object and answers 200 (not 201), an object needs its
+    bucket, a bucket with objects cannot be deleted (409) and an empty one can (204)."""
+
+    def do_PUT(self):  # noqa: N802
+        bucket, _, key = self.path.strip("/").partition("/")
+        data = self.body()
+        with self.lock:
+            if not key:
+                if bucket in self.store:
+                    return self.send_json(409, {"error": "BucketAlreadyOwnedByYou"})
+                self.store[bucket] = {}
+                return self.send_bytes(200)
+            if bucket not in self.store:
+                return self.send_json(404, {"error": "NoSuchBucket"})
+            self.store[bucket][key] = data
+        self.send_bytes(200, headers={"ETag": f'"{len(data)}"'})
+
+    def do_GET(self):  # noqa: N802
+        bucket, _, key = self.path.strip("/").partition("/")
+        objects = self.store.get(bucket)
+        if objects is None:
+            return self.send_json(404, {"error": "NoSuchBucket"})
+        if not key:
+            return self.send_json(200, {"keys": sorted(objects)})
+        if key not in objects:
+            return self.send_json(404, {"error": "NoSuchKey"})
+        self.send_bytes(200, objects[key], {"Content-Type": "application/octet-stream"})
+
+    def do_DELETE(self):  # noqa: N802
+        bucket, _, key = self.path.strip("/").partition("/")
+        with self.lock:
+            objects = self.store.get(bucket)
+            if objects is None:
+                return self.send_json(404, {"error": "NoSuchBucket"})
+            if key:
+                objects.pop(key, None)
+            elif objects:
+                return self.send_json(409, {"error": "BucketNotEmpty"})
+            else:
+                del self.store[bucket]
+        self.send_bytes(204)
+
+
+def test_a_write_answered_200_to_a_path_never_seen_is_a_creation_and_its_setup_makes_it(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/photos")[0] == 200
+        assert send(url, "PUT", "/photos/cat.txt", b"meow", {"Content-Type": "text/plain"})[0] == 200
+        assert send(url, "GET", "/photos/cat.txt")[2] == b"meow"
+        assert send(url, "GET", "/photos")[0] == 200
+
+    pact, result = first_contact(tmp_path, Objects, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_container_that_holds_items_is_a_state_apart_from_an_empty_one(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/photos")[0] == 200
+        assert send(url, "PUT", "/photos/cat.txt", b"meow", {"Content-Type": "text/plain"})[0] == 200
+        assert send(url, "DELETE", "/photos")[0] == 409
+        assert send(url, "DELETE", "/photos/cat.txt")[0] == 204
+        assert send(url, "DELETE", "/photos")[0] == 204
+
+    pact, result = first_contact(tmp_path, Objects, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+# -- headers as sent --------------------------------------------------------------------------------
+
+
+class Calendar(Provider):
+    """Reads only the first Accept line (as many servers do), and honours If-Match / If-None-Match: *."""
+
+    def do_GET(self):  # noqa: N802
+        if "text/calendar" not in (self.headers.get_all("Accept") or [""])[0]:
+            return self.send_json(406, {"error": "not acceptable"})
+        if self.path not in self.store:
+            return self.send_json(404, {"error": "no such event"})
+        self.send_bytes(200, self.store[self.path], {"Content-Type": "text/calendar"})
+
+    def do_PUT(self):  # noqa: N802
+        data = self.body()
+        with self.lock:
+            there = self.path in self.store
+            if self.headers.get("If-None-Match") == "*" and there or self.headers.get("If-Match") == "*" and not there:
+                return self.send_json(412, {"error": "precondition failed"})
+            self.store[self.path] = data
+        self.send_bytes(204 if there else 201)
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            there = self.store.pop(self.path, None) is not None
+        self.send_bytes(204 if there else 404)
+
+
+EVENT = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+
+
+def test_a_header_sent_as_one_line_stays_one_line_and_conditional_writes_are_interactions_of_their_own(tmp_path):
+    def exercise(url):
+        calendar = {"Content-Type": "text/calendar"}
+        assert send(url, "PUT", "/cal/a.ics", EVENT, calendar)[0] == 201
+        assert send(url, "PUT", "/cal/a.ics", EVENT, calendar)[0] == 204
+        assert send(url, "PUT", "/cal/a.ics", EVENT, {**calendar, "If-None-Match": "*"})[0] == 412
+        assert send(url, "PUT", "/cal/b.ics", EVENT, {**calendar, "If-Match": "*"})[0] == 412
+        assert send(url, "GET", "/cal/a.ics", headers={"Accept": "text/xml, text/calendar"})[0] == 200
+
+    pact, result = first_contact(tmp_path, Calendar, exercise)
+    get = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
+    assert get["request"]["headers"]["Accept"] == ["text/xml, text/calendar"]
+    conditional = [i for i in pact["interactions"] if {"If-Match", "If-None-Match"} & set(i["request"].get("headers", {}))]
+    assert len(conditional) == 2
+    assert green(result), result.stdout + result.stderr
+
+
+# -- computed credentials ---------------------------------------------------------------------------
+
+KEY_ID, KEY = "AKIDPACTRECORDER", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+_SIGV4 = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/]+)/[0-9]{8}/([^/]+)/([^/]+)/aws4_request, SignedHeaders=([^,]+), Signature=(\w+)"
+)
+
+
+def signed_headers(method: str, url: str, body: bytes = b"", headers: dict | None = None) -> dict:
+    """What an SDK sends: the request signed with AWS Signature V4 by botocore, for service `kv`."""
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    SigV4Auth(Credentials(KEY_ID, KEY), "kv", "eu-west-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+class SignedStore(Provider):
+    """A key-value store that answers only requests signed with its key (403 otherwise)."""
+
+    def authentic(self, body: bytes) -> bool:
+        m = _SIGV4.match(self.headers.get("Authorization", ""))
+        if not m or m[1] != KEY_ID:
+            return False
+        names = m[4].split(";")
+        request = AWSRequest(
+            method=self.command, url=f"http://{self.headers['Host']}{self.path}", data=body,
+            headers={n: self.headers[n] for n in names},
+        )  # fmt: skip
+        request.context["timestamp"] = self.headers["X-Amz-Date"]
+        signer = SigV4Auth(Credentials(KEY_ID, KEY), m[3], m[2])
+        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        return hmac.compare_digest(expected, m[5])
+
+    def handle_signed(self):
+        body = self.body()
+        if not self.authentic(body):
+            return self.send_json(403, {"error": "SignatureDoesNotMatch"})
+        with self.lock:
+            if self.command == "PUT":
+                self.store[self.path] = json.loads(body)
+                return self.send_json(200, {"stored": self.path})
+        if self.path not in self.store:
+            return self.send_json(404, {"error": "NoSuchKey"})
+        self.send_json(200, self.store[self.path])
+
+    do_GET = do_PUT = handle_signed  # noqa: N815
+
+
+def test_requests_signed_with_a_key_need_the_key_once_and_are_signed_afresh_at_verify_time(tmp_path):
+    def exercise(url):
+        for name in ("a", "b", "c"):
+            body = json.dumps({"name": name}).encode()
+            headers = signed_headers("PUT", f"{url}/items/{name}", body, {"Content-Type": "application/json"})
+            assert send(url, "PUT", f"/items/{name}", body, headers)[0] == 200
+            assert send(url, "GET", f"/items/{name}", headers=signed_headers("GET", f"{url}/items/{name}"))[0] == 200
+        assert send(url, "GET", "/items/zzz", headers=signed_headers("GET", f"{url}/items/zzz"))[0] == 404
+
+    out = tmp_path / "pacts"
+    with provider_serving(SignedStore) as url:
+        record_through(recorder_args(url, out), exercise)
+    pact = out / PACT_NAME
+    assert "Signature=" not in pact.read_text() and KEY not in pact.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    with provider_serving(SignedStore) as url:
+        args = [CLI, "verify", str(pact), "--provider-url", url, "--states-from-recording"]
+        without = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        keyed = subprocess.run(args, capture_output=True, text=True, env={**env, "AWS_SECRET_ACCESS_KEY": KEY}, timeout=120)
+    assert without.returncode == 2
+    needs = [line for line in without.stderr.splitlines() if line.startswith("  ")]
+    assert len(needs) == 1 and needs[0].startswith("  aws_secret_access_key: needed by "), without.stderr
+    assert "AWS_SECRET_ACCESS_KEY" in needs[0]
+    assert green(keyed), keyed.stdout + keyed.stderr
+
+
+# -- resources named in a header --------------------------------------------------------------------
+
+
+class Dav(Provider):
+    """WebDAV's core: collections (MKCOL) hold files; COPY takes an absolute Destination on this server's
+    own host (502 otherwise, as servers compare it with Host) into a collection that must exist."""
+
+    def parent_exists(self, path: str) -> bool:
+        parent = path.rstrip("/").rpartition("/")[0]
+        return parent == "" or parent + "/" in self.store
+
+    def do_MKCOL(self):  # noqa: N802
+        with self.lock:
+            if self.path in self.store or not self.parent_exists(self.path):
+                return self.send_bytes(405 if self.path in self.store else 409)
+            self.store[self.path] = None
+        self.send_bytes(201)
+
+    def do_PUT(self):  # noqa: N802
+        data = self.body()
+        with self.lock:
+            if not self.parent_exists(self.path):
+                return self.send_bytes(409)
+            there = self.path in self.store
+            self.store[self.path] = data
+        self.send_bytes(204 if there else 201)
+
+    def do_GET(self):  # noqa: N802
+        data = self.store.get(self.path)
+        if data is None:
+            return self.send_bytes(404)
+        self.send_bytes(200, data, {"Content-Type": "text/plain"})
+
+    def do_COPY(self):  # noqa: N802
+        destination = urlsplit(self.headers.get("Destination", ""))
+        if destination.netloc != self.headers.get("Host"):
+            return self.send_bytes(502)
+        with self.lock:
+            if self.store.get(self.path) is None:
+                return self.send_bytes(404)
+            if not self.parent_exists(destination.path):
+                return self.send_bytes(409)
+            there = destination.path in self.store
+            self.store[destination.path] = self.store[self.path]
+        self.send_bytes(204 if there else 201)
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            gone = [p for p in self.store if p == self.path or p.startswith(self.path.rstrip("/") + "/")]
+            for p in gone:
+                del self.store[p]
+        self.send_bytes(204 if gone else 404)
+
+
+def test_a_copy_to_a_url_of_the_provider_is_set_up_with_its_source_and_destination_collections(tmp_path):
+    def exercise(url):
+        host = urlsplit(url).netloc
+        assert send(url, "MKCOL", "/a/")[0] == 201
+        assert send(url, "PUT", "/a/f.txt", b"hello", {"Content-Type": "text/plain"})[0] == 201
+        assert send(url, "MKCOL", "/b/")[0] == 201
+        assert send(url, "COPY", "/a/f.txt", headers={"Destination": f"http://{host}/b/f.txt"})[0] == 201
+        assert send(url, "GET", "/b/f.txt")[2] == b"hello"
+
+    pact, result = first_contact(tmp_path, Dav, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_reset_the_provider_refuses_is_said_once_with_its_answer(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/photos")[0] == 200
+        assert send(url, "PUT", "/photos/cat.txt", b"meow", {"Content-Type": "text/plain"})[0] == 200
+        assert send(url, "GET", "/photos/cat.txt")[0] == 200
+
+    out = tmp_path / "pacts"
+    with provider_serving(Objects) as url:
+        record_through(recorder_args(url, out), exercise)
+    with provider_serving(Objects) as url:
+        reset = f"{url}/admin/reset"
+        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording", "--reset-url", reset)
+    notes = [line for line in result.stdout.splitlines() if line.startswith("  NOTE")]
+    assert len(notes) == 1 and notes[0].startswith(f"  NOTE  the reset POST {reset} answered 501: <!DOCTYPE"), notes
+
+
+# -- request bodies as sent -------------------------------------------------------------------------
+
+
+class XmlQueries(Provider):
+    """Reads an XML request body whatever its Content-Type says (none, or a form's), 400 when it does
+    not parse: what object stores and WebDAV servers do."""
+
+    def do_POST(self):  # noqa: N802
+        try:
+            root = ElementTree.fromstring(self.body())
+        except ElementTree.ParseError:
+            return self.send_json(400, {"error": "MalformedXML"})
+        self.send_json(200, {"root": root.tag, "keys": [k.text for k in root.iter("Key")]})
+
+
+def test_a_request_body_without_a_content_type_or_under_a_wrong_one_is_sent_as_it_was(tmp_path):
+    query = b"<?xml version='1.0' encoding='utf-8'?><Delete><Object><Key>a b</Key></Object></Delete>"
+
+    def exercise(url):
+        assert send(url, "POST", "/photos?delete", query)[0] == 200
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        assert send(url, "POST", "/search", b"<?xml version='1.0'?><Find><Key>x</Key></Find>", form)[0] == 200
+
+    pact, result = first_contact(tmp_path, XmlQueries, exercise)
+    bodies = {i["request"]["path"]: i["request"]["body"] for i in pact["interactions"]}
+    assert bodies["/photos"]["content"] == query.decode()
+    assert bodies["/search"]["content"] == "<?xml version='1.0'?><Find><Key>x</Key></Find>"
+    assert green(result), result.stdout + result.stderr
+
+
+# -- operations named in a header -------------------------------------------------------------------
+
+
+class Rpc(Provider):
+    """An RPC over one URL: the operation is named in X-Amz-Target, the bodies of two have the same keys."""
+
+    def do_POST(self):  # noqa: N802
+        args = json.loads(self.body())
+        match self.headers.get("X-Amz-Target", "").rpartition(".")[2]:
+            case "Add":
+                return self.send_json(200, {"sum": args["a"] + args["b"]})
+            case "Multiply":
+                return self.send_json(200, {"product": args["a"] * args["b"]})
+        self.send_json(400, {"__type": "UnknownOperationException"})
+
+
+def test_operations_named_in_a_header_are_interactions_of_their_own(tmp_path):
+    def exercise(url):
+        for op in ("Add", "Multiply"):
+            headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"Calc_2024.{op}"}
+            assert send(url, "POST", "/", json.dumps({"a": 3, "b": 4}).encode(), headers)[0] == 200
+
+    pact, result = first_contact(tmp_path, Rpc, exercise)
+    targets = sorted(i["request"]["headers"]["X-Amz-Target"] for i in pact["interactions"])
+    assert targets == [["Calc_2024.Add"], ["Calc_2024.Multiply"]]
+    assert {i["description"] for i in pact["interactions"]} == {
+        "POST / returns 200 (Calc_2024.Add; body a, b)",
+        "POST / returns 200 (Calc_2024.Multiply; body a, b)",
+    }
+    assert green(result), result.stdout + result.stderr
