@@ -1,5 +1,5 @@
 """Where values are in a request or a response, by place: path segments, query parameters, headers
-(an ETag without its quotes, the parts of a URL), JSON body fields. The timeline finds with these the
+(an ETag without its quotes, the parts of a URL), JSON body fields, XML elements. The timeline finds with these the
 values a provider generated (ids, ETags, cursors) and where a later request sent them back.
 
     >>> request_values(Exchange("GET", "/records/9f2c", (("_token", "abc"),), (), b"", 200, (), b""))
@@ -15,15 +15,18 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+from xml.etree import ElementTree
 
 from recorder.model import NO_BODY, Exchange
 
 READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
 MAX_LEAVES = 400  # body values looked at per response
 ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
-VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
+VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page|version", re.I)
+XML_BODY_MAX = 256 * 1024  # XML response bodies looked into for values (an id in an S3 or WebDAV answer)
 
-Location = tuple  # ("header", name[, "segment", i | "query", key]) | ("body", key-or-index, ...) | ("path", i)
+# ("header", name[, "segment", i | "query", key]) | ("body", key-or-index, ...) | ("xml", tag, ...) | ("path", i)
+Location = tuple
 
 
 def norm(path: str) -> str:
@@ -92,9 +95,11 @@ def set_cookie(value: str) -> tuple[str, str]:
     return name.strip(), rest.split(";", 1)[0].strip()
 
 
-def value_at(at: list, headers: list[tuple[str, str]], body: Any) -> str | None:
+def value_at(at: list, headers: list[tuple[str, str]], body: Any, raw: bytes = b"") -> str | None:
     """The value at a place `response_values` named (or a cookie's), in another response of the same
-    request: where a fresh provider put what the recorded one had there."""
+    request: where a fresh provider put what the recorded one had there (`raw`: its body's bytes)."""
+    if at[0] == "xml":
+        return _xml_values(raw).get(tuple(at))
     if at[0] == "cookie":
         cookies = (set_cookie(v) for k, v in headers if k.lower() == "set-cookie")
         return next((v for name, v in cookies if name == at[1]), None)
@@ -135,7 +140,34 @@ def body_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None)
     """response_values of the response's body. `redact(keys, value)`: the body was not redacted
     (recorder.infer.sampling), so each value taken is here."""
     body = ex.response_json
-    return {} if body is NO_BODY else _body_values(body, redact)
+    if body is NO_BODY:
+        return _xml_values(ex.response_body) if redact is None else {}
+    return _body_values(body, redact)
+
+
+def _xml_values(body: bytes) -> dict[Location, str]:
+    """What `_distinctive` takes among the texts of an XML body's leaf elements, by their path of local
+    names (`UploadId` in an InitiateMultipartUploadResult): the first of each path."""
+    if not body or len(body) > XML_BODY_MAX or body.lstrip()[:1] != b"<":
+        return {}
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return {}
+    out: dict[Location, str] = {}
+    stack = [(root, ("xml", _local(root.tag)))]
+    while stack and len(out) < MAX_LEAVES:
+        element, at = stack.pop()
+        children = list(element)
+        stack.extend((child, (*at, _local(child.tag))) for child in reversed(children))
+        text = _distinctive(at[-1], element.text.strip()) if not children and element.text and at not in out else None
+        if text is not None:
+            out[at] = text
+    return out
+
+
+def _local(tag: Any) -> str:
+    return str(tag).rpartition("}")[2]  # without its namespace
 
 
 def _body_values(body: Any, redact: Callable[[tuple, Any], Any] | None) -> dict[Location, str]:

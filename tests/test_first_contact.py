@@ -8,6 +8,7 @@ a product: each provider is the smallest one with the behaviour.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import http.client
 import json
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree
 
 from botocore.auth import SigV4Auth
@@ -104,7 +105,10 @@ class Query(Provider):
 def test_a_path_sent_with_a_double_slash_is_recorded_as_sent_and_verifies(tmp_path):
     def exercise(url):
         assert send(url, "GET", "//api/v1/query?query=up")[0] == 200
-        assert send(url, "POST", "//api/v1/query", b"query=up", {"Content-Type": "application/x-www-form-urlencoded"})[0] == 200
+        assert (
+            send(url, "POST", "//api/v1/query", b"query=up", {"Content-Type": "application/x-www-form-urlencoded"})[0]
+            == 200
+        )
 
     pact, result = first_contact(tmp_path, Query, exercise)
     assert {i["request"]["path"] for i in pact["interactions"]} == {"//api/v1/query"}
@@ -251,7 +255,9 @@ def test_a_header_sent_as_one_line_stays_one_line_and_conditional_writes_are_int
     pact, result = first_contact(tmp_path, Calendar, exercise)
     get = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
     assert get["request"]["headers"]["Accept"] == ["text/xml, text/calendar"]
-    conditional = [i for i in pact["interactions"] if {"If-Match", "If-None-Match"} & set(i["request"].get("headers", {}))]
+    conditional = [
+        i for i in pact["interactions"] if {"If-Match", "If-None-Match"} & set(i["request"].get("headers", {}))
+    ]
     assert len(conditional) == 2
     assert green(result), result.stdout + result.stderr
 
@@ -321,7 +327,9 @@ def test_requests_signed_with_a_key_need_the_key_once_and_are_signed_afresh_at_v
     with provider_serving(SignedStore) as url:
         args = [CLI, "verify", str(pact), "--provider-url", url, "--states-from-recording"]
         without = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
-        keyed = subprocess.run(args, capture_output=True, text=True, env={**env, "AWS_SECRET_ACCESS_KEY": KEY}, timeout=120)
+        keyed = subprocess.run(
+            args, capture_output=True, text=True, env={**env, "AWS_SECRET_ACCESS_KEY": KEY}, timeout=120
+        )
     assert without.returncode == 2
     needs = [line for line in without.stderr.splitlines() if line.startswith("  ")]
     assert len(needs) == 1 and needs[0].startswith("  aws_secret_access_key: needed by "), without.stderr
@@ -407,7 +415,9 @@ def test_a_reset_the_provider_refuses_is_said_once_with_its_answer(tmp_path):
         record_through(recorder_args(url, out), exercise)
     with provider_serving(Objects) as url:
         reset = f"{url}/admin/reset"
-        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording", "--reset-url", reset)
+        result = cli(
+            "verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording", "--reset-url", reset
+        )
     notes = [line for line in result.stdout.splitlines() if line.startswith("  NOTE")]
     assert len(notes) == 1 and notes[0].startswith(f"  NOTE  the reset POST {reset} answered 501: <!DOCTYPE"), notes
 
@@ -471,4 +481,171 @@ def test_operations_named_in_a_header_are_interactions_of_their_own(tmp_path):
         "POST / returns 200 (Calc_2024.Add; body a, b)",
         "POST / returns 200 (Calc_2024.Multiply; body a, b)",
     }
+    assert green(result), result.stdout + result.stderr
+
+
+# -- values handed out in XML -----------------------------------------------------------------------
+
+
+class Uploads(Provider):
+    """Multipart uploads: the upload id is handed out in an XML answer; parts and the completion must
+    send it back (404 NoSuchUpload otherwise)."""
+
+    def do_POST(self):  # noqa: N802
+        path, _, query = self.path.partition("?")
+        body = self.body()
+        with self.lock:
+            if "uploads" in dict(parse_qsl(query, keep_blank_values=True)):  # ?uploads, or ?uploads=
+                upload = uuid.uuid4().hex
+                self.store[upload] = {}
+                xml = f"<InitiateMultipartUploadResult><Key>{path}</Key><UploadId>{upload}</UploadId>"
+                return self.send_bytes(200, (xml + "</InitiateMultipartUploadResult>").encode(), XML_TYPE)
+            upload = dict(parse_qsl(query)).get("uploadId")
+            if upload not in self.store or b"CompleteMultipartUpload" not in body:
+                return self.send_bytes(404, b"<Error><Code>NoSuchUpload</Code></Error>", XML_TYPE)
+            self.store[path] = b"".join(part for _, part in sorted(self.store.pop(upload).items()))
+        self.send_bytes(
+            200, f"<CompleteMultipartUploadResult><Key>{path}</Key></CompleteMultipartUploadResult>".encode(), XML_TYPE
+        )
+
+    def do_PUT(self):  # noqa: N802
+        path, _, query = self.path.partition("?")
+        args, data = dict(parse_qsl(query)), self.body()
+        with self.lock:
+            if args.get("uploadId") not in self.store:
+                return self.send_bytes(404, b"<Error><Code>NoSuchUpload</Code></Error>", XML_TYPE)
+            self.store[args["uploadId"]][int(args["partNumber"])] = data
+        self.send_bytes(200, headers={"ETag": f'"{len(data)}"'})
+
+    def do_GET(self):  # noqa: N802
+        if (data := self.store.get(self.path)) is None:
+            return self.send_bytes(404, b"<Error><Code>NoSuchKey</Code></Error>", XML_TYPE)
+        self.send_bytes(200, data, {"Content-Type": "application/octet-stream"})
+
+
+XML_TYPE = {"Content-Type": "application/xml"}
+
+
+def test_an_id_handed_out_in_an_xml_answer_is_fetched_fresh_where_later_requests_send_it(tmp_path):
+    def exercise(url):
+        answer = send(url, "POST", "/big.bin?uploads")[2]
+        upload = ElementTree.fromstring(answer).findtext("UploadId")
+        assert send(url, "PUT", f"/big.bin?partNumber=1&uploadId={upload}", b"x" * 100)[0] == 200
+        complete = b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>"
+        assert send(url, "POST", f"/big.bin?uploadId={upload}", complete)[0] == 200
+        assert send(url, "GET", "/big.bin")[2] == b"x" * 100
+
+    pact, result = first_contact(tmp_path, Uploads, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+# -- refused credentials stay refused ---------------------------------------------------------------
+
+GOOD_TOKEN = "tok_5f3b1c9e7a2d4f6b8c0e1a3d5f7b9c1e"
+
+
+class Tokens(Provider):
+    """Tells tokens by their kind: a `tok_` token that is not its own is refused (401); anything else is
+    no token at all, an anonymous request, forbidden (403)."""
+
+    def do_POST(self):  # noqa: N802
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token == GOOD_TOKEN:
+            return self.send_json(201, {"created": True})
+        if token.startswith("tok_"):
+            return self.send_json(401, {"error": "invalid token"}, {"WWW-Authenticate": 'Bearer realm="api"'})
+        self.send_json(403, {"error": "anonymous"})
+
+
+def test_a_credential_the_provider_refused_is_refused_again_at_verify_time(tmp_path):
+    def exercise(url):
+        assert send(url, "POST", "/rows", b"{}", {"Authorization": f"Bearer {GOOD_TOKEN}"})[0] == 201
+        assert send(url, "POST", "/rows", b"{}", {"Authorization": "Bearer tok_0000000000000000"})[0] == 401
+
+    pact, result = first_contact(tmp_path, Tokens, exercise, "--header", f"Authorization: Bearer {GOOD_TOKEN}")
+    refused = next(i for i in pact["interactions"] if i["response"]["status"] == 401)
+    assert refused["request"]["headers"]["Authorization"] == ["Bearer tok_<redacted>"]
+    assert refused["response"]["headers"]["Www-Authenticate"] == ['Bearer realm="api"']
+    assert green(result), result.stdout + result.stderr
+
+
+# -- credentials built from handed-out values -------------------------------------------------------
+
+
+class Logins(Provider):
+    """Accounts log in for a token (a new one each time); requests then send `X-Auth: base64(user:token)`."""
+
+    def do_PUT(self):  # noqa: N802
+        with self.lock:
+            self.store.setdefault("users", {})[self.path.rpartition("/")[2]] = json.loads(self.body())["password"]
+        self.send_json(201, {"created": self.path})
+
+    def do_POST(self):  # noqa: N802
+        login = json.loads(self.body())
+        if self.store.get("users", {}).get(login["user"]) != login["password"]:
+            return self.send_json(401, {"error": "bad password"})
+        token = uuid.uuid4().hex
+        self.store.setdefault("tokens", {})[token] = login["user"]
+        self.send_json(200, {"result": {"password": token, "user": login["user"]}})
+
+    def do_GET(self):  # noqa: N802
+        try:
+            user, _, token = base64.b64decode(self.headers.get("X-Auth", "")).decode().partition(":")
+        except ValueError:
+            user = token = ""
+        if self.store.get("tokens", {}).get(token) != user or not user:
+            return self.send_json(401, {"error": "log in first"})
+        self.send_json(200, {"user": user, "private": True})
+
+
+def test_a_token_a_login_handed_out_sent_back_as_base64_user_token_is_fetched_fresh(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/users/ada", json.dumps({"password": "s3cret-pw"}).encode())[0] == 201
+        answer = send(url, "POST", "/login", json.dumps({"user": "ada", "password": "s3cret-pw"}).encode())
+        token = json.loads(answer[2])["result"]["password"]
+        auth = base64.b64encode(f"ada:{token}".encode()).decode()
+        assert send(url, "GET", "/private", headers={"X-Auth": auth})[0] == 200
+
+    pact, result = first_contact(tmp_path, Logins, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+# -- dependencies by shared value -------------------------------------------------------------------
+
+
+class Queues(Provider):
+    """A queue service over one URL: a queue is named in the body when made and when looked up; messages
+    go to the URL its creation answered with."""
+
+    def do_POST(self):  # noqa: N802
+        args, op = json.loads(self.body()), self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        queues = self.store.setdefault("queues", {})
+        with self.lock:
+            if op == "CreateQueue":
+                queues[args["QueueName"]] = []
+                return self.send_json(200, {"QueueUrl": f"http://{self.headers['Host']}/0001/{args['QueueName']}"})
+            name = args.get("QueueName") or args.get("QueueUrl", "").rpartition("/")[2]
+            if name not in queues:
+                return self.send_json(400, {"__type": "QueueDoesNotExist"})
+            if op == "GetQueueUrl":
+                return self.send_json(200, {"QueueUrl": f"http://{self.headers['Host']}/0001/{name}"})
+            queues[name].append(args["MessageBody"])
+        self.send_json(200, {"MessageId": str(uuid.uuid4())})
+
+
+def test_a_request_that_sends_a_name_an_earlier_write_sent_is_set_up_with_that_write(tmp_path):
+    def call(url, op, args):
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"Queues.{op}"}
+        status, _, body = send(url, "POST", "/", json.dumps(args).encode(), headers)
+        assert status == 200, body
+        return json.loads(body)
+
+    def exercise(url):
+        call(url, "CreateQueue", {"QueueName": "nightly-jobs"})
+        queue = call(url, "GetQueueUrl", {"QueueName": "nightly-jobs"})["QueueUrl"]
+        call(url, "SendMessage", {"QueueUrl": queue, "MessageBody": "rebuild"})
+
+    pact, result = first_contact(tmp_path, Queues, exercise)
+    get_url = next(i for i in pact["interactions"] if "GetQueueUrl" in i["description"])
+    assert [s["name"] for s in get_url["providerStates"]] == ["values sent by earlier requests"]
     assert green(result), result.stdout + result.stderr

@@ -25,6 +25,7 @@ from recorder.infer.xmlbody import xml_contract
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, InteractionKey, Sample, json_body, samples_kept
 from recorder.pattern import escape
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
+from recorder.secrets.fill import credentials_param
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import ProviderState, echoed_params, param_value, states_for
 from recorder.states.timeline import Location, Preconditions
@@ -561,6 +562,8 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
         if not e.get("issued"):
             continue
         text = e.get("prefix", "") + f"${{{e['secret']}}}"
+        if "user" in e:
+            text = f"${{{credentials_param(e)}}}"
         if cookies := e.get("cookies"):
             text = "; ".join(f"{cookie}=${{{secret}}}" for cookie, secret in cookies)
         expression = _expression(e["secret"]) | {"expression": text}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets as random_secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,8 @@ class Secrets:
                 values = [(name, (issued or {}).get(secret)) for name, secret in cookies]
                 return None if any(v is None for _, v in values) else "; ".join(f"{n}={v}" for n, v in values)
             fresh = (issued or {}).get(entry["secret"])
+            if fresh is not None and "user" in entry:  # user:token rebuilt around the fresh token
+                return _credentials(entry, fresh)
             return None if fresh is None else entry.get("prefix", "") + fresh
         header = self.headers.get(str(entry["key"]).lower()) if entry.get("in") == "header" else None
         # --header fills the names it matches, never a credential the provider refused (made up instead).
@@ -64,12 +67,12 @@ class Secrets:
         if raw is None:
             return None
         if "user" in entry:
-            return "Basic " + base64.b64encode(f"{entry['user']}:{raw}".encode()).decode("ascii")
-        if (
-            entry.get("in") == "header"
-            and PLACEHOLDER in recorded
-            and not raw.startswith(recorded.split(PLACEHOLDER)[0] or "\0")
-        ):
+            return _credentials(entry, raw)
+        before = recorded.split(PLACEHOLDER)[0]
+        if entry.get("in") == "header" and PLACEHOLDER in recorded and not raw.startswith(before or "\0"):
+            scheme, _, kind = before.partition(" ")
+            if kind and raw.startswith(kind):  # given as the token alone, its kind included
+                return f"{scheme} {raw}"
             if recorded.lower().startswith("basic ") and entry["secret"] not in self.given:
                 # Made up, it must still be Basic credentials (user:password): a provider ignores a
                 # malformed header, and would let through a request it refused in the recording.
@@ -80,6 +83,28 @@ class Secrets:
     def missing(self, entries: list[dict]) -> list[str]:
         """Secrets nobody gave (those a response hands out come from the setups)."""
         return sorted({e["secret"] for e in entries if not e.get("issued") and self.value(e, PLACEHOLDER) is None})
+
+
+def credentials_param(entry: dict) -> str:
+    """The generator param that carries `user:token` rebuilt around a token a response handed out (the
+    Pact core's expressions cannot encode): the setup answers it (`issued_credentials`)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", f"{entry['secret']}_as_{entry['user']}")
+
+
+def issued_credentials(entries: list[dict], issued: dict[str, str]) -> dict[str, str]:
+    """credentials_param -> the header value, for the entries whose token the fresh provider handed out."""
+    return {
+        credentials_param(e): _credentials(e, issued[e["secret"]])
+        for e in entries
+        if e.get("issued") and "user" in e and e["secret"] in issued
+    }
+
+
+def _credentials(entry: dict, password: str) -> str:
+    """`user:password` in base64, after the entry's scheme (Basic unless it says another, or none)."""
+    encoded = base64.b64encode(f"{entry['user']}:{password}".encode()).decode("ascii")
+    scheme = entry.get("scheme", "Basic")
+    return f"{scheme} {encoded}" if scheme else encoded
 
 
 def where(entry: dict) -> str:

@@ -41,6 +41,9 @@ from recorder.values import set_cookie
 
 PLACEHOLDER = "<redacted>"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
+# The kind a token says it is (`dstok_`, `ghp_`, `xoxb-`, `sk_live_`): no secret, and a provider may tell
+# tokens apart by it, so a made-up one for a refused request must carry it to be refused the same way.
+_TOKEN_KIND = re.compile(r"^(?:[A-Za-z]{2,8}[_-]){1,2}(?=[A-Za-z0-9])")
 # A card number as cards print it: 13 to 19 digits unbroken, in groups of four, or 4-6-5 (a range such
 # as `983040-1048575` is no card, whatever Luhn says).
 _CARD = re.compile(
@@ -53,7 +56,8 @@ _TOKEN = re.compile(r"\S+")
 def redact_header_value(name: str, value: str) -> str:
     lname = name.lower()
     if lname in ("authorization", "proxy-authorization") and (m := _SCHEME.match(value)):
-        return f"{m.group(1)} {PLACEHOLDER}"
+        kind = _TOKEN_KIND.match(value[m.end() - 1 :]) if m.group(1).lower() == "bearer" else None
+        return f"{m.group(1)} {kind.group(0) if kind else ''}{PLACEHOLDER}"
     if lname == "cookie":
         names = [c.split("=", 1)[0].strip() for c in value.split(";")]
         return "; ".join(f"{n}={PLACEHOLDER}" for n in names if n)
@@ -122,20 +126,32 @@ class SecretNames:
         return names if names and all(name in self.issued for _, name in names) else ()
 
     def header(self, header: str, value: str) -> tuple[tuple[str, str], ...]:
-        """Where a secret header's value comes from: Basic credentials whose password the recording
-        sent before (an account it created) are rebuilt from that password; anything else is one
+        """Where a secret header's value comes from: credentials `user:password` in base64 (Basic, or a
+        header of its own) whose password the recording sent before (an account it created) or a
+        response handed out (a login's token) are rebuilt from that password; anything else is one
         secret of its own."""
         if (signed := signature(header, value)) is not None:  # one secret per key, not per signature
             name = self.name(signed.secret_field, f"{signed.scheme}:{signed.key_id}")
             return ("in", "header"), ("key", header), ("secret", name), *entry_fields(signed)
         scheme, _, credentials = value.partition(" ")
-        if scheme.lower() == "basic":
+        basic = scheme.lower() == "basic"
+        if basic or not credentials:  # Basic, or a bare value (X-Auth: base64 of user:token)
             try:
-                user, sep, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+                decoded = base64.b64decode(credentials if basic else value, validate=True).decode("utf-8")
+                user, sep, password = decoded.partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 sep = ""
             if sep and password in self._by_value:
-                return ("in", "header"), ("key", header), ("secret", self._by_value[password]), ("user", user)
+                name = self._by_value[password]
+                fresh = (("issued", True),) if name in self.issued else ()
+                return (
+                    ("in", "header"),
+                    ("key", header),
+                    ("secret", name),
+                    ("user", user),
+                    *(() if basic else (("scheme", ""),)),
+                    *fresh,
+                )
         if header.lower() == "cookie" and (cookies := self._issued_cookies(value)):
             return ("in", "header"), ("key", header), ("secret", cookies[0][1]), ("cookies", cookies), ("issued", True)
         if credentials in self._by_value and self._by_value[credentials] in self.issued:  # Bearer <a token>

@@ -58,8 +58,18 @@ def signed(entry: dict) -> bool:
 
 
 def marker(entry: dict) -> str:
-    """The Authorization value that asks the relay to sign a request with the key of `entry`."""
-    return f"AWS4-HMAC-SHA256 {MARK}{entry['secret']}"
+    """The Authorization value that asks the relay to sign a request with the key of `entry`, for its
+    request's own region and service (one key signs for S3, SQS, ... alike)."""
+    return f"AWS4-HMAC-SHA256 {MARK}{entry['secret']}/{entry.get('region', '')}/{entry.get('service', '')}"
+
+
+def marked(value: str, entries: dict[str, dict]) -> dict | None:
+    """The entry (with the request's own region and service) an Authorization marker names, else None."""
+    if MARK not in value:
+        return None
+    name, _, scope = value.partition(MARK)[2].strip().partition("/")
+    region, _, service = scope.partition("/")
+    return {**entries[name], "region": region, "service": service} if name in entries else None
 
 
 def credentials(entry: dict, given: dict[str, str]) -> tuple[str, str, str | None] | None:

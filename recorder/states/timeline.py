@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from recorder.model import NO_BODY, Exchange
+from recorder.secrets.redact import PLACEHOLDER
 from recorder.urls import resolve
 from recorder.values import (
     READ,
@@ -57,6 +58,8 @@ MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago for
 MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
 MAX_NAMED = 10  # resources a request names outside its own path that its states make
+MAX_WRITTEN = 5_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
+DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
 # Response bodies left unread (recorder.infer.sampling), kept for the ids a later request may send: the latest
 # MAX_UNREAD_BYTES of them (at most MAX_UNREAD), as values are kept. Searching them may cost what reading
 # them would have (SCAN_FACTOR times their bytes, SCAN_MAX banked), and no more (Timeline._look_into).
@@ -132,7 +135,7 @@ class Resource:
 
 @dataclass(frozen=True)
 class Need:
-    """One provider state an exchange needs: `kind` is exists | absent | list | values."""
+    """One provider state an exchange needs: `kind` is exists | absent | list | values | sent."""
 
     kind: str
     levels: tuple[tuple[str, str], ...]  # (resource kind, path segment) from the outermost resource in
@@ -153,8 +156,11 @@ class Preconditions:
 
 def step_request_values(step: Step) -> dict[Location, str]:
     """request_values for a recorded step (its request as a setup sends it)."""
-    ex = Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"")
-    return request_values(ex)
+    return request_values(_step_exchange(step))
+
+
+def _step_exchange(step: Step) -> Exchange:
+    return Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"")
 
 
 class Timeline:
@@ -162,6 +168,9 @@ class Timeline:
         self.resources: dict[str, Resource] = {}
         self.values: OrderedDict[str, tuple[Step, Location]] = OrderedDict()
         self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
+        # Values a successful write sent in its query or body (a queue's or a table's name, a user name,
+        # a digest): a later request that sends one again depends on those writes.
+        self.written: OrderedDict[str, tuple[Step, ...]] = OrderedDict()
         self.reset: Step | None = None
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
@@ -221,9 +230,15 @@ class Timeline:
             # interaction does not set up could not be replayed: its values stay as recorded. A read of
             # a resource within one it sets up (a design document in a database) makes what it read
             # first, as it was then.
+            # A write that handed a value out (a POST answered with an upload id) is replayed for it.
+            loose = []
             for step in steps:
                 into = max(
-                    (k for k, n in enumerate(needs) if n.path and _within(norm(step.path), n.path)),
+                    (
+                        k
+                        for k, n in enumerate(needs)
+                        if n.path and n.kind != "absent" and _within(norm(step.path), n.path)
+                    ),
                     key=lambda k: len(needs[k].path),
                     default=None,
                 )
@@ -232,16 +247,61 @@ class Timeline:
                     made = [s for s in read.history if s.seq < step.seq] if read and read.exists else []
                     merged = sorted({*needs[into].steps, *made, step}, key=lambda s: s.seq)
                     needs[into] = replace(needs[into], steps=tuple(merged))
-            needs.append(Need("values", (), (), values=tuple(derived), clock=tuple(clocks)))
-        needs = [replace(n, steps=self._with_containers(n)) if n.kind == "exists" and n.steps else n for n in needs]
+                elif step.method not in READ:
+                    loose.append(step)
+            needs.append(Need("values", (), tuple(loose), values=tuple(derived), clock=tuple(clocks)))
+        if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
+            needs.append(sent)
+        needs = [
+            replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list") and n.steps else n for n in needs
+        ]
         return Preconditions(needs, uses)
 
-    def _with_containers(self, need: Need) -> tuple[Step, ...]:
-        """An exists need's steps, and before them what made the containers they write into that are
-        not the resource's own (those are states of their own): a file copied from /a/f needs /a made
-        before its PUT can be replayed, as the recording had /a then."""
+    def _wrote(self, step: Step) -> None:
+        """Remember the write that first sent a value: the one that made what the value names (later ones
+        only use it). A value its own path names is that resource's, the timeline's already."""
+        own = {unquote(s) for s in segments(step.path)}
+        for value in _sent_values(_step_exchange(step)).values():
+            if value not in self.written and value not in own:
+                self.written[value] = (step,)
+        while len(self.written) > MAX_WRITTEN:
+            self.written.popitem(last=False)
+
+    def _sent_before(self, ex: Exchange, covered: set[Step]) -> Need | None:
+        """Values the request sends that earlier successful writes sent too (CreateQueue's QueueName in a
+        later SendMessage, a database a write made in `?db=`): those writes, and what their own values
+        needed in turn, as the setup of `values sent by earlier requests`."""
+        # A path names what a write made under a name it sent in its body (`{"table": "events"}`, then
+        # GET /data/events.json): its segments count too, without a format suffix.
+        named = {("path", i): _EXTENSION.sub("", unquote(s)) for i, s in enumerate(segments(ex.path))}
+        # A known resource's own name is its resource's state already (its creation, its absence).
+        sent = {
+            where: v for where, v in (_sent_values(ex) | named).items() if v in self.written and v not in self.by_name
+        }
+        steps: set[Step] = set()
+        queue = [s for v in sent.values() for s in self.written[v]]
+        while queue and len(steps) < DEPENDENCIES_MAX:
+            step = queue.pop()
+            if step in steps:
+                continue
+            steps.add(step)
+            for value in _sent_values(_step_exchange(step)).values():
+                queue += [s for s in self.written.get(value, ()) if s.seq < step.seq]
+        if not (steps - covered):
+            return None
+        values = tuple(sorted({(str(where[-1]), v) for where, v in sent.items()}))
+        return Need("sent", (), tuple(sorted(steps - covered, key=lambda s: s.seq)), values=values)
+
+    def _prerequisites(self, need: Need) -> tuple[Step, ...]:
+        """An exists or list need's steps, and before them what they need in turn: the steps that handed out a
+        value they send (the upload id of a multipart upload's parts), and what made the containers they
+        write into that are not the resource's own (those are states of their own: a file copied from
+        /a/f needs /a made before its PUT can be replayed), as the recording had them then."""
         steps, wanted = need.steps, set(need.steps)
         for step in steps:
+            for value in step_request_values(step).values():
+                if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
+                    wanted.add(producer)
             segs = segments(norm(step.path))
             for n in range(1, len(segs)):
                 prefix = "/" + "/".join(segs[:n])
@@ -468,11 +528,14 @@ class Timeline:
         return out, clocks
 
     def producers(self, values: list[str], exclude: set[Step]) -> list[Step]:
-        """Read steps whose responses handed out these values, not already among `exclude`."""
+        """Steps whose responses handed out these values (reads, and writes that succeeded: an upload id a
+        POST answered with), not already among `exclude`."""
         found = []
         for value in values:
             step = self.values.get(value, (None,))[0]
-            if step is not None and step.method in READ and step not in exclude and step not in found:
+            if step is None or step in exclude or step in found:
+                continue
+            if step.method in READ or 200 <= step.status < 300:
                 found.append(step)
         return sorted(found, key=lambda s: s.seq)
 
@@ -505,6 +568,7 @@ class Timeline:
                 self._unread_bytes -= len(dropped.response_body)
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
         if ok and method not in READ:
+            self._wrote(step)
             segs = segments(path)
             for i in range(1, len(segs)):
                 self.implicit.setdefault("/" + "/".join(segs[:i]), step)
@@ -671,6 +735,24 @@ class Timeline:
         store[key] = value
         if len(store) > MAX_VALUES:
             store.popitem(last=False)
+
+
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+_COMMON = frozenset({"true", "false", "null", "none", "json", "xml", "text", "html", "asc", "desc"})
+
+
+def _sent_values(ex: Exchange) -> dict[Location, str]:
+    """The query and body values that can name something (a name, an id): a value shared by chance (a
+    flag, a small number, a common word) is no dependency."""
+    return {
+        where: v
+        for where, v in query_and_body(ex).items()
+        if len(v) >= 4
+        and " " not in v
+        and not (v.isdigit() and len(v) < 6)
+        and v.lower() not in _COMMON
+        and PLACEHOLDER not in v  # a redacted secret: every one looks the same
+    }
 
 
 def _list_need(path: str, level: tuple, kids: list[Resource], steps, is_resource: bool) -> Need:

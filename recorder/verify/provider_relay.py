@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from recorder.secrets.signing import MARK, sign
+from recorder.secrets.signing import marked, sign
 from recorder.threadserver import ThreadServer
 
 TIMEOUT = 60
@@ -63,9 +63,7 @@ class ProviderRelay(ThreadServer):
             conn.close()
 
     def _entry(self, headers: dict[str, str]) -> dict | None:
-        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        name = value.partition(MARK)[2].strip() if MARK in value else None
-        return self.entries.get(name) if name else None
+        return marked(next((v for k, v in headers.items() if k.lower() == "authorization"), ""), self.entries)
 
 
 def _handler(relay: ProviderRelay) -> type[BaseHTTPRequestHandler]:

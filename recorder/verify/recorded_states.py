@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import yaml
 
-from recorder.secrets.fill import Secrets, fill_step
+from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.values import clock_now, value_at
 
 TIMEOUT = 30
@@ -134,6 +134,7 @@ class Setup:
     calls: StateCalls = field(default_factory=StateCalls)
     _ran: set[int] = field(default_factory=set)
     problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
+    rebuilt: list[dict] = field(default_factory=list)  # entries of user:token credentials around issued tokens
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -188,7 +189,8 @@ class Setup:
                 )
         now = time.time()
         clock = {param: clock_now(c["kind"], c["offset"], now) for param, c in (entry.get("clock") or {}).items()}
-        return {k: self._bound(v) for k, v in params.items()} | clock | self.issued
+        rebuilt = issued_credentials(self.rebuilt, self.issued)
+        return {k: self._bound(v) for k, v in params.items()} | clock | self.issued | rebuilt
 
     # -- sending a step with the fresh provider's values --------------------------------------------
 
@@ -208,7 +210,7 @@ class Setup:
         fresh = self._request(step["method"], target, headers, body)
         self._learn(step.get("capture", []), fresh)
         for issue in step.get("issues", []):
-            if (value := value_at(issue["at"], fresh.headers, fresh.json())) is not None:
+            if (value := value_at(issue["at"], fresh.headers, fresh.json(), fresh.body)) is not None:
                 self.issued[issue["secret"]] = value
         return fresh
 
@@ -255,7 +257,7 @@ class Setup:
 
     def _learn(self, captures: list[dict], fresh: Response) -> None:
         for capture in captures:
-            value = value_at(capture["at"], fresh.headers, fresh.json())
+            value = value_at(capture["at"], fresh.headers, fresh.json(), fresh.body)
             recorded = str(capture["value"])
             if value is not None and value != recorded:
                 self.bindings[recorded] = value

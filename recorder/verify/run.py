@@ -85,6 +85,8 @@ def verify(
     custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc, pact_path)}
     calls = setup if setup is not None else Relay(state_url) if state_url else None
     with ExitStack() as stack:
+        if setup is not None:  # user:token credentials rebuilt around the tokens the setups fetch afresh
+            setup.rebuilt = [e for es in secret_entries(doc, pact_path).values() for e in es if e.get("issued")]
         signing = signed_entries(doc, pact_path, setup)
         if provider_relay.needed(_request_headers(doc, setup), signing):  # the verifier and the setups
             relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given)
