@@ -1,5 +1,7 @@
 """Sibling collapse: /docs/intro, /docs/setup, /docs/faq ... become /docs/{id} once a position under the
-same parent has shown `sibling_collapse` distinct literal values (rule `paths.sibling_collapse`).
+same parent has shown `sibling_collapse` distinct literal values (rule `paths.sibling_collapse`), and
+names no collection word names that differ only in their numbers (/user54, /user55: names a suite
+generated) as soon as two do.
 
 Whether a segment is a parameter can only be known from many exchanges, so this runs when the pact is
 built, merging the observations of the collapsed paths (their shapes merge with genson).
@@ -32,13 +34,19 @@ def collapse(
             siblings[pattern].add(obs.endpoint.segments[i].text)
     wide = {p for p, values in siblings.items() if threshold > 0 and len(values) >= threshold}
     guesses = {p for obs in observations.values() for _, p in _guesses(obs.endpoint, guessed) if p in siblings}
-    if not wide and not guesses:
+    numbered: dict[tuple, set[str]] = defaultdict(set)
+    for obs in observations.values():
+        for i, pattern in _numbered(obs.endpoint, never):
+            numbered[pattern].add(obs.endpoint.segments[i].text)
+    counted = {p for p, values in numbered.items() if len(values) >= 2}
+    if not wide and not guesses and not counted:
         return observations
     groups: dict[InteractionKey, list[Observation]] = defaultdict(list)
     for obs in sorted(observations.values(), key=lambda o: o.order):
         positions = [i for i, pattern in _positions(obs.endpoint, never) if pattern in wide | guesses]
         positions += [i for i, pattern in _guesses(obs.endpoint, guessed) if pattern in guesses]
-        obs = _reparent(obs, sorted(positions)) if positions else obs
+        positions += [i for i, pattern in _numbered(obs.endpoint, never) if pattern in counted]
+        obs = _reparent(obs, sorted(set(positions))) if positions else obs
         groups[obs.key].append(obs)
     return {key: same[0] if len(same) == 1 else Observation.merged(same) for key, same in groups.items()}
 
@@ -50,6 +58,20 @@ def _positions(endpoint: Endpoint, never: list[re.Pattern[str]]):
         if i == 0 or seg.is_param or any(n.search(seg.text) for n in never):
             continue
         yield i, _pattern(endpoint, i)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _numbered(endpoint: Endpoint, never: list[re.Pattern[str]]):
+    """(index, pattern) for every literal segment with a number in it that no collection word names (the
+    first one, /user54: a user a suite made; or one after a parameter): siblings whose names differ only
+    in their numbers share the pattern. After a word (/records/r1) the detectors and the threshold decide."""
+    segs = endpoint.segments
+    for i, seg in enumerate(segs):
+        unnamed = i == 0 or segs[i - 1].is_param
+        if unnamed and not seg.is_param and _DIGITS.search(seg.text) and not any(n.search(seg.text) for n in never):
+            yield i, (*_pattern(endpoint, i), _DIGITS.sub("0", seg.text))
 
 
 def _guesses(endpoint: Endpoint, guessed: frozenset[str]):
@@ -73,7 +95,7 @@ def _reparent(original: Observation, positions: list[int]) -> Observation:
     params = [i for i, s in enumerate(segs) if s.is_param or i in positions]
     for i in positions:
         value = values.pop(segs[i].text) if segs[i].is_param else segs[i].text
-        parent = segs[i - 1].text if not segs[i - 1].is_param else None
+        parent = segs[i - 1].text if i > 0 and not segs[i - 1].is_param else None
         name = param_name(parent, last=i == params[-1], taken=set(values))
         values[name] = value
         segs[i] = Segment(name, "sibling", "[^/]+")

@@ -128,6 +128,22 @@ def _upload(body: bytes, mark: str, content_type: str, notes: list[str]) -> Any:
         return Binary(data)
 
 
+# The media types the Pact core reads as JSON: application/json, application/*+json (pact_models).
+_CORE_JSON = re.compile(r"^application/(json|[^;]*\+json)\s*(;|$)", re.I)
+_KEYS_CHECKED = "its top-level keys must be there, anything else goes"
+
+
+def _core_reads_json(content_type: str | None) -> bool:
+    return content_type is None or bool(_CORE_JSON.match(content_type))
+
+
+def _keys_matcher(value: Any) -> dict[str, str]:
+    """A regex on the text of a JSON document: every top-level key of an object present, in any order."""
+    keys = sorted(value) if isinstance(value, dict) else []
+    ahead = "".join(f'(?=[\\s\\S]*"{escape(k)}"\\s*:)' for k in keys)
+    return {"match": "regex", "regex": f"^{ahead}[\\s\\S]*$"}
+
+
 def _as_sent(body: bytes) -> tuple[Any, str]:
     """A request body no content type explains: as text (XML sniffed by its first character), else bytes."""
     try:
@@ -425,7 +441,12 @@ class Observation:
         if header_rules:
             msg.rules["header"] = dict(sorted(header_rules.items()))
         value = json_body(body, kept.get("Content-Type"))
-        if value is not NO_BODY:
+        if value is not NO_BODY and not _core_reads_json(kept.get("Content-Type")):
+            # JSON under a media type the Pact core does not read as JSON (application/x-amz-json-1.0): it
+            # would compare the bytes. The body goes in as the text it was, checked for its top-level keys.
+            msg.body, msg.rules["body"] = body.decode("utf-8", "replace"), {"$": [_keys_matcher(value)]}
+            notes.append(f"{side} body ({kept['Content-Type']}): JSON the Pact core reads as text: {_KEYS_CHECKED}")
+        elif value is not NO_BODY:
             overrides = self.ctx.overrides(self.key.method, self.key.template, side)
             example, rules, facts = infer_body(
                 self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo, side == "request"
@@ -444,7 +465,7 @@ class Observation:
             if side == "request":
                 msg.body = text
                 notes.append(f"request body ({kept['Content-Type']}) kept as sent, matched as XML by equality")
-            elif (contract := xml_contract(text)) is not None:
+            elif (contract := xml_contract(text, self._other_texts(body, kept["Content-Type"]))) is not None:
                 msg.body, msg.rules["body"] = contract
                 evidence["response.body"] = {"$": {"by": XML_BY_STRUCTURE}}
                 notes.append(f"response body ({kept['Content-Type']}): {XML_BY_STRUCTURE}")
@@ -469,6 +490,11 @@ class Observation:
                 "recorded without its content: only JSON, form and text bodies are inferred"
             )
         return msg
+
+    def _other_texts(self, body: bytes, content_type: str) -> tuple[str, ...]:
+        """The other recorded responses' bodies of the same kind, as text (the bounded samples)."""
+        texts = (_text_body(s.body, content_type) for s in self.samples if s.body != body and 200 <= s.status < 300)
+        return tuple(t for t in texts if t is not None)
 
     def _header_nodes(self, side: str) -> dict[str, dict]:
         return self.shapes[f"{side}.headers"].to_schema().get("properties", {})

@@ -6,6 +6,10 @@ structure (element presence) and every text and attribute gets a `type` rule. Ne
 the core would hold every repeated element to the first one (a WebDAV multistatus fails against its
 own bytes). Rule paths name elements as the core does: `ns-uri:local`, attributes `@name`, text
 `#text`, with no index, so one rule covers every repetition.
+
+Lists stay checked across responses: a repeated element is kept as many times as every recorded
+response had it (the list's minimum), and an element some recorded responses lack is optional (left
+out of the example: a provider may add it, and the contract never asks for it to be absent).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from contextlib import suppress
 RULES_MAX = 500  # distinct text/attribute paths; beyond that the body is checked by content type only
 
 
-def xml_contract(text: str) -> tuple[str, dict[str, list[dict]]] | None:
-    """The example (empty elements left out) and JSONPath -> [type] for every text and attribute in
-    it; None when it does not parse or has too many distinct paths to be a contract anyone reads.
+def xml_contract(text: str, others: tuple[str, ...] = ()) -> tuple[str, dict[str, list[dict]]] | None:
+    """The example (empty elements, and the elements and repetitions some of the `others` responses lack
+    left out) and JSONPath -> [type] for every text and attribute in it; None when it does not parse or has
+    too many distinct paths to be a contract anyone reads.
 
     An empty element (`<D:read/>`, `<D:collection/>`) is a value written as an element name (a
     privilege, a resource type): another provider's data has others, so it is not required."""
@@ -28,6 +33,9 @@ def xml_contract(text: str) -> tuple[str, dict[str, list[dict]]] | None:
     except ET.ParseError:
         return None
     _drop_empty(root)
+    for other in others:
+        with suppress(ET.ParseError):
+            _keep_common(root, ET.fromstring(other))
     _prefixes(text)
     rules: dict[str, list[dict]] = {}
     stack = [(root, f"$['{_name(root.tag)}']")]
@@ -51,6 +59,21 @@ def _drop_empty(element: ET.Element) -> None:
             element.remove(child)
         else:
             _drop_empty(child)
+
+
+def _keep_common(element: ET.Element, other: ET.Element) -> None:
+    """Remove the children that `other` (the same element in another response) does not have: the n-th
+    of a name goes when `other` has fewer than n of it (a shorter list)."""
+    counts: dict[str, int] = {}
+    for child in list(element):
+        if not isinstance(child.tag, str):
+            continue
+        n = counts[child.tag] = counts.get(child.tag, 0) + 1
+        same = other.findall(child.tag)
+        if len(same) < n:
+            element.remove(child)
+        else:
+            _keep_common(child, same[n - 1])
 
 
 def _prefixes(text: str) -> None:

@@ -33,6 +33,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import yaml
 
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
+from recorder.states.provider_states import SENT_STATE
 from recorder.values import clock_now, value_at
 
 TIMEOUT = 30
@@ -133,6 +134,9 @@ class Setup:
     issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
     calls: StateCalls = field(default_factory=StateCalls)
     _ran: set[int] = field(default_factory=set)
+    # Steps that went through in this verification, by what their path makes, while nothing removed it:
+    # one refused again (a table that already exists: nothing here can delete it) made its state already.
+    _made: dict[int, str] = field(default_factory=dict)
     problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
     rebuilt: list[dict] = field(default_factory=list)  # entries of user:token credentials around issued tokens
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
@@ -152,6 +156,8 @@ class Setup:
 
     def _next_interaction(self, first: bool) -> None:
         if not first:  # the provider starts empty
+            if self.restart is not None or self.reset_url or self.recorded.reset is not None:
+                self._made.clear()
             if self.restart is not None:
                 self.restart()
             elif self.reset_url:
@@ -172,6 +178,7 @@ class Setup:
             return {}
         if (absent := entry.get("absent")) and self.recorded.reset is None and not self.reset_url:
             self._request("DELETE", self._bound_path(absent), {}, b"")
+            self._forget_made(absent)
         if absent:  # the interaction itself may make it
             self._touched.add(absent.rstrip("/"))
         for number in entry.get("setup", []):
@@ -181,12 +188,17 @@ class Setup:
             step = self.recorded.steps[number]
             self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
             fresh = self._send(step)
-            if 200 <= step.get("status", 200) < 300 and not 200 <= fresh.status < 300:
+            if 200 <= fresh.status < 300:
+                self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
+            elif 200 <= step.get("status", 200) < 300 and number not in self._made and name != SENT_STATE:
+                # (A write only its values tie to the request is best effort: one refused again, say for
+                # what an earlier interaction made and nothing here can delete, may have done its work.)
                 self.calls.failed(
                     name,
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
                     f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}",
                 )
+                break  # the steps after it build on it
         now = time.time()
         clock = {param: clock_now(c["kind"], c["offset"], now) for param, c in (entry.get("clock") or {}).items()}
         rebuilt = issued_credentials(self.rebuilt, self.issued)
@@ -241,8 +253,13 @@ class Setup:
             if path in accounts and (own := self.secrets.value(self.accounts[path.rsplit("/", 1)[-1]])):
                 headers["Authorization"] = own
             gone = self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
+            self._forget_made(path)
             if gone.status not in (404, 410):
                 self._said("the undo", "DELETE", made[path]["path"], gone)
+
+    def _forget_made(self, path: str) -> None:
+        gone = path.rstrip("/")
+        self._made = {n: p for n, p in self._made.items() if p != gone and not p.startswith(gone + "/")}
 
     def _said(self, what: str, method: str, target: str, answer: Response) -> None:
         """Remember a reset or an undo the provider refused (once per request and status): every
