@@ -280,9 +280,10 @@ class Timeline:
         }
         steps: set[Step] = set()
         queue = [s for v in sent.values() for s in self.written[v]]
+        target = norm(ex.path)
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
-            if step in steps:
+            if step in steps or segments(target) and _within(norm(step.path), target):  # its target: own states
                 continue
             steps.add(step)
             for value in _sent_values(_step_exchange(step)).values():
@@ -299,7 +300,9 @@ class Timeline:
         /a/f needs /a made before its PUT can be replayed), as the recording had them then."""
         steps, wanted = need.steps, set(need.steps)
         for step in steps:
-            for value in step_request_values(step).values():
+            for where, value in step_request_values(step).items():
+                if where[0] not in ("query", "header"):  # an id in a path or a body is a resource's state
+                    continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
                     wanted.add(producer)
             segs = segments(norm(step.path))
@@ -743,7 +746,7 @@ _COMMON = frozenset({"true", "false", "null", "none", "json", "xml", "text", "ht
 
 def _sent_values(ex: Exchange) -> dict[Location, str]:
     """The query and body values that can name something (a name, an id): a value shared by chance (a
-    flag, a small number, a common word) is no dependency."""
+    flag, a small number, a common word, a principal listed in permissions) is no dependency."""
     return {
         where: v
         for where, v in query_and_body(ex).items()
@@ -752,6 +755,8 @@ def _sent_values(ex: Exchange) -> dict[Location, str]:
         and not (v.isdigit() and len(v) < 6)
         and v.lower() not in _COMMON
         and PLACEHOLDER not in v  # a redacted secret: every one looks the same
+        and "/" not in v  # a path or a URL names a resource: the timeline's already
+        and not any(isinstance(k, int) for k in where[1:])  # an item of a list (members, grants) names nothing
     }
 
 
