@@ -58,7 +58,7 @@ MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago for
 MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
 MAX_NAMED = 10  # resources a request names outside its own path that its states make
-MAX_WRITTEN = 5_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
+MAX_WRITTEN = 2_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
 # Response bodies left unread (recorder.infer.sampling), kept for the ids a later request may send: the latest
 # MAX_UNREAD_BYTES of them (at most MAX_UNREAD), as values are kept. Searching them may cost what reading
@@ -168,9 +168,9 @@ class Timeline:
         self.resources: dict[str, Resource] = {}
         self.values: OrderedDict[str, tuple[Step, Location]] = OrderedDict()
         self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
-        # Values a successful write sent in its query or body (a queue's or a table's name, a user name,
-        # a digest): a later request that sends one again depends on those writes.
-        self.written: OrderedDict[str, tuple[Step, ...]] = OrderedDict()
+        # Values a successful write first sent in its query or body (a queue's or a table's name, a user
+        # name): a later request that sends one again depends on that write.
+        self.written: OrderedDict[str, Step] = OrderedDict()
         self.reset: Step | None = None
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
@@ -263,7 +263,7 @@ class Timeline:
         own = {unquote(s) for s in segments(step.path)}
         for value in _sent_values(_step_exchange(step)).values():
             if value not in self.written and value not in own:
-                self.written[value] = (step,)
+                self.written[value] = step
         while len(self.written) > MAX_WRITTEN:
             self.written.popitem(last=False)
 
@@ -279,7 +279,7 @@ class Timeline:
             where: v for where, v in (_sent_values(ex) | named).items() if v in self.written and v not in self.by_name
         }
         steps: set[Step] = set()
-        queue = [s for v in sent.values() for s in self.written[v]]
+        queue = [self.written[v] for v in sent.values()]
         target = norm(ex.path)
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
@@ -287,7 +287,8 @@ class Timeline:
                 continue
             steps.add(step)
             for value in _sent_values(_step_exchange(step)).values():
-                queue += [s for s in self.written.get(value, ()) if s.seq < step.seq]
+                if (writer := self.written.get(value)) is not None and writer.seq < step.seq:
+                    queue.append(writer)
         if not (steps - covered):
             return None
         values = tuple(sorted({(str(where[-1]), v) for where, v in sent.items()}))
