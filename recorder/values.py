@@ -8,6 +8,7 @@ values a provider generated (ids, ETags, cursors) and where a later request sent
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -164,6 +165,18 @@ def _xml_values(body: bytes) -> dict[Location, str]:
         if text is not None:
             out[at] = text
     return out
+
+
+def xml_names(body: bytes) -> set[str]:
+    """The texts of an XML body's leaf elements (bounded, as `response_names`): a listing's keys."""
+    if not body or len(body) > XML_BODY_MAX or body.lstrip()[:1] != b"<":
+        return set()
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return set()
+    texts = (e.text.strip() for e in root.iter() if not len(e) and e.text)
+    return {t for t in itertools.islice(texts, RESPONSE_NAMES_MAX) if 1 <= len(t) <= 200}
 
 
 def _local(tag: Any) -> str:

@@ -160,6 +160,11 @@ class Objects(Provider):
                 return self.send_bytes(200)
             if bucket not in self.store:
                 return self.send_json(404, {"error": "NoSuchBucket"})
+            if source := self.headers.get("X-Copy-Source"):  # a copy of another object, named by its path
+                from_bucket, _, from_key = source.strip("/").partition("/")
+                if from_key not in self.store.get(from_bucket, {}):
+                    return self.send_json(404, {"error": "NoSuchKey"})
+                data = self.store[from_bucket][from_key]
             self.store[bucket][key] = data
         self.send_bytes(200, headers={"ETag": f'"{len(data)}"'})
 
@@ -736,4 +741,46 @@ def test_an_xml_list_keeps_one_item_and_only_the_elements_every_response_had(tmp
     listing = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
     assert listing["response"]["body"]["content"] == "<List><Name>items</Name><Item><Key>a</Key><Size>4</Size></Item></List>"
     assert "$['List']['Item']['Key']['#text']" in listing["response"]["matchingRules"]["body"]
+    assert green(result), result.stdout + result.stderr
+
+
+class Bucket(Provider):
+    """Objects under keys with slashes, listed in XML by key, or by prefix with a delimiter."""
+
+    def do_PUT(self):  # noqa: N802
+        with self.lock:
+            self.store[self.path.removeprefix("/b/")] = self.body()
+        self.send_bytes(200)
+
+    def do_GET(self):  # noqa: N802
+        args = dict(parse_qsl(self.path.partition("?")[2]))
+        keys = sorted(self.store)
+        if "delimiter" in args:
+            prefixes = sorted({k.split("/")[0] + "/" for k in keys if "/" in k})
+            body = "".join(f"<CommonPrefixes><Prefix>{p}</Prefix></CommonPrefixes>" for p in prefixes)
+        else:
+            body = "".join(f"<Contents><Key>{k}</Key></Contents>" for k in keys)
+        self.send_bytes(200, f"<ListBucketResult>{body}</ListBucketResult>".encode(), XML_TYPE)
+
+
+def test_a_listing_that_names_items_below_it_by_their_path_sets_them_up(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/b/docs/a.txt", b"a")[0] == 200
+        assert send(url, "PUT", "/b/docs/b.txt", b"b")[0] == 200
+        assert b"<Key>docs/a.txt</Key>" in send(url, "GET", "/b")[2]
+
+    pact, result = first_contact(tmp_path, Bucket, exercise)
+    listing = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
+    assert [s["name"] for s in listing["providerStates"]][-1].endswith("exist")
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_resource_a_request_header_names_by_its_path_is_set_up_first(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/photos")[0] == 200
+        assert send(url, "PUT", "/photos/cat.txt", b"meow", {"Content-Type": "text/plain"})[0] == 200
+        assert send(url, "PUT", "/photos/copy.txt", headers={"X-Copy-Source": "/photos/cat.txt"})[0] == 200
+        assert send(url, "GET", "/photos/copy.txt")[2] == b"meow"
+
+    pact, result = first_contact(tmp_path, Objects, exercise)
     assert green(result), result.stdout + result.stderr

@@ -44,6 +44,7 @@ from recorder.values import (
     response_names,
     response_values,
     segments,
+    xml_names,
 )
 from recorder.words import singular
 
@@ -213,6 +214,8 @@ class Timeline:
         # while it holds items, done when it is empty).
         reads = method in READ and 200 <= status < 300
         listing = self._children(path, levels[-1] if levels else ()) if reads or method == "DELETE" else None
+        if listing is None and reads:
+            listing = self._named_below(ex, path, levels[-1] if levels else ())
         if listing is None and 200 <= status < 300:
             listing = self._listed(ex, path, chain, levels)
         needs = self._named(ex, path, chain, listing) + needs
@@ -306,6 +309,8 @@ class Timeline:
                     continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
                     wanted.add(producer)
+            for named in self._header_paths(step.headers):  # a copy's source, made before it
+                wanted |= {s for s in self.resources[named].history if s.seq < step.seq}
             segs = segments(norm(step.path))
             for n in range(1, len(segs)):
                 prefix = "/" + "/".join(segs[:n])
@@ -361,9 +366,35 @@ class Timeline:
             # Of the resources with that name, the nearest to the request's path is the one it means.
             closest = max((_shared_depth(p, path) for p in found), default=0)
             named |= {p for p in found if _shared_depth(p, path) == closest}
+        named |= self._header_paths(ex.request_headers)
         named = {p for p in named if p not in chain and not _within(path, p) and not _within(p, path)}
         nearest = sorted(named, key=lambda p: (-_shared_depth(p, path), p))
         return self._all_within(nearest[:MAX_NAMED], chain)
+
+    def _header_paths(self, headers: tuple[tuple[str, str], ...]) -> set[str]:
+        """Existing resources a request header names by their path (`x-amz-copy-source: /bucket/key`, with
+        or without its leading slash)."""
+        found = set()
+        for _, value in headers:
+            path = norm("/" + unquote(value.partition("?")[0]).lstrip("/")) if "/" in value and " " not in value else ""
+            if (res := self.resources.get(path)) is not None and res.exists:
+                found.add(path)
+        return found
+
+    def _named_below(self, ex: Exchange, path: str, levels: tuple) -> Need | None:
+        """The resources below `path`, at any depth, that a read of it names by their path from it: an
+        object store lists `api/hello.txt` of a bucket in an XML <Key>, as JSON as well as XML."""
+        names = response_names(ex.response_json) if ex.response_json is not NO_BODY else xml_names(ex.response_body)
+        base = path.rstrip("/") + "/"
+        kids = [
+            res
+            for name in sorted(names)
+            if (res := self.resources.get(norm(base + name.lstrip("/")))) is not None and res.exists
+        ]
+        if not kids:
+            return None
+        steps = [s for res in kids for s in res.history]
+        return _list_need(path, levels, kids, steps, path in self.resources or path in self.slashed)
 
     def _listed(self, ex: Exchange, path: str, chain: list[str], levels: list) -> Need | None:
         """The items of a resource the request is within that its response names, when the request is
