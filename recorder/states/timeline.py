@@ -107,6 +107,7 @@ class Step:
     secrets: tuple = ()  # named placeholders its request carries (see redact)
     issued: tuple = ()  # secrets its response handed out: where, and their names
     creates: str = ""  # for a POST that made an item: that item's path
+    after: tuple = ()  # steps that made what a header of it names (a copy's source), as it was then
 
     @classmethod
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
@@ -303,19 +304,22 @@ class Timeline:
         write into that are not the resource's own (those are states of their own: a file copied from
         /a/f needs /a made before its PUT can be replayed), as the recording had them then."""
         steps, wanted = need.steps, set(need.steps)
-        for step in steps:
+        queue = list(steps)
+        while queue and len(wanted) < DEPENDENCIES_MAX + len(steps):  # what those need in turn, too
+            step = queue.pop()
+            found = set(step.after)  # a copy's source, as it was made before the copy
             for where, value in step_request_values(step).items():
                 if where[0] not in ("query", "header"):  # an id in a path or a body is a resource's state
                     continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
-                    wanted.add(producer)
-            for named in self._header_paths(step.headers):  # a copy's source, made before it
-                wanted |= {s for s in self.resources[named].history if s.seq < step.seq}
+                    found.add(producer)
             segs = segments(norm(step.path))
             for n in range(1, len(segs)):
                 prefix = "/" + "/".join(segs[:n])
                 if not need.path.startswith(prefix + "/") and (res := self.resources.get(prefix)) is not None:
-                    wanted |= {s for s in res.history if s.seq < step.seq}
+                    found |= {s for s in res.history if s.seq < step.seq}
+            queue += found - wanted
+            wanted |= found
         return steps if len(wanted) == len(steps) else tuple(sorted(wanted, key=lambda s: s.seq))
 
     def _destination(self, ex: Exchange, chain: list[str], own: tuple) -> list[Need]:
@@ -593,6 +597,7 @@ class Timeline:
         share = self._shared
         found = response_values(ex) if redact is None else header_values(ex)
         step = Step.of(self.seq, ex, {share(w): share(v) for w, v in found.items() if v not in self.sent})
+        step.after = tuple(s for p in sorted(self._header_paths(ex.request_headers)) for s in self.resources[p].history)
         self._produced(step, step.produced)
         if redact is not None and ex.response_body:
             self._unread[step] = (ex, redact)
