@@ -107,7 +107,7 @@ class Step:
     secrets: tuple = ()  # named placeholders its request carries (see redact)
     issued: tuple = ()  # secrets its response handed out: where, and their names
     creates: str = ""  # for a POST that made an item: that item's path
-    after: tuple = ()  # steps that made what a header of it names (a copy's source), as it was then
+    after: tuple = ()  # steps that made its containers and what a header of it names (a copy's source), then
 
     @classmethod
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
@@ -307,17 +307,14 @@ class Timeline:
         queue = list(steps)
         while queue and len(wanted) < DEPENDENCIES_MAX + len(steps):  # what those need in turn, too
             step = queue.pop()
-            found = set(step.after)  # a copy's source, as it was made before the copy
+            # Its containers and a copy's source as they were made then (not the resource's own chain: those
+            # are states of their own), and the steps that handed out a value it sends.
+            found = {s for s in step.after if not _within(need.path, norm(s.creates or s.path))}
             for where, value in step_request_values(step).items():
                 if where[0] not in ("query", "header"):  # an id in a path or a body is a resource's state
                     continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
                     found.add(producer)
-            segs = segments(norm(step.path))
-            for n in range(1, len(segs)):
-                prefix = "/" + "/".join(segs[:n])
-                if not need.path.startswith(prefix + "/") and (res := self.resources.get(prefix)) is not None:
-                    found |= {s for s in res.history if s.seq < step.seq}
             queue += found - wanted
             wanted |= found
         return steps if len(wanted) == len(steps) else tuple(sorted(wanted, key=lambda s: s.seq))
@@ -374,6 +371,14 @@ class Timeline:
         named = {p for p in named if p not in chain and not _within(path, p) and not _within(p, path)}
         nearest = sorted(named, key=lambda p: (-_shared_depth(p, path), p))
         return self._all_within(nearest[:MAX_NAMED], chain)
+
+    def _made_then(self, ex: Exchange) -> tuple[Step, ...]:
+        """What made the existing containers of an exchange's path and the resources its headers name, as
+        the recording has them now: a setup that replays the exchange later needs them made first."""
+        segs = segments(norm(ex.path))
+        paths = ["/" + "/".join(segs[:n]) for n in range(1, len(segs))]
+        paths += sorted(self._header_paths(ex.request_headers))
+        return tuple(s for p in paths if (res := self.resources.get(p)) is not None and res.exists for s in res.history)
 
     def _header_paths(self, headers: tuple[tuple[str, str], ...]) -> set[str]:
         """Existing resources a request header names by their path (`x-amz-copy-source: /bucket/key`, with
@@ -597,7 +602,7 @@ class Timeline:
         share = self._shared
         found = response_values(ex) if redact is None else header_values(ex)
         step = Step.of(self.seq, ex, {share(w): share(v) for w, v in found.items() if v not in self.sent})
-        step.after = tuple(s for p in sorted(self._header_paths(ex.request_headers)) for s in self.resources[p].history)
+        step.after = self._made_then(ex)
         self._produced(step, step.produced)
         if redact is not None and ex.response_body:
             self._unread[step] = (ex, redact)
