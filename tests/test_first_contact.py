@@ -660,7 +660,9 @@ class AmzJson(Rpc):
     """The same RPC, answering in a JSON media type the Pact core reads as text (AWS's)."""
 
     def send_json(self, status, body, headers=None):
-        self.send_bytes(status, json.dumps(body).encode(), {"Content-Type": "application/x-amz-json-1.0", **(headers or {})})
+        self.send_bytes(
+            status, json.dumps(body).encode(), {"Content-Type": "application/x-amz-json-1.0", **(headers or {})}
+        )
 
 
 def test_json_in_a_media_type_the_core_reads_as_text_keeps_a_contract_of_its_keys(tmp_path):
@@ -701,7 +703,10 @@ def test_names_a_suite_generated_that_differ_only_in_their_numbers_are_one_endpo
             assert send(url, "GET", f"/user{n}/profile")[0] == 200
 
     pact, result = first_contact(tmp_path, Users, exercise)
-    assert sorted(i["description"] for i in pact["interactions"]) == ["GET /{id}/profile returns 200", "PUT /{id} returns 201"]
+    assert sorted(i["description"] for i in pact["interactions"]) == [
+        "GET /{id}/profile returns 200",
+        "PUT /{id} returns 201",
+    ]
     assert green(result), result.stdout + result.stderr
 
 
@@ -739,7 +744,10 @@ def test_an_xml_list_keeps_one_item_and_only_the_elements_every_response_had(tmp
 
     pact, result = first_contact(tmp_path, Listing, exercise)
     listing = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
-    assert listing["response"]["body"]["content"] == "<List><Name>items</Name><Item><Key>a</Key><Size>4</Size></Item></List>"
+    assert (
+        listing["response"]["body"]["content"]
+        == "<List><Name>items</Name><Item><Key>a</Key><Size>4</Size></Item></List>"
+    )
     assert "$['List']['Item']['Key']['#text']" in listing["response"]["matchingRules"]["body"]
     assert green(result), result.stdout + result.stderr
 
