@@ -149,11 +149,7 @@ def body_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None)
 def _xml_values(body: bytes) -> dict[Location, str]:
     """What `_distinctive` takes among the texts of an XML body's leaf elements, by their path of local
     names (`UploadId` in an InitiateMultipartUploadResult): the first of each path."""
-    if not body or len(body) > XML_BODY_MAX or body.lstrip()[:1] != b"<":
-        return {}
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
+    if (root := _xml_root(body)) is None:
         return {}
     out: dict[Location, str] = {}
     stack = [(root, ("xml", _local(root.tag)))]
@@ -169,14 +165,20 @@ def _xml_values(body: bytes) -> dict[Location, str]:
 
 def xml_names(body: bytes) -> set[str]:
     """The texts of an XML body's leaf elements (bounded, as `response_names`): a listing's keys."""
-    if not body or len(body) > XML_BODY_MAX or body.lstrip()[:1] != b"<":
-        return set()
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
+    if (root := _xml_root(body)) is None:
         return set()
     texts = (e.text.strip() for e in root.iter() if not len(e) and e.text)
     return {t for t in itertools.islice(texts, RESPONSE_NAMES_MAX) if 1 <= len(t) <= 200}
+
+
+def _xml_root(body: bytes) -> ElementTree.Element | None:
+    """A small body that parses as XML, else None (most bodies are no XML: they are not parsed)."""
+    if not body or len(body) > XML_BODY_MAX or body.lstrip()[:1] != b"<":
+        return None
+    try:
+        return ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return None
 
 
 def _local(tag: Any) -> str:

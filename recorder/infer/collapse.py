@@ -101,5 +101,5 @@ def _reparent(original: Observation, positions: list[int]) -> Observation:
         segs[i] = Segment(name, "sibling", "[^/]+")
     obs.endpoint = Endpoint(tuple(segs), obs.endpoint.trailing_slash)
     obs.values = values
-    obs.key = key_of(obs.example, obs.endpoint, obs.ctx.headers.operation(obs.example.request_headers))
+    obs.key = key_of(obs.example, obs.endpoint, obs.ctx.headers)
     return obs

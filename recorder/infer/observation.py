@@ -174,13 +174,14 @@ def form_fields(body: Any, content_type: str | None) -> list[str]:
     return sorted({name for name, _ in parse_qsl(text, keep_blank_values=True)})
 
 
-def key_of(exchange: Exchange, endpoint: Endpoint, operation: str = "") -> InteractionKey:
+def key_of(exchange: Exchange, endpoint: Endpoint, headers: HeaderPolicy) -> InteractionKey:
     query = ",".join(sorted({k for k, _ in exchange.query}))
     body = shape_signature(exchange.request_json)
     if fields := form_fields(exchange.request_body, exchange.request_header("content-type")):
         body = "form:" + ",".join(fields)
     # A conditional request (If-Match, If-None-Match, ...) is another interaction than a plain one: its
     # outcome depends on what the provider holds, and its header must be sent.
+    operation = headers.operation(exchange.request_headers)
     conditions = ",".join(sorted({k.lower() for k, _ in exchange.request_headers if k.lower().startswith("if-")}))
     parts = (
         f"op:{operation}" if operation else "",
@@ -639,7 +640,7 @@ def observation(
     """The observation of an exchange's interaction (created on first sight; the response is not looked
     at), and the exchange's own path parameter values."""
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
-    key = key_of(exchange, endpoint, ctx.headers.operation(exchange.request_headers))
+    key = key_of(exchange, endpoint, ctx.headers)
     if (obs := observations.get(key)) is None:
         obs = observations[key] = Observation(ctx, key, endpoint, values, len(observations))
     return obs, values

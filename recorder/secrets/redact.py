@@ -36,7 +36,7 @@ from recorder.formats import multipart
 from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
-from recorder.secrets.signing import entry_fields, signature
+from recorder.secrets.signing import SECRET_FIELD, entry_fields, signature
 from recorder.values import set_cookie
 
 PLACEHOLDER = "<redacted>"
@@ -131,7 +131,7 @@ class SecretNames:
         response handed out (a login's token) are rebuilt from that password; anything else is one
         secret of its own."""
         if (signed := signature(header, value)) is not None:  # one secret per key, not per signature
-            name = self.name(signed.secret_field, f"{signed.scheme}:{signed.key_id}")
+            name = self.name(SECRET_FIELD, f"{signed.scheme}:{signed.key_id}")
             return ("in", "header"), ("key", header), ("secret", name), *entry_fields(signed)
         scheme, _, credentials = value.partition(" ")
         basic = scheme.lower() == "basic"

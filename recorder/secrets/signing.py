@@ -9,8 +9,8 @@ not ours.
 
     >>> s = signature("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240501/eu-west-1/s3/"
     ...               "aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79")
-    >>> s.key_id, s.region, s.service, s.secret_field
-    ('AKIDEXAMPLE', 'eu-west-1', 's3', 'aws_secret_access_key')
+    >>> s.key_id, s.region, s.service
+    ('AKIDEXAMPLE', 'eu-west-1', 's3')
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 SIGV4 = "aws-sigv4"
+SECRET_FIELD = "aws_secret_access_key"  # what a signing key's secret is called (a second key: ..._2)
 _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)/[0-9]{8}/([^/]+)/([^/]+)/aws4_request\b")
 # The scheme's standard environment variables (botocore's, the CLIs'), used when --secret does not say.
 ENVIRONMENT = {"key_id": "AWS_ACCESS_KEY_ID", "secret": "AWS_SECRET_ACCESS_KEY", "token": "AWS_SESSION_TOKEN"}
@@ -35,10 +36,6 @@ class Signature:
     key_id: str
     region: str
     service: str
-
-    @property
-    def secret_field(self) -> str:
-        return "aws_secret_access_key"
 
 
 def signature(header: str, value: str) -> Signature | None:

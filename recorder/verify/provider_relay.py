@@ -37,7 +37,6 @@ class ProviderRelay(ThreadServer):
         """`entries`: each signed secret's entry by its name; `given`: the --secret values."""
         self.provider = urlsplit(provider_url)
         self.entries, self.given = entries, given
-        self.failures: list[str] = []
         super().__init__(_handler(self))
 
     def forward(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes):
@@ -47,8 +46,7 @@ class ProviderRelay(ThreadServer):
         origin = f"{self.provider.scheme}://{self.provider.netloc}"
         sent = {k: _ORIGIN.sub(origin, v, 1) if k.lower() in URL_HEADERS else v for k, v in sent.items()}
         if (entry := self._entry(sent)) is not None:
-            url = f"{self.provider.scheme}://{self.provider.netloc}{base}{target}"
-            sent = sign(entry, self.given, method, url, sent, body)
+            sent = sign(entry, self.given, method, f"{origin}{base}{target}", sent, body)
         kind = http.client.HTTPSConnection if self.provider.scheme == "https" else http.client.HTTPConnection
         conn = kind(self.provider.hostname, self.provider.port, timeout=TIMEOUT)
         try:
@@ -79,8 +77,7 @@ def _handler(relay: ProviderRelay) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             try:
                 status, headers, answer = relay.forward(self.command, self.path, list(self.headers.items()), body)
-            except (OSError, http.client.HTTPException, ValueError) as e:
-                relay.failures.append(f"{self.command} {self.path}: {e}")
+            except (OSError, http.client.HTTPException, ValueError) as e:  # the verifier reports the 502
                 status, headers, answer = 502, [("Content-Type", "text/plain")], f"pact-recorder relay: {e}".encode()
             self.send_response_only(status)
             for k, v in headers:
