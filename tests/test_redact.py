@@ -6,7 +6,7 @@ from pathlib import Path
 
 from recorder.infer.headers import HeaderPolicy
 from recorder.rules import defaults
-from recorder.secrets.redact import PLACEHOLDER, Redactor, luhn
+from recorder.secrets.redact import PLACEHOLDER, Redactor, luhn, redact_header_value
 from tests.helpers import exchange
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNlY3JldA"
@@ -110,7 +110,12 @@ def test_a_number_whose_role_is_known_is_no_card_number_whatever_luhn_says():
     out = r.exchange(ranged)
     assert out.request_headers == ranged.request_headers and out.response_headers == ranged.response_headers
     assert not r.found
-    body = {"id": "4111111111111111", "size": "4111111111111111", "card": "4111-1111-1111-1111", "pan": "4111111111111111"}
+    body = {
+        "id": "4111111111111111",
+        "size": "4111111111111111",
+        "card": "4111-1111-1111-1111",
+        "pan": "4111111111111111",
+    }
     out = json.loads(r.exchange(exchange("POST", "/pay", 200, body)).response_body)
     assert out == {"id": "4111111111111111", "size": "4111111111111111", "card": PLACEHOLDER, "pan": PLACEHOLDER}
 
@@ -179,3 +184,12 @@ def test_a_token_sent_back_in_a_path_is_redacted_and_named():
     assert dict(kept.secrets[-1]) == {"in": "path", "key": 3, "secret": "token", "issued": True}
     (logout_interaction,) = [i for i in rec.interactions() if i.method == "DELETE"]
     assert logout_interaction.request.generators["path"]["expression"] == "/-/user/token/${token}"
+
+
+def test_a_token_keeps_its_kind_but_never_the_first_characters_of_a_random_token():
+    assert (
+        redact_header_value("Authorization", "Bearer ghp_16C7e42F292c6912E7710c838347Ae178B4a")
+        == "Bearer ghp_<redacted>"
+    )
+    assert redact_header_value("Authorization", "Bearer Ab-cD_Xyz0123456789abcdefgh") == "Bearer <redacted>"
+    assert redact_header_value("Authorization", "Bearer ab-short") == "Bearer <redacted>"
