@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -41,3 +42,17 @@ def load_pact(path: Path) -> dict:
     if not isinstance(doc, dict) or not isinstance(doc.get("interactions"), list):
         raise ValueError(f"{path}: not a pact file (no 'interactions' list)")
     return doc
+
+
+def body_content(body: Any) -> Any:
+    """A pact body's content as data: a V4 body unwrapped (JSON kept as the text sent, `"encoded":
+    "json"`, parsed), a V3 body as it is."""
+    if not isinstance(body, dict) or "content" not in body:
+        return body
+    content = body["content"]
+    if body.get("encoded") == "json" and isinstance(content, str):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return content
+    return content

@@ -9,6 +9,7 @@ a product: each provider is the smallest one with the behaviour.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import http.client
 import json
@@ -793,4 +794,39 @@ def test_a_resource_a_request_header_names_by_its_path_is_set_up_first(tmp_path)
         assert send(url, "DELETE", "/photos/copy.txt")[0] == 204
 
     pact, result = first_contact(tmp_path, Objects, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+# -- request bodies byte for byte ----------------------------------------------------------------------
+
+
+class Manifests(Provider):
+    """A content-addressed store: a document is PUT under the sha256 of its bytes and refused when the bytes
+    it gets hash to something else (JSON written anew, compact and with its keys sorted, does)."""
+
+    def do_PUT(self):  # noqa: N802
+        body, digest = self.body(), self.path.rsplit("/", 1)[-1]
+        if digest != "sha256:" + hashlib.sha256(body).hexdigest():
+            return self.send_json(400, {"errors": [{"code": "DIGEST_INVALID"}]})
+        self.store[self.path] = body
+        self.send_bytes(201, headers={"Docker-Content-Digest": digest})
+
+    def do_GET(self):  # noqa: N802
+        if (body := self.store.get(self.path)) is None:
+            return self.send_json(404, {"errors": [{"code": "MANIFEST_UNKNOWN"}]})
+        self.send_bytes(200, body, {"Content-Type": "application/json"})
+
+
+def test_a_json_body_whose_digest_the_request_names_is_sent_byte_for_byte(tmp_path):
+    def exercise(url):
+        for name in ("one", "two"):
+            doc = json.dumps({"schemaVersion": 2, "name": name, "layers": [{"size": 3}]}).encode()
+            target = f"/v2/app/manifests/sha256:{hashlib.sha256(doc).hexdigest()}"
+            assert send(url, "PUT", target, doc, {"Content-Type": "application/json"})[0] == 201
+            assert send(url, "GET", target)[0] == 200
+
+    pact, result = first_contact(tmp_path, Manifests, exercise)
+    (put,) = [i for i in pact["interactions"] if i["request"]["method"] == "PUT"]
+    assert put["request"]["body"]["encoded"] == "json"
+    assert put["request"]["body"]["content"].startswith('{"schemaVersion": 2, "name": ')
     assert green(result), result.stdout + result.stderr

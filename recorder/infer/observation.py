@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from recorder.formats import multipart
+from recorder.formats.digests import named_digest
 from recorder.infer.endpoints import PathRules, path_regex, to_endpoint
 from recorder.infer.headers import HeaderPolicy
 from recorder.infer.matchers import Echo, child_path, infer_body
@@ -44,6 +45,7 @@ class Message:
     rules: dict[str, Any] = field(default_factory=dict)  # category -> rules ("path" has no key level)
     generators: dict[str, Any] = field(default_factory=dict)
     body_type: str = ""  # the media type of a body sent without a Content-Type, as sniffed
+    exact: bool = False  # a JSON body kept as the text sent (the request names its digest)
 
 
 @dataclass
@@ -376,6 +378,7 @@ class Observation:
                     names = {h.lower(): h for h in request.headers}
                     generators = {names.get(k.lower(), k): g for k, g in generators.items()}
                 request.generators[kind] = {**request.generators.get(kind, {}), **generators}
+        _keep_digested(ex, request, notes)
         query: dict[str, list[str]] = {}
         for name, value in ex.query:
             query.setdefault(name, []).append(value)
@@ -603,6 +606,20 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
         elif e["in"] == "body" and (at := _json_path(tuple(e["key"]))) is not None:
             out.setdefault("body", {})[at] = expression
     return out
+
+
+def _keep_digested(ex: Exchange, request: Message, notes: list[str]) -> None:
+    """A JSON request body whose digest the request names goes out as the text sent, matchers beside it:
+    written anew (or with generated values in it) it would no longer hash to that digest."""
+    if request.body is NO_BODY or isinstance(request.body, (str, Binary)):
+        return
+    places = [ex.path, *(v for _, v in (*ex.query, *ex.request_headers))]
+    if (algorithm := named_digest(ex.request_body, places)) is None:
+        return
+    request.body, request.exact = ex.request_body.decode("utf-8"), True
+    if request.generators.pop("body", None):
+        notes.append("request body: no values generated into it (its digest would change)")
+    notes.append(f"request body kept byte for byte: the request names its {algorithm} digest")
 
 
 def _clock_rules(ex: Exchange, uses: dict[Location, tuple[str, str]], request: Message, evidence: dict) -> None:

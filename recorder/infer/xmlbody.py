@@ -51,6 +51,26 @@ def xml_contract(text: str, others: tuple[str, ...] = ()) -> tuple[str, dict[str
     return ET.tostring(root, encoding="unicode"), dict(sorted(rules.items()))
 
 
+def xml_leaves(text: str) -> dict[str, str] | None:
+    """Every text and attribute of an XML document by the rule path `xml_contract` gives it (a repeated
+    one's first value); None when it does not parse. What `diff` compares two XML examples by."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    out: dict[str, str] = {}
+    stack = [(root, f"$['{_name(root.tag)}']")]
+    while stack:
+        element, path = stack.pop()
+        if element.text and element.text.strip():
+            out.setdefault(f"{path}['#text']", element.text.strip())
+        for attribute, value in element.attrib.items():
+            out.setdefault(f"{path}['@{_name(attribute)}']", value)
+        children = [(child, f"{path}['{_name(child.tag)}']") for child in element if isinstance(child.tag, str)]
+        stack.extend(reversed(children))
+    return out
+
+
 def _drop_empty(element: ET.Element) -> None:
     """Remove the empty elements below `element` (not those that only contain empty ones: a
     `<D:privilege>` stays, so the contract still asks for the privileges, whatever they are)."""

@@ -24,6 +24,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from recorder.files import body_content
+from recorder.infer.xmlbody import xml_leaves
+
 BREAKING, REVIEW, SAFE = "breaking", "needs review", "non-breaking"
 READINGS = ("consumer", "provider")
 
@@ -99,7 +102,7 @@ def _interaction(name: str, old: dict, new: dict, meaning: dict) -> list[Change]
         headers = [_header_values(m.get("headers") or {}) for m in (o, n)]
         header_rules = [_lower((m.get("matchingRules") or {}).get("header", {})) for m in (o, n)]
         out += _compare(name, side, "header", *headers, *header_rules, meaning)
-        bodies = [_paths(_content(m.get("body"))) for m in (o, n)]
+        bodies = [_paths(body_content(m.get("body"))) for m in (o, n)]
         body_rules = [(m.get("matchingRules") or {}).get("body", {}) for m in (o, n)]
         out += _compare(name, side, "field", *bodies, *body_rules, meaning)
     return [_pruned(c, new) for c in out]
@@ -299,12 +302,12 @@ class Container:
     kind: str
 
 
-def _content(body: Any) -> Any:
-    return body.get("content") if isinstance(body, dict) and "content" in body else body
-
-
 def _paths(value: Any, path: str = "$") -> dict[str, Any]:
-    """Every value in an example body by the JSONPath its rules use (array elements as [*])."""
+    """Every value in an example body by the JSONPath its rules use (array elements as [*]; an XML body's
+    texts and attributes as its rules name them)."""
+    if path == "$" and isinstance(value, str) and value.lstrip().startswith("<"):
+        if (leaves := xml_leaves(value)) is not None:
+            return leaves
     out: dict[str, Any] = {path: value}
     if isinstance(value, dict):
         for k, v in value.items():

@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
 from recorder import __version__
+from recorder.formats.digests import named_digest
 from recorder.infer.headers import MULTI_VALUE
 from recorder.infer.observation import NO_BODY, Interaction, Message
 from recorder.model import Binary, json_body
@@ -149,7 +151,8 @@ def _v4_body(m: Message) -> dict[str, Any]:
     if isinstance(m.body, Binary):
         content = base64.b64encode(m.body.data).decode("ascii")
         return {"body": {"content": content, "contentType": ctype, "encoded": "base64"}}
-    return {"body": {"content": m.body, "contentType": ctype, "encoded": False}}
+    # "encoded": "json" makes the core send the text as it is; a JSON value it would write anew.
+    return {"body": {"content": m.body, "contentType": ctype, "encoded": "json" if m.exact else False}}
 
 
 def _v3_interaction(i: Interaction) -> dict[str, Any]:
@@ -230,7 +233,7 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
         out["query"] = [[k, v] for k, v in step.query]
     if step.headers:
         out["headers"] = [[k, v] for k, v in step.headers]
-    out |= body_document(step.body, step.content_type)
+    out |= body_document(step.body, step.content_type, [step.path, *(v for _, v in (*step.query, *step.headers))])
     out["status"] = step.status
     if step.creates:
         out["creates"] = step.creates
@@ -243,11 +246,13 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
     return out
 
 
-def body_document(body: bytes, content_type: str | None) -> dict[str, Any]:
+def body_document(body: bytes, content_type: str | None, places: Sequence[str] = ()) -> dict[str, Any]:
+    """A setup step's body: JSON as a value (the setup binds fresh values into it), but as the text sent
+    when the request names its digest (`places`: its path, query and header values)."""
     if not body:
         return {}
     value = json_body(body, content_type)
-    if value is not NO_BODY:
+    if value is not NO_BODY and named_digest(body, places) is None:
         return {"json": value}
     try:
         return {"text": body.decode("utf-8")}

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from recorder.files import load_pact
+from recorder.files import body_content, load_pact
 from recorder.secrets import fill
 from recorder.secrets.redact import PLACEHOLDER
 
@@ -82,7 +82,7 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
         if side == "request":
             out["fields"] += _path_and_query(out, message, rules, evidence.get("query", {}))
         out["fields"] += _headers(out, side, message, rules.get("header", {}), evidence, secrets)
-        example = _example(message.get("body"))
+        example = body_content(message.get("body"))
         facts = evidence.get(f"{side}.body", {})
         body_rules = rules.get("body", {})
         for path, fact in facts.items():
@@ -106,10 +106,6 @@ def _request_line(request: dict | None) -> str | None:
     if isinstance(query, dict):
         query = "&".join(f"{k}={v}" for k, vs in query.items() for v in (vs if isinstance(vs, list) else [vs]))
     return f"{request.get('method')} {request.get('path')}" + (f"?{query}" if query else "")
-
-
-def _example(body: Any) -> Any:
-    return body.get("content") if isinstance(body, dict) and "content" in body else body
 
 
 def _flag(text: str, rule: str) -> dict[str, str]:
