@@ -120,14 +120,24 @@ def test_a_path_sent_with_a_double_slash_is_recorded_as_sent_and_verifies(tmp_pa
 
 
 class Ids(Provider):
-    """A new request id in every response, and this server instance's own id (constant for its life, new
-    for the next one); each path is read once, so no interaction alone sees either vary."""
+    """A new request id in every response, and this server instance's own ids (constant for its life, new
+    for the next one; a 64-bit one written without its leading zeros, 15 hex digits); each path is read
+    once, so no interaction alone sees either vary."""
 
     def do_GET(self):  # noqa: N802
         if "instance" not in self.store:
-            self.store["instance"] = uuid.uuid4().hex
-        headers = {"X-Op-Id": str(uuid.uuid4()), "X-Server-Instance": self.store["instance"]}
+            self.store["instance"], self.store["cluster"] = uuid.uuid4().hex, uuid.uuid4().hex[:11] + "a1b2"
+        headers = {
+            "X-Op-Id": str(uuid.uuid4()),
+            "X-Server-Instance": self.store["instance"],
+            "X-Cluster-Id": self.store["cluster"],
+        }
         self.send_json(200, {"path": self.path}, headers)
+
+
+class Refusing(Provider):
+    def do_GET(self):  # noqa: N802
+        self.send_json(403, {"message": "Not a file"})
 
 
 def test_a_header_new_in_every_response_and_a_random_looking_one_are_matched_by_format(tmp_path):
@@ -140,7 +150,14 @@ def test_a_header_new_in_every_response_and_a_random_looking_one_are_matched_by_
         rules = i["response"]["matchingRules"]["header"]
         assert rules["X-Op-Id"]["matchers"][0]["regex"].startswith("^[0-9a-fA-F]{8}-")
         assert rules["X-Server-Instance"]["matchers"] == [{"match": "regex", "regex": "^[0-9a-fA-F]+$"}]
+        assert rules["X-Cluster-Id"]["matchers"] == [{"match": "regex", "regex": "^[0-9a-fA-F]+$"}]
     assert green(result), result.stdout + result.stderr
+
+    # A 403 to a request that carried no credentials is refused for something else: no hint about them.
+    with provider_serving(Refusing) as url:
+        refused = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url)
+    assert "expected 200 but was 403" in refused.stdout
+    assert "unauthorised" not in refused.stdout
 
 
 # -- creations known by the sequence ----------------------------------------------------------------

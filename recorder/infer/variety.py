@@ -11,6 +11,8 @@ word stays pinned.
     (True, False)
     >>> looks_random("TX4K7ZCX5ZRD6V3F0PLE"), looks_random("nginx/1.25.3")
     (True, False)
+    >>> looks_random("f1c9d11bd06952c"), looks_random("deadbeefcafe"), looks_random("202612061900")
+    (True, False, False)
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ NAMES_MAX = 1024  # header names tracked per side
 _TOKEN = re.compile(r"^[A-Za-z0-9+/=_-]{16,}$")
 _DIGIT, _LETTER = re.compile(r"[0-9]"), re.compile(r"[A-Za-z]")
 _HEX = re.compile(r"^[0-9a-fA-F]{16,}$")
+# A 64-bit id written without its leading zeros (1 in 16 is 15 digits long), in lower case with both
+# digits and letters: a word or a number is no such thing.
+_SHORT_HEX = re.compile(r"^(?=(?:[a-f]*[0-9]){2})(?=(?:[0-9]*[a-f]){2})[0-9a-f]{12,15}$")
 _INTEGER = re.compile(r"^-?[0-9]+$")
 
 
 def looks_random(value: str) -> bool:
-    """A value no person chose: long hex, or a 16+ character token mixing at least three digits and
-    three letters (UUIDs included); a product name, a media type or a version is no such thing."""
+    """A value no person chose: long hex (12 to 15 digits when it mixes digits and letters), or a 16+
+    character token mixing at least three digits and three letters (UUIDs included); a product name, a
+    media type or a version is no such thing."""
     compact = value.replace("-", "")
-    if _HEX.match(compact):
+    if _HEX.match(compact) or _SHORT_HEX.match(value):
         return True
     return bool(_TOKEN.match(value)) and len(_DIGIT.findall(value)) >= 3 and len(_LETTER.findall(value)) >= 3
 
@@ -92,7 +98,7 @@ class HeaderVariety:
                 return fmt.regex, f"format {fmt.name}"
         if all(_INTEGER.match(v) for v in values):
             return "^-?[0-9]+$", "integers"
-        if all(_HEX.match(v) for v in values):
+        if all(_HEX.match(v) or _SHORT_HEX.match(v) for v in values):
             return "^[0-9a-fA-F]+$", "hex"
         if all(_TOKEN.match(v) for v in values):
             return "^[A-Za-z0-9+/=_-]+$", "tokens"

@@ -301,7 +301,8 @@ def _summarise(
     for error in results.get("errors", []):
         owner = next((o for o in outcomes if error.get("interaction", "").endswith(f" - {o.description}")), None)
         mismatch = error.get("mismatch", {})
-        problems = _problems(mismatch, credentials_given, (redacted or {}).get(owner.description if owner else "", []))
+        where = None if redacted is None else redacted.get(owner.description if owner else "", [])
+        problems = _problems(mismatch, credentials_given, where)
         if owner is None:
             loose.extend(problems)
             continue
@@ -320,7 +321,9 @@ def _clip(value: Any, limit: int = 120) -> str:
 _REDIRECTS = {"301", "302", "303", "307", "308"}
 
 
-def _problems(mismatch: dict, credentials_given: bool = False, redacted: list[dict] = ()) -> list[str]:
+def _problems(mismatch: dict, credentials_given: bool = False, redacted: list[dict] | None = None) -> list[str]:
+    """`redacted`: where the request had redacted values; None when the pact does not say (no hint is
+    given for a 401 or 403 to a request that carried no credentials: it is refused for something else)."""
     if "mismatches" not in mismatch:
         message = mismatch.get("message", "verification error")
         if STATE_FAILED in message:
@@ -339,8 +342,9 @@ def _problems(mismatch: dict, credentials_given: bool = False, redacted: list[di
                 "; the Pact verifier follows redirects, so it answers with where this one leads: leave "
                 "redirects out of the contract (the default select rule 'followed-redirects' does)"
             )
-        if m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403") and not credentials_given:
-            text += "; the provider says the request was unauthorised: " + _credentials_hint(redacted)
+        refused = m.get("type") == "StatusMismatch" and str(m.get("actual")) in ("401", "403")
+        if refused and not credentials_given and redacted != []:
+            text += "; the provider says the request was unauthorised: " + _credentials_hint(redacted or [])
         out.append(f"{where} {path}: {text}" if path else f"{where}: {text}")
     return out
 
