@@ -22,7 +22,11 @@ from recorder.model import NO_BODY, Exchange
 
 READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
 MAX_LEAVES = 400  # body values looked at per response
-ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
+# Keys of values a provider generates: ids, and the counters that version a resource (a revision, an
+# index a write is given: `modifiedIndex`), which a later conditional request sends back.
+ID_KEY = re.compile(
+    r"(^|_)(id|uuid|key|slug|etag|rev|revision|version|token|cursor|next|last_modified)$|(Id|Index|Revision)$", re.I
+)
 VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page|version", re.I)
 XML_BODY_MAX = 256 * 1024  # XML response bodies looked into for values (an id in an S3 or WebDAV answer)
 
@@ -236,6 +240,7 @@ def request_values(ex: Exchange) -> dict[Location, str]:
             out[("header", name)] = etag_value(value)
         elif VALUE_HEADER.search(name) and name.lower() not in ("host",):
             out[("header", name)] = value
+    out |= form_values(ex)
     body = ex.request_json
     if body is not NO_BODY:
         out |= {
@@ -244,6 +249,14 @@ def request_values(ex: Exchange) -> dict[Location, str]:
             if _distinctive(path[-1] if path else None, value)
         }
     return out
+
+
+def form_values(ex: Exchange) -> dict[Location, str]:
+    """The fields of a form-encoded request body, like query parameters (`prevIndex=12`, `QueueName=q`)."""
+    if not ex.request_body or "x-www-form-urlencoded" not in (ex.request_header("content-type") or "").lower():
+        return {}
+    text = ex.request_body.decode("utf-8", "replace")
+    return {("form", k): v for k, v in parse_qsl(text, keep_blank_values=True)}
 
 
 def leaves(value: Any, path: tuple = ()):
@@ -382,8 +395,8 @@ def clock_now(kind: str, offset: float, now: float) -> str:
 
 
 def query_and_body(ex: Exchange) -> dict[Location, str]:
-    """Every query value and body leaf (request_values keeps only the distinctive body ones)."""
-    out: dict[Location, str] = {("query", k): v for k, v in ex.query}
+    """Every query value, form field and JSON body leaf (request_values keeps only the distinctive JSON ones)."""
+    out: dict[Location, str] = {("query", k): v for k, v in ex.query} | form_values(ex)
     body = ex.request_json
     if body is not NO_BODY:
         out |= {

@@ -541,6 +541,12 @@ class Uploads(Provider):
         self.send_bytes(200, headers={"ETag": f'"{len(data)}"'})
 
     def do_GET(self):  # noqa: N802
+        if self.path in ("/?uploads", "/?uploads="):  # the uploads in progress
+            ids = [k for k, v in self.store.items() if isinstance(v, dict)]
+            xml = "".join(f"<Upload><UploadId>{i}</UploadId></Upload>" for i in ids)
+            return self.send_bytes(
+                200, f"<ListMultipartUploadsResult>{xml}</ListMultipartUploadsResult>".encode(), XML_TYPE
+            )
         if (data := self.store.get(self.path)) is None:
             return self.send_bytes(404, b"<Error><Code>NoSuchKey</Code></Error>", XML_TYPE)
         self.send_bytes(200, data, {"Content-Type": "application/octet-stream"})
@@ -553,6 +559,7 @@ def test_an_id_handed_out_in_an_xml_answer_is_fetched_fresh_where_later_requests
     def exercise(url):
         answer = send(url, "POST", "/big.bin?uploads")[2]
         upload = ElementTree.fromstring(answer).findtext("UploadId")
+        assert upload.encode() in send(url, "GET", "/?uploads")[2]  # a listing names it again: the POST made it
         assert send(url, "PUT", f"/big.bin?partNumber=1&uploadId={upload}", b"x" * 100)[0] == 200
         complete = b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>"
         assert send(url, "POST", f"/big.bin?uploadId={upload}", complete)[0] == 200
@@ -846,4 +853,92 @@ def test_a_json_body_whose_digest_the_request_names_is_sent_byte_for_byte(tmp_pa
     (put,) = [i for i in pact["interactions"] if i["request"]["method"] == "PUT"]
     assert put["request"]["body"]["encoded"] == "json"
     assert put["request"]["body"]["content"].startswith('{"schemaVersion": 2, "name": ')
+    assert green(result), result.stdout + result.stderr
+
+
+# -- counters handed out, sent back in a form --------------------------------------------------------
+
+
+class Versioned(Provider):
+    """A key-value store that gives every write an index from a counter whose start differs per server (its
+    history); a write with `prevIndex` in its form body is refused (412) unless the key is at that index."""
+
+    def do_PUT(self):  # noqa: N802
+        form = dict(parse_qsl(self.body().decode()))
+        with self.lock:
+            self.store.setdefault("index", 3 + uuid.uuid4().int % 40)
+            current = self.store.get(self.path)
+            if "prevIndex" in form and (current is None or str(current["modifiedIndex"]) != form["prevIndex"]):
+                return self.send_json(412, {"message": "Compare failed"})
+            self.store["index"] += 1
+            node = self.store[self.path] = {
+                "key": self.path,
+                "value": form["value"],
+                "modifiedIndex": self.store["index"],
+            }
+        self.send_json(200 if current else 201, {"node": node})
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            gone = self.store.pop(self.path, None)
+        self.send_json(200 if gone else 404, {"node": {"key": self.path}})
+
+
+def test_a_counter_a_write_handed_out_is_sent_back_fresh_from_a_form_body(tmp_path):
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def exercise(url):
+        status, _, body = send(url, "PUT", "/v2/keys/foo", b"value=1", form)
+        assert status == 201, body
+        index = json.loads(body)["node"]["modifiedIndex"]
+        assert send(url, "PUT", "/v2/keys/foo", f"value=2&prevIndex={index}".encode(), form)[0] == 200
+
+    pact, result = first_contact(tmp_path, Versioned, exercise)
+    update = next(i for i in pact["interactions"] if i["response"]["status"] == 200)
+    assert update["request"]["generators"]["body"]["$.prevIndex"]["type"] == "ProviderState"
+    assert green(result), result.stdout + result.stderr
+
+
+# -- clearing the way with the recording's credentials ---------------------------------------------------
+
+
+class Guarded(Provider):
+    """Collections that need a token for every request, and a collection is deleted only when empty (409)."""
+
+    def _allowed(self) -> bool:
+        if self.headers.get("Authorization") == "Bearer s3cr3t":
+            return True
+        self.send_json(401, {"error": "unauthorized"})
+        return False
+
+    def do_MKCOL(self):  # noqa: N802
+        if self._allowed():
+            made = self.path not in self.store
+            self.store.setdefault(self.path, True)
+            self.send_bytes(201 if made else 405)
+
+    def do_PROPFIND(self):  # noqa: N802
+        if self._allowed():
+            self.send_bytes(207 if self.path in self.store else 404)
+
+    def do_DELETE(self):  # noqa: N802
+        if not self._allowed():
+            return
+        if self.path not in self.store:
+            return self.send_bytes(404)
+        if any(p.startswith(self.path + "/") for p in self.store):
+            return self.send_bytes(409)
+        del self.store[self.path]
+        self.send_bytes(204)
+
+
+def test_what_an_interaction_needs_absent_is_deleted_with_the_recordings_credentials(tmp_path):
+    token = {"Authorization": "Bearer s3cr3t"}
+
+    def exercise(url):
+        assert send(url, "MKCOL", "/b", headers=token)[0] == 201
+        assert send(url, "PROPFIND", "/b/x", headers=token)[0] == 404
+        assert send(url, "MKCOL", "/b/x", headers=token)[0] == 201
+
+    _, result = first_contact(tmp_path, Guarded, exercise, "--header", "Authorization: Bearer s3cr3t")
     assert green(result), result.stdout + result.stderr

@@ -580,6 +580,8 @@ def request_generators(ex: Exchange, uses: dict[Location, tuple[str, str]]) -> d
         elif where[0] == "body" and (at := _json_path(where[1:])) is not None:
             kind = "INTEGER" if isinstance(_at(ex.request_json, where[1:]), int) else "STRING"
             out.setdefault("body", {})[at] = _expression(name) | {"dataType": kind}
+        elif where[0] == "form" and (at := _json_path(where[1:])) is not None:  # the core fills form fields too
+            out.setdefault("body", {})[at] = _expression(name)
     return out
 
 

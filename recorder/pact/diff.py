@@ -305,9 +305,9 @@ class Container:
 def _paths(value: Any, path: str = "$") -> dict[str, Any]:
     """Every value in an example body by the JSONPath its rules use (array elements as [*]; an XML body's
     texts and attributes as its rules name them)."""
-    if path == "$" and isinstance(value, str) and value.lstrip().startswith("<"):
-        if (leaves := xml_leaves(value)) is not None:
-            return leaves
+    xml = path == "$" and isinstance(value, str) and value.lstrip().startswith("<")
+    if xml and (leaves := xml_leaves(value)) is not None:
+        return leaves
     out: dict[str, Any] = {path: value}
     if isinstance(value, dict):
         for k, v in value.items():

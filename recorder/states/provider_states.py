@@ -29,6 +29,7 @@ from recorder.states.timeline import READ, Need, Preconditions, Step
 _ID_KEYS = ("id", "uuid", "key", "slug")
 VALUES_STATE = "values handed out by earlier responses"
 SENT_STATE = "values sent by earlier requests"
+MADE_STATE = "what earlier writes handed out exists"
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,10 @@ def states_for(
     if listing is not None:
         states.insert(0, listing)  # a list of data that was there before the recording
     rule = next((r for r in reversed(rules) if _rule_matches(r, endpoint, method, status)), None)
-    target = next((i for i in range(len(states) - 1, -1, -1) if states[i].name not in (VALUES_STATE, SENT_STATE)), None)
+    target = next(
+        (i for i in range(len(states) - 1, -1, -1) if states[i].name not in (VALUES_STATE, SENT_STATE, MADE_STATE)),
+        None,
+    )
     if rule is not None and target is not None:
         st = states[target]
         with suppress(KeyError, IndexError, ValueError):  # a placeholder it has no value for: keep the name
@@ -89,6 +93,9 @@ def _state(need: Need, response: Any) -> ProviderState:
     if need.kind == "sent":
         params = {name: param_value(value) for name, value in need.values}
         return ProviderState(SENT_STATE, tuple(sorted(params.items())), need.steps)
+    if need.kind == "made":
+        params = {name: param_value(value) for name, value in need.values}
+        return ProviderState(MADE_STATE, tuple(sorted(params.items())), need.steps)
     if need.kind == "values":
         params = {name: param_value(value) for name, value in need.values}
         return ProviderState(VALUES_STATE, tuple(sorted(params.items())), need.steps, clock=need.clock)

@@ -70,8 +70,6 @@ SCAN_FACTOR = 8  # reading a byte of JSON costs the walk as much as searching ei
 SCAN_PER_BODY = 1024  # what a search's step from one body to the next costs, in bytes searched
 SCAN_MAX = SCAN_FACTOR * MAX_UNREAD_BYTES
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
-ID_KEY = re.compile(r"(^|_)(id|uuid|key|slug|etag|rev|version|token|cursor|next|last_modified)$|Id$", re.I)
-VALUE_HEADER = re.compile(r"^(etag|location|content-location|link|last-modified)$|token|cursor|next|page", re.I)
 # Request headers a setup step does not send: transport, and conditions (a setup wants the effect).
 STEP_HEADERS_DROPPED = frozenset(
     {
@@ -137,7 +135,7 @@ class Resource:
 
 @dataclass(frozen=True)
 class Need:
-    """One provider state an exchange needs: `kind` is exists | absent | list | values | sent."""
+    """One provider state an exchange needs: `kind` is exists | absent | list | values | sent | made."""
 
     kind: str
     levels: tuple[tuple[str, str], ...]  # (resource kind, path segment) from the outermost resource in
@@ -254,10 +252,13 @@ class Timeline:
                 elif step.method not in READ:
                     loose.append(step)
             needs.append(Need("values", (), tuple(loose), values=tuple(derived), clock=tuple(clocks)))
+        if reads and listing is None and (made := self._made_listed(ex, {s for need in needs for s in need.steps})):
+            needs.append(made)
         if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
             needs.append(sent)
         needs = [
-            replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list") and n.steps else n for n in needs
+            replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list", "made") and n.steps else n
+            for n in needs
         ]
         return Preconditions(needs, uses)
 
@@ -270,6 +271,18 @@ class Timeline:
                 self.written[value] = step
         while len(self.written) > MAX_WRITTEN:
             self.written.popitem(last=False)
+
+    def _made_listed(self, ex: Exchange, covered: set[Step]) -> Need | None:
+        """A read that answers with values successful writes handed out (the uploads in progress, listed by
+        the ids their creations answered with) needs those writes replayed: the provider holds what they made."""
+        found: dict[Step, tuple[str, str]] = {}
+        for where, value in response_values(ex).items():
+            producer = self.values.get(value, (None,))[0]
+            if producer is not None and producer not in covered and _made_it(producer):
+                found.setdefault(producer, (str(where[-1]), value))
+        if not found:
+            return None
+        return Need("made", (), tuple(sorted(found, key=lambda s: s.seq)), values=tuple(sorted(set(found.values()))))
 
     def _sent_before(self, ex: Exchange, covered: set[Step]) -> Need | None:
         """Values the request sends that earlier successful writes sent too (CreateQueue's QueueName in a
@@ -311,7 +324,7 @@ class Timeline:
             # are states of their own), and the steps that handed out a value it sends.
             found = {s for s in step.after if not _within(need.path, norm(s.creates or s.path))}
             for where, value in step_request_values(step).items():
-                if where[0] not in ("query", "header"):  # an id in a path or a body is a resource's state
+                if where[0] not in ("query", "form", "header"):  # an id in a path or a body is a resource's state
                     continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
                     found.add(producer)
@@ -755,9 +768,13 @@ class Timeline:
 
     def _produced(self, step: Step, produced: dict[Location, str]) -> None:
         """Remember what a step's response handed out (`produced`, of its `produced`; a value handed out
-        again: by the latest), within MAX_VALUES values and MAX_HELD values held by the steps kept alive,
-        oldest forgotten first."""
+        again: by the latest, except that a read whose body lists what a write made, an upload id, leaves it
+        to the write, which a setup can replay to make it; an ETag read again is the read's), within MAX_VALUES values and MAX_HELD values held by
+        the steps kept alive, oldest forgotten first."""
         for where, value in produced.items():
+            earlier = self.values.get(value)
+            if earlier is not None and step.method in READ and _made_it(earlier[0]) and where[0] != "header":
+                continue
             if (earlier := self.values.pop(value, None)) is not None:
                 self._release(earlier[0])
             self.values[value] = (step, where)
@@ -784,6 +801,10 @@ class Timeline:
 
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 _COMMON = frozenset({"true", "false", "null", "none", "json", "xml", "text", "html", "asc", "desc"})
+
+
+def _made_it(step: Step) -> bool:
+    return step.method not in READ and 200 <= step.status < 300
 
 
 def _sent_values(ex: Exchange) -> dict[Location, str]:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import yaml
 
@@ -74,6 +74,10 @@ class RecordedStates:
             return found
         same = [s for (n, _), s in self.states.items() if n == name]
         return same[0] if len(same) == 1 else None
+
+
+def _form(headers: dict[str, str]) -> bool:
+    return any(k.lower() == "content-type" and "x-www-form-urlencoded" in v.lower() for k, v in headers.items())
 
 
 def _canonical(params: dict) -> str:
@@ -177,7 +181,7 @@ class Setup:
             self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
             return {}
         if (absent := entry.get("absent")) and self.recorded.reset is None and not self.reset_url:
-            self._request("DELETE", self._bound_path(absent), {}, b"")
+            self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
             self._forget_made(absent)
         if absent:  # the interaction itself may make it
             self._touched.add(absent.rstrip("/"))
@@ -215,6 +219,8 @@ class Setup:
         body = b""
         if "json" in step:
             body = json.dumps(self._bound_json(step["json"])).encode()
+        elif "text" in step and _form(headers):
+            body = self._bound_form(step["text"]).encode()
         elif "text" in step:
             body = self._bound_text(step["text"]).encode()
         elif "base64" in step:
@@ -253,9 +259,24 @@ class Setup:
             if path in accounts and (own := self.secrets.value(self.accounts[path.rsplit("/", 1)[-1]])):
                 headers["Authorization"] = own
             gone = self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
-            self._forget_made(path)
-            if gone.status not in (404, 410):
+            if 200 <= gone.status < 300 or gone.status in (404, 410):
+                self._forget_made(path)  # (one still there, a container that holds what no setup made, stays made)
+            else:
                 self._said("the undo", "DELETE", made[path]["path"], gone)
+
+    def _credentials_near(self, path: str) -> dict[str, str]:
+        """The credential headers of the last recorded step on `path` or on a container of it, filled: the
+        DELETE that clears the way for an interaction needs them as much as the interaction (a signed store)."""
+        path, near, length = path.rstrip("/"), None, -1
+        for _, step in sorted(self.recorded.steps.items()):
+            at = step["path"].rstrip("/")
+            if (path == at or path.startswith(at + "/")) and len(at) >= length:
+                near, length = step, len(at)
+        if near is None:
+            return {}
+        names = {str(e["key"]).lower() for e in near.get("secrets", []) if e.get("in") == "header"}
+        filled = fill_step(near, self.secrets, self.issued)
+        return {k: self._bound_text(v) for k, v in filled["headers"] if k.lower() in names}
 
     def _forget_made(self, path: str) -> None:
         gone = path.rstrip("/")
@@ -297,6 +318,12 @@ class Setup:
             if len(recorded) >= 4 and recorded in text:
                 text = text.replace(recorded, fresh)
         return text
+
+    def _bound_form(self, text: str) -> str:
+        """A form body with fresh values in its fields (short ones too: `prevIndex=12`), as sent when none is."""
+        fields = parse_qsl(text, keep_blank_values=True)
+        bound = [(k, str(self._bound(v))) for k, v in fields]
+        return urlencode(bound) if bound != fields else self._bound_text(text)
 
     def _bound_json(self, value: Any) -> Any:
         if isinstance(value, dict):
