@@ -942,3 +942,38 @@ def test_what_an_interaction_needs_absent_is_deleted_with_the_recordings_credent
 
     _, result = first_contact(tmp_path, Guarded, exercise, "--header", "Authorization: Bearer s3cr3t")
     assert green(result), result.stdout + result.stderr
+
+
+# -- a body too large to record ---------------------------------------------------------------------
+
+
+class Files(Provider):
+    def do_PUT(self):  # noqa: N802
+        with self.lock:
+            made = self.path not in self.store
+            self.store[self.path] = self.body()
+        self.send_bytes(201 if made else 200)
+
+    def do_GET(self):  # noqa: N802
+        if (data := self.store.get(self.path)) is None:
+            return self.send_bytes(404)
+        self.send_bytes(200, data, {"Content-Type": "application/octet-stream"})
+
+
+def test_a_setup_whose_body_was_too_large_to_record_says_so_plainly(tmp_path):
+    data = os.urandom(300_000)
+
+    def exercise(url):
+        assert send(url, "PUT", "/files/big.bin", data, {"Content-Type": "application/octet-stream"})[0] == 201
+        assert send(url, "GET", "/files/big.bin")[2] == data
+
+    out = tmp_path / "pacts"
+    with provider_serving(Files) as url:
+        record_through(recorder_args(url, out, "--max-body", "100k"), exercise)
+    with provider_serving(Files) as url:
+        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert result.returncode == 1
+    assert (
+        "setup step 1 (PUT /files/big.bin) cannot be sent: its body (300000 bytes) was larger than --max-body when "
+        "recorded and streamed past; record again with a larger --max-body" in result.stdout
+    ), result.stdout

@@ -106,6 +106,7 @@ class Step:
     issued: tuple = ()  # secrets its response handed out: where, and their names
     creates: str = ""  # for a POST that made an item: that item's path
     after: tuple = ()  # steps that made its containers and what a header of it names (a copy's source), then
+    unrecorded: str = ""  # the size of a request body streamed past unrecorded (over --max-body): none to send
 
     @classmethod
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
@@ -122,6 +123,7 @@ class Step:
             produced,
             ex.secrets,
             ex.issued,
+            unrecorded=(ex.request_header("content-length") or "?") if "request" in ex.streamed else "",
         )
 
 
@@ -767,10 +769,10 @@ class Timeline:
         self._produced(step, added)
 
     def _produced(self, step: Step, produced: dict[Location, str]) -> None:
-        """Remember what a step's response handed out (`produced`, of its `produced`; a value handed out
-        again: by the latest, except that a read whose body lists what a write made, an upload id, leaves it
-        to the write, which a setup can replay to make it; an ETag read again is the read's), within MAX_VALUES values and MAX_HELD values held by
-        the steps kept alive, oldest forgotten first."""
+        """Remember what a step's response handed out (`produced`, of its `produced`), within MAX_VALUES
+        values and MAX_HELD values held by the steps kept alive, oldest forgotten first. A value handed out
+        again is the latest step's, except that a read whose body lists what a write made (an upload id)
+        leaves it to the write, which a setup can replay to make it; an ETag read again is the read's."""
         for where, value in produced.items():
             earlier = self.values.get(value)
             if earlier is not None and step.method in READ and _made_it(earlier[0]) and where[0] != "header":

@@ -190,6 +190,14 @@ class Setup:
                 continue
             self._ran.add(number)
             step = self.recorded.steps[number]
+            if size := step.get("unrecorded_body_bytes"):
+                self.calls.failed(
+                    name,
+                    f"setup step {number} ({step['method']} {step['path']}) cannot be sent: its body ({size} bytes) "
+                    "was larger than --max-body when recorded and streamed past; record again with a larger "
+                    "--max-body to set this state up",
+                )
+                break
             self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
             fresh = self._send(step)
             if 200 <= fresh.status < 300:
