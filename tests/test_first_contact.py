@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree
 
+import yaml
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -654,6 +655,8 @@ class Queues(Provider):
             if op == "CreateQueue":
                 queues[args["QueueName"]] = []
                 return self.send_json(200, {"QueueUrl": f"http://{self.headers['Host']}/0001/{args['QueueName']}"})
+            if op == "ListQueues":
+                return self.send_json(200, {"QueueUrls": [f"http://{self.headers['Host']}/0001/{q}" for q in queues]})
             name = args.get("QueueName") or args.get("QueueUrl", "").rpartition("/")[2]
             if name not in queues:
                 return self.send_json(400, {"__type": "QueueDoesNotExist"})
@@ -673,11 +676,17 @@ def test_a_request_that_sends_a_name_an_earlier_write_sent_is_set_up_with_that_w
     def exercise(url):
         call(url, "CreateQueue", {"QueueName": "nightly-jobs"})
         queue = call(url, "GetQueueUrl", {"QueueName": "nightly-jobs"})["QueueUrl"]
+        assert call(url, "ListQueues", {})["QueueUrls"] == [queue]  # names it again: CreateQueue still made it
         call(url, "SendMessage", {"QueueUrl": queue, "MessageBody": "rebuild"})
 
     pact, result = first_contact(tmp_path, Queues, exercise)
     get_url = next(i for i in pact["interactions"] if "GetQueueUrl" in i["description"])
     assert [s["name"] for s in get_url["providerStates"]] == ["values sent by earlier requests"]
+    # The queue URL the listing named again is still CreateQueue's: SendMessage's setup replays the creation.
+    states = yaml.safe_load((tmp_path / "pacts" / PACT_NAME.replace(".json", ".states.yaml")).read_text())
+    (send_state,) = [s for s in states["states"] if "POST / returns 200 (Queues.SendMessage)" in s["interactions"]]
+    targets = [dict(states["steps"][n]["headers"])["X-Amz-Target"] for n in send_state["setup"]]
+    assert targets == ["Queues.CreateQueue"]
     assert green(result), result.stdout + result.stderr
 
 

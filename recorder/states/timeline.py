@@ -770,12 +770,13 @@ class Timeline:
 
     def _produced(self, step: Step, produced: dict[Location, str]) -> None:
         """Remember what a step's response handed out (`produced`, of its `produced`), within MAX_VALUES
-        values and MAX_HELD values held by the steps kept alive, oldest forgotten first. A value handed out
-        again is the latest step's, except that a read whose body lists what a write made (an upload id)
-        leaves it to the write, which a setup can replay to make it; an ETag read again is the read's."""
+        values and MAX_HELD values held by the steps kept alive, oldest forgotten first. A value a successful
+        write handed out in its body stays that write's when later answers name it again (a listing of the
+        uploads in progress, a queue's URL in a list of queues, whatever their method): a setup replays the
+        write to make it. Any other value handed out again (an ETag read again) is the latest step's."""
         for where, value in produced.items():
             earlier = self.values.get(value)
-            if earlier is not None and step.method in READ and _made_it(earlier[0]) and where[0] != "header":
+            if earlier is not None and _made_it(earlier[0]) and where[0] != "header":
                 continue
             if (earlier := self.values.pop(value, None)) is not None:
                 self._release(earlier[0])
