@@ -90,6 +90,10 @@ CASES = [
         ["verify", "{tmp}/x.json", "--provider-url", "127.0.0.1:5001"],
         "--provider-url '127.0.0.1:5001': expected an http(s) URL",
     ),
+    (
+        ["verify", "{tmp}/x.json", "--provider-url", "http://127.0.0.1:9", "--fresh-names"],
+        "--fresh-names goes with --states-from-recording",
+    ),
 ]
 
 

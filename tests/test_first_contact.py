@@ -986,3 +986,42 @@ def test_a_setup_whose_body_was_too_large_to_record_says_so_plainly(tmp_path):
         "setup step 1 (PUT /files/big.bin) cannot be sent: its body (300000 bytes) was larger than --max-body when "
         "recorded and streamed past; record again with a larger --max-body" in result.stdout
     ), result.stdout
+
+
+# -- a provider that cannot be emptied -------------------------------------------------------------------
+
+
+class Permanent(Provider):
+    """Things are made once and never deleted (405): a name taken is refused again (409)."""
+
+    def do_PUT(self):  # noqa: N802
+        with self.lock:
+            if self.path in self.store:
+                return self.send_json(409, {"error": f"{self.path} exists"})
+            self.store[self.path] = json.loads(self.body() or b"{}")
+        self.send_json(201, {"name": self.path.rsplit("/", 1)[-1]})
+
+    def do_GET(self):  # noqa: N802
+        if (thing := self.store.get(self.path)) is None:
+            return self.send_json(404, {"error": "no such thing"})
+        self.send_json(200, {"name": self.path.rsplit("/", 1)[-1], **thing})
+
+    def do_DELETE(self):  # noqa: N802
+        self.send_json(405, {"error": "things are forever"})
+
+
+def test_names_the_consumer_chose_are_fresh_for_each_interaction_where_the_provider_cannot_be_emptied(tmp_path):
+    made = {"Content-Type": "application/json"}
+
+    def exercise(url):
+        assert send(url, "GET", "/things/alpha")[0] == 404
+        assert send(url, "PUT", "/things/alpha", b'{"colour": "red"}', made)[0] == 201
+        assert send(url, "GET", "/things/alpha")[0] == 200
+        assert send(url, "PUT", "/things/alpha", b'{"colour": "blue"}', made)[0] == 409
+
+    _, plain = first_contact(tmp_path / "plain", Permanent, exercise)
+    assert "the undo DELETE /things/alpha answered 405" in plain.stdout
+    assert "--fresh-names gives each interaction fresh names for what it makes" in plain.stdout
+    assert not green(plain)
+    _, result = first_contact(tmp_path / "fresh", Permanent, exercise, "--fresh-names")
+    assert green(result), result.stdout + result.stderr

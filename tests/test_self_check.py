@@ -119,7 +119,9 @@ def test_an_xml_list_shorter_in_another_recorded_response_keeps_its_minimum_and_
     pact, recording = written(tmp_path, sent)
 
     got = interaction(pact, "PROPFIND /cal/ returns 207")
-    assert got["response"]["body"]["content"].count("D:response>") == 2 and recording.loosened == 0  # one, opened and closed
+    assert (
+        got["response"]["body"]["content"].count("D:response>") == 2 and recording.loosened == 0
+    )  # one, opened and closed
     for body in (both, one):
         result = verified(pact, lambda *_, body=body: (207, {"Content-Type": "application/xml"}, body.encode()))
         assert result.ok, failures(result)

@@ -361,8 +361,10 @@ def cmd_verify(args) -> int:
     url = http_url("--provider-url", args.provider_url)
     state_url = http_url("--state-url", args.state_url) if args.state_url else None
     headers = dict(header_option(h) for h in args.header)
-    if (args.reset_url or args.reset_command) and not args.states_from_recording:
-        raise UsageError(f"{'--reset-url' if args.reset_url else '--reset-command'} goes with --states-from-recording")
+    if (args.reset_url or args.reset_command or args.fresh_names) and not args.states_from_recording:
+        given_option = next(o for o, v in (("--reset-url", args.reset_url), ("--reset-command", args.reset_command),
+                                           ("--fresh-names", args.fresh_names)) if v)  # fmt: skip
+        raise UsageError(f"{given_option} goes with --states-from-recording")
     if args.reset_url and args.reset_command:
         raise UsageError("--reset-url and --reset-command: give one way to empty the provider")
     reset_url = http_url("--reset-url", args.reset_url) if args.reset_url else None
@@ -379,7 +381,9 @@ def cmd_verify(args) -> int:
             recorded = RecordedStates.load(hints)
             secrets = Secrets.from_options(given, headers, made_by_recording(list(recorded.steps.values())))
             check_secrets(args.pact, recorded, secrets)
-            setup = Setup(recorded, url, secrets, reset_url, accounts(args.pact, recorded))
+            setup = Setup(
+                recorded, url, secrets, reset_url, accounts(args.pact, recorded), fresh_names=args.fresh_names
+            )
         with provider_process(args.reset_command, url) as process:
             if process is not None:
                 setup.restart = process.restart

@@ -269,6 +269,13 @@ def _verify(sub) -> None:
         "interaction with states (for a provider nothing can empty); it must serve on --provider-url",
     )
     ver.add_argument(
+        "--fresh-names",
+        action="store_true",
+        help="with --states-from-recording, for a provider nothing can empty: the names the consumer chose for "
+        "what an interaction's states make (a key, a bucket, a file; not accounts, ids or digests) are fresh for "
+        "each interaction, so what one left cannot collide with the next",
+    )
+    ver.add_argument(
         "--reset-url",
         metavar="URL",
         help="with --states-from-recording: POST here to empty the provider before each interaction "

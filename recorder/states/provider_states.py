@@ -30,6 +30,7 @@ _ID_KEYS = ("id", "uuid", "key", "slug")
 VALUES_STATE = "values handed out by earlier responses"
 SENT_STATE = "values sent by earlier requests"
 MADE_STATE = "what earlier writes handed out exists"
+FOUND_STATES = (VALUES_STATE, SENT_STATE, MADE_STATE)  # states of values found in traffic, not of resources
 
 
 @dataclass(frozen=True)

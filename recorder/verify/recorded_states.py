@@ -22,18 +22,21 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import yaml
 
+from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
-from recorder.states.provider_states import SENT_STATE
+from recorder.states.provider_states import FOUND_STATES, SENT_STATE
 from recorder.values import clock_now, value_at
 
 TIMEOUT = 30
@@ -74,6 +77,13 @@ class RecordedStates:
             return found
         same = [s for (n, _), s in self.states.items() if n == name]
         return same[0] if len(same) == 1 else None
+
+
+def _chosen_name(value: str) -> bool:
+    """A name a consumer would choose (a key, a bucket, a file): a word with letters, no path, nothing
+    random-looking (an id, a digest: content-addressed names cannot change)."""
+    plain = 2 <= len(value) <= 100 and any(c.isalpha() for c in value) and not set(value) & set("/ :")
+    return plain and not looks_random(value)
 
 
 def _form(headers: dict[str, str]) -> bool:
@@ -144,6 +154,11 @@ class Setup:
     problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
     rebuilt: list[dict] = field(default_factory=list)  # entries of user:token credentials around issued tokens
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
+    # --fresh-names (a provider nothing can empty): the names the consumer chose for the resources an
+    # interaction's states make are fresh for each interaction (`renamed`: recorded -> fresh), given to the
+    # verifier as state params like any generated value.
+    fresh_names: bool = False
+    renamed: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def change(self, state: str, params: dict, action: str) -> dict:
@@ -160,7 +175,7 @@ class Setup:
 
     def _next_interaction(self, first: bool) -> None:
         if not first:  # the provider starts empty
-            if self.restart is not None or self.reset_url or self.recorded.reset is not None:
+            if self.restart is not None or self.reset_url or self.recorded.reset is not None or self.fresh_names:
                 self._made.clear()
             if self.restart is not None:
                 self.restart()
@@ -172,6 +187,7 @@ class Setup:
             else:
                 self._undo()
         self.bindings.clear()
+        self.renamed.clear()
         self.issued.clear()
         self._ran.clear()
 
@@ -180,6 +196,8 @@ class Setup:
         if entry is None:
             self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
             return {}
+        if self.fresh_names and name not in FOUND_STATES:
+            self._rename(params)
         if (absent := entry.get("absent")) and self.recorded.reset is None and not self.reset_url:
             self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
             self._forget_made(absent)
@@ -221,7 +239,7 @@ class Setup:
     def _send(self, step: dict) -> Response:
         step = fill_step(step, self.secrets, self.issued)
         path = self._bound_path(step["path"])
-        query = [(k, self.bindings.get(v, v)) for k, v in step.get("query", [])]
+        query = [(k, str(self._bound(v))) for k, v in step.get("query", [])]
         target = path + ("?" + urlencode(query) if query else "")
         headers = {k: self._bound_text(v) for k, v in step.get("headers", [])}
         body = b""
@@ -286,6 +304,28 @@ class Setup:
         filled = fill_step(near, self.secrets, self.issued)
         return {k: self._bound_text(v) for k, v in filled["headers"] if k.lower() in names}
 
+    def _rename(self, params: dict) -> None:
+        """Fresh names, for this interaction, for the names the consumer chose among a state's params: not
+        numbers, ids or digests, not values the provider handed out (the setup fetches those fresh anyway),
+        not accounts (their credentials name them)."""
+        for value in params.values():
+            if isinstance(value, str) and _chosen_name(value) and value not in self.handed_out | self.users:
+                stem, dot, ext = value.rpartition(".")
+                suffix = f"-{len(self.calls.groups)}"
+                fresh = f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else value + suffix
+                self.renamed.setdefault(value, fresh)
+
+    @cached_property
+    def users(self) -> set[str]:
+        """The accounts the recording's credentials name."""
+        entries = [e for step in self.recorded.steps.values() for e in step.get("secrets", [])]
+        return {str(e["user"]) for e in entries if "user" in e} | set(self.accounts)
+
+    @cached_property
+    def handed_out(self) -> set[str]:
+        """Every value a setup step captures: the provider generated it."""
+        return {str(c["value"]) for step in self.recorded.steps.values() for c in step.get("capture", [])}
+
     def _forget_made(self, path: str) -> None:
         gone = path.rstrip("/")
         self._made = {n: p for n, p in self._made.items() if p != gone and not p.startswith(gone + "/")}
@@ -298,7 +338,8 @@ class Setup:
             self.problems.setdefault(
                 (what, method, target, answer.status),
                 f"{what} {method} {target} answered {answer.status}: {text} (the interactions after it start "
-                "from what the ones before left; --reset-url or --reset-command can empty the provider)",
+                "from what the ones before left; --reset-url or --reset-command can empty the provider, and "
+                "--fresh-names gives each interaction fresh names for what it makes)",
             )
 
     def _learn(self, captures: list[dict], fresh: Response) -> None:
@@ -311,20 +352,22 @@ class Setup:
     def _bound(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self._bound(v) for v in value]
-        fresh = self.bindings.get(str(value))
+        fresh = self.bindings.get(str(value), self.renamed.get(value) if isinstance(value, str) else None)
         if fresh is None:
             return value
         return int(fresh) if isinstance(value, int) and fresh.lstrip("-").isdigit() else fresh
 
     def _bound_path(self, path: str) -> str:
         return "/".join(
-            quote(self.bindings[unquote(s)], safe="") if unquote(s) in self.bindings else s for s in path.split("/")
+            quote(fresh, safe="") if (fresh := self._bound(unquote(s))) != unquote(s) else s for s in path.split("/")
         )
 
     def _bound_text(self, text: str) -> str:
         for recorded, fresh in self.bindings.items():
             if len(recorded) >= 4 and recorded in text:
                 text = text.replace(recorded, fresh)
+        for recorded, fresh in self.renamed.items():  # a name as a whole word only (user1, not user10)
+            text = re.sub(rf"(?<![\w-]){re.escape(recorded)}(?![\w-])", lambda _, f=fresh: f, text)
         return text
 
     def _bound_form(self, text: str) -> str:
