@@ -641,6 +641,29 @@ def test_a_token_a_login_handed_out_sent_back_as_base64_user_token_is_fetched_fr
     assert green(result), result.stdout + result.stderr
 
 
+class Administered(Logins):
+    """The same, with an administrator the provider was started with (its password is the provider's)."""
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        provider = super().fresh()
+        provider.store["users"] = {"root": "r00t-pw"}
+        return provider
+
+
+def test_a_password_a_login_sent_before_the_recording_set_it_is_asked_for_not_made_up(tmp_path):
+    def exercise(url):
+        answer = send(url, "POST", "/login", json.dumps({"user": "root", "password": "r00t-pw"}).encode())
+        token = json.loads(answer[2])["result"]["password"]
+        auth = base64.b64encode(f"root:{token}".encode()).decode()
+        assert send(url, "GET", "/private", headers={"X-Auth": auth})[0] == 200
+
+    pact, asked = first_contact(tmp_path / "asked", Administered, exercise)
+    assert asked.returncode == 2 and "--secret password=VALUE" in asked.stderr, asked.stdout + asked.stderr
+    pact, result = first_contact(tmp_path / "given", Administered, exercise, "--secret", "password=r00t-pw")
+    assert green(result), result.stdout + result.stderr
+
+
 # -- dependencies by shared value -------------------------------------------------------------------
 
 

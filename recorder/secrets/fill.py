@@ -122,8 +122,18 @@ def option(entry: dict) -> str:
 
 
 def made_by_recording(steps: list[dict]) -> set[str]:
-    """Secrets a setup sends in a body, query or form: the recording set them, so any value will do."""
-    return {e["secret"] for s in steps for e in s.get("secrets", []) if e.get("in") != "header"}
+    """Secrets the recording set, so any value will do: sent in a body, query or form by a setup step (in
+    recorded order) before any login sent it. A login (a POST answered 200 that hands a credential out)
+    sends a password the provider already held (an administrator's): that one must be given."""
+    made, seen = set(), set()
+    for step in steps:
+        login = step.get("issues") and step.get("method") == "POST" and step.get("status") == 200
+        for e in step.get("secrets", []):
+            if e.get("in") != "header" and e["secret"] not in seen:
+                seen.add(e["secret"])
+                if not login:
+                    made.add(e["secret"])
+    return made
 
 
 def fill_step(step: dict, secrets: Secrets, issued: dict[str, str] | None = None) -> dict:

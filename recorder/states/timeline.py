@@ -278,7 +278,7 @@ class Timeline:
         """A read that answers with values successful writes handed out (the uploads in progress, listed by
         the ids their creations answered with) needs those writes replayed: the provider holds what they made."""
         found: dict[Step, tuple[str, str]] = {}
-        for where, value in response_values(ex).items():
+        for where, value in body_values(ex).items():  # (a header, an ETag, is about the resource read)
             producer = self.values.get(value, (None,))[0]
             if producer is not None and producer not in covered and _made_it(producer):
                 found.setdefault(producer, (str(where[-1]), value))

@@ -36,10 +36,13 @@ import yaml
 
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
-from recorder.states.provider_states import FOUND_STATES, SENT_STATE
+from recorder.states.provider_states import FOUND_STATES, MADE_STATE, SENT_STATE
 from recorder.values import clock_now, value_at
 
 TIMEOUT = 30
+# States whose setups replay writes found by value: one refused again (what an earlier interaction made and
+# nothing here can delete, a collection another state of the interaction made) may have done its work.
+BEST_EFFORT = (SENT_STATE, MADE_STATE)
 MAX_REDIRECTS = 5
 
 
@@ -220,9 +223,7 @@ class Setup:
             fresh = self._send(step)
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
-            elif 200 <= step.get("status", 200) < 300 and number not in self._made and name != SENT_STATE:
-                # (A write only its values tie to the request is best effort: one refused again, say for
-                # what an earlier interaction made and nothing here can delete, may have done its work.)
+            elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
                 self.calls.failed(
                     name,
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
