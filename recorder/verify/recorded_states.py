@@ -157,10 +157,11 @@ class Setup:
     problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
     rebuilt: list[dict] = field(default_factory=list)  # entries of user:token credentials around issued tokens
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
-    # --fresh-names (a provider nothing can empty): the names the consumer chose for the resources an
-    # interaction's states make are fresh for each interaction (`renamed`: recorded -> fresh), given to the
-    # verifier as state params like any generated value.
+    # --fresh-names (a provider nothing can empty): a name the consumer chose for what it created (201)
+    # and the undo could not delete (`leftovers`) is fresh in each later interaction whose states name it
+    # (`renamed`: recorded -> fresh), given to the verifier as a state param like any generated value.
     fresh_names: bool = False
+    leftovers: set[str] = field(default_factory=set)
     renamed: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -199,11 +200,15 @@ class Setup:
         if entry is None:
             self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
             return {}
-        if self.fresh_names and name not in FOUND_STATES:
+        absent = entry.get("absent")
+        if (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
             self._rename(params)
-        if (absent := entry.get("absent")) and self.recorded.reset is None and not self.reset_url:
-            self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
+        if absent and self.recorded.reset is None and not self.reset_url:
+            gone = self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
             self._forget_made(absent)
+            if not (200 <= gone.status < 300 or gone.status in (404, 410)) and self.fresh_names:
+                self.leftovers.add(unquote(absent.rstrip("/").rsplit("/", 1)[-1]))  # fresh from now on
+                self._rename(params)
         if absent:  # the interaction itself may make it
             self._touched.add(absent.rstrip("/"))
         for number in entry.get("setup", []):
@@ -290,6 +295,8 @@ class Setup:
                 self._forget_made(path)  # (one still there, a container that holds what no setup made, stays made)
             else:
                 self._said("the undo", "DELETE", made[path]["path"], gone)
+                if made[path].get("status") == 201:
+                    self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
 
     def _credentials_near(self, path: str) -> dict[str, str]:
         """The credential headers of the last recorded step on `path` or on a container of it, filled: the
@@ -306,11 +313,13 @@ class Setup:
         return {k: self._bound_text(v) for k, v in filled["headers"] if k.lower() in names}
 
     def _rename(self, params: dict) -> None:
-        """Fresh names, for this interaction, for the names the consumer chose among a state's params: not
-        numbers, ids or digests, not values the provider handed out (the setup fetches those fresh anyway),
-        not accounts (their credentials name them)."""
+        """Fresh names, for this interaction, for the leftovers among a state's params that the consumer
+        chose: not numbers, ids or digests, not values the provider handed out (the setup fetches those
+        fresh anyway), not accounts (their credentials name them)."""
         for value in params.values():
-            if isinstance(value, str) and _chosen_name(value) and value not in self.handed_out | self.users:
+            if not isinstance(value, str) or value not in self.leftovers:
+                continue
+            if _chosen_name(value) and value not in self.handed_out | self.users:
                 stem, dot, ext = value.rpartition(".")
                 suffix = f"-{len(self.calls.groups)}"
                 fresh = f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else value + suffix
