@@ -206,7 +206,8 @@ class Setup:
         if absent and self.recorded.reset is None and not self.reset_url:
             gone = self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
             self._forget_made(absent)
-            if not (200 <= gone.status < 300 or gone.status in (404, 410)) and self.fresh_names:
+            refused = not (200 <= gone.status < 300 or gone.status in (404, 410))
+            if refused and self.fresh_names and self._created(absent):
                 self.leftovers.add(unquote(absent.rstrip("/").rsplit("/", 1)[-1]))  # fresh from now on
                 self._rename(params)
         if absent:  # the interaction itself may make it
@@ -324,6 +325,13 @@ class Setup:
                 suffix = f"-{len(self.calls.groups)}"
                 fresh = f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else value + suffix
                 self.renamed.setdefault(value, fresh)
+
+    def _created(self, path: str) -> bool:
+        """Did the recording create `path` (a write answered 201 Created)?"""
+        return any(
+            st["path"].rstrip("/") == path.rstrip("/") and st.get("status") == 201
+            for st in self.recorded.steps.values()
+        )
 
     @cached_property
     def users(self) -> set[str]:
