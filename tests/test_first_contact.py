@@ -641,6 +641,36 @@ def test_a_token_a_login_handed_out_sent_back_as_base64_user_token_is_fetched_fr
     assert green(result), result.stdout + result.stderr
 
 
+class ChainedLogins(Logins):
+    """A login sent with the credentials of the one before it (a client that keeps its last X-Auth)."""
+
+    def do_POST(self):  # noqa: N802
+        if self.headers.get("X-Auth") and self.store.get("tokens", {}).get(self._token()) is None:
+            return self.send_json(401, {"error": "stale credentials"})
+        super().do_POST()
+
+    def _token(self) -> str:
+        try:
+            return base64.b64decode(self.headers.get("X-Auth", "")).decode().partition(":")[2]
+        except ValueError:
+            return ""
+
+
+def test_a_login_sent_with_the_token_an_earlier_login_handed_out_is_set_up_after_that_login(tmp_path):
+    def exercise(url):
+        for user in ("ada", "bob"):
+            assert send(url, "PUT", f"/users/{user}", json.dumps({"password": f"{user}-pw"}).encode())[0] == 201
+        auth = {}
+        for user in ("ada", "bob"):
+            login = json.dumps({"user": user, "password": f"{user}-pw"}).encode()
+            token = json.loads(send(url, "POST", "/login", login, auth)[2])["result"]["password"]
+            auth = {"X-Auth": base64.b64encode(f"{user}:{token}".encode()).decode()}
+        assert send(url, "GET", "/private", headers=auth)[0] == 200
+
+    pact, result = first_contact(tmp_path, ChainedLogins, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
 class Administered(Logins):
     """The same, with an administrator the provider was started with (its password is the provider's)."""
 

@@ -445,12 +445,17 @@ class Timeline:
         """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
         a request that sent the same password, or that handed out the token it sends. A token that a
         request which made nothing handed out (a login) comes from sending that request again, and
-        that request's own credentials count too."""
+        that request's own credentials count too (a token an earlier login handed out: that login, too)."""
         entries = [dict(e) for found in secrets for e in found]
-        logins = {
-            step for e in entries if e.get("issued") and not self._owner(e) and (step := self.issuers.get(e["secret"]))
-        }
-        entries += [dict(e) for step in logins for e in step.secrets]
+        logins: set[Step] = set()
+        queue = list(entries)
+        while queue and len(logins) < DEPENDENCIES_MAX:  # a login sent with the token an earlier one handed out
+            e = queue.pop()
+            step = self.issuers.get(e["secret"]) if e.get("issued") and not self._owner(e) else None
+            if step is not None and step not in logins:
+                logins.add(step)
+                queue += [dict(x) for x in step.secrets]
+                entries += [dict(x) for x in step.secrets]
         needs = [Need("values", (), tuple(sorted(logins, key=lambda s: s.seq)))] if logins else []
         owners = sorted({o for e in entries if (o := self._owner(e)) and o not in chain})
         return self._all_within(list(reversed(owners)), chain) + needs
