@@ -224,6 +224,41 @@ def test_a_write_answered_200_to_a_path_never_seen_is_a_creation_and_its_setup_m
     assert green(result), result.stdout + result.stderr
 
 
+class Spaces(Provider):
+    """Creations answer 201, updates 204 (as RFC 9110 asks of a PUT). Making a space grants its maker
+    access to it as a side effect, so the first PUT of that grant updates it."""
+
+    def do_PUT(self):  # noqa: N802
+        kind, space, *who = self.path.strip("/").split("/")
+        with self.lock:
+            if kind == "spaces":
+                self.store[space] = {"admin": "all"}
+                return self.send_bytes(201)
+            if space not in self.store:
+                return self.send_json(404, {"error": "no such space"})
+            known = who[0] in self.store[space]
+            self.store[space][who[0]] = json.loads(self.body())["level"]
+        self.send_bytes(204 if known else 201)
+
+    def do_DELETE(self):  # noqa: N802
+        kind, space, *who = self.path.strip("/").split("/")
+        with self.lock:
+            self.store.get(space, {}).pop(who[0], None) if who else self.store.pop(space, None)
+        self.send_bytes(204)
+
+
+def test_a_put_answered_204_by_a_provider_that_answers_creations_201_updated_what_was_there(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/spaces/shop")[0] == 201
+        grant = json.dumps({"level": "read"}).encode()
+        assert send(url, "PUT", "/grants/shop/admin", grant, {"Content-Type": "application/json"})[0] == 204
+
+    pact, result = first_contact(tmp_path, Spaces, exercise)
+    update = next(i for i in pact["interactions"] if i["request"]["path"] == "/grants/shop/admin")
+    assert not any("does not exist" in s["name"] for s in update["providerStates"]), update["providerStates"]
+    assert green(result), result.stdout + result.stderr
+
+
 def test_a_container_that_holds_items_is_a_state_apart_from_an_empty_one(tmp_path):
     def exercise(url):
         assert send(url, "PUT", "/photos")[0] == 200
@@ -694,6 +729,43 @@ def test_a_password_a_login_sent_before_the_recording_set_it_is_asked_for_not_ma
     assert green(result), result.stdout + result.stderr
 
 
+class SelfOwned(Logins):
+    """No reset, and an account is deleted only by its own login (`X-Auth` of that user); a name taken is
+    refused again (409)."""
+
+    def do_PUT(self):  # noqa: N802
+        if self.path.rpartition("/")[2] in self.store.get("users", {}):
+            return self.send_json(409, {"error": "user exists"})
+        super().do_PUT()
+
+    def do_DELETE(self):  # noqa: N802
+        user = self.path.rpartition("/")[2]
+        try:
+            sent, _, token = base64.b64decode(self.headers.get("X-Auth", "")).decode().partition(":")
+        except ValueError:
+            sent = token = ""
+        if sent != user or self.store.get("tokens", {}).get(token) != user:
+            return self.send_json(403, {"error": "only the account itself may delete it"})
+        with self.lock:
+            self.store["users"].pop(user, None)
+        self.send_json(200, {"deleted": user})
+
+
+def test_an_account_only_its_own_login_can_delete_is_undone_after_that_login(tmp_path):
+    def exercise(url):
+        for user in ("ada", "bob"):
+            assert send(url, "PUT", f"/users/{user}", json.dumps({"password": f"{user}-pw"}).encode())[0] == 201
+            login = json.dumps({"user": user, "password": f"{user}-pw"}).encode()
+            token = json.loads(send(url, "POST", "/login", login)[2])["result"]["password"]
+            auth = {"X-Auth": base64.b64encode(f"{user}:{token}".encode()).decode()}
+            assert send(url, "GET", "/private", headers=auth)[0] == 200
+        assert send(url, "DELETE", "/users/bob", headers=auth)[0] == 200
+
+    pact, result = first_contact(tmp_path, SelfOwned, exercise)
+    assert "the undo" not in result.stdout
+    assert green(result), result.stdout + result.stderr
+
+
 # -- dependencies by shared value -------------------------------------------------------------------
 
 
@@ -1063,7 +1135,7 @@ class Permanent(Provider):
         self.send_json(405, {"error": "things are forever"})
 
 
-def test_names_the_consumer_chose_are_fresh_for_each_interaction_where_the_provider_cannot_be_emptied(tmp_path):
+def test_a_name_an_earlier_interaction_left_taken_is_fresh_where_the_provider_cannot_be_emptied(tmp_path):
     made = {"Content-Type": "application/json"}
 
     def exercise(url):
@@ -1072,9 +1144,9 @@ def test_names_the_consumer_chose_are_fresh_for_each_interaction_where_the_provi
         assert send(url, "GET", "/things/alpha")[0] == 200
         assert send(url, "PUT", "/things/alpha", b'{"colour": "blue"}', made)[0] == 409
 
-    _, plain = first_contact(tmp_path / "plain", Permanent, exercise)
-    assert "the undo DELETE /things/alpha answered 405" in plain.stdout
-    assert "--fresh-names gives each interaction fresh names for what it makes" in plain.stdout
-    assert not green(plain)
-    _, result = first_contact(tmp_path / "fresh", Permanent, exercise, "--fresh-names")
-    assert green(result), result.stdout + result.stderr
+    # Each interaction needs /things/alpha made afresh or absent; the undo cannot delete it, so the
+    # interactions after the first find it taken and get a fresh name, as they would with --fresh-names.
+    for options in ((), ("--fresh-names",)):
+        _, result = first_contact(tmp_path / "-".join(options or ("plain",)), Permanent, exercise, *options)
+        assert "the undo DELETE /things/alpha answered 405" in result.stdout
+        assert green(result), result.stdout + result.stderr

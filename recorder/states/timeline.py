@@ -176,6 +176,7 @@ class Timeline:
         self.reset: Step | None = None
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
+        self.put_created_201 = False  # the provider answers a PUT that creates with 201 Created
         self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
@@ -221,10 +222,14 @@ class Timeline:
             listing = self._listed(ex, path, chain, levels)
         needs = self._named(ex, path, chain, listing) + needs
         setups = [*needs, *([listing] if listing else [])]
-        needs = self._credentials([ex.secrets, *(s.secrets for n in setups for s in n.steps)], chain) + needs
-        needs = _containers_first(needs)
+        accounts, logins = self._credentials([ex.secrets, *(s.secrets for n in setups for s in n.steps)], chain)
+        needs = _containers_first(accounts + needs)
         if listing is not None and (not needs or needs[-1].kind == "exists"):
             needs.append(listing)
+        if logins is not None:  # after the accounts they log into (the request's own one too), before the rest
+            owners = {o for s in logins.steps for e in s.secrets if (o := self._owner(dict(e)))}
+            at = max((k + 1 for k, n in enumerate(needs) if n.kind == "exists" and n.path in owners), default=0)
+            needs.insert(max(at, len(accounts)), logins)
         uses, clocks = self._uses(ex, chain, levels)
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
@@ -441,11 +446,12 @@ class Timeline:
                 return _list_need(container, level, list(kids.values()), steps, True)
         return None
 
-    def _credentials(self, secrets: list[tuple], chain: list[str]) -> list[Need]:
+    def _credentials(self, secrets: list[tuple], chain: list[str]) -> tuple[list[Need], Need | None]:
         """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
         a request that sent the same password, or that handed out the token it sends. A token that a
         request which made nothing handed out (a login) comes from sending that request again, and
-        that request's own credentials count too (a token an earlier login handed out: that login, too)."""
+        that request's own credentials count too (a token an earlier login handed out: that login, too).
+        (the needs of the accounts outside `chain`, the need of the logins)"""
         entries = [dict(e) for found in secrets for e in found]
         logins: set[Step] = set()
         queue = list(entries)
@@ -456,9 +462,9 @@ class Timeline:
                 logins.add(step)
                 queue += [dict(x) for x in step.secrets]
                 entries += [dict(x) for x in step.secrets]
-        needs = [Need("values", (), tuple(sorted(logins, key=lambda s: s.seq)))] if logins else []
         owners = sorted({o for e in entries if (o := self._owner(e)) and o not in chain})
-        return self._all_within(list(reversed(owners)), chain) + needs
+        login = Need("values", (), tuple(sorted(logins, key=lambda s: s.seq))) if logins else None
+        return self._all_within(list(reversed(owners)), chain), login
 
     def _all_within(self, paths: list[str], chain: list[str]) -> list[Need]:
         """`_exists_within` of each path, but for the request's own chain (its needs say that)."""
@@ -534,7 +540,10 @@ class Timeline:
             if method in CREATE and 200 <= status < 300:
                 # Made by it, unless the recording saw it there before (a second version, an overwrite):
                 # known by the sequence, not the status (an object store answers a creation with 200).
-                return bool((res := self.resources.get(path)) and res.exists)
+                # But a provider that answers its creations 201 says with a 200 or 204 that the PUT
+                # replaced what was there (made by a side effect of another write, or seed data).
+                seen = bool((res := self.resources.get(path)) and res.exists)
+                return seen or method == "PUT" and status != 201 and self.put_created_201
             if status in (404, 410) or status == 412 and ex.request_header("if-match") == "*":
                 return False  # gone, or refused for want of any version of it (If-Match: *)
             if method == "DELETE" and 200 <= status < 300 or status in (409, 412) or status == 304:
@@ -642,6 +651,7 @@ class Timeline:
                 res.exists = False
             return step
         if method in CREATE:
+            self.put_created_201 |= method == "PUT" and ex.status == 201
             res = self._resource(path)
             # A 201 for something that exists (npm publishing a second version) adds to it.
             res.history = [step] if not res.exists else self._trim(res.history + [step])

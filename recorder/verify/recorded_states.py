@@ -44,6 +44,7 @@ TIMEOUT = 30
 # nothing here can delete, a collection another state of the interaction made) may have done its work.
 BEST_EFFORT = (SENT_STATE, MADE_STATE)
 MAX_REDIRECTS = 5
+WRITES_THAT_MAKE = ("PUT", "MKCOL", "MKCALENDAR")  # to the path they name: the undo deletes it
 
 
 @dataclass
@@ -145,7 +146,7 @@ class Setup:
     provider_url: str
     secrets: Secrets = field(default_factory=Secrets)
     reset_url: str | None = None
-    accounts: dict[str, dict] = field(default_factory=dict)  # user -> a secret entry of its credentials
+    accounts: dict[str, list[dict]] = field(default_factory=dict)  # user -> the secret entries of its credentials
     restart: Callable[[], None] | None = None  # --reset-command: start the provider afresh
     bindings: dict[str, str] = field(default_factory=dict)  # recorded value -> the fresh provider's
     issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
@@ -206,40 +207,48 @@ class Setup:
         if absent and self.recorded.reset is None and not self.reset_url:
             gone = self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
             self._forget_made(absent)
+            leftover = unquote(absent.rstrip("/").rsplit("/", 1)[-1])
             refused = not (200 <= gone.status < 300 or gone.status in (404, 410))
-            if refused and self.fresh_names and self._created(absent):
-                self.leftovers.add(unquote(absent.rstrip("/").rsplit("/", 1)[-1]))  # fresh from now on
+            if refused and self._created(absent) and (self.fresh_names or leftover in self.leftovers):
+                self.leftovers.add(leftover)  # what an earlier interaction left and nothing deletes: fresh from now on
                 self._rename(params)
         if absent:  # the interaction itself may make it
             self._touched.add(absent.rstrip("/"))
+        problem = self._run_steps(name, entry)
+        if problem and name not in FOUND_STATES and self._rename(params):
+            # A name an earlier interaction left behind is taken (a creation refused): fresh, once more.
+            self._ran -= set(entry.get("setup", []))
+            problem = self._run_steps(name, entry)
+        if problem:
+            self.calls.failed(name, problem)
+        now = time.time()
+        clock = {param: clock_now(c["kind"], c["offset"], now) for param, c in (entry.get("clock") or {}).items()}
+        rebuilt = issued_credentials(self.rebuilt, self.issued)
+        return {k: self._bound(v) for k, v in params.items()} | clock | self.issued | rebuilt
+
+    def _run_steps(self, name: str, entry: dict) -> str | None:
+        """Send the state's setup steps not sent yet for this interaction; what went wrong, if anything."""
         for number in entry.get("setup", []):
             if number in self._ran:
                 continue
             self._ran.add(number)
             step = self.recorded.steps[number]
             if size := step.get("unrecorded_body_bytes"):
-                self.calls.failed(
-                    name,
+                return (
                     f"setup step {number} ({step['method']} {step['path']}) cannot be sent: its body ({size} bytes) "
                     "was larger than --max-body when recorded and streamed past; record again with a larger "
-                    "--max-body to set this state up",
+                    "--max-body to set this state up"
                 )
-                break
             self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
             fresh = self._send(step)
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
-                self.calls.failed(
-                    name,
+                return (
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
-                    f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}",
-                )
-                break  # the steps after it build on it
-        now = time.time()
-        clock = {param: clock_now(c["kind"], c["offset"], now) for param, c in (entry.get("clock") or {}).items()}
-        rebuilt = issued_credentials(self.rebuilt, self.issued)
-        return {k: self._bound(v) for k, v in params.items()} | clock | self.issued | rebuilt
+                    f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}"
+                )  # the steps after it build on it
+        return None
 
     # -- sending a step with the fresh provider's values --------------------------------------------
 
@@ -274,7 +283,7 @@ class Setup:
             path = step["path"].rstrip("/")
             filled = fill_step(step, self.secrets, self.issued)
             signed = any(h[0].lower() == "authorization" for h in filled["headers"])
-            if step["method"] in ("PUT", "MKCOL", "MKCALENDAR") and 200 <= step.get("status", 0) < 300:
+            if step["method"] in WRITES_THAT_MAKE and 200 <= step.get("status", 0) < 300:
                 made.setdefault(path, filled)
             if step.get("creates"):  # a POST that made an item: delete the item
                 made.setdefault(step["creates"], filled | {"path": step["creates"]})
@@ -289,15 +298,28 @@ class Setup:
         order = sorted(made, key=lambda p: (p in accounts, -p.count("/"), p))
         for path in order:
             headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
-            if path in accounts and (own := self.secrets.value(self.accounts[path.rsplit("/", 1)[-1]])):
-                headers["Authorization"] = own
             gone = self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
+            if gone.status in (401, 403) and path in accounts and (own := self._own_credentials(path)):
+                # Whoever made an account may not delete it (made without credentials): the account may.
+                gone = self._request("DELETE", self._bound_path(made[path]["path"]), headers | own, b"")
             if 200 <= gone.status < 300 or gone.status in (404, 410):
                 self._forget_made(path)  # (one still there, a container that holds what no setup made, stays made)
             else:
                 self._said("the undo", "DELETE", made[path]["path"], gone)
-                if made[path].get("status") == 201:
-                    self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
+                self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
+
+    def _own_credentials(self, path: str) -> dict[str, str]:
+        """The credentials of the account at `path`, which deleting it may take: its Basic password, or a
+        token its login handed out, logging in again when no setup of this interaction did."""
+        for entry in self.accounts.get(path.rsplit("/", 1)[-1], []):
+            if entry.get("issued") and entry["secret"] not in self.issued:
+                for _, step in sorted(self.recorded.steps.items()):
+                    if any(i["secret"] == entry["secret"] for i in step.get("issues", [])):
+                        self._send(step)
+                        break
+            if (value := self.secrets.value(entry, issued=self.issued)) is not None:
+                return {entry["key"]: value}
+        return {}
 
     def _credentials_near(self, path: str) -> dict[str, str]:
         """The credential headers of the last recorded step on `path` or on a container of it, filled: the
@@ -313,24 +335,30 @@ class Setup:
         filled = fill_step(near, self.secrets, self.issued)
         return {k: self._bound_text(v) for k, v in filled["headers"] if k.lower() in names}
 
-    def _rename(self, params: dict) -> None:
+    def _rename(self, params: dict) -> bool:
         """Fresh names, for this interaction, for the leftovers among a state's params that the consumer
         chose: not numbers, ids or digests, not values the provider handed out (the setup fetches those
-        fresh anyway), not accounts (their credentials name them)."""
+        fresh anyway), not accounts (their credentials name them). True when it named one afresh."""
+        renamed = False
         for value in params.values():
-            if not isinstance(value, str) or value not in self.leftovers:
+            if not isinstance(value, str) or value not in self.leftovers or value in self.renamed:
                 continue
             if _chosen_name(value) and value not in self.handed_out | self.users:
                 stem, dot, ext = value.rpartition(".")
                 suffix = f"-{len(self.calls.groups)}"
-                fresh = f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else value + suffix
-                self.renamed.setdefault(value, fresh)
+                self.renamed[value] = f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else value + suffix
+                renamed = True
+        return renamed
 
     def _created(self, path: str) -> bool:
-        """Did the recording create `path` (a write answered 201 Created)?"""
+        """Did the recording create `path` (a write that made it, as the undo deletes it)?"""
+        path = path.rstrip("/")
         return any(
-            st["path"].rstrip("/") == path.rstrip("/") and st.get("status") == 201
-            for st in self.recorded.steps.values()
+            step.get("creates") == path
+            or step["path"].rstrip("/") == path
+            and step["method"] in WRITES_THAT_MAKE
+            and 200 <= step.get("status", 0) < 300
+            for step in self.recorded.steps.values()
         )
 
     @cached_property

@@ -168,11 +168,16 @@ def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
         raise ValueError("the recording redacted values these requests need:\n" + "\n".join(lines))
 
 
-def accounts(pact_path: Path, recorded: Any) -> dict[str, dict]:
-    """Users whose Basic credentials the recording rebuilt from a password it set: user -> entry."""
+def accounts(pact_path: Path, recorded: Any) -> dict[str, list[dict]]:
+    """Users whose credentials the recording rebuilt (Basic from a password it set, `user:token` around a
+    token a login handed out): user -> those entries, last first."""
     entries = [e for es in secret_entries(load_pact(pact_path), pact_path).values() for e in es]
     entries += [e for step in recorded.steps.values() for e in step.get("secrets", [])]
-    return {e["user"]: e for e in entries if e.get("user")}
+    found: dict[str, list[dict]] = {}
+    for e in reversed(entries):
+        if e.get("user") and e not in found.setdefault(e["user"], []):
+            found[e["user"]].append(e)
+    return found
 
 
 def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
