@@ -259,6 +259,76 @@ def test_a_put_answered_204_by_a_provider_that_answers_creations_201_updated_wha
     assert green(result), result.stdout + result.stderr
 
 
+class Grants(Provider):
+    """Users and spaces live apart; a grant `/grants/SPACE/USER` needs both, linked by name, not by path."""
+
+    def do_PUT(self):  # noqa: N802
+        kind, name, *who = self.path.strip("/").split("/")
+        with self.lock:
+            if kind != "grants":
+                self.store.setdefault(kind, set()).add(name)
+                return self.send_bytes(201)
+            if name not in self.store.get("spaces", ()) or who[0] not in self.store.get("users", ()):
+                return self.send_json(400, {"error": "no such space or user"})
+            self.store.setdefault("grants", set()).add(f"{name}/{who[0]}")
+        self.send_bytes(201)
+
+    def do_GET(self):  # noqa: N802
+        self.send_json(200, {"grants": sorted(self.store.get("grants", ()))})
+
+    def do_DELETE(self):  # noqa: N802
+        kind, name, *who = self.path.strip("/").split("/")
+        with self.lock:
+            self.store.get(kind, set()).discard("/".join([name, *who]))
+        self.send_bytes(204)
+
+
+def test_a_resource_named_by_another_ones_name_in_its_path_is_set_up_after_it(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/users/alice")[0] == 201
+        assert send(url, "PUT", "/spaces/shop")[0] == 201
+        assert send(url, "PUT", "/grants/shop/alice")[0] == 201
+        assert json.loads(send(url, "GET", "/grants")[2]) == {"grants": ["shop/alice"]}
+
+    pact, result = first_contact(tmp_path, Grants, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+class Topics(Provider):
+    """Messages are published to one endpoint, routed by a queue's name in the body, and read from the queue."""
+
+    def do_PUT(self):  # noqa: N802
+        with self.lock:
+            self.store[self.path.rsplit("/", 1)[-1]] = []
+        self.send_bytes(201)
+
+    def do_POST(self):  # noqa: N802
+        message = json.loads(self.body())
+        with self.lock:
+            routed = message["routing_key"] in self.store
+            if routed:
+                self.store[message["routing_key"]].append(message["payload"])
+        self.send_json(200, {"routed": routed})
+
+    def do_GET(self):  # noqa: N802
+        queue = self.path.strip("/").split("/")[1]
+        if queue not in self.store:
+            return self.send_json(404, {"error": "no such queue"})
+        self.send_json(200, [{"payload": p} for p in self.store[queue]])
+
+
+def test_a_read_answers_with_what_writes_elsewhere_put_into_it_by_its_name(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/queues/jobs")[0] == 201
+        for payload in ("first", "second"):
+            message = json.dumps({"routing_key": "jobs", "payload": payload}).encode()
+            assert json.loads(send(url, "POST", "/publish", message)[2]) == {"routed": True}
+        assert len(json.loads(send(url, "GET", "/queues/jobs/messages")[2])) == 2
+
+    pact, result = first_contact(tmp_path, Topics, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
 def test_a_container_that_holds_items_is_a_state_apart_from_an_empty_one(tmp_path):
     def exercise(url):
         assert send(url, "PUT", "/photos")[0] == 200

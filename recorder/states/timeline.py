@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -59,6 +59,7 @@ MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago for
 MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
 MAX_NAMED = 10  # resources a request names outside its own path that its states make
+FED_MAX = 20  # the latest writes that put something into a resource by its name, remembered per name
 MAX_WRITTEN = 2_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
 # Response bodies left unread (recorder.infer.sampling), kept for the ids a later request may send: the latest
@@ -173,6 +174,7 @@ class Timeline:
         # Values a successful write first sent in its query or body (a queue's or a table's name, a user
         # name): a later request that sends one again depends on that write.
         self.written: OrderedDict[str, Step] = OrderedDict()
+        self.fed: OrderedDict[str, deque[Step]] = OrderedDict()  # a name -> later writes that sent it (see _wrote)
         self.reset: Step | None = None
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
@@ -223,13 +225,10 @@ class Timeline:
         needs = self._named(ex, path, chain, listing) + needs
         setups = [*needs, *([listing] if listing else [])]
         accounts, logins = self._credentials([ex.secrets, *(s.secrets for n in setups for s in n.steps)], chain)
-        needs = _containers_first(accounts + needs)
-        if listing is not None and (not needs or needs[-1].kind == "exists"):
+        needs = _containers_first(_in_recorded_order(accounts + needs + ([logins] if logins else [])))
+        resources = [n for n in needs if n.path]
+        if listing is not None and (not resources or resources[-1].kind == "exists"):
             needs.append(listing)
-        if logins is not None:  # after the accounts they log into (the request's own one too), before the rest
-            owners = {o for s in logins.steps for e in s.secrets if (o := self._owner(dict(e)))}
-            at = max((k + 1 for k, n in enumerate(needs) if n.kind == "exists" and n.path in owners), default=0)
-            needs.insert(max(at, len(accounts)), logins)
         uses, clocks = self._uses(ex, chain, levels)
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
@@ -265,7 +264,7 @@ class Timeline:
             needs.append(sent)
         needs = [
             replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list", "made") and n.steps else n
-            for n in needs
+            for n in (self._fed_into(n, ex) for n in needs)
         ]
         return Preconditions(needs, uses)
 
@@ -274,10 +273,31 @@ class Timeline:
         only use it). A value its own path names is that resource's, the timeline's already."""
         own = {unquote(s) for s in segments(step.path)}
         for value in _sent_values(_step_exchange(step)).values():
-            if value not in self.written and value not in own:
+            if value in own:
+                continue
+            if value not in self.written:
                 self.written[value] = step
+            elif step.method == "POST" and step.status != 201:  # a publish to it, a message sent into it
+                self.fed.setdefault(value, deque(maxlen=FED_MAX)).append(step)
+                self.fed.move_to_end(value)
         while len(self.written) > MAX_WRITTEN:
             self.written.popitem(last=False)
+        while len(self.fed) > MAX_WRITTEN:
+            self.fed.popitem(last=False)
+
+    def _fed_into(self, need: Need, ex: Exchange) -> Need:
+        """The need of a resource the request acts on or within, with the writes elsewhere that put something
+        into it by its name since it was made (a message published to an exchange with the queue's name as routing key, then read from
+        the queue): a read of it answers with what they put there."""
+        if need.kind != "exists" or not need.steps or not need.path or not _within(norm(ex.path), need.path):
+            return need
+        made = max(s.seq for s in need.steps)
+        fed = [
+            s
+            for s in self.fed.get(unquote(need.path.rsplit("/", 1)[-1]), ())
+            if made < s.seq and not s.creates and not _within(norm(s.path), need.path)
+        ]
+        return replace(need, steps=(*need.steps, *fed)) if fed else need
 
     def _made_listed(self, ex: Exchange, covered: set[Step]) -> Need | None:
         """A read that answers with values successful writes handed out (the uploads in progress, listed by
@@ -379,25 +399,37 @@ class Timeline:
         if ex.method.upper() in READ and 200 <= ex.status < 300:
             values |= response_names(ex.response_json)
         listed = set(dict(listing.values)["ids"]) if listing else set()
-        named = set()
-        for value in values - listed:
-            if len(value) < 3:  # (a short name is looked for only among a container's own items: _listed)
-                continue
-            found = [p for p in self.by_name.get(value, ()) if (res := self.resources.get(p)) and res.exists]
-            # Of the resources with that name, the nearest to the request's path is the one it means.
-            closest = max((_shared_depth(p, path) for p in found), default=0)
-            named |= {p for p in found if _shared_depth(p, path) == closest}
-        named |= self._header_paths(ex.request_headers)
+        named = self._named_elsewhere(path, values - listed) | self._header_paths(ex.request_headers)
         named = {p for p in named if p not in chain and not _within(path, p) and not _within(p, path)}
         nearest = sorted(named, key=lambda p: (-_shared_depth(p, path), p))
         return self._all_within(nearest[:MAX_NAMED], chain)
 
+    def _named_elsewhere(self, path: str, values: set[str]) -> set[str]:
+        """The existing resources outside `path` and its containers whose name is one of `values`: of
+        those with one name, the nearest to `path` is the one it means (a grant /perms/shop/alice needs
+        the user alice, wherever users are)."""
+        named = set()
+        for value in values:
+            if len(value) < 3:  # (a short name is looked for only among a container's own items: _listed)
+                continue
+            found = [
+                p
+                for p in self.by_name.get(value, ())
+                if (res := self.resources.get(p)) and res.exists and not _within(path, p) and not _within(p, path)
+            ]
+            closest = max((_shared_depth(p, path) for p in found), default=0)
+            named |= {p for p in found if _shared_depth(p, path) == closest}
+        return named
+
     def _made_then(self, ex: Exchange) -> tuple[Step, ...]:
         """What made the existing containers of an exchange's path and the resources its headers name, as
         the recording has them now: a setup that replays the exchange later needs them made first."""
-        segs = segments(norm(ex.path))
+        path = norm(ex.path)
+        segs = segments(path)
         paths = ["/" + "/".join(segs[:n]) for n in range(1, len(segs))]
-        paths += sorted(self._header_paths(ex.request_headers))
+        paths += sorted(
+            self._header_paths(ex.request_headers) | self._named_elsewhere(path, {unquote(s) for s in segs})
+        )
         return tuple(s for p in paths if (res := self.resources.get(p)) is not None and res.exists for s in res.history)
 
     def _header_paths(self, headers: tuple[tuple[str, str], ...]) -> set[str]:
@@ -870,6 +902,19 @@ def _plural(path: str, is_resource: bool) -> str:
     """What a list lists: its collection word (records), or items when it is a resource (a calendar)."""
     word = unquote(segments(path)[-1]) if segments(path) else ""
     return word if word and _WORD.match(word) and not is_resource else "items"
+
+
+def _in_recorded_order(needs: list[Need]) -> list[Need]:
+    """The needs whose setups replay recorded steps in the order the recording made what they make (their
+    last step: the consumer's order worked; a queue named by value is made after the vhost it lives in, a
+    login after its account), each need without steps kept right after the one before it (an absent
+    target last)."""
+    keys, key = [], -1
+    for need in needs:
+        if need.steps:
+            key = max(s.seq for s in need.steps)
+        keys.append(key)
+    return [n for _, _, n in sorted(zip(keys, range(len(needs)), needs, strict=True), key=lambda t: t[:2])]
 
 
 def _containers_first(needs: list[Need]) -> list[Need]:
