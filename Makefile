@@ -4,6 +4,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+FIXTURES := $(VENV)/.fixtures
 export PACT_DO_NOT_TRACK := true
 
 .PHONY: demo test bench setup clean
@@ -13,11 +14,15 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml scripts/bootstrap
 	scripts/bootstrap
 
+# What only the tests use: a third-party suite's sdist and the real pairs' venvs (not needed by make demo).
+$(FIXTURES): $(STAMP) bench/thirdparty/kinto.py bench/thirdparty/radicale.py bench/thirdparty/common.py
+	scripts/bootstrap --test-fixtures
+
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
 # Two workers: the machine has two cores, and the suite waits on real servers and processes.
-test: $(STAMP)
+test: $(FIXTURES)
 	$(PY) -m pytest -n 2
 
 bench: $(STAMP)

@@ -272,8 +272,8 @@ def _verify(sub) -> None:
         "--fresh-names",
         action="store_true",
         help="with --states-from-recording, for a provider nothing can empty: the names the consumer chose for "
-        "what an interaction's states make (a key, a bucket, a file; not accounts, ids or digests) are fresh for "
-        "each interaction, so what one left cannot collide with the next",
+        "what an interaction's states make (a key, a bucket, a file; not accounts, ids or digests) that an earlier "
+        "interaction left behind are fresh in every later one, not only once they collide",
     )
     ver.add_argument(
         "--reset-url",

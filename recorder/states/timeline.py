@@ -277,7 +277,7 @@ class Timeline:
                 continue
             if value not in self.written:
                 self.written[value] = step
-            elif step.method == "POST" and step.status != 201:  # a publish to it, a message sent into it
+            if step.method == "POST" and step.status != 201:  # a publish to it, a message sent into it
                 self.fed.setdefault(value, deque(maxlen=FED_MAX)).append(step)
                 self.fed.move_to_end(value)
         while len(self.written) > MAX_WRITTEN:
@@ -287,8 +287,8 @@ class Timeline:
 
     def _fed_into(self, need: Need, ex: Exchange) -> Need:
         """The need of a resource the request acts on or within, with the writes elsewhere that put something
-        into it by its name since it was made (a message published to an exchange with the queue's name as routing key, then read from
-        the queue): a read of it answers with what they put there."""
+        into it by its name since it was made (a message published with the queue's name as its routing
+        key, then read from the queue): a read of it answers with what they put there."""
         if need.kind != "exists" or not need.steps or not need.path or not _within(norm(ex.path), need.path):
             return need
         made = max(s.seq for s in need.steps)
@@ -390,12 +390,14 @@ class Timeline:
 
     def _named(self, ex: Exchange, path: str, chain: list[str], listing: Need | None) -> list[Need]:
         """Resources the request names by their name outside their own path: npm's
-        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice, a scoped
+        `/-/package/NAME/dist-tags` reads what `PUT /NAME` made, `?owner=alice` needs alice (and a request
+        sent as alice what is named alice nearest to it: her permissions on its vhost), a scoped
         name written as two segments (`/@scope/name/-/name-1.0.tgz` reads `PUT /@scope%2fname`), and
         those a successful read answered with (a search, a user's starred packages). A name is looked up
         among all resources: the existing ones nearest the request's path count (at most MAX_NAMED)."""
         parts = [unquote(s) for s in segments(path)]
         values = set(query_and_body(ex).values()) | set(parts) | {f"{a}/{b}" for a, b in itertools.pairwise(parts)}
+        values |= {str(user) for e in ex.secrets if (user := dict(e).get("user"))}  # its grants, found by name
         if ex.method.upper() in READ and 200 <= ex.status < 300:
             values |= response_names(ex.response_json)
         listed = set(dict(listing.values)["ids"]) if listing else set()

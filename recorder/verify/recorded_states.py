@@ -158,8 +158,8 @@ class Setup:
     problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
     rebuilt: list[dict] = field(default_factory=list)  # entries of user:token credentials around issued tokens
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
-    # --fresh-names (a provider nothing can empty): a name the consumer chose for what it created (201)
-    # and the undo could not delete (`leftovers`) is fresh in each later interaction whose states name it
+    # A name the consumer chose for what it created and the undo could not delete (`leftovers`) is fresh
+    # in a later interaction where it collides, or in each one whose states name it with --fresh-names
     # (`renamed`: recorded -> fresh), given to the verifier as a state param like any generated value.
     fresh_names: bool = False
     leftovers: set[str] = field(default_factory=set)
