@@ -18,7 +18,8 @@ from pathlib import Path
 from mitmproxy import command, ctx, exceptions, http
 from mitmproxy.utils import human
 
-from recorder.capture.flows import FlowSaver, flow_parts, redacted_copy
+from recorder.capture.flows import KEPT_BODY, FlowSaver, flow_parts, redacted_copy
+from recorder.capture.kept_bodies import BodyTee, binary, bodies_dir
 from recorder.record.pipeline import Recording, Settings, record_flow
 from recorder.record.worker import RecordingWorker, Report, Reports, write_changed, write_reports
 from recorder.rules import RuleError, load
@@ -84,6 +85,7 @@ class PactRecorder:
         self.sink = sink
         self.passed_through: Counter[str] = Counter()
         self.inflight: set[str] = set()
+        self.tees: dict[str, BodyTee] = {}  # flow id -> the copy of its streamed request body being kept
         self.errors: Counter[str] = Counter()
         self.write_failed = False
         self.wrote = False  # a pact was written at the end (not: nothing was recorded)
@@ -185,15 +187,30 @@ class PactRecorder:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         self.inflight.add(flow.id)
+        if flow.request.stream is True:  # over --max-body: a binary body is kept as it passes
+            try:
+                recording = self.recordings.get(self._provider(flow))
+                content_type = flow.request.headers.get("content-type")
+                if recording is not None and binary(content_type):
+                    tee = BodyTee(bodies_dir(recording.settings.hints_path), sniff=content_type is None)
+                    flow.request.stream = self.tees[flow.id] = tee
+            except Exception:  # never let a recording bug reach the traffic: streamed, not kept
+                log.exception("pact_recorder: cannot keep the body of %s %s", flow.request.method, flow.request.path)
 
     def response(self, flow: http.HTTPFlow) -> None:
         self.inflight.discard(flow.id)
+        self._kept(flow)
         self._record(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         self.inflight.discard(flow.id)
+        self._kept(flow)
         if flow.response is None:  # an error after a complete response (client gone) was recorded already
             self._record(flow)
+
+    def _kept(self, flow: http.HTTPFlow) -> None:
+        if (tee := self.tees.pop(flow.id, None)) is not None and tee.digest:
+            flow.metadata[KEPT_BODY] = tee.digest
 
     def _start_worker(self) -> None:
         try:

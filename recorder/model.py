@@ -59,6 +59,7 @@ class Exchange:
     response_body: bytes
     host: str = ""  # the provider's host, for selection rules
     streamed: tuple[str, ...] = ()  # "request"/"response": bodies streamed past unrecorded (too large)
+    kept_body: str = ""  # the SHA-256 of a streamed request body kept beside the states file (capture.kept_bodies)
     secrets: tuple = ()  # where the request's redacted values were, each with a name (see redact)
     issued: tuple = ()  # where the response handed out secrets (a login's token), each with its name
     redirected: str = ""  # the path the provider redirected this request to (see redirects)

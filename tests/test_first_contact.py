@@ -226,7 +226,8 @@ def test_a_write_answered_200_to_a_path_never_seen_is_a_creation_and_its_setup_m
 
 class Spaces(Provider):
     """Creations answer 201, updates 204 (as RFC 9110 asks of a PUT). Making a space grants its maker
-    access to it as a side effect, so the first PUT of that grant updates it."""
+    access to it as a side effect, so the first PUT of that grant updates it (where another grant's was
+    answered 201)."""
 
     def do_PUT(self):  # noqa: N802
         kind, space, *who = self.path.strip("/").split("/")
@@ -251,6 +252,7 @@ def test_a_put_answered_204_by_a_provider_that_answers_creations_201_updated_wha
     def exercise(url):
         assert send(url, "PUT", "/spaces/shop")[0] == 201
         grant = json.dumps({"level": "read"}).encode()
+        assert send(url, "PUT", "/grants/shop/bob", grant, {"Content-Type": "application/json"})[0] == 201
         assert send(url, "PUT", "/grants/shop/admin", grant, {"Content-Type": "application/json"})[0] == 204
 
     pact, result = first_contact(tmp_path, Spaces, exercise)
@@ -1164,7 +1166,7 @@ class Files(Provider):
         self.send_bytes(200, data, {"Content-Type": "application/octet-stream"})
 
 
-def test_a_setup_whose_body_was_too_large_to_record_says_so_plainly(tmp_path):
+def test_a_binary_body_over_max_body_is_kept_beside_the_states_and_sent_by_the_setup(tmp_path):
     data = os.urandom(300_000)
 
     def exercise(url):
@@ -1174,12 +1176,33 @@ def test_a_setup_whose_body_was_too_large_to_record_says_so_plainly(tmp_path):
     out = tmp_path / "pacts"
     with provider_serving(Files) as url:
         record_through(recorder_args(url, out, "--max-body", "100k"), exercise)
+    kept = out / (PACT_NAME.removesuffix(".json") + ".bodies") / hashlib.sha256(data).hexdigest()
+    assert kept.read_bytes() == data  # content-addressed, beside the states file
+    assert hashlib.sha256(data).hexdigest() in (out / PACT_NAME).with_suffix(".states.yaml").read_text()
+    assert data.hex()[:64] not in (out / PACT_NAME).read_text()  # never inside the pact
+    with provider_serving(Files) as url:
+        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_text_body_over_max_body_is_never_kept_and_its_setup_says_so_plainly(tmp_path):
+    data = b'{"password": "hunter2", "pad": "' + b"x" * 300_000 + b'"}'  # never redacted at that size
+
+    def exercise(url):
+        assert send(url, "PUT", "/files/big.json", data, {"Content-Type": "application/json"})[0] == 201
+        assert send(url, "GET", "/files/big.json")[2] == data
+
+    out = tmp_path / "pacts"
+    with provider_serving(Files) as url:
+        record_through(recorder_args(url, out, "--max-body", "100k"), exercise)
+    assert not any(b"hunter2" in f.read_bytes() for f in out.rglob("*") if f.is_file())
     with provider_serving(Files) as url:
         result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
     assert result.returncode == 1
     assert (
-        "setup step 1 (PUT /files/big.bin) cannot be sent: its body (300000 bytes) was larger than --max-body when "
-        "recorded and streamed past; record again with a larger --max-body" in result.stdout
+        "setup step 1 (PUT /files/big.json) cannot be sent: its body (300034 bytes) was larger than --max-body when "
+        "recorded and streamed past (text is never kept that size: it could not be redacted); record again with a "
+        "larger --max-body" in result.stdout
     ), result.stdout
 
 

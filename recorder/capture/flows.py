@@ -10,6 +10,8 @@ from mitmproxy.flow import Flow
 from recorder.capture.parts import Parts, exchange_from_parts
 from recorder.model import Exchange
 
+KEPT_BODY = "pact_kept_body"  # flow metadata: the SHA-256 of a streamed request body kept (capture.kept_bodies)
+
 
 def flow_parts(flow: object) -> Parts | str:
     """The raw parts of the exchange a flow holds, or the reason it cannot be recorded."""
@@ -23,7 +25,7 @@ def flow_parts(flow: object) -> Parts | str:
     # A body larger than --max-body was streamed through untouched and is not in the flow (None).
     streamed = tuple(side for side, m in (("request", rq), ("response", rs)) if m.stream or m.raw_content is None)
     return (rq.method, rq.path, rq.headers.fields, rq.raw_content, rs.status_code, rs.headers.fields, rs.raw_content,
-            rq.host, rq.authority, streamed)  # fmt: skip
+            rq.host, rq.authority, streamed, flow.metadata.get(KEPT_BODY, ""))  # fmt: skip
 
 
 def state_parts(state: dict) -> Parts | str:
@@ -49,6 +51,7 @@ def state_parts(state: dict) -> Parts | str:
         rq["host"],
         authority,
         streamed,
+        (state.get("metadata") or {}).get(KEPT_BODY, ""),
     )
 
 

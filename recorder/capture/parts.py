@@ -16,12 +16,13 @@ from recorder.model import Exchange
 from recorder.urls import split_target
 
 # (method, path, request header fields, raw request body, status, response header fields, raw response
-# body, host, authority, the sides streamed past unrecorded): header fields and bodies as bytes.
+# body, host, authority, the sides streamed past unrecorded[, the SHA-256 of a streamed request body kept]):
+# header fields and bodies as bytes.
 Parts = tuple
 
 
 def exchange_from_parts(parts: Parts) -> Exchange:
-    method, path, rq_fields, rq_raw, status, rs_fields, rs_raw, host, authority, streamed = parts
+    method, path, rq_fields, rq_raw, status, rs_fields, rs_raw, host, authority, streamed, *kept = parts
     rq_headers, rs_headers = _real_headers(rq_fields), _real_headers(rs_fields)
     # mitmproxy's Request.pretty_host, done here: parsing the authority is costly for the proxy's hook.
     if authority := authority or _joined(rq_headers, "host"):
@@ -38,6 +39,7 @@ def exchange_from_parts(parts: Parts) -> Exchange:
         response_body=_decoded(rs_raw, rs_headers),
         host=host,
         streamed=streamed,
+        kept_body=kept[0] if kept else "",
     )
 
 

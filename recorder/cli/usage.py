@@ -151,7 +151,7 @@ def _record(sub) -> None:
         default="4m",
         metavar="SIZE",
         help="bodies larger than this (512k, 4m, 1g) are streamed through untouched and recorded "
-        "by content type only (default 4m)",
+        "by content type only (default 4m); a binary request body is kept beside the states file for setups",
     )
     rec.add_argument(
         "--spool",

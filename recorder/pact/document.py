@@ -234,7 +234,9 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
     if step.headers:
         out["headers"] = [[k, v] for k, v in step.headers]
     out |= body_document(step.body, step.content_type, [step.path, *(v for _, v in (*step.query, *step.headers))])
-    if step.unrecorded:
+    if step.kept:
+        out["body_sha256"] = step.kept  # its bytes beside the states file, in CONSUMER-PROVIDER.bodies/
+    elif step.unrecorded:
         out["unrecorded_body_bytes"] = step.unrecorded
     out["status"] = step.status
     if step.creates:

@@ -108,6 +108,7 @@ class Step:
     creates: str = ""  # for a POST that made an item: that item's path
     after: tuple = ()  # steps that made its containers and what a header of it names (a copy's source), then
     unrecorded: str = ""  # the size of a request body streamed past unrecorded (over --max-body): none to send
+    kept: str = ""  # the SHA-256 of that body where it was kept beside the states file: that to send
 
     @classmethod
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
@@ -125,6 +126,7 @@ class Step:
             ex.secrets,
             ex.issued,
             unrecorded=(ex.request_header("content-length") or "?") if "request" in ex.streamed else "",
+            kept=ex.kept_body,
         )
 
 
@@ -178,7 +180,7 @@ class Timeline:
         self.reset: Step | None = None
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
-        self.put_created_201 = False  # the provider answers a PUT that creates with 201 Created
+        self.put_created_201: set[str] = set()  # containers where a PUT that created answered 201 Created
         self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
@@ -407,31 +409,42 @@ class Timeline:
         return self._all_within(nearest[:MAX_NAMED], chain)
 
     def _named_elsewhere(self, path: str, values: set[str]) -> set[str]:
-        """The existing resources outside `path` and its containers whose name is one of `values`: of
-        those with one name, the nearest to `path` is the one it means (a grant /perms/shop/alice needs
-        the user alice, wherever users are)."""
+        """The existing resources outside `path` and its containers that `values` name: of those with one
+        name, the nearest to `path` is the one it means (a name its own containers have is theirs); and
+        those named like `path` itself (`_named_like`)."""
         named = set()
         for value in values:
             if len(value) < 3:  # (a short name is looked for only among a container's own items: _listed)
                 continue
-            found = [
-                p
-                for p in self.by_name.get(value, ())
-                if (res := self.resources.get(p)) and res.exists and not _within(path, p) and not _within(p, path)
-            ]
+            found = [p for p in self.by_name.get(value, ()) if (res := self.resources.get(p)) and res.exists]
             closest = max((_shared_depth(p, path) for p in found), default=0)
             named |= {p for p in found if _shared_depth(p, path) == closest}
-        return named
+        return {p for p in named | self._named_like(path) if not _within(path, p) and not _within(p, path)}
+
+    def _named_like(self, path: str) -> set[str]:
+        """Existing resources of another kind named like `path` itself: a grant /perms/shop/alice needs the
+        user alice, who sits in a collection of the API's own (nothing the recording made). Not a file of
+        that name in another folder, nor a key of that name below its own container."""
+        parent, _, own = path.rpartition("/")
+        if len(own := unquote(own)) < 3:
+            return set()
+        return {
+            p
+            for p in self.by_name.get(own, ())
+            if (res := self.resources.get(p)) and res.exists
+            and p.rpartition("/")[0] not in self.resources and not _within(p, parent or "/")
+        }  # fmt: skip
 
     def _made_then(self, ex: Exchange) -> tuple[Step, ...]:
-        """What made the existing containers of an exchange's path and the resources its headers name, as
-        the recording has them now: a setup that replays the exchange later needs them made first."""
+        """What made the existing containers of an exchange's path and the resources its headers and path
+        name elsewhere, as the recording has them now: a setup that replays the exchange later needs them
+        made first."""
         path = norm(ex.path)
         segs = segments(path)
         paths = ["/" + "/".join(segs[:n]) for n in range(1, len(segs))]
-        paths += sorted(
-            self._header_paths(ex.request_headers) | self._named_elsewhere(path, {unquote(s) for s in segs})
-        )
+        # (of its own name, only what `_named_like` finds: the resource it makes may not be there yet)
+        named = self._named_elsewhere(path, {unquote(s) for s in segs[:-1]})
+        paths += sorted(self._header_paths(ex.request_headers) | named)
         return tuple(s for p in paths if (res := self.resources.get(p)) is not None and res.exists for s in res.history)
 
     def _header_paths(self, headers: tuple[tuple[str, str], ...]) -> set[str]:
@@ -574,10 +587,10 @@ class Timeline:
             if method in CREATE and 200 <= status < 300:
                 # Made by it, unless the recording saw it there before (a second version, an overwrite):
                 # known by the sequence, not the status (an object store answers a creation with 200).
-                # But a provider that answers its creations 201 says with a 200 or 204 that the PUT
-                # replaced what was there (made by a side effect of another write, or seed data).
+                # But where the provider answered a creation in the same container 201, a 200 or 204
+                # says the PUT replaced what was there (made by a side effect of another write, or seed).
                 seen = bool((res := self.resources.get(path)) and res.exists)
-                return seen or method == "PUT" and status != 201 and self.put_created_201
+                return seen or method == "PUT" and status != 201 and path.rpartition("/")[0] in self.put_created_201
             if status in (404, 410) or status == 412 and ex.request_header("if-match") == "*":
                 return False  # gone, or refused for want of any version of it (If-Match: *)
             if method == "DELETE" and 200 <= status < 300 or status in (409, 412) or status == 304:
@@ -685,7 +698,8 @@ class Timeline:
                 res.exists = False
             return step
         if method in CREATE:
-            self.put_created_201 |= method == "PUT" and ex.status == 201
+            if method == "PUT" and ex.status == 201 and len(self.put_created_201) < MAX_RESOURCES:
+                self.put_created_201.add(path.rpartition("/")[0])
             res = self._resource(path)
             # A 201 for something that exists (npm publishing a second version) adds to it.
             res.history = [step] if not res.exists else self._trim(res.history + [step])

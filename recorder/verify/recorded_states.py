@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import yaml
 
+from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.states.provider_states import FOUND_STATES, MADE_STATE, SENT_STATE
@@ -54,6 +55,7 @@ class RecordedStates:
     states: dict[tuple[str, str], dict]
     steps: dict[int, dict]
     reset: int | None
+    bodies: Path | None = None  # where the request bodies over --max-body were kept (capture.kept_bodies)
 
     @classmethod
     def load(cls, path: Path) -> RecordedStates:
@@ -68,13 +70,18 @@ class RecordedStates:
             raise ValueError(f"--states-from-recording {path}: not YAML: {e}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("states", []), list):
             raise ValueError(f"--states-from-recording {path}: not a states file written by pact-recorder")
-        return cls.from_doc(doc)
+        return cls.from_doc(doc, bodies_dir(path))
 
     @classmethod
-    def from_doc(cls, doc: dict) -> RecordedStates:
+    def from_doc(cls, doc: dict, bodies: Path | None = None) -> RecordedStates:
         steps = {int(n): s for n, s in (doc.get("steps") or {}).items()}
         states = {(s["name"], _canonical(s.get("params") or {})): s for s in doc.get("states", [])}
-        return cls(states, steps, doc.get("reset"))
+        return cls(states, steps, doc.get("reset"), bodies)
+
+    def kept_body(self, step: dict) -> Path | None:
+        """The file of a step's body kept beside the states file; None when it is not there."""
+        kept = self.bodies / step["body_sha256"] if self.bodies else None
+        return kept if kept and kept.is_file() else None
 
     def find(self, name: str, params: dict) -> dict | None:
         if (found := self.states.get((name, _canonical(params)))) is not None:
@@ -236,8 +243,14 @@ class Setup:
             if size := step.get("unrecorded_body_bytes"):
                 return (
                     f"setup step {number} ({step['method']} {step['path']}) cannot be sent: its body ({size} bytes) "
-                    "was larger than --max-body when recorded and streamed past; record again with a larger "
-                    "--max-body to set this state up"
+                    "was larger than --max-body when recorded and streamed past (text is never kept that size: "
+                    "it could not be redacted); record again with a larger --max-body to set this state up"
+                )
+            if "body_sha256" in step and self.recorded.kept_body(step) is None:
+                return (
+                    f"setup step {number} ({step['method']} {step['path']}) cannot be sent: its body was kept as "
+                    f"{step['body_sha256']} in {self.recorded.bodies}, which is not there (copy that folder beside "
+                    "the states file)"
                 )
             self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
             fresh = self._send(step)
@@ -267,6 +280,8 @@ class Setup:
             body = self._bound_text(step["text"]).encode()
         elif "base64" in step:
             body = base64.b64decode(step["base64"])
+        elif "body_sha256" in step:
+            body = kept.read_bytes() if (kept := self.recorded.kept_body(step)) else b""
         fresh = self._request(step["method"], target, headers, body)
         self._learn(step.get("capture", []), fresh)
         for issue in step.get("issues", []):
@@ -306,7 +321,8 @@ class Setup:
                 self._forget_made(path)  # (one still there, a container that holds what no setup made, stays made)
             else:
                 self._said("the undo", "DELETE", made[path]["path"], gone)
-                self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
+                if made[path].get("status") == 201:  # (a toggle a PUT answered 200 is no name taken)
+                    self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
 
     def _own_credentials(self, path: str) -> dict[str, str]:
         """The credentials of the account at `path`, which deleting it may take: its Basic password, or a
@@ -351,14 +367,10 @@ class Setup:
         return renamed
 
     def _created(self, path: str) -> bool:
-        """Did the recording create `path` (a write that made it, as the undo deletes it)?"""
-        path = path.rstrip("/")
+        """Did the recording create `path` (a write answered 201 Created)?"""
         return any(
-            step.get("creates") == path
-            or step["path"].rstrip("/") == path
-            and step["method"] in WRITES_THAT_MAKE
-            and 200 <= step.get("status", 0) < 300
-            for step in self.recorded.steps.values()
+            st["path"].rstrip("/") == path.rstrip("/") and st.get("status") == 201
+            for st in self.recorded.steps.values()
         )
 
     @cached_property
