@@ -331,6 +331,52 @@ def test_a_read_answers_with_what_writes_elsewhere_put_into_it_by_its_name(tmp_p
     assert green(result), result.stdout + result.stderr
 
 
+class Blobs(Provider):
+    """Content-addressed: a blob goes up in two steps (POST for an upload URL with a token, PUT to it with
+    its digest); a manifest lists its blobs by digest and is refused while one is unknown."""
+
+    def do_POST(self):  # noqa: N802
+        upload, token = uuid.uuid4().hex, uuid.uuid4().hex
+        with self.lock:
+            self.store.setdefault("uploads", {})[upload] = token
+        self.send_bytes(202, headers={"Location": f"/blobs/uploads/{upload}?_state={token}"})
+
+    def do_PUT(self):  # noqa: N802
+        path, _, query = self.path.partition("?")
+        args, data = dict(parse_qsl(query)), self.body()
+        with self.lock:
+            if path.startswith("/blobs/uploads/"):
+                if self.store.get("uploads", {}).pop(path.rsplit("/", 1)[-1], None) != args.get("_state"):
+                    return self.send_json(404, {"error": "BLOB_UPLOAD_INVALID"})
+                self.store.setdefault("blobs", {})[args["digest"]] = data
+                return self.send_bytes(201, headers={"Location": f"/blobs/{args['digest']}"})
+            if any(layer["digest"] not in self.store.get("blobs", {}) for layer in json.loads(data)["layers"]):
+                return self.send_json(400, {"error": "MANIFEST_BLOB_UNKNOWN"})
+            self.store[path] = data
+        self.send_bytes(201)
+
+    def do_GET(self):  # noqa: N802
+        if (data := self.store.get(self.path)) is None:
+            return self.send_json(404, {"error": "MANIFEST_UNKNOWN"})
+        self.send_bytes(200, data, {"Content-Type": "application/json"})
+
+
+def test_a_manifest_listing_its_blobs_by_digest_is_set_up_after_their_uploads(tmp_path):
+    def exercise(url):
+        digests = []
+        for data in (b"layer one", b"layer two"):
+            location = send(url, "POST", "/blobs/uploads/")[1]["Location"]
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            assert send(url, "PUT", f"{location}&digest={digest}", data)[0] == 201
+            digests.append(digest)
+        manifest = json.dumps({"layers": [{"digest": d} for d in digests]}).encode()
+        assert send(url, "PUT", "/manifests/v1", manifest, {"Content-Type": "application/json"})[0] == 201
+        assert send(url, "GET", "/manifests/v1")[0] == 200
+
+    pact, result = first_contact(tmp_path, Blobs, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
 def test_a_container_that_holds_items_is_a_state_apart_from_an_empty_one(tmp_path):
     def exercise(url):
         assert send(url, "PUT", "/photos")[0] == 200
@@ -1213,6 +1259,8 @@ class Permanent(Provider):
     """Things are made once and never deleted (405): a name taken is refused again (409)."""
 
     def do_PUT(self):  # noqa: N802
+        if self.headers.get("Content-Type") != "application/vnd.alpha+json":  # a media type naming the thing
+            return self.send_json(415, {"error": "unsupported media type"})
         with self.lock:
             if self.path in self.store:
                 return self.send_json(409, {"error": f"{self.path} exists"})
@@ -1229,7 +1277,7 @@ class Permanent(Provider):
 
 
 def test_a_name_an_earlier_interaction_left_taken_is_fresh_where_the_provider_cannot_be_emptied(tmp_path):
-    made = {"Content-Type": "application/json"}
+    made = {"Content-Type": "application/vnd.alpha+json"}  # the name inside another word: never renamed there
 
     def exercise(url):
         assert send(url, "GET", "/things/alpha")[0] == 404

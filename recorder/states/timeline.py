@@ -265,7 +265,7 @@ class Timeline:
         if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
             needs.append(sent)
         needs = [
-            replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list", "made") and n.steps else n
+            replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list", "made", "sent") and n.steps else n
             for n in (self._fed_into(n, ex) for n in needs)
         ]
         return Preconditions(needs, uses)
@@ -341,10 +341,11 @@ class Timeline:
         return Need("sent", (), tuple(sorted(steps - covered, key=lambda s: s.seq)), values=values)
 
     def _prerequisites(self, need: Need) -> tuple[Step, ...]:
-        """An exists or list need's steps, and before them what they need in turn: the steps that handed out a
-        value they send (the upload id of a multipart upload's parts), and what made the containers they
-        write into that are not the resource's own (those are states of their own: a file copied from
-        /a/f needs /a made before its PUT can be replayed), as the recording had them then."""
+        """A need's steps, and before them what they need in turn: the steps that handed out a value they send
+        (the upload id of a multipart upload's parts) or first sent a name they send (the blobs a manifest
+        lists), and what made the containers they write into that are not the resource's own (those are
+        states of their own: a file copied from /a/f needs /a made before its PUT can be replayed), as the
+        recording had them then."""
         steps, wanted = need.steps, set(need.steps)
         queue = list(steps)
         while queue and len(wanted) < DEPENDENCIES_MAX + len(steps):  # what those need in turn, too
@@ -357,6 +358,10 @@ class Timeline:
                     continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
                     found.add(producer)
+            # and the writes that first sent a name it sends (the blobs a manifest lists by digest)
+            for value in _sent_values(_step_exchange(step)).values():
+                if (writer := self.written.get(value)) is not None and writer.seq < step.seq:
+                    found.add(writer)
             queue += found - wanted
             wanted |= found
         return steps if len(wanted) == len(steps) else tuple(sorted(wanted, key=lambda s: s.seq))
@@ -885,7 +890,8 @@ def _sent_values(ex: Exchange) -> dict[Location, str]:
         and v.lower() not in _COMMON
         and PLACEHOLDER not in v  # a redacted secret: every one looks the same
         and "/" not in v  # a path or a URL names a resource: the timeline's already
-        and not any(isinstance(k, int) for k in where[1:])  # an item of a list (members, grants) names nothing
+        # an item of a list (members, grants) names nothing, unless it is an id (the blobs a manifest lists)
+        and (not any(isinstance(k, int) for k in where[1:]) or len(v) >= 16 and any(c.isdigit() for c in v))
     }
 
 

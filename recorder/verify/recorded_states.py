@@ -424,8 +424,8 @@ class Setup:
         for recorded, fresh in self.bindings.items():
             if len(recorded) >= 4 and recorded in text:
                 text = text.replace(recorded, fresh)
-        for recorded, fresh in self.renamed.items():  # a name as a whole word only (user1, not user10)
-            text = re.sub(rf"(?<![\w-]){re.escape(recorded)}(?![\w-])", lambda _, f=fresh: f, text)
+        for recorded, fresh in self.renamed.items():  # a name as a whole word only (not in user10, a .v1+json)
+            text = re.sub(rf"(?<![\w.+-]){re.escape(recorded)}(?![\w.+-])", lambda _, f=fresh: f, text)
         return text
 
     def _bound_form(self, text: str) -> str:
