@@ -209,8 +209,12 @@ class PactRecorder:
             self._record(flow)
 
     def _kept(self, flow: http.HTTPFlow) -> None:
-        if (tee := self.tees.pop(flow.id, None)) is not None and tee.digest:
+        if (tee := self.tees.pop(flow.id, None)) is None:
+            return
+        if tee.digest:
             flow.metadata[KEPT_BODY] = tee.digest
+        else:
+            tee.abandon()
 
     def _start_worker(self) -> None:
         try:

@@ -1212,38 +1212,35 @@ class Files(Provider):
         self.send_bytes(200, data, {"Content-Type": "application/octet-stream"})
 
 
-def test_a_binary_body_over_max_body_is_kept_beside_the_states_and_sent_by_the_setup(tmp_path):
-    data = os.urandom(300_000)
+def uploaded_over_max_body(tmp_path: Path, name: str, data: bytes, content_type: str):
+    """Record a PUT of `data` past `--max-body 100k` and a GET of it, then verify from empty: (the pacts
+    folder, verify's output)."""
 
     def exercise(url):
-        assert send(url, "PUT", "/files/big.bin", data, {"Content-Type": "application/octet-stream"})[0] == 201
-        assert send(url, "GET", "/files/big.bin")[2] == data
+        assert send(url, "PUT", f"/files/{name}", data, {"Content-Type": content_type})[0] == 201
+        assert send(url, "GET", f"/files/{name}")[2] == data
 
     out = tmp_path / "pacts"
     with provider_serving(Files) as url:
         record_through(recorder_args(url, out, "--max-body", "100k"), exercise)
+    with provider_serving(Files) as url:
+        return out, cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+
+
+def test_a_binary_body_over_max_body_is_kept_beside_the_states_and_sent_by_the_setup(tmp_path):
+    data = os.urandom(300_000)
+    out, result = uploaded_over_max_body(tmp_path, "big.bin", data, "application/octet-stream")
     kept = out / (PACT_NAME.removesuffix(".json") + ".bodies") / hashlib.sha256(data).hexdigest()
     assert kept.read_bytes() == data  # content-addressed, beside the states file
     assert hashlib.sha256(data).hexdigest() in (out / PACT_NAME).with_suffix(".states.yaml").read_text()
     assert data.hex()[:64] not in (out / PACT_NAME).read_text()  # never inside the pact
-    with provider_serving(Files) as url:
-        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
     assert green(result), result.stdout + result.stderr
 
 
 def test_a_text_body_over_max_body_is_never_kept_and_its_setup_says_so_plainly(tmp_path):
     data = b'{"password": "hunter2", "pad": "' + b"x" * 300_000 + b'"}'  # never redacted at that size
-
-    def exercise(url):
-        assert send(url, "PUT", "/files/big.json", data, {"Content-Type": "application/json"})[0] == 201
-        assert send(url, "GET", "/files/big.json")[2] == data
-
-    out = tmp_path / "pacts"
-    with provider_serving(Files) as url:
-        record_through(recorder_args(url, out, "--max-body", "100k"), exercise)
+    out, result = uploaded_over_max_body(tmp_path, "big.json", data, "application/json")
     assert not any(b"hunter2" in f.read_bytes() for f in out.rglob("*") if f.is_file())
-    with provider_serving(Files) as url:
-        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
     assert result.returncode == 1
     assert (
         "setup step 1 (PUT /files/big.json) cannot be sent: its body (300034 bytes) was larger than --max-body when "

@@ -45,9 +45,16 @@ class BodyTee:
     def __call__(self, chunk: bytes) -> bytes:
         try:
             self._take(chunk)
-        except OSError:
-            self._drop()
+        except Exception:  # a full disk, anything: the traffic goes on, the body is not kept
+            self.abandon()
         return chunk
+
+    def abandon(self) -> None:
+        """Keep nothing of a body that did not end (the client went away) or could not be written."""
+        if self._file is not None:
+            self._file.close()
+            Path(self._file.name).unlink(missing_ok=True)
+            self._file = None
 
     def _take(self, chunk: bytes) -> None:
         if not self._started:
@@ -66,12 +73,6 @@ class BodyTee:
         digest = self._hash.hexdigest()
         os.replace(self._file.name, self.directory / digest)  # the same bytes twice: one file
         self._file, self.digest = None, digest
-
-    def _drop(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            Path(self._file.name).unlink(missing_ok=True)
-            self._file = None
 
 
 def _looks_like_text(start: bytes) -> bool:

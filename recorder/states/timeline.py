@@ -358,9 +358,10 @@ class Timeline:
                     continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
                     found.add(producer)
-            # and the writes that first sent a name it sends (the blobs a manifest lists by digest)
+            # and the writes that first sent an id it sends (the blobs a manifest lists by digest; a word
+            # two writes send, a key's value, is no dependency a setup may fail on)
             for value in _sent_values(_step_exchange(step)).values():
-                if (writer := self.written.get(value)) is not None and writer.seq < step.seq:
+                if _id_like(value) and (writer := self.written.get(value)) is not None and writer.seq < step.seq:
                     found.add(writer)
             queue += found - wanted
             wanted |= found
@@ -891,8 +892,13 @@ def _sent_values(ex: Exchange) -> dict[Location, str]:
         and PLACEHOLDER not in v  # a redacted secret: every one looks the same
         and "/" not in v  # a path or a URL names a resource: the timeline's already
         # an item of a list (members, grants) names nothing, unless it is an id (the blobs a manifest lists)
-        and (not any(isinstance(k, int) for k in where[1:]) or len(v) >= 16 and any(c.isdigit() for c in v))
+        and (not any(isinstance(k, int) for k in where[1:]) or _id_like(v))
     }
+
+
+def _id_like(value: str) -> bool:
+    """Long, with digits: an id or a digest, which two requests share only because one names the other."""
+    return len(value) >= 16 and any(c.isdigit() for c in value)
 
 
 def _list_need(path: str, level: tuple, kids: list[Resource], steps, is_resource: bool) -> Need:
