@@ -379,9 +379,7 @@ def cmd_verify(args) -> int:
                 args.pact.with_name(args.pact.name.removesuffix(".json") + ".states.yaml") if hints is True else hints
             )
             recorded = RecordedStates.load(hints)
-            secrets = Secrets.from_options(
-                given, headers, made_by_recording([s for _, s in sorted(recorded.steps.items())])
-            )
+            secrets = Secrets.from_options(given, headers, made_by_recording(recorded.in_order))
             check_secrets(args.pact, recorded, secrets)
             setup = Setup(
                 recorded, url, secrets, reset_url, accounts(args.pact, recorded), fresh_names=args.fresh_names

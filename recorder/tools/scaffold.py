@@ -181,7 +181,7 @@ def _setup():
     from recorder.verify.recorded_states import RecordedStates, Setup
 
     recorded = RecordedStates.from_doc(RECORDING)
-    secrets = Secrets.from_options({{}}, {{}}, made_by_recording([s for _, s in sorted(recorded.steps.items())]))
+    secrets = Secrets.from_options({{}}, {{}}, made_by_recording(recorded.in_order))
     return Setup(recorded, os.environ.get("PROVIDER_URL", "http://127.0.0.1:8000"), secrets)
 
 

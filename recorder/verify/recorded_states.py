@@ -38,6 +38,7 @@ from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.states.provider_states import FOUND_STATES, MADE_STATE, SENT_STATE
+from recorder.states.timeline import CREATE
 from recorder.values import clock_now, value_at
 
 TIMEOUT = 30
@@ -45,7 +46,6 @@ TIMEOUT = 30
 # nothing here can delete, a collection another state of the interaction made) may have done its work.
 BEST_EFFORT = (SENT_STATE, MADE_STATE)
 MAX_REDIRECTS = 5
-WRITES_THAT_MAKE = ("PUT", "MKCOL", "MKCALENDAR")  # to the path they name: the undo deletes it
 
 
 @dataclass
@@ -77,6 +77,11 @@ class RecordedStates:
         steps = {int(n): s for n, s in (doc.get("steps") or {}).items()}
         states = {(s["name"], _canonical(s.get("params") or {})): s for s in doc.get("states", [])}
         return cls(states, steps, doc.get("reset"), bodies)
+
+    @cached_property
+    def in_order(self) -> list[dict]:
+        """The steps in the order they were recorded (by number)."""
+        return [step for _, step in sorted(self.steps.items())]
 
     def kept_body(self, step: dict) -> Path | None:
         """The file of a step's body kept beside the states file; None when it is not there."""
@@ -294,11 +299,11 @@ class Setup:
         interactions may both have made them), innermost first, each with the credentials that made
         it; resources made without credentials (accounts) last, since the others need them."""
         made: dict[str, dict] = {}
-        for _, step in sorted(self.recorded.steps.items()):
+        for step in self.recorded.in_order:
             path = step["path"].rstrip("/")
             filled = fill_step(step, self.secrets, self.issued)
             signed = any(h[0].lower() == "authorization" for h in filled["headers"])
-            if step["method"] in WRITES_THAT_MAKE and 200 <= step.get("status", 0) < 300:
+            if step["method"] in CREATE and 200 <= step.get("status", 0) < 300:
                 made.setdefault(path, filled)
             if step.get("creates"):  # a POST that made an item: delete the item
                 made.setdefault(step["creates"], filled | {"path": step["creates"]})
@@ -329,7 +334,7 @@ class Setup:
         token its login handed out, logging in again when no setup of this interaction did."""
         for entry in self.accounts.get(path.rsplit("/", 1)[-1], []):
             if entry.get("issued") and entry["secret"] not in self.issued:
-                for _, step in sorted(self.recorded.steps.items()):
+                for step in self.recorded.in_order:
                     if any(i["secret"] == entry["secret"] for i in step.get("issues", [])):
                         self._send(step)
                         break
@@ -341,7 +346,7 @@ class Setup:
         """The credential headers of the last recorded step on `path` or on a container of it, filled: the
         DELETE that clears the way for an interaction needs them as much as the interaction (a signed store)."""
         path, near, length = path.rstrip("/"), None, -1
-        for _, step in sorted(self.recorded.steps.items()):
+        for step in self.recorded.in_order:
             at = step["path"].rstrip("/")
             if (path == at or path.startswith(at + "/")) and len(at) >= length:
                 near, length = step, len(at)
