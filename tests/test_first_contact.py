@@ -224,6 +224,29 @@ def test_a_write_answered_200_to_a_path_never_seen_is_a_creation_and_its_setup_m
     assert green(result), result.stdout + result.stderr
 
 
+class KeyTree(Provider):
+    """Keys as a tree: writing `a/b` makes the directory `a`, which a write of its own refuses (403)."""
+
+    def do_PUT(self):  # noqa: N802
+        key, value = self.path.removeprefix("/keys/"), self.body().decode()
+        with self.lock:
+            if any(k.startswith(key + "/") for k in self.store):
+                return self.send_json(403, {"message": "Not a file", "key": key})
+            self.store[key] = value
+        self.send_json(201, {"key": key, "value": value})
+
+
+def test_a_write_refused_because_a_write_below_it_made_it_a_directory_is_set_up_with_that_write(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/keys/config/colour", b"blue")[0] == 201
+        assert send(url, "PUT", "/keys/config", b"flat")[0] == 403
+
+    pact, result = first_contact(tmp_path, KeyTree, exercise)
+    refused = next(i for i in pact["interactions"] if i["response"]["status"] == 403)
+    assert [s["name"] for s in refused["providerStates"]] == ["key exists"]
+    assert green(result), result.stdout + result.stderr
+
+
 class Spaces(Provider):
     """Creations answer 201, updates 204 (as RFC 9110 asks of a PUT). Making a space grants its maker
     access to it as a side effect, so the first PUT of that grant updates it (where another grant's was
@@ -661,6 +684,53 @@ def test_operations_named_in_a_header_are_interactions_of_their_own(tmp_path):
     assert green(result), result.stdout + result.stderr
 
 
+# -- a session id handed out in a header -------------------------------------------------------------
+
+
+class Handshake(Provider):
+    """An RPC guarded against CSRF: a request without this server's session id (new for each server) is
+    answered 409 with the id in a header, which the client sends back from then on."""
+
+    session: str
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        return type(cls.__name__, (super().fresh(),), {"session": uuid.uuid4().hex})
+
+    def do_POST(self):  # noqa: N802
+        call = json.loads(self.body())
+        if self.headers.get("X-Session-Id") != self.session:
+            return self.send_bytes(409, b"send the session id", {"X-Session-Id": self.session})
+        self.send_json(200, self.answer(call))
+
+    def answer(self, call: dict) -> dict:
+        return {"result": "success", "method": call["method"]}
+
+
+class ForgetfulHandshake(Handshake):
+    def answer(self, call: dict) -> dict:
+        return {"result": "success"}
+
+
+def test_a_session_id_the_provider_hands_out_in_a_header_is_sent_fresh_at_verify_time(tmp_path):
+    def exercise(url):
+        session = ""
+        for method in ("session-get", "torrent-get", "session-stats"):
+            for _ in range(2):  # the client's own handshake: a 409 hands out the id to send
+                sent = {"X-Session-Id": session} if session else {}
+                status, headers, _ = send(url, "POST", "/rpc", json.dumps({"method": method}).encode(), sent)
+                session = headers.get("X-Session-Id", session)
+                if status == 200:
+                    break
+
+    pact, result = first_contact(tmp_path, Handshake, exercise)
+    assert sorted(i["response"]["status"] for i in pact["interactions"]) == [200, 409]
+    assert green(result), result.stdout + result.stderr
+    with provider_serving(ForgetfulHandshake) as url:
+        broken = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert broken.returncode == 1 and "missing the following keys: method" in broken.stdout, broken.stdout
+
+
 # -- values handed out in XML -----------------------------------------------------------------------
 
 
@@ -905,6 +975,8 @@ class Queues(Provider):
                 return self.send_json(400, {"__type": "QueueDoesNotExist"})
             if op == "GetQueueUrl":
                 return self.send_json(200, {"QueueUrl": f"http://{self.headers['Host']}/0001/{name}"})
+            if op == "ReceiveMessage":
+                return self.send_json(200, {"Messages": [{"Body": queues[name].pop(0)}]} if queues[name] else {})
             queues[name].append(args["MessageBody"])
         self.send_json(200, {"MessageId": str(uuid.uuid4())})
 
@@ -930,6 +1002,35 @@ def test_a_request_that_sends_a_name_an_earlier_write_sent_is_set_up_with_that_w
     (send_state,) = [s for s in states["states"] if "POST / returns 200 (Queues.SendMessage)" in s["interactions"]]
     targets = [dict(states["steps"][n]["headers"])["X-Amz-Target"] for n in send_state["setup"]]
     assert targets == ["Queues.CreateQueue"]
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_read_by_a_handed_out_handle_is_set_up_with_the_writes_that_put_what_it_answers_there(tmp_path):
+    def call(url, op, args):
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"Queues.{op}"}
+        status, _, body = send(url, "POST", "/", json.dumps(args).encode(), headers)
+        assert status == 200, body
+        return json.loads(body)
+
+    def exercise(url):
+        queue = call(url, "CreateQueue", {"QueueName": "nightly-jobs"})["QueueUrl"]
+        for message in ("rebuild the index", "send the report"):
+            call(url, "SendMessage", {"QueueUrl": queue, "MessageBody": message})
+        assert call(url, "ReceiveMessage", {"QueueUrl": queue})["Messages"] == [{"Body": "rebuild the index"}]
+        assert call(url, "ReceiveMessage", {"QueueUrl": queue, "WaitTimeSeconds": 1})["Messages"] == [
+            {"Body": "send the report"}
+        ]
+
+    pact, result = first_contact(tmp_path, Queues, exercise)
+    states = yaml.safe_load((tmp_path / "pacts" / PACT_NAME.replace(".json", ".states.yaml")).read_text())
+    setups = {
+        i: [states["steps"][n].get("json", {}).get("MessageBody") for n in st["setup"]]
+        for st in states["states"]
+        for i in st["interactions"]
+        if "ReceiveMessage" in i
+    }
+    # Each receive is set up with the queue's creation and the one send whose message it answered with.
+    assert sorted(setups.values()) == [[None, "rebuild the index"], [None, "send the report"]]
     assert green(result), result.stdout + result.stderr
 
 
@@ -1057,6 +1158,19 @@ def test_a_listing_that_names_items_below_it_by_their_path_sets_them_up(tmp_path
     pact, result = first_contact(tmp_path, Bucket, exercise)
     listing = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
     assert [s["name"] for s in listing["providerStates"]][-1].endswith("exist")
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_listing_that_names_prefixes_of_keys_sets_up_an_item_under_each(tmp_path):
+    def exercise(url):
+        for key in ("docs/a.txt", "docs/b.txt", "pics/cat.png"):
+            assert send(url, "PUT", f"/b/{key}", key.encode())[0] == 200
+        listing = send(url, "GET", "/b?delimiter=/")[2]
+        assert b"<Prefix>docs/</Prefix>" in listing and b"<Prefix>pics/</Prefix>" in listing
+
+    pact, result = first_contact(tmp_path, Bucket, exercise)
+    listing = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
+    assert listing["providerStates"][-1]["params"]["ids"] == ["a.txt", "cat.png"]
     assert green(result), result.stdout + result.stderr
 
 

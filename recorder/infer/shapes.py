@@ -6,7 +6,7 @@ object). Our strategies keep, per node, what inference and review need, in `x-` 
 * `x-samples`  how many values were seen here;   `x-example` the first one (a non-null example for
   nullable fields);   `x-distinct` the distinct scalar values, up to DISTINCT_CAP;
 * strings: `x-formats`, the formats (in rule order) that every value seen so far matched;
-* numbers: `x-number`, integer / decimal (only floats seen) / number (both);
+* numbers: `x-number`, integer / decimal (only floats seen) / number (both) / zero (only 0 seen: any number);
 * arrays: `x-minItems`, the shortest array seen;   objects: `x-present`, how often each key was there.
 
 Memory per node is bounded (DISTINCT_CAP values plus one example), whatever the traffic.
@@ -133,7 +133,7 @@ class NumberKind(_strategy(Number, ("x-number",))):
 
     def add_object(self, obj):
         super().add_object(obj)
-        self._kind("decimal" if isinstance(obj, float) else "integer")
+        self._kind("decimal" if isinstance(obj, float) else "integer" if obj else "zero")
 
     def _kind(self, kind: str) -> None:
         if kind not in self._kinds:
@@ -142,7 +142,9 @@ class NumberKind(_strategy(Number, ("x-number",))):
 
     def to_schema(self):
         schema = super().to_schema()
-        schema["x-number"] = "number" if len(self._kinds) > 1 else next(iter(self._kinds), "integer")
+        # A 0 says nothing of a number's kind (a progress at 0 of 0.0555 later): alone, it is any number.
+        kinds = {"integer" if k == "zero" else k for k in self._kinds} if self._kinds != {"zero"} else {"zero"}
+        schema["x-number"] = "number" if len(kinds) > 1 else next(iter(kinds), "integer")
         return schema
 
 

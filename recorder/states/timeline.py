@@ -259,7 +259,12 @@ class Timeline:
                     needs[into] = replace(needs[into], steps=tuple(merged))
                 elif step.method not in READ:
                     loose.append(step)
-            needs.append(Need("values", (), tuple(loose), values=tuple(derived), clock=tuple(clocks)))
+            loose += self._fed_since(ex, [value for _, value in derived], {*covered, *steps})
+            needs.append(
+                Need(
+                    "values", (), tuple(sorted(loose, key=lambda s: s.seq)), values=tuple(derived), clock=tuple(clocks)
+                )
+            )
         if reads and listing is None and (made := self._made_listed(ex, {s for need in needs for s in need.steps})):
             needs.append(made)
         if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
@@ -274,12 +279,16 @@ class Timeline:
         """Remember the write that first sent a value: the one that made what the value names (later ones
         only use it). A value its own path names is that resource's, the timeline's already."""
         own = {unquote(s) for s in segments(step.path)}
-        for value in _sent_values(_step_exchange(step)).values():
-            if value in own:
-                continue
-            if value not in self.written:
+        ex = _step_exchange(step)
+        named = _sent_values(ex).values()
+        for value in named:
+            if value not in own and value not in self.written:
                 self.written[value] = step
-            if step.method == "POST" and step.status != 201:  # a publish to it, a message sent into it
+        # A publish to it, a message sent into it: by a name, or by a handle an earlier response handed out
+        # (a queue's URL).
+        handles = [v for v in query_and_body(ex).values() if v in self.values and "/" in v]
+        for value in dict.fromkeys([*named, *handles]) if step.method == "POST" and step.status != 201 else ():
+            if value not in own:
                 self.fed.setdefault(value, deque(maxlen=FED_MAX)).append(step)
                 self.fed.move_to_end(value)
         while len(self.written) > MAX_WRITTEN:
@@ -300,6 +309,18 @@ class Timeline:
             if made < s.seq and not s.creates and not _within(norm(s.path), need.path)
         ]
         return replace(need, steps=(*need.steps, *fed)) if fed else need
+
+    def _fed_since(self, ex: Exchange, values: list[str], covered: set[Step]) -> list[Step]:
+        """The writes that put into what a handed-out handle names, since the response that handed it out,
+        what this response answers with (a message sent to a queue by its URL, then received from it)."""
+        fed: set[Step] = set()
+        for value in values:
+            if (producer := self.values.get(value, (None,))[0]) is None:
+                continue
+            for step in self.fed.get(value, ()):
+                if producer.seq < step.seq and step not in covered and _answers_with(ex, step, value):
+                    fed.add(step)
+        return sorted(fed, key=lambda s: s.seq)
 
     def _made_listed(self, ex: Exchange, covered: set[Step]) -> Need | None:
         """A read that answers with values successful writes handed out (the uploads in progress, listed by
@@ -473,6 +494,13 @@ class Timeline:
             for name in sorted(names)
             if (res := self.resources.get(norm(base + name.lstrip("/")))) is not None and res.exists
         ]
+        # A name that ends in a slash is a prefix (a listing's CommonPrefixes, a folder no write made
+        # itself): what the first write below it made, if it is still there, makes the listing name it.
+        for name in [n for n in sorted(names) if n.endswith("/") and len(n) > 1][:MAX_NAMED]:
+            below = self.implicit.get(norm(base + name.strip("/")))
+            made = self.resources.get(norm(below.creates or below.path)) if below is not None else None
+            if made is not None and made.exists and made not in kids:
+                kids.append(made)
         if not kids:
             return None
         steps = [s for res in kids for s in res.history]
@@ -607,7 +635,9 @@ class Timeline:
         if res is not None and res.exists is not None:
             return res.exists
         if target and not (200 <= status < 300 or status == 304):
-            return None  # refused for another reason (400, 401, 403): the recording cannot tell
+            # refused for another reason (400, 401, 403): the recording cannot tell, unless a write below
+            # it made it (a key written into a directory that a write of the directory's own path meets)
+            return True if path in self.implicit else None
         return True  # never written: there before the recording (seed data), or an outer resource
 
     def _children(self, path: str, levels: tuple) -> Need | None:
@@ -911,6 +941,12 @@ def _list_need(path: str, level: tuple, kids: list[Resource], steps, is_resource
         noun=_plural(path, is_resource),
         path=path,
     )
+
+
+def _answers_with(ex: Exchange, step: Step, handle: str) -> bool:
+    """Does `ex`'s response hold a value (other than `handle`) that `step` sent in its query or body?"""
+    sent = {v for v in query_and_body(_step_exchange(step)).values() if len(v) >= 4 and v != handle}
+    return any(n in ex.response_body for v in sent for n in _needles(v))
 
 
 def _needles(value: str) -> tuple[bytes, ...]:

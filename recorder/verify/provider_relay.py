@@ -5,17 +5,23 @@ it came (the path exactly, the body byte for byte), except:
 - one that carries a signed scheme's marker (put there by `Secrets.value`) is signed afresh with the key
   it names (AWS Signature V4): a signature recorded once is stale at once, it covers the time;
 - a header whose value is a URL of the provider as the consumer reached it (WebDAV's `Destination:
-  http://localhost:8585/b`, which a server compares with its own host) names the provider it now goes to.
+  http://localhost:8585/b`, which a server compares with its own host) names the provider it now goes to;
+- a header the provider hands out and the consumer sends back (a session id or CSRF token: a response
+  header of the same name held the same value in the pact) carries the value this provider last handed
+  out, and a request it refuses while handing out another is sent once more with that one, as the
+  consumer's own client did (a value from the recording's provider is stale from the start).
 """
 
 from __future__ import annotations
 
 import http.client
 import re
+import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+from recorder.infer.variety import looks_random
 from recorder.secrets.signing import marked, sign
 from recorder.threadserver import ThreadServer
 
@@ -25,28 +31,62 @@ _ORIGIN = re.compile(r"^https?://[^/]+")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"})
 
 
-def needed(requests: list[dict[str, str]], signing: dict) -> bool:
-    """Does a verification of these requests' headers (and these signing keys) need the relay?"""
-    return bool(signing) or any(
-        k.lower() in URL_HEADERS and _ORIGIN.match(v) for headers in requests for k, v in headers.items()
+def needed(requests: list[dict[str, str]], signing: dict, echoed: frozenset[str]) -> bool:
+    """Does a verification of these requests' headers (these signing keys, these echoed headers) need the relay?"""
+    return (
+        bool(signing)
+        or bool(echoed)
+        or any(k.lower() in URL_HEADERS and _ORIGIN.match(v) for headers in requests for k, v in headers.items())
     )
 
 
+def echoed_headers(interactions: list[dict]) -> frozenset[str]:
+    """The (lower-case) names of request headers that send back a value a response header of the same name
+    handed out: in some interaction's response and some interaction's request with the same random-looking
+    value (a media type both sides name is no such thing)."""
+
+    def pairs(part: str):
+        for i in interactions:
+            for k, v in ((i.get(part) or {}).get("headers") or {}).items():
+                for one in v if isinstance(v, list) else [v]:
+                    yield k.lower(), one
+
+    handed = set(pairs("response"))
+    return frozenset(k for k, v in pairs("request") if (k, v) in handed and looks_random(v))
+
+
 class ProviderRelay(ThreadServer):
-    def __init__(self, provider_url: str, entries: dict[str, dict], given: dict[str, str]):
-        """`entries`: each signed secret's entry by its name; `given`: the --secret values."""
+    def __init__(
+        self, provider_url: str, entries: dict[str, dict], given: dict[str, str], echoed: frozenset[str] = frozenset()
+    ):
+        """`entries`: each signed secret's entry by its name; `given`: the --secret values; `echoed`: the
+        headers the provider hands out and requests send back."""
         self.provider = urlsplit(provider_url)
-        self.entries, self.given = entries, given
+        self.origin = f"{self.provider.scheme}://{self.provider.netloc}"
+        self.entries, self.given, self.echoed = entries, given, echoed
+        self.handed: dict[str, str] = {}  # each echoed header's value as this provider last handed it out
+        self.lock = threading.Lock()
         super().__init__(_handler(self))
 
     def forward(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes):
-        base = self.provider.path.rstrip("/")
         sent = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP | {"host", "content-length"}}
         sent["Host"] = self.provider.netloc
-        origin = f"{self.provider.scheme}://{self.provider.netloc}"
-        sent = {k: _ORIGIN.sub(origin, v, 1) if k.lower() in URL_HEADERS else v for k, v in sent.items()}
+        sent = {k: _ORIGIN.sub(self.origin, v, 1) if k.lower() in URL_HEADERS else v for k, v in sent.items()}
+        with self.lock:
+            sent = {k: self.handed.get(k.lower(), v) if k.lower() in self.echoed else v for k, v in sent.items()}
+        status, answer_headers, answer = self._send(method, target, sent, body)
+        handed = {k.lower(): v for k, v in answer_headers if k.lower() in self.echoed}
+        with self.lock:
+            self.handed.update(handed)
+        stale = {k: handed[k.lower()] for k, v in sent.items() if handed.get(k.lower(), v) != v}
+        if stale and status >= 400:
+            return self._send(method, target, sent | stale, body)
+        return status, answer_headers, answer
+
+    def _send(self, method: str, target: str, sent: dict[str, str], body: bytes):
+        base = self.provider.path.rstrip("/")
         if (entry := self._entry(sent)) is not None:
-            sent = sign(entry, self.given, method, f"{origin}{base}{target}", sent, body)
+            sent = sign(entry, self.given, method, f"{self.origin}{base}{target}", sent, body)
         kind = http.client.HTTPSConnection if self.provider.scheme == "https" else http.client.HTTPConnection
         conn = kind(self.provider.hostname, self.provider.port, timeout=TIMEOUT)
         try:

@@ -88,8 +88,9 @@ def verify(
         if setup is not None:  # user:token credentials rebuilt around the tokens the setups fetch afresh
             setup.rebuilt = [e for es in secret_entries(doc, pact_path).values() for e in es if e.get("issued")]
         signing = signed_entries(doc, pact_path, setup)
-        if provider_relay.needed(_request_headers(doc, setup), signing):  # the verifier and the setups
-            relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given)
+        echoed = provider_relay.echoed_headers(doc.get("interactions", []))
+        if provider_relay.needed(_request_headers(doc, setup), signing, echoed):  # the verifier and the setups
+            relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given, echoed)
             provider_url = stack.enter_context(relay).url
             if setup is not None:
                 setup.provider_url = provider_url
