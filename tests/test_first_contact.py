@@ -355,48 +355,81 @@ def test_a_read_answers_with_what_writes_elsewhere_put_into_it_by_its_name(tmp_p
 
 
 class Blobs(Provider):
-    """Content-addressed: a blob goes up in two steps (POST for an upload URL with a token, PUT to it with
-    its digest); a manifest lists its blobs by digest and is refused while one is unknown."""
+    """Content-addressed, in repositories: a blob goes up in two steps (POST for an upload URL with a token,
+    PUT to it with its digest); a manifest lists its blobs by digest, is refused while one is unknown to
+    its own repository, and is answered with the digest of the bytes it was sent as."""
 
     def do_POST(self):  # noqa: N802
-        upload, token = uuid.uuid4().hex, uuid.uuid4().hex
+        repo, upload, token = self.path.split("/")[1], uuid.uuid4().hex, uuid.uuid4().hex
         with self.lock:
             self.store.setdefault("uploads", {})[upload] = token
-        self.send_bytes(202, headers={"Location": f"/blobs/uploads/{upload}?_state={token}"})
+        self.send_bytes(202, headers={"Location": f"/{repo}/blobs/uploads/{upload}?_state={token}"})
 
     def do_PUT(self):  # noqa: N802
         path, _, query = self.path.partition("?")
-        args, data = dict(parse_qsl(query)), self.body()
+        repo, args, data = path.split("/")[1], dict(parse_qsl(query)), self.body()
+        blobs = self.store.setdefault(("blobs", repo), {})
         with self.lock:
-            if path.startswith("/blobs/uploads/"):
+            if "/blobs/uploads/" in path:
                 if self.store.get("uploads", {}).pop(path.rsplit("/", 1)[-1], None) != args.get("_state"):
                     return self.send_json(404, {"error": "BLOB_UPLOAD_INVALID"})
-                self.store.setdefault("blobs", {})[args["digest"]] = data
-                return self.send_bytes(201, headers={"Location": f"/blobs/{args['digest']}"})
-            if any(layer["digest"] not in self.store.get("blobs", {}) for layer in json.loads(data)["layers"]):
+                blobs[args["digest"]] = data
+                return self.send_bytes(201, headers={"Location": f"/{repo}/blobs/{args['digest']}"})
+            if any(layer["digest"] not in blobs for layer in json.loads(data)["layers"]):
                 return self.send_json(400, {"error": "MANIFEST_BLOB_UNKNOWN"})
             self.store[path] = data
-        self.send_bytes(201)
+        self.send_bytes(201, headers={"Docker-Content-Digest": "sha256:" + hashlib.sha256(data).hexdigest()})
 
     def do_GET(self):  # noqa: N802
+        repo = self.path.split("/")[1]
+        if self.path == f"/{repo}/tags/list":  # the tags the manifests were PUT by
+            tags = sorted(k.rpartition("/")[2] for k in self.store if isinstance(k, str) and k.startswith(f"/{repo}/"))
+            return self.send_json(200, {"name": repo, "tags": tags}) if tags else self.send_json(404, {})
         if (data := self.store.get(self.path)) is None:
             return self.send_json(404, {"error": "MANIFEST_UNKNOWN"})
         self.send_bytes(200, data, {"Content-Type": "application/json"})
 
 
+def push(url: str, repo: str, layers: tuple[bytes, ...]) -> None:
+    """Upload the layers into `repo`, then a manifest that lists them by digest, and read it back."""
+    digests = []
+    for data in layers:
+        location = send(url, "POST", f"/{repo}/blobs/uploads/")[1]["Location"]
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        assert send(url, "PUT", f"{location}&digest={digest}", data)[0] == 201
+        digests.append(digest)
+    manifest = json.dumps({"layers": [{"digest": d} for d in digests]}).encode()
+    assert send(url, "PUT", f"/{repo}/manifests/v1", manifest, {"Content-Type": "application/json"})[0] == 201
+    assert send(url, "GET", f"/{repo}/manifests/v1")[0] == 200
+
+
 def test_a_manifest_listing_its_blobs_by_digest_is_set_up_after_their_uploads(tmp_path):
+    pact, result = first_contact(tmp_path, Blobs, lambda url: push(url, "app", (b"layer one", b"layer two")))
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_list_at_another_path_than_the_writes_that_fill_it_is_set_up_with_them(tmp_path):
     def exercise(url):
-        digests = []
-        for data in (b"layer one", b"layer two"):
-            location = send(url, "POST", "/blobs/uploads/")[1]["Location"]
-            digest = "sha256:" + hashlib.sha256(data).hexdigest()
-            assert send(url, "PUT", f"{location}&digest={digest}", data)[0] == 201
-            digests.append(digest)
-        manifest = json.dumps({"layers": [{"digest": d} for d in digests]}).encode()
-        assert send(url, "PUT", "/manifests/v1", manifest, {"Content-Type": "application/json"})[0] == 201
-        assert send(url, "GET", "/manifests/v1")[0] == 200
+        push(url, "app", (b"layer one",))
+        assert json.loads(send(url, "GET", "/app/tags/list")[2]) == {"name": "app", "tags": ["v1"]}
 
     pact, result = first_contact(tmp_path, Blobs, exercise)
+    (tags,) = [i for i in pact["interactions"] if i["request"]["path"] == "/app/tags/list"]
+    assert tags["providerStates"][-1]["params"]["ids"] == ["v1"]
+    assert green(result), result.stdout + result.stderr
+
+
+def test_a_blob_uploaded_into_two_repositories_is_set_up_in_the_manifest_s_own(tmp_path):
+    def exercise(url):
+        push(url, "app", (b"base layer",))
+        push(url, "tools", (b"base layer", b"tool layer"))
+
+    pact, result = first_contact(tmp_path, Blobs, exercise)
+    states = yaml.safe_load((tmp_path / "pacts" / PACT_NAME.replace(".json", ".states.yaml")).read_text())
+    tools = [st for st in states["states"] if any(i.split()[1].startswith("/tools/") for i in st["interactions"])]
+    # What the second repository's interactions need is made in it: its manifest lists the shared layer, which
+    # goes up into the second repository too, not only into the first.
+    assert {states["steps"][n]["path"].split("/")[1] for st in tools for n in st.get("setup", [])} == {"tools"}
     assert green(result), result.stdout + result.stderr
 
 

@@ -611,17 +611,18 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
 
 
 def _keep_digested(ex: Exchange, request: Message, notes: list[str]) -> None:
-    """A JSON request body whose digest the request names goes out as the text sent, matchers beside it:
-    written anew (or with generated values in it) it would no longer hash to that digest."""
+    """A JSON request body whose digest the request names (or its response: a content-addressed store
+    answers with the digest of what it stored) goes out as the text sent, matchers beside it: written anew
+    (or with generated values in it) it would no longer hash to that digest."""
     if request.body is NO_BODY or isinstance(request.body, (str, Binary)):
         return
-    places = [ex.path, *(v for _, v in (*ex.query, *ex.request_headers))]
+    places = [ex.path, *(v for _, v in (*ex.query, *ex.request_headers, *ex.response_headers))]
     if (algorithm := named_digest(ex.request_body, places)) is None:
         return
     request.body, request.exact = ex.request_body.decode("utf-8"), True
     if request.generators.pop("body", None):
         notes.append("request body: no values generated into it (its digest would change)")
-    notes.append(f"request body kept byte for byte: the request names its {algorithm} digest")
+    notes.append(f"request body kept byte for byte: the exchange names its {algorithm} digest")
 
 
 def _clock_rules(ex: Exchange, uses: dict[Location, tuple[str, str]], request: Message, evidence: dict) -> None:

@@ -233,7 +233,8 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
         out["query"] = [[k, v] for k, v in step.query]
     if step.headers:
         out["headers"] = [[k, v] for k, v in step.headers]
-    out |= body_document(step.body, step.content_type, [step.path, *(v for _, v in (*step.query, *step.headers))])
+    places = [step.path, *(v for _, v in (*step.query, *step.headers)), *step.produced.values()]
+    out |= body_document(step.body, step.content_type, places)
     if step.kept:
         out["body_sha256"] = step.kept  # its bytes beside the states file, in CONSUMER-PROVIDER.bodies/
     elif step.unrecorded:
@@ -252,7 +253,8 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
 
 def body_document(body: bytes, content_type: str | None, places: Sequence[str] = ()) -> dict[str, Any]:
     """A setup step's body: JSON as a value (the setup binds fresh values into it), but as the text sent
-    when the request names its digest (`places`: its path, query and header values)."""
+    when the exchange names its digest (`places`: its path, query and header values, what its response
+    handed out)."""
     if not body:
         return {}
     value = json_body(body, content_type)

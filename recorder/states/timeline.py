@@ -59,6 +59,7 @@ MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago for
 MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
 MAX_NAMED = 10  # resources a request names outside its own path that its states make
+WRITERS_MAX = 8  # places a value was first sent to remembered per value (see Timeline.written)
 FED_MAX = 20  # the latest writes that put something into a resource by its name, remembered per name
 MAX_WRITTEN = 2_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
@@ -175,7 +176,8 @@ class Timeline:
         self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
         # Values a successful write first sent in its query or body (a queue's or a table's name, a user
         # name): a later request that sends one again depends on that write.
-        self.written: OrderedDict[str, Step] = OrderedDict()
+        # (the write, how it sent the value, the place it wrote to) for each place (see _wrote, _writer).
+        self.written: OrderedDict[str, list[tuple[Step, tuple, str]]] = OrderedDict()
         self.fed: OrderedDict[str, deque[Step]] = OrderedDict()  # a name -> later writes that sent it (see _wrote)
         self.reset: Step | None = None
         self.seq = 0
@@ -277,13 +279,26 @@ class Timeline:
 
     def _wrote(self, step: Step) -> None:
         """Remember the write that first sent a value: the one that made what the value names (later ones
-        only use it). A value its own path names is that resource's, the timeline's already."""
+        only use it), and after it those that sent it the same way (the same method, the same place in the
+        request) to another place (a blob of one digest uploaded into a second repository). A value its own
+        path names is that resource's, the timeline's already."""
         own = {unquote(s) for s in segments(step.path)}
         ex = _step_exchange(step)
-        named = _sent_values(ex).values()
-        for value in named:
-            if value not in own and value not in self.written:
-                self.written[value] = step
+        sent = _sent_values(ex)
+        place = norm(step.path).rpartition("/")[0]
+        for where, value in sent.items():
+            if value in own:
+                continue
+            makers = self.written.setdefault(value, [])
+            way = (step.method, where)
+            if (
+                not makers
+                or len(makers) < WRITERS_MAX
+                and makers[0][1] == way
+                and place not in {p for _, _, p in makers}
+            ):
+                makers.append((step, way, place))
+        named = sent.values()
         # A publish to it, a message sent into it: by a name, or by a handle an earlier response handed out
         # (a queue's URL).
         handles = [v for v in query_and_body(ex).values() if v in self.values and "/" in v]
@@ -295,6 +310,18 @@ class Timeline:
             self.written.popitem(last=False)
         while len(self.fed) > MAX_WRITTEN:
             self.fed.popitem(last=False)
+
+    def _writer(self, value: str, path: str, before: int, way: tuple) -> Step | None:
+        """The write before step `before` that first sent `value` to the place nearest `path` (a manifest's
+        blob uploaded into its own repository, not another's); none for a request that sends it `way` (its
+        method, where in the request) as that write did, to a place of its own: it makes what the value names
+        there itself (an RPC over one URL sends a name to the same place, and uses what the first made)."""
+        makers = self.written.get(value, [])
+        place = path.rpartition("/")[0]
+        if not makers or makers[0][1] == way and place not in {p for w, _, p in makers if w.seq < before}:
+            return None
+        writers = [w for w, _, _ in makers if w.seq < before]
+        return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
 
     def _fed_into(self, need: Need, ex: Exchange) -> Need:
         """The need of a resource the request acts on or within, with the writes elsewhere that put something
@@ -343,18 +370,19 @@ class Timeline:
         named = {("path", i): _EXTENSION.sub("", unquote(s)) for i, s in enumerate(segments(ex.path))}
         # A known resource's own name is its resource's state already (its creation, its absence).
         sent = {
-            where: v for where, v in (_sent_values(ex) | named).items() if v in self.written and v not in self.by_name
+            where: v for where, v in (_sent_values(ex) | named).items() if self.written.get(v) and v not in self.by_name
         }
         steps: set[Step] = set()
-        queue = [self.written[v] for v in sent.values()]
         target = norm(ex.path)
+        way = ex.method.upper()
+        queue = [w for where, v in sent.items() if (w := self._writer(v, target, self.seq + 1, (way, where)))]
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
             if step in steps or segments(target) and _within(norm(step.path), target):  # its target: own states
                 continue
             steps.add(step)
-            for value in _sent_values(_step_exchange(step)).values():
-                if (writer := self.written.get(value)) is not None and writer.seq < step.seq:
+            for where, value in _sent_values(_step_exchange(step)).items():
+                if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
                     queue.append(writer)
         if not (steps - covered):
             return None
@@ -381,8 +409,8 @@ class Timeline:
                     found.add(producer)
             # and the writes that first sent an id it sends (the blobs a manifest lists by digest; a word
             # two writes send, a key's value, is no dependency a setup may fail on)
-            for value in _sent_values(_step_exchange(step)).values():
-                if _id_like(value) and (writer := self.written.get(value)) is not None and writer.seq < step.seq:
+            for where, value in _sent_values(_step_exchange(step)).items():
+                if _id_like(value) and (writer := self._writer(value, norm(step.path), step.seq, (step.method, where))):
                     found.add(writer)
             queue += found - wanted
             wanted |= found
@@ -510,20 +538,32 @@ class Timeline:
         """The items of a resource the request is within that its response names, when the request is
         no list of its own: CouchDB answers `GET /db/_all_docs`, a view (`/db/_design/d/_view/v`) and a
         query sent as a POST (`/db/_temp_view`, `/db/_find`) with documents of `/db`. The innermost such
-        resource whose items the response names; short names too (`"id": "1"`), since only its own count."""
+        resource whose items the response names; short names too (`"id": "1"`), since only its own count.
+        A container no request wrote itself, made by writes below it, counts its items at any depth (a
+        registry's `/v2/NAME/tags/list` names the tags PUT as `/v2/NAME/manifests/TAG`)."""
         names = response_names(ex.response_json, short=True) if ex.response_json is not NO_BODY else set()
-        for container, level in reversed(list(zip(chain, levels, strict=True))):
+        if not names:
+            return None
+        segs = segments(path)
+        made_below = [
+            prefix
+            for n in range(len(segs) - 1, 0, -1)
+            if (prefix := "/" + "/".join(segs[:n])) in self.implicit and prefix not in chain
+        ]
+        containers = [*zip(chain, levels, strict=True), *((p, None) for p in made_below)]
+        for container, level in sorted(containers, key=lambda c: -len(segments(c[0]))):  # innermost first
             if container == path:
                 continue
             kids = {
                 p: res
                 for name in names
                 for p in self.by_name.get(name, ())
-                if p.rpartition("/")[0] == container and p not in chain
-                and (res := self.resources.get(p)) is not None and res.exists
+                if (p.rpartition("/")[0] == container if level is not None else _within(p, container))
+                and p != container and p not in chain and (res := self.resources.get(p)) is not None and res.exists
             }  # fmt: skip
             if kids:
                 steps = {s for res in kids.values() for s in res.history}
+                level = level if level is not None else self._levels([container])[0]
                 return _list_need(container, level, list(kids.values()), steps, True)
         return None
 
