@@ -356,8 +356,8 @@ def test_a_read_answers_with_what_writes_elsewhere_put_into_it_by_its_name(tmp_p
 
 class Blobs(Provider):
     """Content-addressed, in repositories: a blob goes up in two steps (POST for an upload URL with a token,
-    PUT to it with its digest); a manifest lists its blobs by digest, is refused while one is unknown to
-    its own repository, and is answered with the digest of the bytes it was sent as."""
+    PUT to it with its digest); a manifest lists its blobs by digest (an index lists manifests), is refused
+    while one is unknown to its own repository, and is answered with the digest of the bytes it was sent as."""
 
     def do_POST(self):  # noqa: N802
         repo, upload, token = self.path.split("/")[1], uuid.uuid4().hex, uuid.uuid4().hex
@@ -375,7 +375,9 @@ class Blobs(Provider):
                     return self.send_json(404, {"error": "BLOB_UPLOAD_INVALID"})
                 blobs[args["digest"]] = data
                 return self.send_bytes(201, headers={"Location": f"/{repo}/blobs/{args['digest']}"})
-            if any(layer["digest"] not in blobs for layer in json.loads(data)["layers"]):
+            listed = json.loads(data)
+            known = [*blobs, *(k.rpartition("/")[2] for k in self.store if str(k).startswith(f"/{repo}/manifests/"))]
+            if any(item["digest"] not in known for item in listed.get("layers", listed.get("manifests"))):
                 return self.send_json(400, {"error": "MANIFEST_BLOB_UNKNOWN"})
             self.store[path] = data
         self.send_bytes(201, headers={"Docker-Content-Digest": "sha256:" + hashlib.sha256(data).hexdigest()})
@@ -416,6 +418,25 @@ def test_a_list_at_another_path_than_the_writes_that_fill_it_is_set_up_with_them
     pact, result = first_contact(tmp_path, Blobs, exercise)
     (tags,) = [i for i in pact["interactions"] if i["request"]["path"] == "/app/tags/list"]
     assert tags["providerStates"][-1]["params"]["ids"] == ["v1"]
+    assert green(result), result.stdout + result.stderr
+
+
+def test_an_index_listing_manifests_by_digest_is_set_up_after_the_manifests_put_at_their_digests(tmp_path):
+    def exercise(url):
+        digests = []
+        for layer in (b"amd64 layer", b"arm64 layer"):
+            push(url, "app", (layer,))
+            manifest = send(url, "GET", "/app/manifests/v1")[2]
+            digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+            assert (
+                send(url, "PUT", f"/app/manifests/{digest}", manifest, {"Content-Type": "application/json"})[0] == 201
+            )
+            digests.append(digest)
+        index = json.dumps({"manifests": [{"digest": d} for d in digests]}).encode()
+        assert send(url, "PUT", "/app/manifests/latest", index, {"Content-Type": "application/json"})[0] == 201
+        assert send(url, "GET", "/app/manifests/latest")[2] == index
+
+    pact, result = first_contact(tmp_path, Blobs, exercise)
     assert green(result), result.stdout + result.stderr
 
 

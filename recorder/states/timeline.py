@@ -323,6 +323,12 @@ class Timeline:
         writers = [w for w, _, _ in makers if w.seq < before]
         return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
 
+    def _made_named(self, name: str, path: str, before: int) -> set[Step]:
+        """What made the existing resource nearest `path` whose own name is `name`, before step `before`."""
+        found = [res for p in self.by_name.get(name, ()) if (res := self.resources.get(p)) and res.exists]
+        res = max(found, key=lambda r: _shared_depth(r.path, path), default=None)
+        return {s for s in res.history if s.seq < before} if res is not None else set()
+
     def _fed_into(self, need: Need, ex: Exchange) -> Need:
         """The need of a resource the request acts on or within, with the writes elsewhere that put something
         into it by its name since it was made (a message published with the queue's name as its routing
@@ -407,11 +413,16 @@ class Timeline:
                     continue
                 if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
                     found.add(producer)
-            # and the writes that first sent an id it sends (the blobs a manifest lists by digest; a word
-            # two writes send, a key's value, is no dependency a setup may fail on)
+            # and the writes that first sent an id it sends, or made the resource it names (the blobs and the
+            # manifests an index lists by digest; a word two writes send, a key's value, is no dependency a
+            # setup may fail on)
             for where, value in _sent_values(_step_exchange(step)).items():
-                if _id_like(value) and (writer := self._writer(value, norm(step.path), step.seq, (step.method, where))):
+                if not _id_like(value):
+                    continue
+                if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
                     found.add(writer)
+                else:
+                    found |= self._made_named(value, norm(step.path), step.seq)
             queue += found - wanted
             wanted |= found
         return steps if len(wanted) == len(steps) else tuple(sorted(wanted, key=lambda s: s.seq))
