@@ -847,6 +847,38 @@ def test_an_id_handed_out_in_an_xml_answer_is_fetched_fresh_where_later_requests
     assert green(result), result.stdout + result.stderr
 
 
+class Silences(Provider):
+    """Made by a POST to the collection, answered with only an id under a key of its own (`silenceID`), then
+    read and deleted at a singular path by that id; an unknown id is a 500, as some APIs answer it."""
+
+    def do_POST(self):  # noqa: N802
+        silence = uuid.uuid4().hex
+        with self.lock:
+            self.store[silence] = json.loads(self.body())
+        self.send_json(200, {"silenceID": silence})
+
+    def do_GET(self):  # noqa: N802
+        if (found := self.store.get(self.path.rpartition("/")[2])) is None:
+            return self.send_json(404, {"error": "silence not found"})
+        self.send_json(200, found)
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            if self.store.pop(self.path.rpartition("/")[2], None) is None:
+                return self.send_json(500, {"error": "silence not found"})
+        self.send_bytes(200)
+
+
+def test_an_item_named_by_the_id_a_write_handed_out_is_made_by_that_write(tmp_path):
+    def exercise(url):
+        made = [json.loads(send(url, "POST", "/api/silences", json.dumps({"comment": c}).encode())[2]) for c in "ab"]
+        assert json.loads(send(url, "GET", f"/api/silence/{made[0]['silenceID']}")[2]) == {"comment": "a"}
+        assert send(url, "DELETE", f"/api/silence/{made[1]['silenceID']}")[0] == 200
+
+    pact, result = first_contact(tmp_path, Silences, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
 # -- refused credentials stay refused ---------------------------------------------------------------
 
 GOOD_TOKEN = "tok_5f3b1c9e7a2d4f6b8c0e1a3d5f7b9c1e"

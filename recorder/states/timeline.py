@@ -214,8 +214,9 @@ class Timeline:
                 break
             need, res = self._exists(prefix, level_path), self.resources.get(prefix)
             unwritten = res is None or res.exists is None
-            if not need.steps and unwritten and (made := self.implicit.get(prefix)) is not None:
-                need = replace(need, steps=(made,), seed=False)  # made by a write below it (an upload to .../a/file)
+            if not need.steps and unwritten and (made := self.implicit.get(prefix) or self._made_as(prefix)):
+                # made by a write below it (an upload to .../a/file), or by the write that handed its name out
+                need = replace(need, steps=(made,), seed=False)
             needs.append(need)
         needs += self._destination(ex, chain, levels[-1] if levels else ())
         # What a container holds is part of its state for a read of it, and for a DELETE of it (refused
@@ -322,6 +323,13 @@ class Timeline:
             return None
         writers = [w for w, _, _ in makers if w.seq < before]
         return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
+
+    def _made_as(self, path: str) -> Step | None:
+        """The successful write whose answer handed out the last segment of `path`: what it made, named
+        there by that id (a silence a POST to /silences answered with, read at /silence/ID)."""
+        name = unquote(segments(path)[-1]) if segments(path) else ""
+        step = self.values.get(name, (None,))[0] if _id_like(name) else None
+        return step if step is not None and _made_it(step) else None
 
     def _made_named(self, name: str, path: str, before: int) -> set[Step]:
         """What made the existing resource nearest `path` whose own name is `name`, before step `before`."""
