@@ -264,7 +264,7 @@ class _FastNumber(NumberKind):
             self._type = "number"  # genson's Number.add_object
             self._kind("decimal")
         else:
-            self._kind("integer")
+            self._kind("integer" if obj else "zero")
 
 
 class _FastList(ListLength):
