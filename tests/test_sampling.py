@@ -13,7 +13,7 @@ import pytest
 from recorder.capture.readers import read_flows
 from recorder.infer import sampling
 from recorder.record.pipeline import Recording, Settings, record_flow
-from recorder.states import timeline
+from recorder.states import handed_out
 from tests.helpers import exchange
 from tests.test_fast_path import DATA, pact_text, varying_document
 from tests.test_review import traffic
@@ -109,7 +109,7 @@ def test_nothing_of_an_unread_body_reaches_a_file_unredacted(tmp_path):
     assert any(k.response_body == b"" for k in kept)  # unread: the caller gets no body
     text = "\n".join(p.read_text() for p in written)
     assert not any(t in text for t in tokens) and not any(k in text for k in keys)
-    timeline = recording.timeline.values
+    timeline = recording.timeline.handed.values
     assert "item-000299" in timeline  # ids are still taken from unread bodies...
     assert not set(tokens + keys) & set(timeline)  # ...secrets never: redacted one by one
 
@@ -174,5 +174,5 @@ def test_a_value_from_a_body_left_unread_is_found_when_a_later_request_sends_it(
         m.setattr(sampling, "SETTLED", 10**9)
         assert hints("every") == (sampled, [])
     with monkeypatch.context() as m:
-        m.setattr(timeline, "SCAN_FACTOR", 0)  # no search is worth it: every unread body is read
+        m.setattr(handed_out, "SCAN_FACTOR", 0)  # no search is worth it: every unread body is read
         assert hints("read") == (sampled, unread)

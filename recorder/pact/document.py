@@ -20,7 +20,7 @@ from recorder.infer.headers import MULTI_VALUE
 from recorder.infer.observation import NO_BODY, Interaction, Message
 from recorder.model import Binary, json_body
 from recorder.states.provider_states import ProviderState
-from recorder.states.timeline import Step, step_request_values
+from recorder.states.steps import Step, step_request_values
 
 SPECS = {"v4": "4.0", "v3": "3.0.0"}
 

@@ -24,7 +24,8 @@ from typing import Any
 
 from recorder.model import Endpoint
 from recorder.rules import StateRule, endpoint_matches, status_matches
-from recorder.states.timeline import READ, Need, Preconditions, Step
+from recorder.states.steps import Step
+from recorder.states.timeline import READ, Need, Preconditions
 
 _ID_KEYS = ("id", "uuid", "key", "slug")
 VALUES_STATE = "values handed out by earlier responses"

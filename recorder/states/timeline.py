@@ -18,7 +18,6 @@ the steps since its latest creation, at most MAX_HISTORY) and by a fixed number 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -28,6 +27,8 @@ from urllib.parse import unquote
 
 from recorder.model import NO_BODY, Exchange
 from recorder.secrets.redact import PLACEHOLDER
+from recorder.states.handed_out import HandedOut, needles
+from recorder.states.steps import Step, made_it, step_exchange, step_request_values
 from recorder.urls import resolve
 from recorder.values import (
     READ,
@@ -36,13 +37,11 @@ from recorder.values import (
     bulk_ids,
     clock_values,
     created_child,
-    header_values,
     mentioned_paths,
     norm,
     query_and_body,
     request_values,
     response_names,
-    response_values,
     segments,
     xml_names,
 )
@@ -51,84 +50,14 @@ from recorder.words import singular
 CREATE = frozenset({"PUT", "MKCOL", "MKCALENDAR"})
 UPDATE = frozenset({"PATCH", "PROPPATCH"})
 MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
-MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
-# ...and the values that the steps those keep alive hold between them: with a request id in every
-# response, each of thousands of steps lives on for one value while holding a hundred others.
-MAX_HELD = 200_000
 MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
-MAX_SHARED = 50_000  # places and values that the steps' produced values share (see Timeline._shared)
 MAX_LEAVES = 400  # body values looked at per response
 MAX_NAMED = 10  # resources a request names outside its own path that its states make
 WRITERS_MAX = 8  # places a value was first sent to remembered per value (see Timeline.written)
 FED_MAX = 20  # the latest writes that put something into a resource by its name, remembered per name
 MAX_WRITTEN = 2_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
-# Response bodies left unread (recorder.infer.sampling), kept for the ids a later request may send: the latest
-# MAX_UNREAD_BYTES of them (at most MAX_UNREAD), as values are kept. Searching them may cost what reading
-# them would have (SCAN_FACTOR times their bytes, SCAN_MAX banked), and no more (Timeline._look_into).
-MAX_UNREAD_BYTES = 16 << 20
-MAX_UNREAD = 20_000
-SCAN_FACTOR = 8  # reading a byte of JSON costs the walk as much as searching eight, and more
-SCAN_PER_BODY = 1024  # what a search's step from one body to the next costs, in bytes searched
-SCAN_MAX = SCAN_FACTOR * MAX_UNREAD_BYTES
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
-# Request headers a setup step does not send: transport, and conditions (a setup wants the effect).
-STEP_HEADERS_DROPPED = frozenset(
-    {
-        "host",
-        "content-length",
-        "connection",
-        "transfer-encoding",
-        "accept-encoding",
-        "keep-alive",
-        "if-match",
-        "if-none-match",
-        "if-modified-since",
-        "if-unmodified-since",
-        "expect",
-        "user-agent",
-    }
-)
-
-
-@dataclass(eq=False)
-class Step:
-    """One recorded request that a setup sends again, with the values its response handed out."""
-
-    seq: int
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    content_type: str | None
-    status: int
-    produced: dict[Location, str] = field(default_factory=dict)  # where in its response -> value
-    secrets: tuple = ()  # named placeholders its request carries (see redact)
-    issued: tuple = ()  # secrets its response handed out: where, and their names
-    creates: str = ""  # for a POST that made an item: that item's path
-    after: tuple = ()  # steps that made its containers and what a header of it names (a copy's source), then
-    unrecorded: str = ""  # the size of a request body streamed past unrecorded (over --max-body): none to send
-    kept: str = ""  # the SHA-256 of that body where it was kept beside the states file: that to send
-
-    @classmethod
-    def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
-        headers = tuple((k, v) for k, v in ex.request_headers if k.lower() not in STEP_HEADERS_DROPPED)
-        return cls(
-            seq,
-            ex.method.upper(),
-            ex.path,
-            ex.query,
-            headers,
-            ex.request_body,
-            ex.request_header("content-type"),
-            ex.status,
-            produced,
-            ex.secrets,
-            ex.issued,
-            unrecorded=(ex.request_header("content-length") or "?") if "request" in ex.streamed else "",
-            kept=ex.kept_body,
-        )
 
 
 @dataclass
@@ -160,20 +89,10 @@ class Preconditions:
     uses: dict[Location, tuple[str, str]]  # request location -> (param, recorded value)
 
 
-def step_request_values(step: Step) -> dict[Location, str]:
-    """request_values for a recorded step (its request as a setup sends it)."""
-    return request_values(_step_exchange(step))
-
-
-def _step_exchange(step: Step) -> Exchange:
-    return Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"")
-
-
 class Timeline:
     def __init__(self) -> None:
         self.resources: dict[str, Resource] = {}
-        self.values: OrderedDict[str, tuple[Step, Location]] = OrderedDict()
-        self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
+        self.handed = HandedOut()  # what responses handed out, and the bodies left unread
         # Values a successful write first sent in its query or body (a queue's or a table's name, a user
         # name): a later request that sends one again depends on that write.
         # (the write, how it sent the value, the place it wrote to) for each place (see _wrote, _writer).
@@ -187,20 +106,13 @@ class Timeline:
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
-        self._shared_parts: dict = {}  # see _shared
-        self._holds: dict[Step, int] = {}  # step -> how many of self.values it produced
-        self._held = 0  # the values that those steps' `produced` hold between them
-        self._unread: OrderedDict[Step, tuple[Exchange, Callable]] = OrderedDict()  # see apply
-        self._unread_bytes = 0
-        self._scan_budget = 0
-        self._looked_into: tuple[Exchange | None, list[str]] = (None, [])  # the latest exchange, what it missed
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
     def before(self, ex: Exchange, params: frozenset[int] = frozenset()) -> Preconditions:
         """What `ex` needed: `params` are the positions of its path's segments that the endpoint made
         parameters (an id there names a resource even if the recording never wrote it)."""
-        self._look_into(ex)
+        self.handed.look_into(ex)
         path, method, status = norm(ex.path), ex.method.upper(), ex.status
         chain = self._chain(path, method, status, params)
         levels = self._levels(chain)
@@ -237,7 +149,7 @@ class Timeline:
         uses, clocks = self._uses(ex, chain, levels)
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
-            steps = self.producers([value for _, value in derived], covered)
+            steps = self.handed.producers([value for _, value in derived], covered)
             # A read runs where it ran in the recording, among the writes of the resource it read: an
             # ETag read before an update must come out stale again. A read of something this
             # interaction does not set up could not be replayed: its values stay as recorded. A read of
@@ -284,7 +196,7 @@ class Timeline:
         request) to another place (a blob of one digest uploaded into a second repository). A value its own
         path names is that resource's, the timeline's already."""
         own = {unquote(s) for s in segments(step.path)}
-        ex = _step_exchange(step)
+        ex = step_exchange(step)
         sent = _sent_values(ex)
         place = norm(step.path).rpartition("/")[0]
         for where, value in sent.items():
@@ -302,7 +214,7 @@ class Timeline:
         named = sent.values()
         # A publish to it, a message sent into it: by a name, or by a handle an earlier response handed out
         # (a queue's URL).
-        handles = [v for v in query_and_body(ex).values() if v in self.values and "/" in v]
+        handles = [v for v in query_and_body(ex).values() if v in self.handed and "/" in v]
         for value in dict.fromkeys([*named, *handles]) if step.method == "POST" and step.status != 201 else ():
             if value not in own:
                 self.fed.setdefault(value, deque(maxlen=FED_MAX)).append(step)
@@ -328,8 +240,8 @@ class Timeline:
         """The successful write whose answer handed out the last segment of `path`: what it made, named
         there by that id (a silence a POST to /silences answered with, read at /silence/ID)."""
         name = unquote(segments(path)[-1]) if segments(path) else ""
-        step = self.values.get(name, (None,))[0] if _id_like(name) else None
-        return step if step is not None and _made_it(step) else None
+        step = self.handed.producer(name) if _id_like(name) else None
+        return step if step is not None and made_it(step) else None
 
     def _made_named(self, name: str, path: str, before: int) -> set[Step]:
         """What made the existing resource nearest `path` whose own name is `name`, before step `before`."""
@@ -356,7 +268,7 @@ class Timeline:
         what this response answers with (a message sent to a queue by its URL, then received from it)."""
         fed: set[Step] = set()
         for value in values:
-            if (producer := self.values.get(value, (None,))[0]) is None:
+            if (producer := self.handed.producer(value)) is None:
                 continue
             for step in self.fed.get(value, ()):
                 if producer.seq < step.seq and step not in covered and _answers_with(ex, step, value):
@@ -368,8 +280,8 @@ class Timeline:
         the ids their creations answered with) needs those writes replayed: the provider holds what they made."""
         found: dict[Step, tuple[str, str]] = {}
         for where, value in body_values(ex).items():  # (a header, an ETag, is about the resource read)
-            producer = self.values.get(value, (None,))[0]
-            if producer is not None and producer not in covered and _made_it(producer):
+            producer = self.handed.producer(value)
+            if producer is not None and producer not in covered and made_it(producer):
                 found.setdefault(producer, (str(where[-1]), value))
         if not found:
             return None
@@ -388,14 +300,14 @@ class Timeline:
         }
         steps: set[Step] = set()
         target = norm(ex.path)
-        way = ex.method.upper()
-        queue = [w for where, v in sent.items() if (w := self._writer(v, target, self.seq + 1, (way, where)))]
+        method = ex.method.upper()
+        queue = [w for where, v in sent.items() if (w := self._writer(v, target, self.seq + 1, (method, where)))]
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
             if step in steps or segments(target) and _within(norm(step.path), target):  # its target: own states
                 continue
             steps.add(step)
-            for where, value in _sent_values(_step_exchange(step)).items():
+            for where, value in _sent_values(step_exchange(step)).items():
                 if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
                     queue.append(writer)
         if not (steps - covered):
@@ -419,12 +331,12 @@ class Timeline:
             for where, value in step_request_values(step).items():
                 if where[0] not in ("query", "form", "header"):  # an id in a path or a body is a resource's state
                     continue
-                if (producer := self.values.get(value, (None,))[0]) is not None and producer.seq < step.seq:
+                if (producer := self.handed.producer(value)) is not None and producer.seq < step.seq:
                     found.add(producer)
             # and the writes that first sent an id it sends, or made the resource it names (the blobs and the
             # manifests an index lists by digest; a word two writes send, a key's value, is no dependency a
             # setup may fail on)
-            for where, value in _sent_values(_step_exchange(step)).items():
+            for where, value in _sent_values(step_exchange(step)).items():
                 if not _id_like(value):
                     continue
                 if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
@@ -733,7 +645,7 @@ class Timeline:
             return name
 
         for where, value in request_values(ex).items():
-            if where not in out and value in self.values:
+            if where not in out and value in self.handed:
                 out[where] = (name_for(where), value)
         clocks = []
         for where, value, kind, offset in clock_values(ex):
@@ -741,18 +653,6 @@ class Timeline:
                 out[where] = (name := name_for(where), value)
                 clocks.append((name, kind, offset))
         return out, clocks
-
-    def producers(self, values: list[str], exclude: set[Step]) -> list[Step]:
-        """Steps whose responses handed out these values (reads, and writes that succeeded: an upload id a
-        POST answered with), not already among `exclude`."""
-        found = []
-        for value in values:
-            step = self.values.get(value, (None,))[0]
-            if step is None or step in exclude or step in found:
-                continue
-            if step.method in READ or 200 <= step.status < 300:
-                found.append(step)
-        return sorted(found, key=lambda s: s.seq)
 
     # -- what an exchange did ------------------------------------------------------------------------
 
@@ -763,25 +663,13 @@ class Timeline:
     def apply(self, ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> Step:
         """Take what an exchange did; `redact`: its response body was left unread and unredacted
         (recorder.infer.sampling, only for reads that `keeps_data` says no to): it is looked into only when a
-        later request sends a value that no response read is known to have handed out (`_look_into`),
+        later request sends a value that no response read is known to have handed out (`HandedOut.look_into`),
         and every value taken from it is redacted then."""
         self.seq += 1
         if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
             self.slashed.add(norm(ex.path))
-        for value in self._look_into(ex):
-            self._remember(self.sent, value, None)
-        share = self._shared
-        found = response_values(ex) if redact is None else header_values(ex)
-        step = Step.of(self.seq, ex, {share(w): share(v) for w, v in found.items() if v not in self.sent})
+        step = self.handed.step(self.seq, ex, redact)
         step.after = self._made_then(ex)
-        self._produced(step, step.produced)
-        if redact is not None and ex.response_body:
-            self._unread[step] = (ex, redact)
-            self._unread_bytes += len(ex.response_body)
-            self._scan_budget = min(self._scan_budget + SCAN_FACTOR * len(ex.response_body), SCAN_MAX)
-            while self._unread_bytes > MAX_UNREAD_BYTES or len(self._unread) > MAX_UNREAD:
-                _, (dropped, _) = self._unread.popitem(last=False)  # its ids are forgotten, as values are
-                self._unread_bytes -= len(dropped.response_body)
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
         if ok and method not in READ:
             self._wrote(step)
@@ -871,101 +759,9 @@ class Timeline:
     def _trim(history: list[Step]) -> list[Step]:
         return history if len(history) <= MAX_HISTORY else [history[0], *history[-(MAX_HISTORY - 1) :]]
 
-    def _shared(self, part: Any) -> Any:
-        """One object for equal places and values: a step lives as long as a value it alone produced is
-        remembered (a request id, a timestamp), and with such values in every response thousands of steps
-        live, each with the same places and mostly the same values as the others."""
-        if (known := self._shared_parts.get(part)) is not None:
-            return known
-        if len(self._shared_parts) < MAX_SHARED:
-            self._shared_parts[part] = part
-        return part
-
-    def _look_into(self, ex: Exchange) -> list[str]:
-        """The values `ex`'s request sends that no response is known to have handed out, after looking for
-        each in the bodies left unread, newest first. Looking is a byte search; a body that holds the value
-        is then read for its values (`_read_unread`), as it would have been when it came. The searches
-        cost at most what reading the unread bodies would (SCAN_FACTOR): past that, all of them are read."""
-        if self._looked_into[0] is ex:  # (before() and apply() of the same exchange)
-            return self._looked_into[1]
-        missing = [v for v in request_values(ex).values() if v not in self.values and v not in self.sent]
-        taken: dict[Step, None] = {}
-        for value in missing if self._unread else ():
-            needles = _needles(value)
-            for step, (unread, _) in reversed(self._unread.items()):
-                self._scan_budget -= len(unread.response_body) + SCAN_PER_BODY
-                if self._scan_budget < 0:
-                    break
-                if step not in taken and any(n in unread.response_body for n in needles):
-                    taken[step] = None
-                    self._read_unread(step)
-                    if value in self.values:
-                        break
-            if self._scan_budget < 0:
-                for step in self._unread:
-                    if step not in taken:
-                        self._read_unread(step)
-                taken = dict.fromkeys(self._unread)
-                break
-        for step in taken:
-            unread, _ = self._unread.pop(step)
-            self._unread_bytes -= len(unread.response_body)
-        self._looked_into = (ex, [v for v in missing if v not in self.values])
-        return self._looked_into[1]
-
-    def _read_unread(self, step: Step) -> None:
-        """Take the values of a body left unread, as apply would have (but not over a newer step's)."""
-        ex, redact = self._unread[step]
-        added = {}
-        for where, value in body_values(ex, redact).items():
-            if value in self.sent or ((known := self.values.get(value)) is not None and known[0].seq > step.seq):
-                continue  # the consumer's own, or handed out again since (the latest counts)
-            added[self._shared(where)] = self._shared(value)
-        if step in self._holds:
-            self._held += len(added)
-        step.produced.update(added)
-        self._produced(step, added)
-
-    def _produced(self, step: Step, produced: dict[Location, str]) -> None:
-        """Remember what a step's response handed out (`produced`, of its `produced`), within MAX_VALUES
-        values and MAX_HELD values held by the steps kept alive, oldest forgotten first. A value a successful
-        write handed out in its body stays that write's when later answers name it again (a listing of the
-        uploads in progress, a queue's URL in a list of queues, whatever their method): a setup replays the
-        write to make it. Any other value handed out again (an ETag read again) is the latest step's."""
-        for where, value in produced.items():
-            earlier = self.values.get(value)
-            if earlier is not None and _made_it(earlier[0]) and where[0] != "header":
-                continue
-            if (earlier := self.values.pop(value, None)) is not None:
-                self._release(earlier[0])
-            self.values[value] = (step, where)
-            if (holds := self._holds.get(step, 0)) == 0:
-                self._held += len(step.produced)
-            self._holds[step] = holds + 1
-        while len(self.values) > MAX_VALUES or self._held > MAX_HELD:
-            _, (oldest, _) = self.values.popitem(last=False)
-            self._release(oldest)
-
-    def _release(self, step: Step) -> None:
-        if (n := self._holds[step] - 1) > 0:
-            self._holds[step] = n
-        else:
-            del self._holds[step]
-            self._held -= len(step.produced)
-
-    @staticmethod
-    def _remember(store: OrderedDict, key: str, value: Any) -> None:
-        store[key] = value
-        if len(store) > MAX_VALUES:
-            store.popitem(last=False)
-
 
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 _COMMON = frozenset({"true", "false", "null", "none", "json", "xml", "text", "html", "asc", "desc"})
-
-
-def _made_it(step: Step) -> bool:
-    return step.method not in READ and 200 <= step.status < 300
 
 
 def _sent_values(ex: Exchange) -> dict[Location, str]:
@@ -1004,15 +800,8 @@ def _list_need(path: str, level: tuple, kids: list[Resource], steps, is_resource
 
 def _answers_with(ex: Exchange, step: Step, handle: str) -> bool:
     """Does `ex`'s response hold a value (other than `handle`) that `step` sent in its query or body?"""
-    sent = {v for v in query_and_body(_step_exchange(step)).values() if len(v) >= 4 and v != handle}
-    return any(n in ex.response_body for v in sent for n in _needles(v))
-
-
-def _needles(value: str) -> tuple[bytes, ...]:
-    """How a value may be written in a JSON body: as it is, escaped as JSON, and with JSON's optional
-    escaped slash (PHP writes `\\/`)."""
-    escaped = json.dumps(value)[1:-1].encode()
-    return tuple(dict.fromkeys((value.encode("utf-8", "surrogatepass"), escaped, escaped.replace(b"/", b"\\/"))))
+    sent = {v for v in query_and_body(step_exchange(step)).values() if len(v) >= 4 and v != handle}
+    return any(n in ex.response_body for v in sent for n in needles(v))
 
 
 def _data(ex: Exchange, otherwise: Any) -> Any:
