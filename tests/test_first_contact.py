@@ -1067,13 +1067,15 @@ class Queues(Provider):
         self.send_json(200, {"MessageId": str(uuid.uuid4())})
 
 
-def test_a_request_that_sends_a_name_an_earlier_write_sent_is_set_up_with_that_write(tmp_path):
-    def call(url, op, args):
-        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"Queues.{op}"}
-        status, _, body = send(url, "POST", "/", json.dumps(args).encode(), headers)
-        assert status == 200, body
-        return json.loads(body)
+def call(url: str, op: str, args: dict) -> dict:
+    """One operation of the queue service, which must succeed: its answer."""
+    headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"Queues.{op}"}
+    status, _, body = send(url, "POST", "/", json.dumps(args).encode(), headers)
+    assert status == 200, body
+    return json.loads(body)
 
+
+def test_a_request_that_sends_a_name_an_earlier_write_sent_is_set_up_with_that_write(tmp_path):
     def exercise(url):
         call(url, "CreateQueue", {"QueueName": "nightly-jobs"})
         queue = call(url, "GetQueueUrl", {"QueueName": "nightly-jobs"})["QueueUrl"]
@@ -1092,12 +1094,6 @@ def test_a_request_that_sends_a_name_an_earlier_write_sent_is_set_up_with_that_w
 
 
 def test_a_read_by_a_handed_out_handle_is_set_up_with_the_writes_that_put_what_it_answers_there(tmp_path):
-    def call(url, op, args):
-        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"Queues.{op}"}
-        status, _, body = send(url, "POST", "/", json.dumps(args).encode(), headers)
-        assert status == 200, body
-        return json.loads(body)
-
     def exercise(url):
         queue = call(url, "CreateQueue", {"QueueName": "nightly-jobs"})["QueueUrl"]
         for message in ("rebuild the index", "send the report"):
