@@ -188,7 +188,7 @@ class Timeline:
             replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list", "made", "sent") and n.steps else n
             for n in (self._fed_into(n, ex) for n in needs)
         ]
-        return Preconditions(needs, uses)
+        return Preconditions(_apart(needs, dict(levels[-1]) if levels else {}), uses)
 
     def _wrote(self, step: Step) -> None:
         """Remember the write that first sent a value: the one that made what the value names (later ones
@@ -814,6 +814,24 @@ def _plural(path: str, is_resource: bool) -> str:
     """What a list lists: its collection word (records), or items when it is a resource (a calendar)."""
     word = unquote(segments(path)[-1]) if segments(path) else ""
     return word if word and _WORD.match(word) and not is_resource else "items"
+
+
+def _apart(needs: list[Need], own: dict[str, str]) -> list[Need]:
+    """The request's own path params keep their names (its path is generated from them); a resource named
+    elsewhere whose params would take one of those names with another value (a grant `/grants/shop/alice`
+    beside the queue `/queues/shop/orders`, both "shop") takes a name of its own (`shop_2`)."""
+    out = []
+    for need in needs:
+        if need.path and any(own.get(name, value) != value for name, value in need.levels):
+            taken, levels = set(own), []
+            for name, value in need.levels:
+                if own.get(name, value) != value:
+                    name = next(f"{name}_{n}" for n in itertools.count(2) if f"{name}_{n}" not in taken)
+                taken.add(name)
+                levels.append((name, value))
+            need = replace(need, levels=tuple(levels))
+        out.append(need)
+    return out
 
 
 def _in_recorded_order(needs: list[Need]) -> list[Need]:
