@@ -247,6 +247,51 @@ def test_a_write_refused_because_a_write_below_it_made_it_a_directory_is_set_up_
     assert green(result), result.stdout + result.stderr
 
 
+class Packages(Provider):
+    """A package is made by a PUT of its name and changed by a PUT guarded by the revision a read handed out
+    (`/NAME/-rev/REV`, 409 when stale); a DELETE of that path removes the whole package, as npm registries do."""
+
+    def do_PUT(self):  # noqa: N802
+        name, _, rev = self.path.strip("/").partition("/-rev/")
+        with self.lock:
+            current = self.store.get(name)
+            if not rev:
+                if current is not None:
+                    return self.send_json(409, {"error": "package exists"})
+                self.store[name] = {"rev": f"1-{uuid.uuid4().hex[:16]}", **json.loads(self.body())}
+                return self.send_json(201, {"ok": True})
+            if current is None:
+                return self.send_json(404, {"error": "no such package"})
+            if current["rev"] != rev:
+                return self.send_json(409, {"error": "stale revision"})
+            n = int(rev.partition("-")[0]) + 1
+            self.store[name] = {**json.loads(self.body()), "rev": f"{n}-{uuid.uuid4().hex[:16]}"}
+        self.send_json(201, {"ok": True})
+
+    def do_GET(self):  # noqa: N802
+        if (found := self.store.get(self.path.strip("/"))) is None:
+            return self.send_json(404, {"error": "no such package"})
+        self.send_json(200, found)
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            self.store.pop(self.path.strip("/").partition("/-rev/")[0], None)
+        self.send_json(200, {"ok": True})
+
+
+def test_a_write_to_a_path_named_by_a_revision_a_read_handed_out_changes_what_it_read(tmp_path):
+    def exercise(url):
+        json_type = {"Content-Type": "application/json"}
+        assert send(url, "PUT", "/left-pad", json.dumps({"latest": "1.0.0"}).encode(), json_type)[0] == 201
+        rev = json.loads(send(url, "GET", "/left-pad")[2])["rev"]
+        assert send(url, "PUT", f"/left-pad/-rev/{rev}", json.dumps({"latest": "1.1.0"}).encode(), json_type)[0] == 201
+
+    pact, result = first_contact(tmp_path, Packages, exercise)
+    (update,) = [i for i in pact["interactions"] if "/-rev/" in i["request"]["path"]]
+    assert not [s for s in update["providerStates"] if s["name"].endswith("does not exist")]
+    assert green(result), result.stdout + result.stderr
+
+
 class Spaces(Provider):
     """Creations answer 201, updates 204 (as RFC 9110 asks of a PUT). Making a space grants its maker
     access to it as a side effect, so the first PUT of that grant updates it (where another grant's was

@@ -559,6 +559,10 @@ class Timeline:
         )
         if method == "POST":  # a POST acts on what is below its path: the path is its container
             return chain + [path] if path in self.resources else chain
+        # A write to a path named by a value a response handed out, that is no resource the recording knows,
+        # acts on what handed it out (npm's PUT /pkg/-rev/REV updates /pkg): no item of its own.
+        if method in CREATE | UPDATE and path not in self.resources and self.handed.producer(unquote(segs[-1])):
+            return chain
         return chain + [path] if acts_on_item else chain
 
     def _levels(self, chain: list[str]) -> list[tuple[tuple[str, str], ...]]:
