@@ -68,7 +68,6 @@ POST that put alerts there hands out no handle to set them up by, so they verify
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -86,8 +85,6 @@ from common import free_port, start, tail, timed, wait_http  # noqa: E402
 
 PACKAGE = "prometheus-alertmanager"  # Debian bookworm: 0.25.0
 SERVER, AMTOOL = "prometheus-alertmanager", "amtool"
-POLICY = Path("/usr/sbin/policy-rc.d")
-DENY_STARTS = "#!/bin/sh\n# bench/thirdparty/alertmanager.py: no service starts while it installs\nexit 101\n"
 CONSUMER, PROVIDER = "amtool", "alertmanager"
 COMMAND_SECONDS = 60
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
@@ -114,28 +111,10 @@ receivers:
 # --- setup -------------------------------------------------------------------------------------------
 
 
-def apt_install(*packages: str) -> None:
-    """`apt-get install`, under a policy-rc.d that denies every service start where the system has none."""
-    print(f"setup: apt-get install {' '.join(packages)}", flush=True)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    ours = not POLICY.exists()
-    if ours:
-        POLICY.write_text(DENY_STARTS)
-        POLICY.chmod(0o755)
-    try:
-        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if done.returncode:
-                sys.exit(f"harness: `{' '.join(cmd)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    finally:
-        if ours:
-            POLICY.unlink(missing_ok=True)
-
-
 def setup() -> None:
     """prometheus-alertmanager and amtool installed (Alertmanager never run as a service)."""
     if not all(shutil.which(tool) for tool in (SERVER, AMTOOL)):
-        apt_install(PACKAGE)
+        common.apt_install(PACKAGE)
 
 
 def version() -> str:
@@ -299,28 +278,7 @@ def run_session(url: str, work: Path) -> dict:
     return s.counts()
 
 
-def transparency(direct: dict | None, recorded: dict) -> dict | None:
-    """How many commands gave the same exit code through the recorder as directly."""
-    if not direct:
-        return None
-    pairs = list(zip(direct["commands"], recorded["commands"], strict=True))
-    differ = [f"{d['command']}: {d['exit']} -> {r['exit']}" for d, r in pairs if d["exit"] != r["exit"]]
-    return {"same_exit": len(pairs) - len(differ), "steps": len(pairs), "differ": differ}
-
-
 # --- the verifier ------------------------------------------------------------------------------------
-
-
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
 
 
 def answers(message: str) -> list[str]:
@@ -352,7 +310,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
         server = start_alertmanager(stack, work / "verify" / "server")
-        report, outcome = verify(stack, pact, server, work / "verify", args)
+        report, outcome = common.verify_outcome(stack, pact, server, work / "verify", args)
         runs.append(outcome)
     if report is None or verify_args:  # refused (or asked for): once more with the extra, on a fresh server
         extra = verify_args or answers(outcome["message"])
@@ -361,7 +319,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
         with timed(seconds, "verify2"), ExitStack() as stack:
             server = start_alertmanager(stack, work / "verify2" / "server")
             args = [*args, *extra]
-            report, outcome = verify(stack, pact, server, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, server, work / "verify2", args)
             runs.append(outcome)
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()
@@ -370,7 +328,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             said = [*lines[:8], f"... ({len(lines) - 8} more lines)"] if len(lines) > 9 else lines
         print(f"verify run {n}: exit {run['exit']}  ({' '.join(run['args'])})")
         print("\n".join("  " + line.strip() for line in said))
-    same = transparency(direct_run, recorded)
+    same = common.same_exit_codes(direct_run, recorded)
     if same:
         print(f"transparency: {same['same_exit']} / {same['steps']} commands gave the same exit code both ways")
         for line in same["differ"]:

@@ -1,4 +1,4 @@
-"""What the third-party harnesses (kinto.py, radicale.py) share: their venv, the processes they start, the
+"""What the third-party harnesses share: their venv and Debian packages, the processes they start, the
 recorder, the suite's counts, the verifier's report, and the figures with the failures grouped by cause.
 
 A harness provides its pins, how to start its provider fresh and how to run its client's suite; `main()`
@@ -37,6 +37,8 @@ from recorder.record.proxy import free_port  # noqa: E402, F401 - re-exported fo
 
 PACT_BIN = Path(sys.executable).parent / "pact-recorder"
 READY_SECONDS = 60
+POLICY = Path("/usr/sbin/policy-rc.d")  # Debian asks it before starting a service a package installs
+DENY_STARTS = "#!/bin/sh\n# bench/thirdparty: no service starts while a harness installs\nexit 101\n"
 
 
 class Interrupted(Exception):
@@ -44,6 +46,25 @@ class Interrupted(Exception):
 
 
 # --- setup -------------------------------------------------------------------------------------------
+
+
+def apt_install(*packages: str) -> None:
+    """`apt-get install` of a harness's server from Debian's packages, under a policy-rc.d that denies every
+    service start where the system has none: a harness starts its own servers, never the system's."""
+    print(f"setup: apt-get install {' '.join(packages)}", flush=True)
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    ours = not POLICY.exists()
+    if ours:
+        POLICY.write_text(DENY_STARTS)
+        POLICY.chmod(0o755)
+    try:
+        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if done.returncode:
+                sys.exit(f"harness: `{' '.join(cmd)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    finally:
+        if ours:
+            POLICY.unlink(missing_ok=True)
 
 
 def pip(python: Path, *args: str) -> None:
@@ -213,6 +234,37 @@ def run_verify(stack: ExitStack, pact: Path, provider_url: str, work: Path, args
             f"pact-recorder verify wrote no report (exit {proc.returncode}):\n{tail(work / 'verify.log')}"
         )
     return json.loads(report.read_text())
+
+
+def verify_outcome(
+    stack: ExitStack, pact: Path, provider_url: str, work: Path, args: list[str]
+) -> tuple[dict | None, dict]:
+    """`pact-recorder verify`, which may refuse to start (exit 2: a secret it needs): (its report, or None
+    when it wrote none; its args, exit code and its message, whole when it refused, else its last lines)."""
+    work.mkdir(parents=True, exist_ok=True)
+    report = work / "report.json"
+    cmd = [str(PACT_BIN), "verify", str(pact), "--provider-url", provider_url, "--report", str(report), *args]
+    code = start(stack, cmd, work / "verify.log").wait()
+    text = (work / "verify.log").read_text(errors="replace")
+    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
+    return (json.loads(report.read_text()) if report.is_file() else None), outcome
+
+
+def same_exit_codes(direct: dict | None, recorded: dict) -> dict | None:
+    """How many commands of a session gave the same exit code through the recorder as directly."""
+    if not direct:
+        return None
+    pairs = list(zip(direct["commands"], recorded["commands"], strict=True))
+    differ = [f"{d['command']}: {d['exit']} -> {r['exit']}" for d, r in pairs if d["exit"] != r["exit"]]
+    return {"same_exit": len(pairs) - len(differ), "steps": len(pairs), "differ": differ}
+
+
+def same_failures(direct: dict | None, recorded: dict) -> dict | None:
+    """Whether a suite's tests failed alike through the recorder and directly."""
+    if not direct:
+        return None
+    a, b = set(direct["failing"]), set(recorded["failing"])
+    return {"same": a == b, "failing_only_direct": sorted(a - b), "failing_only_recorded": sorted(b - a)}
 
 
 # --- figures -----------------------------------------------------------------------------------------

@@ -287,21 +287,6 @@ def neutral(text: str) -> str:
     return re.sub(r'"query_ms": [\d.e-]+', '"query_ms": 0', text)
 
 
-# --- the verifier ------------------------------------------------------------------------------------
-
-
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
-
-
 # --- phases ------------------------------------------------------------------------------------------
 
 
@@ -327,7 +312,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
         url, token = start_datasette(stack, work / "verify" / "datasette")
-        report, outcome = verify(stack, pact, url, work / "verify", args)
+        report, outcome = common.verify_outcome(stack, pact, url, work / "verify", args)
         runs.append(outcome)
     asked = re.findall(r"pass --secret (\w+)=VALUE", outcome["message"]) if report is None else []
     if report is None or verify_args:  # refused (or asked for): once more with the extra, on a fresh Datasette
@@ -335,7 +320,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             url, token = start_datasette(stack, work / "verify2" / "datasette")
             extra = [a for name in asked for a in ("--secret", f"{name}={token}")]
             args = [*args, *(verify_args or extra or ["--header", f"Authorization: Bearer {token}"])]
-            report, outcome = verify(stack, pact, url, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, url, work / "verify2", args)
             runs.append(outcome | {"args": [a.replace(token, "<fresh root token>") for a in args]})
             args = runs[-1]["args"]
     header = None
@@ -343,7 +328,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
         with timed(seconds, "verify-header"), ExitStack() as stack:
             url, token = start_datasette(stack, work / "verify-header" / "datasette")
             extra = ["--states-from-recording", "--header", f"Authorization: Bearer {token}"]
-            header, outcome = verify(stack, pact, url, work / "verify-header", extra)
+            header, outcome = common.verify_outcome(stack, pact, url, work / "verify-header", extra)
             runs.append(outcome | {"args": [a.replace(token, "<fresh root token>") for a in extra]})
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()

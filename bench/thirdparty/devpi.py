@@ -50,7 +50,6 @@ Every process started is stopped on the way out, on failure and on Ctrl-C or SIG
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import shlex
@@ -183,18 +182,6 @@ def transparency(direct: dict | None, recorded: dict) -> dict | None:
 # --- the verifier ------------------------------------------------------------------------------------
 
 
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
-
-
 def answers(message: str) -> list[str]:
     """`--secret NAME=VALUE` for each secret the refusal names, as the suite's credentials make it: for the
     account its example request is about (root in `/root/...` or `POST /+login` as root, else the user the
@@ -247,13 +234,13 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
         url = start_devpi(stack, work / "verify" / "devpi")
-        report, outcome = verify(stack, pact, url, work / "verify", args)
+        report, outcome = common.verify_outcome(stack, pact, url, work / "verify", args)
         runs.append(outcome | {"dir": "verify"})
     if report is None or verify_args:  # refused (or asked for): once more with the extra, on a fresh server
         with timed(seconds, "verify2"), ExitStack() as stack:
             url = start_devpi(stack, work / "verify2" / "devpi")
             args = [*args, *(verify_args or answers(outcome["message"]))]
-            report, outcome = verify(stack, pact, url, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, url, work / "verify2", args)
             runs.append(outcome | {"dir": "verify2"})
     reset = None
     said_reset = "--reset-command can empty the provider" in (work / runs[-1]["dir"] / "verify.log").read_text()
@@ -263,7 +250,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             folder.mkdir(parents=True)
             url = f"http://127.0.0.1:{free_port()}"
             extra = [*args, "--reset-command", fresh_command(folder, url)]
-            reset, outcome = verify(stack, pact, url, folder, extra)
+            reset, outcome = common.verify_outcome(stack, pact, url, folder, extra)
             runs.append(outcome | {"dir": "verify-reset"})
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()

@@ -44,7 +44,6 @@ one run in 16), too short to be taken for an id, so `X-Etcd-Cluster-Id` was pinn
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -109,21 +108,12 @@ helpers.EtcdProcessHelper.stop = stop
 # --- setup -------------------------------------------------------------------------------------------
 
 
-def apt_install(*packages: str) -> None:
-    print(f"setup: apt-get install {' '.join(packages)}", flush=True)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if done.returncode:
-            sys.exit(f"harness: `{' '.join(cmd)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-
-
 def setup() -> Path:
     """etcd on PATH and the suite's venv; the etcd binary."""
     if not shutil.which("etcd"):
-        apt_install("etcd-server")
+        common.apt_install("etcd-server")
     if not shutil.which(PYTHON):
-        apt_install("python3.11", "python3.11-venv")
+        common.apt_install("python3.11", "python3.11-venv")
     stamp = HOME / ".installed"
     if not (stamp.is_file() and stamp.read_text() == "\n".join(PINS) and TESTS.is_dir()):
         print(f"setup: installing {', '.join(PINS)} into {HOME.relative_to(ROOT)}", flush=True)
@@ -131,7 +121,7 @@ def setup() -> Path:
         HOME.mkdir(parents=True)
         done = subprocess.run([shutil.which(PYTHON), "-m", "venv", str(VENV)], capture_output=True, text=True)
         if done.returncode:  # Debian's python without ensurepip
-            apt_install("python3.11-venv")
+            common.apt_install("python3.11-venv")
             subprocess.run([shutil.which(PYTHON), "-m", "venv", str(VENV)], check=True)
         common.pip(VENV / "bin" / "python", "install", *PINS)
         if not (TESTS / "integration" / "test_simple.py").is_file():
@@ -188,28 +178,6 @@ def run_suite(stack: ExitStack, work: Path) -> dict:
     return common.run_pytest(stack, VENV / "bin" / "python", args, work, cwd=work, env=env)
 
 
-def transparency(direct: dict | None, recorded: dict) -> dict | None:
-    if not direct:
-        return None
-    a, b = set(direct["failing"]), set(recorded["failing"])
-    return {"same": a == b, "failing_only_direct": sorted(a - b), "failing_only_recorded": sorted(b - a)}
-
-
-# --- the verifier ------------------------------------------------------------------------------------
-
-
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
-
-
 # --- phases ------------------------------------------------------------------------------------------
 
 
@@ -236,7 +204,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
         etcd = start_etcd(stack, work / "verify" / "etcd", free_port())
-        report, outcome = verify(stack, pact, etcd, work / "verify", args)
+        report, outcome = common.verify_outcome(stack, pact, etcd, work / "verify", args)
         runs.append(outcome)
     if report is None or verify_args:  # refused (or asked for): once more with VERIFY_ARGS, on a fresh etcd
         if report is None and not verify_args:
@@ -245,7 +213,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
         with timed(seconds, "verify2"), ExitStack() as stack:
             etcd = start_etcd(stack, work / "verify2" / "etcd", free_port())
             args = [*args, *verify_args]
-            report, outcome = verify(stack, pact, etcd, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, etcd, work / "verify2", args)
             runs.append(outcome)
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()
@@ -254,7 +222,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             said = [*lines[:8], f"... ({len(lines) - 8} more lines)"] if len(lines) > 9 else lines
         print(f"verify run {n}: exit {run['exit']}  ({' '.join(run['args'])})")
         print("\n".join("  " + line.strip() for line in said))
-    same = transparency(direct_run, recorded)
+    same = common.same_failures(direct_run, recorded)
     if same:
         print(f"transparency: {'same' if same['same'] else 'NOT the same'} failing tests directly and recorded"
               + "".join(f"; only directly: {t}" for t in same["failing_only_direct"])

@@ -64,7 +64,6 @@ answers, so no response body is inferred ("recorded without its content") and no
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import shutil
@@ -222,15 +221,6 @@ base._teardown_influxdb_server = _teardown_influxdb_server
 # --- setup -------------------------------------------------------------------------------------------
 
 
-def apt_install(*packages: str) -> None:
-    print(f"setup: apt-get install {' '.join(packages)}", flush=True)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if done.returncode:
-            sys.exit(f"harness: `{' '.join(cmd)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-
-
 def site() -> Path:
     return VENV / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
 
@@ -238,7 +228,7 @@ def site() -> Path:
 def setup() -> Path:
     """influxd on PATH (never run as a service) and the suite's venv; the tests' directory."""
     if not shutil.which("influxd"):
-        apt_install(PACKAGE)
+        common.apt_install(PACKAGE)
     stamp = HOME / ".installed"
     tests = site() / "influxdb" / "tests"
     if not (stamp.is_file() and stamp.read_text() == "\n".join(PINS) and (tests / SUITE).is_file()):
@@ -297,26 +287,7 @@ def run_suite(stack: ExitStack, url: str, server: str, work: Path) -> dict:
     return common.run_pytest(stack, VENV / "bin" / "python", args, work, cwd=work, env=env)
 
 
-def transparency(direct: dict | None, recorded: dict) -> dict | None:
-    if not direct:
-        return None
-    a, b = set(direct["failing"]), set(recorded["failing"])
-    return {"same": a == b, "failing_only_direct": sorted(a - b), "failing_only_recorded": sorted(b - a)}
-
-
 # --- the verifier ------------------------------------------------------------------------------------
-
-
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
 
 
 def answers(message: str) -> list[str]:
@@ -356,7 +327,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
         server = start_influxd(stack, work / "verify" / "influxd")
-        report, outcome = verify(stack, pact, server, work / "verify", args)
+        report, outcome = common.verify_outcome(stack, pact, server, work / "verify", args)
         runs.append(outcome)
     if report is None or verify_args:  # refused (or asked for): once more with the extra, on a fresh influxd
         extra = verify_args or answers(outcome["message"])
@@ -365,7 +336,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
         with timed(seconds, "verify2"), ExitStack() as stack:
             server = start_influxd(stack, work / "verify2" / "influxd")
             args = [*args, *extra]
-            report, outcome = verify(stack, pact, server, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, server, work / "verify2", args)
             runs.append(outcome)
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()
@@ -374,7 +345,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             said = [*lines[:8], f"... ({len(lines) - 8} more lines)"] if len(lines) > 9 else lines
         print(f"verify run {n}: exit {run['exit']}  ({' '.join(run['args'])})")
         print("\n".join("  " + line.strip() for line in said))
-    same = transparency(direct_run, recorded)
+    same = common.same_failures(direct_run, recorded)
     if same:
         print(f"transparency: {'same' if same['same'] else 'NOT the same'} failing tests directly and recorded"
               + "".join(f"; only directly: {t}" for t in same["failing_only_direct"])

@@ -261,15 +261,6 @@ def run_session(endpoint: str, work: Path) -> dict:
     return s.counts()
 
 
-def transparency(direct: dict | None, recorded: dict) -> dict | None:
-    """How many steps gave the same exit code through the recorder as directly."""
-    if not direct:
-        return None
-    pairs = list(zip(direct["commands"], recorded["commands"], strict=True))
-    differ = [f"{d['command']}: {d['exit']} -> {r['exit']}" for d, r in pairs if d["exit"] != r["exit"]]
-    return {"same_exit": len(pairs) - len(differ), "steps": len(pairs), "differ": differ}
-
-
 # --- the verifier ------------------------------------------------------------------------------------
 
 
@@ -277,18 +268,6 @@ def sigv4(service: str) -> str:
     """A well-formed SigV4 Authorization value for `service` (moto routes by its credential scope)."""
     scope = f"testing/20260101/us-east-1/{service}/aws4_request"
     return f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host;x-amz-date, Signature={'0' * 64}"
-
-
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
 
 
 def scoped_secrets(pact: Path) -> list[str]:
@@ -336,20 +315,22 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     runs: list[dict] = []
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
-        report, outcome = verify(stack, pact, start_moto(stack, work / "verify" / "moto"), work / "verify", args)
+        report, outcome = common.verify_outcome(
+            stack, pact, start_moto(stack, work / "verify" / "moto"), work / "verify", args
+        )
         runs.append(outcome)
     if report is None or verify_args:  # refused (or asked for): once more with the extra
         args = [*args, *(verify_args or ["--header", f"Authorization: {sigv4('s3')}"])]
         with timed(seconds, "verify2"), ExitStack() as stack:
             moto = start_moto(stack, work / "verify2" / "moto")
-            report, outcome = verify(stack, pact, moto, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, moto, work / "verify2", args)
             runs.append(outcome)
     scoped = None
     if not verify_args:  # the diagnostic: every request with an Authorization of its own service
         with timed(seconds, "verify-scoped"), ExitStack() as stack:
             moto = start_moto(stack, work / "verify-scoped" / "moto")
             extra = ["--states-from-recording", *scoped_secrets(pact)]
-            scoped, outcome = verify(stack, pact, moto, work / "verify-scoped", extra)
+            scoped, outcome = common.verify_outcome(stack, pact, moto, work / "verify-scoped", extra)
             runs.append(outcome | {"args": ["--states-from-recording", "--secret NAME=<SigV4 of its service> ..."]})
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()
@@ -358,7 +339,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             said = [*lines[:4], f"... ({len(lines) - 4} more lines like these)"] if len(lines) > 5 else lines
         print(f"verify run {n}: exit {run['exit']}  ({' '.join(run['args'])})")
         print("\n".join("  " + line.strip() for line in said))
-    same = transparency(direct_run, recorded)
+    same = common.same_exit_codes(direct_run, recorded)
     if same:
         print(f"transparency: {same['same_exit']}/{same['steps']} steps gave the same exit code as directly")
     if scoped:

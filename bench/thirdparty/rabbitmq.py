@@ -69,7 +69,6 @@ the first class).
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import shutil
@@ -102,15 +101,6 @@ COMMAND_SECONDS = 60
 # --- setup -------------------------------------------------------------------------------------------
 
 
-def apt_install(*packages: str) -> None:
-    print(f"setup: apt-get install {' '.join(packages)}", flush=True)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if done.returncode:
-            sys.exit(f"harness: `{' '.join(cmd)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-
-
 def admin_script() -> Path:
     """The management plugin's rabbitmqadmin (what a broker serves at /cli/rabbitmqadmin)."""
     found = sorted(PLUGINS.glob("rabbitmq_server-*/plugins/rabbitmq_management-*/priv/www/cli/rabbitmqadmin"))
@@ -122,7 +112,7 @@ def admin_script() -> Path:
 def setup() -> Path:
     """rabbitmq-server installed (never started as a service) and the venv with rabbitmqadmin; its path."""
     if not SERVER.is_file() or not shutil.which("epmd"):
-        apt_install(PACKAGE)
+        common.apt_install(PACKAGE)
     script = admin_script()
     stamp = HOME / ".installed"
     want = "\n".join([*PINS, str(script)])
@@ -349,28 +339,7 @@ def run_session(url: str, work: Path) -> dict:
     return s.counts()
 
 
-def transparency(direct: dict | None, recorded: dict) -> dict | None:
-    """How many commands gave the same exit code through the recorder as directly."""
-    if not direct:
-        return None
-    pairs = list(zip(direct["commands"], recorded["commands"], strict=True))
-    differ = [f"{d['command']}: {d['exit']} -> {r['exit']}" for d, r in pairs if d["exit"] != r["exit"]]
-    return {"same_exit": len(pairs) - len(differ), "steps": len(pairs), "differ": differ}
-
-
 # --- the verifier ------------------------------------------------------------------------------------
-
-
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
 
 
 def answers(message: str) -> list[str]:
@@ -409,7 +378,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
         broker = start_rabbitmq(stack, work / "verify" / "rabbitmq")
-        report, outcome = verify(stack, pact, broker, work / "verify", args)
+        report, outcome = common.verify_outcome(stack, pact, broker, work / "verify", args)
         runs.append(outcome)
     if report is None or verify_args:  # refused (or asked for): once more with the extra, on a fresh broker
         extra = verify_args or answers(outcome["message"])
@@ -418,7 +387,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
         with timed(seconds, "verify2"), ExitStack() as stack:
             broker = start_rabbitmq(stack, work / "verify2" / "rabbitmq")
             args = [*args, *extra]
-            report, outcome = verify(stack, pact, broker, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, broker, work / "verify2", args)
             runs.append(outcome)
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()
@@ -427,7 +396,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             said = [*lines[:8], f"... ({len(lines) - 8} more lines)"] if len(lines) > 9 else lines
         print(f"verify run {n}: exit {run['exit']}  ({' '.join(run['args'])})")
         print("\n".join("  " + line.strip() for line in said))
-    same = transparency(direct_run, recorded)
+    same = common.same_exit_codes(direct_run, recorded)
     if same:
         print(f"transparency: {same['same_exit']} / {same['steps']} commands gave the same exit code both ways")
         for line in same["differ"]:

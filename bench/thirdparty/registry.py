@@ -60,7 +60,6 @@ signed schema-1 manifest: 400 "missing signature key").
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -124,15 +123,6 @@ http:
 # --- setup -------------------------------------------------------------------------------------------
 
 
-def apt_install(*packages: str) -> None:
-    print(f"setup: apt-get install {' '.join(packages)}", flush=True)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if done.returncode:
-            sys.exit(f"harness: `{' '.join(cmd)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-
-
 def site() -> Path:
     """The venv's site-packages, symlinks resolved: oras compares the files it pushes with the working directory."""
     return VENV.resolve() / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
@@ -141,7 +131,7 @@ def site() -> Path:
 def setup() -> Path:
     """docker-registry on PATH (never run as a service) and the suite's venv; the tests' directory."""
     if not shutil.which("docker-registry"):
-        apt_install(PACKAGE)
+        common.apt_install(PACKAGE)
     stamp = HOME / ".installed"
     if not (stamp.is_file() and stamp.read_text() == "\n".join(PINS) and (site() / "oras" / "tests").is_dir()):
         print(f"setup: installing {', '.join(PINS)} into {HOME.relative_to(ROOT)}", flush=True)
@@ -199,28 +189,6 @@ def run_suite(stack: ExitStack, url: str, work: Path) -> dict:
     return common.run_pytest(stack, VENV / "bin" / "python", args, work, cwd=tests.parent.parent, env=env)
 
 
-def transparency(direct: dict | None, recorded: dict) -> dict | None:
-    if not direct:
-        return None
-    a, b = set(direct["failing"]), set(recorded["failing"])
-    return {"same": a == b, "failing_only_direct": sorted(a - b), "failing_only_recorded": sorted(b - a)}
-
-
-# --- the verifier ------------------------------------------------------------------------------------
-
-
-def verify(stack: ExitStack, pact: Path, provider: str, work: Path, args: list[str]) -> tuple[dict | None, dict]:
-    """`pact-recorder verify`; (its report, or None when it wrote none; its exit code and last lines)."""
-    work.mkdir(parents=True, exist_ok=True)
-    report = work / "report.json"
-    cmd = [str(common.PACT_BIN), "verify", str(pact), "--provider-url", provider, "--report", str(report), *args]
-    proc = start(stack, cmd, work / "verify.log")
-    code = proc.wait()
-    text = (work / "verify.log").read_text(errors="replace")
-    outcome = {"args": args, "exit": code, "message": text if code == 2 else tail(work / "verify.log", 12)}
-    return (json.loads(report.read_text()) if report.is_file() else None), outcome
-
-
 # --- phases ------------------------------------------------------------------------------------------
 
 
@@ -250,7 +218,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     args = ["--states-from-recording"]
     with timed(seconds, "verify"), ExitStack() as stack:
         registry, _ = start_registry(stack, work / "verify" / "registry")
-        report, outcome = verify(stack, pact, registry, work / "verify", args)
+        report, outcome = common.verify_outcome(stack, pact, registry, work / "verify", args)
         runs.append(outcome)
     if report is None or verify_args:  # refused (or asked for): once more with VERIFY_ARGS, on a fresh registry
         if report is None and not verify_args:
@@ -259,7 +227,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
         with timed(seconds, "verify2"), ExitStack() as stack:
             registry, _ = start_registry(stack, work / "verify2" / "registry")
             args = [*args, *verify_args]
-            report, outcome = verify(stack, pact, registry, work / "verify2", args)
+            report, outcome = common.verify_outcome(stack, pact, registry, work / "verify2", args)
             runs.append(outcome)
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()
@@ -268,7 +236,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             said = [*lines[:8], f"... ({len(lines) - 8} more lines)"] if len(lines) > 9 else lines
         print(f"verify run {n}: exit {run['exit']}  ({' '.join(run['args'])})")
         print("\n".join("  " + line.strip() for line in said))
-    same = transparency(direct_run, recorded)
+    same = common.same_failures(direct_run, recorded)
     if same:
         print(f"transparency: {'same' if same['same'] else 'NOT the same'} failing tests directly and recorded"
               + "".join(f"; only directly: {t}" for t in same["failing_only_direct"])
