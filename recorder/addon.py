@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mitmproxy import command, ctx, exceptions, http
+from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.utils import human
 
 from recorder.capture.flows import KEPT_BODY, FlowSaver, flow_parts, redacted_copy
@@ -207,6 +208,10 @@ class PactRecorder:
         self._kept(flow)
         if flow.response is None:  # an error after a complete response (client gone) was recorded already
             self._record(flow)
+            if isinstance(flow.client_conn.proxy_mode, ReverseMode) and flow.killable:
+                # In the provider's place, a provider that is down or dropped the request is a connection that
+                # closes with no answer (what a client's "server down" handling expects), not a 502 page.
+                flow.kill()
 
     def _kept(self, flow: http.HTTPFlow) -> None:
         if (tee := self.tees.pop(flow.id, None)) is None:

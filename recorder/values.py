@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
 from recorder.model import NO_BODY, Exchange
+from recorder.urls import resolve
 
 READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
 MAX_LEAVES = 400  # body values looked at per response
@@ -272,14 +273,29 @@ def leaves(value: Any, path: tuple = ()):
             yield where, v
 
 
+# A JSON-RPC style body names its operation in `method` beside its arguments (JSON-RPC's `params` and
+# `id`, Transmission's `arguments`): one URL, many operations, each an interaction of its own.
+_RPC_KEYS = frozenset({"jsonrpc", "params", "arguments", "id"})
+_RPC_METHOD = re.compile(r"^[A-Za-z_][\w.:/-]{0,79}$")
+RPC_METHOD_PATH = "$.method"
+
+
+def body_operation(body: Any) -> str:
+    """The operation a JSON-RPC style request body names (`{"method": "aria2.addUri", "params": [...]}`), else ""."""
+    if isinstance(body, dict) and _RPC_KEYS & body.keys() and isinstance(method := body.get("method"), str):
+        return method if _RPC_METHOD.match(method) else ""
+    return ""
+
+
 def created_child(ex: Exchange) -> str | None:
-    """The path of what a POST created: its Location under the posted path, or the id it returned. A POST
-    answered 200 that hands out a credential (a session cookie, a token) is a login: it made nothing."""
+    """The path of what a POST created: its Location under the posted path (a relative one resolved against
+    it), or the id it returned. A POST answered 200 that hands out a credential (a session cookie, a token)
+    is a login: it made nothing."""
     if ex.issued and ex.status != 201:
         return None
     base = norm(ex.path)
     if location := ex.response_header("location"):
-        path = norm(urlsplit(location).path)
+        path = norm(resolve(ex.path, location))
         if path.startswith(base + "/") and path != base:
             return path
     body = ex.response_json

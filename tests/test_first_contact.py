@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 from xml.etree import ElementTree
 
 import yaml
@@ -222,6 +222,35 @@ def test_a_write_answered_200_to_a_path_never_seen_is_a_creation_and_its_setup_m
 
     pact, result = first_contact(tmp_path, Objects, exercise)
     assert green(result), result.stdout + result.stderr
+
+
+class Bindings(Provider):
+    """A POST makes an item keyed by its body's routing key, quoted twice, and answers 201 with a Location
+    relative to the posted path (`orders/us.%2523`, which replaces its last segment); the item is deleted
+    at that path, 404 once gone."""
+
+    def do_POST(self):  # noqa: N802
+        key = quote(quote(json.loads(self.body())["routing"], safe=""), safe="")
+        with self.lock:
+            self.store[f"{self.path}/{key}"] = True
+        self.send_bytes(201, headers={"Location": f"{self.path.rsplit('/', 1)[1]}/{key}"})
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            found = self.store.pop(self.path, None)
+        self.send_bytes(204 if found else 404)
+
+
+def test_an_item_a_post_made_at_a_relative_location_is_set_up_by_that_post(tmp_path):
+    def exercise(url):
+        answer = send(url, "POST", "/bindings/orders", json.dumps({"routing": "us.#"}).encode())
+        assert answer[0] == 201
+        assert send(url, "DELETE", "/bindings/orders/" + answer[1]["Location"].split("/")[1])[0] == 204
+
+    pact, result = first_contact(tmp_path, Bindings, exercise)
+    assert green(result), result.stdout + result.stderr
+    states = yaml.safe_load(next((tmp_path / "pacts").glob("*.states.yaml")).read_text())["states"]
+    assert [s.get("setup") for s in states if s["name"] == "order exists"] == [[1]], states
 
 
 class KeyTree(Provider):
@@ -810,6 +839,96 @@ def test_operations_named_in_a_header_are_interactions_of_their_own(tmp_path):
     assert green(result), result.stdout + result.stderr
 
 
+class JsonRpc(Provider):
+    """JSON-RPC over one URL: the operation is the body's `method`; `add` hands out an id that `tell` and
+    `remove` take among their `params`."""
+
+    def do_POST(self):  # noqa: N802
+        call = json.loads(self.body())
+        params, answer = call["params"], {"jsonrpc": "2.0", "id": call["id"]}
+        with self.lock:
+            match call["method"]:
+                case "dl.add":
+                    gid = uuid.uuid4().hex[:16]
+                    self.store[gid] = {"uri": params[0], "status": "active"}
+                    return self.send_json(200, answer | {"result": gid})
+                case "dl.tell" if params[0] in self.store:
+                    return self.send_json(200, answer | {"result": {"gid": params[0], **self.store[params[0]]}})
+                case "dl.list":
+                    return self.send_json(200, answer | {"result": [{"gid": g, **d} for g, d in self.store.items()]})
+                case "dl.remove" if params[0] in self.store:
+                    del self.store[params[0]]
+                    return self.send_json(200, answer | {"result": "OK"})
+        self.send_json(400, answer | {"error": {"code": 1, "message": "not found"}})
+
+
+def test_operations_named_in_a_json_rpc_body_are_interactions_of_their_own(tmp_path):
+    def exercise(url):
+        def call(method, *params):
+            body = json.dumps({"jsonrpc": "2.0", "id": -1, "method": method, "params": list(params)}).encode()
+            return json.loads(send(url, "POST", "/jsonrpc", body, {"Content-Type": "application/json"})[2])
+
+        gid = call("dl.add", "http://127.0.0.1:9/file.iso")["result"]
+        assert call("dl.tell", gid)["result"]["status"] == "active"
+        assert [d["gid"] for d in call("dl.list")["result"]] == [gid]
+        assert call("dl.remove", gid)["result"] == "OK"
+
+    pact, result = first_contact(tmp_path, JsonRpc, exercise)
+    assert sorted(i["description"] for i in pact["interactions"]) == [
+        "POST /jsonrpc returns 200 (dl.add; body id, jsonrpc, method, params)",
+        "POST /jsonrpc returns 200 (dl.list; body id, jsonrpc, method, params)",
+        "POST /jsonrpc returns 200 (dl.remove; body id, jsonrpc, method, params)",
+        "POST /jsonrpc returns 200 (dl.tell; body id, jsonrpc, method, params)",
+    ]
+    rules = [i["request"]["matchingRules"]["body"]["$.method"] for i in pact["interactions"]]
+    assert all(r["matchers"] == [{"match": "equality"}] for r in rules), rules
+    states = {s["name"] for i in pact["interactions"] for s in i.get("providerStates", [])}
+    assert states == {"values handed out by earlier responses"}, states  # the URL is no resource of its own
+    assert green(result), result.stdout + result.stderr
+
+
+class Torrents(Provider):
+    """An upload answered `Ok.` and nothing else: the item it made is named by the hash of what was
+    uploaded, which only a later listing hands out; the item is then read by that hash in a form body."""
+
+    def do_POST(self):  # noqa: N802
+        body = self.body()
+        with self.lock:
+            if self.path == "/reset":  # (what a verify sends before each interaction: nothing is left over)
+                self.store.clear()
+                return self.send_bytes(204)
+            if self.path == "/api/torrents/add":
+                self.store[hashlib.sha1(body).hexdigest()] = len(body)
+                return self.send_bytes(200, b"Ok.", {"Content-Type": "text/plain"})
+            if self.path == "/api/torrents/info":
+                return self.send_json(200, [{"hash": h, "size": n} for h, n in sorted(self.store.items())])
+            found = self.store.get(dict(parse_qsl(body.decode()))["hash"])
+            if found is not None and self.path == "/api/torrents/delete":
+                del self.store[dict(parse_qsl(body.decode()))["hash"]]
+                return self.send_bytes(200)
+        if found is None:
+            return self.send_bytes(404, b"Not Found", {"Content-Type": "text/plain"})
+        self.send_json(200, {"files": [{"size": found}]})
+
+
+def test_an_id_a_listing_hands_out_first_is_set_up_with_the_upload_beside_it_that_named_nothing(tmp_path):
+    def exercise(url):
+        assert send(url, "POST", "/reset")[0] == 204
+        upload = b"d4:infod6:lengthi42e4:name8:file.isoee"
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        for again in (False, True):  # added, deleted by its hash, added again
+            assert (
+                send(url, "POST", "/api/torrents/add", upload, {"Content-Type": "application/x-bittorrent"})[0] == 200
+            )
+            (listed,) = json.loads(send(url, "POST", "/api/torrents/info")[2])
+            if not again:
+                assert send(url, "POST", "/api/torrents/delete", f"hash={listed['hash']}".encode(), form)[0] == 200
+        assert send(url, "POST", "/api/torrents/files", f"hash={listed['hash']}".encode(), form)[0] == 200
+
+    pact, result = first_contact(tmp_path, Torrents, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
 # -- a session id handed out in a header -------------------------------------------------------------
 
 
@@ -1110,6 +1229,98 @@ def test_an_account_only_its_own_login_can_delete_is_undone_after_that_login(tmp
     pact, result = first_contact(tmp_path, SelfOwned, exercise)
     assert "the undo" not in result.stdout
     assert green(result), result.stdout + result.stderr
+
+
+class Sessions(Logins):
+    """A login answers with a session cookie; a logout ends that session, and a request sent with it after
+    that is refused (401)."""
+
+    def do_POST(self):  # noqa: N802
+        if self.path == "/logout":
+            with self.lock:
+                self.store.get("sessions", set()).discard(self._session())
+            return self.send_bytes(204)
+        login = json.loads(self.body())
+        if self.store.get("users", {}).get(login["user"]) != login["password"]:
+            return self.send_json(401, {"error": "bad password"})
+        session = uuid.uuid4().hex
+        self.store.setdefault("sessions", set()).add(session)
+        self.send_bytes(204, headers={"Set-Cookie": f"SID={session}; Path=/; HttpOnly"})
+
+    def do_GET(self):  # noqa: N802
+        if self._session() not in self.store.get("sessions", ()):
+            return self.send_json(401, {"error": "log in first"})
+        self.send_json(200, {"me": True})
+
+    def _session(self) -> str:
+        return self.headers.get("Cookie", "").removeprefix("SID=")
+
+
+def test_a_session_sent_after_its_logout_is_refused_again_at_verify_time_not_fetched_fresh(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/users/ada", json.dumps({"password": "ada-pw"}).encode())[0] == 201
+        answer = send(url, "POST", "/login", json.dumps({"user": "ada", "password": "ada-pw"}).encode())
+        cookie = {"Cookie": answer[1]["Set-Cookie"].split(";")[0]}
+        assert send(url, "GET", "/me", headers=cookie)[0] == 200
+        assert send(url, "POST", "/logout", headers=cookie)[0] == 204
+        assert send(url, "GET", "/me", headers=cookie)[0] == 401
+
+    pact, result = first_contact(tmp_path, Sessions, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+class Indexes(Logins):
+    """Accounts that share one password; an index below an account is made only with that account's login.
+    A login while the account's token is valid answers that token again."""
+
+    def do_POST(self):  # noqa: N802
+        login = json.loads(self.body())
+        if self.store.get("users", {}).get(login["user"]) != login["password"]:
+            return self.send_json(401, {"error": "bad password"})
+        tokens = self.store.setdefault("tokens", {})
+        token = next((t for t, u in tokens.items() if u == login["user"]), None) or uuid.uuid4().hex
+        tokens[token] = login["user"]
+        self.send_json(200, {"result": {"password": token, "user": login["user"]}})
+
+    def do_PUT(self):  # noqa: N802
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 2:
+            return super().do_PUT()
+        try:
+            user, _, token = base64.b64decode(self.headers.get("X-Auth", "")).decode().partition(":")
+        except ValueError:
+            user = token = ""
+        if user != parts[1] or self.store.get("tokens", {}).get(token) != user:
+            return self.send_json(403, {"error": "not yours"})
+        with self.lock:
+            self.store.setdefault("indexes", set()).add(self.path)
+        self.send_json(201, {"created": self.path})
+
+    def do_GET(self):  # noqa: N802
+        if self.path in self.store.get("indexes", ()):
+            return self.send_json(200, {"index": self.path})
+        self.send_json(404, {"error": "no such index"})
+
+
+def test_accounts_sharing_a_password_keep_their_own_logins_and_their_own_resources(tmp_path):
+    # Whose login a request needs is told by the user it names, not by the password every account shares;
+    # one user's `dev` is no state of another user's `dev`; and a setup step is sent after the login that
+    # handed out its token, not a later one that handed it out again.
+    def exercise(url):
+        for user in ("ada", "bob", "cy"):
+            assert send(url, "PUT", f"/users/{user}", json.dumps({"password": "same-pw"}).encode())[0] == 201
+            login = json.dumps({"user": user, "password": "same-pw"}).encode()
+            token = json.loads(send(url, "POST", "/login", login)[2])["result"]["password"]
+            auth = {"X-Auth": base64.b64encode(f"{user}:{token}".encode()).decode()}
+            assert send(url, "PUT", f"/users/{user}/dev", b"{}", auth)[0] == 201
+            assert send(url, "POST", "/login", login)[0] == 200  # the same token again
+        assert send(url, "GET", "/users/ada/dev")[0] == 200
+
+    pact, result = first_contact(tmp_path, Indexes, exercise)
+    assert green(result), result.stdout + result.stderr
+    states = {i["description"]: [s["params"] for s in i["providerStates"]] for i in pact["interactions"]}
+    assert states["PUT /users/ada returns 201"] == [{"user": "ada"}], states
+    assert {"item": "dev", "user": "ada"} not in states["PUT /users/bob/dev returns 201"], states
 
 
 # -- dependencies by shared value -------------------------------------------------------------------

@@ -193,3 +193,22 @@ def test_a_token_keeps_its_kind_but_never_the_first_characters_of_a_random_token
     )
     assert redact_header_value("Authorization", "Bearer Ab-cD_Xyz0123456789abcdefgh") == "Bearer <redacted>"
     assert redact_header_value("Authorization", "Bearer ab-short") == "Bearer <redacted>"
+    assert redact_header_value("Authorization", "Bearer dstok_not-a-real-token") == "Bearer dstok_<redacted>"
+
+
+def test_a_value_that_names_itself_a_secret_before_a_colon_is_redacted_wherever_it_is():
+    call = {"jsonrpc": "2.0", "id": "q", "method": "aria2.tellActive", "params": ["token:s3cr3t-Rpc-7", ["gid"]]}
+    out = redactor().exchange(exchange("POST", "/jsonrpc", 200, {"result": []}, request_body=call))
+    assert json.loads(out.request_body)["params"] == [PLACEHOLDER, ["gid"]]
+    assert "s3cr3t" not in repr(out)
+    assert json.loads(out.request_body)["method"] == "aria2.tellActive"
+    assert out.secrets == ((("in", "body"), ("key", ["params", 0]), ("secret", "params")),)  # named by its array
+
+
+def test_a_body_labelled_text_that_is_not_utf8_goes_through_byte_for_byte():
+    data = b"d4:infod6:pieces4:\xff\xfe\x00\x9cee " + JWT.encode()
+    ex = exchange(
+        "GET", "/export", 200, raw_body=data, response_headers=(("Content-Type", "text/plain; charset=UTF-8"),)
+    )
+    out = redactor().exchange(ex)
+    assert out.response_body == data.replace(JWT.encode(), PLACEHOLDER.encode())

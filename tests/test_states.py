@@ -12,6 +12,7 @@ import yaml
 from recorder.model import Exchange
 from recorder.record.pipeline import Recording, Settings
 from recorder.rules import StateRule, defaults
+from recorder.states.timeline import Timeline
 
 UUID = "9f2c1a7e-aaaa-bbbb-cccc-123456789012"
 RECORD = f"/stores/main/collections/orders/records/{UUID}"
@@ -399,3 +400,11 @@ def test_a_list_made_by_an_accounts_requests_needs_the_account_first(tmp_path):
         ("user exists", [("PUT", "/users/alice")]),
         ("notes exist", [("POST", "/notes")]),
     ]
+
+
+def test_calls_to_an_rpc_endpoint_make_no_resource_of_its_path_or_of_the_id_they_echo():
+    timeline = Timeline()
+    for method in ("aria2.tellActive", "aria2.pauseAll"):
+        call = {"jsonrpc": "2.0", "id": -1, "method": method, "params": []}
+        timeline.apply(ex("POST", "/jsonrpc", 200, call, {"id": -1, "jsonrpc": "2.0", "result": []}))
+    assert timeline.resources == {}

@@ -30,7 +30,7 @@ from recorder.secrets.fill import credentials_param
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import ProviderState, echoed_params, param_value, states_for
 from recorder.states.timeline import Location, Preconditions
-from recorder.values import clock_regex, clock_values
+from recorder.values import RPC_METHOD_PATH, body_operation, clock_regex, clock_values
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _STRICT_ENUM_MAX = 10
@@ -183,7 +183,7 @@ def key_of(exchange: Exchange, endpoint: Endpoint, headers: HeaderPolicy) -> Int
         body = "form:" + ",".join(fields)
     # A conditional request (If-Match, If-None-Match, ...) is another interaction than a plain one: its
     # outcome depends on what the provider holds, and its header must be sent.
-    operation = headers.operation(exchange.request_headers)
+    operation = headers.operation(exchange.request_headers) or body_operation(exchange.request_json)
     conditions = ",".join(sorted({k.lower() for k, _ in exchange.request_headers if k.lower().startswith("if-")}))
     parts = (
         f"op:{operation}" if operation else "",
@@ -452,6 +452,10 @@ class Observation:
             notes.append(f"{side} body ({kept['Content-Type']}): JSON the Pact core reads as text: {_KEYS_CHECKED}")
         elif value is not NO_BODY:
             overrides = self.ctx.overrides(self.key.method, self.key.template, side)
+            if side == "request" and body_operation(value):  # the operation is what the request asks: as sent
+                overrides = {
+                    RPC_METHOD_PATH: FieldRule("operation", RPC_METHOD_PATH, "equality", side=side)
+                } | overrides
             example, rules, facts = infer_body(
                 self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo, side == "request"
             )

@@ -71,7 +71,8 @@ def lean_master(
     m.addons.add(
         core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(), *addons, announce
     )
-    # lazy: a provider that is down gives the consumer a 502 and us an `error` hook, not a reset.
+    # lazy: a provider that is down gives us an `error` hook (the addon closes the consumer's connection),
+    # not a reset before the request was read.
     # keep_host_header: the provider builds links and redirects from the Host the consumer used (the
     # proxy), so the follow-up requests come back through the recorder too.
     opts.update(connection_strategy="lazy", keep_host_header=keep_host_header, **addon_options)

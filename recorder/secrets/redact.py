@@ -43,8 +43,9 @@ PLACEHOLDER = "<redacted>"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
 # The kind a token says it is (`dstok_`, `ghp_`, `xoxb-`, `sk_live_`): no secret, and a provider may tell
 # tokens apart by it, so a made-up one for a refused request must carry it to be refused the same way.
-# Lower-case words before a long token only: the first characters of a random token are never kept.
-_TOKEN_KIND = re.compile(r"^(?:[a-z]{2,8}[_-]){1,2}(?=[A-Za-z0-9]{16})")
+# Lower-case words before a long token only, or one word and `_` before any other (a made-up test token,
+# `dstok_not-a-token`): the first characters of a random token are never kept.
+_TOKEN_KIND = re.compile(r"^(?:[a-z]{2,8}[_-]){1,2}(?=[A-Za-z0-9]{16})|^[a-z]{2,8}_(?=\S{8})")
 # A card number as cards print it: 13 to 19 digits unbroken, in groups of four, or 4-6-5 (a range such
 # as `983040-1048575` is no card, whatever Luhn says).
 _CARD = re.compile(
@@ -166,6 +167,14 @@ class SecretNames:
         return self.entry("header", header, header, value)
 
 
+def _refused(entry: tuple) -> tuple:
+    """A credential a response handed out, sent where the provider refused it (401): a secret of its own,
+    sent only where refused, so verify makes one up that the provider refuses too."""
+    e = {k: v for k, v in entry if k not in ("issued", "cookies")}
+    e["secret"] += "_refused"
+    return tuple(e.items())
+
+
 class Redactor:
     """Redacts exchanges by a rule set; `found` counts what was redacted where; each redacted request
     value gets a name (`SecretNames`), listed in the exchange's `secrets`."""
@@ -260,6 +269,8 @@ class Redactor:
         query = tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query)
         request_headers = self._headers(ex.request_headers, "request")
         path = self._path(ex.path)
+        if ex.status == 401:  # a handed-out credential refused (after its logout): refused again, not fetched fresh
+            self._named = [_refused(e) if dict(e).get("issued") else e for e in self._named]
         out = replace(
             ex,
             path=path,
@@ -391,8 +402,11 @@ class Redactor:
         if (mark := multipart.boundary(content_type)) is not None:
             return self._multipart(body, mark, where), NO_BODY
         if ctype.startswith("text/") or "xml" in ctype:
-            text = body.decode("utf-8", "replace")
-            return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode(), NO_BODY
+            # Bytes that are not UTF-8 (a .torrent served as text/plain) go through as they were.
+            text = body.decode("utf-8", "surrogateescape")
+            return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode(
+                "utf-8", "surrogateescape"
+            ), NO_BODY
         return body, NO_BODY
 
     def _multipart(self, body: bytes, mark: str, where: str) -> bytes:
@@ -448,7 +462,7 @@ class Redactor:
         if self._secret_item(value, name):
             self.found[f"{where} {path}"] += 1
             if keys is not None:
-                self._name(where, list(keys), str(keys[-1]) if keys else "secret", value)
+                self._name(where, list(keys), name or (str(keys[-1]) if keys else "secret"), value)
             return PLACEHOLDER
         return value
 

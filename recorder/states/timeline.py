@@ -33,6 +33,7 @@ from recorder.urls import resolve
 from recorder.values import (
     READ,
     Location,
+    body_operation,
     body_values,
     bulk_ids,
     clock_values,
@@ -42,6 +43,7 @@ from recorder.values import (
     query_and_body,
     request_values,
     response_names,
+    response_values,
     segments,
     xml_names,
 )
@@ -57,6 +59,9 @@ WRITERS_MAX = 8  # places a value was first sent to remembered per value (see Ti
 FED_MAX = 20  # the latest writes that put something into a resource by its name, remembered per name
 MAX_WRITTEN = 2_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
+ISSUERS_MAX = 4  # steps that handed out the same secret remembered per secret (see Timeline.issuers)
+UNNAMED_MAX = 16  # writes that named nothing they made remembered (see Timeline.unnamed)
+MAKERS_MAX = 4  # of those, the ones a call that hands out new ids needs at most
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
 
 
@@ -102,10 +107,15 @@ class Timeline:
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
         self.put_created_201: set[str] = set()  # containers where a PUT that created answered 201 Created
-        self.issuers: dict[str, Step] = {}  # secret name -> the latest step whose response handed it out
+        self.issuers: dict[str, list[Step]] = {}  # secret name -> the latest steps whose responses handed it out
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
+        # Writes that made something they did not name (answered with no id: `Ok.`), the latest few: a later
+        # call beside them that is the first to hand out new ids (a list of uploaded torrents by the hash of
+        # their files) lists what they made. (see _anonymous_makers)
+        self.unnamed: deque[Step] = deque(maxlen=UNNAMED_MAX)
+        self.last_call: OrderedDict[tuple[str, str], int] = OrderedDict()  # (method, path) -> its latest seq
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -141,7 +151,8 @@ class Timeline:
             listing = self._listed(ex, path, chain, levels)
         needs = self._named(ex, path, chain, listing) + needs
         setups = [*needs, *([listing] if listing else [])]
-        accounts, logins = self._credentials([ex.secrets, *(s.secrets for n in setups for s in n.steps)], chain)
+        sources = [(ex.secrets, ex), *((s.secrets, step_exchange(s)) for n in setups for s in n.steps)]
+        accounts, logins = self._credentials(sources, chain)
         needs = _containers_first(_in_recorded_order(accounts + needs + ([logins] if logins else [])))
         resources = [n for n in needs if n.path]
         if listing is not None and (not resources or resources[-1].kind == "exists"):
@@ -184,8 +195,10 @@ class Timeline:
             needs.append(made)
         if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
             needs.append(sent)
+        if makers := self._unnamed_makers(ex):  # it lists what uploads that named nothing made
+            needs.append(Need("made", (), makers, values=tuple(self._new_values(ex)[:1])))
         needs = [
-            replace(n, steps=self._prerequisites(n)) if n.kind in ("exists", "list", "made", "sent") and n.steps else n
+            replace(n, steps=self._prerequisites(n)) if n.kind != "absent" and n.steps else n
             for n in (self._fed_into(n, ex) for n in needs)
         ]
         return Preconditions(_apart(needs, dict(levels[-1]) if levels else {}), uses)
@@ -301,7 +314,14 @@ class Timeline:
         steps: set[Step] = set()
         target = norm(ex.path)
         method = ex.method.upper()
-        queue = [w for where, v in sent.items() if (w := self._writer(v, target, self.seq + 1, (method, where)))]
+        # (not for an id a response handed out before any request sent it, a torrent's hash a listing gave,
+        # which a delete then sent: its state is what handed it out)
+        queue = [
+            w
+            for where, v in sent.items()
+            if (v not in self.handed or v in self.handed.sent)
+            and (w := self._writer(v, target, self.seq + 1, (method, where)))
+        ]
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
             if step in steps or segments(target) and _within(norm(step.path), target):  # its target: own states
@@ -328,6 +348,10 @@ class Timeline:
             # Its containers and a copy's source as they were made then (not the resource's own chain: those
             # are states of their own), and the steps that handed out a value it sends.
             found = {s for s in step.after if not _within(need.path, norm(s.creates or s.path))}
+            # the login that handed out a token it sends,
+            found |= {
+                i for e in map(dict, step.secrets) if e.get("issued") and (i := self._issuer(e["secret"], step.seq))
+            }
             for where, value in step_request_values(step).items():
                 if where[0] not in ("query", "form", "header"):  # an id in a path or a body is a resource's state
                     continue
@@ -397,12 +421,18 @@ class Timeline:
     def _named_elsewhere(self, path: str, values: set[str]) -> set[str]:
         """The existing resources outside `path` and its containers that `values` name: of those with one
         name, the nearest to `path` is the one it means (a name its own containers have is theirs); and
-        those named like `path` itself (`_named_like`)."""
+        those named like `path` itself (`_named_like`). Not what has the request's own name at its depth: that
+        is one more of the same kind (a user's `dev` index, when the request is another user's)."""
         named = set()
+        own, depth = unquote(path.rsplit("/", 1)[-1]), len(segments(path))
         for value in values:
             if len(value) < 3:  # (a short name is looked for only among a container's own items: _listed)
                 continue
-            found = [p for p in self.by_name.get(value, ()) if (res := self.resources.get(p)) and res.exists]
+            found = [
+                p
+                for p in self.by_name.get(value, ())
+                if (res := self.resources.get(p)) and res.exists and (value != own or len(segments(p)) != depth)
+            ]
             closest = max((_shared_depth(p, path) for p in found), default=0)
             named |= {p for p in found if _shared_depth(p, path) == closest}
         return {p for p in named | self._named_like(path) if not _within(path, p) and not _within(p, path)}
@@ -498,25 +528,32 @@ class Timeline:
                 return _list_need(container, level, list(kids.values()), steps, True)
         return None
 
-    def _credentials(self, secrets: list[tuple], chain: list[str]) -> tuple[list[Need], Need | None]:
-        """The accounts whose credentials the request (or a setup step it needs) sends: made earlier by
-        a request that sent the same password, or that handed out the token it sends. A token that a
-        request which made nothing handed out (a login) comes from sending that request again, and
-        that request's own credentials count too (a token an earlier login handed out: that login, too).
-        (the needs of the accounts outside `chain`, the need of the logins)"""
-        entries = [dict(e) for found in secrets for e in found]
+    def _credentials(self, sources: list[tuple[tuple, Exchange]], chain: list[str]) -> tuple[list[Need], Need | None]:
+        """The accounts whose credentials the requests `sources` send ((secrets, request) of the request, or of
+        a setup step it needs): made earlier by a request that sent the same password, or that handed out the
+        token it sends. A token that a request which made nothing handed out (a login) comes from sending that
+        request again, and that request's own credentials count too (a token an earlier login handed out:
+        that login, too). (the needs of the accounts outside `chain`, the need of the logins)"""
+        entries = [(dict(e), ex) for secrets, ex in sources for e in secrets]
         logins: set[Step] = set()
         queue = list(entries)
         while queue and len(logins) < DEPENDENCIES_MAX:  # a login sent with the token an earlier one handed out
-            e = queue.pop()
-            step = self.issuers.get(e["secret"]) if e.get("issued") and not self._owner(e) else None
+            e, ex = queue.pop()
+            step = self._issuer(e["secret"]) if e.get("issued") and not self._owner(e, ex) else None
             if step is not None and step not in logins:
                 logins.add(step)
-                queue += [dict(x) for x in step.secrets]
-                entries += [dict(x) for x in step.secrets]
-        owners = sorted({o for e in entries if (o := self._owner(e)) and o not in chain})
+                login = step_exchange(step)
+                queue += [(dict(x), login) for x in step.secrets]
+                entries += [(dict(x), login) for x in step.secrets]
+        owners = sorted({o for e, ex in entries if (o := self._owner(e, ex)) and o not in chain})
         login = Need("values", (), tuple(sorted(logins, key=lambda s: s.seq))) if logins else None
         return self._all_within(list(reversed(owners)), chain), login
+
+    def _issuer(self, secret: str, before: int | None = None) -> Step | None:
+        """The latest step (before step `before`) whose response handed the secret out (the login a token
+        came from: a later login may hand the same one out again)."""
+        steps = self.issuers.get(secret, ())
+        return next((s for s in reversed(steps) if before is None or s.seq < before), None)
 
     def _all_within(self, paths: list[str], chain: list[str]) -> list[Need]:
         """`_exists_within` of each path, but for the request's own chain (its needs say that)."""
@@ -535,11 +572,16 @@ class Timeline:
                 out.append(self._exists(prefix, levels))
         return out
 
-    def _owner(self, entry: dict) -> str | None:
-        """The account a credential belongs to: the one named like its user, else the latest."""
+    def _owner(self, entry: dict, ex: Exchange) -> str | None:
+        """The account a credential that `ex` sends belongs to: of those made with it, the one named like its
+        user or named by the request (a login's `user` field), else the latest, but not one beside the
+        request's own target (another account made with the same password is no owner of this one's)."""
         made = self.owners.get(entry["secret"], [])
-        named = [p for p in made if unquote(p.rsplit("/", 1)[-1]) == entry.get("user")]
-        return (named or made or [None])[-1]
+        names = {entry.get("user"), *query_and_body(ex).values(), *map(unquote, segments(norm(ex.path)))}
+        if named := [p for p in made if unquote(p.rsplit("/", 1)[-1]) in names]:
+            return named[-1]
+        parent = norm(ex.path).rpartition("/")[0]
+        return next((p for p in reversed(made) if p.rpartition("/")[0] != parent), None)
 
     def _chain(self, path: str, method: str, status: int, params: frozenset[int]) -> list[str]:
         """The resources a path names, outermost first: known resources (written, or an id segment) that
@@ -672,8 +714,14 @@ class Timeline:
         self.seq += 1
         if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
             self.slashed.add(norm(ex.path))
+        makers = self._unnamed_makers(ex)
         step = self.handed.step(self.seq, ex, redact)
-        step.after = self._made_then(ex)
+        step.after = self._made_then(ex) + makers
+        key = (ex.method.upper(), norm(ex.path))
+        self.last_call.pop(key, None)
+        self.last_call[key] = self.seq
+        if len(self.last_call) > MAX_RESOURCES:
+            self.last_call.popitem(last=False)
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
         if ok and method not in READ:
             self._wrote(step)
@@ -684,7 +732,12 @@ class Timeline:
             if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
                 res.exists = False
             return step
-        if method in CREATE:
+        rpc = bool(body_operation(ex.request_json))  # a call to an RPC endpoint: its path is no resource
+        if method == "POST" and not step.produced and not ex.issued and not rpc and created_child(ex) is None:
+            self.unnamed.append(step)
+        if rpc:
+            pass
+        elif method in CREATE:
             if method == "PUT" and ex.status == 201 and len(self.put_created_201) < MAX_RESOURCES:
                 self.put_created_201.add(path.rpartition("/")[0])
             res = self._resource(path)
@@ -722,15 +775,34 @@ class Timeline:
             res.exists = True
             res.data = _data(ex, res.data)
         self._bound()
-        made = path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
+        made = None if rpc else path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
         for entry in ex.issued:
-            self.issuers[dict(entry)["secret"]] = step
+            issuers = self.issuers.setdefault(dict(entry)["secret"], [])
+            issuers[:] = [*issuers[-(ISSUERS_MAX - 1) :], step]
         issued = [(("in", "issued"), ("secret", dict(e)["secret"])) for e in ex.issued]
         for entry in [*ex.secrets, *issued] if made else ():
             if dict(entry).get("in") in ("body", "form", "multipart", "issued"):
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step
+
+    def _unnamed_makers(self, ex: Exchange) -> tuple[Step, ...]:
+        """For a successful call that is the first to hand out some id: the writes beside it (in its container)
+        since the same call before, that made something they did not name (answered `Ok.`). Its new ids are
+        what they made: a setup that replays the call, or needs what it answered, makes them first."""
+        if not 200 <= ex.status < 300 or not self.unnamed:
+            return ()
+        path = norm(ex.path)
+        before, parent = self.last_call.get((ex.method.upper(), path), 0), path.rpartition("/")[0]
+        makers = [w for w in self.unnamed if w.seq > before and norm(w.path).rpartition("/")[0] == parent]
+        if not makers or not self._new_values(ex):
+            return ()
+        return tuple(makers[-MAKERS_MAX:])
+
+    def _new_values(self, ex: Exchange) -> list[tuple[str, str]]:
+        """(name, value) of the ids `ex`'s response hands out that no response handed out and no request sent before."""
+        handed, sent = self.handed.values, self.handed.sent
+        return [(str(w[-1]), v) for w, v in response_values(ex).items() if v not in handed and v not in sent]
 
     def _container(self, path: str) -> str:
         """The nearest known resource a path is within (`/db` for `/db/_bulk_docs`), else its parent."""
