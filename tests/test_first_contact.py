@@ -883,7 +883,8 @@ def test_operations_named_in_a_json_rpc_body_are_interactions_of_their_own(tmp_p
     rules = [i["request"]["matchingRules"]["body"]["$.method"] for i in pact["interactions"]]
     assert all(r["matchers"] == [{"match": "equality"}] for r in rules), rules
     states = {s["name"] for i in pact["interactions"] for s in i.get("providerStates", [])}
-    assert states == {"values handed out by earlier responses"}, states  # the URL is no resource of its own
+    # the URL is no resource of its own: what the calls need is what earlier calls handed out
+    assert states == {"values handed out by earlier responses", "what earlier writes handed out exists"}, states
     assert green(result), result.stdout + result.stderr
 
 
@@ -927,6 +928,122 @@ def test_an_id_a_listing_hands_out_first_is_set_up_with_the_upload_beside_it_tha
 
     pact, result = first_contact(tmp_path, Torrents, exercise)
     assert green(result), result.stdout + result.stderr
+
+
+class Preferences(Provider):
+    """A global preference, set by a form POST answered with nothing, decides another call's outcome:
+    moving an item in the queue is refused (409) while queueing is off."""
+
+    def do_POST(self):  # noqa: N802
+        body = dict(parse_qsl(self.body().decode()))
+        with self.lock:
+            if self.path == "/reset":
+                self.store.clear()
+                return self.send_bytes(204)
+            if self.path == "/api/app/setPreferences":
+                self.store.update(json.loads(body["json"]))
+                return self.send_bytes(200)
+        if not self.store.get("queueing_enabled", True):
+            return self.send_bytes(409, b"Torrent queueing must be enabled", {"Content-Type": "text/plain"})
+        self.send_bytes(200)
+
+
+def test_a_call_answered_otherwise_after_a_preference_was_set_is_set_up_with_that_write(tmp_path):
+    def exercise(url):
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        assert send(url, "POST", "/reset")[0] == 204
+        assert send(url, "POST", "/api/torrents/bottomPrio", b"hashes=all", form)[0] == 200
+        preferences = "json=" + quote(json.dumps({"queueing_enabled": False}))
+        assert send(url, "POST", "/api/app/setPreferences", preferences.encode(), form)[0] == 200
+        assert send(url, "POST", "/api/torrents/bottomPrio", b"hashes=all", form)[0] == 409
+
+    pact, result = first_contact(tmp_path, Preferences, exercise)
+    assert green(result), result.stdout + result.stderr
+    refused = next(i for i in pact["interactions"] if i["response"]["status"] == 409)
+    assert [s["name"] for s in refused["providerStates"]] == ["what earlier writes changed"], refused
+
+
+class Tracking(Provider):
+    """RPC-style paths, ids in JSON bodies and queries: an experiment's create hands out its id, a run's
+    create sends that id in its body and hands out the run's; a run is read by `?run_id=`."""
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.body() or b"{}")
+        with self.lock:
+            if self.path == "/reset":
+                self.store.clear()
+                self.artifacts.clear()
+                return self.send_bytes(204)
+            if self.path == "/api/experiments/create":
+                experiment = uuid.uuid4().hex[:8]
+                self.store[experiment] = {"name": body["name"], "runs": {}}
+                return self.send_json(200, {"experiment_id": experiment})
+            if self.path == "/api/runs/delete":
+                runs = [e["runs"] for e in self.store.values() if body["run_id"] in e["runs"]]
+                if not runs:
+                    return self.send_json(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"})
+                del runs[0][body["run_id"]]
+                return self.send_json(200, {})
+            if (experiment := self.store.get(body.get("experiment_id"))) is None:
+                return self.send_json(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"})
+            if self.path == "/api/runs/search":  # a read sent as a POST, its query in the body
+                return self.send_json(200, {"runs": [{"info": r} for r in experiment["runs"].values()]})
+            if self.path == "/api/model-versions/create":  # its source must lie under the run's artifacts
+                runs = [r for r in experiment["runs"].values() if body["source"].startswith(r["artifact_uri"] + "/")]
+                if not runs:
+                    return self.send_json(400, {"error_code": "INVALID_PARAMETER_VALUE"})
+                return self.send_json(200, {"model_version": {"source": body["source"]}})
+            run = uuid.uuid4().hex
+            info = {"run_id": run, "experiment_id": body["experiment_id"], "artifact_uri": f"store:/{run}/artifacts"}
+            experiment["runs"][run] = info
+        self.send_json(200, {"run": {"info": info}})
+
+    artifacts: dict
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        provider = super().fresh()
+        provider.artifacts = {}
+        return provider
+
+    def do_PUT(self):  # noqa: N802  (an artifact, stored under the run's id in its path, unchecked)
+        with self.lock:
+            self.artifacts[self.path] = self.body()
+        self.send_bytes(200)
+
+    def do_GET(self):  # noqa: N802
+        if (artifact := self.artifacts.get(self.path)) is not None:
+            return self.send_bytes(200, artifact, {"Content-Type": "text/plain"})
+        run_id = dict(parse_qsl(urlsplit(self.path).query)).get("run_id")
+        found = [e["runs"][run_id] for e in self.store.values() if run_id in e["runs"]]
+        if not found:
+            return self.send_json(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"})
+        self.send_json(200, {"run": {"info": found[0]}})
+
+
+def test_ids_that_bodies_and_paths_send_an_id_inside_a_uri_and_what_a_post_search_answers_are_set_up(tmp_path):
+    def exercise(url):
+        assert send(url, "POST", "/reset")[0] == 204
+        created = send(url, "POST", "/api/experiments/create", json.dumps({"name": "alpha"}).encode())
+        experiment = json.loads(created[2])["experiment_id"]
+        run = send(url, "POST", "/api/runs/create", json.dumps({"experiment_id": experiment}).encode())
+        run_id = json.loads(run[2])["run"]["info"]["run_id"]
+        assert send(url, "GET", f"/api/runs/get?run_id={run_id}")[0] == 200
+        artifact = f"/api/artifacts/{experiment}/{run_id}/bundle/a.txt"
+        assert send(url, "PUT", artifact, b"hello", {"Content-Type": "text/plain"})[0] == 200
+        assert send(url, "GET", artifact)[2] == b"hello"
+        version = {"experiment_id": experiment, "source": f"store:/{run_id}/artifacts/model"}
+        assert send(url, "POST", "/api/model-versions/create", json.dumps(version).encode())[0] == 200
+        search = send(url, "POST", "/api/runs/search", json.dumps({"experiment_id": experiment}).encode())
+        assert [r["info"]["run_id"] for r in json.loads(search[2])["runs"]] == [run_id]
+        assert send(url, "POST", "/api/runs/delete", json.dumps({"run_id": run_id}).encode())[0] == 200
+        assert send(url, "GET", f"/api/runs/get?run_id={run_id}")[0] == 404
+
+    pact, result = first_contact(tmp_path, Tracking, exercise)
+    assert green(result), result.stdout + result.stderr
+    # `/api/runs/get` is no item a state deletes first: the run its query names is what is gone.
+    gone = next(i for i in pact["interactions"] if i["response"]["status"] == 404)
+    assert not [s for s in gone["providerStates"] if s["name"].endswith("does not exist")], gone["providerStates"]
 
 
 # -- a session id handed out in a header -------------------------------------------------------------

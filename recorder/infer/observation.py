@@ -30,7 +30,7 @@ from recorder.secrets.fill import credentials_param
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import ProviderState, echoed_params, param_value, states_for
 from recorder.states.timeline import Location, Preconditions
-from recorder.values import RPC_METHOD_PATH, body_operation, clock_regex, clock_values
+from recorder.values import RPC_METHOD_PATH, body_operation, clock_regex, clock_values, request_values
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _STRICT_ENUM_MAX = 10
@@ -574,18 +574,22 @@ def request_generators(ex: Exchange, uses: dict[Location, tuple[str, str]]) -> d
             if where[0] == "path":
                 segments[where[1] + offset] = f"${{{name}}}"
         out["path"] = _expression("") | {"expression": "/".join(segments)}
+    sent = request_values(ex) if uses else {}
     for where, (name, value) in sorted(uses.items(), key=lambda kv: str(kv[0])):
+        # a value that carries the param inside it (a URI around an id) keeps the rest of its text
+        inside = (recorded := sent.get(where)) is not None and recorded != value and value in recorded
+        around = {"expression": recorded.replace(value, f"${{{name}}}", 1), "dataType": "STRING"} if inside else {}
         if where[0] == "query":
-            out.setdefault("query", {})[where[1]] = _expression(name)
+            out.setdefault("query", {})[where[1]] = _expression(name) | around
         elif where[0] == "header" and (recorded := ex.request_header(where[1])) is not None:
             out.setdefault("header", {})[where[1]] = _expression(name) | {
                 "expression": recorded.replace(value, f"${{{name}}}", 1)
             }
         elif where[0] == "body" and (at := _json_path(where[1:])) is not None:
             kind = "INTEGER" if isinstance(_at(ex.request_json, where[1:]), int) else "STRING"
-            out.setdefault("body", {})[at] = _expression(name) | {"dataType": kind}
+            out.setdefault("body", {})[at] = _expression(name) | {"dataType": kind} | around
         elif where[0] == "form" and (at := _json_path(where[1:])) is not None:  # the core fills form fields too
-            out.setdefault("body", {})[at] = _expression(name)
+            out.setdefault("body", {})[at] = _expression(name) | around
     return out
 
 

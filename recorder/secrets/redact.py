@@ -403,10 +403,8 @@ class Redactor:
             return self._multipart(body, mark, where), NO_BODY
         if ctype.startswith("text/") or "xml" in ctype:
             # Bytes that are not UTF-8 (a .torrent served as text/plain) go through as they were.
-            text = body.decode("utf-8", "surrogateescape")
-            return _TOKEN.sub(lambda m: self._token(m.group(0), where), text).encode(
-                "utf-8", "surrogateescape"
-            ), NO_BODY
+            text = _TOKEN.sub(lambda m: self._token(m.group(0), where), body.decode("utf-8", "surrogateescape"))
+            return text.encode("utf-8", "surrogateescape"), NO_BODY
         return body, NO_BODY
 
     def _multipart(self, body: bytes, mark: str, where: str) -> bytes:

@@ -31,7 +31,9 @@ _ID_KEYS = ("id", "uuid", "key", "slug")
 VALUES_STATE = "values handed out by earlier responses"
 SENT_STATE = "values sent by earlier requests"
 MADE_STATE = "what earlier writes handed out exists"
-FOUND_STATES = (VALUES_STATE, SENT_STATE, MADE_STATE)  # states of values found in traffic, not of resources
+CHANGED_STATE = "what earlier writes changed"
+# states of values and writes found in traffic, not of resources
+FOUND_STATES = (VALUES_STATE, SENT_STATE, MADE_STATE, CHANGED_STATE)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def states_for(
         states.insert(0, listing)  # a list of data that was there before the recording
     rule = next((r for r in reversed(rules) if _rule_matches(r, endpoint, method, status)), None)
     target = next(
-        (i for i in range(len(states) - 1, -1, -1) if states[i].name not in (VALUES_STATE, SENT_STATE, MADE_STATE)),
+        (i for i in range(len(states) - 1, -1, -1) if states[i].name not in FOUND_STATES),
         None,
     )
     if rule is not None and target is not None:
@@ -95,6 +97,9 @@ def _state(need: Need, response: Any) -> ProviderState:
     if need.kind == "sent":
         params = {name: param_value(value) for name, value in need.values}
         return ProviderState(SENT_STATE, tuple(sorted(params.items())), need.steps)
+    if need.kind == "changed":
+        params = {name: param_value(value) for name, value in need.values}
+        return ProviderState(CHANGED_STATE, tuple(sorted(params.items())), need.steps)
     if need.kind == "made":
         params = {name: param_value(value) for name, value in need.values}
         return ProviderState(MADE_STATE, tuple(sorted(params.items())), need.steps)

@@ -62,6 +62,7 @@ DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those step
 ISSUERS_MAX = 4  # steps that handed out the same secret remembered per secret (see Timeline.issuers)
 UNNAMED_MAX = 16  # writes that named nothing they made remembered (see Timeline.unnamed)
 MAKERS_MAX = 4  # of those, the ones a call that hands out new ids needs at most
+_PARTS = re.compile(r"[/:?&=,;@#\s]+")  # what separates the parts of a URI or a list in one value
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
 
 
@@ -113,9 +114,11 @@ class Timeline:
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
         # Writes that made something they did not name (answered with no id: `Ok.`), the latest few: a later
         # call beside them that is the first to hand out new ids (a list of uploaded torrents by the hash of
-        # their files) lists what they made. (see _anonymous_makers)
+        # their files) lists what they made; a call answered otherwise after them may depend on what they
+        # changed (see _unnamed_makers, _changed_since).
         self.unnamed: deque[Step] = deque(maxlen=UNNAMED_MAX)
-        self.last_call: OrderedDict[tuple[str, str], int] = OrderedDict()  # (method, path) -> its latest seq
+        # (method, path) -> (seq, status) of its latest call
+        self.last_call: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -124,7 +127,7 @@ class Timeline:
         parameters (an id there names a resource even if the recording never wrote it)."""
         self.handed.look_into(ex)
         path, method, status = norm(ex.path), ex.method.upper(), ex.status
-        chain = self._chain(path, method, status, params)
+        chain = self._chain(path, method, status, params, by_query=any(v in self.handed for _, v in ex.query))
         levels = self._levels(chain)
         needs: list[Need] = []
         for prefix, level_path in zip(chain, levels, strict=True):
@@ -191,12 +194,19 @@ class Timeline:
                     "values", (), tuple(sorted(loose, key=lambda s: s.seq)), values=tuple(derived), clock=tuple(clocks)
                 )
             )
-        if reads and listing is None and (made := self._made_listed(ex, {s for need in needs for s in need.steps})):
-            needs.append(made)
         if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
             needs.append(sent)
+        # A call whose path names no known resource (RPC style: `/runs/search`, `/torrents/bottomPrio`) is about
+        # what its values name: a POST answers like a read (a search sent as one), and when it answered
+        # otherwise before, the writes since then that named nothing (a preference set) decided it.
+        rpc_style = not chain
+        answers = reads or rpc_style and method == "POST" and 200 <= status < 300
+        if answers and listing is None and (made := self._made_listed(ex, {s for need in needs for s in need.steps})):
+            needs.append(made)
         if makers := self._unnamed_makers(ex):  # it lists what uploads that named nothing made
             needs.append(Need("made", (), makers, values=tuple(self._new_values(ex)[:1])))
+        if rpc_style and (changed := self._changed_since(ex)):
+            needs.append(changed)
         needs = [
             replace(n, steps=self._prerequisites(n)) if n.kind != "absent" and n.steps else n
             for n in (self._fed_into(n, ex) for n in needs)
@@ -353,9 +363,11 @@ class Timeline:
                 i for e in map(dict, step.secrets) if e.get("issued") and (i := self._issuer(e["secret"], step.seq))
             }
             for where, value in step_request_values(step).items():
-                if where[0] not in ("query", "form", "header"):  # an id in a path or a body is a resource's state
+                if (producer := self.handed.producer(value)) is None or producer.seq >= step.seq:
                     continue
-                if (producer := self.handed.producer(value)) is not None and producer.seq < step.seq:
+                # (an id in a path that the producer made there is that resource's own state; one it handed out
+                # for something else, a run's id in an artifact's path, comes from replaying it first)
+                if where[0] != "path" or not _within(norm(step.path), norm(producer.creates or producer.path)):
                     found.add(producer)
             # and the writes that first sent an id it sends, or made the resource it names (the blobs and the
             # manifests an index lists by digest; a word two writes send, a key's value, is no dependency a
@@ -583,9 +595,10 @@ class Timeline:
         parent = norm(ex.path).rpartition("/")[0]
         return next((p for p in reversed(made) if p.rpartition("/")[0] != parent), None)
 
-    def _chain(self, path: str, method: str, status: int, params: frozenset[int]) -> list[str]:
+    def _chain(self, path: str, method: str, status: int, params: frozenset[int], by_query: bool = False) -> list[str]:
         """The resources a path names, outermost first: known resources (written, or an id segment) that
-        are prefixes of it, and the path itself when the request acts on it as one item."""
+        are prefixes of it, and the path itself when the request acts on it as one item (not a word that
+        no write made, asked about an id in its query: an RPC-style `/runs/get?run_id=ID`)."""
         segs = segments(path)
         prefixes = ["/" + "/".join(segs[: i + 1]) for i in range(len(segs))]
         chain = [p for i, p in enumerate(prefixes[:-1]) if p in self.resources or i in params]
@@ -601,6 +614,8 @@ class Timeline:
         )
         if method == "POST":  # a POST acts on what is below its path: the path is its container
             return chain + [path] if path in self.resources else chain
+        if by_query and path not in self.resources and _WORD.match(unquote(segs[-1])):
+            return chain
         # A write to a path named by a value a response handed out, that is no resource the recording knows,
         # acts on what handed it out (npm's PUT /pkg/-rev/REV updates /pkg): no item of its own.
         if method in CREATE | UPDATE and path not in self.resources and self.handed.producer(unquote(segs[-1])):
@@ -691,14 +706,22 @@ class Timeline:
             return name
 
         for where, value in request_values(ex).items():
-            if where not in out and value in self.handed:
+            if where in out:
+                continue
+            if value in self.handed:
                 out[where] = (name_for(where), value)
+            elif where[0] != "path" and (inner := self._handed_inside(value)) is not None:
+                out[where] = (name_for(where), inner)  # a URI built around an id (`.../RUN_ID/artifacts/model`)
         clocks = []
         for where, value, kind, offset in clock_values(ex):
             if where not in out:
                 out[where] = (name := name_for(where), value)
                 clocks.append((name, kind, offset))
         return out, clocks
+
+    def _handed_inside(self, value: str) -> str | None:
+        """A long id a response handed out that `value` carries between separators, not as all of it."""
+        return next((part for part in _PARTS.split(value) if len(part) >= 16 and part in self.handed), None)
 
     # -- what an exchange did ------------------------------------------------------------------------
 
@@ -719,7 +742,7 @@ class Timeline:
         step.after = self._made_then(ex) + makers
         key = (ex.method.upper(), norm(ex.path))
         self.last_call.pop(key, None)
-        self.last_call[key] = self.seq
+        self.last_call[key] = (self.seq, ex.status)
         if len(self.last_call) > MAX_RESOURCES:
             self.last_call.popitem(last=False)
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
@@ -793,11 +816,24 @@ class Timeline:
         if not 200 <= ex.status < 300 or not self.unnamed:
             return ()
         path = norm(ex.path)
-        before, parent = self.last_call.get((ex.method.upper(), path), 0), path.rpartition("/")[0]
+        before, parent = self.last_call.get((ex.method.upper(), path), (0, 0))[0], path.rpartition("/")[0]
         makers = [w for w in self.unnamed if w.seq > before and norm(w.path).rpartition("/")[0] == parent]
         if not makers or not self._new_values(ex):
             return ()
         return tuple(makers[-MAKERS_MAX:])
+
+    def _changed_since(self, ex: Exchange) -> Need | None:
+        """The same call answered otherwise the time before (200, now 409 "queueing must be enabled"): the
+        writes since then that made nothing they named (a preference set) changed what decides it."""
+        seq, status = self.last_call.get((ex.method.upper(), norm(ex.path)), (0, ex.status))
+        if status == ex.status:
+            return None
+        writes = [w for w in self.unnamed if w.seq > seq][-MAKERS_MAX:]
+        if not writes:
+            return None
+        return Need(
+            "changed", (), tuple(writes), values=(("writes", ", ".join(f"{w.method} {w.path}" for w in writes)),)
+        )
 
     def _new_values(self, ex: Exchange) -> list[tuple[str, str]]:
         """(name, value) of the ids `ex`'s response hands out that no response handed out and no request sent before."""

@@ -37,14 +37,14 @@ import yaml
 from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
-from recorder.states.provider_states import FOUND_STATES, MADE_STATE, SENT_STATE
+from recorder.states.provider_states import CHANGED_STATE, FOUND_STATES, MADE_STATE, SENT_STATE
 from recorder.states.timeline import CREATE
 from recorder.values import clock_now, value_at
 
 TIMEOUT = 30
 # States whose setups replay writes found by value: one refused again (what an earlier interaction made and
 # nothing here can delete, a collection another state of the interaction made) may have done its work.
-BEST_EFFORT = (SENT_STATE, MADE_STATE)
+BEST_EFFORT = (SENT_STATE, MADE_STATE, CHANGED_STATE)
 MAX_REDIRECTS = 5
 
 
@@ -416,6 +416,11 @@ class Setup:
         if isinstance(value, list):
             return [self._bound(v) for v in value]
         fresh = self.bindings.get(str(value), self.renamed.get(value) if isinstance(value, str) else None)
+        if fresh is None and isinstance(value, str):  # a URI built around a long id (`.../RUN_ID/artifacts`)
+            for recorded, bound in self.bindings.items():
+                if len(recorded) >= 16 and recorded in value:
+                    value = value.replace(recorded, bound)
+            return value
         if fresh is None:
             return value
         return int(fresh) if isinstance(value, int) and fresh.lstrip("-").isdigit() else fresh
