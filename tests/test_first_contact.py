@@ -965,7 +965,17 @@ def test_a_call_answered_otherwise_after_a_preference_was_set_is_set_up_with_tha
 
 class Tracking(Provider):
     """RPC-style paths, ids in JSON bodies and queries: an experiment's create hands out its id, a run's
-    create sends that id in its body and hands out the run's; a run is read by `?run_id=`."""
+    create sends that id in its body and hands out the run's and its artifact URI; a run is read by
+    `?run_id=`, searched by a POST, deleted by a POST; a model version's source must lie under its run's
+    artifact URI; artifacts are PUT under the run's id in their path (unchecked)."""
+
+    artifacts: dict
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        provider = super().fresh()
+        provider.artifacts = {}
+        return provider
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.body() or b"{}")
@@ -998,15 +1008,7 @@ class Tracking(Provider):
             experiment["runs"][run] = info
         self.send_json(200, {"run": {"info": info}})
 
-    artifacts: dict
-
-    @classmethod
-    def fresh(cls) -> type[Provider]:
-        provider = super().fresh()
-        provider.artifacts = {}
-        return provider
-
-    def do_PUT(self):  # noqa: N802  (an artifact, stored under the run's id in its path, unchecked)
+    def do_PUT(self):  # noqa: N802
         with self.lock:
             self.artifacts[self.path] = self.body()
         self.send_bytes(200)
