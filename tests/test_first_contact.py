@@ -1048,6 +1048,34 @@ def test_ids_that_bodies_and_paths_send_an_id_inside_a_uri_and_what_a_post_searc
     assert not [s for s in gone["providerStates"] if s["name"].endswith("does not exist")], gone["providerStates"]
 
 
+class Named(Provider):
+    """Experiments created by a name in the body, which stays taken for good (no delete, no reset): a
+    create of a taken name is refused (400); a tag is set on an experiment by the id its create handed out."""
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.body())
+        with self.lock:
+            if self.path == "/api/experiments/create":
+                if body["name"] in {e["name"] for e in self.store.values()}:
+                    return self.send_json(400, {"error_code": "RESOURCE_ALREADY_EXISTS"})
+                self.store[experiment := uuid.uuid4().hex[:8]] = {"name": body["name"], "tags": {}}
+                return self.send_json(200, {"experiment_id": experiment})
+            if (found := self.store.get(body["experiment_id"])) is None:
+                return self.send_json(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"})
+            found["tags"][body["key"]] = body["value"]
+        self.send_json(200, {})
+
+
+def test_a_setup_create_refused_for_a_name_an_earlier_interaction_took_is_sent_again_with_a_fresh_name(tmp_path):
+    def exercise(url):
+        created = send(url, "POST", "/api/experiments/create", json.dumps({"name": "harness-alpha"}).encode())
+        tag = {"experiment_id": json.loads(created[2])["experiment_id"], "key": "team", "value": "search"}
+        assert send(url, "POST", "/api/experiments/set-experiment-tag", json.dumps(tag).encode())[0] == 200
+
+    pact, result = first_contact(tmp_path, Named, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
 # -- a session id handed out in a header -------------------------------------------------------------
 
 

@@ -39,12 +39,13 @@ from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.states.provider_states import CHANGED_STATE, FOUND_STATES, MADE_STATE, SENT_STATE
 from recorder.states.timeline import CREATE
-from recorder.values import clock_now, value_at
+from recorder.values import clock_now, leaves, value_at
 
 TIMEOUT = 30
 # States whose setups replay writes found by value: one refused again (what an earlier interaction made and
 # nothing here can delete, a collection another state of the interaction made) may have done its work.
 BEST_EFFORT = (SENT_STATE, MADE_STATE, CHANGED_STATE)
+REFUSED_AS_TAKEN = (400, 409, 422)  # what a create of a name that is taken is answered
 MAX_REDIRECTS = 5
 
 
@@ -259,6 +260,8 @@ class Setup:
                 )
             self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
             fresh = self._send(step)
+            if fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and self._rename_sent(step):
+                fresh = self._send(step)  # a name an earlier interaction took and nothing frees: fresh, once more
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
@@ -365,11 +368,30 @@ class Setup:
             if not isinstance(value, str) or value not in self.leftovers or value in self.renamed:
                 continue
             if _chosen_name(value) and value not in self.handed_out | self.users:
-                stem, dot, ext = value.rpartition(".")
-                suffix = f"-{len(self.calls.groups)}"
-                self.renamed[value] = f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else value + suffix
+                self.renamed[value] = self._fresh(value)
                 renamed = True
         return renamed
+
+    def _fresh(self, name: str) -> str:
+        """The name with this interaction's number in it (before a file's extension)."""
+        stem, dot, ext = name.rpartition(".")
+        suffix = f"-{len(self.calls.groups)}"
+        return f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else name + suffix
+
+    def _rename_sent(self, step: dict) -> bool:
+        """Fresh names, for this interaction, for the names a POST chose in its body (an experiment's
+        `name`), as `_rename` does for a state's params. True when it named one afresh."""
+        if step["method"] != "POST":
+            return False
+        if "json" in step:
+            sent = [v for _, v in leaves(step["json"]) if isinstance(v, str)]
+        elif "text" in step and _form(dict(step.get("headers", []))):
+            sent = [v for _, v in parse_qsl(step["text"], keep_blank_values=True)]
+        else:
+            return False
+        fresh = {v for v in sent if v not in self.renamed and _chosen_name(v) and v not in self.handed_out | self.users}
+        self.renamed |= {v: self._fresh(v) for v in fresh}
+        return bool(fresh)
 
     def _created(self, path: str) -> bool:
         """Did the recording create `path` (a write answered 201 Created)?"""
