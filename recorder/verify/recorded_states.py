@@ -361,16 +361,20 @@ class Setup:
 
     def _rename(self, params: dict) -> bool:
         """Fresh names, for this interaction, for the leftovers among a state's params that the consumer
-        chose: not numbers, ids or digests, not values the provider handed out (the setup fetches those
-        fresh anyway), not accounts (their credentials name them). True when it named one afresh."""
-        renamed = False
-        for value in params.values():
-            if not isinstance(value, str) or value not in self.leftovers or value in self.renamed:
-                continue
-            if _chosen_name(value) and value not in self.handed_out | self.users:
-                self.renamed[value] = self._fresh(value)
-                renamed = True
-        return renamed
+        chose (`_renameable`). True when it named one afresh."""
+        fresh = [v for v in params.values() if isinstance(v, str) and v in self.leftovers and self._renameable(v)]
+        self.renamed |= {v: self._fresh(v) for v in fresh}
+        return bool(fresh)
+
+    def _renameable(self, value: str) -> bool:
+        """A name the consumer chose, not renamed yet: not a number, an id or a digest, not a value the provider
+        handed out (the setup fetches those fresh anyway), not an account (its credentials name it)."""
+        return (
+            value not in self.renamed
+            and _chosen_name(value)
+            and value not in self.handed_out
+            and value not in self.users
+        )
 
     def _fresh(self, name: str) -> str:
         """The name with this interaction's number in it (before a file's extension)."""
@@ -389,7 +393,7 @@ class Setup:
             sent = [v for _, v in parse_qsl(step["text"], keep_blank_values=True)]
         else:
             return False
-        fresh = {v for v in sent if v not in self.renamed and _chosen_name(v) and v not in self.handed_out | self.users}
+        fresh = [v for v in dict.fromkeys(sent) if self._renameable(v)]
         self.renamed |= {v: self._fresh(v) for v in fresh}
         return bool(fresh)
 
