@@ -115,7 +115,7 @@ class Timeline:
         # Writes that made something they did not name (answered with no id: `Ok.`), the latest few: a later
         # call beside them that is the first to hand out new ids (a list of uploaded torrents by the hash of
         # their files) lists what they made; a call answered otherwise after them may depend on what they
-        # changed (see _unnamed_makers, _changed_since).
+        # changed (see _unnamed_made, _changed_since).
         self.unnamed: deque[Step] = deque(maxlen=UNNAMED_MAX)
         # (method, path) -> (seq, status) of its latest call
         self.last_call: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
@@ -203,8 +203,8 @@ class Timeline:
         answers = reads or rpc_style and method == "POST" and 200 <= status < 300
         if answers and listing is None and (made := self._made_listed(ex, {s for need in needs for s in need.steps})):
             needs.append(made)
-        if makers := self._unnamed_makers(ex):  # it lists what uploads that named nothing made
-            needs.append(Need("made", (), makers, values=tuple(self._new_values(ex)[:1])))
+        if made := self._unnamed_made(ex):  # it lists what uploads that named nothing made
+            needs.append(made)
         if rpc_style and (changed := self._changed_since(ex)):
             needs.append(changed)
         needs = [
@@ -737,9 +737,9 @@ class Timeline:
         self.seq += 1
         if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
             self.slashed.add(norm(ex.path))
-        makers = self._unnamed_makers(ex)
+        unnamed = self._unnamed_made(ex)
         step = self.handed.step(self.seq, ex, redact)
-        step.after = self._made_then(ex) + makers
+        step.after = self._made_then(ex) + (unnamed.steps if unnamed else ())
         key = (ex.method.upper(), norm(ex.path))
         self.last_call.pop(key, None)
         self.last_call[key] = (self.seq, ex.status)
@@ -809,18 +809,18 @@ class Timeline:
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step
 
-    def _unnamed_makers(self, ex: Exchange) -> tuple[Step, ...]:
+    def _unnamed_made(self, ex: Exchange) -> Need | None:
         """For a successful call that is the first to hand out some id: the writes beside it (in its container)
         since the same call before, that made something they did not name (answered `Ok.`). Its new ids are
         what they made: a setup that replays the call, or needs what it answered, makes them first."""
         if not 200 <= ex.status < 300 or not self.unnamed:
-            return ()
+            return None
         path = norm(ex.path)
         before, parent = self.last_call.get((ex.method.upper(), path), (0, 0))[0], path.rpartition("/")[0]
         makers = [w for w in self.unnamed if w.seq > before and norm(w.path).rpartition("/")[0] == parent]
-        if not makers or not self._new_values(ex):
-            return ()
-        return tuple(makers[-MAKERS_MAX:])
+        if not makers or not (new := self._new_values(ex)):
+            return None
+        return Need("made", (), tuple(makers[-MAKERS_MAX:]), values=(new[0],))
 
     def _changed_since(self, ex: Exchange) -> Need | None:
         """The same call answered otherwise the time before (200, now 409 "queueing must be enabled"): the
