@@ -23,6 +23,8 @@ def test_credentials_in_headers_never_survive_redaction():
             ("Authorization", f"Bearer {JWT}"),
             ("Cookie", "sid=s3cr3t; theme=dark"),
             ("X-Api-Key", "k-123456"),
+            ("X-Auth-Key", "testing"),  # a v1 login's password (Swift's tempauth), short as it may be
+            ("X-Auth-User", "test:tester"),
             ("Accept", "application/json"),
             ("X-Debug", JWT),
         ),
@@ -34,11 +36,13 @@ def test_credentials_in_headers_never_survive_redaction():
         "Authorization": "Bearer <redacted>",
         "Cookie": "sid=<redacted>; theme=<redacted>",
         "X-Api-Key": "<redacted>",
+        "X-Auth-Key": "<redacted>",
+        "X-Auth-User": "test:tester",
         "Accept": "application/json",
         "X-Debug": "<redacted>",
     }
     assert dict(out.response_headers) == {"Set-Cookie": "sid=<redacted>"}
-    assert not any(s in repr(out) for s in (JWT, "s3cr3t", "k-123456", "n3w"))
+    assert not any(s in repr(out) for s in (JWT, "s3cr3t", "k-123456", "testing", "n3w"))
     assert r.found["request header Authorization"] == 1
 
 

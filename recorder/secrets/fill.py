@@ -123,17 +123,26 @@ def option(entry: dict) -> str:
 
 def made_by_recording(steps: list[dict]) -> set[str]:
     """Secrets the recording set, so any value will do: sent in a body, query or form by a setup step (in
-    recorded order) before any login sent it. A login (a POST answered 200 that hands a credential out)
-    sends a password the provider already held (an administrator's): that one must be given."""
-    made, seen = set(), set()
+    recorded order) before any login sent it."""
+    return {name for name, login in _first_senders(steps).items() if not login}
+
+
+def held_before(steps: list[dict]) -> set[str]:
+    """Secrets a login (a POST answered 200 that hands a credential out) sent before any other request:
+    a password the provider already held (an administrator's), which must be given even where a later
+    request of the recording set it again."""
+    return {name for name, login in _first_senders(steps).items() if login}
+
+
+def _first_senders(steps: list[dict]) -> dict[str, bool]:
+    """Each secret sent in a body, query or form -> whether the first step to send it was a login."""
+    first: dict[str, bool] = {}
     for step in steps:
-        login = step.get("issues") and step.get("method") == "POST" and step.get("status") == 200
+        login = bool(step.get("issues")) and step.get("method") == "POST" and step.get("status") == 200
         for e in step.get("secrets", []):
-            if e.get("in") != "header" and e["secret"] not in seen:
-                seen.add(e["secret"])
-                if not login:
-                    made.add(e["secret"])
-    return made
+            if e.get("in") != "header":
+                first.setdefault(e["secret"], login)
+    return first
 
 
 def fill_step(step: dict, secrets: Secrets, issued: dict[str, str] | None = None) -> dict:

@@ -40,6 +40,7 @@ from recorder.secrets.signing import SECRET_FIELD, entry_fields, signature
 from recorder.values import set_cookie
 
 PLACEHOLDER = "<redacted>"
+MAX_HEADER_VALUES = 10_000  # response header values remembered, to know a request header that sends one back
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
 # The kind a token says it is (`dstok_`, `ghp_`, `xoxb-`, `sk_live_`): no secret, and a provider may tell
 # tokens apart by it, so a made-up one for a refused request must carry it to be refused the same way.
@@ -194,6 +195,7 @@ class Redactor:
         self._luhn = any(p.luhn for p in rules.secret_patterns)
         self.secret_names = SecretNames()
         self._named: list[tuple] = []  # the request's secrets, while one exchange is redacted
+        self._header_values: set[tuple[str, str]] = set()  # (name, value) of response headers seen (bounded)
 
     # -- what is a secret --------------------------------------------------------------------------
 
@@ -316,7 +318,12 @@ class Redactor:
     def _headers(self, headers: Headers, side: str) -> Headers:
         out = []
         for name, value in headers:
-            if self.secret_header(name, side):
+            if side == "response" and len(self._header_values) < MAX_HEADER_VALUES:
+                self._header_values.add((name.lower(), value))
+            # A request header named like a secret (`X-Auth-Key`) is one, unless it sends back what a response
+            # header of that name handed out (a session id, which the verification fetches fresh).
+            named = side == "request" and self.secret_name(name) and (name.lower(), value) not in self._header_values
+            if self.secret_header(name, side) or named:
                 self.found[f"{side} header {name}"] += 1
                 self._name_header(side, name, value)
                 value = redact_header_value(name, value)

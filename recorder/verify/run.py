@@ -14,7 +14,7 @@ from typing import Any
 
 from recorder.files import load_pact
 from recorder.pact.core_verifier import LocalServer, output_parked, verdict, verifier
-from recorder.secrets.fill import Secrets, fill_request, option, where
+from recorder.secrets.fill import Secrets, fill_request, held_before, option, where
 from recorder.secrets.signing import ENVIRONMENT, signed
 from recorder.verify import provider_relay
 from recorder.verify.recorded_states import Setup
@@ -146,7 +146,7 @@ def secret_entries(doc: dict, pact_path: Path) -> dict[str, list[dict]]:
 def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
     """Every secret the setups and the interactions need must have a value before a request is sent."""
     doc = load_pact(pact_path)
-    secrets.made |= made_in_pact(doc, pact_path)
+    secrets.made |= made_in_pact(doc, pact_path) - held_before(recorded.in_order)
     needed: dict[str, list[str]] = {}
     keys: set[str] = set()  # names of signing keys: the scheme's environment gives them too
     sources = [(repr(d), es) for d, es in secret_entries(doc, pact_path).items()]
