@@ -94,6 +94,19 @@ def test_every_response_reaches_the_client_byte_identical(recorder, body, compre
     assert recorder.proc.poll() is None  # still serving
 
 
+def test_a_header_name_in_utf8_reaches_the_provider_as_it_would_directly(recorder):
+    # (object stores take metadata names as the user wrote them; mitmproxy's own check answered 400)
+    parts = urlsplit(recorder.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.putrequest("POST", "/echo")
+    conn.putheader("Content-Length", "2")
+    conn.putheader("x-object-meta-\N{THUMBS UP SIGN}".encode(), b"yes")
+    conn.endheaders(b"ok")
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, b"ok")
+    conn.close()
+
+
 def test_sigterm_under_load_keeps_every_exchange_the_client_saw(echo, tmp_path):
     proxy = procs.start(recorder_args(echo, tmp_path))
     done, stop, flowing = [], threading.Event(), threading.Event()
