@@ -33,6 +33,7 @@ HTTP_DATE = (
     "^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     "[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$"
 )
+UNIX_TIME = r"^[0-9]{10}(\.[0-9]{1,9})?$"  # seconds since 1970, 2001 to 2286, a fraction after them
 PRESENT = "^.+$"
 DECIDED_MAX = 10_000
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -146,6 +147,10 @@ def inferred_regex(values: list[str], paths: PathRules | None = None) -> tuple[s
     """A response header no rule names, judged by its values: None keeps what was seen."""
     if all(_INT.match(v) for v in values):
         return INTEGER, "integers"
+    if all(re.match(HTTP_DATE, v) for v in values):
+        return HTTP_DATE, "HTTP dates"
+    if all(re.match(UNIX_TIME, v) for v in values):
+        return UNIX_TIME, "Unix times"
     if all(_URL.match(v) or v.lstrip().startswith("<") for v in values) and any("/" in v for v in values):
         return resource_regex(values, paths), "URLs"
     if len({frozenset(_items(v)) for v in values}) == 1 and len({tuple(_items(v)) for v in values}) > 1:
