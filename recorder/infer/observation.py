@@ -582,7 +582,8 @@ def request_generators(ex: Exchange, uses: dict[Location, tuple[str, str]]) -> d
         if where[0] == "query":
             out.setdefault("query", {})[where[1]] = _expression(name) | around
         elif where[0] == "header" and (recorded := ex.request_header(where[1])) is not None:
-            out.setdefault("header", {})[where[1]] = _expression(name) | {
+            as_sent = next(k for k, _ in ex.request_headers if k.lower() == where[1].lower())  # one name, one line
+            out.setdefault("header", {})[as_sent] = _expression(name) | {
                 "expression": recorded.replace(value, f"${{{name}}}", 1)
             }
         elif where[0] == "body" and (at := _json_path(where[1:])) is not None:

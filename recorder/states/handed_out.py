@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recorder.model import Exchange
+from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.steps import Step, made_it
 from recorder.values import READ, Location, body_values, header_values, request_values, response_values
 
@@ -73,7 +74,9 @@ class HandedOut:
             self._remember(self.sent, value, None)
         share = self._shared
         found = response_values(ex) if redact is None else header_values(ex)
-        step = Step.of(seq, ex, {share(w): share(v) for w, v in found.items() if v not in self.sent})
+        # (a redacted value is no id: a token handed out as a secret is fetched fresh as one)
+        kept = {share(w): share(v) for w, v in found.items() if v not in self.sent and PLACEHOLDER not in v}
+        step = Step.of(seq, ex, kept)
         self._produced(step, step.produced)
         if redact is not None and ex.response_body:
             self._unread[step] = (ex, redact)

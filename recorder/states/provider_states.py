@@ -32,8 +32,9 @@ VALUES_STATE = "values handed out by earlier responses"
 SENT_STATE = "values sent by earlier requests"
 MADE_STATE = "what earlier writes handed out exists"
 CHANGED_STATE = "what earlier writes changed"
+CHOSEN_STATE = "the names it chooses are free"
 # states of values and writes found in traffic, not of resources
-FOUND_STATES = (VALUES_STATE, SENT_STATE, MADE_STATE, CHANGED_STATE)
+FOUND_STATES = (VALUES_STATE, SENT_STATE, MADE_STATE, CHANGED_STATE, CHOSEN_STATE)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ def _state(need: Need, response: Any) -> ProviderState:
     if need.kind == "changed":
         params = {name: param_value(value) for name, value in need.values}
         return ProviderState(CHANGED_STATE, tuple(sorted(params.items())), need.steps)
+    if need.kind == "chosen":
+        params = {name: param_value(value) for name, value in need.values}
+        return ProviderState(CHOSEN_STATE, tuple(sorted(params.items())))
     if need.kind == "made":
         params = {name: param_value(value) for name, value in need.values}
         return ProviderState(MADE_STATE, tuple(sorted(params.items())), need.steps)

@@ -17,13 +17,14 @@ the steps since its latest creation, at most MAX_HISTORY) and by a fixed number 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from recorder.model import NO_BODY, Exchange
 from recorder.secrets.redact import PLACEHOLDER
@@ -61,6 +62,7 @@ MAX_WRITTEN = 2_000  # values sent by successful writes remembered (see Timeline
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
 ISSUERS_MAX = 4  # steps that handed out the same secret remembered per secret (see Timeline.issuers)
 UNNAMED_MAX = 16  # writes that named nothing they made remembered (see Timeline.unnamed)
+ACTED_MAX = 6  # the latest calls on a handed-out id a call on it is set up with (see Timeline.acted_on)
 MAKERS_MAX = 4  # of those, the ones a call that hands out new ids needs at most
 _PARTS = re.compile(r"[/:?&=,;@#\s]+")  # what separates the parts of a URI or a list in one value
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
@@ -117,8 +119,11 @@ class Timeline:
         # their files) lists what they made; a call answered otherwise after them may depend on what they
         # changed (see _unnamed_made, _changed_since).
         self.unnamed: deque[Step] = deque(maxlen=UNNAMED_MAX)
-        # (method, path) -> (seq, status) of its latest call
-        self.last_call: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
+        # A handed-out id -> the successful writes since that sent it back (RPC style: `{"experiment_id": "3"}`
+        # to `/experiments/delete`, then `/restore`): the id is the resource, and these are its history.
+        self.acted_on: OrderedDict[str, deque[Step]] = OrderedDict()
+        # the same call (method, path, query, body) -> (seq, status) of its latest time
+        self.last_call: OrderedDict[tuple, tuple[int, int]] = OrderedDict()
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -161,6 +166,9 @@ class Timeline:
         if listing is not None and (not resources or resources[-1].kind == "exists"):
             needs.append(listing)
         uses, clocks = self._uses(ex, chain, levels)
+        # A call whose path names no known resource (RPC style: `/runs/search`, `/torrents/bottomPrio`) is about
+        # what its values name.
+        rpc_style = not chain
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
             steps = self.handed.producers([value for _, value in derived], covered)
@@ -189,6 +197,8 @@ class Timeline:
                 elif step.method not in READ:
                     loose.append(step)
             loose += self._fed_since(ex, [value for _, value in derived], {*covered, *steps})
+            if rpc_style:
+                loose += self._acted_on_since(ex, [value for _, value in derived], {*covered, *steps, *loose})
             needs.append(
                 Need(
                     "values", (), tuple(sorted(loose, key=lambda s: s.seq)), values=tuple(derived), clock=tuple(clocks)
@@ -196,10 +206,8 @@ class Timeline:
             )
         if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
             needs.append(sent)
-        # A call whose path names no known resource (RPC style: `/runs/search`, `/torrents/bottomPrio`) is about
-        # what its values name: a POST answers like a read (a search sent as one), and when it answered
-        # otherwise before, the writes since then that named nothing (a preference set) decided it.
-        rpc_style = not chain
+        # In RPC style a POST answers like a read (a search sent as one), and when a call answered otherwise
+        # before, the writes since then that named nothing (a preference set) decided it.
         answers = reads or rpc_style and method == "POST" and 200 <= status < 300
         if answers and listing is None and (made := self._made_listed(ex, {s for need in needs for s in need.steps})):
             needs.append(made)
@@ -207,6 +215,8 @@ class Timeline:
             needs.append(made)
         if rpc_style and (changed := self._changed_since(ex)):
             needs.append(changed)
+        if rpc_style and method == "POST" and 200 <= status < 300 and (chosen := self._chosen(ex, uses)):
+            needs.append(chosen)
         needs = [
             replace(n, steps=self._prerequisites(n)) if n.kind != "absent" and n.steps else n
             for n in (self._fed_into(n, ex) for n in needs)
@@ -379,6 +389,10 @@ class Timeline:
                     found.add(writer)
                 else:
                     found |= self._made_named(value, norm(step.path), step.seq)
+            # and what made a resource it names by its path in its query or body (an index's base `user/dev`)
+            found |= {
+                s for p in self._paths_sent(step_exchange(step)) for s in self.resources[p].history if s.seq < step.seq
+            }
             queue += found - wanted
             wanted |= found
         return steps if len(wanted) == len(steps) else tuple(sorted(wanted, key=lambda s: s.seq))
@@ -426,9 +440,32 @@ class Timeline:
             values |= response_names(ex.response_json)
         listed = set(dict(listing.values)["ids"]) if listing else set()
         named = self._named_elsewhere(path, values - listed) | self._header_paths(ex.request_headers)
+        named |= self._paths_sent(ex)
         named = {p for p in named if p not in chain and not _within(path, p) and not _within(p, path)}
+        if ex.method.upper() not in READ:  # an item a write to its collection names in its body (a create refused 409)
+            named |= self._items_named(path, set(query_and_body(ex).values()) - listed)
         nearest = sorted(named, key=lambda p: (-_shared_depth(p, path), p))
         return self._all_within(nearest[:MAX_NAMED], chain)
+
+    def _paths_sent(self, ex: Exchange) -> set[str]:
+        """Existing resources a request's query or body values name by their path from the provider's root: a
+        URL, an absolute path, or one without its leading slash (`{"bases": "user/dev"}`). (A path relative to the
+        request's own, a document's `_design/test` in a bulk write, is an item of its container: `_listed`.)"""
+        found = set()
+        for value in query_and_body(ex).values():
+            if "/" not in value.strip("/") or len(value) > 1000:
+                continue
+            path = norm(resolve("/", value) if "://" in value else "/" + value.lstrip("/"))
+            if (res := self.resources.get(path)) is not None and res.exists and path != norm(ex.path):
+                found.add(path)
+        return found
+
+    def _items_named(self, path: str, values: set[str]) -> set[str]:
+        """The existing items right below `path` whose own name is one of `values`."""
+        base = path.rstrip("/") + "/"
+        candidates = {norm(base + v) for v in values if len(v) >= 3 and "/" not in v}
+        candidates |= {norm(base + quote(v, safe="")) for v in values if len(v) >= 3}
+        return {p for p in candidates if (res := self.resources.get(p)) is not None and res.exists}
 
     def _named_elsewhere(self, path: str, values: set[str]) -> set[str]:
         """The existing resources outside `path` and its containers that `values` name: of those with one
@@ -698,12 +735,7 @@ class Timeline:
                 word = singular(segs[where[1] - 1]) if where[1] > 0 else "item"
             else:
                 word = where[1].lower() if where[0] == "header" else str(where[-1])
-            base = _param_name(word)
-            name, n = base, 2
-            while name in taken:
-                name, n = f"{base}_{n}", n + 1
-            taken.add(name)
-            return name
+            return _unique(_param_name(word), taken)
 
         for where, value in request_values(ex).items():
             if where in out:
@@ -740,14 +772,18 @@ class Timeline:
         unnamed = self._unnamed_made(ex)
         step = self.handed.step(self.seq, ex, redact)
         step.after = self._made_then(ex) + (unnamed.steps if unnamed else ())
-        key = (ex.method.upper(), norm(ex.path))
+        key = _call(ex)
         self.last_call.pop(key, None)
         self.last_call[key] = (self.seq, ex.status)
         if len(self.last_call) > MAX_RESOURCES:
             self.last_call.popitem(last=False)
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
+        if again := [v for v in step.produced.values() if v in self.acted_on]:
+            self._relisted(ex, again)
+        sends_handed = False
         if ok and method not in READ:
             self._wrote(step)
+            sends_handed = self._acted(step, ex)
             segs = segments(path)
             for i in range(1, len(segs)):
                 self.implicit.setdefault("/" + "/".join(segs[:i]), step)
@@ -756,7 +792,9 @@ class Timeline:
                 res.exists = False
             return step
         rpc = bool(body_operation(ex.request_json))  # a call to an RPC endpoint: its path is no resource
-        if method == "POST" and not step.produced and not ex.issued and not rpc and created_child(ex) is None:
+        # (a call that sent an id handed out before acted on what it names: it made nothing new)
+        names_nothing = not step.produced and not ex.issued and not rpc and not sends_handed
+        if method == "POST" and names_nothing and created_child(ex) is None:
             self.unnamed.append(step)
         if rpc:
             pass
@@ -809,23 +847,80 @@ class Timeline:
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
         return step
 
+    def _chosen(self, ex: Exchange, uses: dict[Location, tuple[str, str]]) -> Need | None:
+        """The names an RPC-style call chose itself (`{"name": "alpha"}` to `/experiments/create`): body, form or
+        query values with letters that no earlier write sent, no response handed out and no resource has, not
+        ids, not its operation. No path names
+        what it made, so no undo frees them: a verification gives them fresh values where an earlier
+        interaction's setup took them, as state params its request gets through generators (added to `uses`)."""
+        taken = {name for name, _ in uses.values()}
+        found = []
+        if created_child(ex) is not None:  # what it made has a path: its name is that resource's
+            return None
+        operation = body_operation(ex.request_json)
+        for where, value in _sent_values(ex).items():
+            if where in uses or value in self.written or value in self.handed or value in self.by_name:
+                continue
+            if _id_like(value) or value == operation or not any(c.isalpha() for c in value):
+                continue
+            uses[where] = (name := _unique(_param_name(str(where[-1])), taken), value)
+            found.append((name, value))
+        return Need("chosen", (), (), values=tuple(found)) if found else None
+
+    def _acted(self, step: Step, ex: Exchange) -> bool:
+        """Remember a successful write among the calls on each id it sent back that a response handed out
+        before (not a read sent as a POST: it answered with data); whether it sent one."""
+        acted, reads = False, _answers_data(ex)
+        for value in dict.fromkeys(query_and_body(ex).values()):
+            if (producer := self.handed.producer(value)) is not None and producer.seq < step.seq:
+                acted = True
+                if not reads and "/" not in value:  # (a handle with a path, a queue's URL, is fed: _fed_since)
+                    self.acted_on.setdefault(value, deque(maxlen=FED_MAX)).append(step)
+                    self.acted_on.move_to_end(value)
+        while len(self.acted_on) > MAX_WRITTEN:
+            self.acted_on.popitem(last=False)
+        return acted
+
+    def _relisted(self, ex: Exchange, values: list[str]) -> None:
+        """Ids with a history of calls that a response named again unasked (a listing, not a read of that id):
+        made again by the writes that named nothing since the last of those calls (deleted, then uploaded
+        again), if there were any; their history starts over from those writes."""
+        asked = {*query_and_body(ex).values(), *(unquote(s) for s in segments(ex.path))}
+        for value in values:
+            if value not in asked and (remade := [w for w in self.unnamed if w.seq > self.acted_on[value][-1].seq]):
+                self.acted_on[value] = deque(remade[-MAKERS_MAX:], maxlen=FED_MAX)
+
+    def _acted_on_since(self, ex: Exchange, values: list[str], covered: set[Step]) -> list[Step]:
+        """For a call on handed-out ids in RPC style (no path names a resource): what the calls since each id was
+        last handed out did to it (a tag set, a delete before a restore), replayed in order: the latest ACTED_MAX,
+        and older ones that also sent another value this call sends (the tag's key a delete of it names)."""
+        sent = {v for v in query_and_body(ex).values() if len(v) >= 3 and v.lower() not in _COMMON}
+        found: set[Step] = set()
+        for value in values:
+            since = producer.seq if (producer := self.handed.producer(value)) is not None else 0
+            calls = [c for c in self.acted_on.get(value, ()) if c.seq > since and c not in covered]
+            found |= set(calls[-ACTED_MAX:])
+            found |= {c for c in calls if (sent - {value}) & set(query_and_body(step_exchange(c)).values())}
+        return sorted(found, key=lambda s: s.seq)
+
     def _unnamed_made(self, ex: Exchange) -> Need | None:
         """For a successful call that is the first to hand out some id: the writes beside it (in its container)
         since the same call before, that made something they did not name (answered `Ok.`). Its new ids are
         what they made: a setup that replays the call, or needs what it answered, makes them first."""
-        if not 200 <= ex.status < 300 or not self.unnamed:
+        if not 200 <= ex.status < 300 or ex.status == 201 or not self.unnamed:
             return None
         path = norm(ex.path)
-        before, parent = self.last_call.get((ex.method.upper(), path), (0, 0))[0], path.rpartition("/")[0]
+        before, parent = self.last_call.get(_call(ex), (0, 0))[0], path.rpartition("/")[0]
         makers = [w for w in self.unnamed if w.seq > before and norm(w.path).rpartition("/")[0] == parent]
-        if not makers or not (new := self._new_values(ex)):
+        # (ids listed, as items of a list: a single object with a new id is what the call made itself)
+        if not makers or not (new := self._new_listed(ex)):
             return None
         return Need("made", (), tuple(makers[-MAKERS_MAX:]), values=(new[0],))
 
     def _changed_since(self, ex: Exchange) -> Need | None:
         """The same call answered otherwise the time before (200, now 409 "queueing must be enabled"): the
         writes since then that made nothing they named (a preference set) changed what decides it."""
-        seq, status = self.last_call.get((ex.method.upper(), norm(ex.path)), (0, ex.status))
+        seq, status = self.last_call.get(_call(ex), (0, ex.status))
         if status == ex.status:
             return None
         writes = [w for w in self.unnamed if w.seq > seq][-MAKERS_MAX:]
@@ -835,10 +930,15 @@ class Timeline:
             "changed", (), tuple(writes), values=(("writes", ", ".join(f"{w.method} {w.path}" for w in writes)),)
         )
 
-    def _new_values(self, ex: Exchange) -> list[tuple[str, str]]:
-        """(name, value) of the ids `ex`'s response hands out that no response handed out and no request sent before."""
+    def _new_listed(self, ex: Exchange) -> list[tuple[str, str]]:
+        """(name, value) of the ids `ex`'s response lists (as items of a list) that no response handed out and no
+        request sent before."""
         handed, sent = self.handed.values, self.handed.sent
-        return [(str(w[-1]), v) for w, v in response_values(ex).items() if v not in handed and v not in sent]
+        return [
+            (str(w[-1]), v)
+            for w, v in response_values(ex).items()
+            if v not in handed and v not in sent and any(isinstance(k, int) for k in w)
+        ]
 
     def _container(self, path: str) -> str:
         """The nearest known resource a path is within (`/db` for `/db/_bulk_docs`), else its parent."""
@@ -891,6 +991,27 @@ def _sent_values(ex: Exchange) -> dict[Location, str]:
         # an item of a list (members, grants) names nothing, unless it is an id (the blobs a manifest lists)
         and (not any(isinstance(k, int) for k in where[1:]) or _id_like(v))
     }
+
+
+def _answers_data(ex: Exchange) -> bool:
+    """Did the response answer with data (a read sent as a POST), not only that it was done (`{}`, `Ok.`)?"""
+    if ex.response_json is not NO_BODY:
+        return ex.response_json not in ({}, [], None)
+    return len(ex.response_body.strip()) > 16
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    """`base`, or `base_2`, `base_3`, ... whichever is not taken yet; taken from now on."""
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _call(ex: Exchange) -> tuple:
+    """What makes two requests the same call: a search by another query or a call with another body is not."""
+    return ex.method.upper(), norm(ex.path), tuple(sorted(ex.query)), hashlib.sha1(ex.request_body).digest()
 
 
 def _id_like(value: str) -> bool:

@@ -37,7 +37,7 @@ import yaml
 from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
-from recorder.states.provider_states import CHANGED_STATE, FOUND_STATES, MADE_STATE, SENT_STATE
+from recorder.states.provider_states import CHANGED_STATE, CHOSEN_STATE, FOUND_STATES, MADE_STATE, SENT_STATE
 from recorder.states.timeline import CREATE
 from recorder.values import clock_now, leaves, value_at
 
@@ -101,6 +101,15 @@ def _chosen_name(value: str) -> bool:
     random-looking (an id, a digest: content-addressed names cannot change)."""
     plain = 2 <= len(value) <= 100 and any(c.isalpha() for c in value) and not set(value) & set("/ :")
     return plain and not looks_random(value)
+
+
+def _names_sent(step: dict) -> list[str]:
+    """The strings a step sent in its JSON or form body."""
+    if "json" in step:
+        return [v for _, v in leaves(step["json"]) if isinstance(v, str)]
+    if "text" in step and _form(dict(step.get("headers", []))):
+        return [v for _, v in parse_qsl(step["text"], keep_blank_values=True)]
+    return []
 
 
 def _form(headers: dict[str, str]) -> bool:
@@ -193,7 +202,7 @@ class Setup:
 
     def _next_interaction(self, first: bool) -> None:
         if not first:  # the provider starts empty
-            if self.restart is not None or self.reset_url or self.recorded.reset is not None or self.fresh_names:
+            if self._resets or self.fresh_names:
                 self._made.clear()
             if self.restart is not None:
                 self.restart()
@@ -209,13 +218,18 @@ class Setup:
         self.issued.clear()
         self._ran.clear()
 
+    @property
+    def _resets(self) -> bool:
+        """Is the provider emptied between interactions (a restart, a reset request)?"""
+        return self.restart is not None or bool(self.reset_url) or self.recorded.reset is not None
+
     def _setup(self, name: str, params: dict) -> dict:
         entry = self.recorded.find(name, params)
         if entry is None:
             self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
             return {}
         absent = entry.get("absent")
-        if (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
+        if (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES or name == CHOSEN_STATE:
             self._rename(params)
         if absent and self.recorded.reset is None and not self.reset_url:
             gone = self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
@@ -264,6 +278,8 @@ class Setup:
                 fresh = self._send(step)  # a name an earlier interaction took and nothing frees: fresh, once more
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
+                if step["method"] == "POST" and not self._resets:  # names it chose stay taken: nothing frees them
+                    self.leftovers |= {v for v in _names_sent(step) if self._renameable(v)}
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
                 return (
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
@@ -377,23 +393,18 @@ class Setup:
         )
 
     def _fresh(self, name: str) -> str:
-        """The name with this interaction's number in it (before a file's extension)."""
-        stem, dot, ext = name.rpartition(".")
+        """The name with this interaction's number in its first part: before the first dot (a file's extension,
+        a domain's other labels: `notes.txt` -> `notes-7.txt`, `test.org.` -> `test-7.org.`)."""
+        stem, dot, rest = name.partition(".")
         suffix = f"-{len(self.calls.groups)}"
-        return f"{stem}{suffix}.{ext}" if dot and stem and ext.isalpha() else name + suffix
+        return f"{stem}{suffix}{dot}{rest}" if stem else name + suffix
 
     def _rename_sent(self, step: dict) -> bool:
         """Fresh names, for this interaction, for the names a POST chose in its body (an experiment's
         `name`), as `_rename` does for a state's params. True when it named one afresh."""
         if step["method"] != "POST":
             return False
-        if "json" in step:
-            sent = [v for _, v in leaves(step["json"]) if isinstance(v, str)]
-        elif "text" in step and _form(dict(step.get("headers", []))):
-            sent = [v for _, v in parse_qsl(step["text"], keep_blank_values=True)]
-        else:
-            return False
-        fresh = [v for v in dict.fromkeys(sent) if self._renameable(v)]
+        fresh = [v for v in dict.fromkeys(_names_sent(step)) if self._renameable(v)]
         self.renamed |= {v: self._fresh(v) for v in fresh}
         return bool(fresh)
 
