@@ -1173,8 +1173,14 @@ def test_a_create_refused_for_a_name_its_body_takes_again_is_set_up_with_that_it
 
 
 class Bases(Provider):
-    """Indexes that inherit from others named by their path in the body (`{"bases": "ada/dev"}`): a base that
-    does not exist is refused (400). No reset: a delete undoes an index."""
+    """Indexes that inherit from others named by their path in the body (`{"bases": "ada/dev"}`, or a PATCH
+    of settings `["bases=ada/dev,ada/mirror"]`): a base that does not exist is refused (400). No reset: a
+    delete undoes an index."""
+
+    def do_PATCH(self):  # noqa: N802
+        settings = dict(item.partition("=")[::2] for item in json.loads(self.body()))
+        self.body = lambda: json.dumps({"bases": settings.get("bases", "")}).encode()
+        self.do_PUT()
 
     def do_PUT(self):  # noqa: N802
         bases = [b for b in json.loads(self.body()).get("bases", "").split(",") if b]
@@ -1200,14 +1206,20 @@ def test_a_resource_a_body_names_by_its_path_is_made_before_the_request_and_its_
         assert send(url, "PUT", "/ada/dev", b"{}")[0] == 200
         assert send(url, "PUT", "/ada/dev2", json.dumps({"bases": "ada/dev"}).encode())[0] == 200
         assert send(url, "GET", "/ada/dev2")[0] == 200
+        assert send(url, "PUT", "/ada/mirror", b"{}")[0] == 200
+        assert send(url, "PATCH", "/ada/dev2", json.dumps(["bases=ada/dev,ada/mirror"]).encode())[0] == 200
 
     pact, result = first_contact(tmp_path, Bases, exercise)
     assert green(result), result.stdout + result.stderr
     states = yaml.safe_load((tmp_path / "pacts" / PACT_NAME.replace(".json", ".states.yaml")).read_text())
-    setups = {i: [states["steps"][n]["path"] for n in st["setup"]] for st in states["states"] if "setup" in st
-              for i in st["interactions"]}  # fmt: skip
+    setups: dict[str, list[str]] = {}  # interaction -> the paths its states' setups write, in order
+    for st in states["states"]:
+        for i in st["interactions"]:
+            setups.setdefault(i, []).extend(states["steps"][n]["path"] for n in st.get("setup", []))
     assert setups["GET /ada/dev2 returns 200"] == ["/ada/dev", "/ada/dev2"], setups
     assert setups["PUT /ada/dev2 returns 200"] == ["/ada/dev"], setups
+    # a setting in a list (`bases=a,b`) names its resources too
+    assert {"/ada/dev", "/ada/mirror"} <= set(setups["PATCH /ada/dev2 returns 200"]), setups
 
 
 # -- a session id handed out in a header -------------------------------------------------------------

@@ -452,12 +452,14 @@ class Timeline:
         URL, an absolute path, or one without its leading slash (`{"bases": "user/dev"}`). (A path relative to the
         request's own, a document's `_design/test` in a bulk write, is an item of its container: `_listed`.)"""
         found = set()
-        for value in query_and_body(ex).values():
-            if "/" not in value.strip("/") or len(value) > 1000:
+        for sent in query_and_body(ex).values():
+            if len(sent) > 1000:
                 continue
-            path = norm(resolve("/", value) if "://" in value else "/" + value.lstrip("/"))
-            if (res := self.resources.get(path)) is not None and res.exists and path != norm(ex.path):
-                found.add(path)
+            # (a value may be a setting, `bases=user/mirror`, or a list of them)
+            for value in {sent, *sent.rpartition("=")[2].split(",")} if "/" in sent.strip("/") else ():
+                path = norm(resolve("/", value) if "://" in value else "/" + value.strip().lstrip("/"))
+                if (res := self.resources.get(path)) is not None and res.exists and path != norm(ex.path):
+                    found.add(path)
         return found
 
     def _items_named(self, path: str, values: set[str]) -> set[str]:
