@@ -216,3 +216,14 @@ def test_a_body_labelled_text_that_is_not_utf8_goes_through_byte_for_byte():
     )
     out = redactor().exchange(ex)
     assert out.response_body == data.replace(JWT.encode(), PLACEHOLDER.encode())
+
+
+def test_an_empty_value_is_no_secret_and_a_bare_key_after_it_is_redacted_whole():
+    # A config answer holds `"password": ""` (none set); a later request sends its API key bare (no scheme).
+    r = redactor()
+    config = r.exchange(exchange(body={"gui": {"password": "", "apiKey": ""}}))
+    assert json.loads(config.response_body) == {"gui": {"password": "", "apiKey": ""}}
+    request = r.exchange(exchange(request_headers=(("X-Api-Key", "kP3vQx9TzL2mWn8R"),)))
+    assert dict(request.request_headers)["X-Api-Key"] == PLACEHOLDER
+    assert "kP3vQx9TzL2mWn8R" not in repr(request)
+    assert all("prefix" not in dict(e) for e in request.secrets), request.secrets

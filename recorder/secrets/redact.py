@@ -157,7 +157,7 @@ class SecretNames:
                 )
         if header.lower() == "cookie" and (cookies := self._issued_cookies(value)):
             return ("in", "header"), ("key", header), ("secret", cookies[0][1]), ("cookies", cookies), ("issued", True)
-        if credentials in self._by_value and self._by_value[credentials] in self.issued:  # Bearer <a token>
+        if credentials and self._by_value.get(credentials) in self.issued:  # Bearer <a token> (never a bare value)
             return (
                 ("in", "header"),
                 ("key", header),
@@ -373,8 +373,9 @@ class Redactor:
         cursor, secret_name, _ = self._name_facts(name)
         if cursor:
             return False
-        if isinstance(value, str):
-            return value != PLACEHOLDER and (secret_name or self.secret_value(value, name) is not None)
+        if isinstance(value, str):  # (an empty value hides nothing: a config's unset password stays "")
+            hidden = value.strip() not in ("", PLACEHOLDER)
+            return hidden and (secret_name or self.secret_value(value, name) is not None)
         return secret_name and isinstance(value, (int, float)) and not isinstance(value, bool)
 
     def _secret_item(self, value: Any, name: str | None) -> bool:
