@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
+from recorder.formats import multipart
 from recorder.model import NO_BODY, Exchange
 from recorder.urls import resolve
 
@@ -260,6 +262,28 @@ def form_values(ex: Exchange) -> dict[Location, str]:
     return {("form", k): v for k, v in parse_qsl(text, keep_blank_values=True)}
 
 
+MULTIPART_FIELD_MAX = 200  # bytes of a multipart part without a file name read as a field's value
+
+
+def multipart_values(ex: Exchange) -> dict[Location, str]:
+    """The fields and file names of a multipart/form-data request (an upload's `name`, `version` and the
+    file's name): what the upload names, for the requests that later name it."""
+    if not ex.request_body or (mark := multipart.boundary(ex.request_header("content-type"))) is None:
+        return {}
+    try:
+        parts = multipart.parse(ex.request_body, mark)
+    except ValueError:
+        return {}
+    out: dict[Location, str] = {}
+    for part in parts:
+        if part.filename:
+            out[("multipart", part.name, "filename")] = part.filename
+        elif part.name and len(part.content) <= MULTIPART_FIELD_MAX:
+            with suppress(UnicodeDecodeError):
+                out.setdefault(("multipart", part.name), part.content.decode("utf-8"))
+    return out
+
+
 def leaves(value: Any, path: tuple = ()):
     stack, seen = [(path, value)], 0
     while stack and seen < MAX_LEAVES:
@@ -412,7 +436,7 @@ def clock_now(kind: str, offset: float, now: float) -> str:
 
 def query_and_body(ex: Exchange) -> dict[Location, str]:
     """Every query value, form field and JSON body leaf (request_values keeps only the distinctive JSON ones)."""
-    out: dict[Location, str] = {("query", k): v for k, v in ex.query} | form_values(ex)
+    out: dict[Location, str] = {("query", k): v for k, v in ex.query} | form_values(ex) | multipart_values(ex)
     body = ex.request_json
     if body is not NO_BODY:
         out |= {

@@ -1222,6 +1222,81 @@ def test_a_resource_a_body_names_by_its_path_is_made_before_the_request_and_its_
     assert {"/ada/dev", "/ada/mirror"} <= set(setups["PATCH /ada/dev2 returns 200"]), setups
 
 
+class Devices(Provider):
+    """Connections keyed by the ids of the devices, and this instance's own id is new for every server."""
+
+    def do_GET(self):  # noqa: N802
+        me = self.store.setdefault("id", uuid.uuid4().hex.upper())
+        self.send_json(200, {"connections": {me: {"connected": True, "address": "127.0.0.1:22000"}}, "myID": me})
+
+
+def test_an_object_keyed_by_ids_is_a_map_whose_keys_match_by_their_format(tmp_path):
+    def exercise(url):
+        assert send(url, "GET", "/rest/system/connections")[0] == 200
+
+    pact, result = first_contact(tmp_path, Devices, exercise)
+    rules = pact["interactions"][0]["response"]["matchingRules"]["body"]
+    assert [m["match"] for m in rules["$.connections"]["matchers"]] == ["eachKey", "eachValue"], rules
+    assert green(result), result.stdout + result.stderr
+    with provider_serving(DevicesBroken) as url:  # a value that lost a field the contract holds is still red
+        broken = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert broken.returncode == 1 and "missing the following keys: connected" in broken.stdout, broken.stdout
+
+
+class DevicesBroken(Provider):
+    def do_GET(self):  # noqa: N802
+        me = uuid.uuid4().hex.upper()
+        self.send_json(200, {"connections": {me: {"address": "127.0.0.1:22000"}}, "myID": me})
+
+
+class PackageIndex(Provider):
+    """Uploads go to one URL as multipart/form-data (`name`, `version`, the file); a file is then read at
+    `/packages/FILE` and listed at `/simple/NAME/`."""
+
+    def do_POST(self):  # noqa: N802
+        boundary = self.headers["Content-Type"].partition("boundary=")[2]
+        parts = [chunk for chunk in self.body().split(b"--" + boundary.encode()) if b"Content-Disposition" in chunk]
+        fields, files = {}, {}
+        for part in parts:
+            head, _, content = part.strip(b"\r\n").partition(b"\r\n\r\n")
+            name = re.search(rb'name="([^"]+)"', head).group(1).decode()
+            if filename := re.search(rb'filename="([^"]+)"', head):
+                files[filename.group(1).decode()] = content
+            else:
+                fields[name] = content.decode()
+        with self.lock:
+            for filename, content in files.items():
+                self.store[filename] = (fields["name"], content)
+        self.send_bytes(200)
+
+    def do_GET(self):  # noqa: N802
+        file = self.path.removeprefix("/packages/")
+        if file in self.store:
+            return self.send_bytes(200, self.store[file][1], {"Content-Type": "application/octet-stream"})
+        self.send_bytes(404, b"Not Found", {"Content-Type": "text/plain"})
+
+
+def test_a_file_an_upload_named_in_a_multipart_part_is_set_up_by_that_upload(tmp_path):
+    def exercise(url):
+        boundary = "b0undary"
+        body = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in ((":action", "file_upload"), ("name", "acme-greet"), ("version", "1.1.0"))
+        ).encode()
+        body += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="acme_greet-1.1.0.tar.gz"'
+            f"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ).encode() + bytes(range(40)) + f"\r\n--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        assert send(url, "POST", "/", body, headers)[0] == 200
+        assert send(url, "GET", "/packages/acme_greet-1.1.0.tar.gz")[2] == bytes(range(40))
+
+    pact, result = first_contact(tmp_path, PackageIndex, exercise)
+    assert green(result), result.stdout + result.stderr
+    read = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
+    assert [s["name"] for s in read["providerStates"]] == ["values sent by earlier requests"], read
+
+
 # -- a session id handed out in a header -------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recorder.infer.shapes import branch, types_of
+from recorder.infer.variety import looks_random
 from recorder.pattern import escape
 from recorder.rules import FieldRule, Ruleset, defaults
 from recorder.secrets.redact import PLACEHOLDER
@@ -115,6 +116,8 @@ class BodyInference:
     # -- containers ------------------------------------------------------------------------------
 
     def _object(self, node: dict, value: dict, path: str) -> dict:
+        if value and not self.verbatim and all(looks_random(k) for k in value):
+            return self._map(node, value, path)
         required, props = set(node.get("required", ())), node.get("properties", {})
         present, total = node.get("x-present", {}), node.get("x-samples", 0)
         out = {}
@@ -148,6 +151,19 @@ class BodyInference:
             if result is not _DROP:
                 out[key] = result
         return out
+
+    def _map(self, node: dict, value: dict, path: str) -> dict:
+        """An object keyed by ids (torrents by their hash, devices by their id): a map whose keys another
+        provider names otherwise. Its keys match by their format, every value like the first one's shape;
+        the example keeps that one entry."""
+        key, first = next(iter(value.items()))
+        self.matchers[path] = [
+            {"match": "eachKey", "rules": [{"match": "regex", "regex": _key_regex(list(value))}]},
+            {"match": "eachValue", "rules": [{"match": "type"}]},
+        ]
+        self._note(node, path, self.matchers[path][0], "a map keyed by ids: keys by their format")
+        result = self.walk(node.get("properties", {}).get(key, {}), first, f"{path}.*")
+        return {} if result is _DROP else {key: result}
 
     def _echoed_but_unsent(self, value: dict) -> set[str]:
         """For an object that echoes the request's headers (two or more keys, every one a header of the
@@ -262,6 +278,13 @@ class BodyInference:
         if matcher is not None:
             entry["matcher"] = matcher["match"]
         self.evidence[path] = entry
+
+
+def _key_regex(keys: list[str]) -> str:
+    """The narrowest of hex or token characters every key is written in."""
+    if all(re.fullmatch(r"[0-9a-fA-F-]+", k) for k in keys):
+        return "^[0-9a-fA-F-]+$"
+    return "^[A-Za-z0-9+/=_-]+$" if all(re.fullmatch(r"[A-Za-z0-9+/=_-]+", k) for k in keys) else "^.+$"
 
 
 def _typeless(kinds: set[str]) -> list[dict]:

@@ -326,7 +326,11 @@ class Timeline:
         needed in turn, as the setup of `values sent by earlier requests`."""
         # A path names what a write made under a name it sent in its body (`{"table": "events"}`, then
         # GET /data/events.json): its segments count too, without a format suffix.
-        named = {("path", i): _EXTENSION.sub("", unquote(s)) for i, s in enumerate(segments(ex.path))}
+        # (a file's name whole, as an upload sent it, else without its suffix)
+        named = {
+            ("path", i): u if u in self.written else _EXTENSION.sub("", u)
+            for i, u in enumerate(unquote(s) for s in segments(ex.path))
+        }
         # A known resource's own name is its resource's state already (its creation, its absence).
         sent = {
             where: v for where, v in (_sent_values(ex) | named).items() if self.written.get(v) and v not in self.by_name
@@ -352,7 +356,12 @@ class Timeline:
                     queue.append(writer)
         if not (steps - covered):
             return None
-        values = tuple(sorted({(str(where[-1]), v) for where, v in sent.items()}))
+        segs = segments(ex.path)
+
+        def label(where: Location) -> str:  # a path's value is named after the segment before it (package)
+            return _param_name(singular(segs[where[1] - 1])) if where[0] == "path" and where[1] else str(where[-1])
+
+        values = tuple(sorted({(label(where), v) for where, v in sent.items()}))
         return Need("sent", (), tuple(sorted(steps - covered, key=lambda s: s.seq)), values=values)
 
     def _prerequisites(self, need: Need) -> tuple[Step, ...]:
@@ -861,6 +870,8 @@ class Timeline:
             return None
         operation = body_operation(ex.request_json)
         for where, value in _sent_values(ex).items():
+            if where[0] == "multipart":  # (no generator reaches into a multipart part)
+                continue
             if where in uses or value in self.written or value in self.handed or value in self.by_name:
                 continue
             if _id_like(value) or value == operation or not any(c.isalpha() for c in value):
