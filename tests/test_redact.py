@@ -227,3 +227,13 @@ def test_an_empty_value_is_no_secret_and_a_bare_key_after_it_is_redacted_whole()
     assert dict(request.request_headers)["X-Api-Key"] == PLACEHOLDER
     assert "kP3vQx9TzL2mWn8R" not in repr(request)
     assert all("prefix" not in dict(e) for e in request.secrets), request.secrets
+
+
+def test_a_key_the_consumer_sent_before_a_response_echoed_it_stays_the_consumer_s_not_handed_out():
+    # A config answer holds the API key every request sends: the key is given at verify time, not fetched.
+    r = redactor()
+    key = "kP3vQx9TzL2mWn8RkP3vQx9T"
+    config = exchange(request_headers=(("X-Api-Key", key),), body={"gui": {"apiKey": key}})
+    first, second = r.exchange(config), r.exchange(config)
+    assert key not in repr(first) + repr(second)
+    assert all("issued" not in dict(e) for e in (*first.secrets, *second.secrets)), second.secrets

@@ -94,19 +94,24 @@ class SecretNames:
         self._taken: Counter[str] = Counter({})  # the last number given per field
         self._given: set[str] = set()
         self.issued: set[str] = set()  # names of values a response handed out (a login's token)
+        self._requested: set[str] = set()  # names of values a request sent before any response handed them out
 
     def known(self, value: str) -> bool:
         return value in self._by_value
 
     def issue(self, field: str, value: str) -> str:
-        """Name a secret a response handed out: a request that sends it back later gets it fresh."""
+        """Name a secret a response handed out: a request that sends it back later gets it fresh (unless a
+        request sent it first: the consumer's own key, which a config answer echoes, is given at verify time)."""
         name = self.name(field, value)
-        self.issued.add(name)
+        if name not in self._requested:
+            self.issued.add(name)
         return name
 
     def entry(self, kind: str, key: Any, field: str, value: str) -> tuple:
         """Where a request's secret is and what it is called (`issued` when a response gave it)."""
         name = self.name(field, value)
+        if name not in self.issued and len(self._requested) < 10_000:
+            self._requested.add(name)
         return ("in", kind), ("key", key), ("secret", name), *((("issued", True),) if name in self.issued else ())
 
     def name(self, field: str, value: str) -> str:
