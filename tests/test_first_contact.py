@@ -1069,26 +1069,27 @@ class Named(Provider):
         self.send_json(200, {})
 
 
-def test_a_setup_create_refused_for_a_name_an_earlier_interaction_took_is_sent_again_with_a_fresh_name(tmp_path):
-    def exercise(url):
-        created = send(url, "POST", "/api/experiments/create", json.dumps({"name": "harness-alpha"}).encode())
-        tag = {"experiment_id": json.loads(created[2])["experiment_id"], "key": "team", "value": "search"}
-        assert send(url, "POST", "/api/experiments/set-experiment-tag", json.dumps(tag).encode())[0] == 200
+def create_and_tag(name: str, tag_call: str = "set-experiment-tag") -> Callable[[str], None]:
+    """A consumer that creates an experiment by `name`, then tags it by the id its create handed out."""
 
-    pact, result = first_contact(tmp_path, Named, exercise)
+    def exercise(url):
+        created = send(url, "POST", "/api/experiments/create", json.dumps({"name": name}).encode())
+        assert created[0] == 200
+        tag = {"experiment_id": json.loads(created[2])["experiment_id"], "key": "team", "value": "search"}
+        assert send(url, "POST", f"/api/experiments/{tag_call}", json.dumps(tag).encode())[0] == 200
+
+    return exercise
+
+
+def test_a_setup_create_refused_for_a_name_an_earlier_interaction_took_is_sent_again_with_a_fresh_name(tmp_path):
+    pact, result = first_contact(tmp_path, Named, create_and_tag("harness-alpha"))
     assert green(result), result.stdout + result.stderr
 
 
 def test_a_create_by_a_name_it_chooses_gets_a_fresh_one_where_an_earlier_setup_took_it(tmp_path):
     # RPC style, no reset, no delete: the tag's setup (verified first) creates "beta"; the create itself then
     # needs the name free.
-    def exercise(url):
-        created = send(url, "POST", "/api/experiments/create", json.dumps({"name": "beta"}).encode())
-        assert created[0] == 200
-        tag = {"experiment_id": json.loads(created[2])["experiment_id"], "key": "team", "value": "search"}
-        assert send(url, "POST", "/api/experiments/add-tag", json.dumps(tag).encode())[0] == 200
-
-    pact, result = first_contact(tmp_path, Named, exercise)
+    pact, result = first_contact(tmp_path, Named, create_and_tag("beta", "add-tag"))
     create = next(i for i in pact["interactions"] if i["request"]["path"].endswith("/create"))
     assert create["providerStates"] == [{"name": "the names it chooses are free", "params": {"name": "beta"}}]
     assert green(result), result.stdout + result.stderr
@@ -1104,12 +1105,7 @@ class Zones(Named):
 
 
 def test_a_fresh_name_keeps_the_form_of_the_name_it_replaces(tmp_path):
-    def exercise(url):
-        created = send(url, "POST", "/api/experiments/create", json.dumps({"name": "test-0704.org."}).encode())
-        tag = {"experiment_id": json.loads(created[2])["experiment_id"], "key": "team", "value": "search"}
-        assert send(url, "POST", "/api/experiments/set-experiment-tag", json.dumps(tag).encode())[0] == 200
-
-    pact, result = first_contact(tmp_path, Zones, exercise)
+    pact, result = first_contact(tmp_path, Zones, create_and_tag("test-0704.org."))
     assert green(result), result.stdout + result.stderr
 
 
@@ -1284,9 +1280,13 @@ def test_a_file_an_upload_named_in_a_multipart_part_is_set_up_by_that_upload(tmp
             for k, v in ((":action", "file_upload"), ("name", "acme-greet"), ("version", "1.1.0"))
         ).encode()
         body += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="acme_greet-1.1.0.tar.gz"'
-            f"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        ).encode() + bytes(range(40)) + f"\r\n--{boundary}--\r\n".encode()
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="content"; filename="acme_greet-1.1.0.tar.gz"'
+                f"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + bytes(range(40))
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         assert send(url, "POST", "/", body, headers)[0] == 200
         assert send(url, "GET", "/packages/acme_greet-1.1.0.tar.gz")[2] == bytes(range(40))

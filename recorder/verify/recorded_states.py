@@ -229,7 +229,7 @@ class Setup:
             self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
             return {}
         absent = entry.get("absent")
-        if (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES or name == CHOSEN_STATE:
+        if name == CHOSEN_STATE or (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
             self._rename(params)
         if absent and self.recorded.reset is None and not self.reset_url:
             gone = self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
