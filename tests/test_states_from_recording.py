@@ -12,6 +12,7 @@ import random
 import secrets
 import shutil
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -29,7 +30,7 @@ from recorder.model import Exchange
 from recorder.record.pipeline import Recording, Settings
 from recorder.record.proxy import free_port
 from recorder.verify.run import load_state_module
-from tests.conftest import ROOT, mock_serving, record_through, recorder_args
+from tests.conftest import CLI, ROOT, mock_serving, record_through, recorder_args
 
 CONSUMER, PROVIDER = "web", "docstore"
 PACT = f"{CONSUMER}-{PROVIDER}.json"
@@ -347,3 +348,37 @@ def test_a_provider_nothing_can_empty_is_started_afresh_by_the_reset_command(rec
     assert code == 0, out
     with pytest.raises(OSError):  # stopped on the way out
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_a_provider_the_reset_command_started_does_not_outlive_a_verify_that_was_killed(recorded):
+    port = free_port()
+    command = f"{sys.executable} -m examples.docstore.provider --port {port}"
+    verify = subprocess.Popen(
+        [CLI, "verify", str(recorded / PACT), "--provider-url", f"http://127.0.0.1:{port}",
+         "--states-from-recording", "--reset-command", command],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert _until(lambda: _accepts(port)), "the reset command's provider never served"
+    finally:
+        verify.kill()  # no chance to clean up
+        verify.wait()
+    assert _until(lambda: not _accepts(port)), "the provider outlived the verify that started it"
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _until(condition, timeout: float = 30) -> bool:
+    """Wait until `condition()` holds (checked every 50 ms), at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

@@ -5,6 +5,10 @@ reset request nor deleting what the setups created empties them. Started again f
 a provider is as empty as the one the pact must verify against, so each interaction that needs states
 gets a new one. The command must serve on the --provider-url's port; readiness is that port accepting
 connections (no sleeping on a guess).
+
+The command runs under a supervisor (this module run as a script) that holds one end of a pipe from
+verify: when verify ends in any way, even killed, the pipe closes and the supervisor stops the provider,
+so no provider outlives the verification that started it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -31,7 +37,11 @@ class ProviderProcess:
     def start(self) -> None:
         """Start the command and wait until it accepts connections; ValueError when it does not."""
         self.proc = subprocess.Popen(  # its own session: stopping it stops what it started too
-            shlex.split(self.command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            [sys.executable, "-m", __name__, *shlex.split(self.command)],
+            stdin=subprocess.PIPE,  # (never written: its closing says verify is gone)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.starts += 1
         deadline = time.monotonic() + READY_TIMEOUT
@@ -47,6 +57,8 @@ class ProviderProcess:
         raise ValueError(f"--reset-command {self.command!r}: nothing listened on {self.address[0]}:{self.address[1]}")
 
     def stop(self) -> None:
+        if self.proc is not None and self.proc.stdin is not None:
+            self.proc.stdin.close()
         if self.proc is None or self.proc.poll() is not None:
             return
         os.killpg(self.proc.pid, signal.SIGTERM)
@@ -59,3 +71,17 @@ class ProviderProcess:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def supervise(command: list[str]) -> int:
+    """Run `command` until it exits (its exit code) or until stdin closes (verify is gone: the command's
+    whole process group is stopped). A SIGTERM to the group stops the command; this waits for it to end, so
+    whoever waits for this process knows the port is free."""
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # (after the start: the command keeps the default)
+    threading.Thread(target=lambda: (sys.stdin.buffer.read(), os.killpg(0, signal.SIGTERM)), daemon=True).start()
+    return child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(supervise(sys.argv[1:]))
