@@ -24,6 +24,7 @@ import time
 from urllib.parse import urlsplit
 
 READY_TIMEOUT = 60
+STOP_TIMEOUT = 10  # seconds a stopped provider has to end before it is killed
 
 
 class ProviderProcess:
@@ -63,7 +64,7 @@ class ProviderProcess:
             return
         os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
@@ -79,7 +80,16 @@ def supervise(command: list[str]) -> int:
     whoever waits for this process knows the port is free."""
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # (after the start: the command keeps the default)
-    threading.Thread(target=lambda: (sys.stdin.buffer.read(), os.killpg(0, signal.SIGTERM)), daemon=True).start()
+
+    def orphaned() -> None:
+        sys.stdin.buffer.read()
+        os.killpg(0, signal.SIGTERM)
+        try:
+            child.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:  # a command that ignores SIGTERM
+            os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=orphaned, daemon=True).start()
     return child.wait()
 
 
