@@ -41,6 +41,7 @@ from recorder.values import set_cookie
 
 PLACEHOLDER = "<redacted>"
 MAX_HEADER_VALUES = 10_000  # response header values remembered, to know a request header that sends one back
+NAMES_MAX = 10_000  # secret values remembered by name (past that, a token in every request: a counter names them)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
 # The kind a token says it is (`dstok_`, `ghp_`, `xoxb-`, `sk_live_`): no secret, and a provider may tell
 # tokens apart by it, so a made-up one for a refused request must carry it to be refused the same way.
@@ -110,7 +111,7 @@ class SecretNames:
     def entry(self, kind: str, key: Any, field: str, value: str) -> tuple:
         """Where a request's secret is and what it is called (`issued` when a response gave it)."""
         name = self.name(field, value)
-        if name not in self.issued and len(self._requested) < 10_000:
+        if name not in self.issued and len(self._requested) < NAMES_MAX:
             self._requested.add(name)
         return ("in", kind), ("key", key), ("secret", name), *((("issued", True),) if name in self.issued else ())
 
@@ -122,7 +123,7 @@ class SecretNames:
         while name in self._given:  # the next of this field's names (another field's never)
             n = self._taken[base] = max(self._taken[base], 1) + 1
             name = f"{base}_{n}"
-        if len(self._by_value) < 10_000:  # (past that, a token in every request: the counter keeps names apart)
+        if len(self._by_value) < NAMES_MAX:
             self._given.add(name)
             self._by_value[value] = name
         return name

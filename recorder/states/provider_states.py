@@ -33,8 +33,15 @@ SENT_STATE = "values sent by earlier requests"
 MADE_STATE = "what earlier writes handed out exists"
 CHANGED_STATE = "what earlier writes changed"
 CHOSEN_STATE = "the names it chooses are free"
-# states of values and writes found in traffic, not of resources
-FOUND_STATES = (VALUES_STATE, SENT_STATE, MADE_STATE, CHANGED_STATE, CHOSEN_STATE)
+# states of values and writes found in traffic, not of resources, by the kind of need they come from
+_FOUND_KINDS = {
+    "values": VALUES_STATE,
+    "sent": SENT_STATE,
+    "made": MADE_STATE,
+    "changed": CHANGED_STATE,
+    "chosen": CHOSEN_STATE,
+}
+FOUND_STATES = tuple(_FOUND_KINDS.values())
 
 
 @dataclass(frozen=True)
@@ -94,22 +101,10 @@ def states_for(
 
 
 def _state(need: Need, response: Any) -> ProviderState:
+    if (found := _FOUND_KINDS.get(need.kind)) is not None:  # values and writes found in traffic
+        params = {name: param_value(value) for name, value in need.values}
+        return ProviderState(found, tuple(sorted(params.items())), need.steps, clock=need.clock)
     params = {name: param_value(value) for name, value in need.levels}
-    if need.kind == "sent":
-        params = {name: param_value(value) for name, value in need.values}
-        return ProviderState(SENT_STATE, tuple(sorted(params.items())), need.steps)
-    if need.kind == "changed":
-        params = {name: param_value(value) for name, value in need.values}
-        return ProviderState(CHANGED_STATE, tuple(sorted(params.items())), need.steps)
-    if need.kind == "chosen":
-        params = {name: param_value(value) for name, value in need.values}
-        return ProviderState(CHOSEN_STATE, tuple(sorted(params.items())))
-    if need.kind == "made":
-        params = {name: param_value(value) for name, value in need.values}
-        return ProviderState(MADE_STATE, tuple(sorted(params.items())), need.steps)
-    if need.kind == "values":
-        params = {name: param_value(value) for name, value in need.values}
-        return ProviderState(VALUES_STATE, tuple(sorted(params.items())), need.steps, clock=need.clock)
     noun = _noun(need.levels[-1][0]) if need.levels else "item"
     if need.kind == "list":
         ids = {str(v): param_value(v) for v in [*dict(need.values)["ids"], *_ids(response)]}

@@ -861,13 +861,12 @@ class Timeline:
     def _chosen(self, ex: Exchange, uses: dict[Location, tuple[str, str]]) -> Need | None:
         """The names an RPC-style call chose itself (`{"name": "alpha"}` to `/experiments/create`): body, form or
         query values with letters that no earlier write sent, no response handed out and no resource has, not
-        ids, not its operation. No path names
-        what it made, so no undo frees them: a verification gives them fresh values where an earlier
-        interaction's setup took them, as state params its request gets through generators (added to `uses`)."""
-        taken = {name for name, _ in uses.values()}
-        found = []
+        ids, not its operation. No path names what it made, so no undo frees them: a verification gives them
+        fresh values where an earlier interaction's setup took them, as state params its request gets through
+        generators (added to `uses`)."""
         if created_child(ex) is not None:  # what it made has a path: its name is that resource's
             return None
+        taken, found = {name for name, _ in uses.values()}, []
         operation = body_operation(ex.request_json)
         for where, value in _sent_values(ex).items():
             if where[0] == "multipart":  # (no generator reaches into a multipart part)
