@@ -17,14 +17,20 @@ import os
 import re
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 from xml.etree import ElementTree
 
+import pytest
 import yaml
+from azure.core.pipeline import PipelineContext, PipelineRequest
+from azure.core.rest import HttpRequest
+from azure.storage.blob._shared.authentication import SharedKeyCredentialPolicy
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -667,31 +673,63 @@ class SignedStore(Provider):
     do_GET = do_PUT = handle_signed  # noqa: N815
 
 
-def test_requests_signed_with_a_key_need_the_key_once_and_are_signed_afresh_at_verify_time(tmp_path):
+ACCOUNT, ACCOUNT_KEY = "devstoreaccount1", base64.b64encode(b"pact-recorder test account key!!").decode()
+
+
+def shared_key_headers(method: str, url: str, body: bytes = b"", headers: dict | None = None) -> dict:
+    """What a storage SDK sends: the request dated and signed with the account's Shared Key (the SDK's signer)."""
+    dated = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": "2025-01-05", **(headers or {})}
+    request = HttpRequest(method, url, headers=dated | ({"Content-Length": str(len(body))} if body else {}))
+    SharedKeyCredentialPolicy(ACCOUNT, ACCOUNT_KEY).on_request(PipelineRequest(request, PipelineContext(None)))
+    return {k: v for k, v in request.headers.items() if k != "Content-Length"}
+
+
+class SharedKeyStore(SignedStore):
+    """The same store, for requests signed with a storage account's Shared Key, dated within 15 minutes."""
+
+    def authentic(self, body: bytes) -> bool:
+        received = {k.lower(): v for k, v in self.headers.items()}
+        signature, date = received.pop("authorization", ""), received.get("x-ms-date", "")
+        if not date or parsedate_to_datetime(date).timestamp() < time.time() - 900:
+            return False
+        expected = shared_key_headers(self.command, f"http://{received['host']}{self.path}", body, received)
+        return hmac.compare_digest(next(v for k, v in expected.items() if k.lower() == "authorization"), signature)
+
+
+@pytest.mark.parametrize(
+    ("store", "sign", "name", "environment"),
+    [
+        (SignedStore, signed_headers, "aws_secret_access_key", {"AWS_SECRET_ACCESS_KEY": KEY}),
+        (SharedKeyStore, shared_key_headers, "storage_account_key", {"AZURE_STORAGE_KEY": ACCOUNT_KEY}),
+    ],
+)
+def test_requests_signed_with_a_key_need_the_key_once_and_are_signed_afresh_at_verify_time(
+    tmp_path, store, sign, name, environment
+):
     def exercise(url):
-        for name in ("a", "b", "c"):
-            body = json.dumps({"name": name}).encode()
-            headers = signed_headers("PUT", f"{url}/items/{name}", body, {"Content-Type": "application/json"})
-            assert send(url, "PUT", f"/items/{name}", body, headers)[0] == 200
-            assert send(url, "GET", f"/items/{name}", headers=signed_headers("GET", f"{url}/items/{name}"))[0] == 200
-        assert send(url, "GET", "/items/zzz", headers=signed_headers("GET", f"{url}/items/zzz"))[0] == 404
+        for item in ("a", "b", "c"):
+            body = json.dumps({"name": item}).encode()
+            headers = sign("PUT", f"{url}/items/{item}", body, {"Content-Type": "application/json"})
+            assert send(url, "PUT", f"/items/{item}", body, headers)[0] == 200
+            assert send(url, "GET", f"/items/{item}", headers=sign("GET", f"{url}/items/{item}"))[0] == 200
+        assert send(url, "GET", "/items/zzz", headers=sign("GET", f"{url}/items/zzz"))[0] == 404
 
     out = tmp_path / "pacts"
-    with provider_serving(SignedStore) as url:
+    with provider_serving(store) as url:
         record_through(recorder_args(url, out), exercise)
     pact = out / PACT_NAME
-    assert "Signature=" not in pact.read_text() and KEY not in pact.read_text()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    with provider_serving(SignedStore) as url:
+    assert "Signature=" not in pact.read_text() and not {KEY, ACCOUNT_KEY} & set(
+        re.findall(r"[\w/+=]{20,}", pact.read_text())
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AZURE_"))}
+    with provider_serving(store) as url:
         args = [CLI, "verify", str(pact), "--provider-url", url, "--states-from-recording"]
         without = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
-        keyed = subprocess.run(
-            args, capture_output=True, text=True, env={**env, "AWS_SECRET_ACCESS_KEY": KEY}, timeout=120
-        )
+        keyed = subprocess.run(args, capture_output=True, text=True, env={**env, **environment}, timeout=120)
     assert without.returncode == 2
     needs = [line for line in without.stderr.splitlines() if line.startswith("  ")]
-    assert len(needs) == 1 and needs[0].startswith("  aws_secret_access_key: needed by "), without.stderr
-    assert "AWS_SECRET_ACCESS_KEY" in needs[0]
+    assert len(needs) == 1 and needs[0].startswith(f"  {name}: needed by "), without.stderr
+    assert next(iter(environment)) in needs[0]
     assert green(keyed), keyed.stdout + keyed.stderr
 
 
@@ -2246,3 +2284,284 @@ def test_a_name_an_earlier_interaction_left_taken_is_fresh_where_the_provider_ca
         _, result = first_contact(tmp_path / "-".join(options or ("plain",)), Permanent, exercise, *options)
         assert "the undo DELETE /things/alpha answered 405" in result.stdout
         assert green(result), result.stdout + result.stderr
+
+
+# -- keys an endpoint leaves out somewhere ----------------------------------------------------------
+
+
+class Experiments(Provider):
+    """A search API whose encoder leaves an empty list out (protobuf's JSON, Go's `omitempty`): an
+    experiment made without tags has no `tags` key. Its store may hold experiments made elsewhere."""
+
+    seeded: tuple = ()
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body() or b"{}")
+        with self.lock:
+            for name in self.seeded:
+                self.store.setdefault(name, [])
+            if self.path == "/experiments/create":
+                self.store[ask["name"]] = ask.get("tags", [])
+                return self.send_json(200, {"name": ask["name"]})
+            found = [n for n in self.store if n.startswith(ask.get("prefix", ""))][: ask.get("limit", 100)]
+        return self.send_json(
+            200, {"experiments": [{"name": n} | ({"tags": t} if (t := self.store[n]) else {}) for n in found]}
+        )
+
+
+def test_a_key_some_responses_of_an_endpoint_leave_out_is_optional_in_every_interaction_of_it(tmp_path):
+    def exercise(url):
+        for body in (
+            {"name": "vision-a", "tags": [{"key": "team", "value": "cv"}]},
+            {"name": "ops-b"},
+            {"prefix": "vision"},  # only the tagged one: this interaction alone would require tags
+            {"limit": 10},  # both: the endpoint leaves tags out when there are none
+        ):
+            path = "/experiments/search" if "name" not in body else "/experiments/create"
+            assert send(url, "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})[0] == 200
+
+    pact, result = first_contact(tmp_path, Experiments, exercise)
+    assert green(result), result.stdout + result.stderr
+    by_prefix = next(i for i in pact["interactions"] if "prefix" in i["request"]["body"]["content"])
+    assert "$.experiments[*].tags" not in by_prefix["response"]["matchingRules"]["body"]
+    assert "$.experiments[*].name" in by_prefix["response"]["matchingRules"]["body"]
+
+    # A provider holding an untagged experiment made elsewhere that the search finds too still passes;
+    # one that drops the names the consumer reads does not.
+    Seeded = type("Seeded", (Experiments,), {"seeded": ("vision-z",)})
+    with provider_serving(Seeded) as url:
+        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert green(result), result.stdout + result.stderr
+
+    class Nameless(Experiments):
+        def send_json(self, status, body, headers=None):
+            if isinstance(body, dict) and "experiments" in body:
+                body = {"experiments": [{"id": i} for i, _ in enumerate(body["experiments"])]}
+            super().send_json(status, body, headers)
+
+    with provider_serving(Nameless) as url:
+        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert not green(result) and "missing the following keys: name" in result.stdout, result.stdout
+
+
+# -- data the recording never saw made ---------------------------------------------------------------
+
+
+class ZoneStore(Provider):
+    """Zones made by `POST /zones {"name": ...}` (201, Location), each holding metadata by kind. The
+    recording's provider also holds a zone its suite's fixtures loaded with another tool (`seeded`)."""
+
+    seeded: tuple = ()
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body() or b"{}")
+        with self.lock:
+            if ask["name"] in self.store:
+                return self.send_json(409, {"error": "Conflict: zone exists"})
+            self.store[ask["name"]] = {"kind": ask.get("kind", "Native"), "metadata": {}}
+        self.send_json(201, {"id": ask["name"], "kind": ask.get("kind")}, {"Location": f"/zones/{ask['name']}"})
+
+    def zone(self):
+        with self.lock:
+            for name in self.seeded:
+                self.store.setdefault(name, {"kind": "Native", "metadata": {}})
+        parts = self.path.split("/")
+        return parts, self.store.get(parts[2]) if len(parts) > 2 else None
+
+    def do_GET(self):  # noqa: N802
+        parts, zone = self.zone()
+        if zone is None:
+            return self.send_json(404, {"error": "Could not find domain"})
+        if len(parts) == 3:
+            return self.send_json(200, {"name": parts[2], "kind": zone["kind"], "metadata": sorted(zone["metadata"])})
+        self.send_json(200, [{"kind": k, "value": v} for k, v in sorted(zone["metadata"].items())])
+
+    def do_PUT(self):  # noqa: N802
+        parts, zone = self.zone()
+        if zone is None:
+            return self.send_json(404, {"error": "Could not find domain"})
+        zone["metadata"][parts[4]] = json.loads(self.body())["value"]
+        self.send_json(200, {"kind": parts[4], "value": zone["metadata"][parts[4]]})
+
+
+def test_an_item_its_suite_loaded_outside_the_api_is_made_as_the_recording_made_its_siblings(tmp_path):
+    def exercise(url):
+        json_type = {"Content-Type": "application/json"}
+        for method, target, body, status in (
+            ("POST", "/zones", {"name": "test-1.org.", "kind": "Native"}, 201),
+            ("PUT", "/zones/test-1.org./metadata/ALLOW", {"value": "x"}, 200),
+            ("GET", "/zones/example.com.", None, 200),  # loaded by the suite's fixtures: no request made it
+            ("PUT", "/zones/example.com./metadata/SOA-EDIT", {"value": "y"}, 200),
+            ("GET", "/zones/example.com./metadata", None, 200),
+        ):
+            data = json.dumps(body).encode() if body else b""
+            assert send(url, method, target, data, json_type if body else {})[0] == status, target
+
+    out = tmp_path / "pacts"
+    with provider_serving(type("Loaded", (ZoneStore,), {"seeded": ("example.com.",)})) as url:
+        record_through(recorder_args(url, out), exercise)
+    states = (out / PACT_NAME.replace(".json", ".states.yaml")).read_text()
+    assert "like: /zones/test-1.org." in states
+    with provider_serving(ZoneStore) as url:  # started empty
+        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert green(result), result.stdout + result.stderr
+    # A provider that holds the item already (it loaded it too) refuses the copy: the setup goes on.
+    with provider_serving(type("Loaded", (ZoneStore,), {"seeded": ("example.com.",)})) as url:
+        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert green(result), result.stdout + result.stderr
+
+
+# -- accounts a call made, and the protocol's own words beside chosen names ----------------------------
+
+
+class Chat(Provider):
+    """Accounts made by `POST /register` (the password in the body; a token back), logins by `POST /login`, rooms
+    made by `POST /createRoom` under an alias that stays taken for good. `type` and `preset` are the protocol's
+    own words: any other value is refused (400), as a taken name is."""
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body() or b"{}")
+        with self.lock:
+            users, rooms = self.store.setdefault("users", {}), self.store.setdefault("rooms", {})
+            if self.path == "/register":
+                if ask.get("auth", {}).get("type") != "m.login.dummy" or ask["username"] in users:
+                    return self.send_json(400, {"errcode": "M_USER_IN_USE"})
+                users[ask["username"]] = ask["password"]
+                return self.send_json(200, {"user_id": f"@{ask['username']}:local"})
+            if self.path == "/login":
+                if ask.get("type") != "m.login.password" or users.get(ask["user"]) != ask["password"]:
+                    return self.send_json(403, {"errcode": "M_FORBIDDEN"})
+                token = f"syt_{uuid.uuid4().hex}"
+                self.store[token] = ask["user"]
+                return self.send_json(200, {"access_token": token, "user_id": f"@{ask['user']}:local"})
+            if self.store.get(self.headers.get("Authorization", "").removeprefix("Bearer ")) is None:
+                return self.send_json(401, {"errcode": "M_UNKNOWN_TOKEN"})
+            if ask.get("preset") not in ("public_chat", "private_chat") or ask["room_alias_name"] in rooms:
+                return self.send_json(400, {"errcode": "M_ROOM_IN_USE"})
+            rooms[ask["room_alias_name"]] = room = f"!{uuid.uuid4().hex[:12]}:local"
+        self.send_json(200, {"room_id": room})
+
+    def do_GET(self):  # noqa: N802
+        user = self.store.get(self.headers.get("Authorization", "").removeprefix("Bearer "))
+        if user is None:
+            return self.send_json(401, {"errcode": "M_UNKNOWN_TOKEN"})
+        self.send_json(200, {"user_id": f"@{user}:local"})
+
+
+def test_a_login_needs_the_call_that_made_its_account_and_a_refused_create_renames_only_its_taken_name(tmp_path):
+    def exercise(url):
+        def post(path, body, token=None):
+            auth = {"Authorization": f"Bearer {token}"} if token else {}
+            return send(url, "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json", **auth})
+
+        assert post("/register", {"username": "alice", "password": "pw-1", "auth": {"type": "m.login.dummy"}})[0] == 200
+        status, _, body = post("/login", {"type": "m.login.password", "user": "alice", "password": "pw-1"})
+        token = json.loads(body)["access_token"]
+        assert send(url, "GET", "/account/whoami", headers={"Authorization": f"Bearer {token}"})[0] == 200
+        for alias in ("lobby", "lounge"):  # two public rooms: `public_chat` is no name either chose
+            assert post("/createRoom", {"preset": "public_chat", "room_alias_name": alias}, token)[0] == 200
+
+    pact, result = first_contact(tmp_path, Chat, exercise, "--secret", "password=pw-1")
+    assert green(result), result.stdout + result.stderr
+
+
+# -- secrets the provider masks ----------------------------------------------------------------------
+
+
+class Vault(Provider):
+    """Blocks of data stored by name; a write is answered with the block, its `data.value` masked, and a read
+    shows it in clear only when asked to (`?include_secrets=true`), as secret stores do."""
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body())
+        with self.lock:
+            if ask["name"] in self.store:
+                return self.send_json(409, {"detail": "Block already exists"})
+            self.store[ask["name"]] = ask["data"]
+        self.send_json(201, {"name": ask["name"], "data": {k: "********" for k in ask["data"]}})
+
+    def do_GET(self):  # noqa: N802
+        parts = urlsplit(self.path)
+        data = self.store.get(parts.path.rpartition("/")[2])
+        if data is None:
+            return self.send_json(404, {"detail": "Block not found"})
+        clear = "include_secrets=true" in parts.query
+        self.send_json(
+            200, {"name": parts.path.rpartition("/")[2], "data": data if clear else dict.fromkeys(data, "********")}
+        )
+
+
+def test_a_value_the_provider_masks_in_its_answer_is_a_secret_wherever_it_appears(tmp_path):
+    def exercise(url):
+        json_type = {"Content-Type": "application/json"}
+        for value, status in (("wh-Pa55-harness-7f3c9e", 201), ("another-pass-2", 409)):
+            body = json.dumps({"name": "warehouse", "data": {"value": value}}).encode()
+            assert send(url, "POST", "/blocks", body, json_type)[0] == status
+        assert send(url, "GET", "/blocks/warehouse?include_secrets=true")[0] == 200
+        assert send(url, "GET", "/blocks/warehouse")[0] == 200
+
+    pact, result = first_contact(tmp_path, Vault, exercise, "--secret", "value=wh-Pa55-harness-7f3c9e")
+    written = "".join(p.read_text() for p in (tmp_path / "pacts").iterdir() if p.is_file())
+    assert "wh-Pa55" not in written and "another-pass" not in written
+    assert green(result), result.stdout + result.stderr
+
+
+# -- undone as the consumer deleted it ----------------------------------------------------------------
+
+
+class Containers(Provider):
+    """Containers made by `PUT /NAME?restype=container` and deleted only by `DELETE /NAME?restype=container`
+    (400 without: a DELETE of a path is a blob's), emptied first; a second create of one is refused (409)."""
+
+    def target(self):
+        parts = urlsplit(self.path)
+        return parts.path.strip("/").partition("/"), "restype=container" in parts.query
+
+    def do_PUT(self):  # noqa: N802
+        (name, _, blob), container = self.target()
+        data = self.body()
+        with self.lock:
+            if container:
+                if name in self.store:
+                    return self.send_json(409, {"code": "ContainerAlreadyExists"})
+                self.store[name] = {}
+                return self.send_bytes(201)
+            if name not in self.store:
+                return self.send_json(404, {"code": "ContainerNotFound"})
+            self.store[name][blob] = data
+        self.send_bytes(201)
+
+    def do_GET(self):  # noqa: N802
+        (name, _, blob), _ = self.target()
+        if blob not in self.store.get(name, {}):
+            return self.send_json(404, {"code": "BlobNotFound"})
+        self.send_bytes(200, self.store[name][blob], {"Content-Type": "text/plain"})
+
+    def do_DELETE(self):  # noqa: N802
+        (name, _, blob), container = self.target()
+        with self.lock:
+            if not container and not blob:
+                return self.send_json(400, {"code": "InvalidQueryParameterValue"})
+            held = self.store.get(name)
+            if held is None or blob and blob not in held:
+                return self.send_json(404, {"code": "NotFound"})
+            if blob:
+                del held[blob]
+            elif held:
+                return self.send_json(409, {"code": "ContainerNotEmpty"})
+            else:
+                del self.store[name]
+        self.send_bytes(202)
+
+
+def test_an_undo_deletes_a_resource_as_the_consumer_deleted_it(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/photos?restype=container")[0] == 201
+        assert send(url, "PUT", "/photos/cat.txt", b"meow", {"Content-Type": "text/plain"})[0] == 201
+        assert send(url, "GET", "/photos/cat.txt")[0] == 200
+        assert send(url, "DELETE", "/photos/cat.txt")[0] == 202
+        assert send(url, "DELETE", "/photos?restype=container")[0] == 202
+
+    pact, result = first_contact(tmp_path, Containers, exercise)
+    assert green(result), result.stdout + result.stderr
+    assert "NOTE" not in result.stdout  # every undo went through

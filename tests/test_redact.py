@@ -95,6 +95,28 @@ def test_query_parameters_form_bodies_and_text_bodies():
     assert r.found == {"query parameter api_key": 1, "response body (text)": 1, "request body field password": 1}
 
 
+def test_credential_headers_of_http_messages_inside_a_body_are_redacted_as_the_message_s_own():
+    """A batch of requests sent as one (multipart/mixed, each part an application/http message), each signed."""
+    signature = "devstoreaccount1:Xo5kb2FyIHNpZ25hdHVyZSBvZiB0aGUgc3ViLXJlcXVlc3Q="
+    batch = (
+        "--batch_1\r\nContent-Type: application/http\r\nContent-ID: 0\r\n\r\n"
+        "DELETE /container/a.log HTTP/1.1\r\nx-ms-date: Mon, 07 Dec 2026 08:00:00 GMT\r\n"
+        f"Authorization: SharedKey {signature}\r\nContent-Length: 0\r\n\r\n\r\n--batch_1--\r\n"
+    )
+    ex = replace(
+        exchange("POST", "/container", 202),
+        request_body=batch.encode(),
+        request_headers=(("Content-Type", "multipart/mixed; boundary=batch_1"),),
+    )
+    r = redactor()
+    out = r.exchange(ex)
+    assert signature not in repr(out)
+    assert out.request_body == batch.replace(signature, "").replace("SharedKey ", "SharedKey <redacted>").encode()
+    assert dict(out.secrets[0])["in"] == "text"
+    plain = replace(ex, request_body=batch.replace(signature, "x").replace("Authorization", "X-Trace").encode())
+    assert r.exchange(plain).request_body == plain.request_body  # nothing secret: byte for byte as sent
+
+
 def test_luhn():
     assert luhn("4111111111111111") and not luhn("4111111111111112")
 

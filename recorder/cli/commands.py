@@ -356,7 +356,15 @@ def cmd_verify(args) -> int:
     from recorder.files import load_pact, write_atomic
     from recorder.secrets.fill import Secrets, made_by_recording
     from recorder.verify.recorded_states import RecordedStates, Setup
-    from recorder.verify.run import accounts, check_secrets, load_state_module, render, verify
+    from recorder.verify.run import (
+        accounts,
+        check_secrets,
+        load_state_module,
+        recorded_deletes,
+        recorded_words,
+        render,
+        verify,
+    )
 
     url = http_url("--provider-url", args.provider_url)
     state_url = http_url("--state-url", args.state_url) if args.state_url else None
@@ -381,8 +389,17 @@ def cmd_verify(args) -> int:
             recorded = RecordedStates.load(hints)
             secrets = Secrets.from_options(given, headers, made_by_recording(recorded.in_order))
             check_secrets(args.pact, recorded, secrets)
+            words, names = recorded_words(args.pact, recorded)
             setup = Setup(
-                recorded, url, secrets, reset_url, accounts(args.pact, recorded), fresh_names=args.fresh_names
+                recorded,
+                url,
+                secrets,
+                reset_url,
+                accounts(args.pact, recorded),
+                fresh_names=args.fresh_names,
+                shared=words,
+                named=names,
+                deletes=recorded_deletes(args.pact),
             )
         with provider_process(args.reset_command, url) as process:
             if process is not None:

@@ -20,7 +20,7 @@ from recorder.infer.endpoints import PathRules, path_regex, to_endpoint
 from recorder.infer.headers import HeaderPolicy
 from recorder.infer.matchers import Echo, child_path, infer_body
 from recorder.infer.sampling import Sampling
-from recorder.infer.shapes import branch, lessons, shape_builder, types_of
+from recorder.infer.shapes import branch, lessons, relaxed, shape_builder, types_of
 from recorder.infer.variety import HeaderVariety
 from recorder.infer.xmlbody import xml_contract
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, Headers, InteractionKey, Sample, json_body, samples_kept
@@ -339,7 +339,9 @@ class Observation:
                 out.streamed[side] += obs.streamed[side]
         return out
 
-    def to_interaction(self) -> Interaction:
+    def to_interaction(self, pooled: dict | None = None) -> Interaction:
+        """`pooled`: the response body shape of this endpoint and status over the whole recording (see
+        pooled_responses)."""
         ex, evidence = self.example, {}
         notes = [
             f"{side} body streamed through unrecorded {n} time(s): larger than the body size limit "
@@ -362,7 +364,7 @@ class Observation:
             frozenset(h.lower() for h in request.headers),
         )
         response = self._message(
-            "response", ex.response_headers, ex.response_body, notes, evidence, echo, ex.request_headers
+            "response", ex.response_headers, ex.response_body, notes, evidence, echo, ex.request_headers, pooled
         )
         if self.endpoint.params:
             request.rules["path"] = [{"match": "regex", "regex": path_regex(self.endpoint)}]
@@ -430,6 +432,7 @@ class Observation:
         evidence: dict,
         echo: Echo | None = None,
         request: Headers = (),
+        pooled_body: dict | None = None,
     ) -> Message:
         varying = self._value_rules(f"{side}.headers", strict=side == "request", evidence=evidence)
         kept = self._kept_headers(side, self.ctx.headers.kept(headers, side, request), evidence)
@@ -456,8 +459,14 @@ class Observation:
                 overrides = {
                     RPC_METHOD_PATH: FieldRule("operation", RPC_METHOD_PATH, "equality", side=side)
                 } | overrides
+            schema = self.shapes[f"{side}.body"].to_schema()
             example, rules, facts = infer_body(
-                self.shapes[f"{side}.body"].to_schema(), value, self.ctx.rules, overrides, echo, side == "request"
+                relaxed(schema, pooled_body) if pooled_body else schema,
+                value,
+                self.ctx.rules,
+                overrides,
+                echo,
+                side == "request",
             )
             msg.body = example
             if rules:
@@ -673,3 +682,20 @@ def observation(
     if (obs := observations.get(key)) is None:
         obs = observations[key] = Observation(ctx, key, endpoint, values, len(observations))
     return obs, values
+
+
+def pooled_responses(observations: list[Observation]) -> dict[InteractionKey, dict]:
+    """For each observation whose endpoint (method, path template) and status has two or more with a JSON
+    response body, their body shapes merged: what the whole recording shows of which keys are always there."""
+    groups: dict[tuple[str, str, int], list[Observation]] = {}
+    for obs in sorted(observations, key=lambda o: o.order):
+        if types_of(obs.shapes["response.body"].to_schema()):
+            groups.setdefault((obs.key.method, obs.key.template, obs.key.status), []).append(obs)
+    out = {}
+    for group in groups.values():
+        if len(group) >= 2:
+            builder = shape_builder(group[0].ctx.rules)
+            for obs in group:
+                builder.add_schema(obs.shapes["response.body"].to_schema())
+            out |= dict.fromkeys((obs.key for obs in group), builder.to_schema())
+    return out

@@ -366,3 +366,24 @@ def branch(node: dict[str, Any], json_type: str) -> dict[str, Any]:
         if json_type in types_of(n) or (json_type == "number" and "integer" in types_of(n)):
             return n
     return {}
+
+
+def relaxed(own: dict[str, Any], pooled: dict[str, Any]) -> dict[str, Any]:
+    """`own` with every key that `pooled` (the same endpoint's responses over the whole recording) shows
+    is not always there made optional, at every depth: an interaction that saw a key in each of its
+    responses may have seen only items that happened to hold it (a protobuf or `omitempty` encoder leaves
+    an empty list out). `own` itself is not changed."""
+    if "anyOf" in own:
+        return own | {"anyOf": [relaxed(n, pooled) for n in own["anyOf"]]}
+    kinds = types_of(own)
+    if "object" in kinds and (other := branch(pooled, "object")).get("properties") is not None:
+        props, theirs = own.get("properties", {}), other["properties"]
+        always = set(other.get("required", ()))
+        return own | {
+            "required": [k for k in own.get("required", ()) if k in always],
+            "properties": {k: relaxed(v, theirs[k]) if k in theirs else v for k, v in props.items()},
+        }
+    items = branch(pooled, "array").get("items")
+    if "array" in kinds and isinstance(own.get("items"), dict) and isinstance(items, dict):
+        return own | {"items": relaxed(own["items"], items)}
+    return own

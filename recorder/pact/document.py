@@ -216,7 +216,7 @@ HINTS_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def step_numbers(steps: list[Step]) -> dict[Step, int]:
     """Steps numbered 1.. in recorded order (the same traffic always gives the same numbers)."""
-    return {s: n for n, s in enumerate(sorted(set(steps), key=lambda s: s.seq), 1)}
+    return {s: n for n, s in enumerate(sorted(set(steps), key=lambda s: (s.seq, s.path, s.body)), 1)}
 
 
 def used_values(interactions: list[Interaction], steps: dict[Step, int]) -> set[str]:
@@ -242,6 +242,8 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
     out["status"] = step.status
     if step.creates:
         out["creates"] = step.creates
+    if step.like:
+        out["like"] = step.like  # made as the recording made that sibling: the provider may hold it already
     if capture := [{"at": list(at), "value": v} for at, v in step.produced.items() if v in used]:
         out["capture"] = capture
     if step.secrets:

@@ -18,7 +18,7 @@ from recorder.capture.redirects import Redirects
 from recorder.capture.selection import is_reset, skip_reason
 from recorder.files import write_atomic
 from recorder.infer.collapse import collapse
-from recorder.infer.observation import Context, Interaction, Observation, form_fields, observation
+from recorder.infer.observation import Context, Interaction, Observation, form_fields, observation, pooled_responses
 from recorder.model import Exchange, InteractionKey
 from recorder.pact import selfcheck
 from recorder.pact.core_parser import check, offending_interactions
@@ -137,7 +137,9 @@ class Recording:
         paths = self.context.paths
         guessed = frozenset(d.name for d, _ in paths.detectors if d.after_literal)
         observations = collapse(self.observations, rules.sibling_collapse, paths.never, guessed)
-        interactions = sorted((obs.to_interaction() for obs in observations.values()), key=lambda i: i.key)
+        pooled = pooled_responses(list(observations.values()))
+        interactions = [obs.to_interaction(pooled.get(key)) for key, obs in observations.items()]
+        interactions.sort(key=lambda i: i.key)
         _make_descriptions_unique(interactions)
         _number_variants(interactions)
         self.ambiguous = _note_ambiguous(interactions)

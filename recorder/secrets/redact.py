@@ -36,7 +36,8 @@ from recorder.formats import multipart
 from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
-from recorder.secrets.signing import SECRET_FIELD, entry_fields, signature
+from recorder.secrets.masked import MaskedEchoes
+from recorder.secrets.signing import SCHEMES, entry_fields, signature
 from recorder.values import set_cookie
 
 PLACEHOLDER = "<redacted>"
@@ -55,6 +56,7 @@ _CARD = re.compile(
     r"|[0-9]{4}(?P<t>[ -])[0-9]{6}(?P=t)[0-9]{4,5})$"
 )
 _TOKEN = re.compile(r"\S+")
+_HEADER_LINE = re.compile(r"^([ \t]*)([A-Za-z0-9-]+)(:[ \t]*)([^\r\n]*)", re.M)  # (indent, name, colon, value)
 
 
 def redact_header_value(name: str, value: str) -> str:
@@ -140,7 +142,7 @@ class SecretNames:
         response handed out (a login's token) are rebuilt from that password; anything else is one
         secret of its own."""
         if (signed := signature(header, value)) is not None:  # one secret per key, not per signature
-            name = self.name(SECRET_FIELD, f"{signed.scheme}:{signed.key_id}")
+            name = self.name(SCHEMES[signed.scheme].field, f"{signed.scheme}:{signed.key_id}")
             return ("in", "header"), ("key", header), ("secret", name), *entry_fields(signed)
         scheme, _, credentials = value.partition(" ")
         basic = scheme.lower() == "basic"
@@ -202,6 +204,8 @@ class Redactor:
         self.secret_names = SecretNames()
         self._named: list[tuple] = []  # the request's secrets, while one exchange is redacted
         self._header_values: set[tuple[str, str]] = set()  # (name, value) of response headers seen (bounded)
+        self.masked = MaskedEchoes()  # what the provider masked in its answers (see recorder.secrets.masked)
+        self._masked_here: set[tuple] = set()  # its places in the request being redacted
 
     # -- what is a secret --------------------------------------------------------------------------
 
@@ -271,6 +275,7 @@ class Redactor:
     def request(self, ex: Exchange) -> Exchange:
         """The exchange with its request's secrets replaced (named in `secrets`); the response as it was."""
         self._named = []
+        self._masked_here = self.masked.places(ex)
         rq_body, rq_json = self._body(
             ex.request_body, ex.request_json, ex.request_header("content-type"), "request body"
         )
@@ -381,7 +386,7 @@ class Redactor:
             return False
         if isinstance(value, str):  # (an empty value hides nothing: a config's unset password stays "")
             hidden = value.strip() not in ("", PLACEHOLDER)
-            return hidden and (secret_name or self.secret_value(value, name) is not None)
+            return hidden and (secret_name or self.masked.secret(value) or self.secret_value(value, name) is not None)
         return secret_name and isinstance(value, (int, float)) and not isinstance(value, bool)
 
     def _secret_item(self, value: Any, name: str | None) -> bool:
@@ -415,11 +420,28 @@ class Redactor:
             return (body if redacted == pairs else urlencode(redacted).encode()), NO_BODY
         if (mark := multipart.boundary(content_type)) is not None:
             return self._multipart(body, mark, where), NO_BODY
-        if ctype.startswith("text/") or "xml" in ctype:
-            # Bytes that are not UTF-8 (a .torrent served as text/plain) go through as they were.
-            text = _TOKEN.sub(lambda m: self._token(m.group(0), where), body.decode("utf-8", "surrogateescape"))
+        if ctype.startswith(("text/", "multipart/", "application/http", "message/http")) or "xml" in ctype:
+            # Bytes that are not UTF-8 (a .torrent served as text/plain) go through as they were. HTTP messages
+            # inside a body (a batch of requests, each part one: OData, cloud storage) carry credential headers
+            # of their own.
+            text = body.decode("utf-8", "surrogateescape")
+            if ctype.startswith("text/") or "xml" in ctype:
+                text = _TOKEN.sub(lambda m: self._token(m.group(0), where), text)
+            else:
+                text = _HEADER_LINE.sub(lambda m: self._header_line(m, where), text)
             return text.encode("utf-8", "surrogateescape"), NO_BODY
         return body, NO_BODY
+
+    def _header_line(self, m: re.Match, where: str) -> str:
+        """A header line of an HTTP message inside a body, its value redacted as the header's would be."""
+        name, value = m.group(2), m.group(4)
+        if not (self.secret_header(name, where.split()[0]) or self.secret_name(name)):
+            return m.group(0)
+        self.found[f"{where} (header {name})"] += 1
+        if where.startswith("request"):  # filled in order of appearance
+            secret = self.secret_names.name(name.lower(), value)
+            self._named.append((("in", "text"), ("key", len(self._named)), ("secret", secret)))
+        return m.group(1) + name + m.group(3) + redact_header_value(name, value)
 
     def _multipart(self, body: bytes, mark: str, where: str) -> bytes:
         """An upload with its secret form fields redacted (file parts are content, not credentials);
@@ -452,7 +474,7 @@ class Redactor:
                     kept = self._json(v, f"{path}.{k}", where, None if keys is None else (*keys, k), k)
                     if kept is v:
                         continue
-                elif self._secret_field(k, v):
+                elif self._secret_field(k, v) or keys is not None and (*keys, k) in self._masked_here:
                     self.found[f"{where} {path}.{k}"] += 1
                     if keys is not None:
                         self._name(where, [*keys, k], k, v)

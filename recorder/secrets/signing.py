@@ -1,16 +1,19 @@
-"""Computed credentials: requests signed with a key (AWS Signature Version 4), one secret per key.
+"""Computed credentials: requests signed with a key, one secret per key: AWS Signature Version 4, and the
+Shared Key of cloud storage accounts (`SharedKey ACCOUNT:SIGNATURE`, Azure Storage and its emulators).
 
 A signing client puts a new signature in every request (it covers the time, the path and the body),
 so redacting each one as a secret of its own would ask a verification for thousands of values nobody
 has. What the provider needs is the key: a signed request is recognised by its scheme, named after the
-scheme and the key id (`aws_secret_access_key`, a second key `aws_secret_access_key_2`), and at verify
-time every request is signed afresh with that key (`verify.provider_relay`), by botocore's signer,
-not ours.
+scheme and the key id (`aws_secret_access_key`, a second key `aws_secret_access_key_2`;
+`storage_account_key`), and at verify time every request is signed afresh with that key
+(`verify.provider_relay`), by the scheme's own well-kept signer (botocore's, azure-storage-blob's), not ours.
 
     >>> s = signature("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240501/eu-west-1/s3/"
     ...               "aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79")
-    >>> s.key_id, s.region, s.service
-    ('AKIDEXAMPLE', 'eu-west-1', 's3')
+    >>> s.scheme, s.key_id, s.region, s.service
+    ('aws-sigv4', 'AKIDEXAMPLE', 'eu-west-1', 's3')
+    >>> signature("Authorization", "SharedKey devstoreaccount1:zYSqzI5R7t5Apr/mXxvzXlKnv1CKBhUywR7JuO5+T3Q=")
+    Signature(scheme='shared-key', key_id='devstoreaccount1', region='', service='')
 """
 
 from __future__ import annotations
@@ -18,16 +21,40 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from email.utils import formatdate
 
-SIGV4 = "aws-sigv4"
-SECRET_FIELD = "aws_secret_access_key"  # what a signing key's secret is called (a second key: ..._2)
+SIGV4, SHARED_KEY = "aws-sigv4", "shared-key"
 _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)/[0-9]{8}/([^/]+)/([^/]+)/aws4_request\b")
-# The scheme's standard environment variables (botocore's, the CLIs'), used when --secret does not say.
-ENVIRONMENT = {"key_id": "AWS_ACCESS_KEY_ID", "secret": "AWS_SECRET_ACCESS_KEY", "token": "AWS_SESSION_TOKEN"}
+_SHARED_KEY = re.compile(r"^SharedKey +([^:\s]+):\S+$")
+
+
+@dataclass(frozen=True)
+class Scheme:
+    field: str  # what a signing key's secret is called (a second key: ..._2)
+    environment: dict[str, str]  # the scheme's standard environment variables, used when --secret does not say
+    extra: str  # the optional extra that installs its signer
+    signer_headers: frozenset[str]  # headers a signer sets itself: the relay drops the recorded ones first
+    words: str  # the Authorization value's first word
+
+
+SCHEMES = {
+    SIGV4: Scheme(
+        "aws_secret_access_key",
+        {"key_id": "AWS_ACCESS_KEY_ID", "secret": "AWS_SECRET_ACCESS_KEY", "token": "AWS_SESSION_TOKEN"},
+        "aws",
+        frozenset({"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}),
+        "AWS4-HMAC-SHA256",
+    ),
+    SHARED_KEY: Scheme(
+        "storage_account_key",
+        {"key_id": "AZURE_STORAGE_ACCOUNT", "secret": "AZURE_STORAGE_KEY"},
+        "azure",
+        frozenset({"authorization", "x-ms-date", "date"}),
+        "SharedKey",
+    ),
+}
 # What `Secrets.value` puts where a signature was, for the relay: sign this request with that key.
 MARK = "pact-recorder-sign-with="
-# Headers a signer sets itself: the relay drops the recorded ones before signing anew.
-SIGNER_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
 
 
 @dataclass(frozen=True)
@@ -40,9 +67,13 @@ class Signature:
 
 def signature(header: str, value: str) -> Signature | None:
     """The signing scheme and key a request header carries; None for anything else."""
-    if header.lower() != "authorization" or not (m := _SIGV4.match(value)):
+    if header.lower() != "authorization":
         return None
-    return Signature(SIGV4, *m.groups())
+    if m := _SIGV4.match(value):
+        return Signature(SIGV4, *m.groups())
+    if m := _SHARED_KEY.match(value):
+        return Signature(SHARED_KEY, m.group(1), "", "")
+    return None
 
 
 def entry_fields(s: Signature) -> tuple[tuple[str, str], ...]:
@@ -54,10 +85,15 @@ def signed(entry: dict) -> bool:
     return bool(entry.get("signed"))
 
 
+def scheme(entry: dict) -> Scheme:
+    return SCHEMES.get(entry.get("signed", ""), SCHEMES[SIGV4])
+
+
 def marker(entry: dict) -> str:
     """The Authorization value that asks the relay to sign a request with the key of `entry`, for its
     request's own region and service (one key signs for S3, SQS, ... alike)."""
-    return f"AWS4-HMAC-SHA256 {MARK}{entry['secret']}/{entry.get('region', '')}/{entry.get('service', '')}"
+    words = scheme(entry).words
+    return f"{words} {MARK}{entry['secret']}/{entry.get('region', '')}/{entry.get('service', '')}"
 
 
 def marked(value: str, entries: dict[str, dict]) -> dict | None:
@@ -73,28 +109,51 @@ def credentials(entry: dict, given: dict[str, str]) -> tuple[str, str, str | Non
     """(key id, secret key, session token) for a signed entry: the secret from --secret, else the
     scheme's environment; the key id from the environment where the secret came from it, else the one
     recorded (a key id names the key; it is no secret). None when no secret key is known."""
+    environment = scheme(entry).environment
     if (secret := given.get(entry["secret"])) is not None:
         return entry.get("key_id", ""), secret, given.get("aws_session_token")
-    if (secret := os.environ.get(ENVIRONMENT["secret"])) is not None:
-        key_id = os.environ.get(ENVIRONMENT["key_id"]) or entry.get("key_id", "")
-        return key_id, secret, os.environ.get(ENVIRONMENT["token"])
+    if (secret := os.environ.get(environment["secret"])) is not None:
+        key_id = os.environ.get(environment["key_id"]) or entry.get("key_id", "")
+        return key_id, secret, os.environ.get(environment.get("token", ""))
     return None
 
 
 def sign(entry: dict, given: dict[str, str], method: str, url: str, headers: dict[str, str], body: bytes) -> dict:
-    """The headers of a request to `url`, signed afresh with the key `entry` names (botocore's signer:
-    S3's signs the payload's hash as S3 expects). ValueError when botocore is not installed."""
-    try:
-        from botocore.auth import S3SigV4Auth, SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-    except ImportError:
-        raise ValueError(
-            "verifying requests signed with AWS Signature V4 needs botocore: pip install 'pact-recorder[aws]'"
-        ) from None
+    """The headers of a request to `url`, signed afresh with the key `entry` names, by the scheme's signer.
+    ValueError when that signer is not installed."""
     key_id, secret, token = credentials(entry, given) or ("", "", None)
-    kept = {k: v for k, v in headers.items() if k.lower() not in SIGNER_HEADERS}
-    request = AWSRequest(method=method, url=url, data=body, headers=kept)
+    kept = {k: v for k, v in headers.items() if k.lower() not in scheme(entry).signer_headers}
+    try:
+        if entry.get("signed") == SHARED_KEY:
+            return _shared_key(key_id, secret, method, url, kept, body)
+        return _sigv4(entry, key_id, secret, token, method, url, kept, body)
+    except ImportError:
+        used = scheme(entry)
+        raise ValueError(
+            f"verifying requests signed {used.words} needs its signer: pip install 'pact-recorder[{used.extra}]'"
+        ) from None
+
+
+def _sigv4(entry: dict, key_id: str, secret: str, token: str | None, method: str, url: str, headers: dict, body: bytes):
+    """botocore's signer (S3's signs the payload's hash as S3 expects)."""
+    from botocore.auth import S3SigV4Auth, SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
     signer = S3SigV4Auth if entry.get("service") == "s3" else SigV4Auth
     signer(Credentials(key_id, secret, token), entry.get("service", ""), entry.get("region", "")).add_auth(request)
     return dict(request.headers.items())
+
+
+def _shared_key(account: str, key: str, method: str, url: str, headers: dict, body: bytes) -> dict:
+    """azure-storage-blob's Shared Key policy, on a request dated now (a signature covers its date, and the
+    length the relay sends)."""
+    from azure.core.pipeline import PipelineContext, PipelineRequest
+    from azure.core.rest import HttpRequest
+    from azure.storage.blob._shared.authentication import SharedKeyCredentialPolicy
+
+    dated = headers | {"x-ms-date": formatdate(usegmt=True)} | ({"Content-Length": str(len(body))} if body else {})
+    request = HttpRequest(method, url, headers=dated)
+    SharedKeyCredentialPolicy(account, key).on_request(PipelineRequest(request, PipelineContext(None)))
+    return {k: v for k, v in request.headers.items() if k.lower() != "content-length"}

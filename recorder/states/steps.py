@@ -31,7 +31,7 @@ STEP_HEADERS_DROPPED = frozenset(
 class Step:
     """One recorded request that a setup sends again, with the values its response handed out."""
 
-    seq: int
+    seq: float  # its place in the recording (an analogue's: just after the step it copies)
     method: str
     path: str
     query: tuple[tuple[str, str], ...]
@@ -46,6 +46,7 @@ class Step:
     after: tuple = ()  # steps that made its containers and what a header of it names (a copy's source), then
     unrecorded: str = ""  # the size of a request body streamed past unrecorded (over --max-body): none to send
     kept: str = ""  # the SHA-256 of that body where it was kept beside the states file: that to send
+    like: str = ""  # a copy of the step that made this item, for an item never seen made (see analogues)
 
     @classmethod
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:

@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote
 
 from recorder.model import NO_BODY, Exchange
 from recorder.secrets.redact import PLACEHOLDER
+from recorder.states.analogues import Makers
 from recorder.states.handed_out import HandedOut, needles
 from recorder.states.steps import Step, made_it, step_exchange, step_request_values
 from recorder.urls import resolve
@@ -64,6 +65,7 @@ ISSUERS_MAX = 4  # steps that handed out the same secret remembered per secret (
 UNNAMED_MAX = 16  # writes that named nothing they made remembered (see Timeline.unnamed)
 ACTED_MAX = 6  # the latest calls on a handed-out id a call on it is set up with (see Timeline.acted_on)
 MAKERS_MAX = 4  # of those, the ones a call that hands out new ids needs at most
+ACCOUNTS_MAX = 1_000  # accounts made by a call remembered (see Timeline.registered)
 _PARTS = re.compile(r"[/:?&=,;@#\s]+")  # what separates the parts of a URI or a list in one value
 _WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
 
@@ -112,7 +114,11 @@ class Timeline:
         self.put_created_201: set[str] = set()  # containers where a PUT that created answered 201 Created
         self.issuers: dict[str, list[Step]] = {}  # secret name -> the latest steps whose responses handed it out
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
+        # secret name -> the first write that sent it in its body and made nothing a path names: an account made
+        # by a call (`POST /register`), which a login with that password needs before it
+        self.registered: dict[str, Step] = {}
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
+        self.makers = Makers()  # how the recording made an item of each collection (for items it never made)
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
         # Writes that made something they did not name (answered with no id: `Ok.`), the latest few: a later
         # call beside them that is the first to hand out new ids (a list of uploaded torrents by the hash of
@@ -132,7 +138,8 @@ class Timeline:
         parameters (an id there names a resource even if the recording never wrote it)."""
         self.handed.look_into(ex)
         path, method, status = norm(ex.path), ex.method.upper(), ex.status
-        chain = self._chain(path, method, status, params, by_query=any(v in self.handed for _, v in ex.query))
+        by_query = any(v in self.handed for _, v in ex.query)
+        chain = self._chain(path, method, status, params, by_query, self._reads_item(ex, path))
         levels = self._levels(chain)
         needs: list[Need] = []
         for prefix, level_path in zip(chain, levels, strict=True):
@@ -143,10 +150,9 @@ class Timeline:
                 needs.append(Need("absent", level_path, path=prefix))
                 break
             need, res = self._exists(prefix, level_path), self.resources.get(prefix)
-            unwritten = res is None or res.exists is None
-            if not need.steps and unwritten and (made := self.implicit.get(prefix) or self._made_as(prefix)):
-                # made by a write below it (an upload to .../a/file), or by the write that handed its name out
-                need = replace(need, steps=(made,), seed=False)
+            unwritten = res is None or res.exists is None or res.exists and not res.history  # (or only read)
+            if not need.steps and unwritten and (made := self._makers(prefix, within=prefix != path)):
+                need = replace(need, steps=made, seed=False)
             needs.append(need)
         needs += self._destination(ex, chain, levels[-1] if levels else ())
         # What a container holds is part of its state for a read of it, and for a DELETE of it (refused
@@ -268,6 +274,23 @@ class Timeline:
             return None
         writers = [w for w, _, _ in makers if w.seq < before]
         return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
+
+    def _reads_item(self, ex: Exchange, path: str) -> bool:
+        """Is `ex` a successful read of an item of a collection the recording made items in by name, that
+        names itself in its answer (a zone the suite's fixtures loaded outside the API: `{"name": ...}`), not a
+        view of the collection (`/db/_all_docs`)?"""
+        if ex.method.upper() not in READ or not 200 <= ex.status < 300 or not self.makers.knows(path):
+            return False
+        body, name = ex.response_json, unquote(path.rpartition("/")[2])
+        return isinstance(body, dict) and any(str(v) == name for v in body.values() if isinstance(v, (str, int)))
+
+    def _makers(self, path: str, within: bool) -> tuple[Step, ...]:
+        """What makes a resource no recorded write made itself: the write that handed its name out; else a copy
+        of the write that made a sibling of it (see analogues; one that held items where the request is
+        `within` it), and a write below it (an upload to .../a/file, which may make it too)."""
+        if made := self._made_as(path):
+            return (made,)
+        return tuple(s for s in (self.makers.like(path, holding=within), self.implicit.get(path)) if s is not None)
 
     def _made_as(self, path: str) -> Step | None:
         """The successful write whose answer handed out the last segment of `path`: what it made, named
@@ -606,6 +629,15 @@ class Timeline:
                 queue += [(dict(x), login) for x in step.secrets]
                 entries += [(dict(x), login) for x in step.secrets]
         owners = sorted({o for e, ex in entries if (o := self._owner(e, ex)) and o not in chain})
+        # an account a call made (no path names it), for the logins and requests that send its password
+        logins |= {
+            made
+            for e, ex in entries
+            if e.get("in") in ("body", "form", "multipart")
+            and (made := self.registered.get(e["secret"])) is not None
+            and self._owner(e, ex) is None
+            and made.path != ex.path
+        }
         login = Need("values", (), tuple(sorted(logins, key=lambda s: s.seq))) if logins else None
         return self._all_within(list(reversed(owners)), chain), login
 
@@ -643,13 +675,24 @@ class Timeline:
         parent = norm(ex.path).rpartition("/")[0]
         return next((p for p in reversed(made) if p.rpartition("/")[0] != parent), None)
 
-    def _chain(self, path: str, method: str, status: int, params: frozenset[int], by_query: bool = False) -> list[str]:
+    def _chain(
+        self,
+        path: str,
+        method: str,
+        status: int,
+        params: frozenset[int],
+        by_query: bool = False,
+        item_read: bool = False,
+    ) -> list[str]:
         """The resources a path names, outermost first: known resources (written, or an id segment) that
         are prefixes of it, and the path itself when the request acts on it as one item (not a word that
-        no write made, asked about an id in its query: an RPC-style `/runs/get?run_id=ID`)."""
-        segs = segments(path)
+        no write made, asked about an id in its query: an RPC-style `/runs/get?run_id=ID`; `item_read`: a
+        read of an item no request made, see _reads_item)."""
+        segs, ok = segments(path), 200 <= status < 300
         prefixes = ["/" + "/".join(segs[: i + 1]) for i in range(len(segs))]
-        chain = [p for i, p in enumerate(prefixes[:-1]) if p in self.resources or i in params]
+        # (and a container like the items the recording made that held items, that held one then or now)
+        held = [p for p in prefixes[:-1] if self.makers.knows(p, holding=True) and (ok or p in self.implicit)]
+        chain = [p for i, p in enumerate(prefixes[:-1]) if p in self.resources or i in params or p in held]
         if not prefixes:
             return chain
         acts_on_item = (
@@ -659,6 +702,7 @@ class Timeline:
             or len(segs) - 1 in params
             or method in CREATE | UPDATE | {"DELETE"}
             or status in (404, 410, 409, 412)
+            or item_read
         )
         if method == "POST":  # a POST acts on what is below its path: the path is its container
             return chain + [path] if path in self.resources else chain
@@ -816,6 +860,7 @@ class Timeline:
             # A 201 for something that exists (npm publishing a second version) adds to it.
             res.history = [step] if not res.exists else self._trim(res.history + [step])
             res.exists, res.data = True, _data(ex, res.data)
+            self.makers.see(step, ex, path)
         elif method in ("COPY", "MOVE") and (destination := ex.request_header("destination")):
             # WebDAV and CouchDB: the Destination (a URL, or a name relative to the request's) is made
             # from the source; a setup makes the source, then copies it.
@@ -833,6 +878,7 @@ class Timeline:
             res = self._resource(child)
             res.history, res.exists, res.data = [step], True, _data(ex, None)
             step.creates = child
+            self.makers.see(step, ex, child)
         elif method == "POST":
             made_in_bulk = [f"{self._container(path)}/{i}" for i in bulk_ids(ex)]  # CouchDB's _bulk_docs
             for mentioned in mentioned_paths(ex) + made_in_bulk:  # a batch: it may have made them
@@ -843,7 +889,8 @@ class Timeline:
             for p, res in self.resources.items():  # (a DELETE of a whole list is no resource itself)
                 if p == path or p.startswith(path.rstrip("/") + "/"):
                     res.exists, res.history = False, []
-        elif method in READ and (res := self.resources.get(path)) is not None:
+        elif method in READ and ((res := self.resources.get(path)) is not None or self._reads_item(ex, path)):
+            res = res or self._resource(path)
             res.exists = True
             res.data = _data(ex, res.data)
         self._bound()
@@ -856,6 +903,9 @@ class Timeline:
             if dict(entry).get("in") in ("body", "form", "multipart", "issued"):
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
+        for entry in ex.secrets if not made and method not in READ and len(self.registered) < ACCOUNTS_MAX else ():
+            if dict(entry).get("in") in ("body", "form", "multipart"):
+                self.registered.setdefault(dict(entry)["secret"], step)
         return step
 
     def _chosen(self, ex: Exchange, uses: dict[Location, tuple[str, str]]) -> Need | None:

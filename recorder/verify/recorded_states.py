@@ -25,7 +25,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +38,7 @@ import yaml
 from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
+from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import CHANGED_STATE, CHOSEN_STATE, FOUND_STATES, MADE_STATE, SENT_STATE
 from recorder.states.timeline import CREATE
 from recorder.values import clock_now, leaves, value_at
@@ -46,6 +48,7 @@ TIMEOUT = 30
 # nothing here can delete, a collection another state of the interaction made) may have done its work.
 BEST_EFFORT = (SENT_STATE, MADE_STATE, CHANGED_STATE)
 REFUSED_AS_TAKEN = (400, 409, 422)  # what a create of a name that is taken is answered
+RENAME_TRIES = 6  # names of a refused create tried fresh one at a time (then all of them at once)
 MAX_REDIRECTS = 5
 
 
@@ -96,20 +99,59 @@ class RecordedStates:
         return same[0] if len(same) == 1 else None
 
 
+# A protocol's own word, not a name: three or more dotted lower-case words (`m.login.password`), or an
+# upper-case constant of two or more words (`ACTIVE_ONLY`, `EXPECTED_START_TIME_DESC`).
+_PROTOCOL_WORD = re.compile(r"^(?:[a-z][a-z_]*(?:\.[a-z][a-z_]*){2,}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)$")
+
+
 def _chosen_name(value: str) -> bool:
     """A name a consumer would choose (a key, a bucket, a file): a word with letters, no path, nothing
-    random-looking (an id, a digest: content-addressed names cannot change)."""
+    random-looking (an id, a digest: content-addressed names cannot change), no namespaced protocol word."""
     plain = 2 <= len(value) <= 100 and any(c.isalpha() for c in value) and not set(value) & set("/ :")
-    return plain and not looks_random(value)
+    return plain and not looks_random(value) and not _PROTOCOL_WORD.match(value) and PLACEHOLDER not in value
+
+
+def words_and_names(requests: Iterable[dict]) -> tuple[set[str], set[str]]:
+    """Among recorded requests (setup steps, or the pact's requests written as steps are): (the protocol's own
+    words, the names requests use elsewhere). Names used elsewhere: in a path or a query, or under more than
+    one field (an account's name a login sends again as `user`, a model's name a read asks for by `?name=`).
+    The protocol's own words: strings that two or more distinct successful POSTs sent under the same field
+    (`"kind": "Native"` of two zones, `"preset": "public_chat"` of two rooms), and that no request uses elsewhere."""
+    requests = list(requests)
+    bodies = [(st["path"], _fields_sent(st)) for st in requests]
+    distinct = {
+        (st["path"], tuple(sorted(fields)))  # (a pact's JSON keys are sorted)
+        for st, (_, fields) in zip(requests, bodies, strict=True)
+        if st["method"] == "POST" and 200 <= st.get("status", 0) < 300 and not st.get("like")
+    }
+    sent = Counter(pair for _, fields in distinct for pair in set(fields))
+    fields_of: dict[str, set[str]] = {}
+    for _, fields in bodies:
+        for name, value in fields:
+            fields_of.setdefault(value, set()).add(name)
+    named = {v for v, fields in fields_of.items() if len(fields) > 1}
+    for st in requests:
+        named |= {unquote(p) for p in _WORDS.split(st["path"]) if p} | {str(v) for _, v in st.get("query", [])}
+    return {value for (_, value), n in sent.items() if n >= 2} - named, named
+
+
+_WORDS = re.compile(r"[/@:#!]+")  # what separates the names in a path (`/rooms/!id:host`, `/@alice:host`)
+# A field that names what a call makes (`name`, `room_alias_name`, `username`, `title`), as a state's param.
+_NAMING = re.compile(r"(name|alias|title|label|slug|login|user|email)(_[0-9]+)?$", re.I)
+
+
+def _fields_sent(step: dict) -> list[tuple[str, str]]:
+    """The (field name, string) pairs a step sent in its JSON or form body."""
+    if "json" in step:
+        return [(str(at[-1]) if at else "", v) for at, v in leaves(step["json"]) if isinstance(v, str)]
+    if "text" in step and _form(dict(step.get("headers", []))):
+        return parse_qsl(step["text"], keep_blank_values=True)
+    return []
 
 
 def _names_sent(step: dict) -> list[str]:
     """The strings a step sent in its JSON or form body."""
-    if "json" in step:
-        return [v for _, v in leaves(step["json"]) if isinstance(v, str)]
-    if "text" in step and _form(dict(step.get("headers", []))):
-        return [v for _, v in parse_qsl(step["text"], keep_blank_values=True)]
-    return []
+    return [v for _, v in _fields_sent(step)]
 
 
 def _form(headers: dict[str, str]) -> bool:
@@ -184,8 +226,13 @@ class Setup:
     # in a later interaction where it collides, or in each one whose states name it with --fresh-names
     # (`renamed`: recorded -> fresh), given to the verifier as a state param like any generated value.
     fresh_names: bool = False
+    # How the consumer deleted what it made (path -> query and headers of a DELETE it sent that succeeded): an
+    # undo deletes the same way (a container deleted with `?restype=container`, a blob with its snapshots).
+    deletes: dict[str, tuple[list, list]] = field(default_factory=dict)
     leftovers: set[str] = field(default_factory=set)
     renamed: dict[str, str] = field(default_factory=dict)
+    shared: set[str] = field(default_factory=set)  # the protocol's own words, never renamed (see words_and_names)
+    named: set[str] = field(default_factory=set)  # values requests use as names elsewhere (see words_and_names)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def change(self, state: str, params: dict, action: str) -> dict:
@@ -229,10 +276,13 @@ class Setup:
             self.calls.failed(name, "no such state in the states file (was the pact edited, or recorded again since?)")
             return {}
         absent = entry.get("absent")
-        if name == CHOSEN_STATE or (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
+        if name == CHOSEN_STATE:  # (where a name is taken: the names among the values a call chose)
+            self._rename({k: v for k, v in params.items() if v in self.named or _NAMING.search(k)})
+        elif (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
             self._rename(params)
         if absent and self.recorded.reset is None and not self.reset_url:
-            gone = self._request("DELETE", self._bound_path(absent), self._credentials_near(absent), b"")
+            target, headers = self._deletion(absent, self._credentials_near(absent))
+            gone = self._request("DELETE", target, headers, b"")
             self._forget_made(absent)
             leftover = unquote(absent.rstrip("/").rsplit("/", 1)[-1])
             refused = not (200 <= gone.status < 300 or gone.status in (404, 410))
@@ -274,12 +324,16 @@ class Setup:
                 )
             self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
             fresh = self._send(step)
-            if fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and self._rename_sent(step):
-                fresh = self._send(step)  # a name an earlier interaction took and nothing frees: fresh, once more
+            # (a copy of the step that made a sibling, for an item never seen made, needs that very name)
+            like = bool(step.get("like"))
+            if fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and not like:
+                fresh = self._sent_renamed(step) or fresh  # a name an earlier interaction took and nothing frees
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
-                if step["method"] == "POST" and not self._resets:  # names it chose stay taken: nothing frees them
+                if step["method"] == "POST" and not self._resets and not like:  # chosen names stay taken
                     self.leftovers |= {v for v in _names_sent(step) if self._renameable(v)}
+            elif like:
+                pass  # the provider may hold it already (data no recorded request made)
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
                 return (
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
@@ -337,16 +391,25 @@ class Setup:
         order = sorted(made, key=lambda p: (p in accounts, -p.count("/"), p))
         for path in order:
             headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
-            gone = self._request("DELETE", self._bound_path(made[path]["path"]), headers, b"")
+            target, headers = self._deletion(made[path]["path"], headers)
+            gone = self._request("DELETE", target, headers, b"")
             if gone.status in (401, 403) and path in accounts and (own := self._own_credentials(path)):
                 # Whoever made an account may not delete it (made without credentials): the account may.
-                gone = self._request("DELETE", self._bound_path(made[path]["path"]), headers | own, b"")
+                gone = self._request("DELETE", target, headers | own, b"")
             if 200 <= gone.status < 300 or gone.status in (404, 410):
                 self._forget_made(path)  # (one still there, a container that holds what no setup made, stays made)
             else:
                 self._said("the undo", "DELETE", made[path]["path"], gone)
                 if made[path].get("status") == 201:  # (a toggle a PUT answered 200 is no name taken)
                     self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
+
+    def _deletion(self, path: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """The target and headers of a DELETE of `path` with `headers` (its credentials), as the consumer deleted
+        it (its query, and the headers it sent that `headers` has not)."""
+        query, sent = self.deletes.get(path.rstrip("/"), ([], []))
+        target = self._bound_path(path) + (f"?{urlencode(query)}" if query else "")
+        have = {k.lower() for k in headers}
+        return target, {k: self._bound_text(v) for k, v in sent if k.lower() not in have} | headers
 
     def _own_credentials(self, path: str) -> dict[str, str]:
         """The credentials of the account at `path`, which deleting it may take: its Basic password, or a
@@ -390,6 +453,7 @@ class Setup:
             and _chosen_name(value)
             and value not in self.handed_out
             and value not in self.users
+            and value not in self.shared
         )
 
     def _fresh(self, name: str) -> str:
@@ -399,14 +463,21 @@ class Setup:
         suffix = f"-{len(self.calls.groups)}"
         return f"{stem}{suffix}{dot}{rest}" if stem else name + suffix
 
-    def _rename_sent(self, step: dict) -> bool:
-        """Fresh names, for this interaction, for the names a POST chose in its body (an experiment's
-        `name`), as `_rename` does for a state's params. True when it named one afresh."""
-        if step["method"] != "POST":
-            return False
-        fresh = [v for v in dict.fromkeys(_names_sent(step)) if self._renameable(v)]
-        self.renamed |= {v: self._fresh(v) for v in fresh}
-        return bool(fresh)
+    def _sent_renamed(self, step: dict) -> Response | None:
+        """A POST refused as if a name it chose in its body were taken, sent again with fresh names for this
+        interaction (as `_rename` gives a state's params): each name alone first, since the others may be the
+        protocol's own words (`"preset": "public_chat"`), then all of them; the first answer that is a
+        success, else the last one. None when it chose no name."""
+        names = [v for v in dict.fromkeys(_names_sent(step)) if self._renameable(v)] if step["method"] == "POST" else []
+        answer = None
+        for group in [[v] for v in names[:RENAME_TRIES]] + ([names] if len(names) > 1 else []):
+            self.renamed |= {v: self._fresh(v) for v in group}
+            answer = self._send(step)
+            if 200 <= answer.status < 300:
+                return answer
+            for v in group:
+                del self.renamed[v]
+        return answer
 
     def _created(self, path: str) -> bool:
         """Did the recording create `path` (a write answered 201 Created)?"""

@@ -15,9 +15,9 @@ from typing import Any
 from recorder.files import load_pact
 from recorder.pact.core_verifier import LocalServer, output_parked, verdict, verifier
 from recorder.secrets.fill import Secrets, fill_request, held_before, option, where
-from recorder.secrets.signing import ENVIRONMENT, signed
+from recorder.secrets.signing import SCHEMES, scheme, signed
 from recorder.verify import provider_relay
-from recorder.verify.recorded_states import Setup
+from recorder.verify.recorded_states import Setup, words_and_names
 from recorder.verify.relay import Relay
 
 STATE_FAILED = "One or more of the setup state change handlers has failed"
@@ -148,19 +148,19 @@ def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
     doc = load_pact(pact_path)
     secrets.made |= made_in_pact(doc, pact_path) - held_before(recorded.in_order)
     needed: dict[str, list[str]] = {}
-    keys: set[str] = set()  # names of signing keys: the scheme's environment gives them too
+    keys: dict[str, dict] = {}  # signing keys by name: the scheme's environment gives them too
     sources = [(repr(d), es) for d, es in secret_entries(doc, pact_path).items()]
     sources += [(f"setup step {n}", step.get("secrets", [])) for n, step in sorted(recorded.steps.items())]
     for where_, entries in sources:
-        keys |= {e["secret"] for e in entries if signed(e)}
+        keys |= {e["secret"]: e for e in entries if signed(e)}
         for name in secrets.missing(entries):
             needed.setdefault(name, []).append(where_)
     if needed:
         lines = [
             f"  {name}: needed by {len(where)} request(s), e.g. {where[0]}; pass --secret {name}=VALUE "
             + (
-                f"(or {ENVIRONMENT['secret']} and {ENVIRONMENT['key_id']} in the environment): the key they are "
-                "signed with, signed afresh for each request"
+                f"(or {scheme(keys[name]).environment['secret']} and {scheme(keys[name]).environment['key_id']} in "
+                "the environment): the key they are signed with, signed afresh for each request"
                 if name in keys
                 else f"(or PACT_SECRET_{name.upper()})"
             )
@@ -181,14 +181,57 @@ def accounts(pact_path: Path, recorded: Any) -> dict[str, list[dict]]:
     return found
 
 
+def recorded_words(pact_path: Path, recorded: Any) -> tuple[set[str], set[str]]:
+    """What the recording's requests (the pact's and the setup steps) show are the protocol's own words, and
+    which values they use as names (see words_and_names)."""
+    requests = []
+    for i in load_pact(pact_path).get("interactions", []):
+        request, status = i.get("request") or {}, (i.get("response") or {}).get("status", 0)
+        body = request.get("body")
+        content = body.get("content") if isinstance(body, dict) and "content" in body else body
+        asked = (request.get("query") or {}).items()
+        query = [[k, v] for k, vs in asked for v in (vs if isinstance(vs, list) else [vs])]
+        entry = {"method": request.get("method"), "path": request.get("path"), "query": query, "status": status}
+        if isinstance(content, (dict, list)):
+            entry["json"] = content
+        elif isinstance(content, str):
+            headers = (request.get("headers") or {}).items()
+            entry |= {"text": content, "headers": [(k, v if isinstance(v, str) else ", ".join(v)) for k, v in headers]}
+        requests.append(entry)
+    return words_and_names([*requests, *recorded.steps.values()])
+
+
+_SIGNED_AFRESH = frozenset().union(*(s.signer_headers for s in SCHEMES.values()))  # (Authorization too)
+
+
+def recorded_deletes(pact_path: Path) -> dict[str, tuple[list, list]]:
+    """How the consumer deleted things: path -> (query, headers) of each DELETE in the pact answered 2xx,
+    without its credentials (the undo sends those of what made the thing)."""
+    out: dict[str, tuple[list, list]] = {}
+    for i in load_pact(pact_path).get("interactions", []):
+        request, status = i.get("request") or {}, (i.get("response") or {}).get("status", 0)
+        if request.get("method") != "DELETE" or not 200 <= status < 300:
+            continue
+        asked = (request.get("query") or {}).items()
+        query = [(k, v) for k, vs in asked for v in (vs if isinstance(vs, list) else [vs])]
+        headers = [
+            (k, v if isinstance(v, str) else ", ".join(v))
+            for k, v in (request.get("headers") or {}).items()
+            if k.lower() not in _SIGNED_AFRESH | {"cookie"} and not k.lower().startswith("if-")
+        ]
+        out.setdefault(request.get("path", "").rstrip("/"), (query, headers))
+    return out
+
+
 def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
     """Secrets any value will do for: sent as data by a request that wrote it (a PUT or PATCH, a POST
-    that created something: the recording set them, like an account's password), or sent only by
-    requests the provider refused (401, 403). A POST that did not create (a login) needs the real one."""
+    that created something: the recording set them, like an account's password; or a create refused as
+    a conflict), or sent only by requests the provider refused (401, 403). A POST that did not create (a
+    login) needs the real one."""
     made, refused, accepted = set(), set(), set()
     for i in doc.get("interactions", []):
         request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
-        writes = request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status == 201
+        writes = request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status in (201, 409)
         for e in secret_entries({"interactions": [i]}, pact_path).get(i.get("description", ""), []):
             if e.get("in") in ("body", "form", "multipart") and writes:
                 made.add(e["secret"])
