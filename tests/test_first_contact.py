@@ -2565,3 +2565,37 @@ def test_an_undo_deletes_a_resource_as_the_consumer_deleted_it(tmp_path):
     pact, result = first_contact(tmp_path, Containers, exercise)
     assert green(result), result.stdout + result.stderr
     assert "NOTE" not in result.stdout  # every undo went through
+
+
+# -- built-in data with new ids in every server ------------------------------------------------------
+
+
+class Builtins(Provider):
+    """Block types registered when the server starts, each with a new id in every server; documents are made
+    by the id of their type (404 for an id this server never gave)."""
+
+    def types(self) -> dict:
+        with self.lock:
+            return self.store.setdefault("types", {"secret": str(uuid.uuid4()), "json": str(uuid.uuid4())})
+
+    def do_GET(self):  # noqa: N802
+        slug = self.path.rpartition("/")[2]
+        if slug not in self.types():
+            return self.send_json(404, {"detail": "Block type not found"})
+        self.send_json(200, {"id": self.types()[slug], "slug": slug})
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body())
+        if ask["block_type_id"] not in self.types().values():
+            return self.send_json(404, {"detail": f"Block type {ask['block_type_id']} not found"})
+        self.send_json(201, {"id": str(uuid.uuid4()), "name": ask["name"], "block_type_id": ask["block_type_id"]})
+
+
+def test_an_id_a_read_of_built_in_data_handed_out_is_fetched_from_the_provider_verified(tmp_path):
+    def exercise(url):
+        status, _, body = send(url, "GET", "/block_types/slug/secret")
+        document = {"name": "warehouse", "block_type_id": json.loads(body)["id"]}
+        assert send(url, "POST", "/block_documents", json.dumps(document).encode())[0] == 201
+
+    pact, result = first_contact(tmp_path, Builtins, exercise)
+    assert green(result), result.stdout + result.stderr

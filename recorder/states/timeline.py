@@ -180,8 +180,10 @@ class Timeline:
             steps = self.handed.producers([value for _, value in derived], covered)
             # A read runs where it ran in the recording, among the writes of the resource it read: an
             # ETag read before an update must come out stale again. A read of something this
-            # interaction does not set up could not be replayed: its values stay as recorded. A read of
-            # a resource within one it sets up (a design document in a database) makes what it read
+            # interaction does not set up could not be replayed: its values stay as recorded; but a read of
+            # what no recorded request wrote (a provider's built-in data: a type registered at start, with
+            # a new id in every server) is replayed for its values (a setup goes on where it fails). A read
+            # of a resource within one it sets up (a design document in a database) makes what it read
             # first, as it was then.
             # A write that handed a value out (a POST answered with an upload id) is replayed for it.
             loose = []
@@ -200,7 +202,7 @@ class Timeline:
                     made = [s for s in read.history if s.seq < step.seq] if read and read.exists else []
                     merged = sorted({*needs[into].steps, *made, step}, key=lambda s: s.seq)
                     needs[into] = replace(needs[into], steps=tuple(merged))
-                elif step.method not in READ:
+                elif step.method not in READ or self._never_written(step.path):
                     loose.append(step)
             loose += self._fed_since(ex, [value for _, value in derived], {*covered, *steps})
             if rpc_style:
@@ -274,6 +276,12 @@ class Timeline:
             return None
         writers = [w for w, _, _ in makers if w.seq < before]
         return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
+
+    def _never_written(self, path: str) -> bool:
+        """Did no recorded request write the resource at `path` (or anything it is within)?"""
+        segs = segments(norm(path))
+        prefixes = ["/" + "/".join(segs[: i + 1]) for i in range(len(segs))]
+        return not any((res := self.resources.get(p)) is not None and res.history for p in prefixes)
 
     def _reads_item(self, ex: Exchange, path: str) -> bool:
         """Is `ex` a successful read of an item of a collection the recording made items in by name, that

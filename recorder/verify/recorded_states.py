@@ -39,9 +39,16 @@ from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.secrets.redact import PLACEHOLDER
-from recorder.states.provider_states import CHANGED_STATE, CHOSEN_STATE, FOUND_STATES, MADE_STATE, SENT_STATE
+from recorder.states.provider_states import (
+    CHANGED_STATE,
+    CHOSEN_STATE,
+    FOUND_STATES,
+    MADE_STATE,
+    SENT_STATE,
+    VALUES_STATE,
+)
 from recorder.states.timeline import CREATE
-from recorder.values import clock_now, leaves, value_at
+from recorder.values import READ, clock_now, leaves, value_at
 
 TIMEOUT = 30
 # States whose setups replay writes found by value: one refused again (what an earlier interaction made and
@@ -332,8 +339,8 @@ class Setup:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
                 if step["method"] == "POST" and not self._resets and not like:  # chosen names stay taken
                     self.leftovers |= {v for v in _names_sent(step) if self._renameable(v)}
-            elif like:
-                pass  # the provider may hold it already (data no recorded request made)
+            elif like or name == VALUES_STATE and step["method"] in READ:
+                pass  # the provider may hold it already (data no recorded request made); a read's values stay
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
                 return (
                     f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
