@@ -2599,3 +2599,45 @@ def test_an_id_a_read_of_built_in_data_handed_out_is_fetched_from_the_provider_v
 
     pact, result = first_contact(tmp_path, Builtins, exercise)
     assert green(result), result.stdout + result.stderr
+
+
+# -- a provider busy for a moment ---------------------------------------------------------------------
+
+
+class Items(Provider):
+    """Items made by `POST /items {"name": ...}` (201), read at `/items/NAME`."""
+
+    def do_POST(self):  # noqa: N802
+        name = json.loads(self.body())["name"]
+        with self.lock:
+            self.store[name] = {"name": name}
+        self.send_json(201, self.store[name], {"Location": f"/items/{name}"})
+
+    def do_GET(self):  # noqa: N802
+        found = self.store.get(self.path.rpartition("/")[2])
+        self.send_json(200, found) if found else self.send_json(404, {"detail": "not found"})
+
+
+class BusyItems(Items):
+    """The same, answering a write 503 (a database locked for a moment, as SQLite-backed servers do under
+    their own background work) unless it is the same write tried again at once."""
+
+    def do_POST(self):  # noqa: N802
+        with self.lock:
+            again, self.store["last"] = self.store.get("last") == self.body(), self.body()
+        if not again:
+            return self.send_json(503, {"detail": "database is locked"}, {"Retry-After": "0"})
+        super().do_POST()
+
+
+def test_a_setup_step_answered_503_is_sent_again_as_clients_do(tmp_path):
+    def exercise(url):
+        assert send(url, "POST", "/items", json.dumps({"name": "a"}).encode())[0] == 201
+        assert send(url, "GET", "/items/a")[0] == 200
+
+    out = tmp_path / "pacts"
+    with provider_serving(Items) as url:
+        record_through(recorder_args(url, out), exercise)
+    with provider_serving(BusyItems) as url:
+        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert "PASS  GET /items/a returns 200" in result.stdout, result.stdout  # (the verifier's own POST tries once)

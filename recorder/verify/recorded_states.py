@@ -57,6 +57,7 @@ BEST_EFFORT = (SENT_STATE, MADE_STATE, CHANGED_STATE)
 REFUSED_AS_TAKEN = (400, 409, 422)  # what a create of a name that is taken is answered
 RENAME_TRIES = 6  # names of a refused create tried fresh one at a time (then all of them at once)
 MAX_REDIRECTS = 5
+UNAVAILABLE_WAITS = (0.2, 0.5, 1.0)  # seconds before each new try of a request answered 503 (at most)
 
 
 @dataclass
@@ -154,6 +155,12 @@ def _fields_sent(step: dict) -> list[tuple[str, str]]:
     if "text" in step and _form(dict(step.get("headers", []))):
         return parse_qsl(step["text"], keep_blank_values=True)
     return []
+
+
+def _retry_after(response: Response) -> float:
+    """The seconds a 503's Retry-After asks for (a number; anything else: no wait of its own)."""
+    value = next((v for k, v in response.headers if k.lower() == "retry-after"), "")
+    return float(value) if value.strip().isdigit() else float("inf")
 
 
 def _names_sent(step: dict) -> list[str]:
@@ -582,6 +589,10 @@ class Setup:
         target = base + target
         for _ in range(MAX_REDIRECTS + 1):
             response = self._once(parts, method, target, headers, body)
+            for wait in UNAVAILABLE_WAITS if response.status == 503 else ():  # busy for now: as clients do, again
+                time.sleep(min(_retry_after(response), wait))
+                if (response := self._once(parts, method, target, headers, body)).status != 503:
+                    break
             location = dict((k.lower(), v) for k, v in response.headers).get("location")
             if response.status not in (301, 302, 303, 307, 308) or not location:
                 return response
