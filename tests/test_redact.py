@@ -1,5 +1,6 @@
 """Secrets of every kind are redacted before anything is kept; what was redacted is counted by where."""
 
+import base64
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -115,6 +116,18 @@ def test_credential_headers_of_http_messages_inside_a_body_are_redacted_as_the_m
     assert dict(out.secrets[0])["in"] == "text"
     plain = replace(ex, request_body=batch.replace(signature, "x").replace("Authorization", "X-Trace").encode())
     assert r.exchange(plain).request_body == plain.request_body  # nothing secret: byte for byte as sent
+
+
+def test_a_header_that_sends_back_a_handed_out_token_as_base64_user_token_is_redacted_whatever_its_letters():
+    """base64("ada:" + this token) has no digit: no value pattern of an API key takes it for one."""
+    token = "ea922b1e8ea14360bb52f631beb72852"
+    r = redactor()
+    r.exchange(exchange("POST", "/login", 200, {"result": {"password": token, "user": "ada"}}))
+    sent = base64.b64encode(f"ada:{token}".encode()).decode()
+    out = r.exchange(exchange("GET", "/private", 200, {"ok": True}, request_headers=(("X-Auth", sent),)))
+    assert dict(out.request_headers) == {"X-Auth": PLACEHOLDER}
+    entry = dict(out.secrets[0])
+    assert entry["user"] == "ada" and entry["issued"] is True  # rebuilt around the fresh token at verify time
 
 
 def test_luhn():

@@ -102,6 +102,19 @@ class SecretNames:
     def known(self, value: str) -> bool:
         return value in self._by_value
 
+    def carried(self, value: str) -> bool:
+        """Does a header value carry a secret already named: as itself, after its scheme (`Bearer TOKEN`), or as
+        the password of `user:password` in base64 (a login's token sent back as `X-Auth: base64(user:token)`,
+        which no value pattern need recognise: a random token may come out with no digit)?"""
+        credentials = value.partition(" ")[2] or value
+        if credentials in self._by_value:
+            return True
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return False
+        return (password := decoded.partition(":")[2]) != "" and password in self._by_value
+
     def issue(self, field: str, value: str) -> str:
         """Name a secret a response handed out: a request that sends it back later gets it fresh (unless a
         request sent it first: the consumer's own key, which a config answer echoes, is given at verify time)."""
@@ -338,7 +351,7 @@ class Redactor:
                 self.found[f"{side} header {name}"] += 1
                 self._name_header(side, name, value)
                 value = redact_header_value(name, value)
-            elif self.secret_value(value, name) is not None:
+            elif self.secret_value(value, name) is not None or side == "request" and self.secret_names.carried(value):
                 self.found[f"{side} header {name}"] += 1
                 self._name_header(side, name, value)
                 value = PLACEHOLDER
