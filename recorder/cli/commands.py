@@ -360,6 +360,7 @@ def cmd_verify(args) -> int:
         accounts,
         check_secrets,
         load_state_module,
+        pact_requests,
         recorded_deletes,
         recorded_words,
         render,
@@ -378,7 +379,7 @@ def cmd_verify(args) -> int:
     reset_url = http_url("--reset-url", args.reset_url) if args.reset_url else None
     given = dict(secret_option(s) for s in args.secret)
     try:
-        load_pact(args.pact)  # a file that is no pact is said before anything else
+        doc = load_pact(args.pact)  # a file that is no pact is said before anything else
         states = load_state_module(args.states).STATE_HANDLERS if args.states else None
         setup, secrets = None, Secrets.from_options(given, headers, set())
         if args.states_from_recording:
@@ -389,7 +390,8 @@ def cmd_verify(args) -> int:
             recorded = RecordedStates.load(hints)
             secrets = Secrets.from_options(given, headers, made_by_recording(recorded.in_order))
             check_secrets(args.pact, recorded, secrets)
-            words, names = recorded_words(args.pact, recorded)
+            requests = pact_requests(doc)
+            words, names = recorded_words(requests, recorded)
             setup = Setup(
                 recorded,
                 url,
@@ -399,7 +401,7 @@ def cmd_verify(args) -> int:
                 fresh_names=args.fresh_names,
                 shared=words,
                 named=names,
-                deletes=recorded_deletes(args.pact),
+                deletes=recorded_deletes(requests),
             )
         with provider_process(args.reset_command, url) as process:
             if process is not None:

@@ -687,15 +687,15 @@ def observation(
 def pooled_responses(observations: list[Observation]) -> dict[InteractionKey, dict]:
     """For each observation whose endpoint (method, path template) and status has two or more with a JSON
     response body, their body shapes merged: what the whole recording shows of which keys are always there."""
-    groups: dict[tuple[str, str, int], list[Observation]] = {}
+    groups: dict[tuple[str, str, int], list[tuple[Observation, dict]]] = {}
     for obs in sorted(observations, key=lambda o: o.order):
-        if types_of(obs.shapes["response.body"].to_schema()):
-            groups.setdefault((obs.key.method, obs.key.template, obs.key.status), []).append(obs)
+        if types_of(schema := obs.shapes["response.body"].to_schema()):
+            groups.setdefault((obs.key.method, obs.key.template, obs.key.status), []).append((obs, schema))
     out = {}
     for group in groups.values():
         if len(group) >= 2:
-            builder = shape_builder(group[0].ctx.rules)
-            for obs in group:
-                builder.add_schema(obs.shapes["response.body"].to_schema())
-            out |= dict.fromkeys((obs.key for obs in group), builder.to_schema())
+            builder = shape_builder(group[0][0].ctx.rules)
+            for _, schema in group:
+                builder.add_schema(schema)
+            out |= dict.fromkeys((obs.key for obs, _ in group), builder.to_schema())
     return out

@@ -107,13 +107,8 @@ class SecretNames:
         the password of `user:password` in base64 (a login's token sent back as `X-Auth: base64(user:token)`,
         which no value pattern need recognise: a random token may come out with no digit)?"""
         credentials = value.partition(" ")[2] or value
-        if credentials in self._by_value:
-            return True
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return False
-        return (password := decoded.partition(":")[2]) != "" and password in self._by_value
+        pair = _user_password(credentials)
+        return credentials in self._by_value or pair is not None and pair[1] != "" and pair[1] in self._by_value
 
     def issue(self, field: str, value: str) -> str:
         """Name a secret a response handed out: a request that sends it back later gets it fresh (unless a
@@ -160,12 +155,9 @@ class SecretNames:
         scheme, _, credentials = value.partition(" ")
         basic = scheme.lower() == "basic"
         if basic or not credentials:  # Basic, or a bare value (X-Auth: base64 of user:token)
-            try:
-                decoded = base64.b64decode(credentials if basic else value, validate=True).decode("utf-8")
-                user, sep, password = decoded.partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                sep = ""
-            if sep and password in self._by_value:
+            pair = _user_password(credentials if basic else value)
+            if pair is not None and pair[1] in self._by_value:
+                user, password = pair
                 name = self._by_value[password]
                 fresh = (("issued", True),) if name in self.issued else ()
                 return (
@@ -187,6 +179,15 @@ class SecretNames:
                 ("issued", True),
             )
         return self.entry("header", header, header, value)
+
+
+def _user_password(value: str) -> tuple[str, str] | None:
+    """(user, password) of credentials `user:password` in base64, else None."""
+    try:
+        user, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return (user, password) if sep else None
 
 
 def _refused(entry: tuple) -> tuple:

@@ -114,7 +114,7 @@ def credentials(entry: dict, given: dict[str, str]) -> tuple[str, str, str | Non
         return entry.get("key_id", ""), secret, given.get("aws_session_token")
     if (secret := os.environ.get(environment["secret"])) is not None:
         key_id = os.environ.get(environment["key_id"]) or entry.get("key_id", "")
-        return key_id, secret, os.environ.get(environment.get("token", ""))
+        return key_id, secret, os.environ.get(token) if (token := environment.get("token")) else None
     return None
 
 

@@ -181,45 +181,50 @@ def accounts(pact_path: Path, recorded: Any) -> dict[str, list[dict]]:
     return found
 
 
-def recorded_words(pact_path: Path, recorded: Any) -> tuple[set[str], set[str]]:
-    """What the recording's requests (the pact's and the setup steps) show are the protocol's own words, and
-    which values they use as names (see words_and_names)."""
-    requests = []
-    for i in load_pact(pact_path).get("interactions", []):
-        request, status = i.get("request") or {}, (i.get("response") or {}).get("status", 0)
+def pact_requests(doc: dict) -> list[dict]:
+    """Each interaction's request written as a setup step is (method, path, query and headers as pairs, its
+    response's status, its body as `json` or `text`), so one reading serves both."""
+    out = []
+    for i in doc.get("interactions", []):
+        request = i.get("request") or {}
         body = request.get("body")
         content = body.get("content") if isinstance(body, dict) and "content" in body else body
-        asked = (request.get("query") or {}).items()
-        query = [[k, v] for k, vs in asked for v in (vs if isinstance(vs, list) else [vs])]
-        entry = {"method": request.get("method"), "path": request.get("path"), "query": query, "status": status}
-        if isinstance(content, (dict, list)):
-            entry["json"] = content
-        elif isinstance(content, str):
-            headers = (request.get("headers") or {}).items()
-            entry |= {"text": content, "headers": [(k, v if isinstance(v, str) else ", ".join(v)) for k, v in headers]}
-        requests.append(entry)
+        out.append(
+            {
+                "method": request.get("method"),
+                "path": request.get("path", ""),
+                "query": [(k, v) for k, vs in (request.get("query") or {}).items() for v in _listed(vs)],
+                "headers": [(k, ", ".join(_listed(v))) for k, v in (request.get("headers") or {}).items()],
+                "status": (i.get("response") or {}).get("status", 0),
+                **({"json": content} if isinstance(content, (dict, list)) else {}),
+                **({"text": content} if isinstance(content, str) else {}),
+            }
+        )
+    return out
+
+
+def _listed(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def recorded_words(requests: list[dict], recorded: Any) -> tuple[set[str], set[str]]:
+    """What the recording's requests (the pact's, see pact_requests, and the setup steps) show are the
+    protocol's own words, and which values they use as names (see words_and_names)."""
     return words_and_names([*requests, *recorded.steps.values()])
 
 
 _SIGNED_AFRESH = frozenset().union(*(s.signer_headers for s in SCHEMES.values()))  # (Authorization too)
 
 
-def recorded_deletes(pact_path: Path) -> dict[str, tuple[list, list]]:
-    """How the consumer deleted things: path -> (query, headers) of each DELETE in the pact answered 2xx,
-    without its credentials (the undo sends those of what made the thing)."""
+def recorded_deletes(requests: list[dict]) -> dict[str, tuple[list, list]]:
+    """How the consumer deleted things: path -> (query, headers) of each DELETE among the pact's requests (see
+    pact_requests) answered 2xx, without its credentials (the undo sends those of what made the thing)."""
     out: dict[str, tuple[list, list]] = {}
-    for i in load_pact(pact_path).get("interactions", []):
-        request, status = i.get("request") or {}, (i.get("response") or {}).get("status", 0)
-        if request.get("method") != "DELETE" or not 200 <= status < 300:
-            continue
-        asked = (request.get("query") or {}).items()
-        query = [(k, v) for k, vs in asked for v in (vs if isinstance(vs, list) else [vs])]
-        headers = [
-            (k, v if isinstance(v, str) else ", ".join(v))
-            for k, v in (request.get("headers") or {}).items()
-            if k.lower() not in _SIGNED_AFRESH | {"cookie"} and not k.lower().startswith("if-")
-        ]
-        out.setdefault(request.get("path", "").rstrip("/"), (query, headers))
+    for r in requests:
+        if r["method"] == "DELETE" and 200 <= r["status"] < 300:
+            dropped = _SIGNED_AFRESH | {"cookie"}
+            headers = [(k, v) for k, v in r["headers"] if k.lower() not in dropped and not k.lower().startswith("if-")]
+            out.setdefault(r["path"].rstrip("/"), (r["query"], headers))
     return out
 
 
