@@ -14,7 +14,11 @@ Targets are split here instead, and relative references resolved by hand (urljoi
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, urlsplit
+
+_AUTHORITY_ENDS = r"(?![0-9A-Za-z.:_~-])"  # `host:80` is not the start of `host:8080`
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -41,3 +45,16 @@ def resolve(path: str, reference: str) -> str:
         elif segment != ".":
             kept.append(segment)
     return "/".join(kept) or "/"
+
+
+def urls_on(authorities: Iterable[str]) -> re.Pattern[str]:
+    """The scheme and authority of absolute URLs on these authorities (`host:port`), as typed or
+    percent-encoded (a URL inside a query or form value)."""
+    typed = "|".join(re.escape(a) for a in sorted(authorities))
+    encoded = "|".join(re.escape(quote(a, safe="")) for a in sorted(authorities))
+    return re.compile(rf"https?://(?:{typed}){_AUTHORITY_ENDS}|https?%3A%2F%2F(?:{encoded}){_AUTHORITY_ENDS}", re.I)
+
+
+def rebased(text: str, urls: re.Pattern[str], origin: str) -> str:
+    """`text` with the URLs `urls` finds moved to `origin` (`scheme://host:port`), encoded as they were."""
+    return urls.sub(lambda m: origin if "://" in m.group(0) else quote(origin, safe=""), text)

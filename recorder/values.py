@@ -134,6 +134,10 @@ def header_values(ex: Exchange) -> dict[Location, str]:
     out: dict[Location, str] = {}
     for name, value in ex.response_headers:
         if not VALUE_HEADER.search(name):
+            # Any other header hands out what could be generated (a snapshot's time, an operation id); not a
+            # count or a length, which a later request's number would match by chance.
+            if not value.isdigit() and _distinctive(None, value) is not None:
+                out[("header", name)] = value
             continue
         if name.lower() == "etag":
             out[("header", name)] = etag_value(value)

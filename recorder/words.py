@@ -8,8 +8,14 @@ def singular(word: str) -> str:
     w = unquote(word)
     if w.endswith("ies") and len(w) > 3:
         return w[:-3] + "y"
-    if w.endswith(("ses", "xes", "ches", "shes")):
-        return w[:-2]
+    if (
+        w.endswith(("sses", "xes", "ches", "shes", "iases"))
+        or w.endswith("uses")
+        and not w.endswith(("ouses", "auses"))
+    ):
+        return w[:-2]  # classes, boxes, aliases, statuses
+    if w.endswith("ses"):
+        return w[:-1]  # databases, responses, houses, leases
     if w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 1:
         return w[:-1]
     return w

@@ -69,6 +69,11 @@ def test_path_regex_matches_the_template_and_escapes_literals(path, regex):
         ("status", "status"),
         ("analysis", "analysis"),
         ("class", "class"),
+        ("databases", "database"),
+        ("responses", "response"),
+        ("statuses", "status"),
+        ("aliases", "alias"),
+        ("warehouses", "warehouse"),
     ],
 )
 def test_singular(word, one):

@@ -18,6 +18,7 @@ import re
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -798,6 +799,64 @@ def test_a_copy_to_a_url_of_the_provider_is_set_up_with_its_source_and_destinati
 
     pact, result = first_contact(tmp_path, Dav, exercise)
     assert green(result), result.stdout + result.stderr
+
+
+class Linked(Provider):
+    """Takes URLs of itself in requests, as object stores and hypermedia APIs do: a copy whose source URL it
+    fetches (502 when it cannot), a link in a JSON body and a `?of=URL` query it checks against its own
+    host and store (400 otherwise)."""
+
+    def own(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.netloc == self.headers.get("Host") and parts.path in self.store
+
+    def do_PUT(self):  # noqa: N802
+        data, source = self.body(), self.headers.get("Copy-Source")
+        if source is not None:
+            try:
+                with urllib.request.urlopen(source, timeout=10) as answer:
+                    data = answer.read()
+            except OSError:
+                return self.send_bytes(502)
+        with self.lock:
+            self.store[self.path] = data
+        self.send_bytes(201)
+
+    def do_GET(self):  # noqa: N802
+        path, _, query = self.path.partition("?")
+        if path == "/links":
+            return self.send_bytes(200 if self.own(dict(parse_qsl(query)).get("of", "")) else 400)
+        data = self.store.get(path)
+        self.send_bytes(404) if data is None else self.send_bytes(200, data, {"Content-Type": "text/plain"})
+
+    def do_POST(self):  # noqa: N802
+        link = json.loads(self.body()).get("target", "")
+        self.send_json(201 if self.own(link) else 400, {"target": link})
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            gone = self.store.pop(self.path, None)
+        self.send_bytes(404 if gone is None else 204)
+
+
+def test_a_url_of_the_provider_as_the_consumer_reached_it_names_the_verified_provider(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/a.txt", b"hello", {"Content-Type": "text/plain"})[0] == 201
+        assert send(url, "PUT", "/b.txt", headers={"Copy-Source": f"{url}/a.txt"})[0] == 201
+        assert send(url, "GET", "/b.txt")[2] == b"hello"
+        link = json.dumps({"target": f"{url}/a.txt"}).encode()
+        assert send(url, "POST", "/links", link, {"Content-Type": "application/json"})[0] == 201
+        assert send(url, "GET", "/links?of=" + quote(f"{url}/b.txt", safe=""))[0] == 200
+
+    pact, result = first_contact(tmp_path, Linked, exercise)
+    assert green(result), result.stdout + result.stderr
+    reached = pact["metadata"]["pactRecorder"]["providerReachedAt"]
+    assert len(reached) == 1 and reached[0].startswith("127.0.0.1:"), reached
+    # the contract asks for the source's path on whatever host the consumer reaches: a re-recording through
+    # another port, or the consumer against a mock, sends the same contract
+    copy = next(i for i in pact["interactions"] if "Copy-Source" in i["request"].get("headers", {}))
+    rule = copy["request"]["matchingRules"]["header"]["Copy-Source"]["matchers"]
+    assert rule == [{"match": "regex", "regex": r"^https?://[^/]+/a\.txt$"}], rule
 
 
 def test_a_reset_the_provider_refuses_is_said_once_with_its_answer(tmp_path):
@@ -2344,6 +2403,62 @@ def test_a_key_some_responses_of_an_endpoint_leave_out_is_optional_in_every_inte
     assert not green(result) and "missing the following keys: name" in result.stdout, result.stdout
 
 
+class Runs(Provider):
+    """Runs made by `POST /runs/create` have no start time (null) until `POST /runs/start`; a search lists
+    them. Its store may hold runs made elsewhere, not started."""
+
+    seeded: tuple = ()
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body() or b"{}")
+        with self.lock:
+            for name in self.seeded:
+                self.store.setdefault(name, None)
+            if self.path == "/runs/create":
+                self.store[ask["name"]] = None
+            elif self.path == "/runs/start":
+                self.store[ask["name"]] = formatdate(usegmt=True)
+            else:
+                found = sorted(n for n in self.store if n.startswith(ask.get("prefix", "")))
+                return self.send_json(200, {"runs": [{"name": n, "started": self.store[n]} for n in found]})
+        return self.send_json(200, {"name": ask["name"]})
+
+
+def test_a_scalar_some_responses_of_an_endpoint_hold_null_may_be_null_in_every_interaction_of_it(tmp_path):
+    def exercise(url):
+        for path, body in (
+            ("/runs/create", {"name": "etl-a"}),
+            ("/runs/start", {"name": "etl-a"}),
+            ("/runs/create", {"name": "ops-b"}),
+            ("/runs/search", {"prefix": "etl"}),  # only the started one: alone it would say "a string"
+            ("/runs/search", {}),  # both: the endpoint answers null for a run not started
+        ):
+            assert send(url, "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})[0] == 200
+
+    pact, result = first_contact(tmp_path, Runs, exercise)
+    assert green(result), result.stdout + result.stderr
+    by_prefix = next(i for i in pact["interactions"] if "prefix" in i["request"]["body"]["content"])
+    started = by_prefix["response"]["matchingRules"]["body"]["$.runs[*].started"]
+    assert started["combine"] == "OR" and {"match": "null"} in started["matchers"], started
+
+    # A provider whose search also finds a run made elsewhere, not started, still passes; one that
+    # answers the start time as a number does not.
+    Seeded = type("Seeded", (Runs,), {"seeded": ("etl-0",)})
+    with provider_serving(Seeded) as url:
+        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert green(result), result.stdout + result.stderr
+
+    class Numbered(Runs):
+        def send_json(self, status, body, headers=None):
+            for run in body.get("runs", []):
+                run["started"] = 0 if run["started"] is None else 1
+            super().send_json(status, body, headers)
+
+    with provider_serving(Numbered) as url:
+        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert not green(result) and "started" in result.stdout, result.stdout
+
+
 # -- data the recording never saw made ---------------------------------------------------------------
 
 
@@ -2465,6 +2580,94 @@ def test_a_login_needs_the_call_that_made_its_account_and_a_refused_create_renam
     assert green(result), result.stdout + result.stderr
 
 
+class Configured(Provider):
+    """Collections made by name with a configuration of the protocol's own words (any other value: 422), a
+    name taken for good (no DELETE: 409 again); files are made in one (`PUT /collections/NAME/FILE`)."""
+
+    WORDS = {"space": "l2", "index": "hnsw", "dtype": "float32", "function": "default", "kind": "known", "mode": "fast"}
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body())
+        with self.lock:
+            if ask.get("configuration") != self.WORDS:
+                return self.send_json(422, {"detail": "unknown variant"})
+            if ask["name"] in self.store:
+                return self.send_json(409, {"detail": "collection exists"})
+            self.store[ask["name"]] = {}
+        self.send_json(200, {"name": ask["name"]})
+
+    def do_PUT(self):  # noqa: N802
+        _, name, file = self.path.split("/")[1:]
+        with self.lock:
+            if name not in self.store:
+                return self.send_json(404, {"detail": "no such collection"})
+            self.store[name][file] = self.body()
+        self.send_bytes(201)
+
+
+def test_a_refused_create_renames_what_its_naming_field_sent_never_the_protocol_s_words(tmp_path):
+    def exercise(url):
+        for name in ("docs", "docs2"):
+            body = json.dumps({"configuration": Configured.WORDS, "name": name}).encode()
+            assert send(url, "POST", "/collections", body, {"Content-Type": "application/json"})[0] == 200
+            assert send(url, "PUT", f"/collections/{name}/a.txt", b"a", {"Content-Type": "text/plain"})[0] == 201
+
+    pact, result = first_contact(tmp_path, Configured, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+class Schemas(Provider):
+    """Collections made by `POST /collections {"collection": NAME}` (answered with what was made) and known
+    from then on by that name (`/collections/NAME`), items made in one (`POST /items/NAME`), as headless CMSs
+    do; a name made twice is refused (400)."""
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body())
+        with self.lock:
+            if self.path == "/collections":
+                if ask["collection"] in self.store:
+                    return self.send_json(400, {"errors": [{"message": "already exists"}]})
+                self.store[ask["collection"]] = []
+                return self.send_json(200, {"data": {"name": ask["collection"], "meta": {"hidden": False}}})
+            items = self.store.get(self.path.rpartition("/")[2])
+            if items is None:
+                return self.send_json(403, {"errors": [{"message": "forbidden"}]})
+            items.append(ask)
+        self.send_json(200, {"data": ask | {"id": len(items)}})
+
+    def do_GET(self):  # noqa: N802
+        name = self.path.rpartition("/")[2]
+        if name not in self.store:
+            return self.send_json(403, {"errors": [{"message": "forbidden"}]})
+        self.send_json(200, {"data": {"collection": name, "count": len(self.store[name])}})
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            gone = self.store.pop(self.path.rpartition("/")[2], None)
+        self.send_bytes(204 if gone is not None else 404)
+
+
+def test_a_create_under_a_name_it_chose_needs_it_free_and_the_verification_leaves_the_provider_as_it_was(tmp_path):
+    def exercise(url):
+        def post(path, body):
+            return send(url, "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})[0]
+
+        assert post("/collections", {"collection": "articles"}) == 200
+        assert post("/items/articles", {"title": "Hello"}) == 200
+        assert send(url, "GET", "/collections/articles")[0] == 200
+        assert send(url, "DELETE", "/collections/articles")[0] == 204
+
+    pact, result = first_contact(tmp_path, Schemas, exercise)
+    assert green(result), result.stdout + result.stderr
+    # the create needs its name free (deleted first, undone after), and what the last interaction's setups
+    # made is undone after it: the verification leaves the provider as it found it
+    provider = Schemas.fresh()
+    with serving(provider) as url:
+        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert green(result), result.stdout + result.stderr
+    assert provider.store == {}, provider.store
+
+
 # -- secrets the provider masks ----------------------------------------------------------------------
 
 
@@ -2565,6 +2768,106 @@ def test_an_undo_deletes_a_resource_as_the_consumer_deleted_it(tmp_path):
     pact, result = first_contact(tmp_path, Containers, exercise)
     assert green(result), result.stdout + result.stderr
     assert "NOTE" not in result.stdout  # every undo went through
+
+
+class Leases(Provider):
+    """Documents a client may lease (`PUT ?comp=lease` with `Lease-Action: acquire` and the lease id it
+    proposes, 201; `release` with that id, 200): a leased document cannot be written or deleted (412)."""
+
+    def do_PUT(self):  # noqa: N802
+        path, _, query = self.path.partition("?")
+        data, action, lease = self.body(), self.headers.get("Lease-Action"), self.headers.get("Lease-Id")
+        with self.lock:
+            doc = self.store.get(path)
+            if query == "comp=lease":
+                if doc is None:
+                    return self.send_bytes(404)
+                if action == "acquire" and doc["lease"] is None:
+                    doc["lease"] = self.headers.get("Proposed-Lease-Id")
+                    return self.send_bytes(201)
+                if action == "release" and doc["lease"] == lease:
+                    doc["lease"] = None
+                    return self.send_bytes(200)
+                return self.send_bytes(409)
+            if doc is not None and doc["lease"] not in (None, lease):
+                return self.send_bytes(412)
+            self.store[path] = {"data": data, "lease": doc["lease"] if doc else None}
+        self.send_bytes(204 if doc else 201)
+
+    def do_GET(self):  # noqa: N802
+        doc = self.store.get(self.path)
+        if doc is None:
+            return self.send_bytes(404)
+        self.send_bytes(200, doc["data"], {"Content-Type": "text/plain"})
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            doc = self.store.get(self.path)
+            if doc is None:
+                return self.send_bytes(404)
+            if doc["lease"] is not None:
+                return self.send_bytes(412)
+            del self.store[self.path]
+        self.send_bytes(204)
+
+
+def test_an_undo_refused_for_a_lease_an_interaction_took_frees_it_as_the_consumer_did(tmp_path):
+    lease = str(uuid.uuid4())
+
+    def exercise(url):
+        assert send(url, "PUT", "/docs/a.txt", b"one", {"Content-Type": "text/plain"})[0] == 201
+        acquire = {"Lease-Action": "acquire", "Proposed-Lease-Id": lease}
+        assert send(url, "PUT", "/docs/a.txt?comp=lease", headers=acquire)[0] == 201
+        assert send(url, "PUT", "/docs/a.txt", b"two", {"Content-Type": "text/plain"})[0] == 412
+        release = {"Lease-Action": "release", "Lease-Id": lease}
+        assert send(url, "PUT", "/docs/a.txt?comp=lease", headers=release)[0] == 200
+        assert send(url, "GET", "/docs/a.txt")[0] == 200
+        assert send(url, "DELETE", "/docs/a.txt")[0] == 204
+        assert send(url, "PUT", "/docs/a.txt", b"three", {"Content-Type": "text/plain"})[0] == 201
+
+    pact, result = first_contact(tmp_path, Leases, exercise)
+    assert green(result), result.stdout + result.stderr
+    assert "NOTE" not in result.stdout  # every undo went through
+
+
+class Vectors(Provider):
+    """Collections made by `POST /collections` (answered with the id the server gives them); records go in
+    through actions posted below one (`/collections/ID/add`, 201 with nothing, 400 for another dimension)
+    and come back through another (`/collections/ID/get`), as vector stores' APIs do."""
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body() or b"{}")
+        parts = self.path.strip("/").split("/")
+        with self.lock:
+            if parts == ["collections"]:
+                cid = str(uuid.uuid4())
+                self.store[cid] = {}
+                return self.send_json(200, {"id": cid, "name": ask["name"]})
+            held = self.store.get(parts[1]) if len(parts) == 3 else None
+            if held is None:
+                return self.send_json(404, {"error": "no such collection"})
+            if parts[2] == "add":
+                sizes = {len(v) for v in [*held.values(), *ask["embeddings"]]}
+                if len(sizes) > 1:
+                    return self.send_json(400, {"error": "dimension mismatch"})
+                held.update(zip(ask["ids"], ask["embeddings"], strict=True))
+                return self.send_json(201, {})
+            ids = sorted(held)
+        return self.send_json(200, {"ids": ids, "embeddings": [held[i] for i in ids]})
+
+
+def test_an_action_posted_below_a_resource_is_part_of_its_setup(tmp_path):
+    def call(url, path, body):
+        return send(url, "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    def exercise(url):
+        cid = json.loads(call(url, "/collections", {"name": "docs"})[2])["id"]
+        assert call(url, f"/collections/{cid}/add", {"ids": ["a", "b"], "embeddings": [[1, 2], [3, 4]]})[0] == 201
+        assert call(url, f"/collections/{cid}/add", {"ids": ["c"], "embeddings": [[1, 2, 3]]})[0] == 400
+        assert json.loads(call(url, f"/collections/{cid}/get", {})[2])["ids"] == ["a", "b"]
+
+    pact, result = first_contact(tmp_path, Vectors, exercise)
+    assert green(result), result.stdout + result.stderr
 
 
 # -- built-in data with new ids in every server ------------------------------------------------------

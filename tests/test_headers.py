@@ -3,6 +3,7 @@ import pytest
 from recorder.infer.headers import (
     ETAG_CONDITION,
     HTTP_DATE,
+    ISO_TIME,
     UNIX_TIME,
     HeaderPolicy,
     content_type_regex,
@@ -93,6 +94,7 @@ def test_cors_response_headers_only_when_the_consumer_sent_origin():
         ("X-Copied-From-Last-Modified", ["Mon, 07 Dec 2026 04:46:41 GMT"], HTTP_DATE),
         ("X-Timestamp", ["1796618799.56030"], UNIX_TIME),
         ("X-Put-Timestamp", ["1796618799"], "^-?[0-9]+$"),
+        ("X-Ms-Snapshot", ["2026-12-07T10:58:50.9050000Z"], ISO_TIME),  # a snapshot's time, handed out
     ],
 )
 def test_response_headers_that_a_fresh_provider_answers_otherwise_are_not_pinned(name, values, regex):
@@ -102,6 +104,12 @@ def test_response_headers_that_a_fresh_provider_answers_otherwise_are_not_pinned
 
 def test_a_constant_response_header_no_rule_names_is_kept_exactly():
     assert POLICY.matchers({"X-Content-Type-Options": "nosniff"}, "response") == {}
+
+
+def test_a_request_header_that_sends_a_url_asks_for_its_path_on_any_host():
+    (matchers, _why) = POLICY.matchers({"Destination": "http://127.0.0.1:8585/b/f.txt"}, "request")["Destination"]
+    assert matchers == [{"match": "regex", "regex": r"^https?://[^/]+/b/f\.txt$"}]
+    assert POLICY.matchers({"X-Copy-Source": "/bucket/key"}, "request") == {}  # a path is kept as sent
 
 
 def test_conditional_and_semantic_request_headers_are_kept_and_etags_are_matched_by_format():

@@ -233,6 +233,10 @@ def test_a_token_keeps_its_kind_but_never_the_first_characters_of_a_random_token
     assert redact_header_value("Authorization", "Bearer Ab-cD_Xyz0123456789abcdefgh") == "Bearer <redacted>"
     assert redact_header_value("Authorization", "Bearer ab-short") == "Bearer <redacted>"
     assert redact_header_value("Authorization", "Bearer dstok_not-a-real-token") == "Bearer dstok_<redacted>"
+    assert redact_header_value("Authorization", "Bearer xoxb-16C7e42F292c6912E7710c8") == "Bearer xoxb-<redacted>"
+    assert redact_header_value("Authorization", "Bearer sk_live_16C7e42F292c6912E77") == "Bearer sk_live_<redacted>"
+    # words someone chose are part of the secret: none is kept
+    assert redact_header_value("Authorization", "Bearer tus-harness-5fA9c0d1e2f3a4b5") == "Bearer <redacted>"
 
 
 def test_a_value_that_names_itself_a_secret_before_a_colon_is_redacted_wherever_it_is():

@@ -6,8 +6,10 @@ import textwrap
 
 import pytest
 
+from recorder.capture.selection import is_reset
 from recorder.cli.commands import main
-from recorder.rules import RuleError, default_rules_file, load
+from recorder.rules import RuleError, default_rules_file, defaults, load
+from tests.helpers import exchange
 
 
 def write(tmp_path, name: str, text: str):
@@ -233,3 +235,19 @@ def test_rules_check_reports_every_problem_at_once_not_in_rounds(tmp_path, capsy
         f"  {rules}:12: numbers.floats: expected one of decimal, number, found 'nope'",
         f"  {rules}:14: paths rule 'templates': template 'users/{{id}}': expected a path such as /orgs/{{org}}/repos/{{repo}}",
     ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "reset"),
+    [
+        ("POST", "/__flush__", True),
+        ("POST", "/reset", True),
+        ("POST", "/api/v2/reset", True),  # a reset at the API's version, as vector stores have it
+        ("POST", "/v1/reset", True),
+        ("POST", "/users/alice/password/reset", False),  # a call of the API, part of the contract
+        ("POST", "/api/v2/users/reset", False),
+        ("GET", "/api/v2/reset", False),
+    ],
+)
+def test_a_reset_of_the_provider_is_known_at_its_root_only(method, path, reset):
+    assert (is_reset(defaults(), exchange(method, path, 200)) is not None) is reset

@@ -34,6 +34,7 @@ HTTP_DATE = (
     "[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$"
 )
 UNIX_TIME = r"^[0-9]{10}(\.[0-9]{1,9})?$"  # seconds since 1970, 2001 to 2286, a fraction after them
+ISO_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
 PRESENT = "^.+$"
 DECIDED_MAX = 10_000
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -120,7 +121,7 @@ class HeaderPolicy:
     def _regex(self, name: str, values: list[str], side: str) -> tuple[str, str] | None:
         rule = self.rule(name, side)
         if rule is None:
-            return inferred_regex(values, self._paths) if side == "response" else None
+            return inferred_regex(values, self._paths) if side == "response" else sent_url_regex(values)
         why = f"rule {rule.name!r}"
         match rule.action:
             case "regex":
@@ -151,6 +152,8 @@ def inferred_regex(values: list[str], paths: PathRules | None = None) -> tuple[s
         return HTTP_DATE, "HTTP dates"
     if all(re.match(UNIX_TIME, v) for v in values):
         return UNIX_TIME, "Unix times"
+    if all(re.match(ISO_TIME, v) for v in values):  # (a snapshot's or a version's time, handed out)
+        return ISO_TIME, "ISO 8601 date-times"
     if all(_URL.match(v) or v.lstrip().startswith("<") for v in values) and any("/" in v for v in values):
         return resource_regex(values, paths), "URLs"
     if len({frozenset(_items(v)) for v in values}) == 1 and len({tuple(_items(v)) for v in values}) > 1:
@@ -158,7 +161,17 @@ def inferred_regex(values: list[str], paths: PathRules | None = None) -> tuple[s
     return None
 
 
+def sent_url_regex(values: list[str]) -> tuple[str, str] | None:
+    """A request header that sends one absolute URL (a copy's source, WebDAV's Destination): the same path
+    on any host, as the consumer names the provider it reached (the recorder, a mock, the real one)."""
+    paths = {m.group(1) if (m := _ABSOLUTE.match(v)) else None for v in values}
+    if len(paths) == 1 and (path := paths.pop()) is not None:
+        return f"^https?://[^/]+{escape(path)}$", "a URL: the same path on any host"
+    return None
+
+
 _INT = re.compile(r"^-?[0-9]+$")
+_ABSOLUTE = re.compile(r"^https?://[^/?#\s]+(/\S*)$")
 
 
 def _items(value: str) -> list[str]:

@@ -368,14 +368,21 @@ def branch(node: dict[str, Any], json_type: str) -> dict[str, Any]:
     return {}
 
 
+_SCALARS = frozenset({"string", "integer", "number", "boolean"})
+
+
 def relaxed(own: dict[str, Any], pooled: dict[str, Any]) -> dict[str, Any]:
     """`own` with every key that `pooled` (the same endpoint's responses over the whole recording) shows
     is not always there made optional, at every depth: an interaction that saw a key in each of its
     responses may have seen only items that happened to hold it (a protobuf or `omitempty` encoder leaves
-    an empty list out). `own` itself is not changed."""
-    if "anyOf" in own:
-        return own | {"anyOf": [relaxed(n, pooled) for n in own["anyOf"]]}
+    an empty list out). A scalar the pooled responses show null somewhere may be null here too (a run not
+    started yet has no start time). `own` itself is not changed."""
     kinds = types_of(own)
+    if kinds and kinds <= _SCALARS and "null" in types_of(pooled):
+        return {"anyOf": [*own.get("anyOf", [own]), {"type": "null"}]}
+    if "anyOf" in own:
+        leaves = _SCALARS | {"null"}  # a scalar branch is made nullable above, not one by one
+        return own | {"anyOf": [n if types_of(n) <= leaves else relaxed(n, pooled) for n in own["anyOf"]]}
     if "object" in kinds and (other := branch(pooled, "object")).get("properties") is not None:
         props, theirs = own.get("properties", {}), other["properties"]
         always = set(other.get("required", ()))

@@ -23,21 +23,38 @@ from recorder.states.provider_states import ProviderState
 from recorder.states.steps import Step, step_request_values
 
 SPECS = {"v4": "4.0", "v3": "3.0.0"}
+REACHED_AT = "providerReachedAt"  # pactRecorder metadata: the provider's host:port as the consumer reached it
 
 
 def pact_document(
-    consumer: str, provider: str, interactions: list[Interaction], spec: str = "v4", diagnostics: dict | None = None
+    consumer: str,
+    provider: str,
+    interactions: list[Interaction],
+    spec: str = "v4",
+    diagnostics: dict | None = None,
+    reached: Sequence[str] = (),
 ) -> dict:
+    """`reached`: the provider's address as the consumer reached it, where requests name it in a URL."""
     render = _v4_interaction if spec == "v4" else _v3_interaction
+    ours = {"version": __version__, **({"diagnostics": diagnostics} if diagnostics else {})}
     return {
         "consumer": {"name": consumer},
         "provider": {"name": provider},
         "interactions": [render(i) for i in sorted(interactions, key=lambda i: i.key)],
         "metadata": {
             "pactSpecification": {"version": SPECS[spec]},
-            "pactRecorder": {"version": __version__, **({"diagnostics": diagnostics} if diagnostics else {})},
+            "pactRecorder": ours | ({REACHED_AT: list(reached)} if reached else {}),
         },
     }
+
+
+def meta(document: dict) -> dict:
+    """What pact-recorder wrote in a pact's metadata."""
+    return (document.get("metadata") or {}).get("pactRecorder") or {}
+
+
+def reached_at(document: dict) -> list[str]:
+    return [a for a in meta(document).get(REACHED_AT) or [] if isinstance(a, str)]
 
 
 def dumps(document: dict) -> str:

@@ -24,10 +24,20 @@ from recorder.pact import selfcheck
 from recorder.pact.core_parser import check, offending_interactions
 from recorder.pact.diff import diff
 from recorder.pact.diff import render as render_diff
-from recorder.pact.document import SPECS, dumps, evidence_sidecar, pact_document, states_hints
+from recorder.pact.document import (
+    REACHED_AT,
+    SPECS,
+    dumps,
+    evidence_sidecar,
+    meta,
+    pact_document,
+    reached_at,
+    states_hints,
+)
 from recorder.rules import Ruleset, defaults
 from recorder.secrets.redact import Redactor
 from recorder.states.timeline import Timeline
+from recorder.urls import urls_on
 from recorder.values import READ, norm
 
 
@@ -82,6 +92,7 @@ class Recording:
         self.loosened = 0  # interactions the self-check had to loosen (see selfcheck)
         self.self_checked: set[str] = set()  # checks that passed in an earlier write
         self.held: int | None = None  # interactions the pact written last holds (siblings collapsed, merged)
+        self.reached: set[str] = set()  # the provider's address as the consumer reached it, where requests name it
 
     def add(
         self, exchange: Exchange, source: str | None = None, redacted: bool = False, keep: bool = False
@@ -104,6 +115,9 @@ class Recording:
             return None
         self.seen += 1
         exchange = exchange if redacted else self.redactor.request(exchange)
+        host = exchange.request_header("host")
+        if host is not None and host not in self.reached and _names_own_url(exchange, host):
+            self.reached.add(host)
         obs, values = observation(self.context, self.observations, exchange)
         read = keep or not self._may_leave_unread(exchange) or obs.reads_response(exchange)
         exchange = exchange if redacted else self.redactor.response(exchange, body=read)
@@ -156,7 +170,7 @@ class Recording:
         if s.self_check:
             render = partial(pact_document, s.consumer, s.provider, spec=s.spec)
             self.loosened = selfcheck.check(interactions, render, self.self_checked)
-        document = pact_document(s.consumer, s.provider, interactions, s.spec, self.diagnostics())
+        document = pact_document(s.consumer, s.provider, interactions, s.spec, self.diagnostics(), sorted(self.reached))
         previous = _existing(s.pact_path) if (s.merge or s.pending) else None
         if s.merge and previous is not None:
             document = merged(previous, document)
@@ -326,6 +340,17 @@ def generated(interaction: dict) -> bool:
     return bool((interaction.get("comments") or {}).get("pactRecorder", {}).get("generatedBy"))
 
 
+def _names_own_url(ex: Exchange, authority: str) -> bool:
+    """Does a request value (a header other than Host, a query value, the body) hold a URL of the provider
+    as the consumer reached it (a copy's source, WebDAV's Destination, a link sent back)? Verify sends the
+    verified provider's address there instead (recorder.verify.provider_relay)."""
+    urls = urls_on([authority])
+    values = [v for k, v in ex.request_headers if k.lower() != "host"] + [v for _, v in ex.query]
+    if authority.partition(":")[0].encode() in ex.request_body:
+        values.append(ex.request_body.decode("latin-1"))
+    return any(urls.search(v) for v in values)
+
+
 def merged(previous: dict, document: dict) -> dict:
     """The new document, plus every interaction of the previous one it does not replace: hand-written ones
     always (never changed), generated ones that this recording did not see again."""
@@ -333,7 +358,10 @@ def merged(previous: dict, document: dict) -> dict:
     kept = [i for i in previous.get("interactions", []) if not generated(i) or i.get("description") not in fresh]
     hand = {i["description"] for i in kept if not generated(i)}
     ours = [i for i in document["interactions"] if i["description"] not in hand]
-    return {**document, "interactions": sorted(ours + kept, key=lambda i: str(i.get("description")))}
+    out = {**document, "interactions": sorted(ours + kept, key=lambda i: str(i.get("description")))}
+    if reached := sorted(set(reached_at(previous)) | set(reached_at(document))):
+        out["metadata"] = {**document["metadata"], "pactRecorder": {**meta(document), REACHED_AT: reached}}
+    return out
 
 
 def mark_pending(document: dict, previous: dict | None) -> None:

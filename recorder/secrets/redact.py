@@ -46,9 +46,12 @@ NAMES_MAX = 10_000  # secret values remembered by name (past that, a token in ev
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
 # The kind a token says it is (`dstok_`, `ghp_`, `xoxb-`, `sk_live_`): no secret, and a provider may tell
 # tokens apart by it, so a made-up one for a refused request must carry it to be refused the same way.
-# Lower-case words before a long token only, or one word and `_` before any other (a made-up test token,
-# `dstok_not-a-token`): the first characters of a random token are never kept.
-_TOKEN_KIND = re.compile(r"^(?:[a-z]{2,8}[_-]){1,2}(?=[A-Za-z0-9]{16})|^[a-z]{2,8}_(?=\S{8})")
+# Lower-case words joined by `_` (or one word and `-`) before a long token only, or one word and `_` before
+# any other (a made-up test token, `dstok_not-a-token`): the first characters of a random token, and the
+# words of a token someone wrote (`tus-harness-5fA9...`), are never kept.
+_TOKEN_KIND = re.compile(
+    r"^(?:[a-z]{2,8}_){1,2}(?=[A-Za-z0-9]{16})|^[a-z]{2,8}[_-](?=[A-Za-z0-9]{16})|^[a-z]{2,8}_(?=\S{8})"
+)
 # A card number as cards print it: 13 to 19 digits unbroken, in groups of four, or 4-6-5 (a range such
 # as `983040-1048575` is no card, whatever Luhn says).
 _CARD = re.compile(

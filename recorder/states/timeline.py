@@ -155,6 +155,10 @@ class Timeline:
                 need = replace(need, steps=made, seed=False)
             needs.append(need)
         needs += self._destination(ex, chain, levels[-1] if levels else ())
+        if method == "POST" and 200 <= status < 300 and (child := self._named_child(ex)) is not None:
+            # made under a name it chose: that name was free (a fresh provider may hold it from an earlier
+            # interaction; the setup deletes it, and the next undo what the interaction made)
+            needs.append(Need("absent", self._levels([*chain, child])[-1], path=child))
         # What a container holds is part of its state for a read of it, and for a DELETE of it (refused
         # while it holds items, done when it is empty).
         reads = method in READ and 200 <= status < 300
@@ -306,6 +310,14 @@ class Timeline:
         name = unquote(segments(path)[-1]) if segments(path) else ""
         step = self.handed.producer(name) if _id_like(name) else None
         return step if step is not None and made_it(step) else None
+
+    def _named_child(self, ex: Exchange) -> str | None:
+        """What a POST made, where the answer names it by a name the request sent (not an id it generated)."""
+        child = created_child(ex)
+        name = unquote(child.rsplit("/", 1)[-1]) if child else None
+        if name is None or name not in _sent_values(ex).values():
+            return None
+        return None if (res := self.resources.get(child)) is not None and res.exists else child
 
     def _made_named(self, name: str, path: str, before: int) -> set[Step]:
         """What made the existing resource nearest `path` whose own name is `name`, before step `before`."""
@@ -497,7 +509,7 @@ class Timeline:
                 continue
             # (a value may be a setting, `bases=user/mirror`, or a list of them)
             for value in {sent, *sent.rpartition("=")[2].split(",")} if "/" in sent.strip("/") else ():
-                path = norm(resolve("/", value) if "://" in value else "/" + value.strip().lstrip("/"))
+                path = _path_named(value)
                 if (res := self.resources.get(path)) is not None and res.exists and path != norm(ex.path):
                     found.add(path)
         return found
@@ -556,10 +568,10 @@ class Timeline:
 
     def _header_paths(self, headers: tuple[tuple[str, str], ...]) -> set[str]:
         """Existing resources a request header names by their path (`x-amz-copy-source: /bucket/key`, with
-        or without its leading slash)."""
+        or without its leading slash) or URL (a copy's source on the provider)."""
         found = set()
         for _, value in headers:
-            path = norm("/" + unquote(value.partition("?")[0]).lstrip("/")) if "/" in value and " " not in value else ""
+            path = _path_named(unquote(value)) if "/" in value and " " not in value else ""
             if (res := self.resources.get(path)) is not None and res.exists:
                 found.add(path)
         return found
@@ -887,6 +899,8 @@ class Timeline:
             res.history, res.exists, res.data = [step], True, _data(ex, None)
             step.creates = child
             self.makers.see(step, ex, child)
+        elif method == "POST" and (owner := self._acted_below(path)) is not None:
+            owner.history = self._trim(owner.history + [step])
         elif method == "POST":
             made_in_bulk = [f"{self._container(path)}/{i}" for i in bulk_ids(ex)]  # CouchDB's _bulk_docs
             for mentioned in mentioned_paths(ex) + made_in_bulk:  # a batch: it may have made them
@@ -915,6 +929,13 @@ class Timeline:
             if dict(entry).get("in") in ("body", "form", "multipart"):
                 self.registered.setdefault(dict(entry)["secret"], step)
         return step
+
+    def _acted_below(self, path: str) -> Resource | None:
+        """The existing resource a POST to one of its actions changed (`/collections/ID/add`,
+        `/flow_runs/ID/set_state`: a word right below it that made nothing of its own): its setup sends it."""
+        parent, _, word = path.rpartition("/")
+        res = self.resources.get(parent)
+        return res if res is not None and res.exists and _WORD.match(unquote(word)) else None
 
     def _chosen(self, ex: Exchange, uses: dict[Location, tuple[str, str]]) -> Need | None:
         """The names an RPC-style call chose itself (`{"name": "alpha"}` to `/experiments/create`): body, form or
@@ -1068,6 +1089,11 @@ def _answers_data(ex: Exchange) -> bool:
     if ex.response_json is not NO_BODY:
         return ex.response_json not in ({}, [], None)
     return len(ex.response_body.strip()) > 16
+
+
+def _path_named(value: str) -> str:
+    """The provider's path a value names: a URL's, an absolute path, or one without its leading slash."""
+    return norm(resolve("/", value) if "://" in value else "/" + value.strip().partition("?")[0].lstrip("/"))
 
 
 def _unique(base: str, taken: set[str]) -> str:

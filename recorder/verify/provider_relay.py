@@ -4,8 +4,9 @@ The verifier and the setups send to this relay instead of the provider; every re
 it came (the path exactly, the body byte for byte), except:
 - one that carries a signed scheme's marker (put there by `Secrets.value`) is signed afresh with the key
   it names (AWS Signature V4): a signature recorded once is stale at once, it covers the time;
-- a header whose value is a URL of the provider as the consumer reached it (WebDAV's `Destination:
-  http://localhost:8585/b`, which a server compares with its own host) names the provider it now goes to;
+- a URL of the provider as the consumer reached it (the recorder's address: WebDAV's `Destination:
+  http://localhost:8585/b`, a copy's source, a link sent back in a body or a query), which a server
+  compares with its own host or fetches, names the provider it now goes to;
 - a header the provider hands out and the consumer sends back (a session id or CSRF token: a response
   header of the same name held the same value in the pact) carries the value this provider last handed
   out, and a request it refuses while handing out another is sent once more with that one, as the
@@ -15,8 +16,8 @@ it came (the path exactly, the body byte for byte), except:
 from __future__ import annotations
 
 import http.client
-import re
 import threading
+from functools import partial
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,20 +25,16 @@ from urllib.parse import urlsplit
 from recorder.infer.variety import looks_random
 from recorder.secrets.signing import marked, sign
 from recorder.threadserver import ThreadServer
+from recorder.urls import rebased, urls_on
 
 TIMEOUT = 60
-URL_HEADERS = frozenset({"destination"})  # request headers whose value is a URL of the provider itself
-_ORIGIN = re.compile(r"^https?://[^/]+")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"})
 
 
-def needed(requests: list[dict[str, str]], signing: dict, echoed: frozenset[str]) -> bool:
-    """Does a verification of these requests' headers (these signing keys, these echoed headers) need the relay?"""
-    return (
-        bool(signing)
-        or bool(echoed)
-        or any(k.lower() in URL_HEADERS and _ORIGIN.match(v) for headers in requests for k, v in headers.items())
-    )
+def needed(signing: dict, echoed: frozenset[str], reached: list[str]) -> bool:
+    """Does a verification with these signing keys, echoed headers and addresses the consumer reached the
+    provider at (`providerReachedAt`) need the relay?"""
+    return bool(signing or echoed or reached)
 
 
 def echoed_headers(interactions: list[dict]) -> frozenset[str]:
@@ -57,12 +54,19 @@ def echoed_headers(interactions: list[dict]) -> frozenset[str]:
 
 class ProviderRelay(ThreadServer):
     def __init__(
-        self, provider_url: str, entries: dict[str, dict], given: dict[str, str], echoed: frozenset[str] = frozenset()
+        self,
+        provider_url: str,
+        entries: dict[str, dict],
+        given: dict[str, str],
+        echoed: frozenset[str] = frozenset(),
+        reached: list[str] = (),
     ):
         """`entries`: each signed secret's entry by its name; `given`: the --secret values; `echoed`: the
-        headers the provider hands out and requests send back."""
+        headers the provider hands out and requests send back; `reached`: the provider's host:port as the
+        consumer reached it."""
         self.provider = urlsplit(provider_url)
         self.origin = f"{self.provider.scheme}://{self.provider.netloc}"
+        self.reached = urls_on(reached) if reached else None
         self.entries, self.given, self.echoed = entries, given, echoed
         self.handed: dict[str, str] = {}  # each echoed header's value as this provider last handed it out
         self.lock = threading.Lock()
@@ -71,7 +75,8 @@ class ProviderRelay(ThreadServer):
     def forward(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes):
         sent = {k: v for k, v in headers if k.lower() not in _HOP_BY_HOP | {"host", "content-length"}}
         sent["Host"] = self.provider.netloc
-        sent = {k: _ORIGIN.sub(self.origin, v, 1) if k.lower() in URL_HEADERS else v for k, v in sent.items()}
+        if self.reached is not None:
+            target, sent, body = self._rebased(target, sent, body)
         with self.lock:
             sent = {k: self.handed.get(k.lower(), v) if k.lower() in self.echoed else v for k, v in sent.items()}
         status, answer_headers, answer = self._send(method, target, sent, body)
@@ -82,6 +87,12 @@ class ProviderRelay(ThreadServer):
         if stale and status >= 400:
             return self._send(method, target, sent | stale, body)
         return status, answer_headers, answer
+
+    def _rebased(self, target: str, sent: dict[str, str], body: bytes):
+        """The request with every URL of the provider as the consumer reached it moved to this provider."""
+        move = partial(rebased, urls=self.reached, origin=self.origin)
+        body = move(body.decode("latin-1")).encode("latin-1") if body else body
+        return move(target), {k: move(v) for k, v in sent.items()}, body
 
     def _send(self, method: str, target: str, sent: dict[str, str], body: bytes):
         base = self.provider.path.rstrip("/")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import itertools
 import json
 import re
 import threading
@@ -58,6 +59,8 @@ REFUSED_AS_TAKEN = (400, 409, 422)  # what a create of a name that is taken is a
 RENAME_TRIES = 6  # names of a refused create tried fresh one at a time (then all of them at once)
 MAX_REDIRECTS = 5
 UNAVAILABLE_WAITS = (0.2, 0.5, 1.0)  # seconds before each new try of a request answered 503 (at most)
+HELD = frozenset({409, 412, 423})  # a DELETE refused for the resource's state: a lease, a lock, a condition
+MAX_UNLOCKING = 5  # the consumer's later writes of a resource an undo sends to free it (at most)
 
 
 @dataclass
@@ -163,11 +166,6 @@ def _retry_after(response: Response) -> float:
     return float(value) if value.strip().isdigit() else float("inf")
 
 
-def _names_sent(step: dict) -> list[str]:
-    """The strings a step sent in its JSON or form body."""
-    return [v for _, v in _fields_sent(step)]
-
-
 def _form(headers: dict[str, str]) -> bool:
     return any(k.lower() == "content-type" and "x-www-form-urlencoded" in v.lower() for k, v in headers.items())
 
@@ -261,6 +259,13 @@ class Setup:
                 self.calls.failed(state, f"the provider could not be reached for its setup: {e}")
                 return {}
 
+    def finish(self) -> None:
+        """After the last interaction, delete what it and its setups made, as between interactions, where
+        nothing else empties the provider: a verification leaves the provider as it found it."""
+        with self.lock:
+            if self.calls.groups and not self._resets:
+                self._undo()
+
     def _next_interaction(self, first: bool) -> None:
         if not first:  # the provider starts empty
             if self._resets or self.fresh_names:
@@ -295,8 +300,7 @@ class Setup:
         elif (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
             self._rename(params)
         if absent and self.recorded.reset is None and not self.reset_url:
-            target, headers = self._deletion(absent, self._credentials_near(absent))
-            gone = self._request("DELETE", target, headers, b"")
+            gone = self._delete(absent, *self._deletion(absent, self._credentials_near(absent)))
             self._forget_made(absent)
             leftover = unquote(absent.rstrip("/").rsplit("/", 1)[-1])
             refused = not (200 <= gone.status < 300 or gone.status in (404, 410))
@@ -341,11 +345,13 @@ class Setup:
             # (a copy of the step that made a sibling, for an item never seen made, needs that very name)
             like = bool(step.get("like"))
             if fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and not like:
-                fresh = self._sent_renamed(step) or fresh  # a name an earlier interaction took and nothing frees
+                # a name an earlier interaction took and nothing frees
+                fresh = self._sent_renamed(step, fresh.status) or fresh
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
                 if step["method"] == "POST" and not self._resets and not like:  # chosen names stay taken
-                    self.leftovers |= {v for v in _names_sent(step) if self._renameable(v)}
+                    # (what its naming fields sent: a configuration's words are no names, `"space": "l2"`)
+                    self.leftovers |= {v for k, v in _fields_sent(step) if _NAMING.search(k) and self._renameable(v)}
             elif like or name == VALUES_STATE and step["method"] in READ:
                 pass  # the provider may hold it already (data no recorded request made); a read's values stay
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
@@ -406,7 +412,7 @@ class Setup:
         for path in order:
             headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
             target, headers = self._deletion(made[path]["path"], headers)
-            gone = self._request("DELETE", target, headers, b"")
+            gone = self._delete(path, target, headers)
             if gone.status in (401, 403) and path in accounts and (own := self._own_credentials(path)):
                 # Whoever made an account may not delete it (made without credentials): the account may.
                 gone = self._request("DELETE", target, headers | own, b"")
@@ -416,6 +422,25 @@ class Setup:
                 self._said("the undo", "DELETE", made[path]["path"], gone)
                 if made[path].get("status") == 201:  # (a toggle a PUT answered 200 is no name taken)
                     self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
+
+    def _delete(self, path: str, target: str, headers: dict[str, str]) -> Response:
+        """DELETE `target`; refused for the resource's state (a lease or a lock an interaction took), once
+        more after each of the consumer's own later writes of it in recorded order (the release it sent),
+        until one goes through."""
+        gone = self._request("DELETE", target, headers, b"")
+        later = (
+            step
+            for step in self.recorded.in_order
+            if step["path"].rstrip("/") == path.rstrip("/")
+            and step["method"] not in READ | {"DELETE"}
+            and step.get("status") != 201  # (not what made it, or made a lock)
+        )
+        for step in itertools.islice(later, MAX_UNLOCKING) if gone.status in HELD else ():
+            self._send(step)
+            gone = self._request("DELETE", target, headers, b"")
+            if gone.status not in HELD:
+                break
+        return gone
 
     def _deletion(self, path: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
         """The target and headers of a DELETE of `path` with `headers` (its credentials), as the consumer deleted
@@ -477,21 +502,31 @@ class Setup:
         suffix = f"-{len(self.calls.groups)}"
         return f"{stem}{suffix}{dot}{rest}" if stem else name + suffix
 
-    def _sent_renamed(self, step: dict) -> Response | None:
+    def _sent_renamed(self, step: dict, refused: int) -> Response | None:
         """A POST refused as if a name it chose in its body were taken, sent again with fresh names for this
-        interaction (as `_rename` gives a state's params): each name alone first, since the others may be the
-        protocol's own words (`"preset": "public_chat"`), then all of them; the first answer that is a
-        success, else the last one. None when it chose no name."""
-        names = [v for v in dict.fromkeys(_names_sent(step)) if self._renameable(v)] if step["method"] == "POST" else []
-        answer = None
-        for group in [[v] for v in names[:RENAME_TRIES]] + ([names] if len(names) > 1 else []):
-            self.renamed |= {v: self._fresh(v) for v in group}
+        interaction (as `_rename` gives a state's params): each name alone first, what naming fields sent before
+        the rest, since the others may be the protocol's own words (`"preset": "public_chat"`), then all of them
+        but those refused otherwise when renamed alone (an enum's value); the first answer that is a success,
+        else None (the refusal as it came stands)."""
+        fields = _fields_sent(step) if step["method"] == "POST" else []
+        # (what a naming field sent first: a configuration's words may come before the name in the body)
+        names = list(dict.fromkeys(v for _, v in sorted(fields, key=lambda f: not _NAMING.search(f[0]))))
+        names = [v for v in names if self._renameable(v)]
+        for v in names[:RENAME_TRIES]:
+            self.renamed[v] = self._fresh(v)
             answer = self._send(step)
             if 200 <= answer.status < 300:
                 return answer
-            for v in group:
+            del self.renamed[v]
+            if answer.status != refused:  # refused otherwise: no name of its choosing (an enum's value)
+                names.remove(v)
+        if len(names) > 1:
+            self.renamed |= {v: self._fresh(v) for v in names}
+            if 200 <= (answer := self._send(step)).status < 300:
+                return answer
+            for v in names:
                 del self.renamed[v]
-        return answer
+        return None
 
     def _created(self, path: str) -> bool:
         """Did the recording create `path` (a write answered 201 Created)?"""

@@ -14,6 +14,7 @@ from typing import Any
 
 from recorder.files import load_pact
 from recorder.pact.core_verifier import LocalServer, output_parked, verdict, verifier
+from recorder.pact.document import reached_at
 from recorder.secrets.fill import Secrets, fill_request, held_before, option, where
 from recorder.secrets.signing import SCHEMES, scheme, signed
 from recorder.verify import provider_relay
@@ -89,8 +90,9 @@ def verify(
             setup.rebuilt = [e for es in secret_entries(doc, pact_path).values() for e in es if e.get("issued")]
         signing = signed_entries(doc, pact_path, setup)
         echoed = provider_relay.echoed_headers(doc.get("interactions", []))
-        if provider_relay.needed(_request_headers(doc, setup), signing, echoed):  # the verifier and the setups
-            relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given, echoed)
+        reached = reached_at(doc)
+        if provider_relay.needed(signing, echoed, reached):  # the verifier and the setups send to it
+            relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given, echoed, reached)
             provider_url = stack.enter_context(relay).url
             if setup is not None:
                 setup.provider_url = provider_url
@@ -100,21 +102,11 @@ def verify(
         result = _run(
             doc, local.pact_url, provider_url, state_url, states, custom, given, secret_entries(doc, pact_path)
         )
+        if setup is not None:
+            setup.finish()
     if setup is not None:
         result.notes += list(setup.problems.values())
     return _summarise_states(result, calls.calls.groups) if calls is not None else result
-
-
-def _request_headers(doc: dict, setup: Setup | None) -> list[dict[str, str]]:
-    """The request headers of every interaction (V4 lists joined) and of every setup step."""
-    out = [
-        {
-            k: ", ".join(v) if isinstance(v, list) else v
-            for k, v in ((i.get("request") or {}).get("headers") or {}).items()
-        }
-        for i in doc.get("interactions", [])
-    ]
-    return out + [dict(step.get("headers", [])) for step in (setup.recorded.steps.values() if setup else ())]
 
 
 def signed_entries(doc: dict, pact_path: Path, setup: Setup | None) -> dict[str, dict]:
