@@ -326,14 +326,27 @@ def created_child(ex: Exchange) -> str | None:
         path = norm(resolve(ex.path, location))
         if path.startswith(base + "/") and path != base:
             return path
+    names = _answered_names(ex)
+    return f"{base.rstrip('/')}/{names[0]}" if names else None
+
+
+def named_child(ex: Exchange) -> str | None:
+    """The path of what a POST made by a name its request sent, as its answer names it (`{"name": "docs"}`
+    sent and answered beside the id the server gave it: the collection is `/collections/docs` too)."""
+    sent = set(query_and_body(ex).values())
+    name = next((str(n) for n in _answered_names(ex) if str(n) in sent and not str(n).isdigit()), None)
+    return None if name is None else f"{norm(ex.path).rstrip('/')}/{name}"
+
+
+def _answered_names(ex: Exchange) -> list[str | int]:
+    """What a POST's answer (or its `data`) names what it made by: its id, uuid, key, slug or name."""
     body = ex.response_json
     if isinstance(body, dict) and len(body) <= 3 and isinstance(body.get("data"), dict):
         body = body["data"]
-    if isinstance(body, dict):
-        for key in ("id", "uuid", "key", "slug", "name"):
-            if isinstance(body.get(key), (str, int)) and not isinstance(body.get(key), bool):
-                return f"{base.rstrip('/')}/{body[key]}"
-    return None
+    if not isinstance(body, dict):
+        return []
+    keys = ("id", "uuid", "key", "slug", "name")
+    return [v for k in keys if isinstance(v := body.get(k), (str, int)) and not isinstance(v, bool)]
 
 
 BULK_MAX = 100  # items of one bulk write made known

@@ -2668,6 +2668,74 @@ def test_a_create_under_a_name_it_chose_needs_it_free_and_the_verification_leave
     assert provider.store == {}, provider.store
 
 
+class Aliased(Provider):
+    """Collections made by `POST /collections {"name": ...}`, answered with the id the server gives them
+    beside the name; read by id, deleted by name (404 for none), a name made twice refused (409)."""
+
+    def do_POST(self):  # noqa: N802
+        name = json.loads(self.body())["name"]
+        with self.lock:
+            if name in self.store:
+                return self.send_json(409, {"error": "exists"})
+            self.store[name] = str(uuid.uuid4())
+        self.send_json(200, {"id": self.store[name], "name": name})
+
+    def do_GET(self):  # noqa: N802
+        cid = self.path.rpartition("/")[2]
+        name = next((n for n, i in self.store.items() if i == cid), None)
+        self.send_json(404, {"error": "none"}) if name is None else self.send_json(200, {"id": cid, "name": name})
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            gone = self.store.pop(self.path.rpartition("/")[2], None)
+        self.send_json(404, {"error": "none"}) if gone is None else self.send_json(200, {})
+
+
+def test_a_resource_made_with_an_id_and_a_name_it_was_sent_is_known_by_both(tmp_path):
+    def exercise(url):
+        body = json.dumps({"name": "docs"}).encode()
+        cid = json.loads(send(url, "POST", "/collections", body, {"Content-Type": "application/json"})[2])["id"]
+        assert send(url, "GET", f"/collections/{cid}")[0] == 200
+        assert send(url, "DELETE", "/collections/docs")[0] == 200
+
+    pact, result = first_contact(tmp_path, Aliased, exercise)
+    assert green(result), result.stdout + result.stderr
+    provider = Aliased.fresh()  # (deleted by the name it was made with: the verification leaves nothing)
+    with serving(provider) as url:
+        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    assert green(result), result.stdout + result.stderr
+    assert provider.store == {}, provider.store
+
+
+class Soapy(Provider):
+    """One URL, the operation in the XML body, a password element in every request's header (WS-Security's
+    UsernameToken), checked: a wrong one is a 401."""
+
+    def do_POST(self):  # noqa: N802
+        envelope = self.body().decode()
+        if "<Password>shelf-Keeper-7</Password>" not in envelope:
+            return self.send_bytes(401)
+        answer = "<Envelope><Body><Pong/></Body></Envelope>" if "<Ping/>" in envelope else "<Envelope/>"
+        self.send_bytes(200, answer.encode(), {"Content-Type": "text/xml"})
+
+
+def test_a_password_an_xml_body_carries_is_redacted_and_asked_for_once(tmp_path):
+    def exercise(url):
+        for op in ("<Ping/>", "<Stat/>"):
+            envelope = f"<Envelope><Header><Password>shelf-Keeper-7</Password></Header><Body>{op}</Body></Envelope>"
+            assert send(url, "POST", "/", envelope.encode(), {"Content-Type": "text/xml"})[0] == 200
+
+    pact, result = first_contact(tmp_path, Soapy, exercise)
+    assert result.returncode == 2 and "password: needed by" in result.stderr, result.stderr
+    assert not any("shelf-Keeper-7" in p.read_text() for p in (tmp_path / "pacts").glob("*.*") if p.is_file())
+    with provider_serving(Soapy) as url:
+        pact_file = str(tmp_path / "pacts" / PACT_NAME)
+        result = cli(
+            "verify", pact_file, "--provider-url", url, "--states-from-recording", "--secret", "password=shelf-Keeper-7"
+        )
+    assert green(result), result.stdout + result.stderr
+
+
 # -- secrets the provider masks ----------------------------------------------------------------------
 
 

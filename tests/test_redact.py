@@ -276,3 +276,22 @@ def test_a_key_the_consumer_sent_before_a_response_echoed_it_stays_the_consumer_
     first, second = r.exchange(config), r.exchange(config)
     assert key not in repr(first) + repr(second)
     assert all("issued" not in dict(e) for e in (*first.secrets, *second.secrets)), second.secrets
+
+
+def test_an_xml_element_named_like_a_secret_is_redacted_and_the_rest_stays_byte_for_byte():
+    envelope = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><wsse:Security>'
+        "<wsse:UsernameToken><wsse:Username>librarian</wsse:Username>"
+        '<wsse:Password Type="http://docs.oasis-open.org/wss#PasswordText">shelf-Keeper-7</wsse:Password>'
+        "</wsse:UsernameToken></wsse:Security></soap:Header>"
+        "<soap:Body><GetBook><id>12</id></GetBook></soap:Body></soap:Envelope>"
+    )
+    sent = replace(
+        exchange("POST", "/", 200, {"ok": True}),
+        request_headers=(("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", '"GetBook"')),
+        request_body=envelope.encode(),
+    )
+    out = redactor().exchange(sent)
+    assert "shelf-Keeper-7" not in repr(out)
+    assert out.request_body.decode() == envelope.replace("shelf-Keeper-7", PLACEHOLDER)
+    assert [dict(e)["secret"] for e in out.secrets] == ["password"]  # what verify asks for: --secret password=

@@ -259,6 +259,8 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
     out["status"] = step.status
     if step.creates:
         out["creates"] = step.creates
+    if step.named:
+        out["named"] = step.named
     if step.like:
         out["like"] = step.like  # made as the recording made that sibling: the provider may hold it already
     if capture := [{"at": list(at), "value": v} for at, v in step.produced.items() if v in used]:

@@ -135,12 +135,14 @@ def held_before(steps: list[dict]) -> set[str]:
 
 
 def _first_senders(steps: list[dict]) -> dict[str, bool]:
-    """Each secret sent in a body, query or form -> whether the first step to send it was a login."""
+    """Each secret sent in a body, query or form -> whether the first step to send it was a login. (Not one
+    an XML element carries: a credential the request presents, a WS-Security password, which the provider
+    holds.)"""
     first: dict[str, bool] = {}
     for step in steps:
         login = bool(step.get("issues")) and step.get("method") == "POST" and step.get("status") == 200
         for e in step.get("secrets", []):
-            if e.get("in") != "header":
+            if e.get("in") != "header" and "element" not in e:
                 first.setdefault(e["secret"], login)
     return first
 

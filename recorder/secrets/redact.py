@@ -59,6 +59,9 @@ _CARD = re.compile(
     r"|[0-9]{4}(?P<t>[ -])[0-9]{6}(?P=t)[0-9]{4,5})$"
 )
 _TOKEN = re.compile(r"\S+")
+# In XML: an opening tag and the text right after it up to a closing tag (the element's value), or a token
+# elsewhere (in a tag, between elements).
+_XML_PIECE = re.compile(r"(?P<tag><(?:[\w.-]+:)?(?P<local>[\w.-]+)(?:\s[^<>]*)?>)(?P<text>[^<>]*)(?=</)|[^\s<>]+")
 _HEADER_LINE = re.compile(r"^([ \t]*)([A-Za-z0-9-]+)(:[ \t]*)([^\r\n]*)", re.M)  # (indent, name, colon, value)
 
 
@@ -442,12 +445,28 @@ class Redactor:
             # inside a body (a batch of requests, each part one: OData, cloud storage) carry credential headers
             # of their own.
             text = body.decode("utf-8", "surrogateescape")
-            if ctype.startswith("text/") or "xml" in ctype:
+            if "xml" in ctype:
+                text = _XML_PIECE.sub(lambda m: self._xml_piece(m, where), text)
+            elif ctype.startswith("text/"):
                 text = _TOKEN.sub(lambda m: self._token(m.group(0), where), text)
             else:
                 text = _HEADER_LINE.sub(lambda m: self._header_line(m, where), text)
             return text.encode("utf-8", "surrogateescape"), NO_BODY
         return body, NO_BODY
+
+    def _xml_piece(self, m: re.Match, where: str) -> str:
+        """An element's text, redacted whole when the element's name is a secret's (a WS-Security
+        `<wsse:Password>`), else token by token; or a token between the tags."""
+        if m.group("tag") is None:
+            return self._token(m.group(0), where)
+        local, text = m.group("local"), m.group("text")
+        if text.strip() and self._secret_field(local, text):
+            self.found[f"{where} <{local}>"] += 1
+            if where.startswith("request"):  # filled in order of appearance, as tokens are
+                secret = self.secret_names.name(local.lower(), text)
+                self._named.append((("in", "text"), ("key", len(self._named)), ("secret", secret), ("element", local)))
+            return m.group("tag") + PLACEHOLDER
+        return m.group("tag") + _TOKEN.sub(lambda t: self._token(t.group(0), where), text)
 
     def _header_line(self, m: re.Match, where: str) -> str:
         """A header line of an HTTP message inside a body, its value redacted as the header's would be."""

@@ -43,6 +43,7 @@ class Step:
     secrets: tuple = ()  # named placeholders its request carries (see redact)
     issued: tuple = ()  # secrets its response handed out: where, and their names
     creates: str = ""  # for a POST that made an item: that item's path
+    named: str = ""  # ...and its path by the name the request sent, where the path above has its id
     after: tuple = ()  # steps that made its containers and what a header of it names (a copy's source), then
     unrecorded: str = ""  # the size of a request body streamed past unrecorded (over --max-body): none to send
     kept: str = ""  # the SHA-256 of that body where it was kept beside the states file: that to send

@@ -41,6 +41,7 @@ from recorder.values import (
     clock_values,
     created_child,
     mentioned_paths,
+    named_child,
     norm,
     query_and_body,
     request_values,
@@ -233,6 +234,10 @@ class Timeline:
             replace(n, steps=self._prerequisites(n)) if n.kind != "absent" and n.steps else n
             for n in (self._fed_into(n, ex) for n in needs)
         ]
+        # What must be absent is made by no other need's setup (a write that handed out a value the request
+        # sends back, and made the very thing this request makes)
+        if absent := {n.path for n in needs if n.kind == "absent"}:
+            needs = [n if n.kind == "absent" else replace(n, steps=_not_making(n.steps, absent)) for n in needs]
         return Preconditions(_apart(needs, dict(levels[-1]) if levels else {}), uses)
 
     def _wrote(self, step: Step) -> None:
@@ -312,11 +317,12 @@ class Timeline:
         return step if step is not None and made_it(step) else None
 
     def _named_child(self, ex: Exchange) -> str | None:
-        """What a POST made, where the answer names it by a name the request sent (not an id it generated)."""
-        child = created_child(ex)
-        name = unquote(child.rsplit("/", 1)[-1]) if child else None
-        if name is None or name not in _sent_values(ex).values():
-            return None
+        """What a POST made, where the answer names it by a name the request sent (not an id it generated),
+        unless the recording saw it there before."""
+        if created_child(ex) is None or body_operation(ex.request_json) or (child := named_child(ex)) is None:
+            return None  # (an RPC call's answer echoes the call's own id)
+        if unquote(child.rpartition("/")[2]) not in _sent_values(ex).values():
+            return None  # a value shared by chance, or no name a path could hold (`Katherine Johnson`)
         return None if (res := self.resources.get(child)) is not None and res.exists else child
 
     def _made_named(self, name: str, path: str, before: int) -> set[Step]:
@@ -899,6 +905,10 @@ class Timeline:
             res.history, res.exists, res.data = [step], True, _data(ex, None)
             step.creates = child
             self.makers.see(step, ex, child)
+            if (alias := self._named_child(ex)) not in (None, child):  # known by its id and by its name
+                res = self._resource(alias)
+                res.history, res.exists = [step], True
+                step.named = alias
         elif method == "POST" and (owner := self._acted_below(path)) is not None:
             owner.history = self._trim(owner.history + [step])
         elif method == "POST":
@@ -1089,6 +1099,15 @@ def _answers_data(ex: Exchange) -> bool:
     if ex.response_json is not NO_BODY:
         return ex.response_json not in ({}, [], None)
     return len(ex.response_body.strip()) > 16
+
+
+def _not_making(steps: tuple[Step, ...], paths: set[str]) -> tuple[Step, ...]:
+    """The steps that make none of `paths`."""
+    return tuple(
+        s
+        for s in steps
+        if not ({s.creates, s.named} & paths or s.method in CREATE and norm(s.path) in paths and made_it(s))
+    )
 
 
 def _path_named(value: str) -> str:

@@ -340,7 +340,7 @@ class Setup:
                     f"{step['body_sha256']} in {self.recorded.bodies}, which is not there (copy that folder beside "
                     "the states file)"
                 )
-            self._touched |= {step["path"].rstrip("/"), *([step["creates"]] if step.get("creates") else [])}
+            self._touched |= {step["path"].rstrip("/"), *(step[k] for k in ("creates", "named") if step.get(k))}
             fresh = self._send(step)
             # (a copy of the step that made a sibling, for an item never seen made, needs that very name)
             like = bool(step.get("like"))
@@ -398,8 +398,9 @@ class Setup:
             signed = any(h[0].lower() == "authorization" for h in filled["headers"])
             if step["method"] in CREATE and 200 <= step.get("status", 0) < 300:
                 made.setdefault(path, filled)
-            if step.get("creates"):  # a POST that made an item: delete the item
-                made.setdefault(step["creates"], filled | {"path": step["creates"]})
+            for item in (step.get("creates"), step.get("named")):  # a POST that made an item (by id, by name)
+                if item:
+                    made.setdefault(item, filled | {"path": item})
             if path in made and signed:
                 made[path] = filled  # deleting takes credentials even where creating did not (accounts)
         # Only what this provider may hold since the last undo: the setups run and what the interactions
