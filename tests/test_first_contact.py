@@ -859,6 +859,34 @@ def test_a_url_of_the_provider_as_the_consumer_reached_it_names_the_verified_pro
     assert rule == [{"match": "regex", "regex": r"^https?://[^/]+/a\.txt$"}], rule
 
 
+class Batches(Provider):
+    """Takes a batch of records as JSON (400 without one)."""
+
+    def do_POST(self):  # noqa: N802
+        try:
+            records = json.loads(self.body())["records"]
+        except (ValueError, KeyError):
+            return self.send_json(400, {"error": "no records"})
+        self.send_json(201, {"added": len(records)})
+
+
+def test_a_request_body_over_max_body_is_said_at_verify_time_not_sent_empty_silently(tmp_path):
+    out = tmp_path / "pacts"
+    batch = json.dumps({"records": [{"id": i, "text": "x" * 40} for i in range(100)]}).encode()  # ~6 KB
+    with provider_serving(Batches) as url:
+        record_through(
+            recorder_args(url, out, "--max-body", "1k"),
+            lambda u: send(u, "POST", "/batches", batch, {"Content-Type": "application/json"}),
+        )
+    with provider_serving(Batches) as url:
+        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    notes = [line for line in result.stdout.splitlines() if line.startswith("  NOTE")]
+    assert notes == [
+        "  NOTE  'POST /batches returns 201': its request body was larger than --max-body when recorded and is not "
+        "in the pact, so the verifier sent none (record again with a larger --max-body)"
+    ], result.stdout
+
+
 def test_a_reset_the_provider_refuses_is_said_once_with_its_answer(tmp_path):
     def exercise(url):
         assert send(url, "PUT", "/photos")[0] == 200

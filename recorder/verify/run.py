@@ -104,9 +104,22 @@ def verify(
         )
         if setup is not None:
             setup.finish()
+    result.notes += unrecorded_bodies(doc)
     if setup is not None:
         result.notes += list(setup.problems.values())
     return _summarise_states(result, calls.calls.groups) if calls is not None else result
+
+
+def unrecorded_bodies(doc: dict) -> list[str]:
+    """Interactions whose request body went past the recorder unrecorded (over --max-body): said, since the
+    verifier sends them with none."""
+    return [
+        f"{i.get('description')!r}: its request body was larger than --max-body when recorded and is not in the "
+        "pact, so the verifier sent none (record again with a larger --max-body)"
+        for i in doc.get("interactions", [])
+        if "body" not in (i.get("request") or {})
+        and any("request body streamed through unrecorded" in t for t in (i.get("comments") or {}).get("text", []))
+    ]
 
 
 def signed_entries(doc: dict, pact_path: Path, setup: Setup | None) -> dict[str, dict]:
