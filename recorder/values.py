@@ -241,7 +241,8 @@ def _body_values(body: Any, redact: Callable[[tuple, Any], Any] | None) -> dict[
 def request_values(ex: Exchange) -> dict[Location, str]:
     """Every value a request carries, by where it is (for finding the ones an earlier response gave)."""
     out: dict[Location, str] = {("path", i): unquote(s) for i, s in enumerate(segments(ex.path))}
-    out |= {("query", k): v for k, v in ex.query}
+    # (a small number is an id only under an id's name: `?_page=2&_limit=2` names no post 2)
+    out |= {("query", k): v for k, v in ex.query if not (v.isdigit() and len(v) < 6) or _id_key(k)}
     for name, value in ex.request_headers:
         if name.lower() in ("if-match", "if-none-match") and value != "*":
             out[("header", name)] = etag_value(value)

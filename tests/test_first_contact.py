@@ -2764,6 +2764,36 @@ def test_a_password_an_xml_body_carries_is_redacted_and_asked_for_once(tmp_path)
     assert green(result), result.stdout + result.stderr
 
 
+class Pages(Provider):
+    """Posts made by `POST /posts` with the next number as their id; listed a page at a time
+    (`?_page=P&_limit=L`, json-server's parameters), never deleted."""
+
+    def do_POST(self):  # noqa: N802
+        with self.lock:
+            self.store[len(self.store) + 1] = json.loads(self.body())
+            post = {"id": len(self.store), **self.store[len(self.store)]}
+        self.send_json(201, post)
+
+    def do_GET(self):  # noqa: N802
+        ask = dict(parse_qsl(urlsplit(self.path).query))
+        page, limit = int(ask.get("_page", 1)), int(ask.get("_limit", 10))
+        posts = [{"id": i, **p} for i, p in sorted(self.store.items())][(page - 1) * limit : page * limit]
+        self.send_json(200, posts, {"X-Total-Count": str(len(self.store))})
+
+
+def test_a_page_number_is_no_id_a_response_handed_out(tmp_path):
+    def exercise(url):
+        for title in ("a", "b", "c", "d"):
+            body = json.dumps({"title": title}).encode()
+            assert send(url, "POST", "/posts", body, {"Content-Type": "application/json"})[0] == 201
+        assert len(json.loads(send(url, "GET", "/posts?_page=2&_limit=2")[2])) == 2
+
+    pact, result = first_contact(tmp_path, Pages, exercise)
+    listing = next(i for i in pact["interactions"] if i["request"]["method"] == "GET")
+    assert "generators" not in listing["request"], listing["request"]  # `_page=2` is sent as recorded
+    assert green(result), result.stdout + result.stderr
+
+
 # -- secrets the provider masks ----------------------------------------------------------------------
 
 
