@@ -90,9 +90,16 @@ def first_contact(tmp_path: Path, provider: type[Provider], exercise: Callable[[
     with provider_serving(provider) as url:
         record_through(recorder_args(url, out), exercise)
     pact = out / PACT_NAME
-    with provider_serving(provider) as url:
-        result = cli("verify", str(pact), "--provider-url", url, "--states-from-recording", *verify)
-    return json.loads(pact.read_text()), result
+    return json.loads(pact.read_text()), verify_against(tmp_path, provider.fresh(), *verify)
+
+
+def verify_against(tmp_path: Path, provider: type[Provider], *verify: str):
+    """Verify the pact `first_contact` recorded against `provider` as it is (a fresh one: `X.fresh()`, which
+    the caller may look into afterwards) with --states-from-recording (and `verify`); verify's output."""
+    with serving(provider) as url:
+        return cli(
+            "verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording", *verify
+        )
 
 
 def green(result) -> bool:
@@ -878,8 +885,7 @@ def test_a_request_body_over_max_body_is_said_at_verify_time_not_sent_empty_sile
             recorder_args(url, out, "--max-body", "1k"),
             lambda u: send(u, "POST", "/batches", batch, {"Content-Type": "application/json"}),
         )
-    with provider_serving(Batches) as url:
-        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, Batches.fresh())
     notes = [line for line in result.stdout.splitlines() if line.startswith("  NOTE")]
     assert notes == [
         "  NOTE  'POST /batches returns 201': its request body was larger than --max-body when recorded and is not "
@@ -1359,8 +1365,9 @@ def test_an_object_keyed_by_ids_is_a_map_whose_keys_match_by_their_format(tmp_pa
     rules = pact["interactions"][0]["response"]["matchingRules"]["body"]
     assert [m["match"] for m in rules["$.connections"]["matchers"]] == ["eachKey", "eachValue"], rules
     assert green(result), result.stdout + result.stderr
-    with provider_serving(DevicesBroken) as url:  # a value that lost a field the contract holds is still red
-        broken = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    broken = verify_against(
+        tmp_path, DevicesBroken.fresh()
+    )  # a value that lost a field the contract holds is still red
     assert broken.returncode == 1 and "missing the following keys: connected" in broken.stdout, broken.stdout
 
 
@@ -1509,8 +1516,7 @@ def test_a_session_id_the_provider_hands_out_in_a_header_is_sent_fresh_at_verify
     pact, result = first_contact(tmp_path, Handshake, exercise)
     assert sorted(i["response"]["status"] for i in pact["interactions"]) == [200, 409]
     assert green(result), result.stdout + result.stderr
-    with provider_serving(ForgetfulHandshake) as url:
-        broken = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    broken = verify_against(tmp_path, ForgetfulHandshake.fresh())
     assert broken.returncode == 1 and "missing the following keys: method" in broken.stdout, broken.stdout
 
 
@@ -2306,8 +2312,7 @@ def uploaded_over_max_body(tmp_path: Path, name: str, data: bytes, content_type:
     out = tmp_path / "pacts"
     with provider_serving(Files) as url:
         record_through(recorder_args(url, out, "--max-body", "100k"), exercise)
-    with provider_serving(Files) as url:
-        return out, cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    return out, verify_against(tmp_path, Files.fresh())
 
 
 def test_a_binary_body_over_max_body_is_kept_beside_the_states_and_sent_by_the_setup(tmp_path):
@@ -2416,8 +2421,7 @@ def test_a_key_some_responses_of_an_endpoint_leave_out_is_optional_in_every_inte
     # A provider holding an untagged experiment made elsewhere that the search finds too still passes;
     # one that drops the names the consumer reads does not.
     Seeded = type("Seeded", (Experiments,), {"seeded": ("vision-z",)})
-    with provider_serving(Seeded) as url:
-        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, Seeded.fresh())
     assert green(result), result.stdout + result.stderr
 
     class Nameless(Experiments):
@@ -2426,8 +2430,7 @@ def test_a_key_some_responses_of_an_endpoint_leave_out_is_optional_in_every_inte
                 body = {"experiments": [{"id": i} for i, _ in enumerate(body["experiments"])]}
             super().send_json(status, body, headers)
 
-    with provider_serving(Nameless) as url:
-        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, Nameless.fresh())
     assert not green(result) and "missing the following keys: name" in result.stdout, result.stdout
 
 
@@ -2472,8 +2475,7 @@ def test_a_scalar_some_responses_of_an_endpoint_hold_null_may_be_null_in_every_i
     # A provider whose search also finds a run made elsewhere, not started, still passes; one that
     # answers the start time as a number does not.
     Seeded = type("Seeded", (Runs,), {"seeded": ("etl-0",)})
-    with provider_serving(Seeded) as url:
-        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, Seeded.fresh())
     assert green(result), result.stdout + result.stderr
 
     class Numbered(Runs):
@@ -2482,8 +2484,7 @@ def test_a_scalar_some_responses_of_an_endpoint_hold_null_may_be_null_in_every_i
                 run["started"] = 0 if run["started"] is None else 1
             super().send_json(status, body, headers)
 
-    with provider_serving(Numbered) as url:
-        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, Numbered.fresh())
     assert not green(result) and "started" in result.stdout, result.stdout
 
 
@@ -2545,12 +2546,10 @@ def test_an_item_its_suite_loaded_outside_the_api_is_made_as_the_recording_made_
         record_through(recorder_args(url, out), exercise)
     states = (out / PACT_NAME.replace(".json", ".states.yaml")).read_text()
     assert "like: /zones/test-1.org." in states
-    with provider_serving(ZoneStore) as url:  # started empty
-        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, ZoneStore.fresh())  # started empty
     assert green(result), result.stdout + result.stderr
     # A provider that holds the item already (it loaded it too) refuses the copy: the setup goes on.
-    with provider_serving(type("Loaded", (ZoneStore,), {"seeded": ("example.com.",)})) as url:
-        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, type("Loaded", (ZoneStore,), {"seeded": ("example.com.",)}).fresh())
     assert green(result), result.stdout + result.stderr
 
 
@@ -2690,8 +2689,7 @@ def test_a_create_under_a_name_it_chose_needs_it_free_and_the_verification_leave
     # the create needs its name free (deleted first, undone after), and what the last interaction's setups
     # made is undone after it: the verification leaves the provider as it found it
     provider = Schemas.fresh()
-    with serving(provider) as url:
-        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, provider)
     assert green(result), result.stdout + result.stderr
     assert provider.store == {}, provider.store
 
@@ -2729,8 +2727,7 @@ def test_a_resource_made_with_an_id_and_a_name_it_was_sent_is_known_by_both(tmp_
     pact, result = first_contact(tmp_path, Aliased, exercise)
     assert green(result), result.stdout + result.stderr
     provider = Aliased.fresh()  # (deleted by the name it was made with: the verification leaves nothing)
-    with serving(provider) as url:
-        result = cli("verify", str(tmp_path / "pacts" / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, provider)
     assert green(result), result.stdout + result.stderr
     assert provider.store == {}, provider.store
 
@@ -2756,11 +2753,7 @@ def test_a_password_an_xml_body_carries_is_redacted_and_asked_for_once(tmp_path)
     pact, result = first_contact(tmp_path, Soapy, exercise)
     assert result.returncode == 2 and "password: needed by" in result.stderr, result.stderr
     assert not any("shelf-Keeper-7" in p.read_text() for p in (tmp_path / "pacts").glob("*.*") if p.is_file())
-    with provider_serving(Soapy) as url:
-        pact_file = str(tmp_path / "pacts" / PACT_NAME)
-        result = cli(
-            "verify", pact_file, "--provider-url", url, "--states-from-recording", "--secret", "password=shelf-Keeper-7"
-        )
+    result = verify_against(tmp_path, Soapy.fresh(), "--secret", "password=shelf-Keeper-7")
     assert green(result), result.stdout + result.stderr
 
 
@@ -3067,6 +3060,5 @@ def test_a_setup_step_answered_503_is_sent_again_as_clients_do(tmp_path):
     out = tmp_path / "pacts"
     with provider_serving(Items) as url:
         record_through(recorder_args(url, out), exercise)
-    with provider_serving(BusyItems) as url:
-        result = cli("verify", str(out / PACT_NAME), "--provider-url", url, "--states-from-recording")
+    result = verify_against(tmp_path, BusyItems.fresh())
     assert "PASS  GET /items/a returns 200" in result.stdout, result.stdout  # (the verifier's own POST tries once)

@@ -461,10 +461,7 @@ class Redactor:
             return self._token(m.group(0), where)
         local, text = m.group("local"), m.group("text")
         if text.strip() and self._secret_field(local, text):
-            self.found[f"{where} <{local}>"] += 1
-            if where.startswith("request"):  # filled in order of appearance, as tokens are
-                secret = self.secret_names.name(local.lower(), text)
-                self._named.append((("in", "text"), ("key", len(self._named)), ("secret", secret), ("element", local)))
+            self._in_text(where, f"<{local}>", local.lower(), text, (("element", local),))
             return m.group("tag") + PLACEHOLDER
         return m.group("tag") + _TOKEN.sub(lambda t: self._token(t.group(0), where), text)
 
@@ -473,10 +470,7 @@ class Redactor:
         name, value = m.group(2), m.group(4)
         if not (self.secret_header(name, where.split()[0]) or self.secret_name(name)):
             return m.group(0)
-        self.found[f"{where} (header {name})"] += 1
-        if where.startswith("request"):  # filled in order of appearance
-            secret = self.secret_names.name(name.lower(), value)
-            self._named.append((("in", "text"), ("key", len(self._named)), ("secret", secret)))
+        self._in_text(where, f"(header {name})", name.lower(), value)
         return m.group(1) + name + m.group(3) + redact_header_value(name, value)
 
     def _multipart(self, body: bytes, mark: str, where: str) -> bytes:
@@ -539,12 +533,16 @@ class Redactor:
     def _token(self, token: str, where: str) -> str:
         if (pattern := self.secret_value(token)) is None:
             return token
-        self.found[f"{where} (text)"] += 1
-        if where.startswith("request"):  # filled in order of appearance
-            self._named.append(
-                (("in", "text"), ("key", len(self._named)), ("secret", self.secret_names.name(pattern, token)))
-            )
+        self._in_text(where, "(text)", pattern, token)
         return PLACEHOLDER
+
+    def _in_text(self, where: str, what: str, field: str, value: str, extra: tuple = ()) -> None:
+        """Count a secret found in a text body (a token, an XML element, a header line of a message inside),
+        and in a request name it: verify fills the placeholders in order of appearance."""
+        self.found[f"{where} {what}"] += 1
+        if where.startswith("request"):
+            secret = self.secret_names.name(field, value)
+            self._named.append((("in", "text"), ("key", len(self._named)), ("secret", secret), *extra))
 
 
 def _carry_parsed(source: Exchange, copy: Exchange, body: str) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+from collections.abc import Sequence
 from functools import partial
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -31,7 +32,7 @@ TIMEOUT = 60
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"})
 
 
-def needed(signing: dict, echoed: frozenset[str], reached: list[str]) -> bool:
+def needed(signing: dict, echoed: frozenset[str], reached: Sequence[str]) -> bool:
     """Does a verification with these signing keys, echoed headers and addresses the consumer reached the
     provider at (`providerReachedAt`) need the relay?"""
     return bool(signing or echoed or reached)
@@ -59,7 +60,7 @@ class ProviderRelay(ThreadServer):
         entries: dict[str, dict],
         given: dict[str, str],
         echoed: frozenset[str] = frozenset(),
-        reached: list[str] = (),
+        reached: Sequence[str] = (),
     ):
         """`entries`: each signed secret's entry by its name; `given`: the --secret values; `echoed`: the
         headers the provider hands out and requests send back; `reached`: the provider's host:port as the

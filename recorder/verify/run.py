@@ -225,9 +225,9 @@ def recorded_deletes(requests: list[dict]) -> dict[str, tuple[list, list]]:
     """How the consumer deleted things: path -> (query, headers) of each DELETE among the pact's requests (see
     pact_requests) answered 2xx, without its credentials (the undo sends those of what made the thing)."""
     out: dict[str, tuple[list, list]] = {}
+    dropped = _SIGNED_AFRESH | {"cookie"}
     for r in requests:
         if r["method"] == "DELETE" and 200 <= r["status"] < 300:
-            dropped = _SIGNED_AFRESH | {"cookie"}
             headers = [(k, v) for k, v in r["headers"] if k.lower() not in dropped and not k.lower().startswith("if-")]
             out.setdefault(r["path"].rstrip("/"), (r["query"], headers))
     return out
