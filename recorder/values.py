@@ -108,6 +108,8 @@ def value_at(at: list, headers: list[tuple[str, str]], body: Any, raw: bytes = b
     request: where a fresh provider put what the recorded one had there (`raw`: its body's bytes)."""
     if at[0] == "xml":
         return _xml_values(raw).get(tuple(at))
+    if at[0] == "text":  # the whole body (a token a login answered with as text)
+        return raw.decode("utf-8", "replace").strip() or None
     if at[0] == "cookie":
         cookies = (set_cookie(v) for k, v in headers if k.lower() == "set-cookie")
         return next((v for name, v in cookies if name == at[1]), None)

@@ -1,6 +1,10 @@
-"""Words for names we make up: a resource's name from its collection's."""
+"""Words for names we make up (a resource's name from its collection's), and the keys that carry names."""
 
+import re
 from urllib.parse import unquote
+
+# A key whose value names something a person chose (`name`, `title`, `user_2`): a name, not a setting.
+NAMING_KEY = re.compile(r"(name|alias|title|label|slug|login|user|email)(_[0-9]+)?$", re.I)
 
 
 def singular(word: str) -> str:

@@ -1644,6 +1644,38 @@ def test_a_credential_the_provider_refused_is_refused_again_at_verify_time(tmp_p
     assert green(result), result.stdout + result.stderr
 
 
+class TextTokens(Provider):
+    """A login (Basic credentials) answers with a signed token as the whole text/plain body; every other call
+    needs that token as a bearer token."""
+
+    def do_GET(self):  # noqa: N802
+        with self.lock:
+            if self.path == "/v2/users/authenticate":
+                if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"author:author-Pass-3").decode():
+                    return self.send_bytes(401)
+                header = base64.urlsafe_b64encode(b'{"alg":"HS256"}').decode().rstrip("=")
+                claims = base64.urlsafe_b64encode(json.dumps({"user": "author", "n": uuid.uuid4().hex}).encode())
+                self.store[token := f"{header}.{claims.decode().rstrip('=')}.{uuid.uuid4().hex}"] = "author"
+                return self.send_bytes(200, token.encode(), {"Content-Type": "text/plain"})
+            if self.store.get(self.headers.get("Authorization", "").removeprefix("Bearer ")) is None:
+                return self.send_json(401, {"error": "unauthorized"})
+        self.send_json(200, {"user": "author"})
+
+
+def test_a_token_a_login_answers_as_its_whole_text_body_is_fetched_fresh(tmp_path):
+    def exercise(url):
+        basic = {"Authorization": "Basic " + base64.b64encode(b"author:author-Pass-3").decode()}
+        status, _, token = send(url, "GET", "/v2/users/authenticate", headers=basic)
+        assert status == 200
+        assert send(url, "GET", "/v2/users/check_credentials", headers={"Authorization": f"Bearer {token.decode()}"})[0]
+
+    # Only the login's own credentials are asked for: the token comes from the login replayed.
+    pact, result = first_contact(tmp_path, TextTokens, exercise)
+    assert result.returncode == 2 and "authorization:" in result.stderr and "authorization_2" not in result.stderr
+    basic = "authorization=Basic " + base64.b64encode(b"author:author-Pass-3").decode()
+    assert green(result := verify_against(tmp_path, TextTokens.fresh(), "--secret", basic)), result.stdout
+
+
 # -- credentials built from handed-out values -------------------------------------------------------
 
 
@@ -2006,6 +2038,114 @@ def test_a_read_by_a_handed_out_handle_is_set_up_with_the_writes_that_put_what_i
     }
     # Each receive is set up with the queue's creation and the one send whose message it answered with.
     assert sorted(setups.values()) == [[None, "rebuild the index"], [None, "send the report"]]
+    assert green(result), result.stdout + result.stderr
+
+
+class Databases(Provider):
+    """Databases made by a POST to their list naming them in its body; a collection made in a database
+    that does not exist is refused (400); deleting a database deletes what it holds. `POST /reset` empties it."""
+
+    def do_POST(self):  # noqa: N802
+        if self.path == "/reset":
+            with self.lock:
+                self.store.clear()
+            return self.send_bytes(204)
+        segs, name = self.path.strip("/").split("/"), json.loads(self.body())["name"]
+        with self.lock:
+            if segs == ["databases"]:
+                self.store[name] = {}
+                return self.send_json(200, {})
+            if len(segs) != 3 or segs[1] not in self.store:
+                return self.send_json(400, {"error": f"database {segs[1]} does not exist"})
+            self.store[segs[1]][name] = str(uuid.uuid4())
+            self.send_json(200, {"id": self.store[segs[1]][name], "name": name})
+
+    def do_DELETE(self):  # noqa: N802
+        with self.lock:
+            found = self.store.pop(self.path.strip("/").split("/")[1], None)
+        self.send_json(200 if found is not None else 404, {})
+
+
+def test_a_write_into_what_a_request_named_in_its_body_is_set_up_after_that_request(tmp_path):
+    def exercise(url):
+        for target, name in (("/databases", "analytics"), ("/databases/analytics/collections", "events")):
+            assert send(url, "POST", target, json.dumps({"name": name}).encode())[0] == 200
+        assert send(url, "DELETE", "/databases/analytics")[0] == 200
+        assert send(url, "POST", "/reset")[0] == 204  # (emptied before each interaction at verify time too)
+
+    pact, result = first_contact(tmp_path, Databases, exercise)
+    # The deletion's database exists once the POST that named it ran, then the collection made in it.
+    assert green(result), result.stdout + result.stderr
+
+
+class Registry(Provider):
+    """Models and their versions over operation paths (`/api/models/create`, `/api/versions/get?name=&version=`),
+    each naming the model in its body or query; a version of a model that does not exist is refused (404)."""
+
+    def do_POST(self):  # noqa: N802
+        if self.path == "/reset":
+            with self.lock:
+                self.store.clear()
+            return self.send_bytes(204)
+        args, models = json.loads(self.body()), self.store.setdefault("models", {})
+        with self.lock:
+            if self.path == "/api/models/create" and args["name"] not in models:
+                models[args["name"]] = []
+                return self.send_json(200, {"model": {"name": args["name"], "created": time.time_ns()}})
+            if self.path == "/api/versions/create" and args["name"] in models:
+                models[args["name"]].append(args["source"])
+                version = {"name": args["name"], "version": str(len(models[args["name"]])), "source": args["source"]}
+                return self.send_json(200, {"version": version})
+        self.send_json(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"})
+
+    def _version(self, args: dict) -> int | None:
+        versions, n = self.store.setdefault("models", {}).get(args["name"], []), int(args["version"])
+        return n - 1 if 0 < n <= len(versions) and versions[n - 1] is not None else None
+
+    def do_GET(self):  # noqa: N802
+        path, _, query = self.path.partition("?")
+        args, models = dict(parse_qsl(query)), self.store.setdefault("models", {})
+        if path == "/api/models/get" and args["name"] in models:
+            return self.send_json(200, {"model": {"name": args["name"], "versions": len(models[args["name"]])}})
+        if path == "/api/versions/get" and (n := self._version(args)) is not None:
+            return self.send_json(200, {"version": {**args, "source": models[args["name"]][n]}})
+        self.send_json(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"})
+
+    def do_DELETE(self):  # noqa: N802
+        args, models = json.loads(self.body()), self.store.setdefault("models", {})
+        with self.lock:
+            if self.path == "/api/versions/delete" and (n := self._version(args)) is not None:
+                models[args["name"]][n] = None
+                return self.send_json(200, {})
+            if self.path == "/api/models/delete" and models.pop(args["name"], None) is not None:
+                return self.send_json(200, {})
+        self.send_json(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"})
+
+
+def test_operations_on_a_model_named_in_their_bodies_are_set_up_with_the_call_that_made_it(tmp_path):
+    def call(url, method, target, body=None):
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        status, _, data = send(url, method, target, json.dumps(body).encode() if body is not None else b"", headers)
+        return status, json.loads(data or b"{}")
+
+    def exercise(url):
+        assert call(url, "POST", "/api/models/create", {"name": "churn-model"})[0] == 200
+        made = call(url, "POST", "/api/versions/create", {"name": "churn-model", "source": "runs:/abc/model"})
+        version = made[1]["version"]["version"]
+        assert call(url, "GET", f"/api/versions/get?name=churn-model&version={version}")[0] == 200
+        assert call(url, "GET", "/api/models/get?name=churn-model")[0] == 200
+        assert call(url, "DELETE", "/api/versions/delete", {"name": "churn-model", "version": version})[0] == 200
+        assert call(url, "GET", f"/api/versions/get?name=churn-model&version={version}")[0] == 404
+        assert call(url, "DELETE", "/api/models/delete", {"name": "churn-model"})[0] == 200
+        assert call(url, "GET", "/api/models/get?name=churn-model")[0] == 404
+        assert send(url, "POST", "/reset")[0] == 204  # (emptied before each interaction at verify time too)
+
+    pact, result = first_contact(tmp_path, Registry, exercise)
+    # A version's creation and its reads replay the model's creation first; the reads answered 404 after the
+    # deletions make nothing the answer said was gone.
+    states = {i["description"]: [s["name"] for s in i["providerStates"]] for i in pact["interactions"]}
+    assert states["POST /api/versions/create returns 200"] == ["values sent by earlier requests"]
+    assert "values sent by earlier requests" not in states["GET /api/models/get returns 404"]
     assert green(result), result.stdout + result.stderr
 
 
@@ -2787,6 +2927,37 @@ def test_a_page_number_is_no_id_a_response_handed_out(tmp_path):
     assert green(result), result.stdout + result.stderr
 
 
+class BuiltInAdmin(Provider):
+    """One account the provider starts with (its settings name it); `POST /auth/token` logs it in (403 for any
+    other name or password), `POST /auth/revoke` ends a token."""
+
+    def do_POST(self):  # noqa: N802
+        ask = json.loads(self.body() or b"{}")
+        with self.lock:
+            if self.path == "/auth/token":
+                if (ask.get("username"), ask.get("password")) != ("admin", "admin-Pass-91"):
+                    return self.send_json(403, {"error": "unauthorized"})
+                self.store[token := uuid.uuid4().hex] = "admin"
+                return self.send_json(200, {"access_token": token, "token_type": "Bearer"})
+            if self.store.pop(self.headers.get("Authorization", "").removeprefix("Bearer "), None) is None:
+                return self.send_json(401, {"error": "unauthorized"})
+        self.send_json(200, {})
+
+
+def test_a_login_of_an_account_the_provider_starts_with_keeps_its_name(tmp_path):
+    def exercise(url):
+        login = json.dumps({"username": "admin", "password": "admin-Pass-91"}).encode()
+        token = json.loads(send(url, "POST", "/auth/token", login)[2])["access_token"]
+        assert send(url, "POST", "/auth/revoke", b"{}", {"Authorization": f"Bearer {token}"})[0] == 200
+
+    # The revoke's setup logs in first (its token), then the login itself is verified: the account's name is
+    # no name a creation chose, to be made fresh.
+    pact, result = first_contact(tmp_path, BuiltInAdmin, exercise, "--secret", "password=admin-Pass-91")
+    login = next(i for i in pact["interactions"] if i["description"].startswith("POST /auth/token"))
+    assert login.get("providerStates", []) == []
+    assert green(result), result.stdout + result.stderr
+
+
 # -- secrets the provider masks ----------------------------------------------------------------------
 
 
@@ -2986,6 +3157,58 @@ def test_an_action_posted_below_a_resource_is_part_of_its_setup(tmp_path):
         assert json.loads(call(url, f"/collections/{cid}/get", {})[2])["ids"] == ["a", "b"]
 
     pact, result = first_contact(tmp_path, Vectors, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+class Revisions(Provider):
+    """Files uploaded into a package's revision; a file cannot be deleted by itself (405), a revision can, with
+    its files."""
+
+    def do_PUT(self):  # noqa: N802
+        with self.lock:
+            self.store[self.path] = self.body()
+        self.send_bytes(201)
+
+    def do_GET(self):  # noqa: N802
+        if "/files/" not in self.path:  # a revision: there once its manifest is (uploaded last)
+            files = {p.rpartition("/")[2] for p in self.store if p.startswith(self.path + "/files/")}
+            return self.send_json(200, {"files": len(files)}) if "manifest" in files else self.send_json(404, {})
+        found = self.store.get(self.path)
+        self.send_bytes(200, found) if found is not None else self.send_json(404, {"error": "not found"})
+
+    def do_DELETE(self):  # noqa: N802
+        if "/files/" in self.path:
+            return self.send_json(405, {"error": "delete the revision"})
+        with self.lock:
+            gone = [p for p in self.store if p.startswith(self.path + "/")]
+            for p in gone:
+                del self.store[p]
+        self.send_bytes(200 if gone else 404)
+
+
+def test_what_cannot_be_deleted_by_itself_is_undone_with_what_the_consumer_deleted_around_it(tmp_path):
+    blobs = [b"# conanfile", b"# manifest"]
+    first, last = (f"/pkgs/app/revisions/r1/files/{hashlib.sha1(b).hexdigest()}" for b in blobs)  # (no new names)
+
+    def exercise(url):
+        for path, blob in zip((first, last), blobs, strict=True):
+            assert send(url, "PUT", path, blob)[0] == 201
+        assert send(url, "GET", last)[0] == 200
+        assert send(url, "DELETE", "/pkgs/app/revisions/r1")[0] == 200
+        assert send(url, "GET", last)[0] == 404
+
+    # Interactions verified before it made the last file; the 404 needs it gone: the undo deletes the revision.
+    pact, result = first_contact(tmp_path, Revisions, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+def test_what_writes_below_a_path_made_is_set_up_with_all_of_them(tmp_path):
+    def exercise(url):
+        for name in ("sources", "conanfile", "manifest"):
+            assert send(url, "PUT", f"/pkgs/app/revisions/r1/files/{name}", b"# " + name.encode())[0] == 201
+        assert json.loads(send(url, "GET", "/pkgs/app/revisions/r1")[2]) == {"files": 3}
+
+    pact, result = first_contact(tmp_path, Revisions, exercise)
     assert green(result), result.stdout + result.stderr
 
 

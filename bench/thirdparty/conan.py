@@ -10,10 +10,11 @@ it asks for secrets the recording redacted), that refusal and its message are th
 once more, on a fresh server, with the least the message asks for: VERIFY_ARGS (everything after `--`, which
 make that second run in any case) if given, else `--secret NAME=VALUE` for each NAME it names, as the session's
 author gives it: the recorder numbers a header's distinct values in the order they were first sent
-(`authorization`, `authorization_2`, ...), and the session sends, in that order, the refused login's Basic
-credentials, the author's, the author's JWT, the author's second JWT (after a logout and a new login), the
-reader's Basic credentials and the reader's JWT (SENT); Basic credentials are given as they are, a JWT as a new
-login of that account on the fresh server gets it (the recorded ones were signed with another server's secret).
+(`authorization`, `authorization_2`, ...), so among the names the recording shows with one scheme the first
+is the session's first credential of that scheme, and so on (SENT): Basic credentials (the refused login's, the
+author's, the reader's) are given as they are, a JWT (the author's, its second after a logout and a new login,
+the reader's) as a new login of that account on the fresh server gets it (the recorded ones were signed with
+another server's secret).
 
 What it does, each phase timed:
   setup    under .venv/thirdparty/conan/: a venv with conan-server (the provider) and one with conan (the
@@ -123,6 +124,8 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -529,28 +532,54 @@ def secrets_on_disk(out: Path, tokens: list[str]) -> dict[str, list[str]]:
     return found
 
 
-# the credentials the session sends, in the order it first sends them: the recorder names the distinct values of
-# a header in that order (`authorization`, `authorization_2`, ...); a login's JWT as `Bearer JWT`
-SENT = [
-    ("Basic", AUTHOR, WRONG_PASSWORD),  # the refused login
-    ("Basic", AUTHOR, AUTHOR_PASSWORD),  # the author's login
-    ("Bearer", AUTHOR, AUTHOR_PASSWORD),  # the JWT it gets
-    ("Bearer", AUTHOR, AUTHOR_PASSWORD),  # the author's second JWT (after a logout and a new login)
-    ("Basic", READER, READER_PASSWORD),  # the reader's login
-    ("Bearer", READER, READER_PASSWORD),  # the reader's JWT
-]
+# The credentials the session sends, by scheme, in the order it first sends them: the recorder names the distinct
+# values of a header in that order (`authorization`, `authorization_2`, ...), so among the names of one scheme the
+# first is the first of its list here, and so on (a JWT the recorder saw a login hand out is fetched fresh by
+# verify and never asked for; one it did not is given as `Bearer JWT`).
+SENT = {
+    "Basic": [(AUTHOR, WRONG_PASSWORD), (AUTHOR, AUTHOR_PASSWORD), (READER, READER_PASSWORD)],  # (the refused one)
+    # the author's JWT, its second (after a logout and a new login), the reader's
+    "Bearer": [(AUTHOR, AUTHOR_PASSWORD), (AUTHOR, AUTHOR_PASSWORD), (READER, READER_PASSWORD)],
+}
 
 
-def answers(message: str, url: str) -> list[str]:
-    """`--secret NAME=VALUE` for each secret the refusal names, as the session's author gives it: the NAME's
-    number says which credential of SENT it is; Basic credentials as they are, a JWT as a new login of that
-    account on the fresh server at `url` gets it (the recorded ones were signed by another server's secret)."""
+def schemes(pact: Path) -> dict[str, str]:
+    """The scheme (`Basic`, `Bearer`) of each secret the recording's requests send in a header, by its name,
+    as the pact's interactions and the states file's steps show them."""
+    found: dict[str, str] = {}
+    doc = json.loads(pact.read_text())
+    for i in doc["interactions"]:
+        for e in i.get("comments", {}).get("pactRecorder", {}).get("secrets", []):
+            if e.get("in") == "header" and e.get("prefix"):
+                found[e["secret"]] = e["prefix"].strip()
+    states = yaml.safe_load(pact.with_name(pact.name.replace(".json", ".states.yaml")).read_text())
+    for step in (states or {}).get("steps", {}).values():
+        headers = {k.lower(): v for k, v in step.get("headers", [])}
+        for e in step.get("secrets", []):
+            if e.get("in") == "header" and (value := headers.get(str(e.get("key")).lower())):
+                found.setdefault(e["secret"], value.partition(" ")[0])
+    return found
+
+
+def _number(name: str) -> int:
+    return int(name.rpartition("_")[2]) if name.rpartition("_")[2].isdigit() else 1
+
+
+def answers(message: str, url: str, pact: Path) -> list[str]:
+    """`--secret NAME=VALUE` for each secret the refusal names, as the session's author gives it: by its scheme
+    and its place among the names of that scheme (see SENT); Basic credentials as they are, a JWT as a new login
+    of that account on the fresh server at `url` gets it (the recorded ones were signed by another server's
+    secret)."""
+    by_scheme = schemes(pact)
+    ordered: dict[str, list[str]] = {}
+    for name in sorted(by_scheme, key=_number):
+        ordered.setdefault(by_scheme[name], []).append(name)
     args = []
     for name in re.findall(r"^\s+([\w.:-]+): needed by", message, re.M):
-        m = re.fullmatch(r"authorization(?:_(\d+))?", name)
-        if not m or int(m.group(1) or 1) > len(SENT):
+        scheme = by_scheme.get(name)
+        if scheme not in SENT or ordered[scheme].index(name) >= len(SENT[scheme]):
             raise RuntimeError(f"verify asks for a secret the session does not know: {name}")
-        scheme, user, password = SENT[int(m.group(1) or 1) - 1]
+        user, password = SENT[scheme][ordered[scheme].index(name)]
         if scheme == "Basic":
             value = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         else:
@@ -595,7 +624,7 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
     if report is None or verify_args:  # refused (or asked for): once more with the extra, on a fresh server
         with timed(seconds, "verify2"), ExitStack() as stack:
             server = start_server(stack, work / "verify2" / "server")
-            extra = verify_args or answers(outcome["message"], server)
+            extra = verify_args or answers(outcome["message"], server, pact)
             if report is None and not extra:
                 raise RuntimeError(f"verify refused (exit {outcome['exit']}):\n{outcome['message']}")
             args = [*args, *extra]

@@ -447,12 +447,23 @@ class Redactor:
             text = body.decode("utf-8", "surrogateescape")
             if "xml" in ctype:
                 text = _XML_PIECE.sub(lambda m: self._xml_piece(m, where), text)
+            elif ctype.startswith("text/") and where.startswith("response") and self._whole_token(text):
+                # A login that answers with its token as the whole body handed it out: a request that sends
+                # it back gets the fresh provider's at verify time.
+                self.found[f"{where} (text)"] += 1
+                self._issued.append((("at", ["text"]), ("secret", self.secret_names.issue("token", text.strip()))))
+                text = text.replace(text.strip(), PLACEHOLDER)
             elif ctype.startswith("text/"):
                 text = _TOKEN.sub(lambda m: self._token(m.group(0), where), text)
             else:
                 text = _HEADER_LINE.sub(lambda m: self._header_line(m, where), text)
             return text.encode("utf-8", "surrogateescape"), NO_BODY
         return body, NO_BODY
+
+    def _whole_token(self, text: str) -> bool:
+        """Is a text body one secret-looking token and nothing else?"""
+        whole = text.strip()
+        return bool(whole) and _TOKEN.fullmatch(whole) is not None and self.secret_value(whole) is not None
 
     def _xml_piece(self, m: re.Match, where: str) -> str:
         """An element's text, redacted whole when the element's name is a secret's (a WS-Security

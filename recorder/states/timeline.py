@@ -50,7 +50,7 @@ from recorder.values import (
     segments,
     xml_names,
 )
-from recorder.words import singular
+from recorder.words import NAMING_KEY, singular
 
 CREATE = frozenset({"PUT", "MKCOL", "MKCALENDAR"})
 UPDATE = frozenset({"PATCH", "PROPPATCH"})
@@ -112,6 +112,8 @@ class Timeline:
         self.reset: Step | None = None
         self.seq = 0
         self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
+        # path -> the writes below it (a revision registered once the last of its files is uploaded)
+        self.below: dict[str, list[Step]] = {}
         self.put_created_201: set[str] = set()  # containers where a PUT that created answered 201 Created
         self.issuers: dict[str, list[Step]] = {}  # secret name -> the latest steps whose responses handed it out
         self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
@@ -217,8 +219,13 @@ class Timeline:
                     "values", (), tuple(sorted(loose, key=lambda s: s.seq)), values=tuple(derived), clock=tuple(clocks)
                 )
             )
-        if sent := self._sent_before(ex, {s for need in needs for s in need.steps}):
-            needs.append(sent)
+        # (what a request answered 404 named is gone: a value it sends names nothing to make first)
+        if status not in (404, 410) and (sent := self._sent_before(ex, {s for need in needs for s in need.steps})):
+            # set up where the recording made it: before what was made after it (a collection made in the
+            # database a POST named in its body)
+            last = max(s.seq for s in sent.steps)
+            at = next((k for k, n in enumerate(needs) if n.steps and max(s.seq for s in n.steps) > last), len(needs))
+            needs.insert(at, sent)
         # In RPC style a POST answers like a read (a search sent as one), and when a call answered otherwise
         # before, the writes since then that named nothing (a preference set) decided it.
         answers = reads or rpc_style and method == "POST" and 200 <= status < 300
@@ -302,12 +309,16 @@ class Timeline:
         return isinstance(body, dict) and any(str(v) == name for v in body.values() if isinstance(v, (str, int)))
 
     def _makers(self, path: str, within: bool) -> tuple[Step, ...]:
-        """What makes a resource no recorded write made itself: the write that handed its name out; else a copy
-        of the write that made a sibling of it (see analogues; one that held items where the request is
-        `within` it), and a write below it (an upload to .../a/file, which may make it too)."""
+        """What makes a resource no recorded write made itself: the write that handed its name out; else the
+        write that sent its name (a database a POST to /databases named in its body, written into at
+        /databases/NAME/...), a copy of the write that made a sibling of it (see analogues; one that held items
+        where the request is `within` it), and the writes below it (an upload to .../a/file, which may make it)."""
         if made := self._made_as(path):
             return (made,)
-        return tuple(s for s in (self.makers.like(path, holding=within), self.implicit.get(path)) if s is not None)
+        name = unquote(segments(path)[-1]) if segments(path) else ""
+        named = self._writer(name, path, self.seq + 1, ()) if name in self.written else None
+        found = (named, self.makers.like(path, holding=within), *self.below.get(path, ()))
+        return tuple(dict.fromkeys(s for s in found if s is not None))
 
     def _made_as(self, path: str) -> Step | None:
         """The successful write whose answer handed out the last segment of `path`: what it made, named
@@ -393,7 +404,7 @@ class Timeline:
             w
             for where, v in sent.items()
             if (v not in self.handed or v in self.handed.sent)
-            and (w := self._writer(v, target, self.seq + 1, (method, where)))
+            and (w := self._writer(v, target, self.seq + 1, _way(v, method, where)))
         ]
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
@@ -401,7 +412,7 @@ class Timeline:
                 continue
             steps.add(step)
             for where, value in _sent_values(step_exchange(step)).items():
-                if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
+                if writer := self._writer(value, norm(step.path), step.seq, _way(value, step.method, where)):
                     queue.append(writer)
         if not (steps - covered):
             return None
@@ -440,13 +451,18 @@ class Timeline:
             # and the writes that first sent an id it sends, or made the resource it names (the blobs and the
             # manifests an index lists by digest; a word two writes send, a key's value, is no dependency a
             # setup may fail on)
+            # (and the write that first sent a name it sends under a name's key: a model's, in the creation
+            # of its version)
             for where, value in _sent_values(step_exchange(step)).items():
-                if not _id_like(value):
-                    continue
-                if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
+                if _id_like(value):
+                    if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
+                        found.add(writer)
+                    else:
+                        found |= self._made_named(value, norm(step.path), step.seq)
+                elif NAMING_KEY.search(str(where[-1])) and (
+                    writer := self._writer(value, norm(step.path), step.seq, ())
+                ):
                     found.add(writer)
-                else:
-                    found |= self._made_named(value, norm(step.path), step.seq)
             # and what made a resource it names by its path in its query or body (an index's base `user/dev`)
             found |= {
                 s for p in self._paths_sent(step_exchange(step)) for s in self.resources[p].history if s.seq < step.seq
@@ -867,7 +883,9 @@ class Timeline:
             sends_handed = self._acted(step, ex)
             segs = segments(path)
             for i in range(1, len(segs)):
-                self.implicit.setdefault("/" + "/".join(segs[:i]), step)
+                self.implicit.setdefault(prefix := "/" + "/".join(segs[:i]), step)
+                if method != "DELETE":
+                    self.below[prefix] = self._trim([*self.below.get(prefix, ()), step])
         if not ok:
             if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
                 res.exists = False
@@ -954,6 +972,8 @@ class Timeline:
         fresh values where an earlier interaction's setup took them, as state params its request gets through
         generators (added to `uses`)."""
         if created_child(ex) is not None:  # what it made has a path: its name is that resource's
+            return None
+        if ex.issued and ex.status != 201:  # a login: the names it sends are an existing account's
             return None
         taken, found = {name for name, _ in uses.values()}, []
         operation = body_operation(ex.request_json)
@@ -1057,7 +1077,7 @@ class Timeline:
         return res
 
     def _bound(self) -> None:
-        for store in (self.resources, self.implicit):
+        for store in (self.resources, self.implicit, self.below):
             while len(store) > MAX_RESOURCES:
                 del store[next(iter(store))]
 
@@ -1065,6 +1085,7 @@ class Timeline:
         """A reset request (a test suite's flush): nothing exists after it."""
         self.reset = step
         self.implicit.clear()
+        self.below.clear()
         for res in self.resources.values():
             res.exists, res.history = False, []
 
@@ -1108,6 +1129,13 @@ def _not_making(steps: tuple[Step, ...], paths: set[str]) -> tuple[Step, ...]:
         for s in steps
         if not ({s.creates, s.named} & paths or s.method in CREATE and norm(s.path) in paths and made_it(s))
     )
+
+
+def _way(value: str, method: str, where: Location) -> tuple:
+    """How a request sends a value, for `Timeline._writer`: an id sent as its first writer sent it, to another
+    place, is made there anew (a blob of one digest uploaded into a second repository); a name is what the
+    first writer made (a model's name in the creation of its version, `/models/create`, `/versions/create`)."""
+    return (method, where) if _id_like(value) else ()
 
 
 def _path_named(value: str) -> str:

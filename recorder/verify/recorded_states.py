@@ -50,6 +50,7 @@ from recorder.states.provider_states import (
 )
 from recorder.states.timeline import CREATE
 from recorder.values import READ, clock_now, leaves, value_at
+from recorder.words import NAMING_KEY
 
 TIMEOUT = 30
 # States whose setups replay writes found by value: one refused again (what an earlier interaction made and
@@ -148,7 +149,6 @@ def words_and_names(requests: Iterable[dict]) -> tuple[set[str], set[str]]:
 
 _WORDS = re.compile(r"[/@:#!]+")  # what separates the names in a path (`/rooms/!id:host`, `/@alice:host`)
 # A field that names what a call makes (`name`, `room_alias_name`, `username`, `title`), as a state's param.
-_NAMING = re.compile(r"(name|alias|title|label|slug|login|user|email)(_[0-9]+)?$", re.I)
 
 
 def _fields_sent(step: dict) -> list[tuple[str, str]]:
@@ -296,7 +296,7 @@ class Setup:
             return {}
         absent = entry.get("absent")
         if name == CHOSEN_STATE:  # (where a name is taken: the names among the values a call chose)
-            self._rename({k: v for k, v in params.items() if v in self.named or _NAMING.search(k)})
+            self._rename({k: v for k, v in params.items() if v in self.named or NAMING_KEY.search(k)})
         elif (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
             self._rename(params)
         if absent and self.recorded.reset is None and not self.reset_url:
@@ -344,14 +344,19 @@ class Setup:
             fresh = self._send(step)
             # (a copy of the step that made a sibling, for an item never seen made, needs that very name)
             like = bool(step.get("like"))
-            if fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and not like:
-                # a name an earlier interaction took and nothing frees
+            # A name an earlier interaction took and nothing frees is made afresh under a fresh name; not what this
+            # step made earlier in this verification (still there: made already), nor what a dependency's setup
+            # (best effort) finds there.
+            taken = fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and not like
+            if taken and number not in self._made and name not in BEST_EFFORT:
                 fresh = self._sent_renamed(step, fresh.status) or fresh
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
-                if step["method"] == "POST" and not self._resets and not like:  # chosen names stay taken
+                # (a login, answered with credentials, not 201 Created, made no account)
+                login = step.get("issues") and step.get("status") != 201
+                if step["method"] == "POST" and not self._resets and not like and not login:  # chosen names stay taken
                     # (what its naming fields sent: a configuration's words are no names, `"space": "l2"`)
-                    self.leftovers |= {v for k, v in _fields_sent(step) if _NAMING.search(k) and self._renameable(v)}
+                    self.leftovers |= {v for k, v in _fields_sent(step) if NAMING_KEY.search(k) and self._renameable(v)}
             elif like or name == VALUES_STATE and step["method"] in READ:
                 pass  # the provider may hold it already (data no recorded request made); a read's values stay
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
@@ -383,6 +388,8 @@ class Setup:
         fresh = self._request(step["method"], target, headers, body)
         self._learn(step.get("capture", []), fresh)
         for issue in step.get("issues", []):
+            if issue["at"][0] in ("body", "text") and not 200 <= fresh.status < 300:
+                continue  # (an error page is no token; a cookie a redirect sets is)
             if (value := value_at(issue["at"], fresh.headers, fresh.json(), fresh.body)) is not None:
                 self.issued[issue["secret"]] = value
         return fresh
@@ -414,6 +421,9 @@ class Setup:
             headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
             target, headers = self._deletion(made[path]["path"], headers)
             gone = self._delete(path, target, headers)
+            if gone.status == 405 and (outer := self._deleted_around(path)) is not None:
+                # Not deletable by itself (a file of an upload): what holds it is, as the consumer deleted it.
+                gone = self._delete(outer, *self._deletion(outer, headers))
             if gone.status in (401, 403) and path in accounts and (own := self._own_credentials(path)):
                 # Whoever made an account may not delete it (made without credentials): the account may.
                 gone = self._request("DELETE", target, headers | own, b"")
@@ -442,6 +452,11 @@ class Setup:
             if gone.status not in HELD:
                 break
         return gone
+
+    def _deleted_around(self, path: str) -> str | None:
+        """The innermost resource holding `path` that the consumer deleted in the recording."""
+        holders = [p for p in self.deletes if path.startswith(p.rstrip("/") + "/")]
+        return max(holders, key=len, default=None)
 
     def _deletion(self, path: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
         """The target and headers of a DELETE of `path` with `headers` (its credentials), as the consumer deleted
@@ -511,7 +526,7 @@ class Setup:
         else None (the refusal as it came stands)."""
         fields = _fields_sent(step) if step["method"] == "POST" else []
         # (what a naming field sent first: a configuration's words may come before the name in the body)
-        names = list(dict.fromkeys(v for _, v in sorted(fields, key=lambda f: not _NAMING.search(f[0]))))
+        names = list(dict.fromkeys(v for _, v in sorted(fields, key=lambda f: not NAMING_KEY.search(f[0]))))
         names = [v for v in names if self._renameable(v)]
         for v in names[:RENAME_TRIES]:
             self.renamed[v] = self._fresh(v)
