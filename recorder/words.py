@@ -3,7 +3,8 @@
 import re
 from urllib.parse import unquote
 
-# A key whose value names something a person chose (`name`, `title`, `user_2`): a name, not a setting.
+# A key whose value names what a call makes, a name a person chose (`name`, `room_alias_name`, `username`,
+# `title`): not a setting.
 NAMING_KEY = re.compile(r"(name|alias|title|label|slug|login|user|email)(_[0-9]+)?$", re.I)
 
 

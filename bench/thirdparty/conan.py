@@ -549,9 +549,11 @@ def schemes(pact: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     doc = json.loads(pact.read_text())
     for i in doc["interactions"]:
+        headers = {k.lower(): v for k, v in (i["request"].get("headers") or {}).items()}
         for e in i.get("comments", {}).get("pactRecorder", {}).get("secrets", []):
-            if e.get("in") == "header" and e.get("prefix"):
-                found[e["secret"]] = e["prefix"].strip()
+            sent = headers.get(str(e.get("key")).lower(), [""])
+            if e.get("in") == "header" and (scheme := e.get("prefix") or (sent[0] if isinstance(sent, list) else sent)):
+                found[e["secret"]] = scheme.partition(" ")[0]
     states = yaml.safe_load(pact.with_name(pact.name.replace(".json", ".states.yaml")).read_text())
     for step in (states or {}).get("steps", {}).values():
         headers = {k.lower(): v for k, v in step.get("headers", [])}

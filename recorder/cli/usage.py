@@ -217,7 +217,7 @@ def _output(p: argparse.ArgumentParser) -> None:
         "--read-every-body",
         dest="sample",
         action="store_false",
-        help="read every response body, also once a shape has settled (by default one in 8, then fewer: see README)",
+        help="read every response body, also once a shape has settled (one in 8, then fewer: see docs/rules.md)",
     )
 
 
@@ -379,7 +379,7 @@ def _review(sub) -> None:
         "--decisions",
         type=Path,
         metavar="FILE.yaml",
-        help="the reviewer's accept/override per field (see README), for --write-rules",
+        help="the reviewer's accept/override per field (see docs/review.md), for --write-rules",
     )
     rev.add_argument(
         "--write-rules", type=Path, metavar="FILE.yaml", help="write the decisions as a rule file for `infer --rules`"

@@ -293,6 +293,14 @@ class Timeline:
         writers = [w for w, _, _ in makers if w.seq < before]
         return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
 
+    def _named_by(self, value: str, where: Location, step: Step) -> Step | None:
+        """The write before `step` that first sent `value` under the same key (`name` to `/models/create`, then
+        to `/versions/create`), nearest its path: what it made is what the name means. A name sent under
+        another key is another thing's (an address banned, an address subscribed)."""
+        path = norm(step.path)
+        same = [w for w, way, _ in self.written.get(value, []) if w.seq < step.seq and way[1][-1] == where[-1]]
+        return max(same, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
+
     def _never_written(self, path: str) -> bool:
         """Did no recorded request write the resource at `path` (or anything it is within)?"""
         segs = segments(norm(path))
@@ -317,6 +325,8 @@ class Timeline:
             return (made,)
         name = unquote(segments(path)[-1]) if segments(path) else ""
         named = self._writer(name, path, self.seq + 1, ()) if name in self.written else None
+        if named is not None and norm(named.path) != path.rpartition("/")[0]:
+            named = None  # (only a write to its container names it: an address banned is no list's member)
         found = (named, self.makers.like(path, holding=within), *self.below.get(path, ()))
         return tuple(dict.fromkeys(s for s in found if s is not None))
 
@@ -449,19 +459,16 @@ class Timeline:
                 if where[0] != "path" or not _within(norm(step.path), norm(producer.creates or producer.path)):
                     found.add(producer)
             # and the writes that first sent an id it sends, or made the resource it names (the blobs and the
-            # manifests an index lists by digest; a word two writes send, a key's value, is no dependency a
-            # setup may fail on)
-            # (and the write that first sent a name it sends under a name's key: a model's, in the creation
-            # of its version)
+            # manifests an index lists by digest), or first sent a name it sends under a name's key (a model's,
+            # in the creation of its version; any other word two writes send, a key's value, is no dependency
+            # a setup may fail on)
             for where, value in _sent_values(step_exchange(step)).items():
                 if _id_like(value):
                     if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
                         found.add(writer)
                     else:
                         found |= self._made_named(value, norm(step.path), step.seq)
-                elif NAMING_KEY.search(str(where[-1])) and (
-                    writer := self._writer(value, norm(step.path), step.seq, ())
-                ):
+                elif NAMING_KEY.search(str(where[-1])) and (writer := self._named_by(value, where, step)):
                     found.add(writer)
             # and what made a resource it names by its path in its query or body (an index's base `user/dev`)
             found |= {
@@ -569,11 +576,13 @@ class Timeline:
         parent, _, own = path.rpartition("/")
         if len(own := unquote(own)) < 3:
             return set()
+        folder = parent.rpartition("/")[2]  # (a package's `files/conaninfo.txt` is no other package's)
         return {
             p
             for p in self.by_name.get(own, ())
             if (res := self.resources.get(p)) and res.exists
             and p.rpartition("/")[0] not in self.resources and not _within(p, parent or "/")
+            and p.rpartition("/")[0].rpartition("/")[2] != folder
         }  # fmt: skip
 
     def _made_then(self, ex: Exchange) -> tuple[Step, ...]:
@@ -972,8 +981,6 @@ class Timeline:
         fresh values where an earlier interaction's setup took them, as state params its request gets through
         generators (added to `uses`)."""
         if created_child(ex) is not None:  # what it made has a path: its name is that resource's
-            return None
-        if ex.issued and ex.status != 201:  # a login: the names it sends are an existing account's
             return None
         taken, found = {name for name, _ in uses.values()}, []
         operation = body_operation(ex.request_json)

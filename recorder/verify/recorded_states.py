@@ -148,7 +148,6 @@ def words_and_names(requests: Iterable[dict]) -> tuple[set[str], set[str]]:
 
 
 _WORDS = re.compile(r"[/@:#!]+")  # what separates the names in a path (`/rooms/!id:host`, `/@alice:host`)
-# A field that names what a call makes (`name`, `room_alias_name`, `username`, `title`), as a state's param.
 
 
 def _fields_sent(step: dict) -> list[tuple[str, str]]:
@@ -231,6 +230,7 @@ class Setup:
     # Steps that went through in this verification, by what their path makes, while nothing removed it:
     # one refused again (a table that already exists: nothing here can delete it) made its state already.
     _made: dict[int, str] = field(default_factory=dict)
+    _made_values: dict[int, dict[str, str]] = field(default_factory=dict)  # what each of those handed out then
     problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
     rebuilt: list[dict] = field(default_factory=list)  # entries of user:token credentials around issued tokens
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
@@ -242,6 +242,7 @@ class Setup:
     # undo deletes the same way (a container deleted with `?restype=container`, a blob with its snapshots).
     deletes: dict[str, tuple[list, list]] = field(default_factory=dict)
     leftovers: set[str] = field(default_factory=set)
+    took: dict[str, int] = field(default_factory=dict)  # a leftover a setup's POST took -> that step's number
     renamed: dict[str, str] = field(default_factory=dict)
     shared: set[str] = field(default_factory=set)  # the protocol's own words, never renamed (see words_and_names)
     named: set[str] = field(default_factory=set)  # values requests use as names elsewhere (see words_and_names)
@@ -296,7 +297,9 @@ class Setup:
             return {}
         absent = entry.get("absent")
         if name == CHOSEN_STATE:  # (where a name is taken: the names among the values a call chose)
-            self._rename({k: v for k, v in params.items() if v in self.named or NAMING_KEY.search(k)})
+            self._rename(
+                {k: v for k, v in params.items() if (v in self.named or NAMING_KEY.search(k)) and self._taken(v)}
+            )
         elif (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
             self._rename(params)
         if absent and self.recorded.reset is None and not self.reset_url:
@@ -345,18 +348,25 @@ class Setup:
             # (a copy of the step that made a sibling, for an item never seen made, needs that very name)
             like = bool(step.get("like"))
             # A name an earlier interaction took and nothing frees is made afresh under a fresh name; not what this
-            # step made earlier in this verification (still there: made already), nor what a dependency's setup
-            # (best effort) finds there.
+            # step made earlier in this verification (still there, with the values it handed out then), unless
+            # this interaction renamed what it was made with (a fresh account is in no room an old one made), nor
+            # what a dependency's setup (best effort) finds there unless the step hands out what later ones send
+            # (a registration's token, a room's id: only a creation that goes through hands them out).
             taken = fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and not like
-            if taken and number not in self._made and name not in BEST_EFFORT:
+            if taken and number in self._made and not step.get("issues") and not self.renamed:
+                self.bindings |= self._made_values.get(number, {})
+            elif taken and not (name in BEST_EFFORT and not step.get("issues") and not step.get("capture")):
                 fresh = self._sent_renamed(step, fresh.status) or fresh
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
-                # (a login, answered with credentials, not 201 Created, made no account)
-                login = step.get("issues") and step.get("status") != 201
-                if step["method"] == "POST" and not self._resets and not like and not login:  # chosen names stay taken
+                self._made_values[number] = {
+                    str(c["value"]): self._bound(str(c["value"])) for c in step.get("capture", [])
+                }
+                if step["method"] == "POST" and not self._resets and not like:  # chosen names stay taken
                     # (what its naming fields sent: a configuration's words are no names, `"space": "l2"`)
-                    self.leftovers |= {v for k, v in _fields_sent(step) if NAMING_KEY.search(k) and self._renameable(v)}
+                    names = {v for k, v in _fields_sent(step) if NAMING_KEY.search(k) and self._renameable(v)}
+                    self.leftovers |= names
+                    self.took |= {v: number for v in names if v not in self.took}
             elif like or name == VALUES_STATE and step["method"] in READ:
                 pass  # the provider may hold it already (data no recorded request made); a read's values stay
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
@@ -499,6 +509,18 @@ class Setup:
         fresh = [v for v in params.values() if isinstance(v, str) and v in self.leftovers and self._renameable(v)]
         self.renamed |= {v: self._fresh(v) for v in fresh}
         return bool(fresh)
+
+    def _taken(self, value: str) -> bool:
+        """Is a name a setup's POST took still taken? A call that handed out credentials (a registration, or
+        a login of an account the provider starts with) is sent once more: a login goes through again (its
+        account's name is no name to make afresh), a registration of a taken name is refused."""
+        number = self.took.get(value)
+        if number is None or not self.recorded.steps[number].get("issues"):
+            return True
+        if 200 <= self._send(self.recorded.steps[number]).status < 300:
+            self.leftovers.discard(value)
+            return False
+        return True
 
     def _renameable(self, value: str) -> bool:
         """A name the consumer chose, not renamed yet: not a number, an id or a digest, not a value the provider
