@@ -1,13 +1,14 @@
 # make demo : set up, record the bundled example through the proxy, verify the pact
 # make test : set up, run the whole test suite
 # make bench: benchmarks that print figures (not part of make test)
+# make docs : the guide (docs/) as a site in site/
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FIXTURES := $(VENV)/.fixtures
 export PACT_DO_NOT_TRACK := true
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench docs setup clean
 
 setup: $(STAMP)
 
@@ -31,5 +32,8 @@ bench: $(STAMP)
 	$(PY) bench/infer.py
 	$(PY) bench/proxy.py
 
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) demo-out site .pytest_cache

@@ -78,8 +78,9 @@ def test_the_mitmdump_line_runs_as_written_and_listens_on_127_0_0_1_only(tmp_pat
     assert (tmp_path / "pacts" / "user-web-user-service.json").is_file()
 
 
-def test_every_file_the_readme_names_exists_or_is_written_by_a_command_it_shows():
-    code = "\n".join(re.findall(r"```(?:sh|python)\n(.*?)```", README, re.S))
+def test_every_file_the_readme_and_the_guide_name_exists_or_is_written_by_a_command_they_show():
+    text = "\n".join([README, *(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md")))])
+    code = "\n".join(re.findall(r"```(?:sh|python)\n(.*?)```", text, re.S))
     outputs = re.findall(r"(?:--out|--bundle|--report|--write-rules|--save-flows) ([\w./-]+)", code)
     downloaded = " ".join(line for line in code.splitlines() if "pip download" in line)
     lowercase_names = re.findall(
@@ -88,7 +89,7 @@ def test_every_file_the_readme_names_exists_or_is_written_by_a_command_it_shows(
     assert len(lowercase_names) > 10
     for name in lowercase_names:
         written = name in outputs or any(name.startswith(o.rstrip("/") + "/") for o in outputs) or name in downloaded
-        assert (ROOT / name).exists() or written, f"README names {name}, which nothing makes"
+        assert (ROOT / name).exists() or written, f"README or docs/ name {name}, which nothing makes"
 
 
 def test_what_the_readme_s_commands_leave_in_the_checkout_is_ignored():

@@ -1,6 +1,6 @@
 """Real third-party pairs: a server from PyPI recorded while its client library's own test suite runs
 (unmodified), then the pact verified against the same server started empty with
-`--states-from-recording` and no state code (bench/thirdparty/; README "A real third-party pair")."""
+`--states-from-recording` and no state code (bench/thirdparty/; docs/pairs.md)."""
 
 from __future__ import annotations
 

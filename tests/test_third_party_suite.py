@@ -2,7 +2,7 @@
 the pytest plugin's forward proxy against httpbin (the server they are written for, served by
 pytest-httpbin). The pact they leave must verify green against a separately started httpbin.
 
-This is the README's recipe "Recording a suite you did not write", step for step."""
+This is the recipe "Recording a suite you did not write" of docs/suites.md, step for step."""
 
 from __future__ import annotations
 

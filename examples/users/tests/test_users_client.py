@@ -2,7 +2,7 @@
 
     USERS_URL=http://127.0.0.1:5001 pytest examples/users/tests
 
-It knows nothing of pact-recorder; run under the plugin it records (see README, "Record a test suite").
+It knows nothing of pact-recorder; run under the plugin it records (see docs/suites.md).
 """
 
 import os
