@@ -355,7 +355,7 @@ class Setup:
             taken = fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and not like
             if taken and number in self._made and not step.get("issues") and not self.renamed:
                 self.bindings |= self._made_values.get(number, {})
-            elif taken and not (name in BEST_EFFORT and not step.get("issues") and not step.get("capture")):
+            elif taken and (name not in BEST_EFFORT or step.get("issues") or step.get("capture")):
                 fresh = self._sent_renamed(step, fresh.status) or fresh
             if 200 <= fresh.status < 300:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
