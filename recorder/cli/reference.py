@@ -8,17 +8,15 @@ import argparse
 import os
 from collections.abc import Iterator
 
-from recorder.cli.usage import build_parser
+from recorder.cli.usage import build_parser, subcommands
 
 WIDTH = "100"  # (argparse wraps help to $COLUMNS)
 
 
 def _commands(parser: argparse.ArgumentParser, name: str) -> Iterator[tuple[str, argparse.ArgumentParser]]:
     yield name, parser
-    for action in parser._actions:  # (argparse lists subcommands only on its private subparsers action)
-        if isinstance(action, argparse._SubParsersAction):
-            for sub, subparser in action.choices.items():
-                yield from _commands(subparser, f"{name} {sub}")
+    for word, subparser in action.choices.items() if (action := subcommands(parser)) else ():
+        yield from _commands(subparser, f"{name} {word}")
 
 
 def markdown() -> str:

@@ -35,9 +35,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
     """The innermost subcommand's parser (`states scaffold`, not `states`)."""
-    while sub := next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None):
+    while sub := subcommands(parser):
         parser = sub.choices[getattr(args, sub.dest)]
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    """A parser's subcommands (`.choices`: name -> parser), if it has any. (argparse keeps them only on a
+    private action.)"""
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
 
 
 def _command(sub, name: str, summary: str, examples: list[str], exits: list[str], run: str | None = None):

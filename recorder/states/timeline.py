@@ -290,16 +290,14 @@ class Timeline:
         place = path.rpartition("/")[0]
         if not makers or makers[0][1] == way and place not in {p for w, _, p in makers if w.seq < before}:
             return None
-        writers = [w for w, _, _ in makers if w.seq < before]
-        return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
+        return _nearest([w for w, _, _ in makers if w.seq < before], path)
 
     def _named_by(self, value: str, where: Location, step: Step) -> Step | None:
         """The write before `step` that first sent `value` under the same key (`name` to `/models/create`, then
         to `/versions/create`), nearest its path: what it made is what the name means. A name sent under
         another key is another thing's (an address banned, an address subscribed)."""
-        path = norm(step.path)
         same = [w for w, way, _ in self.written.get(value, []) if w.seq < step.seq and way[1][-1] == where[-1]]
-        return max(same, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
+        return _nearest(same, norm(step.path))
 
     def _never_written(self, path: str) -> bool:
         """Did no recorded request write the resource at `path` (or anything it is within)?"""
@@ -1136,6 +1134,11 @@ def _not_making(steps: tuple[Step, ...], paths: set[str]) -> tuple[Step, ...]:
         for s in steps
         if not ({s.creates, s.named} & paths or s.method in CREATE and norm(s.path) in paths and made_it(s))
     )
+
+
+def _nearest(writers: list[Step], path: str) -> Step | None:
+    """The write whose path shares the most with `path` (the first of those)."""
+    return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
 
 
 def _way(value: str, method: str, where: Location) -> tuple:
