@@ -29,6 +29,7 @@ test: $(FIXTURES)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'mitmproxy2swagger>=0.15' 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) bench/memory.py
+	$(PY) bench/memory.py --suite
 	$(PY) bench/infer.py
 	$(PY) bench/proxy.py
 

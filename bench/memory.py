@@ -2,6 +2,7 @@
 `pact-recorder record` (the proxy and its recording process) under real traffic.
 
     python bench/memory.py [COUNTS...]      (default: 10000 100000)
+    python bench/memory.py --suite [COUNTS...]  (default: 1000 10000): the pytest plugin's share
 
 Pipeline: each count runs in a fresh process (peak RSS cannot go down within one): exchanges are
 generated, fed to a Recording one by one (redaction, endpoint detection, shape merging, evidence) and the
@@ -9,7 +10,8 @@ pact is written at the end; then the same for the ~104 KB document of bench/prox
 timestamps in every response (the recording process's share of `record` under varying traffic). Record: a
 fresh `record` per count in front of a small upstream, loaded with that many requests over 4 keep-alive
 connections, for each of the two kinds of traffic; its peak is the sum of both processes' high-water marks.
-Memory should grow with the number of interactions, not with the traffic.
+Suite: a pytest suite of that many requests recorded through the pytest plugin (proxy and recording in the
+pytest process). Memory should grow with the number of interactions, not with the traffic.
 """
 
 from __future__ import annotations
@@ -143,24 +145,30 @@ def tree_mb(pid: int, field: str = "VmRSS") -> float:
     return total / 1024
 
 
-def record_peak(n: int, varying: bool = False) -> dict:
-    from examples import procs
-
+def start_upstream() -> tuple[subprocess.Popen, int]:
+    """The upstream in its own process (so its memory is not counted); its port once it answers."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(server.server_address[1])])
+    port = server.server_address[1]
+    upstream = subprocess.Popen([sys.executable, __file__, "--upstream", str(port)])
     server.server_close()  # the port is the upstream process's now: wait until it answers there
     deadline = time.monotonic() + 30
     while True:
         try:
-            socket.create_connection(server.server_address, timeout=1).close()
-            break
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return upstream, port
         except OSError:
             if time.monotonic() > deadline:
                 raise RuntimeError("the upstream did not start") from None
             time.sleep(0.05)
+
+
+def record_peak(n: int, varying: bool = False) -> dict:
+    from examples import procs
+
+    upstream, upstream_port = start_upstream()
     with tempfile.TemporaryDirectory() as out:
         proxy = procs.start([str(Path(sys.executable).parent / "pact-recorder"), "record", "--consumer", "bench",
-                             "--provider", "api", "--target", f"http://127.0.0.1:{server.server_address[1]}",
+                             "--provider", "api", "--target", f"http://127.0.0.1:{upstream_port}",
                              "--listen", "127.0.0.1:0", "--out", out, "--confdir", f"{out}/conf"])  # fmt: skip
         port = int(proxy.url.rsplit(":", 1)[1])
         start = time.perf_counter()
@@ -182,6 +190,78 @@ def record_peak(n: int, varying: bool = False) -> dict:
     upstream.terminate()
     upstream.wait()
     return {"exchanges": n, "peak_rss_mb": round(peak, 1), "seconds": round(seconds, 2)}
+
+
+SUITE = """
+import http.client, os
+from urllib.parse import urlsplit
+
+import pytest
+
+N, PER, VARYING = int(os.environ["BENCH_N"]), 100, os.environ["BENCH_VARYING"] == "1"
+RESOURCES = {resources!r}
+
+
+@pytest.mark.parametrize("chunk", range(N // PER))
+def test_chunk(chunk):
+    url = urlsplit(os.environ["PACT_RECORDER_URL_API"])
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    for i in range(chunk * PER, (chunk + 1) * PER):
+        path = f"/varying/{{i}}" if VARYING else f"/api/v1/{{RESOURCES[i % len(RESOURCES)]}}/{{i}}?page={{i % 7}}"
+        conn.request("GET", path, headers={{"Accept": "application/json", "Authorization": f"Bearer tok{{i}}"}})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+    conn.close()
+"""
+
+RUN_SUITE = (
+    "import resource, sys, pytest; rc = pytest.main(sys.argv[1:]); "
+    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+)
+
+
+def suite_peak(n: int, varying: bool = False) -> dict:
+    """A pytest suite of n requests (100 per test) recorded through the pytest plugin: the peak RSS of the
+    pytest process, which runs the proxy and the recording in-process."""
+    import os
+
+    upstream, upstream_port = start_upstream()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "test_load.py").write_text(SUITE.format(resources=RESOURCES))
+            env = {**os.environ, "BENCH_N": str(n), "BENCH_VARYING": "1" if varying else "0"}
+            start = time.perf_counter()
+            out = subprocess.run(
+                [sys.executable, "-c", RUN_SUITE, "-q", "-p", "no:cacheprovider", "--pact-record",
+                 "--pact-consumer", "bench", "--pact-target", f"api=http://127.0.0.1:{upstream_port}",
+                 "--pact-out", f"{tmp}/pacts", "--pact-confdir", f"{tmp}/conf", tmp],
+                capture_output=True, text=True, env=env, cwd=tmp,
+            )  # fmt: skip
+            seconds = time.perf_counter() - start
+            if out.returncode != 0:
+                raise RuntimeError(f"the suite failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+            peak_kb = int(out.stdout.rsplit("PEAK_KB", 1)[1].split()[0])
+    finally:
+        upstream.terminate()
+        upstream.wait()
+    return {"exchanges": n, "peak_rss_mb": round(peak_kb / 1024, 1), "seconds": round(seconds, 2)}
+
+
+def suites(counts: list[int]) -> None:
+    for varying in (False, True):
+        what = "varying ~104 KB documents" if varying else f"~{ENDPOINTS} endpoints"
+        rows = [suite_peak(n, varying) for n in counts]
+        print(f"pytest plugin, {what}:")
+        print(f"{'exchanges':>10} {'pytest peak RSS MB (proxy + recording in-process)':>50} {'req/s':>8}")
+        for r in rows:
+            print(f"{r['exchanges']:>10} {r['peak_rss_mb']:>50} {r['exchanges'] / r['seconds']:>8.0f}")
+        if len(rows) >= 2:
+            ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
+            print(
+                f"pytest plugin peak RSS ({what}) at {rows[-1]['exchanges']} / at {rows[0]['exchanges']}: "
+                f"{ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
+            )
 
 
 def pipeline(counts: list[int], varying: bool) -> None:
@@ -227,6 +307,8 @@ def main(counts: list[int]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(int(sys.argv[2]), varying="--varying" in sys.argv[3:])
+    elif sys.argv[1:2] == ["--suite"]:  # the pytest plugin's share only
+        suites([int(a) for a in sys.argv[2:]] or [1_000, 10_000])
     elif sys.argv[1:2] == ["--upstream"]:
         ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Upstream).serve_forever()
     else:

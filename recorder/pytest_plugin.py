@@ -20,7 +20,6 @@ run's.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -169,6 +168,9 @@ class PluginState:
         self.providers = [*targets, *forward]
         self.lines: list[str] = []
         self.parts = out / PARTS
+        worker = _worker(config)
+        if worker is None:  # the controller (or a run without xdist): no part of an earlier run counts
+            shutil.rmtree(self.parts, ignore_errors=True)
         self.session = RecordingSession(
             consumer,
             targets=targets,
@@ -184,6 +186,9 @@ class PluginState:
             pending=bool(_option(config, "pact_pending")),
             upstream_ca=_option(config, "pact_upstream_ca"),
             upstream_insecure=bool(_option(config, "pact_upstream_insecure")),
+            part=self.parts / f"{worker or 'controller'}.part",
+            # The workers' parts are read by the controller: its key reaches them through xdist's channel.
+            key=bytes.fromhex(config.workerinput[KEY]) if worker is not None else None,
         )
         self.index: dict[str, int] = {}
         self.recording = not _controller_with_workers(config)  # the xdist controller only merges
@@ -198,6 +203,10 @@ class PluginState:
 
     # -- hooks --------------------------------------------------------------------------------------
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:  # pytest-xdist's, in the controller, for each worker
+        node.workerinput[KEY] = self.session.key.hex()
+
     def pytest_collection_modifyitems(self, items) -> None:
         self.index = {item.nodeid: n for n, item in enumerate(items)}
 
@@ -210,20 +219,14 @@ class PluginState:
             self.session.tag = ()
 
     def pytest_sessionfinish(self, session) -> None:
-        from recorder.session import Collected
-
         if self.recording:
             self.session.__exit__(None, None, None)
-        worker = _worker(self.config)
-        if worker is not None:  # an xdist worker: hand the part to the controller
-            self.parts.mkdir(parents=True, exist_ok=True)
-            (self.parts / f"{worker}.json").write_text(_dump(self.session.collected))
+        if _worker(self.config) is not None:  # an xdist worker: its part is the controller's to record
             return
-        parts = [self.session.collected] if self.recording else []
-        if self.parts.is_dir():
-            parts += [_load(p, Collected) for p in sorted(self.parts.glob("*.json"))]
-            shutil.rmtree(self.parts)
-        self.lines = self.session.write_pacts(parts)
+        try:
+            self.lines = self.session.write_pacts(sorted(self.parts.glob("*.part")))
+        finally:
+            shutil.rmtree(self.parts, ignore_errors=True)
         if _option(self.config, "pact_prune") and session.exitstatus == 0:
             self.lines += self._prune()
 
@@ -347,6 +350,7 @@ class ReplayState:
 
 
 STATE = pytest.StashKey[PluginState]()
+KEY = "pact_recorder_key"  # in xdist's workerinput: the key of the parts
 REPLAY = pytest.StashKey[ReplayState]()
 
 
@@ -360,43 +364,3 @@ def pact_recorder(request):
     if state is None:
         return EnvUrls()
     return state.session
-
-
-def _dump(collected) -> str:
-    """A worker's part, as JSON (redacted exchanges only; bodies as latin-1 text to keep bytes)."""
-    from dataclasses import asdict
-
-    return json.dumps(
-        {
-            "exchanges": [
-                [
-                    list(order),
-                    provider,
-                    {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in asdict(ex).items()},
-                ]
-                for order, provider, ex in collected.exchanges
-            ],
-            "skipped": collected.skipped,
-            "redacted": [[p, w, n] for (p, w), n in collected.redacted.items()],
-        }
-    )
-
-
-def _load(path: Path, collected_type):
-    from collections import Counter
-
-    from recorder.model import Exchange
-
-    data = json.loads(path.read_text())
-
-    def exchange(d):
-        d = {k: (v.encode("latin-1") if k in ("request_body", "response_body") else v) for k, v in d.items()}
-        for k in ("query", "request_headers", "response_headers", "streamed"):
-            d[k] = tuple(tuple(x) if isinstance(x, list) else x for x in d[k])
-        return Exchange(**d)
-
-    return collected_type(
-        exchanges=[(tuple(order), provider, exchange(ex)) for order, provider, ex in data["exchanges"]],
-        skipped=[tuple(s) for s in data["skipped"]],
-        redacted=Counter({(p, w): n for p, w, n in data["redacted"]}),
-    )

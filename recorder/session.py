@@ -10,37 +10,29 @@
         os.environ["HTTP_PROXY"] = rec.proxy_url   # (the pytest plugin sets these itself)
 
 The proxy runs in-process on a background thread (mitmproxy allows one master per process).
-Exchanges are tagged with `tag` (the pytest plugin sets the running test) and recorded in the order
-(tag, arrival), so a parallel run and a serial run of the same tests give the same files.
+Exchanges are tagged with `tag` (the pytest plugin sets the running test), kept on disk (encrypted,
+recorder.record.in_order) and recorded at the end in the order (tag, arrival) by the pipeline `record`
+uses, so a parallel run and a serial run of the same tests give the same files, and memory stays flat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from recorder.capture.flows import to_exchange
-from recorder.infer.headers import HeaderPolicy
-from recorder.model import Exchange
-from recorder.record.pipeline import Recording, Settings
+from recorder.capture.flows import flow_parts
+from recorder.record.in_order import Part, in_order
+from recorder.record.pipeline import Settings
 from recorder.record.proxy import upstream_tls
+from recorder.record.spool import new_key
 from recorder.record.targets import listeners, parse_forward, parse_reverse, router
+from recorder.record.worker import Child
 from recorder.rules import Ruleset, load
-from recorder.secrets.redact import Redactor
-
-
-@dataclass
-class Collected:
-    """What a session saw, redacted, ready to be merged with other workers' and recorded."""
-
-    exchanges: list[tuple[tuple, str, Exchange]] = field(default_factory=list)  # (order, provider, exchange)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (provider, reason)
-    redacted: Counter = field(default_factory=Counter)  # (provider, where) -> count
 
 
 class ToReplay:
@@ -71,11 +63,15 @@ class RecordingSession:
         upstream_ca: str | Path | None = None,
         upstream_insecure: bool = False,
         answer_from: dict[str, str] | None = None,
+        part: Path | None = None,
+        key: bytes | None = None,
     ):
         """`merge`/`pending` as `record --merge/--pending`; `upstream_ca`/`upstream_insecure` trust HTTPS
         providers with self-signed certificates, as `record --upstream-ca/--upstream-insecure`.
         `answer_from` (provider -> URL of a replay): nothing is recorded; each provider's requests are
-        sent to its replay instead (the pytest plugin's --pact-replay in forward mode)."""
+        sent to its replay instead (the pytest plugin's --pact-replay in forward mode). `part`/`key`: the
+        file this session keeps its exchanges in and its key, where other processes' parts are recorded
+        with it (the pytest plugin under xdist); by default a private temporary file and a new key."""
         self.consumer, self.out, self.spec, self.confdir, self.write = consumer, Path(out), spec, confdir, write
         self.merge, self.pending = merge, pending
         self.answer_from = answer_from
@@ -91,10 +87,11 @@ class RecordingSession:
         Settings(consumer, "x", self.out, spec)  # validate the consumer name and spec now
         self.plan = listeners(self.reverse, self.forward, 0)
         self.tag: Any = ()  # the order key of what runs now (the pytest plugin: the test's index and id)
-        self.collected = Collected()
+        self.key = key or new_key()
+        self.part_path, self.part = part, None  # part None: a private temporary file, made on entering
+        self._own_folder: Path | None = None
         self._seq = 0
         self._lock = threading.Lock()
-        self._redactor = Redactor(self.rules, HeaderPolicy(self.rules).secret)
         self._ready = threading.Event()
         self._error: str | None = None
         self._thread: threading.Thread | None = None
@@ -121,6 +118,11 @@ class RecordingSession:
     # -- running ------------------------------------------------------------------------------------
 
     def __enter__(self) -> RecordingSession:
+        if not self.answer_from:
+            if self.part_path is None:
+                self._own_folder = Path(tempfile.mkdtemp(prefix="pact-recorder-session-"))  # mode 0700
+                self.part_path = self._own_folder / "session.part"
+            self.part = Part(self.part_path, self.key)
         self._thread = threading.Thread(target=self._run, name="pact-recorder", daemon=True)
         self._thread.start()
         if not self._ready.wait(30) or self._error:
@@ -162,43 +164,46 @@ class RecordingSession:
         self._error = "; ".join(messages)
 
     def _sink(self, provider: str, flow) -> None:
-        result = to_exchange(flow)
+        parts = flow_parts(flow)  # what the proxy hands `record`'s recording process: nothing decoded yet
         with self._lock:
-            if isinstance(result, str):
-                self.collected.skipped.append((provider, result))
-                return
-            before = Counter(self._redactor.found)
-            kept = self._redactor.exchange(result)
-            for where, n in (self._redactor.found - before).items():
-                self.collected.redacted[(provider, where)] += n
             self._seq += 1
-            self.collected.exchanges.append(((*self.tag, self._seq), provider, kept))
+            test = self.tag[1:2]  # the test's id, as evidence
+            message = ("skip", provider, parts) if isinstance(parts, str) else ("add", provider, parts, *test)
+            self.part.append((*self.tag, self._seq), message)
 
     def __exit__(self, *exc) -> None:
         if self._master is not None and self._loop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._master.shutdown)
         if self._thread is not None:
             self._thread.join(30)
-        if self.write and exc[0] is None and not self._error:
-            for line in self.write_pacts([self.collected]):
-                print(line)
+        if self.part is not None:
+            self.part.close()
+        try:
+            if self.write and exc[0] is None and not self._error:
+                for line in self.write_pacts([self.part_path]):
+                    print(line)
+        finally:
+            if self._own_folder is not None:
+                shutil.rmtree(self._own_folder, ignore_errors=True)
 
     # -- writing ------------------------------------------------------------------------------------
 
-    def write_pacts(self, parts: list[Collected]) -> list[str]:
-        """Record everything collected (by all workers) in order and write one pact per provider."""
-        recordings = {
-            lr.provider: Recording(
-                Settings(self.consumer, lr.provider, self.out, self.spec, self.rules, self.merge, self.pending)
-            )
-            for lr in self.plan
-        }
-        entries = sorted((e for part in parts for e in part.exchanges), key=lambda e: (e[0], e[1]))
-        for order, provider, exchange in entries:
-            recordings[provider].add(exchange, source=order[1] if len(order) > 2 else None, redacted=True)
-        for part in parts:
-            for provider, reason in part.skipped:
-                recordings[provider].skip(reason)
-            for (provider, where), n in part.redacted.items():
-                recordings[provider].redactor.found[where] += n
-        return [f"[{name}] " + r.write_and_report().replace("\n", f"\n[{name}] ") for name, r in recordings.items()]
+    def write_pacts(self, parts: list[Path]) -> list[str]:
+        """Record the exchanges of these part files (this session's and other workers') in order, through
+        the recording process's own end, and write one pact per provider."""
+        child = Child(
+            {
+                lr.provider: Settings(
+                    self.consumer, lr.provider, self.out, self.spec, self.rules, self.merge, self.pending
+                )
+                for lr in self.plan
+            },
+            save_flows="",
+        )
+        for message in in_order([p for p in parts if p.exists()], self.key):
+            child.handle(message)
+        lines = []
+        for report in child.write_all():
+            text = report.text if report.error is None else f"could not write the pact (a bug):\n{report.error}"
+            lines.append(f"[{report.provider}] " + text.rstrip().replace("\n", f"\n[{report.provider}] "))
+        return lines

@@ -18,7 +18,9 @@ SUITE = str(ROOT / "examples" / "users" / "tests")
 PACT = "user-web-user-service.json"
 
 
-def run_suite(provider: RunningProvider, out, *options: str, url: str | None = None) -> subprocess.CompletedProcess:
+def run_suite(
+    provider: RunningProvider, out, *options: str, url: str | None = None, suite: str = SUITE
+) -> subprocess.CompletedProcess:
     # HOME of its own: mitmproxy's CA goes to ~/.mitmproxy by default, and tests never touch the real one.
     home = out.parent / f"{out.name}-home"
     env = {**os.environ, "USERS_URL": url or provider.url, "PACT_DO_NOT_TRACK": "true", "HOME": str(home)}
@@ -29,7 +31,7 @@ def run_suite(provider: RunningProvider, out, *options: str, url: str | None = N
             sys.executable,
             "-m",
             "pytest",
-            SUITE,
+            suite,
             "-q",
             "-p",
             "no:cacheprovider",
@@ -102,6 +104,44 @@ def test_xdist_gives_the_same_bytes_as_a_serial_run(provider, tmp_path):
     for name in (PACT, "user-web-user-service.states.yaml"):
         assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
     assert not (parallel / ".pact-recorder-parts").exists()
+
+
+SECRET_SUITE = """
+import os, pathlib, urllib.request
+
+TOKEN = "s3cr3t-0123456789abcdef0123456789"
+
+
+def get(path):
+    request = urllib.request.Request(os.environ["USERS_URL"] + path, headers={"Authorization": "Bearer " + TOKEN})
+    return urllib.request.urlopen(request).read()
+
+
+def test_reads_a_user():
+    get("/users/101")
+
+
+def test_what_waits_on_disk_holds_no_secret():
+    get("/users/102")
+    parts = list(pathlib.Path(os.environ["PACT_OUT"], ".pact-recorder-parts").glob("*.part"))
+    assert any(p.stat().st_size > 0 for p in parts)  # this worker's, at least
+    assert not any(TOKEN.encode() in p.read_bytes() for p in parts)
+"""
+
+
+def test_a_suite_is_kept_on_disk_encrypted_until_recorded_and_old_parts_never_count(provider, tmp_path, monkeypatch):
+    suite = tmp_path / "suite" / "test_secret.py"
+    suite.parent.mkdir()
+    suite.write_text(SECRET_SUITE)
+    out = tmp_path / "pacts"
+    (out / ".pact-recorder-parts").mkdir(parents=True)
+    (out / ".pact-recorder-parts" / "gw7.part").write_bytes(b"left by a run that was killed")
+    monkeypatch.setenv("PACT_OUT", str(out))
+    result = run_suite(provider, out, *reverse(provider), "-n", "2", suite=str(suite.parent))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [i["description"] for i in recorded(out)["interactions"]] == ["GET /users/{id} returns 200"]
+    assert not any(b"s3cr3t" in p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert not (out / ".pact-recorder-parts").exists()
 
 
 def test_the_plugin_is_off_unless_asked_and_options_are_checked(provider, tmp_path):

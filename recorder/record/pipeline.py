@@ -94,19 +94,15 @@ class Recording:
         self.held: int | None = None  # interactions the pact written last holds (siblings collapsed, merged)
         self.reached: set[str] = set()  # the provider's address as the consumer reached it, where requests name it
 
-    def add(
-        self, exchange: Exchange, source: str | None = None, redacted: bool = False, keep: bool = False
-    ) -> Exchange | None:
+    def add(self, exchange: Exchange, source: str | None = None, keep: bool = False) -> Exchange | None:
         """Record one exchange (`source`: the test that made it, kept as evidence); returns it as kept
-        (redacted), or None when the rules skip it. `redacted`: already redacted where it was captured
-        (the pytest plugin's proxy thread), with its secrets named there: not again. `keep`: the caller
-        keeps the exchange (--save-flows), so its response body is read, whatever recorder.infer.sampling says."""
-        redact = (lambda e: e) if redacted else self.redactor.exchange
+        (redacted), or None when the rules skip it. `keep`: the caller keeps the exchange (--save-flows),
+        so its response body is read, whatever recorder.infer.sampling says."""
         sent, exchange = exchange, self.redirects.original(exchange)
         if (rule := is_reset(self.settings.rules, exchange)) is not None:
             # A request that empties the provider (a suite's flush) is no contract: it is how a
             # verification can start each interaction from nothing.
-            self.timeline.forget_all(self.timeline.apply(redact(exchange)))
+            self.timeline.forget_all(self.timeline.apply(self.redactor.exchange(exchange)))
             self.skip(f"a reset of the provider (select rule {rule!r}): kept as the states' reset")
             return None
         if (reason := skip_reason(self.settings.rules, exchange)) is not None:
@@ -114,20 +110,20 @@ class Recording:
             self.skip(reason)
             return None
         self.seen += 1
-        exchange = exchange if redacted else self.redactor.request(exchange)
+        exchange = self.redactor.request(exchange)
         host = exchange.request_header("host")
         if host is not None and host not in self.reached and _names_own_url(exchange, host):
             self.reached.add(host)
         obs, values = observation(self.context, self.observations, exchange)
         read = keep or not self._may_leave_unread(exchange) or obs.reads_response(exchange)
-        exchange = exchange if redacted else self.redactor.response(exchange, body=read)
+        exchange = self.redactor.response(exchange, body=read)
         obs.add(exchange, read)
         if source is not None and len(obs.tests) < MAX_TESTS:
             obs.tests.add(source)
         if obs.new_kind is not None:  # a possible example: what it needed, as the recording stood then
             params = frozenset(i for i, s in enumerate(obs.endpoint.segments) if s.is_param)
             obs.new_kind.pre = self.timeline.before(exchange, params)
-        if read or redacted:
+        if read:
             self.timeline.apply(exchange)
             return exchange
         # An unread body was not redacted: the few values the states take from it are checked one by one,

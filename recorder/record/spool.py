@@ -70,9 +70,7 @@ class Spool:
         return True
 
     def _encrypted(self, message: bytes) -> bytes:
-        nonce = os.urandom(12)
-        data = self._aead.encrypt(nonce, message, None)
-        return _LENGTH.pack(len(nonce) + len(data)) + nonce + data
+        return encrypted(self._aead, message)
 
     def seal(self) -> str | None:
         """Close the open chunk and return its name for the child (None: nothing is open)."""
@@ -91,16 +89,29 @@ class Spool:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def encrypted(aead: AESGCM, message: bytes) -> bytes:
+    """One record: `length | nonce | ciphertext`."""
+    nonce = os.urandom(12)
+    data = aead.encrypt(nonce, message, None)
+    return _LENGTH.pack(len(nonce) + len(data)) + nonce + data
+
+
 def read_chunk(path: Path, key: bytes) -> Iterator[bytes]:
     """The messages of one chunk, in order; a record cut short (the proxy killed mid-write) ends it."""
     aead = AESGCM(key)
     with open(path, "rb") as f:
-        while len(head := f.read(_LENGTH.size)) == _LENGTH.size:
-            (n,) = _LENGTH.unpack(head)
-            record = f.read(n)
-            if len(record) < n:
-                return
-            yield aead.decrypt(record[:12], record[12:], None)
+        while (message := read_record(f, aead)) is not None:
+            yield message
+
+
+def read_record(f, aead: AESGCM) -> bytes | None:
+    """The message of the record at the file's position; None at the end or at a record cut short."""
+    if len(head := f.read(_LENGTH.size)) < _LENGTH.size:
+        return None
+    (n,) = _LENGTH.unpack(head)
+    if len(record := f.read(n)) < n:
+        return None
+    return aead.decrypt(record[:12], record[12:], None)
 
 
 def leftovers(folder: Path) -> list[Path]:

@@ -239,7 +239,9 @@ class Child:
         self.written: dict[str, int] = {}
 
     def handle(self, message: tuple) -> None:
-        kind, provider, payload = message
+        """("add", provider, parts[, test]), ("flow", provider, state), ("skip", provider, reason),
+        ("settings", provider, settings); `test`: the test that made it (the pytest plugin), as evidence."""
+        kind, provider, payload, *test = message
         if kind == "settings":
             self.recordings[provider].settings = payload
             return
@@ -248,7 +250,7 @@ class Child:
             if kind == "skip":
                 recording.skip(payload)
             elif kind == "add":
-                recording.add(exchange_from_parts(payload))
+                recording.add(exchange_from_parts(payload), source=test[0] if test else None)
             elif kind == "flow":
                 from mitmproxy import http
 
