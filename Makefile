@@ -1,5 +1,6 @@
 # make demo : set up, record the bundled example through the proxy, verify the pact
 # make test : set up, run the whole test suite
+# make check: the fast loop: the unit layer (no servers, no processes), in well under a minute
 # make bench: benchmarks that print figures (not part of make test)
 # make docs : the guide (docs/) as a site in site/
 VENV   := .venv
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 FIXTURES := $(VENV)/.fixtures
 export PACT_DO_NOT_TRACK := true
 
-.PHONY: demo test bench docs setup clean
+.PHONY: demo test check bench docs setup clean
 
 setup: $(STAMP)
 
@@ -25,6 +26,9 @@ demo: $(STAMP)
 # Two workers: the machine has two cores, and the suite waits on real servers and processes.
 test: $(FIXTURES)
 	$(PY) -m pytest -n 2
+
+check: $(STAMP)
+	$(PY) -m pytest -m unit -q
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'mitmproxy2swagger>=0.15' 2>&1 | grep -v '^WARNING: Location' || true

@@ -1,4 +1,5 @@
-"""Files in and out: atomic writes and reading a pact (captures are read by recorder.capture.readers)."""
+"""Files in and out: atomic writes, reading a pact, the names of the files beside it (captures are read by
+recorder.capture.readers)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,24 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+SIDECARS = {"states": ".states.yaml", "evidence": ".evidence.json", "bodies": ".bodies"}
+"""What is written beside CONSUMER-PROVIDER.json: the setups of its states (read by `verify
+--states-from-recording`), a V3 pact's evidence (V3 has no comments), the binary bodies its setups send."""
+
+
+def pact_file(folder: Path, consumer: str, provider: str) -> Path:
+    return folder / f"{consumer}-{provider}.json"
+
+
+def beside(path: Path, kind: str) -> Path:
+    """The file of `kind` (a key of SIDECARS) beside a pact, or beside another of its files."""
+    name = path.name
+    for suffix in (*SIDECARS.values(), ".json"):
+        if name.endswith(suffix):
+            name = name.removesuffix(suffix)
+            break
+    return path.with_name(name + SIDECARS[kind])
 
 
 def write_atomic(path: Path, text: str) -> None:

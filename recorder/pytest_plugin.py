@@ -232,13 +232,14 @@ class PluginState:
 
     def _prune(self) -> list[str]:
         """--pact-prune: this suite, run again without recording, against replays of what it recorded."""
+        from recorder.files import pact_file
         from recorder.tools.prune import SuiteError, prune_file
 
         env = _pairs(_option(self.config, "pact_env"), "pact_env")
         command = [sys.executable, "-m", "pytest", *_without_pact_options(self.config), "-o", "pact_record=false"]
         lines = []
         for provider in self.providers:
-            pact = self.out / f"{self.consumer}-{provider}.json"
+            pact = pact_file(self.out, self.consumer, provider)
             if not pact.exists():
                 continue
             variables = [env[provider]] if provider in env else []

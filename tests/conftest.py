@@ -35,6 +35,31 @@ settings.register_profile("thorough", max_examples=400)
 settings.load_profile("default")
 
 
+class NotUnit(Exception):
+    """A test marked unit started a server or a process."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test marked `unit` (the fast layer, `make check`) may not listen on a socket or start a process,
+    in its fixtures either: the mark must be true for the layer to stay fast."""
+    if item.get_closest_marker("unit") is None:
+        return (yield)
+
+    def refuse(what: str):
+        def refused(*args, **kwargs):
+            raise NotUnit(f"{item.nodeid} is marked unit but {what}: take the mark off (it belongs to make test)")
+
+        return refused
+
+    listen, popen = socket.socket.listen, subprocess.Popen.__init__
+    socket.socket.listen, subprocess.Popen.__init__ = refuse("listens on a socket"), refuse("starts a process")
+    try:
+        return (yield)
+    finally:
+        socket.socket.listen, subprocess.Popen.__init__ = listen, popen
+
+
 class RunningProvider:
     def __init__(self, breaking: str | None = None, **options):
         self.server = make_server(0, breaking, **options)

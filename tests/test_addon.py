@@ -65,6 +65,7 @@ def test_every_response_is_recorded_and_done_writes_the_pact(recording_ctx, tmp_
     ]
 
 
+@pytest.mark.unit
 def test_a_failing_exchange_is_counted_and_never_raises_into_mitmproxy(recording_ctx, monkeypatch, caplog):
     addon, tctx = recording_ctx
 
@@ -78,12 +79,14 @@ def test_a_failing_exchange_is_counted_and_never_raises_into_mitmproxy(recording
     assert sum("could not record" in r.getMessage() for r in caplog.records) == 1  # logged once per kind
 
 
+@pytest.mark.unit
 def test_upstream_errors_are_skipped_with_the_reason(recording_ctx):
     addon, _ = recording_ctx
     addon.error(tflow.tflow(err=True))
     assert addon.recordings["api"].skipped == {"no response from the provider (error)": 1}
 
 
+@pytest.mark.unit
 def test_merge_and_pending_are_options_too(recording_ctx):
     addon, tctx = recording_ctx
     tctx.configure(addon, pact_merge=True, pact_pending=True)
@@ -98,6 +101,7 @@ def test_the_pact_write_command_writes_now(recording_ctx, tmp_path):
     assert (tmp_path / "web-api.json").exists()
 
 
+@pytest.mark.unit
 def test_a_bad_option_at_run_time_is_rejected_and_rolled_back(recording_ctx):
     addon, tctx = recording_ctx
     addon.running()

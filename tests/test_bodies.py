@@ -8,6 +8,7 @@ import email.policy
 import re
 from dataclasses import replace
 
+import pytest
 import yaml
 
 from recorder.formats import multipart
@@ -101,6 +102,7 @@ def test_a_file_part_larger_than_the_bound_is_cut_and_the_notes_say_so(tmp_path,
     assert result.ok, failures(result)
 
 
+@pytest.mark.unit
 def test_a_redacted_upload_field_is_named_and_filled_in_a_setup_step_that_replays_it():
     body = upload_body([("user", "ada"), ("password", PLACEHOLDER)], [("file", "a.txt", "text/plain", b"hi")])
     step = {"method": "POST", "path": "/accounts", "headers": [["Content-Type", UPLOAD]], "status": 201}
@@ -111,6 +113,7 @@ def test_a_redacted_upload_field_is_named_and_filled_in_a_setup_step_that_replay
     assert parts["password"][2] == b"real" and parts["user"][2] == b"ada" and parts["file"][2] == b"hi"
 
 
+@pytest.mark.unit
 def test_the_recorder_names_a_secret_upload_field_for_verify_time(tmp_path):
     recording = Recording(Settings("c", "p", tmp_path))
     kept = recording.add(uploading(upload_body([("api_token", "tok-123"), ("q", "x")], [])))

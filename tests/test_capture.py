@@ -16,6 +16,8 @@ from recorder.capture.parts import exchange_from_parts
 from recorder.capture.readers import PartialCapture, read_flows, read_parts
 from tests.test_fast_path import DATA
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 
 def flows() -> list:
     """HTTP flows as mitmdump writes them, and the odd ones a capture holds."""

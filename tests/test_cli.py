@@ -188,6 +188,7 @@ def test_an_out_folder_that_cannot_be_written_is_refused_at_the_start(command, f
         assert (files / "new" / "deeper" / "web-api.json").is_file()
 
 
+@pytest.mark.unit
 def test_infer_of_a_folder_is_a_usage_error(tmp_path, capsys):
     assert run(["infer", str(tmp_path), *NAMES]) == 2
     assert f"pact-recorder infer: error: {tmp_path}: is a folder; expected a .mitm flow file or a .har file" in (
@@ -195,6 +196,7 @@ def test_infer_of_a_folder_is_a_usage_error(tmp_path, capsys):
     )
 
 
+@pytest.mark.unit
 def test_a_mistyped_option_gets_the_subcommand_s_usage_and_a_did_you_mean(capsys):
     assert run(["record", *NAMES, "--target", "http://127.0.0.1:1", "--lisen", "127.0.0.1:8080"]) == 2
     err = capsys.readouterr().err
@@ -218,6 +220,7 @@ def every_command(parser=None, path=()):
 COMMAND_NAMES = [name for name, _ in every_command()]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", COMMAND_NAMES)
 def test_every_command_s_help_has_a_description_argument_help_examples_and_exit_codes(name, capsys):
     assert run([*name.split(), "--help"]) == 0
@@ -231,6 +234,7 @@ def test_every_command_s_help_has_a_description_argument_help_examples_and_exit_
     assert re.search(r"exit codes:\n  0 .+", text)
 
 
+@pytest.mark.unit
 def test_the_commands_with_a_verdict_document_each_exit_code(capsys):
     for name, codes in (("verify", "012"), ("diff", "012"), ("record", "012"), ("infer", "012")):
         run([name, "--help"])

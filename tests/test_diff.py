@@ -25,6 +25,7 @@ def pact(interactions) -> dict:
     }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_diff_case(case, tmp_path, capsys):
     old, new = tmp_path / "old.json", tmp_path / "new.json"
@@ -61,6 +62,7 @@ def test_the_core_agrees_with_the_classification(case, tmp_path):
     assert result.ok or all(p.startswith("body $") for p in problems), problems  # failed on the body
 
 
+@pytest.mark.unit
 def test_markdown_for_a_pull_request_and_bad_input(tmp_path, capsys):
     old = tmp_path / "old.json"
     old.write_text(json.dumps(pact(CASES[5]["old"])))

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from recorder.cli.reference import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,12 +24,14 @@ def test_the_guide_builds_as_a_site_with_no_warning(tmp_path):
     assert (tmp_path / "site" / "verify" / "index.html").is_file()
 
 
+@pytest.mark.unit
 def test_the_command_line_reference_is_what_the_command_line_prints():
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == markdown(), (
         "docs/cli.md is out of date: python -m recorder.cli.reference > docs/cli.md"
     )
 
 
+@pytest.mark.unit
 def test_the_readme_is_a_short_front_door_whose_links_lead_somewhere():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= 300

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 CORE = Path(__file__).parent.parent / "recorder"
 WITH_EXAMPLES = sorted(
     ".".join(p.relative_to(CORE).with_suffix("").parts)

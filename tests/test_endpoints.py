@@ -3,6 +3,8 @@ import pytest
 from recorder.infer.endpoints import PathRules, path_regex, singular, to_endpoint
 from recorder.rules import load
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 
 @pytest.mark.parametrize(
     ("path", "template", "values"),

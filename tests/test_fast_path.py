@@ -21,6 +21,8 @@ from tests.test_matchers import CASES
 from tests.test_property import observed_responses
 from tests.test_review import traffic
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from examples.jsonserver import JsonHandler, serving
 from recorder.model import Exchange
 from recorder.record.pipeline import Recording, Settings
@@ -193,6 +195,7 @@ def test_an_opaque_cursor_query_parameter_named_like_a_token_replays_as_sent(tmp
     assert result.ok, failures(result)
 
 
+@pytest.mark.unit
 def test_a_made_up_basic_credential_is_still_basic_credentials():
     """A credential the provider refused (401) is replayed with a made-up one, which must be refused again:
     a well-formed user:password (a malformed header is ignored, and the request let through)."""

@@ -13,6 +13,8 @@ from recorder.record.pipeline import Recording, Settings
 from recorder.rules import core_matches, defaults
 from tests.helpers import exchange
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 POLICY = HeaderPolicy(defaults())
 
 

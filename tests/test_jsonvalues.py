@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from recorder.formats import json_text
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 SAME = [
     b'{"a": 1, "b": [true, false, null], "c": "x"}',
     b"123456789012345678901234567890",  # beyond 64 bits: orjson would read a float

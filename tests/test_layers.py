@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import grimp
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +19,7 @@ def test_every_stage_imports_only_from_the_layers_below_it():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.unit
 def test_no_module_imports_itself_back_through_others():
     graph = grimp.build_graph("recorder", cache_dir=None)
     circles = [

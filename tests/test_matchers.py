@@ -16,6 +16,8 @@ from recorder.infer.observation import Context
 from recorder.infer.shapes import shape_builder
 from recorder.rules import load
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 CASES = sorted((Path(__file__).parent / "inference").glob("*.yaml"))
 
 

@@ -12,6 +12,8 @@ from recorder.pact.document import dumps, pact_document, states_hints
 from recorder.record.pipeline import Recording, Settings
 from tests.helpers import exchange
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 TRAFFIC = [
     exchange("GET", "/users", 200, {"items": [{"id": 1, "name": "a"}], "count": 1}),
     exchange("GET", "/users/1", 200, {"id": 1, "name": "a", "score": 1.5, "nick": None}),

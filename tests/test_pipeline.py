@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from recorder.record.pipeline import Recording, Settings
 from recorder.rules import load
 from tests.helpers import exchange
+
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
 
 
 def recording(tmp_path: Path, rules_yaml: str = "") -> Recording:

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from examples import procs
 from examples.users.consumer import exercise
 from recorder.record.proxy import free_port
@@ -78,6 +80,7 @@ def test_the_mitmdump_line_runs_as_written_and_listens_on_127_0_0_1_only(tmp_pat
     assert (tmp_path / "pacts" / "user-web-user-service.json").is_file()
 
 
+@pytest.mark.unit
 def test_every_file_the_readme_and_the_guide_name_exists_or_is_written_by_a_command_they_show():
     text = "\n".join([README, *(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md")))])
     code = "\n".join(re.findall(r"```(?:sh|python)\n(.*?)```", text, re.S))

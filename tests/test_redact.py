@@ -5,10 +5,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from recorder.infer.headers import HeaderPolicy
 from recorder.rules import defaults
 from recorder.secrets.redact import PLACEHOLDER, Redactor, luhn, redact_header_value
 from tests.helpers import exchange
+
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNlY3JldA"
 BCRYPT = "$2b$12$KIXQJ0Y1nCz5lq8Y6h8v8uJ3v5S1oV0Vh4Jm6jZQ9k2Yw1c8mQ5aW"

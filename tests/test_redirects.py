@@ -8,6 +8,8 @@ import json
 import urllib.error
 import urllib.request
 
+import pytest
+
 from recorder.capture.redirects import Redirects
 from recorder.record.pipeline import Recording, Settings
 from tests.conftest import mock_serving
@@ -33,6 +35,7 @@ def redirected_recording(tmp_path) -> Recording:
     return recording
 
 
+@pytest.mark.unit
 def test_the_interaction_holds_the_path_the_consumer_asked_for_and_the_final_response(tmp_path):
     recording = redirected_recording(tmp_path)
     found = {(i.method, i.path, i.status): i for i in recording.interactions()}
@@ -42,6 +45,7 @@ def test_the_interaction_holds_the_path_the_consumer_asked_for_and_the_final_res
     assert dict(recording.skipped) == {"excluded by select rule 'followed-redirects'": 2}
 
 
+@pytest.mark.unit
 def test_a_chain_of_redirects_pairs_the_last_response_with_the_first_request():
     redirects, sent = Redirects(), redirect("GET", "/a", 302, "/b?x=1")
     redirects.remember(sent, sent)
@@ -55,6 +59,7 @@ def test_a_chain_of_redirects_pairs_the_last_response_with_the_first_request():
     assert redirects.original(unrelated) is unrelated  # paired once
 
 
+@pytest.mark.unit
 def test_redirects_nobody_followed_are_forgotten_oldest_first():
     redirects = Redirects(limit=2)
     for n in range(3):
@@ -100,6 +105,7 @@ def test_the_verifier_follows_the_redirect_to_the_recorded_response(tmp_path):
     assert result.ok, failures(result)
 
 
+@pytest.mark.unit
 def test_a_saved_flow_of_a_followed_redirect_is_the_consumers_own_request(tmp_path):
     from mitmproxy.test import tflow
 

@@ -230,6 +230,7 @@ def threatened_pact() -> dict:
     }
 
 
+@pytest.mark.unit
 def test_what_threatens_verification_comes_first_in_every_format(tmp_path):
     pact = tmp_path / "hand.json"
     pact.write_text(json.dumps(threatened_pact()))
@@ -262,6 +263,7 @@ def test_the_account_of_the_run_is_in_every_format(pact):
     assert line in render_text(model) and line in render_markdown(model) and line in render_html(model)
 
 
+@pytest.mark.unit
 def test_pacts_from_other_tools_review_cleanly(tmp_path, capsys):
     """A V4 pact with a message interaction (no request) and a V2 pact (providerState, flat rules)."""
     v4 = tmp_path / "messages.json"

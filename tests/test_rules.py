@@ -11,6 +11,8 @@ from recorder.cli.commands import main
 from recorder.rules import RuleError, default_rules_file, defaults, load
 from tests.helpers import exchange
 
+pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
+
 
 def write(tmp_path, name: str, text: str):
     path = tmp_path / name

@@ -42,6 +42,7 @@ def read_count(pact: dict) -> int:
     return int(note.split("read from ")[1].split(" of")[0])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("corpus", ["review goldens", "chrome.har", "firefox.har", "varying documents"])
 def test_a_recording_too_short_to_settle_gives_the_same_pact(corpus, tmp_path, monkeypatch):
     def feed(recording):
@@ -60,6 +61,7 @@ def test_a_recording_too_short_to_settle_gives_the_same_pact(corpus, tmp_path, m
     assert not any("read from" in n for n in notes(sampled))
 
 
+@pytest.mark.unit
 def test_a_settled_shape_reads_fewer_bodies_and_infers_the_same_contract(tmp_path, monkeypatch):
     def feed(recording):
         for n in range(400):
@@ -73,6 +75,7 @@ def test_a_settled_shape_reads_fewer_bodies_and_infers_the_same_contract(tmp_pat
     assert not any("read from" in n for n in notes(every))
 
 
+@pytest.mark.unit
 def test_what_a_settled_shape_has_not_seen_makes_it_read_every_body_again(tmp_path, monkeypatch):
     def document(n: int, late: bool) -> dict:
         doc = {"id": n, "at": f"2024-05-01T10:{n % 60:02d}:00Z", "status": "active"}
@@ -95,6 +98,7 @@ def test_what_a_settled_shape_has_not_seen_makes_it_read_every_body_again(tmp_pa
     assert read_count(sampled) > read_count(quiet) + sampling.SETTLED
 
 
+@pytest.mark.unit
 def test_nothing_of_an_unread_body_reaches_a_file_unredacted(tmp_path):
     tokens = [f"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI{n:04d}In0.c2lnbmF0dXJl" for n in range(300)]
     keys = [f"{n * 7919:032x}" for n in range(300)]
@@ -114,6 +118,7 @@ def test_nothing_of_an_unread_body_reaches_a_file_unredacted(tmp_path):
     assert not set(tokens + keys) & set(timeline)  # ...secrets never: redacted one by one
 
 
+@pytest.mark.unit
 def test_a_caller_that_keeps_the_exchanges_gets_every_body_redacted(tmp_path):
     recording = Recording(Settings("web", "api", tmp_path, self_check=False))
     kept = [
@@ -147,6 +152,7 @@ def test_infer_reads_every_body_when_asked(tmp_path):
     assert not any("read from" in n for n in notes(pact_of("--read-every-body")))
 
 
+@pytest.mark.unit
 def test_a_value_from_a_body_left_unread_is_found_when_a_later_request_sends_it(tmp_path, monkeypatch):
     """The states' timeline looks into an unread body only when a request sends a value no read body
     handed out; it finds the value as if the body had been read (and when looking would cost more than

@@ -9,6 +9,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from examples.jsonserver import JsonHandler, make_server
 from recorder.cli.commands import main
 from tests.conftest import record_through, recorder_args
@@ -163,6 +165,7 @@ def test_no_secret_reaches_any_file_or_log_and_the_pact_verifies_with_real_crede
     assert Path(pact).read_text().count("<redacted>") >= 5
 
 
+@pytest.mark.unit
 def test_the_401_hint_names_a_password_redacted_in_the_json_body():
     from recorder.verify.run import _problems
 

@@ -128,6 +128,7 @@ def test_when_the_spool_is_full_the_proxy_waits_for_the_recording_process_and_sa
     assert proxy.output.count("spool is full") == 1
 
 
+@pytest.mark.unit
 def test_a_spool_chunk_reads_back_in_order_up_to_a_record_cut_short(tmp_path):
     key = new_key()
     spool = Spool(key, 1 << 20)

@@ -195,6 +195,7 @@ def test_nothing_secret_reaches_the_files(recorded, tmp_path):
         assert "s3cret-pw" not in text and base64.b64encode(b"alice:s3cret-pw").decode() not in text, path
 
 
+@pytest.mark.unit
 def test_rules_name_states_by_template(tmp_path):
     rules = defaults()
     rules = type(rules)(
@@ -208,6 +209,7 @@ def test_rules_name_states_by_template(tmp_path):
     assert [s.name for s in by_status[404]] == ["user does not exist"]
 
 
+@pytest.mark.unit
 def test_a_list_of_data_that_was_there_before_the_recording_names_its_items(tmp_path):
     rec = Recording(Settings("web", "users", tmp_path))
     rec.add(ex("GET", "/users", 200, None, {"items": [{"id": 1}, {"id": 2}]}))
@@ -215,6 +217,7 @@ def test_a_list_of_data_that_was_there_before_the_recording_names_its_items(tmp_
     assert [(s.name, s.params_dict, s.seed) for s in interaction.states] == [("users exist", {"ids": [1, 2]}, True)]
 
 
+@pytest.mark.unit
 def test_the_same_request_and_states_with_other_outcomes_are_said_to_be_indistinguishable(tmp_path):
     rec = Recording(Settings("web", "search", tmp_path))
     rec.add(ex("POST", "/search", 200, {"q": "tea"}, {"hits": []}))
@@ -225,26 +228,11 @@ def test_the_same_request_and_states_with_other_outcomes_are_said_to_be_indistin
     assert "cannot tell apart (same request, same states, other outcomes)" in rec.summary()
 
 
-def test_an_exchange_redacted_where_it_was_captured_keeps_its_named_secrets(tmp_path):
-    # The pytest plugin redacts in its proxy thread; the recording must not redact (and rename) again.
-    from recorder.infer.headers import HeaderPolicy
-    from recorder.secrets.redact import Redactor
-
-    redactor = Redactor(defaults(), HeaderPolicy(defaults()).secret)
-    rec = Recording(Settings("web", "store", tmp_path))
-    for exchange in STORY[1:3]:
-        rec.add(redactor.exchange(exchange), redacted=True)
-    store = next(i for i in rec.interactions() if i.method == "PUT" and i.path == "/stores/main")
-    assert [dict(e) for e in store.secrets] == [
-        {"in": "header", "key": "Authorization", "secret": "password", "user": "alice"}
-    ]
-    assert [s.name for s in store.states] == ["account exists", "store does not exist"]
-
-
 def _states_by_description(rec: Recording) -> dict[str, list]:
     return {i.description: [(s.name, s.params_dict) for s in i.states] for i in rec.interactions()}
 
 
+@pytest.mark.unit
 def test_resources_a_read_answered_with_are_states_of_it(tmp_path):
     """A search or a user's starred list answers with what the recording made: a fresh provider
     must have made it too."""
@@ -255,6 +243,7 @@ def test_resources_a_read_answered_with_are_states_of_it(tmp_path):
     assert ("package exists", {"package": "left-pad"}) in states
 
 
+@pytest.mark.unit
 def test_a_name_written_as_two_segments_finds_what_was_made_under_its_encoded_name(tmp_path):
     rec = Recording(Settings("cli", "registry", tmp_path))
     rec.add(ex("PUT", "/@team%2futil", 201, {"name": "@team/util"}, {"ok": True}))
@@ -263,6 +252,7 @@ def test_a_name_written_as_two_segments_finds_what_was_made_under_its_encoded_na
     assert [name for name, _ in download] == ["item exists"]
 
 
+@pytest.mark.unit
 def test_a_resource_named_outside_the_path_needs_what_it_is_within(tmp_path):
     rec = Recording(Settings("web", "store", tmp_path))
     rec.add(ex("PUT", "/buckets/archive", 201, {}, {"id": "archive"}))
@@ -274,6 +264,7 @@ def test_a_resource_named_outside_the_path_needs_what_it_is_within(tmp_path):
     ]
 
 
+@pytest.mark.unit
 def test_a_post_to_a_known_container_needs_it(tmp_path):
     rec = Recording(Settings("cli", "docs", tmp_path))
     rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
@@ -283,6 +274,7 @@ def test_a_post_to_a_known_container_needs_it(tmp_path):
     assert states["POST /library returns 201"] == [("item exists", {"item": "library"})]
 
 
+@pytest.mark.unit
 def test_the_items_a_response_names_of_a_resource_the_request_is_within_are_set_up_after_it(tmp_path):
     """CouchDB answers /db/_all_docs, views and queries sent as a POST with the documents of /db: they are
     its items, short names too, and among the same names elsewhere only the request's own count."""
@@ -306,6 +298,7 @@ def test_the_items_a_response_names_of_a_resource_the_request_is_within_are_set_
         ], description
 
 
+@pytest.mark.unit
 def test_what_a_bulk_write_made_exists_for_later_requests(tmp_path):
     rec = Recording(Settings("cli", "docs", tmp_path))
     rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
@@ -318,6 +311,7 @@ def test_what_a_bulk_write_made_exists_for_later_requests(tmp_path):
     assert [(s.method, s.path) for s in dune.steps][-1] == ("POST", "/library/_bulk_docs")  # made by it, no seed
 
 
+@pytest.mark.unit
 def test_a_copy_makes_its_destination(tmp_path):
     rec = Recording(Settings("cli", "docs", tmp_path))
     rec.add(ex("PUT", "/library", 201, {}, {"ok": True}))
@@ -330,6 +324,7 @@ def test_a_copy_makes_its_destination(tmp_path):
     assert [(s.method, s.path) for s in copy.steps] == [("PUT", "/library/dune"), ("COPY", "/library/dune")]
 
 
+@pytest.mark.unit
 def test_a_copy_needs_its_destination_as_the_recording_knew_it(tmp_path):
     """Absent for a new copy, there for an overwrite (CouchDB's `Destination: b?rev=...` answered 201 too)
     or a refusal; its params named apart from the request's own, which the request's path is made from."""
@@ -352,6 +347,7 @@ def test_a_copy_needs_its_destination_as_the_recording_knew_it(tmp_path):
         assert states[-2].params_dict == {"item": "library", "item_2": "dune"}
 
 
+@pytest.mark.unit
 def test_a_read_whose_value_a_request_sends_is_replayed_after_what_it_read_is_made(tmp_path):
     """CouchDB-Python reads a design document for its `_rev`, then sends that rev in a bulk write to the
     database: the database's setup makes the document (as it was when read) before reading it again."""
@@ -371,6 +367,7 @@ def test_a_read_whose_value_a_request_sends_is_replayed_after_what_it_read_is_ma
     ]
 
 
+@pytest.mark.unit
 def test_a_login_makes_nothing_its_session_is_made_by_logging_in_as_the_account_made_before(tmp_path):
     """A POST answered 200 with a session cookie (CouchDB's `/_session`, whose answer names the user) is a
     login, no creation: what needs the session needs the account, then the login."""
@@ -389,6 +386,7 @@ def test_a_login_makes_nothing_its_session_is_made_by_logging_in_as_the_account_
     ]
 
 
+@pytest.mark.unit
 def test_a_list_made_by_an_accounts_requests_needs_the_account_first(tmp_path):
     rec = Recording(Settings("cli", "notes", tmp_path))
     rec.add(ex("PUT", "/users/alice", 201, {"password": "s3cr3t-Pa55"}, {"ok": True}))
@@ -402,6 +400,7 @@ def test_a_list_made_by_an_accounts_requests_needs_the_account_first(tmp_path):
     ]
 
 
+@pytest.mark.unit
 def test_calls_to_an_rpc_endpoint_make_no_resource_of_its_path_or_of_the_id_they_echo():
     timeline = Timeline()
     for method in ("aria2.tellActive", "aria2.pauseAll"):

@@ -15,13 +15,15 @@ import os
 import tempfile
 from pathlib import Path
 
+from recorder.files import beside
+
 TEXT_TYPES = ("text/", "json", "xml", "x-www-form-urlencoded", "multipart/", "yaml", "javascript")
 SNIFFED = 512  # the first bytes looked at, for a body sent without a content type
 
 
 def bodies_dir(states_file: Path) -> Path:
     """Where the bodies a states file's setups send are kept: beside it, named after it."""
-    return states_file.with_name(states_file.name.removesuffix(".states.yaml") + ".bodies")
+    return beside(states_file, "bodies")
 
 
 def binary(content_type: str | None) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from recorder.cli.usage import parse
+from recorder.files import beside
 from recorder.record.pipeline import Recording, Settings
 from recorder.rules import RuleError, dump, load
 
@@ -384,9 +385,7 @@ def cmd_verify(args) -> int:
         setup, secrets = None, Secrets.from_options(given, headers, set())
         if args.states_from_recording:
             hints = args.states_from_recording
-            hints = (
-                args.pact.with_name(args.pact.name.removesuffix(".json") + ".states.yaml") if hints is True else hints
-            )
+            hints = beside(args.pact, "states") if hints is True else hints
             recorded = RecordedStates.load(hints)
             secrets = Secrets.from_options(given, headers, made_by_recording(recorded.in_order))
             check_secrets(args.pact, recorded, secrets)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from recorder.capture.redirects import Redirects
 from recorder.capture.selection import is_reset, skip_reason
-from recorder.files import write_atomic
+from recorder.files import beside, pact_file, write_atomic
 from recorder.infer.collapse import collapse
 from recorder.infer.observation import Context, Interaction, Observation, form_fields, observation, pooled_responses
 from recorder.model import Exchange, InteractionKey
@@ -62,16 +62,16 @@ class Settings:
 
     @property
     def pact_path(self) -> Path:
-        return self.out_dir / f"{self.consumer}-{self.provider}.json"
+        return pact_file(self.out_dir, self.consumer, self.provider)
 
     @property
     def hints_path(self) -> Path:
-        return self.out_dir / f"{self.consumer}-{self.provider}.states.yaml"
+        return beside(self.pact_path, "states")
 
     @property
     def evidence_path(self) -> Path:
         """V3 pacts have no comments; their evidence goes here."""
-        return self.out_dir / f"{self.consumer}-{self.provider}.evidence.json"
+        return beside(self.pact_path, "evidence")
 
 
 MAX_TESTS = 20  # tests remembered per interaction, as evidence

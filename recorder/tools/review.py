@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from recorder.files import body_content, load_pact
+from recorder.files import beside, body_content, load_pact
 from recorder.secrets import fill
 from recorder.secrets.redact import PLACEHOLDER
 
@@ -35,7 +35,7 @@ def load_review(pact_path: Path) -> dict[str, Any]:
     from other tools review too: V2 (`providerState`), messages and other interactions without a
     request, no evidence at all."""
     pact = load_pact(pact_path)
-    sidecar = pact_path.with_name(pact_path.name.removesuffix(".json") + ".evidence.json")
+    sidecar = beside(pact_path, "evidence")
     v3 = json.loads(sidecar.read_text(encoding="utf-8"))["interactions"] if sidecar.is_file() else {}
     meta = pact.get("metadata", {}).get("pactRecorder", {})
     interactions = [_interaction(i, v3.get(i.get("description"))) for i in pact["interactions"]]

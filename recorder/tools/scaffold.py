@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from recorder.files import load_pact
+from recorder.files import beside, load_pact
 
 SEED_MARKER = "raise NotImplementedError"
 
@@ -220,7 +220,7 @@ def scaffold(pact_path: Path, from_recording: bool = False) -> str:
     """The handler module for a pact; ValueError for a file that is not a pact. `from_recording`: the
     handlers of states the recording made send its recorded requests (editable, in RECORDING)."""
     pact = load_pact(pact_path)
-    hints_path = pact_path.with_name(pact_path.name.removesuffix(".json") + ".states.yaml")
+    hints_path = beside(pact_path, "states")
     hints = yaml.safe_load(hints_path.read_text(encoding="utf-8")) if hints_path.is_file() else None
     if from_recording and not hints:
         raise ValueError(f"--from-recording: {hints_path} is missing (it is written beside the pact when recording)")

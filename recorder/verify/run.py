@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recorder.files import load_pact
+from recorder.files import beside, load_pact
 from recorder.pact.core_verifier import LocalServer, output_parked, verdict, verifier
 from recorder.pact.document import reached_at
 from recorder.secrets.fill import Secrets, fill_request, held_before, option, where
@@ -140,7 +140,7 @@ def secret_entries(doc: dict, pact_path: Path) -> dict[str, list[dict]]:
         for i in doc.get("interactions", [])
         if (found := ((i.get("comments") or {}).get("pactRecorder") or {}).get("secrets"))
     }
-    sidecar = pact_path.with_name(pact_path.name.removesuffix(".json") + ".evidence.json")
+    sidecar = beside(pact_path, "evidence")
     if not out and sidecar.is_file():
         with suppress(ValueError, OSError, AttributeError):
             evidence = json.loads(sidecar.read_text(encoding="utf-8")).get("interactions", {})
