@@ -361,130 +361,28 @@ def _merge(docs: list[tuple[str, dict, dict]]) -> tuple[dict, dict]:
 
 
 def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
-    def where(kind: str, name: str) -> str:
-        file, line = origin.get((kind, name), ("rules", 1))
-        return f"{file}:{line}: {kind} rule {name!r}"
-
-    def on(rule: dict) -> bool:
-        return rule.get("enabled", True)
-
-    def regex_ok(kind: str, name: str, key: str, regex: str, examples=()) -> str:
-        if (problem := regex_problem(regex, examples)) is not None:
-            problems.append(f"{where(kind, name)}: {key} {regex!r}: {problem}")
-        return regex
-
-    select = tuple(
-        Select(
-            r["name"],
-            r.get("action", "exclude"),
-            *(tuple(str(v) for v in r.get(k, ())) for k in ("method", "host", "path", "status", "content_type")),
-            tuple(str(v).lower() for v in r.get("request_header", ())),
-        )
-        for r in m.get("select", [])
-        if on(r)
-    )
-    for s in select:
-        for status in s.status:
-            if not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status.lower()):
-                problems.append(
-                    f"{where('select', s.name)}: status {status!r}: expected a status such as 404 or a "
-                    "class such as 4xx"
-                )
-    headers = []
-    for r in m.get("headers", []):
-        if not on(r):
-            continue
-        if r["action"] == "regex" and "regex" not in r:
-            problems.append(f"{where('headers', r['name'])}: action 'regex' needs a regex")
-        regex = regex_ok("headers", r["name"], "regex", r["regex"]) if "regex" in r else None
-        asked = frozenset(h.lower() for h in r.get("request_header", ()))
-        headers.append(
-            HeaderRule(
-                r["name"], frozenset(h.lower() for h in r["headers"]), r["action"], r.get("side", "both"), regex, asked
-            )
-        )
-    paths = m.get("paths", {})
-    detectors = []
-    for d in paths.get("detectors", []):
-        if not on(d):
-            continue
-        if "test" not in d:
-            problems.append(f"{where('detectors', d['name'])}: needs a test regex")
-            continue
-        found = len(problems)
-        test = regex_ok("detectors", d["name"], "test", d["test"], d.get("examples", ()))
-        segment = d.get("regex") or _unanchored(test)
-        if len(problems) == found:  # the segment regex derived from a broken test would repeat its problem
-            regex_ok("detectors", d["name"], "regex", f"^(?:{segment})$", d.get("examples", ()))
-        detectors.append(Detector(d["name"], test, segment, d.get("numeric", False), d.get("after_literal", False)))
-    formats = []
-    for f in m.get("formats", []):
-        if not on(f):
-            continue
-        if "test" not in f:
-            problems.append(f"{where('formats', f['name'])}: needs a test regex")
-            continue
-        test = regex_ok("formats", f["name"], "test", f["test"], f.get("examples", ()))
-        regex = regex_ok("formats", f["name"], "regex", f["regex"], f.get("examples", ())) if "regex" in f else test
-        formats.append(Format(f["name"], test, regex))
-    fields = []
-    for f in m.get("fields", []):
-        if not on(f):
-            continue
-        if f["match"] == "regex" and "regex" not in f:
-            problems.append(f"{where('fields', f['name'])}: match 'regex' needs a regex")
-        if not re.fullmatch(r"\$(\.[^.\[\]]+|\['[^']*'\]|\[(\*|[0-9]+)\])*", f["path"]):
-            problems.append(
-                f"{where('fields', f['name'])}: path {f['path']!r}: expected a JSONPath such as $.items[*].price"
-            )
-        regex = regex_ok("fields", f["name"], "regex", f["regex"]) if "regex" in f else None
-        fields.append(FieldRule(f["name"], f["path"], f["match"], f.get("endpoint"), f.get("side", "response"), regex))
-    secrets = m.get("secrets", {})
-    secret_patterns = []
-    for pat in secrets.get("patterns", []):
-        if not on(pat):
-            continue
-        if "regex" not in pat and not pat.get("luhn"):
-            problems.append(f"{where('patterns', pat['name'])}: needs a regex (or luhn: true)")
-            continue
-        regex = (
-            regex_ok("patterns", pat["name"], "regex", pat["regex"], pat.get("examples", ()))
-            if "regex" in pat
-            else None
-        )
-        names, nots = (tuple(normalise_name(n) for n in pat.get(key, ())) for key in ("names", "not_names"))
-        secret_patterns.append(SecretPattern(pat["name"], regex, pat.get("luhn", False), names, nots))
-    states = []
-    for r in m.get("states", []):
-        if not on(r):
-            continue
-        status = str(r["status"]).lower() if "status" in r else None
-        if status is not None and not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status):
-            problems.append(
-                f"{where('states', r['name'])}: status {status!r}: expected a status such as 404 or a class such as 2xx"
-            )
-        states.append(StateRule(r["name"], r["endpoint"], r["state"], status))
-    for template in paths.get("templates", []):
-        if not re.fullmatch(r"(/([^/{}]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?|/", template):
-            problems.append(
-                f"{where('paths', 'templates')}: template {template!r}: expected a path such as "
-                "/orgs/{org}/repos/{repo}"
-            )
-    for regex in paths.get("never_params", []):
-        regex_ok("paths", "never_params", "regex", regex)
+    build, paths, secrets = _Builder(origin, problems), m.get("paths", {}), m.get("secrets", {})
+    select = build.select(_enabled(m.get("select", [])))
+    headers = build.headers(_enabled(m.get("headers", [])))
+    detectors = build.detectors(_enabled(paths.get("detectors", [])))
+    formats = build.formats(_enabled(m.get("formats", [])))
+    fields = build.fields(_enabled(m.get("fields", [])))
+    secret_patterns = build.secret_patterns(_enabled(secrets.get("patterns", [])))
+    states = build.states(_enabled(m.get("states", [])))
+    build.paths(paths)
     return Ruleset(
         select=select,
-        headers=tuple(headers),
+        headers=headers,
         templates=tuple(paths.get("templates", ())),
         never_params=tuple(paths.get("never_params", ())),
         sibling_collapse=paths.get("sibling_collapse", 0),
-        detectors=tuple(detectors),
-        formats=tuple(formats),
-        fields=tuple(fields),
-        states=tuple(states),
+        detectors=detectors,
+        formats=formats,
+        fields=fields,
+        states=states,
         secret_names=tuple(normalise_name(n) for n in secrets.get("names", ())),
         secret_allow=tuple(normalise_name(n) for n in secrets.get("allow", ())),
-        secret_patterns=tuple(secret_patterns),
+        secret_patterns=secret_patterns,
         cursors=tuple(cursor_name(n) for n in secrets.get("cursors", ())),
         floats=m.get("numbers", {}).get("floats", "number"),
         integers=m.get("numbers", {}).get("integers", "integer"),
@@ -492,6 +390,136 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         sources=tuple(sorted({f for f, _ in origin.values()})),
         merged=m,
     )
+
+
+def _enabled(rules: list[dict]) -> list[dict]:
+    return [r for r in rules if r.get("enabled", True)]
+
+
+class _Builder:
+    """Validated rules of each kind from the merged rule data (the schema has checked their keys and types):
+    one method per kind; what the schema cannot say (regexes, statuses, paths) is added to `problems`, each
+    with the file and line of the rule."""
+
+    def __init__(self, origin: dict, problems: list[str]):
+        self.origin, self.problems = origin, problems
+
+    def where(self, kind: str, name: str) -> str:
+        file, line = self.origin.get((kind, name), ("rules", 1))
+        return f"{file}:{line}: {kind} rule {name!r}"
+
+    def regex(self, kind: str, name: str, key: str, regex: str, examples=()) -> str:
+        if (problem := regex_problem(regex, examples)) is not None:
+            self.problems.append(f"{self.where(kind, name)}: {key} {regex!r}: {problem}")
+        return regex
+
+    def select(self, rules: list[dict]) -> tuple[Select, ...]:
+        select = tuple(
+            Select(
+                r["name"],
+                r.get("action", "exclude"),
+                *(tuple(str(v) for v in r.get(k, ())) for k in ("method", "host", "path", "status", "content_type")),
+                tuple(str(v).lower() for v in r.get("request_header", ())),
+            )
+            for r in rules
+        )
+        for s in select:
+            for status in s.status:
+                if not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status.lower()):
+                    self.problems.append(
+                        f"{self.where('select', s.name)}: status {status!r}: expected a status such as 404 or a "
+                        "class such as 4xx"
+                    )
+        return select
+
+    def headers(self, rules: list[dict]) -> tuple[HeaderRule, ...]:
+        headers = []
+        for r in rules:
+            if r["action"] == "regex" and "regex" not in r:
+                self.problems.append(f"{self.where('headers', r['name'])}: action 'regex' needs a regex")
+            regex = self.regex("headers", r["name"], "regex", r["regex"]) if "regex" in r else None
+            asked = frozenset(h.lower() for h in r.get("request_header", ()))
+            names = frozenset(h.lower() for h in r["headers"])
+            headers.append(HeaderRule(r["name"], names, r["action"], r.get("side", "both"), regex, asked))
+        return tuple(headers)
+
+    def detectors(self, rules: list[dict]) -> tuple[Detector, ...]:
+        detectors = []
+        for d in rules:
+            if "test" not in d:
+                self.problems.append(f"{self.where('detectors', d['name'])}: needs a test regex")
+                continue
+            found = len(self.problems)
+            test = self.regex("detectors", d["name"], "test", d["test"], d.get("examples", ()))
+            segment = d.get("regex") or _unanchored(test)
+            if len(self.problems) == found:  # the segment regex derived from a broken test would repeat its problem
+                self.regex("detectors", d["name"], "regex", f"^(?:{segment})$", d.get("examples", ()))
+            detectors.append(Detector(d["name"], test, segment, d.get("numeric", False), d.get("after_literal", False)))
+        return tuple(detectors)
+
+    def formats(self, rules: list[dict]) -> tuple[Format, ...]:
+        formats = []
+        for f in rules:
+            if "test" not in f:
+                self.problems.append(f"{self.where('formats', f['name'])}: needs a test regex")
+                continue
+            test = self.regex("formats", f["name"], "test", f["test"], f.get("examples", ()))
+            regex = (
+                self.regex("formats", f["name"], "regex", f["regex"], f.get("examples", ())) if "regex" in f else test
+            )
+            formats.append(Format(f["name"], test, regex))
+        return tuple(formats)
+
+    def fields(self, rules: list[dict]) -> tuple[FieldRule, ...]:
+        fields = []
+        for f in rules:
+            if f["match"] == "regex" and "regex" not in f:
+                self.problems.append(f"{self.where('fields', f['name'])}: match 'regex' needs a regex")
+            if not re.fullmatch(r"\$(\.[^.\[\]]+|\['[^']*'\]|\[(\*|[0-9]+)\])*", f["path"]):
+                self.problems.append(
+                    f"{self.where('fields', f['name'])}: path {f['path']!r}: expected a JSONPath such as "
+                    "$.items[*].price"
+                )
+            regex = self.regex("fields", f["name"], "regex", f["regex"]) if "regex" in f else None
+            fields.append(
+                FieldRule(f["name"], f["path"], f["match"], f.get("endpoint"), f.get("side", "response"), regex)
+            )
+        return tuple(fields)
+
+    def secret_patterns(self, rules: list[dict]) -> tuple[SecretPattern, ...]:
+        patterns = []
+        for pat in rules:
+            if "regex" not in pat and not pat.get("luhn"):
+                self.problems.append(f"{self.where('patterns', pat['name'])}: needs a regex (or luhn: true)")
+                continue
+            examples = pat.get("examples", ())
+            regex = self.regex("patterns", pat["name"], "regex", pat["regex"], examples) if "regex" in pat else None
+            names, nots = (tuple(normalise_name(n) for n in pat.get(key, ())) for key in ("names", "not_names"))
+            patterns.append(SecretPattern(pat["name"], regex, pat.get("luhn", False), names, nots))
+        return tuple(patterns)
+
+    def states(self, rules: list[dict]) -> tuple[StateRule, ...]:
+        states = []
+        for r in rules:
+            status = str(r["status"]).lower() if "status" in r else None
+            if status is not None and not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status):
+                self.problems.append(
+                    f"{self.where('states', r['name'])}: status {status!r}: expected a status such as 404 or a "
+                    "class such as 2xx"
+                )
+            states.append(StateRule(r["name"], r["endpoint"], r["state"], status))
+        return tuple(states)
+
+    def paths(self, paths: dict) -> None:
+        """The path settings that are no list of named rules: templates and never_params."""
+        for template in paths.get("templates", []):
+            if not re.fullmatch(r"(/([^/{}]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+/?|/", template):
+                self.problems.append(
+                    f"{self.where('paths', 'templates')}: template {template!r}: expected a path such as "
+                    "/orgs/{org}/repos/{repo}"
+                )
+        for regex in paths.get("never_params", []):
+            self.regex("paths", "never_params", "regex", regex)
 
 
 def _unanchored(regex: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from recorder.cli.commands import main
-from recorder.infer.observation import NO_BODY
+from recorder.model import NO_BODY
 from recorder.record.pipeline import Recording, Settings
 from tests.helpers import exchange
 

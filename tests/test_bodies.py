@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from recorder.formats import multipart
-from recorder.infer.observation import XML_BY_STRUCTURE
+from recorder.infer.render import XML_BY_STRUCTURE
 from recorder.pact.document import body_document
 from recorder.record.pipeline import Recording, Settings
 from recorder.secrets.fill import Secrets, fill_step
@@ -86,7 +86,7 @@ def test_a_multipart_upload_replays_so_that_a_provider_parsing_it_accepts_it(tmp
 
 
 def test_a_file_part_larger_than_the_bound_is_cut_and_the_notes_say_so(tmp_path, monkeypatch):
-    monkeypatch.setattr("recorder.infer.observation.FILE_PART_MAX", 16)
+    monkeypatch.setattr("recorder.infer.render.FILE_PART_MAX", 16)
     pact = recorded(tmp_path, [uploading(upload_body([("kind", "log")], [("file", "a.log", "text/plain", b"x" * 40)]))])
     found = interaction(pact, "POST /attachments returns 201")
     assert "request body: file part 'file' (a.log, 40 bytes) cut to its first 16 bytes" in " ".join(

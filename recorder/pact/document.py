@@ -17,7 +17,7 @@ import yaml
 from recorder import __version__
 from recorder.formats.digests import named_digest
 from recorder.infer.headers import MULTI_VALUE
-from recorder.infer.observation import NO_BODY, Interaction, Message
+from recorder.infer.render import NO_BODY, Interaction, Message
 from recorder.model import Binary, json_body
 from recorder.states.provider_states import ProviderState
 from recorder.states.steps import Step, step_request_values

@@ -18,7 +18,8 @@ from recorder.capture.redirects import Redirects
 from recorder.capture.selection import is_reset, skip_reason
 from recorder.files import beside, pact_file, write_atomic
 from recorder.infer.collapse import collapse
-from recorder.infer.observation import Context, Interaction, Observation, form_fields, observation, pooled_responses
+from recorder.infer.observation import Context, Observation, form_fields, observation, pooled_responses
+from recorder.infer.render import Interaction, interaction
 from recorder.model import Exchange, InteractionKey
 from recorder.pact import selfcheck
 from recorder.pact.core_parser import check, offending_interactions
@@ -148,7 +149,7 @@ class Recording:
         guessed = frozenset(d.name for d, _ in paths.detectors if d.after_literal)
         observations = collapse(self.observations, rules.sibling_collapse, paths.never, guessed)
         pooled = pooled_responses(list(observations.values()))
-        interactions = [obs.to_interaction(pooled.get(key)) for key, obs in observations.items()]
+        interactions = [interaction(obs, pooled.get(key)) for key, obs in observations.items()]
         interactions.sort(key=lambda i: i.key)
         _make_descriptions_unique(interactions)
         _number_variants(interactions)

@@ -10,26 +10,37 @@ every exchange's preconditions are the effects of the exchanges before it.
                                                9f2c came from step 2's response, so a fresh provider's
                                                id is used in its place
 
-`Timeline.before(exchange)` answers for one exchange (asked for the example of each interaction);
-`Timeline.apply(exchange)` adds its effects. Memory is bounded by the resources touched (each keeps
-the steps since its latest creation, at most MAX_HISTORY) and by a fixed number of remembered values.
+`Timeline.before(exchange)` answers for one exchange (asked for the example of each interaction), here;
+`Timeline.apply(exchange)` adds its effects (recorder.states.effects) to what the recording remembers
+(recorder.states.memory), which is bounded by the resources touched (each keeps the steps since its latest
+creation, at most MAX_HISTORY) and by a fixed number of remembered values.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
-from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, unquote
 
 from recorder.model import NO_BODY, Exchange
-from recorder.secrets.redact import PLACEHOLDER
-from recorder.states.analogues import Makers
-from recorder.states.handed_out import HandedOut, needles
+from recorder.states.effects import Effects
+from recorder.states.handed_out import needles
+from recorder.states.memory import (
+    COMMON,
+    CREATE,
+    MAKERS_MAX,
+    UPDATE,
+    WORD,
+    Resource,
+    call_key,
+    id_like,
+    path_named,
+    sent_values,
+    shared_depth,
+    within,
+)
 from recorder.states.steps import Step, made_it, step_exchange, step_request_values
 from recorder.urls import resolve
 from recorder.values import (
@@ -37,46 +48,22 @@ from recorder.values import (
     Location,
     body_operation,
     body_values,
-    bulk_ids,
     clock_values,
     created_child,
-    mentioned_paths,
-    named_child,
     norm,
     query_and_body,
     request_values,
     response_names,
-    response_values,
     segments,
     xml_names,
 )
 from recorder.words import NAMING_KEY, singular
 
-CREATE = frozenset({"PUT", "MKCOL", "MKCALENDAR"})
-UPDATE = frozenset({"PATCH", "PROPPATCH"})
-MAX_HISTORY = 6  # steps kept per resource: its creation and the latest updates
-MAX_RESOURCES = 50_000  # resources remembered, the ones touched longest ago forgotten first
-MAX_LEAVES = 400  # body values looked at per response
 MAX_NAMED = 10  # resources a request names outside its own path that its states make
-WRITERS_MAX = 8  # places a value was first sent to remembered per value (see Timeline.written)
-FED_MAX = 20  # the latest writes that put something into a resource by its name, remembered per name
-MAX_WRITTEN = 2_000  # values sent by successful writes remembered (see Timeline.written), oldest forgotten first
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
-ISSUERS_MAX = 4  # steps that handed out the same secret remembered per secret (see Timeline.issuers)
-UNNAMED_MAX = 16  # writes that named nothing they made remembered (see Timeline.unnamed)
 ACTED_MAX = 6  # the latest calls on a handed-out id a call on it is set up with (see Timeline.acted_on)
-MAKERS_MAX = 4  # of those, the ones a call that hands out new ids needs at most
-ACCOUNTS_MAX = 1_000  # accounts made by a call remembered (see Timeline.registered)
 _PARTS = re.compile(r"[/:?&=,;@#\s]+")  # what separates the parts of a URI or a list in one value
-_WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")  # a collection word (records, user-groups), not an id like user1
-
-
-@dataclass
-class Resource:
-    path: str
-    exists: bool | None = None  # None: never written; seen or not, it was there before the recording
-    history: list[Step] = field(default_factory=list)  # since its latest creation
-    data: Any = None  # its latest representation seen in a 2xx response
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
 
 @dataclass(frozen=True)
@@ -100,39 +87,8 @@ class Preconditions:
     uses: dict[Location, tuple[str, str]]  # request location -> (param, recorded value)
 
 
-class Timeline:
-    def __init__(self) -> None:
-        self.resources: dict[str, Resource] = {}
-        self.handed = HandedOut()  # what responses handed out, and the bodies left unread
-        # Values a successful write first sent in its query or body (a queue's or a table's name, a user
-        # name): a later request that sends one again depends on that write.
-        # (the write, how it sent the value, the place it wrote to) for each place (see _wrote, _writer).
-        self.written: OrderedDict[str, list[tuple[Step, tuple, str]]] = OrderedDict()
-        self.fed: OrderedDict[str, deque[Step]] = OrderedDict()  # a name -> later writes that sent it (see _wrote)
-        self.reset: Step | None = None
-        self.seq = 0
-        self.implicit: dict[str, Step] = {}  # path -> the first write below it (which may have made it)
-        # path -> the writes below it (a revision registered once the last of its files is uploaded)
-        self.below: dict[str, list[Step]] = {}
-        self.put_created_201: set[str] = set()  # containers where a PUT that created answered 201 Created
-        self.issuers: dict[str, list[Step]] = {}  # secret name -> the latest steps whose responses handed it out
-        self.owners: dict[str, list[str]] = {}  # secret name -> the resources whose creation sent it (accounts)
-        # secret name -> the first write that sent it in its body and made nothing a path names: an account made
-        # by a call (`POST /register`), which a login with that password needs before it
-        self.registered: dict[str, Step] = {}
-        self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
-        self.makers = Makers()  # how the recording made an item of each collection (for items it never made)
-        self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
-        # Writes that made something they did not name (answered with no id: `Ok.`), the latest few: a later
-        # call beside them that is the first to hand out new ids (a list of uploaded torrents by the hash of
-        # their files) lists what they made; a call answered otherwise after them may depend on what they
-        # changed (see _unnamed_made, _changed_since).
-        self.unnamed: deque[Step] = deque(maxlen=UNNAMED_MAX)
-        # A handed-out id -> the successful writes since that sent it back (RPC style: `{"experiment_id": "3"}`
-        # to `/experiments/delete`, then `/restore`): the id is the resource, and these are its history.
-        self.acted_on: OrderedDict[str, deque[Step]] = OrderedDict()
-        # the same call (method, path, query, body) -> (seq, status) of its latest time
-        self.last_call: OrderedDict[tuple, tuple[int, int]] = OrderedDict()
+class Timeline(Effects):
+    """The recording as a sequence: `apply` each exchange (effects), ask `before` what one needed."""
 
     # -- what an exchange needed ---------------------------------------------------------------------
 
@@ -199,7 +155,7 @@ class Timeline:
                     (
                         k
                         for k, n in enumerate(needs)
-                        if n.path and n.kind != "absent" and _within(norm(step.path), n.path)
+                        if n.path and n.kind != "absent" and within(norm(step.path), n.path)
                     ),
                     key=lambda k: len(needs[k].path),
                     default=None,
@@ -247,40 +203,6 @@ class Timeline:
             needs = [n if n.kind == "absent" else replace(n, steps=_not_making(n.steps, absent)) for n in needs]
         return Preconditions(_apart(needs, dict(levels[-1]) if levels else {}), uses)
 
-    def _wrote(self, step: Step) -> None:
-        """Remember the write that first sent a value: the one that made what the value names (later ones
-        only use it), and after it those that sent it the same way (the same method, the same place in the
-        request) to another place (a blob of one digest uploaded into a second repository). A value its own
-        path names is that resource's, the timeline's already."""
-        own = {unquote(s) for s in segments(step.path)}
-        ex = step_exchange(step)
-        sent = _sent_values(ex)
-        place = norm(step.path).rpartition("/")[0]
-        for where, value in sent.items():
-            if value in own:
-                continue
-            makers = self.written.setdefault(value, [])
-            way = (step.method, where)
-            if (
-                not makers
-                or len(makers) < WRITERS_MAX
-                and makers[0][1] == way
-                and place not in {p for _, _, p in makers}
-            ):
-                makers.append((step, way, place))
-        named = sent.values()
-        # A publish to it, a message sent into it: by a name, or by a handle an earlier response handed out
-        # (a queue's URL).
-        handles = [v for v in query_and_body(ex).values() if v in self.handed and "/" in v]
-        for value in dict.fromkeys([*named, *handles]) if step.method == "POST" and step.status != 201 else ():
-            if value not in own:
-                self.fed.setdefault(value, deque(maxlen=FED_MAX)).append(step)
-                self.fed.move_to_end(value)
-        while len(self.written) > MAX_WRITTEN:
-            self.written.popitem(last=False)
-        while len(self.fed) > MAX_WRITTEN:
-            self.fed.popitem(last=False)
-
     def _writer(self, value: str, path: str, before: int, way: tuple) -> Step | None:
         """The write before step `before` that first sent `value` to the place nearest `path` (a manifest's
         blob uploaded into its own repository, not another's); none for a request that sends it `way` (its
@@ -305,15 +227,6 @@ class Timeline:
         prefixes = ["/" + "/".join(segs[: i + 1]) for i in range(len(segs))]
         return not any((res := self.resources.get(p)) is not None and res.history for p in prefixes)
 
-    def _reads_item(self, ex: Exchange, path: str) -> bool:
-        """Is `ex` a successful read of an item of a collection the recording made items in by name, that
-        names itself in its answer (a zone the suite's fixtures loaded outside the API: `{"name": ...}`), not a
-        view of the collection (`/db/_all_docs`)?"""
-        if ex.method.upper() not in READ or not 200 <= ex.status < 300 or not self.makers.knows(path):
-            return False
-        body, name = ex.response_json, unquote(path.rpartition("/")[2])
-        return isinstance(body, dict) and any(str(v) == name for v in body.values() if isinstance(v, (str, int)))
-
     def _makers(self, path: str, within: bool) -> tuple[Step, ...]:
         """What makes a resource no recorded write made itself: the write that handed its name out; else the
         write that sent its name (a database a POST to /databases named in its body, written into at
@@ -332,35 +245,26 @@ class Timeline:
         """The successful write whose answer handed out the last segment of `path`: what it made, named
         there by that id (a silence a POST to /silences answered with, read at /silence/ID)."""
         name = unquote(segments(path)[-1]) if segments(path) else ""
-        step = self.handed.producer(name) if _id_like(name) else None
+        step = self.handed.producer(name) if id_like(name) else None
         return step if step is not None and made_it(step) else None
-
-    def _named_child(self, ex: Exchange) -> str | None:
-        """What a POST made, where the answer names it by a name the request sent (not an id it generated),
-        unless the recording saw it there before."""
-        if created_child(ex) is None or body_operation(ex.request_json) or (child := named_child(ex)) is None:
-            return None  # (an RPC call's answer echoes the call's own id)
-        if unquote(child.rpartition("/")[2]) not in _sent_values(ex).values():
-            return None  # a value shared by chance, or no name a path could hold (`Katherine Johnson`)
-        return None if (res := self.resources.get(child)) is not None and res.exists else child
 
     def _made_named(self, name: str, path: str, before: int) -> set[Step]:
         """What made the existing resource nearest `path` whose own name is `name`, before step `before`."""
         found = [res for p in self.by_name.get(name, ()) if (res := self.resources.get(p)) and res.exists]
-        res = max(found, key=lambda r: _shared_depth(r.path, path), default=None)
+        res = max(found, key=lambda r: shared_depth(r.path, path), default=None)
         return {s for s in res.history if s.seq < before} if res is not None else set()
 
     def _fed_into(self, need: Need, ex: Exchange) -> Need:
         """The need of a resource the request acts on or within, with the writes elsewhere that put something
         into it by its name since it was made (a message published with the queue's name as its routing
         key, then read from the queue): a read of it answers with what they put there."""
-        if need.kind != "exists" or not need.steps or not need.path or not _within(norm(ex.path), need.path):
+        if need.kind != "exists" or not need.steps or not need.path or not within(norm(ex.path), need.path):
             return need
         made = max(s.seq for s in need.steps)
         fed = [
             s
             for s in self.fed.get(unquote(need.path.rsplit("/", 1)[-1]), ())
-            if made < s.seq and not s.creates and not _within(norm(s.path), need.path)
+            if made < s.seq and not s.creates and not within(norm(s.path), need.path)
         ]
         return replace(need, steps=(*need.steps, *fed)) if fed else need
 
@@ -401,7 +305,7 @@ class Timeline:
         }
         # A known resource's own name is its resource's state already (its creation, its absence).
         sent = {
-            where: v for where, v in (_sent_values(ex) | named).items() if self.written.get(v) and v not in self.by_name
+            where: v for where, v in (sent_values(ex) | named).items() if self.written.get(v) and v not in self.by_name
         }
         steps: set[Step] = set()
         target = norm(ex.path)
@@ -416,10 +320,10 @@ class Timeline:
         ]
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
-            if step in steps or segments(target) and _within(norm(step.path), target):  # its target: own states
+            if step in steps or segments(target) and within(norm(step.path), target):  # its target: own states
                 continue
             steps.add(step)
-            for where, value in _sent_values(step_exchange(step)).items():
+            for where, value in sent_values(step_exchange(step)).items():
                 if writer := self._writer(value, norm(step.path), step.seq, _way(value, step.method, where)):
                     queue.append(writer)
         if not (steps - covered):
@@ -444,7 +348,7 @@ class Timeline:
             step = queue.pop()
             # Its containers and a copy's source as they were made then (not the resource's own chain: those
             # are states of their own), and the steps that handed out a value it sends.
-            found = {s for s in step.after if not _within(need.path, norm(s.creates or s.path))}
+            found = {s for s in step.after if not within(need.path, norm(s.creates or s.path))}
             # the login that handed out a token it sends,
             found |= {
                 i for e in map(dict, step.secrets) if e.get("issued") and (i := self._issuer(e["secret"], step.seq))
@@ -454,14 +358,14 @@ class Timeline:
                     continue
                 # (an id in a path that the producer made there is that resource's own state; one it handed out
                 # for something else, a run's id in an artifact's path, comes from replaying it first)
-                if where[0] != "path" or not _within(norm(step.path), norm(producer.creates or producer.path)):
+                if where[0] != "path" or not within(norm(step.path), norm(producer.creates or producer.path)):
                     found.add(producer)
             # and the writes that first sent an id it sends, or made the resource it names (the blobs and the
             # manifests an index lists by digest), or first sent a name it sends under a name's key (a model's,
             # in the creation of its version; any other word two writes send, a key's value, is no dependency
             # a setup may fail on)
-            for where, value in _sent_values(step_exchange(step)).items():
-                if _id_like(value):
+            for where, value in sent_values(step_exchange(step)).items():
+                if id_like(value):
                     if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
                         found.add(writer)
                     else:
@@ -520,10 +424,10 @@ class Timeline:
         listed = set(dict(listing.values)["ids"]) if listing else set()
         named = self._named_elsewhere(path, values - listed) | self._header_paths(ex.request_headers)
         named |= self._paths_sent(ex)
-        named = {p for p in named if p not in chain and not _within(path, p) and not _within(p, path)}
+        named = {p for p in named if p not in chain and not within(path, p) and not within(p, path)}
         if ex.method.upper() not in READ:  # an item a write to its collection names in its body (a create refused 409)
             named |= self._items_named(path, set(query_and_body(ex).values()) - listed)
-        nearest = sorted(named, key=lambda p: (-_shared_depth(p, path), p))
+        nearest = sorted(named, key=lambda p: (-shared_depth(p, path), p))
         return self._all_within(nearest[:MAX_NAMED], chain)
 
     def _paths_sent(self, ex: Exchange) -> set[str]:
@@ -536,7 +440,7 @@ class Timeline:
                 continue
             # (a value may be a setting, `bases=user/mirror`, or a list of them)
             for value in {sent, *sent.rpartition("=")[2].split(",")} if "/" in sent.strip("/") else ():
-                path = _path_named(value)
+                path = path_named(value)
                 if (res := self.resources.get(path)) is not None and res.exists and path != norm(ex.path):
                     found.add(path)
         return found
@@ -547,63 +451,6 @@ class Timeline:
         candidates = {norm(base + v) for v in values if len(v) >= 3 and "/" not in v}
         candidates |= {norm(base + quote(v, safe="")) for v in values if len(v) >= 3}
         return {p for p in candidates if (res := self.resources.get(p)) is not None and res.exists}
-
-    def _named_elsewhere(self, path: str, values: set[str]) -> set[str]:
-        """The existing resources outside `path` and its containers that `values` name: of those with one
-        name, the nearest to `path` is the one it means (a name its own containers have is theirs); and
-        those named like `path` itself (`_named_like`). Not what has the request's own name at its depth: that
-        is one more of the same kind (a user's `dev` index, when the request is another user's)."""
-        named = set()
-        own, depth = unquote(path.rsplit("/", 1)[-1]), len(segments(path))
-        for value in values:
-            if len(value) < 3:  # (a short name is looked for only among a container's own items: _listed)
-                continue
-            found = [
-                p
-                for p in self.by_name.get(value, ())
-                if (res := self.resources.get(p)) and res.exists and (value != own or len(segments(p)) != depth)
-            ]
-            closest = max((_shared_depth(p, path) for p in found), default=0)
-            named |= {p for p in found if _shared_depth(p, path) == closest}
-        return {p for p in named | self._named_like(path) if not _within(path, p) and not _within(p, path)}
-
-    def _named_like(self, path: str) -> set[str]:
-        """Existing resources of another kind named like `path` itself: a grant /perms/shop/alice needs the
-        user alice, who sits in a collection of the API's own (nothing the recording made). Not a file of
-        that name in another folder, nor a key of that name below its own container."""
-        parent, _, own = path.rpartition("/")
-        if len(own := unquote(own)) < 3:
-            return set()
-        folder = parent.rpartition("/")[2]  # (a package's `files/conaninfo.txt` is no other package's)
-        return {
-            p
-            for p in self.by_name.get(own, ())
-            if (res := self.resources.get(p)) and res.exists
-            and p.rpartition("/")[0] not in self.resources and not _within(p, parent or "/")
-            and p.rpartition("/")[0].rpartition("/")[2] != folder
-        }  # fmt: skip
-
-    def _made_then(self, ex: Exchange) -> tuple[Step, ...]:
-        """What made the existing containers of an exchange's path and the resources its headers and path
-        name elsewhere, as the recording has them now: a setup that replays the exchange later needs them
-        made first."""
-        path = norm(ex.path)
-        segs = segments(path)
-        paths = ["/" + "/".join(segs[:n]) for n in range(1, len(segs))]
-        # (of its own name, only what `_named_like` finds: the resource it makes may not be there yet)
-        named = self._named_elsewhere(path, {unquote(s) for s in segs[:-1]})
-        paths += sorted(self._header_paths(ex.request_headers) | named)
-        return tuple(s for p in paths if (res := self.resources.get(p)) is not None and res.exists for s in res.history)
-
-    def _header_paths(self, headers: tuple[tuple[str, str], ...]) -> set[str]:
-        """Existing resources a request header names by their path (`x-amz-copy-source: /bucket/key`, with
-        or without its leading slash) or URL (a copy's source on the provider)."""
-        found = set()
-        for _, value in headers:
-            path = _path_named(unquote(value)) if "/" in value and " " not in value else ""
-            if (res := self.resources.get(path)) is not None and res.exists:
-                found.add(path)
-        return found
 
     def _named_below(self, ex: Exchange, path: str, levels: tuple) -> Need | None:
         """The resources below `path`, at any depth, that a read of it names by their path from it: an
@@ -651,7 +498,7 @@ class Timeline:
                 p: res
                 for name in names
                 for p in self.by_name.get(name, ())
-                if (p.rpartition("/")[0] == container if level is not None else _within(p, container))
+                if (p.rpartition("/")[0] == container if level is not None else within(p, container))
                 and p != container and p not in chain and (res := self.resources.get(p)) is not None and res.exists
             }  # fmt: skip
             if kids:
@@ -755,7 +602,7 @@ class Timeline:
         )
         if method == "POST":  # a POST acts on what is below its path: the path is its container
             return chain + [path] if path in self.resources else chain
-        if by_query and path not in self.resources and _WORD.match(unquote(segs[-1])):
+        if by_query and path not in self.resources and WORD.match(unquote(segs[-1])):
             return chain
         # A write to a path named by a value a response handed out, that is no resource the recording knows,
         # acts on what handed it out (npm's PUT /pkg/-rev/REV updates /pkg): no item of its own.
@@ -773,7 +620,7 @@ class Timeline:
         for prefix in chain:
             segs = segments(prefix)
             word = segs[-2] if len(segs) - previous_end >= 2 else None
-            base = _param_name(singular(word)) if word and _WORD.match(word) else self._kind(prefix)
+            base = _param_name(singular(word)) if word and WORD.match(word) else self._kind(prefix)
             n = taken.get(base, 0) + 1
             taken[base] = n
             # The segment as sent (still percent-encoded): a generated path puts the param back as it is.
@@ -786,7 +633,7 @@ class Timeline:
         if path in self.slashed:
             return "collection"
         name = unquote(path.rsplit("/", 1)[-1])
-        return "file" if "." in name.strip(".") and _WORD.match(name.rpartition(".")[2]) else "item"
+        return "file" if "." in name.strip(".") and WORD.match(name.rpartition(".")[2]) else "item"
 
     def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
         method, status = ex.method.upper(), ex.status
@@ -859,119 +706,6 @@ class Timeline:
         """A long id a response handed out that `value` carries between separators, not as all of it."""
         return next((part for part in _PARTS.split(value) if len(part) >= 16 and part in self.handed), None)
 
-    # -- what an exchange did ------------------------------------------------------------------------
-
-    def keeps_data(self, path: str) -> bool:
-        """Does a successful read of `path` tell the states what a resource holds?"""
-        return path in self.resources
-
-    def apply(self, ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> Step:
-        """Take what an exchange did; `redact`: its response body was left unread and unredacted
-        (recorder.infer.sampling, only for reads that `keeps_data` says no to): it is looked into only when a
-        later request sends a value that no response read is known to have handed out (`HandedOut.look_into`),
-        and every value taken from it is redacted then."""
-        self.seq += 1
-        if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
-            self.slashed.add(norm(ex.path))
-        unnamed = self._unnamed_made(ex)
-        step = self.handed.step(self.seq, ex, redact)
-        step.after = self._made_then(ex) + (unnamed.steps if unnamed else ())
-        key = _call(ex)
-        self.last_call.pop(key, None)
-        self.last_call[key] = (self.seq, ex.status)
-        if len(self.last_call) > MAX_RESOURCES:
-            self.last_call.popitem(last=False)
-        path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
-        if again := [v for v in step.produced.values() if v in self.acted_on]:
-            self._relisted(ex, again)
-        sends_handed = False
-        if ok and method not in READ:
-            self._wrote(step)
-            sends_handed = self._acted(step, ex)
-            segs = segments(path)
-            for i in range(1, len(segs)):
-                self.implicit.setdefault(prefix := "/" + "/".join(segs[:i]), step)
-                if method != "DELETE":
-                    self.below[prefix] = self._trim([*self.below.get(prefix, ()), step])
-        if not ok:
-            if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
-                res.exists = False
-            return step
-        rpc = bool(body_operation(ex.request_json))  # a call to an RPC endpoint: its path is no resource
-        # (a call that sent an id handed out before acted on what it names: it made nothing new)
-        names_nothing = not step.produced and not ex.issued and not rpc and not sends_handed
-        if method == "POST" and names_nothing and created_child(ex) is None:
-            self.unnamed.append(step)
-        if rpc:
-            pass
-        elif method in CREATE:
-            if method == "PUT" and ex.status == 201 and len(self.put_created_201) < MAX_RESOURCES:
-                self.put_created_201.add(path.rpartition("/")[0])
-            res = self._resource(path)
-            # A 201 for something that exists (npm publishing a second version) adds to it.
-            res.history = [step] if not res.exists else self._trim(res.history + [step])
-            res.exists, res.data = True, _data(ex, res.data)
-            self.makers.see(step, ex, path)
-        elif method in ("COPY", "MOVE") and (destination := ex.request_header("destination")):
-            # WebDAV and CouchDB: the Destination (a URL, or a name relative to the request's) is made
-            # from the source; a setup makes the source, then copies it.
-            source = self.resources.get(path)
-            res = self._resource(norm(resolve(ex.path, destination)))
-            res.history = self._trim([*(source.history if source and source.exists else []), step])
-            res.exists, res.data = True, _data(ex, res.data)
-            if method == "MOVE" and source is not None:
-                source.exists, source.history = False, []
-        elif method in UPDATE or method == "POST" and path in self.resources and created_child(ex) is None:
-            res = self._resource(path)
-            res.history = self._trim(res.history + [step])
-            res.exists, res.data = True, _data(ex, res.data)
-        elif method == "POST" and (child := created_child(ex)) is not None:
-            res = self._resource(child)
-            res.history, res.exists, res.data = [step], True, _data(ex, None)
-            step.creates = child
-            self.makers.see(step, ex, child)
-            if (alias := self._named_child(ex)) not in (None, child):  # known by its id and by its name
-                res = self._resource(alias)
-                res.history, res.exists = [step], True
-                step.named = alias
-        elif method == "POST" and (owner := self._acted_below(path)) is not None:
-            owner.history = self._trim(owner.history + [step])
-        elif method == "POST":
-            made_in_bulk = [f"{self._container(path)}/{i}" for i in bulk_ids(ex)]  # CouchDB's _bulk_docs
-            for mentioned in mentioned_paths(ex) + made_in_bulk:  # a batch: it may have made them
-                res = self._resource(mentioned)
-                res.history = self._trim(res.history + [step]) if res.exists else [step]
-                res.exists = True
-        elif method == "DELETE":
-            for p, res in self.resources.items():  # (a DELETE of a whole list is no resource itself)
-                if p == path or p.startswith(path.rstrip("/") + "/"):
-                    res.exists, res.history = False, []
-        elif method in READ and ((res := self.resources.get(path)) is not None or self._reads_item(ex, path)):
-            res = res or self._resource(path)
-            res.exists = True
-            res.data = _data(ex, res.data)
-        self._bound()
-        made = None if rpc else path if method in CREATE | UPDATE else created_child(ex) if method == "POST" else None
-        for entry in ex.issued:
-            issuers = self.issuers.setdefault(dict(entry)["secret"], [])
-            issuers[:] = [*issuers[-(ISSUERS_MAX - 1) :], step]
-        issued = [(("in", "issued"), ("secret", dict(e)["secret"])) for e in ex.issued]
-        for entry in [*ex.secrets, *issued] if made else ():
-            if dict(entry).get("in") in ("body", "form", "multipart", "issued"):
-                owners = self.owners.setdefault(dict(entry)["secret"], [])
-                owners[:] = [p for p in owners if p != made][-50:] + [made]
-        for entry in ex.secrets if not made and method not in READ and len(self.registered) < ACCOUNTS_MAX else ():
-            if dict(entry).get("in") in ("body", "form", "multipart"):
-                self.registered.setdefault(dict(entry)["secret"], step)
-        return step
-
-    def _acted_below(self, path: str) -> Resource | None:
-        """The existing resource a POST to one of its actions changed (`/collections/ID/add`,
-        `/flow_runs/ID/set_state`: a word right below it that made nothing of its own): its setup sends it."""
-        parent, _, word = path.rpartition("/")
-        res = self.resources.get(parent)
-        return res if res is not None and res.exists and _WORD.match(unquote(word)) else None
-
     def _chosen(self, ex: Exchange, uses: dict[Location, tuple[str, str]]) -> Need | None:
         """The names an RPC-style call chose itself (`{"name": "alpha"}` to `/experiments/create`): body, form or
         query values with letters that no earlier write sent, no response handed out and no resource has, not
@@ -982,45 +716,22 @@ class Timeline:
             return None
         taken, found = {name for name, _ in uses.values()}, []
         operation = body_operation(ex.request_json)
-        for where, value in _sent_values(ex).items():
+        for where, value in sent_values(ex).items():
             if where[0] == "multipart":  # (no generator reaches into a multipart part)
                 continue
             if where in uses or value in self.written or value in self.handed or value in self.by_name:
                 continue
-            if _id_like(value) or value == operation or not any(c.isalpha() for c in value):
+            if id_like(value) or value == operation or not any(c.isalpha() for c in value):
                 continue
             uses[where] = (name := _unique(_param_name(str(where[-1])), taken), value)
             found.append((name, value))
         return Need("chosen", (), (), values=tuple(found)) if found else None
 
-    def _acted(self, step: Step, ex: Exchange) -> bool:
-        """Remember a successful write among the calls on each id it sent back that a response handed out
-        before (not a read sent as a POST: it answered with data); whether it sent one."""
-        acted, reads = False, _answers_data(ex)
-        for value in dict.fromkeys(query_and_body(ex).values()):
-            if (producer := self.handed.producer(value)) is not None and producer.seq < step.seq:
-                acted = True
-                if not reads and "/" not in value:  # (a handle with a path, a queue's URL, is fed: _fed_since)
-                    self.acted_on.setdefault(value, deque(maxlen=FED_MAX)).append(step)
-                    self.acted_on.move_to_end(value)
-        while len(self.acted_on) > MAX_WRITTEN:
-            self.acted_on.popitem(last=False)
-        return acted
-
-    def _relisted(self, ex: Exchange, values: list[str]) -> None:
-        """Ids with a history of calls that a response named again unasked (a listing, not a read of that id):
-        made again by the writes that named nothing since the last of those calls (deleted, then uploaded
-        again), if there were any; their history starts over from those writes."""
-        asked = {*query_and_body(ex).values(), *(unquote(s) for s in segments(ex.path))}
-        for value in values:
-            if value not in asked and (remade := [w for w in self.unnamed if w.seq > self.acted_on[value][-1].seq]):
-                self.acted_on[value] = deque(remade[-MAKERS_MAX:], maxlen=FED_MAX)
-
     def _acted_on_since(self, ex: Exchange, values: list[str], covered: set[Step]) -> list[Step]:
         """For a call on handed-out ids in RPC style (no path names a resource): what the calls since each id was
         last handed out did to it (a tag set, a delete before a restore), replayed in order: the latest ACTED_MAX,
         and older ones that also sent another value this call sends (the tag's key a delete of it names)."""
-        sent = {v for v in query_and_body(ex).values() if len(v) >= 3 and v.lower() not in _COMMON}
+        sent = {v for v in query_and_body(ex).values() if len(v) >= 3 and v.lower() not in COMMON}
         found: set[Step] = set()
         for value in values:
             since = producer.seq if (producer := self.handed.producer(value)) is not None else 0
@@ -1030,23 +741,15 @@ class Timeline:
         return sorted(found, key=lambda s: s.seq)
 
     def _unnamed_made(self, ex: Exchange) -> Need | None:
-        """For a successful call that is the first to hand out some id: the writes beside it (in its container)
-        since the same call before, that made something they did not name (answered `Ok.`). Its new ids are
-        what they made: a setup that replays the call, or needs what it answered, makes them first."""
-        if not 200 <= ex.status < 300 or ex.status == 201 or not self.unnamed:
-            return None
-        path = norm(ex.path)
-        before, parent = self.last_call.get(_call(ex), (0, 0))[0], path.rpartition("/")[0]
-        makers = [w for w in self.unnamed if w.seq > before and norm(w.path).rpartition("/")[0] == parent]
-        # (ids listed, as items of a list: a single object with a new id is what the call made itself)
-        if not makers or not (new := self._new_listed(ex)):
-            return None
-        return Need("made", (), tuple(makers[-MAKERS_MAX:]), values=(new[0],))
+        """The writes `_unnamed_makers` finds, as a need: a setup that replays the call, or needs what it
+        answered, makes them first."""
+        makers, new = self._unnamed_makers(ex)
+        return Need("made", (), makers, values=(new,)) if makers else None
 
     def _changed_since(self, ex: Exchange) -> Need | None:
         """The same call answered otherwise the time before (200, now 409 "queueing must be enabled"): the
         writes since then that made nothing they named (a preference set) changed what decides it."""
-        seq, status = self.last_call.get(_call(ex), (0, ex.status))
+        seq, status = self.last_call.get(call_key(ex), (0, ex.status))
         if status == ex.status:
             return None
         writes = [w for w in self.unnamed if w.seq > seq][-MAKERS_MAX:]
@@ -1055,76 +758,6 @@ class Timeline:
         return Need(
             "changed", (), tuple(writes), values=(("writes", ", ".join(f"{w.method} {w.path}" for w in writes)),)
         )
-
-    def _new_listed(self, ex: Exchange) -> list[tuple[str, str]]:
-        """(name, value) of the ids `ex`'s response lists (as items of a list) that no response handed out and no
-        request sent before."""
-        handed, sent = self.handed.values, self.handed.sent
-        return [
-            (str(w[-1]), v)
-            for w, v in response_values(ex).items()
-            if v not in handed and v not in sent and any(isinstance(k, int) for k in w)
-        ]
-
-    def _container(self, path: str) -> str:
-        """The nearest known resource a path is within (`/db` for `/db/_bulk_docs`), else its parent."""
-        segs = segments(path)
-        prefixes = ["/" + "/".join(segs[:n]) for n in range(len(segs), 0, -1)]
-        return next((p for p in prefixes if p in self.resources), path.rsplit("/", 1)[0] or "")
-
-    def _resource(self, path: str) -> Resource:
-        """The resource at `path`, made known (and findable by its name) on first sight."""
-        if (res := self.resources.get(path)) is None:
-            res = self.resources[path] = Resource(path)
-            name = unquote(segments(path)[-1]) if segments(path) else ""
-            if name and len(self.by_name) < MAX_RESOURCES:
-                self.by_name.setdefault(name, set()).add(path)
-        return res
-
-    def _bound(self) -> None:
-        for store in (self.resources, self.implicit, self.below):
-            while len(store) > MAX_RESOURCES:
-                del store[next(iter(store))]
-
-    def forget_all(self, step: Step) -> None:
-        """A reset request (a test suite's flush): nothing exists after it."""
-        self.reset = step
-        self.implicit.clear()
-        self.below.clear()
-        for res in self.resources.values():
-            res.exists, res.history = False, []
-
-    @staticmethod
-    def _trim(history: list[Step]) -> list[Step]:
-        return history if len(history) <= MAX_HISTORY else [history[0], *history[-(MAX_HISTORY - 1) :]]
-
-
-_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
-_COMMON = frozenset({"true", "false", "null", "none", "json", "xml", "text", "html", "asc", "desc"})
-
-
-def _sent_values(ex: Exchange) -> dict[Location, str]:
-    """The query and body values that can name something (a name, an id): a value shared by chance (a
-    flag, a small number, a common word, a principal listed in permissions) is no dependency."""
-    return {
-        where: v
-        for where, v in query_and_body(ex).items()
-        if len(v) >= 4
-        and " " not in v
-        and not (v.isdigit() and len(v) < 6)
-        and v.lower() not in _COMMON
-        and PLACEHOLDER not in v  # a redacted secret: every one looks the same
-        and "/" not in v  # a path or a URL names a resource: the timeline's already
-        # an item of a list (members, grants) names nothing, unless it is an id (the blobs a manifest lists)
-        and (not any(isinstance(k, int) for k in where[1:]) or _id_like(v))
-    }
-
-
-def _answers_data(ex: Exchange) -> bool:
-    """Did the response answer with data (a read sent as a POST), not only that it was done (`{}`, `Ok.`)?"""
-    if ex.response_json is not NO_BODY:
-        return ex.response_json not in ({}, [], None)
-    return len(ex.response_body.strip()) > 16
 
 
 def _not_making(steps: tuple[Step, ...], paths: set[str]) -> tuple[Step, ...]:
@@ -1138,19 +771,14 @@ def _not_making(steps: tuple[Step, ...], paths: set[str]) -> tuple[Step, ...]:
 
 def _nearest(writers: list[Step], path: str) -> Step | None:
     """The write whose path shares the most with `path` (the first of those)."""
-    return max(writers, key=lambda w: (_shared_depth(norm(w.path), path), -w.seq), default=None)
+    return max(writers, key=lambda w: (shared_depth(norm(w.path), path), -w.seq), default=None)
 
 
 def _way(value: str, method: str, where: Location) -> tuple:
     """How a request sends a value, for `Timeline._writer`: an id sent as its first writer sent it, to another
     place, is made there anew (a blob of one digest uploaded into a second repository); a name is what the
     first writer made (a model's name in the creation of its version, `/models/create`, `/versions/create`)."""
-    return (method, where) if _id_like(value) else ()
-
-
-def _path_named(value: str) -> str:
-    """The provider's path a value names: a URL's, an absolute path, or one without its leading slash."""
-    return norm(resolve("/", value) if "://" in value else "/" + value.strip().partition("?")[0].lstrip("/"))
+    return (method, where) if id_like(value) else ()
 
 
 def _unique(base: str, taken: set[str]) -> str:
@@ -1160,16 +788,6 @@ def _unique(base: str, taken: set[str]) -> str:
         name, n = f"{base}_{n}", n + 1
     taken.add(name)
     return name
-
-
-def _call(ex: Exchange) -> tuple:
-    """What makes two requests the same call: a search by another query or a call with another body is not."""
-    return ex.method.upper(), norm(ex.path), tuple(sorted(ex.query)), hashlib.sha1(ex.request_body).digest()
-
-
-def _id_like(value: str) -> bool:
-    """Long, with digits: an id or a digest, which two requests share only because one names the other."""
-    return len(value) >= 16 and any(c.isdigit() for c in value)
 
 
 def _list_need(path: str, level: tuple, kids: list[Resource], steps, is_resource: bool) -> Need:
@@ -1190,16 +808,10 @@ def _answers_with(ex: Exchange, step: Step, handle: str) -> bool:
     return any(n in ex.response_body for v in sent for n in needles(v))
 
 
-def _data(ex: Exchange, otherwise: Any) -> Any:
-    """What a response says a resource holds (its JSON body), else `otherwise`: parsed only where a
-    resource's data is kept, never for a body left unread."""
-    return ex.response_json if ex.response_json is not NO_BODY else otherwise
-
-
 def _plural(path: str, is_resource: bool) -> str:
     """What a list lists: its collection word (records), or items when it is a resource (a calendar)."""
     word = unquote(segments(path)[-1]) if segments(path) else ""
-    return word if word and _WORD.match(word) and not is_resource else "items"
+    return word if word and WORD.match(word) and not is_resource else "items"
 
 
 def _apart(needs: list[Need], own: dict[str, str]) -> list[Need]:
@@ -1245,22 +857,12 @@ def _containers_first(needs: list[Need]) -> list[Need]:
             (
                 k
                 for k, n in enumerate(out)
-                if need.path and n.path and n.path != need.path and _within(n.path, need.path)
+                if need.path and n.path and n.path != need.path and within(n.path, need.path)
             ),
             None,
         )
         out.insert(len(out) if inside is None else inside, need)
     return out
-
-
-def _shared_depth(path: str, other: str) -> int:
-    """How many leading segments two paths share."""
-    pairs = zip(segments(path), segments(other), strict=False)
-    return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
-
-
-def _within(path: str, resource: str) -> bool:
-    return path == resource or path.startswith(resource.rstrip("/") + "/")
 
 
 def _names_resource(where: Location, chain: list[str]) -> bool:

@@ -40,6 +40,7 @@ from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.secrets.redact import PLACEHOLDER
+from recorder.states.memory import CREATE
 from recorder.states.provider_states import (
     CHANGED_STATE,
     CHOSEN_STATE,
@@ -48,7 +49,6 @@ from recorder.states.provider_states import (
     SENT_STATE,
     VALUES_STATE,
 )
-from recorder.states.timeline import CREATE
 from recorder.values import READ, clock_now, leaves, value_at
 from recorder.words import NAMING_KEY
 
