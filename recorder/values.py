@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-from recorder.formats import multipart
+from recorder.formats import graphql, multipart, statements
 from recorder.model import NO_BODY, Exchange
 from recorder.urls import resolve
 
@@ -244,14 +244,14 @@ def request_values(ex: Exchange) -> dict[Location, str]:
     """Every value a request carries, by where it is (for finding the ones an earlier response gave)."""
     out: dict[Location, str] = {("path", i): unquote(s) for i, s in enumerate(segments(ex.path))}
     # (a small number is an id only under an id's name: `?_page=2&_limit=2` names no post 2)
-    out |= {("query", k): v for k, v in ex.query if not (v.isdigit() and len(v) < 6) or _id_key(k)}
+    out |= {("query", k): v for k, v in _sent_query(ex) if not (v.isdigit() and len(v) < 6) or _id_key(k)}
     for name, value in ex.request_headers:
         if name.lower() in ("if-match", "if-none-match") and value != "*":
             out[("header", name)] = etag_value(value)
         elif VALUE_HEADER.search(name) and name.lower() not in ("host",):
             out[("header", name)] = value
-    out |= form_values(ex)
-    body = ex.request_json
+    out |= form_values(ex) | statement_names(ex)
+    body = _sent_body(ex)
     if body is not NO_BODY:
         out |= {
             ("body", *path): str(value)
@@ -312,10 +312,55 @@ RPC_METHOD_PATH = "$.method"
 
 
 def body_operation(body: Any) -> str:
-    """The operation a JSON-RPC style request body names (`{"method": "aria2.addUri", "params": [...]}`), else ""."""
+    """The operation a request body names: a JSON-RPC style method (`{"method": "aria2.addUri", "params": [...]}`),
+    a GraphQL operation (`query Post`), else ""."""
     if isinstance(body, dict) and _RPC_KEYS & body.keys() and isinstance(method := body.get("method"), str):
         return method if _RPC_METHOD.match(method) else ""
-    return ""
+    return graphql.operation(body)
+
+
+def request_operation(ex: Exchange) -> str:
+    """The operation a request names inside it: in its body, or (GraphQL over GET) in its query, or the kind
+    of the statement it sends (`SHOW DATABASES` as `?q=`), else ""."""
+    if operation := body_operation(ex.request_json) or (graphql.operation(dict(ex.query)) if ex.query else ""):
+        return operation
+    found = statements.found_in(ex.query, ex.request_json)
+    return statements.kind(found[2]) if found else ""
+
+
+def only_reads(ex: Exchange) -> bool:
+    """A request that reads and changes nothing: GET and its kin, a GraphQL query, a statement that reads
+    (`SELECT`, `SHOW DATABASES`), whatever method carried it."""
+    if ex.method.upper() in READ:
+        return True
+    operation = request_operation(ex)
+    return operation.startswith("query ") or operation.partition(" ")[0] in ("SELECT", "SHOW", "DESCRIBE", "EXPLAIN")
+
+
+STATEMENT_SUBJECT = "subject"  # where in a statement's text the name it is about is: `(query, q, subject)`
+
+
+def statement_names(ex: Exchange) -> dict[Location, str]:
+    """The name the statement a request sends is about (`metrics` of `?q=CREATE DATABASE "metrics"`), as a value
+    of its own: a later request that sends it (`?db=metrics`) needs what made it."""
+    found = statements.found_in(ex.query, ex.request_json)
+    if found is None or not (name := statements.subject(found[2])):
+        return {}
+    return {(found[0], found[1], STATEMENT_SUBJECT): name}
+
+
+def _sent_body(ex: Exchange) -> Any:
+    """The request's JSON body as the values it sends: a GraphQL request's without its query text and
+    operation name (they say what it asks, and are no value a state could give)."""
+    body = ex.request_json
+    return graphql.values_of(body) if graphql.request_of(body) is not None else body
+
+
+def _sent_query(ex: Exchange) -> tuple[tuple[str, str], ...]:
+    """The query parameters as the values they send (a GraphQL GET's, as its body's above)."""
+    if ex.query and graphql.request_of(dict(ex.query)) is not None:
+        return tuple((k, v) for k, v in ex.query if k not in graphql.NOT_VALUES)
+    return ex.query
 
 
 def created_child(ex: Exchange) -> str | None:
@@ -456,8 +501,9 @@ def clock_now(kind: str, offset: float, now: float) -> str:
 
 def query_and_body(ex: Exchange) -> dict[Location, str]:
     """Every query value, form field and JSON body leaf (request_values keeps only the distinctive JSON ones)."""
-    out: dict[Location, str] = {("query", k): v for k, v in ex.query} | form_values(ex) | multipart_values(ex)
-    body = ex.request_json
+    out: dict[Location, str] = {("query", k): v for k, v in _sent_query(ex)} | form_values(ex) | multipart_values(ex)
+    out |= statement_names(ex)
+    body = _sent_body(ex)
     if body is not NO_BODY:
         out |= {
             ("body", *path): str(v) for path, v in leaves(body) if isinstance(v, (str, int)) and not isinstance(v, bool)

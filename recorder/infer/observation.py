@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from recorder.formats import multipart
+from recorder.formats import graphql, multipart
 from recorder.infer.endpoints import PathRules, to_endpoint
 from recorder.infer.headers import HeaderPolicy
 from recorder.infer.sampling import Sampling
@@ -23,7 +23,7 @@ from recorder.infer.variety import HeaderVariety
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, InteractionKey, Sample, samples_kept
 from recorder.rules import FieldRule, Ruleset, endpoint_matches
 from recorder.states.timeline import Preconditions
-from recorder.values import body_operation
+from recorder.values import request_operation
 
 
 class Context:
@@ -66,13 +66,22 @@ def form_fields(body: Any, content_type: str | None) -> list[str]:
 
 
 def key_of(exchange: Exchange, endpoint: Endpoint, headers: HeaderPolicy) -> InteractionKey:
+    method, status = exchange.method.upper(), exchange.status
+    if operation := graphql.operation(exchange.request_json) or graphql.operation(dict(exchange.query)):
+        # One interaction per GraphQL operation, whatever variables it sent; an answer with `errors` is another, and
+        # so is one whose root fields came back null (GraphQL's not found: `{"data": {"Post": null}}`).
+        response = exchange.response_json if isinstance(exchange.response_json, dict) else {}
+        data = response.get("data") if isinstance(response.get("data"), dict) else {}
+        nulls = ",".join(sorted(k for k, v in data.items() if v is None))
+        outcome = (";errors" if response.get("errors") else "") + (f";null:{nulls}" if nulls else "")
+        return InteractionKey(endpoint.template, method, status, f"graphql:{operation}{outcome}")
     query = ",".join(sorted({k for k, _ in exchange.query}))
     body = shape_signature(exchange.request_json)
     if fields := form_fields(exchange.request_body, exchange.request_header("content-type")):
         body = "form:" + ",".join(fields)
     # A conditional request (If-Match, If-None-Match, ...) is another interaction than a plain one: its
     # outcome depends on what the provider holds, and its header must be sent.
-    operation = headers.operation(exchange.request_headers) or body_operation(exchange.request_json)
+    operation = headers.operation(exchange.request_headers) or request_operation(exchange)  # JSON-RPC, statements
     conditions = ",".join(sorted({k.lower() for k, _ in exchange.request_headers if k.lower().startswith("if-")}))
     parts = (
         f"op:{operation}" if operation else "",
@@ -81,7 +90,7 @@ def key_of(exchange: Exchange, endpoint: Endpoint, headers: HeaderPolicy) -> Int
         f"if:{conditions}" if conditions else "",
     )
     shape = ";".join(p for p in parts if p)
-    return InteractionKey(endpoint.template, exchange.method.upper(), exchange.status, shape)
+    return InteractionKey(endpoint.template, method, status, shape)
 
 
 DISTINCT_MAX = 2_000  # exchange digests remembered per interaction (~180 KB), to count identical ones once
@@ -244,10 +253,12 @@ def observation(
 def pooled_responses(observations: list[Observation]) -> dict[InteractionKey, dict]:
     """For each observation whose endpoint (method, path template) and status has two or more with a JSON
     response body, their body shapes merged: what the whole recording shows of which keys are always there."""
-    groups: dict[tuple[str, str, int], list[tuple[Observation, dict]]] = {}
+    groups: dict[tuple[str, str, int, str], list[tuple[Observation, dict]]] = {}
     for obs in sorted(observations, key=lambda o: o.order):
         if types_of(schema := obs.shapes["response.body"].to_schema()):
-            groups.setdefault((obs.key.method, obs.key.template, obs.key.status), []).append((obs, schema))
+            # (GraphQL answers every operation at one URL: an operation's answers are its own)
+            operation = obs.key.body_shape if obs.key.body_shape.startswith("graphql:") else ""
+            groups.setdefault((obs.key.method, obs.key.template, obs.key.status, operation), []).append((obs, schema))
     out = {}
     for group in groups.values():
         if len(group) >= 2:

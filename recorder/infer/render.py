@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from recorder.formats import multipart
+from recorder.formats import graphql, multipart, statements
 from recorder.formats.digests import named_digest
 from recorder.infer.endpoints import path_regex
 from recorder.infer.matchers import Echo, child_path, infer_body
@@ -21,7 +21,15 @@ from recorder.secrets.fill import credentials_param
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import ProviderState, echoed_params, param_value, states_for
 from recorder.states.timeline import Location
-from recorder.values import RPC_METHOD_PATH, body_operation, clock_regex, clock_values, request_values
+from recorder.values import (
+    RPC_METHOD_PATH,
+    STATEMENT_SUBJECT,
+    body_operation,
+    clock_regex,
+    clock_values,
+    request_operation,
+    request_values,
+)
 
 
 @dataclass
@@ -105,6 +113,12 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
         query.setdefault(name, []).append(value)
     if rules := _value_rules(obs, "query", strict=True, evidence=evidence):
         request.rules["query"] = rules
+    if (found := statements.found_in(ex.query, None)) is not None:  # a statement in a parameter: by its shape
+        request.rules.setdefault("query", {})[found[1]] = [{"match": "regex", "regex": _statement_regex(obs, found)}]
+    if graphql.request_of(gql := dict(ex.query)) is not None:  # GraphQL over GET: the query text by its tokens
+        request.rules.setdefault("query", {})["query"] = [
+            {"match": "regex", "regex": graphql.query_regex(gql["query"])}
+        ]
     _clock_rules(ex, obs.pre.uses, request, evidence)
     recorded = ex.response_json
     recorded = None if recorded is NO_BODY else recorded
@@ -119,7 +133,9 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
     return Interaction(
         key=obs.key,
         description=_description(obs),
-        states=states_for(obs.pre, obs.endpoint, obs.key.method, obs.key.status, recorded, obs.ctx.rules.states),
+        states=states_for(
+            obs.pre, obs.endpoint, obs.key.method, obs.key.status, recorded, obs.ctx.rules.states, request_operation(ex)
+        ),
         method=ex.method,
         path=ex.path,
         query=query,
@@ -139,7 +155,14 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
 
 
 def _description(obs: Observation) -> str:
-    return f"{obs.key.method} {obs.key.template} returns {obs.key.status}"
+    key = obs.key
+    if key.body_shape.startswith("graphql:"):  # `POST /graphql query Post returns 200 with errors, Post null`
+        operation, *outcome = key.body_shape.removeprefix("graphql:").split(";")
+        said = ["errors" if o == "errors" else f"{o.removeprefix('null:')} null" for o in outcome]
+        return f"{key.method} {key.template} {operation} returns {key.status}" + (
+            f" with {', '.join(said)}" if said else ""
+        )
+    return f"{key.method} {key.template} returns {key.status}"
 
 
 def _message(
@@ -174,7 +197,16 @@ def _message(
         notes.append(f"{side} body ({kept['Content-Type']}): JSON the Pact core reads as text: {_KEYS_CHECKED}")
     elif value is not NO_BODY:
         overrides = obs.ctx.overrides(obs.key.method, obs.key.template, side)
-        if side == "request" and body_operation(value):  # the operation is what the request asks: as sent
+        if side == "request" and graphql.request_of(value) is not None:  # what the request asks: its operation
+            overrides = _graphql_rules(value, side) | overrides
+        elif (
+            side == "request"
+            and (found := statements.found_in((), value)) is not None
+            and (at := child_path("$", found[1]))
+        ):
+            regex = _statement_regex(obs, found)
+            overrides = {at: FieldRule("statement", at, "regex", side=side, regex=regex)} | overrides
+        elif side == "request" and body_operation(value):  # the operation is what the request asks: as sent
             overrides = {RPC_METHOD_PATH: FieldRule("operation", RPC_METHOD_PATH, "equality", side=side)} | overrides
         schema = obs.shapes[f"{side}.body"].to_schema()
         example, rules, facts = infer_body(
@@ -222,6 +254,31 @@ def _message(
             "recorded without its content: only JSON, form and text bodies are inferred"
         )
     return msg
+
+
+def _graphql_rules(request: dict, side: str) -> dict[str, FieldRule]:
+    """A GraphQL request's query text matched by its tokens, its operation name as sent."""
+    rules = {
+        "$.query": FieldRule(
+            "graphql query", "$.query", "regex", side=side, regex=graphql.query_regex(request["query"])
+        )
+    }
+    if "operationName" in request:
+        rules["$.operationName"] = FieldRule("graphql operation", "$.operationName", "equality", side=side)
+    return rules
+
+
+def _statement_regex(obs: Observation, found: tuple[str, str, str]) -> str:
+    """The shapes of the statements this interaction sent where `found` is (the query parameter or body field),
+    as far as the distinct values seen list them."""
+    where, name, text = found
+    schema = obs.shapes["query" if where == "query" else "request.body"].to_schema()
+    node = schema.get("properties", {}).get(name, {})
+    if "array" in types_of(node):  # query values come as lists
+        node = branch(node, "array").get("items", {})
+    node = branch(node, "string")
+    seen = [v for v in node.get("x-distinct", []) if isinstance(v, str) and statements.kind(v)]
+    return statements.regex([text, *seen], node.get("x-distinct-overflow", False))
 
 
 def _other_texts(obs: Observation, body: bytes, content_type: str) -> tuple[str, ...]:
@@ -386,8 +443,13 @@ def request_generators(ex: Exchange, uses: dict[Location, tuple[str, str]]) -> d
         out["path"] = _expression("") | {"expression": "/".join(segments)}
     sent = request_values(ex) if uses else {}
     for where, (name, value) in sorted(uses.items(), key=lambda kv: str(kv[0])):
+        if where[-1] == STATEMENT_SUBJECT:  # the name a statement is about: inside the statement's text
+            where = where[:-1]
+            recorded = dict(ex.query).get(where[1]) if where[0] == "query" else _at(ex.request_json, where[1:])
+        else:
+            recorded = sent.get(where)
         # a value that carries the param inside it (a URI around an id) keeps the rest of its text
-        inside = (recorded := sent.get(where)) is not None and recorded != value and value in recorded
+        inside = recorded is not None and recorded != value and value in recorded
         around = {"expression": recorded.replace(value, f"${{{name}}}", 1), "dataType": "STRING"} if inside else {}
         if where[0] == "query":
             out.setdefault("query", {})[where[1]] = _expression(name) | around

@@ -187,7 +187,13 @@ def fill_request(request: dict, entries: list[dict], secrets: Secrets) -> None:
                 headers[name] = [v] if isinstance(current, list) else v
         elif kind == "query" and isinstance(request.get("query"), dict) and e["key"] in request["query"]:
             if (v := secrets.value(e)) is not None:
-                request["query"][e["key"]] = [v] if isinstance(request["query"][e["key"]], list) else v
+                current = request["query"][e["key"]]
+                filled = _in_place(current[0] if isinstance(current, list) and current else current, v)
+                request["query"][e["key"]] = [filled] if isinstance(current, list) else filled
+                # (a generator writes the parameter afresh from its recorded text: the secret goes there too)
+                generator = ((request.get("generators") or {}).get("query") or {}).get(e["key"])
+                if isinstance(generator, dict) and PLACEHOLDER in str(generator.get("expression", "")):
+                    generator["expression"] = generator["expression"].replace(PLACEHOLDER, v, 1)
         elif kind == "multipart" and isinstance(request.get("body"), dict) and "contentType" in request["body"]:
             body = request["body"]
             if body.get("encoded") == "base64":
@@ -209,6 +215,13 @@ def fill_request(request: dict, entries: list[dict], secrets: Secrets) -> None:
                 body["content"] = content
             else:
                 request["body"] = content
+
+
+def _in_place(recorded: str, value: str) -> str:
+    """The secret where the recording redacted it: the whole value, or inside it (a statement's password)."""
+    if isinstance(recorded, str) and PLACEHOLDER in recorded and recorded != PLACEHOLDER:
+        return recorded.replace(PLACEHOLDER, value, 1)
+    return value
 
 
 def _or(value: str | None, default: str) -> str:
@@ -251,5 +264,5 @@ def _fill_text(text: str, e: dict, secrets: Secrets, issued: dict[str, str] | No
         return text
     if e.get("in") == "form":
         pairs = parse_qsl(text, keep_blank_values=True)
-        return urlencode([(k, value if k == e["key"] and v == PLACEHOLDER else v) for k, v in pairs])
+        return urlencode([(k, _in_place(v, value) if k == e["key"] and PLACEHOLDER in v else v) for k, v in pairs])
     return text.replace(PLACEHOLDER, value, 1)

@@ -32,7 +32,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from recorder.formats import multipart
+from recorder.formats import multipart, statements
 from recorder.model import NO_BODY, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
@@ -421,7 +421,22 @@ class Redactor:
             self.found[where] += 1
             self._name(where, name, name, value)
             return PLACEHOLDER
+        if isinstance(value, str) and name.lower() in statements.PARAMETERS and statements.PASSWORD.search(value):
+            return self._statement(value, name, where)
         return value
+
+    def _statement(self, text: str, name: str, where: str) -> str:
+        """A statement with the passwords it sets redacted (`CREATE USER u WITH PASSWORD '<redacted>'`), each
+        named: verify puts it back in place."""
+
+        def hide(m: re.Match) -> str:
+            if not m[2] or m[2] == PLACEHOLDER:
+                return m[0]
+            self.found[f"{where} (password in a statement)"] += 1
+            self._name(where, name, "password", m[2])
+            return f"{m[1]}'{PLACEHOLDER}'"
+
+        return statements.PASSWORD.sub(hide, text)
 
     def _body(self, body: bytes, parsed: Any, content_type: str | None, where: str) -> tuple[bytes, Any]:
         """The body with its secrets replaced, and its parsed JSON value (NO_BODY when not JSON)."""

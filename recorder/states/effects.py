@@ -30,12 +30,13 @@ from recorder.states.steps import Step, step_exchange
 from recorder.urls import resolve
 from recorder.values import (
     READ,
-    body_operation,
     bulk_ids,
     created_child,
     mentioned_paths,
     norm,
+    only_reads,
     query_and_body,
+    request_operation,
     segments,
 )
 
@@ -161,7 +162,7 @@ class Effects(Memory):
         if again := [v for v in step.produced.values() if v in self.acted_on]:
             self._relisted(ex, again)
         sends_handed = False
-        if ok and method not in READ:
+        if ok and not only_reads(ex):
             self._wrote(step)
             sends_handed = self._acted(step, ex)
             segs = segments(path)
@@ -173,7 +174,7 @@ class Effects(Memory):
             if ex.status in (404, 410) and (res := self.resources.get(path)) is not None:
                 res.exists = False
             return step
-        rpc = bool(body_operation(ex.request_json))  # a call to an RPC endpoint: its path is no resource
+        rpc = bool(request_operation(ex))  # a call to an RPC endpoint (GraphQL too): its path is no resource
         # (a call that sent an id handed out before acted on what it names: it made nothing new)
         names_nothing = not step.produced and not ex.issued and not rpc and not sends_handed
         if method == "POST" and names_nothing and created_child(ex) is None:
@@ -236,7 +237,7 @@ class Effects(Memory):
             if dict(entry).get("in") in ("body", "form", "multipart", "issued"):
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
-        for entry in ex.secrets if not made and method not in READ and len(self.registered) < ACCOUNTS_MAX else ():
+        for entry in ex.secrets if not made and not only_reads(ex) and len(self.registered) < ACCOUNTS_MAX else ():
             if dict(entry).get("in") in ("body", "form", "multipart"):
                 self.registered.setdefault(dict(entry)["secret"], step)
         return step

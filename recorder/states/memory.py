@@ -23,11 +23,11 @@ from recorder.urls import resolve
 from recorder.values import (
     READ,
     Location,
-    body_operation,
     created_child,
     named_child,
     norm,
     query_and_body,
+    request_operation,
     response_values,
     segments,
 )
@@ -110,7 +110,7 @@ class Memory:
     def _named_child(self, ex: Exchange) -> str | None:
         """What a POST made, where the answer names it by a name the request sent (not an id it generated),
         unless the recording saw it there before."""
-        if created_child(ex) is None or body_operation(ex.request_json) or (child := named_child(ex)) is None:
+        if created_child(ex) is None or request_operation(ex) or (child := named_child(ex)) is None:
             return None  # (an RPC call's answer echoes the call's own id)
         if unquote(child.rpartition("/")[2]) not in sent_values(ex).values():
             return None  # a value shared by chance, or no name a path could hold (`Katherine Johnson`)

@@ -79,12 +79,16 @@ def states_for(
     status: int,
     response: Any,
     rules: tuple[StateRule, ...] = (),
+    operation: str = "",
 ) -> list[ProviderState]:
-    """The states an interaction needs, outermost first; [] when it needs none."""
+    """The states an interaction needs, outermost first; [] when it needs none. `operation`: the one the request
+    names inside it (GraphQL, a statement): its path is no collection."""
     states = [_state(need, response) for need in pre.needs]
     about_resources = any(n.kind in ("exists", "absent", "list") for n in pre.needs)
     listing = (
-        None if about_resources or method != "GET" or not 200 <= status < 300 else _collection_state(endpoint, response)
+        None
+        if about_resources or operation or method != "GET" or not 200 <= status < 300
+        else _collection_state(endpoint, response)
     )
     if listing is not None:
         states.insert(0, listing)  # a list of data that was there before the recording

@@ -50,8 +50,10 @@ from recorder.values import (
     body_values,
     clock_values,
     created_child,
+    leaves,
     norm,
     query_and_body,
+    request_operation,
     request_values,
     response_names,
     segments,
@@ -63,6 +65,7 @@ MAX_NAMED = 10  # resources a request names outside its own path that its states
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
 ACTED_MAX = 6  # the latest calls on a handed-out id a call on it is set up with (see Timeline.acted_on)
 _PARTS = re.compile(r"[/:?&=,;@#\s]+")  # what separates the parts of a URI or a list in one value
+MAX_LEAVES = 400  # response values a read by operation looks at for names operations sent
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
 
@@ -99,6 +102,8 @@ class Timeline(Effects):
         path, method, status = norm(ex.path), ex.method.upper(), ex.status
         by_query = any(v in self.handed for _, v in ex.query)
         chain = self._chain(path, method, status, params, by_query, self._reads_item(ex, path))
+        if request_operation(ex):  # the operation is in the request (GraphQL, a statement): its path is no resource
+            chain = [p for p in chain if p != path]
         levels = self._levels(chain)
         needs: list[Need] = []
         for prefix, level_path in zip(chain, levels, strict=True):
@@ -284,13 +289,22 @@ class Timeline(Effects):
         """A read that answers with values successful writes handed out (the uploads in progress, listed by
         the ids their creations answered with) needs those writes replayed: the provider holds what they made."""
         found: dict[Step, tuple[str, str]] = {}
-        for where, value in body_values(ex).items():  # (a header, an ETag, is about the resource read)
-            producer = self.handed.producer(value)
+        values = body_values(ex)  # (a header, an ETag, is about the resource read)
+        if request_operation(ex):  # a read by operation (SHOW DATABASES) lists names operations sent, short ones too
+            values |= {("body", *at): str(v) for at, v in itertools.islice(leaves(ex.response_json), MAX_LEAVES)}
+        for where, value in values.items():
+            producer = self.handed.producer(value) or self._operation_named(value)
             if producer is not None and producer not in covered and made_it(producer):
                 found.setdefault(producer, (str(where[-1]), value))
         if not found:
             return None
         return Need("made", (), tuple(sorted(found, key=lambda s: s.seq)), values=tuple(sorted(set(found.values()))))
+
+    def _operation_named(self, value: str) -> Step | None:
+        """The first successful write that named `value` inside an operation it sent (`CREATE DATABASE "metrics"`,
+        a GraphQL mutation's variables): no path names what it made, so a read that answers with the name
+        needs it."""
+        return next((w for w, _, _ in self.written.get(value, ()) if request_operation(step_exchange(w))), None)
 
     def _sent_before(self, ex: Exchange, covered: set[Step]) -> Need | None:
         """Values the request sends that earlier successful writes sent too (CreateQueue's QueueName in a
@@ -310,6 +324,7 @@ class Timeline(Effects):
         steps: set[Step] = set()
         target = norm(ex.path)
         method = ex.method.upper()
+        by_operation = bool(request_operation(ex))
         # (not for an id a response handed out before any request sent it, a torrent's hash a listing gave,
         # which a delete then sent: its state is what handed it out)
         queue = [
@@ -320,7 +335,8 @@ class Timeline(Effects):
         ]
         while queue and len(steps) < DEPENDENCIES_MAX:
             step = queue.pop()
-            if step in steps or segments(target) and within(norm(step.path), target):  # its target: own states
+            # (what was written to its own target is its own states, unless the operation is in the request)
+            if step in steps or segments(target) and within(norm(step.path), target) and not by_operation:
                 continue
             steps.add(step)
             for where, value in sent_values(step_exchange(step)).items():
