@@ -18,8 +18,10 @@ from tests.test_first_contact import Provider, first_contact, green, send, verif
 
 SCHEMA = """
 type Post { id: ID! title: String! views: Int! }
+type User { id: ID! name: String! }
 type Query { Post(id: ID!): Post  allPosts: [Post!]! }
 type Mutation {
+  createUser(name: String!): User!
   createPost(title: String!, views: Int!): Post!
   updatePost(id: ID!, title: String!): Post
   removePost(id: ID!): Post
@@ -28,7 +30,7 @@ type Mutation {
 
 
 class Posts(Provider):
-    """A GraphQL API at POST /graphql over posts; starts empty, ids count up from 1."""
+    """A GraphQL API at POST /graphql over users and posts; starts empty, each type's ids count up from 1."""
 
     schema = build_schema(SCHEMA)
 
@@ -50,9 +52,13 @@ class Posts(Provider):
     def root(self) -> dict:
         posts = self.store.setdefault("posts", {})
 
+        def made(kind: str, **fields) -> dict:
+            self.store[kind] = n = self.store.get(kind, 0) + 1
+            return {"id": str(n), **fields}
+
         def create(info, title, views):
-            self.store["next"] = self.store.get("next", 0) + 1
-            posts[str(self.store["next"])] = post = {"id": str(self.store["next"]), "title": title, "views": views}
+            post = made("post", title=title, views=views)
+            posts[post["id"]] = post
             return post
 
         def update(info, id, title):  # noqa: A002 - the schema's argument name
@@ -63,6 +69,7 @@ class Posts(Provider):
         return {
             "Post": lambda info, id: posts.get(id),
             "allPosts": lambda info: list(posts.values()),
+            "createUser": lambda info, name: made("user", name=name),
             "createPost": create,
             "updatePost": update,
             "removePost": lambda info, id: posts.pop(id, None),
@@ -90,6 +97,8 @@ def ask(url: str, query: str, variables: dict | None = None, name: str | None = 
 
 
 def exercise(url: str) -> None:
+    # (a user made first has id 1 too: the post's reads must be set up with the post, not the user)
+    assert ask(url, "mutation createUser($name: String!) { createUser(name: $name) { id } }", {"name": "ada"})
     made = ask(url, CREATE, {"title": "hello", "views": 1}, "createPost")["data"]["createPost"]["id"]
     assert ask(url, READ, {"id": made}, "Post")["data"]["Post"]["title"] == "hello"
     assert ask(url, "{ allPosts { id title } }")["data"]["allPosts"] == [{"id": made, "title": "hello"}]
@@ -109,6 +118,7 @@ def test_each_operation_is_an_interaction_and_the_pact_verifies_from_empty(recor
     pact, result = recorded
     assert sorted(i["description"] for i in pact["interactions"]) == [
         "POST /graphql mutation createPost returns 200",
+        "POST /graphql mutation createUser returns 200",
         "POST /graphql mutation removePost returns 200",
         "POST /graphql mutation updatePost returns 200",
         "POST /graphql query Bad returns 200 with errors",

@@ -10,14 +10,25 @@ of unread bodies, oldest forgotten first.
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from recorder.model import Exchange
 from recorder.secrets.redact import PLACEHOLDER
-from recorder.states.steps import Step, made_it
-from recorder.values import READ, Location, body_values, header_values, request_values, response_values
+from recorder.states.steps import Step, made_it, step_exchange
+from recorder.values import (
+    READ,
+    Location,
+    body_values,
+    header_values,
+    request_operation,
+    request_values,
+    response_values,
+    segments,
+)
+from recorder.words import singular
 
 MAX_VALUES = 20_000  # server-generated values remembered, oldest forgotten first
 # ...and the values that the steps those keep alive hold between them: with a request id in every
@@ -32,12 +43,16 @@ MAX_UNREAD = 20_000
 SCAN_FACTOR = 8  # reading a byte of JSON costs the walk as much as searching eight, and more
 SCAN_PER_BODY = 1024  # what a search's step from one body to the next costs, in bytes searched
 SCAN_MAX = SCAN_FACTOR * MAX_UNREAD_BYTES
+OTHERS_MAX = 4  # other writes remembered per value that handed out the same value (another collection's id 2)
+MAX_OTHERS = 5_000  # values with such other writes remembered
 
 
 class HandedOut:
     def __init__(self) -> None:
         self.values: OrderedDict[str, tuple[Step, Location]] = OrderedDict()
         self.sent: OrderedDict[str, None] = OrderedDict()  # values the consumer chose itself
+        # value -> other successful writes that handed it out after the one in `values` (see producer)
+        self.others: OrderedDict[str, list[Step]] = OrderedDict()
         self._shared_parts: dict = {}  # see _shared
         self._holds: dict[Step, int] = {}  # step -> how many of self.values it produced
         self._held = 0  # the values that those steps' `produced` hold between them
@@ -49,16 +64,23 @@ class HandedOut:
     def __contains__(self, value: str) -> bool:
         return value in self.values
 
-    def producer(self, value: str) -> Step | None:
-        """The step whose response handed `value` out (the latest, or the write that made it), if remembered."""
-        return self.values.get(value, (None,))[0]
+    def producer(self, value: str, about: frozenset[str] = frozenset()) -> Step | None:
+        """The step whose response handed `value` out (the latest, or the write that made it), if remembered.
+        Where several writes handed out the same value (id 2 of a user, then of a post), the first whose words
+        (path, operation, where in its answer the value was) name what the request is `about` (see `about`)."""
+        found = self.values.get(value, (None,))[0]
+        if found is not None and about and (others := self.others.get(value)):
+            return next((s for s in (found, *others) if about & words_of(s)), found)
+        return found
 
-    def producers(self, values: list[str], exclude: set[Step]) -> list[Step]:
+    def producers(
+        self, values: list[str], exclude: set[Step], about: dict[str, frozenset[str]] | None = None
+    ) -> list[Step]:
         """Steps whose responses handed out these values (reads, and writes that succeeded: an upload id a
-        POST answered with), not already among `exclude`."""
+        POST answered with), not already among `exclude`; `about`: what the request says each value is of."""
         found = []
         for value in values:
-            step = self.producer(value)
+            step = self.producer(value, (about or {}).get(value, frozenset()))
             if step is None or step in exclude or step in found:
                 continue
             if step.method in READ or 200 <= step.status < 300:
@@ -151,6 +173,12 @@ class HandedOut:
         for where, value in produced.items():
             earlier = self.values.get(value)
             if earlier is not None and made_it(earlier[0]) and where[0] != "header":
+                if made_it(step) and earlier[0] is not step:  # another thing made with the same id
+                    others = self.others.setdefault(value, [])
+                    if len(others) < OTHERS_MAX and step not in others:
+                        others.append(step)
+                    while len(self.others) > MAX_OTHERS:
+                        self.others.popitem(last=False)
                 continue
             if (earlier := self.values.pop(value, None)) is not None:
                 self._release(earlier[0])
@@ -174,6 +202,40 @@ class HandedOut:
         store[key] = value
         if len(store) > MAX_VALUES:
             store.popitem(last=False)
+
+
+_GENERIC = frozenset(
+    {
+        *("id", "ids", "data", "query", "mutation", "subscription", "variable", "variables", "body", "create"),
+        *("update", "delete", "remove", "get", "all", "item", "items", "api", "graphql", "input", "by", "one"),
+        *("many", "list", "set", "add", "new", "result", "results", "value", "values", "node", "nodes", "edge"),
+    }
+)
+
+
+def words(text: str) -> frozenset[str]:
+    """What a name says it is about, in words: `createPost` -> {post}, `/api/users` -> {user}, `post_id` ->
+    {post}; generic words (data, id, create, items, ...) left out."""
+    parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", text)
+    return frozenset(w for p in parts if (w := singular(p.lower())) not in _GENERIC and len(w) > 1)
+
+
+def words_of(step: Step) -> frozenset[str]:
+    """What a step made, in words: its path, its operation (`mutation createPost`), where its answer handed
+    out values."""
+    found = words(step.path) | words(request_operation(step_exchange(step)))
+    for where in step.produced:
+        found |= words(" ".join(str(k) for k in where[1:] if isinstance(k, str)))
+    return found
+
+
+def about(ex: Exchange, where: Location) -> frozenset[str]:
+    """What a request says the value it sends at `where` is of: the collection a path names it in (`/posts/2`),
+    else its operation (`query Post`) and the name it sends it under (`postId`)."""
+    if where[0] == "path":
+        segs = segments(ex.path)
+        return words(segs[where[1] - 1]) if 0 < where[1] <= len(segs) else frozenset()
+    return words(request_operation(ex)) | words(" ".join(str(k) for k in where[1:] if isinstance(k, str)))
 
 
 def needles(value: str) -> tuple[bytes, ...]:

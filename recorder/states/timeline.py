@@ -26,7 +26,8 @@ from urllib.parse import quote, unquote
 
 from recorder.model import NO_BODY, Exchange
 from recorder.states.effects import Effects
-from recorder.states.handed_out import needles
+from recorder.states.handed_out import about as handed_about
+from recorder.states.handed_out import needles, words
 from recorder.states.memory import (
     COMMON,
     CREATE,
@@ -145,7 +146,8 @@ class Timeline(Effects):
         rpc_style = not chain
         if derived := [use for where, use in uses.items() if not _names_resource(where, chain)]:
             covered = {s for need in needs for s in need.steps}
-            steps = self.handed.producers([value for _, value in derived], covered)
+            about = {value: handed_about(ex, where) for where, (_, value) in uses.items()}
+            steps = self.handed.producers([value for _, value in derived], covered, about)
             # A read runs where it ran in the recording, among the writes of the resource it read: an
             # ETag read before an update must come out stale again. A read of something this
             # interaction does not set up could not be replayed: its values stay as recorded; but a read of
@@ -249,8 +251,9 @@ class Timeline(Effects):
     def _made_as(self, path: str) -> Step | None:
         """The successful write whose answer handed out the last segment of `path`: what it made, named
         there by that id (a silence a POST to /silences answered with, read at /silence/ID)."""
-        name = unquote(segments(path)[-1]) if segments(path) else ""
-        step = self.handed.producer(name) if id_like(name) else None
+        segs = segments(path)
+        name = unquote(segs[-1]) if segs else ""
+        step = self.handed.producer(name, words(segs[-2]) if len(segs) > 1 else frozenset()) if id_like(name) else None
         return step if step is not None and made_it(step) else None
 
     def _made_named(self, name: str, path: str, before: int) -> set[Step]:
@@ -293,7 +296,7 @@ class Timeline(Effects):
         if request_operation(ex):  # a read by operation (SHOW DATABASES) lists names operations sent, short ones too
             values |= {("body", *at): str(v) for at, v in itertools.islice(leaves(ex.response_json), MAX_LEAVES)}
         for where, value in values.items():
-            producer = self.handed.producer(value) or self._operation_named(value)
+            producer = self.handed.producer(value, handed_about(ex, where)) or self._operation_named(value)
             if producer is not None and producer not in covered and made_it(producer):
                 found.setdefault(producer, (str(where[-1]), value))
         if not found:
