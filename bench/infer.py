@@ -51,20 +51,10 @@ def flow_file(n: int) -> Path:
     with open(tmp, "wb") as f:
         writer = io.FlowWriter(f)
         for i in range(n):
-            body = {
-                "id": i,
-                "name": f"item {i}",
-                "price": i / 100,
-                "tags": ["a", "b"][: i % 3],
-                "owner": {"id": i % 97, "email": f"u{i % 97}@example.com"},
-                "at": "2024-05-01T10:00:00Z",
-            }
-            req = http.Request.make(
-                "GET",
-                f"http://api.test/api/v1/{RESOURCES[i % 50]}/{i}?page={i % 7}",
-                b"",
-                {"Accept": "application/json", "Host": "api.test"},
-            )
+            body = {"id": i, "name": f"item {i}", "price": i / 100, "tags": ["a", "b"][: i % 3],
+                    "owner": {"id": i % 97, "email": f"u{i % 97}@example.com"}, "at": "2024-05-01T10:00:00Z"}
+            req = http.Request.make("GET", f"http://api.test/api/v1/{RESOURCES[i % 50]}/{i}?page={i % 7}", b"",
+                                    {"Accept": "application/json", "Host": "api.test"})
             resp = http.Response.make(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
             writer.add(tflow.tflow(req=req, resp=resp))
     tmp.rename(path)
@@ -88,12 +78,8 @@ def varying_file(n: int) -> Path:
         writer = io.FlowWriter(f)
         for i in range(n):
             body = template.replace("@RID@", f"{i * 7919:032x}").replace("@MSEC@", f"{1_700_000_000 + i * 0.013:.3f}")
-            req = http.Request.make(
-                "GET",
-                f"http://api.test/api/v1/items?page={i % 40}",
-                b"",
-                {"Accept": "application/json", "Host": "api.test"},
-            )
+            req = http.Request.make("GET", f"http://api.test/api/v1/items?page={i % 40}", b"",
+                                    {"Accept": "application/json", "Host": "api.test"})
             resp = http.Response.make(200, body.encode(), {"Content-Type": "application/json"})
             writer.add(tflow.tflow(req=req, resp=resp))
     tmp.rename(path)
@@ -147,14 +133,14 @@ def m2s(flows: Path, budget: float) -> tuple[float, float] | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "spec.yaml"
-        first = timed([exe, "-i", str(flows), "-o", str(spec), "-p", "http://api.test", "-f", "flow"], timeout=budget)
+        first = timed([exe, "-i", str(flows), "-o", str(spec), "-p", "http://api.test", "-f", "flow"],
+                      timeout=budget)
         if first[0] == float("inf"):
             return first
         text = spec.read_text().replace("- ignore:/", "- /")  # accept every discovered path, as a user would
         spec.write_text(text)
-        second = timed(
-            [exe, "-i", str(flows), "-o", str(spec), "-p", "http://api.test", "-f", "flow"], timeout=budget - first[0]
-        )
+        second = timed([exe, "-i", str(flows), "-o", str(spec), "-p", "http://api.test", "-f", "flow"],
+                       timeout=budget - first[0])
     return first[0] + second[0], max(first[1], second[1])
 
 
@@ -163,23 +149,12 @@ def main(counts: list[int]) -> None:
     for n in counts:
         flows = flow_file(n)
         with tempfile.TemporaryDirectory() as out:
-            infer = [
-                str(BIN / "pact-recorder"),
-                "infer",
-                str(flows),
-                "--consumer",
-                "bench",
-                "--provider",
-                "api",
-                "--out",
-                out,
-            ]
+            infer = [str(BIN / "pact-recorder"), "infer", str(flows), "--consumer", "bench", "--provider", "api",
+                     "--out", out]
             rows[n] = {"floor": median_run([sys.executable, "-c", FLOOR, str(flows)]), "infer": median_run(infer)}
             rows[n]["m2s"] = m2s(flows, M2S_STOP * rows[n]["infer"][0]) if RUNS else None
-    print(
-        f"{'exchanges':>10} {'floor s':>8} {'infer s':>8} {'infer/floor':>11} {'m2s s':>8} {'m2s/infer':>9} "
-        f"{'infer peak MB':>13}"
-    )
+    print(f"{'exchanges':>10} {'floor s':>8} {'infer s':>8} {'infer/floor':>11} {'m2s s':>8} {'m2s/infer':>9} "
+          f"{'infer peak MB':>13}")
     for n, r in rows.items():
         floor, infer, peak = r["floor"][0], r["infer"][0], r["infer"][1]
         m2s_s = f"{r['m2s'][0]:.2f}" if r["m2s"] else "n/a"
@@ -190,10 +165,8 @@ def main(counts: list[int]) -> None:
     big, small = rows[max(rows)], rows[min(rows)]
     checks = [("infer <= 1.5x the FlowReader floor", big["infer"][0] / big["floor"][0] <= 1.5)]
     if big["m2s"] and big["m2s"][0] == float("inf"):
-        print(
-            f"target infer >= 5x faster than mitmproxy2swagger: it was stopped at {M2S_STOP}x infer's time: "
-            f"{'met' if M2S_STOP >= 5 else 'undetermined: raise BENCH_M2S_STOP'}"
-        )
+        print(f"target infer >= 5x faster than mitmproxy2swagger: it was stopped at {M2S_STOP}x infer's time: "
+              f"{'met' if M2S_STOP >= 5 else 'undetermined: raise BENCH_M2S_STOP'}")
     elif big["m2s"]:
         checks.append(("infer >= 5x faster than mitmproxy2swagger", big["m2s"][0] / big["infer"][0] >= 5))
     if len(rows) > 1:
@@ -203,23 +176,10 @@ def main(counts: list[int]) -> None:
         flows = varying_file(VARYING)
         with tempfile.TemporaryDirectory() as out:
             floor = median_run([sys.executable, "-c", FLOOR, str(flows)])[0]
-            infer = median_run(
-                [
-                    str(BIN / "pact-recorder"),
-                    "infer",
-                    str(flows),
-                    "--consumer",
-                    "bench",
-                    "--provider",
-                    "api",
-                    "--out",
-                    out,
-                ]
-            )[0]
-        print(
-            f"varying: {VARYING} exchanges of ~50 KB ({flows.stat().st_size / 2**20:.0f} MB): floor {floor:.2f} s, "
-            f"infer {infer:.2f} s = {infer / floor:.2f}x"
-        )
+            infer = median_run([str(BIN / "pact-recorder"), "infer", str(flows), "--consumer", "bench", "--provider",
+                                "api", "--out", out])[0]
+        print(f"varying: {VARYING} exchanges of ~50 KB ({flows.stat().st_size / 2**20:.0f} MB): floor {floor:.2f} s, "
+              f"infer {infer:.2f} s = {infer / floor:.2f}x")
         checks.append(("infer <= 1.1x the FlowReader floor on varying exchanges", infer / floor <= 1.1))
     for name, ok in checks:
         print(f"target {name}: {'met' if ok else 'MISSED'}")

@@ -248,20 +248,26 @@ def suite_peak(n: int, varying: bool = False) -> dict:
     return {"exchanges": n, "peak_rss_mb": round(peak_kb / 1024, 1), "seconds": round(seconds, 2)}
 
 
+def peaks(name: str, what: str, column: str, measure, counts: list[int]) -> None:
+    """Measure each count with `measure(n)` and print the peaks, and the ratio of the last to the first."""
+    rows = [measure(n) for n in counts]
+    print(f"{name}, {what}:")
+    print(f"{'exchanges':>10} {column:>50} {'req/s':>8}")
+    for r in rows:
+        print(f"{r['exchanges']:>10} {r['peak_rss_mb']:>50} {r['exchanges'] / r['seconds']:>8.0f}")
+    if len(rows) >= 2:
+        ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
+        print(
+            f"{name} peak RSS ({what}) at {rows[-1]['exchanges']} / at {rows[0]['exchanges']}: {ratio:.2f} "
+            f"(target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
+        )
+
+
 def suites(counts: list[int]) -> None:
     for varying in (False, True):
         what = "varying ~104 KB documents" if varying else f"~{ENDPOINTS} endpoints"
-        rows = [suite_peak(n, varying) for n in counts]
-        print(f"pytest plugin, {what}:")
-        print(f"{'exchanges':>10} {'pytest peak RSS MB (proxy + recording in-process)':>50} {'req/s':>8}")
-        for r in rows:
-            print(f"{r['exchanges']:>10} {r['peak_rss_mb']:>50} {r['exchanges'] / r['seconds']:>8.0f}")
-        if len(rows) >= 2:
-            ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
-            print(
-                f"pytest plugin peak RSS ({what}) at {rows[-1]['exchanges']} / at {rows[0]['exchanges']}: "
-                f"{ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
-            )
+        column = "pytest peak RSS MB (proxy + recording in-process)"
+        peaks("pytest plugin", what, column, lambda n, v=varying: suite_peak(n, v), counts)
 
 
 def pipeline(counts: list[int], varying: bool) -> None:
@@ -291,17 +297,8 @@ def main(counts: list[int]) -> None:
     pipeline(counts, varying=True)
     for varying in (False, True):
         what = "varying ~104 KB documents" if varying else f"~{ENDPOINTS} endpoints"
-        records = [record_peak(n, varying) for n in counts]
-        print(f"record, {what}:")
-        print(f"{'exchanges':>10} {'record peak RSS MB (proxy + recording process)':>48} {'req/s':>8}")
-        for r in records:
-            print(f"{r['exchanges']:>10} {r['peak_rss_mb']:>48} {r['exchanges'] / r['seconds']:>8.0f}")
-        if len(records) >= 2:
-            ratio = records[-1]["peak_rss_mb"] / records[0]["peak_rss_mb"]
-            print(
-                f"record peak RSS ({what}) at {records[-1]['exchanges']} / at {records[0]['exchanges']}: "
-                f"{ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
-            )
+        column = "record peak RSS MB (proxy + recording process)"
+        peaks("record", what, column, lambda n, v=varying: record_peak(n, v), counts)
 
 
 if __name__ == "__main__":

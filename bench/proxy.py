@@ -47,11 +47,8 @@ TARGETS = {"1k": 1.5, "50k": 1.0, "100k": 1.0}  # record / plain mitmdump, 10 co
 
 
 def ensure_tools() -> None:
-    missing = [
-        pkg
-        for tool, pkg in (("nginx", "nginx-light"), ("wrk", "wrk"))
-        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists()
-    ]
+    missing = [pkg for tool, pkg in (("nginx", "nginx-light"), ("wrk", "wrk")) if not shutil.which(tool)
+               and not Path(f"/usr/sbin/{tool}").exists()]
     if missing:
         print(f"installing {', '.join(missing)} from Debian's packages", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=True)
@@ -68,31 +65,15 @@ def document(items: int) -> str:
 
 def item(k: int) -> dict:
     """One nested object (~1 KB as served); @MSEC@ and @RID@ become nginx's $msec and $request_id."""
-    return {
-        "id": k,
-        "request_id": "@RID@",
-        "name": f"Ada Lovelace {k}",
-        "email": f"ada{k}@example.com",
-        "active": k % 2 == 0,
-        "score": 12.5 + k,
-        "roles": ["admin", "author"],
-        "served_at": "@MSEC@",
-        "created_at": "2024-05-01T10:00:00Z",
-        "tags": ["math", "engine", f"t{k % 7}"],
-        "address": {"city": "London", "zip": "N1 9GU", "geo": {"lat": 51.5, "lng": -0.12}},
-        "owner": {
-            "id": k % 13,
-            "login": f"ada{k % 13}",
-            "trace": "@RID@",
-            "profile": {
-                "url": f"https://example.com/u/{k}",
-                "bio": "Analyst, metaphysician. " * 3,
-                "stats": {"followers": 1200 + k, "following": 12, "updated_at": "@MSEC@"},
-            },
-        },
-        "links": [{"rel": "self", "href": f"/items/{k}"}, {"rel": "next", "href": f"/items/{k + 1}"}],
-        "description": "Notes on the Analytical Engine, with the first published algorithm. " * 4,
-    }
+    return {"id": k, "request_id": "@RID@", "name": f"Ada Lovelace {k}", "email": f"ada{k}@example.com",
+            "active": k % 2 == 0, "score": 12.5 + k, "roles": ["admin", "author"], "served_at": "@MSEC@",
+            "created_at": "2024-05-01T10:00:00Z", "tags": ["math", "engine", f"t{k % 7}"],
+            "address": {"city": "London", "zip": "N1 9GU", "geo": {"lat": 51.5, "lng": -0.12}},
+            "owner": {"id": k % 13, "login": f"ada{k % 13}", "trace": "@RID@",
+                      "profile": {"url": f"https://example.com/u/{k}", "bio": "Analyst, metaphysician. " * 3,
+                                  "stats": {"followers": 1200 + k, "following": 12, "updated_at": "@MSEC@"}}},
+            "links": [{"rel": "self", "href": f"/items/{k}"}, {"rel": "next", "href": f"/items/{k + 1}"}],
+            "description": "Notes on the Analytical Engine, with the first published algorithm. " * 4}
 
 
 def start_nginx(tmp: Path) -> tuple[subprocess.Popen, str]:
@@ -129,14 +110,8 @@ http {{ access_log off; types {{ application/json json; }} default_type applicat
 
 
 def wrk(url: str, connections: int) -> dict:
-    return parse_wrk(
-        subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{DURATION}s", "--latency", url],
-            capture_output=True,
-            text=True,
-            timeout=DURATION + 60,
-        ).stdout
-    )
+    return parse_wrk(subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{DURATION}s", "--latency", url],
+                                    capture_output=True, text=True, timeout=DURATION + 60).stdout)
 
 
 def parse_wrk(out: str) -> dict:
@@ -153,55 +128,19 @@ def parse_wrk(out: str) -> dict:
 def configurations(upstream: str, tmp: Path) -> dict[str, tuple[int, list[str]]]:
     """name -> (port, command); direct has no command."""
     ports = {name: free_port() for name in ("mitmdump", "lean", "record", "addon")}
-    mitmdump = [
-        str(BIN / "mitmdump"),
-        "-q",
-        "--listen-host",
-        "127.0.0.1",
-        "--mode",
-        f"reverse:{upstream}",
-        "--set",
-        f"confdir={tmp}/conf",
-    ]
+    mitmdump = [str(BIN / "mitmdump"), "-q", "--listen-host", "127.0.0.1", "--mode", f"reverse:{upstream}",
+                "--set", f"confdir={tmp}/conf"]
     return {
         "direct": (int(upstream.rsplit(":", 1)[1]), []),
         "mitmdump": (ports["mitmdump"], [*mitmdump, "--listen-port", str(ports["mitmdump"])]),
-        "lean": (ports["lean"], [sys.executable, str(ROOT / "bench" / "lean_proxy.py"), upstream, str(ports["lean"])]),
-        "record": (
-            ports["record"],
-            [
-                str(BIN / "pact-recorder"),
-                "record",
-                "--consumer",
-                "bench",
-                "--provider",
-                "nginx",
-                "--target",
-                upstream,
-                "--listen",
-                f"127.0.0.1:{ports['record']}",
-                "--out",
-                str(tmp / "record"),
-                "--confdir",
-                str(tmp / "conf"),
-            ],
-        ),
-        "addon": (
-            ports["addon"],
-            [
-                *mitmdump,
-                "--listen-port",
-                str(ports["addon"]),
-                "-s",
-                str(ROOT / "addons" / "pact_recorder.py"),
-                "--set",
-                "pact_consumer=bench",
-                "--set",
-                "pact_provider=nginx",
-                "--set",
-                f"pact_out={tmp}/addon",
-            ],
-        ),
+        "lean": (ports["lean"], [sys.executable, str(ROOT / "bench" / "lean_proxy.py"), upstream,
+                                 str(ports["lean"])]),
+        "record": (ports["record"], [str(BIN / "pact-recorder"), "record", "--consumer", "bench", "--provider",
+                                     "nginx", "--target", upstream, "--listen", f"127.0.0.1:{ports['record']}",
+                                     "--out", str(tmp / "record"), "--confdir", str(tmp / "conf")]),
+        "addon": (ports["addon"], [*mitmdump, "--listen-port", str(ports["addon"]), "-s",
+                                   str(ROOT / "addons" / "pact_recorder.py"), "--set", "pact_consumer=bench",
+                                   "--set", "pact_provider=nginx", "--set", f"pact_out={tmp}/addon"]),
     }
 
 
@@ -230,14 +169,8 @@ def main() -> None:
                 if name not in CONFIGS:
                     continue
                 if args:
-                    started.append(
-                        subprocess.Popen(
-                            args,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            env={**os.environ, "TMPDIR": str(tmp)},
-                        )
-                    )  # its spool: here
+                    started.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                    env={**os.environ, "TMPDIR": str(tmp)}))  # its spool: here
                     wait_for_port(port, started[-1])
                 running[name] = port
             results: dict[tuple, list[dict]] = {}
@@ -284,11 +217,8 @@ def burst(upstream: str, tmp: Path) -> tuple[dict, float, float]:
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, proc)
-        load = subprocess.Popen(
-            ["wrk", "-t1", "-c10", f"-d{BURST}s", "--latency", f"http://127.0.0.1:{port}/100k.json"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        load = subprocess.Popen(["wrk", "-t1", "-c10", f"-d{BURST}s", "--latency", f"http://127.0.0.1:{port}/100k.json"],
+                                stdout=subprocess.PIPE, text=True)
         peak = 0.0
         while load.poll() is None:  # sampled, as bench/memory.py does: VmHWM of a child is not kept
             peak = max(peak, tree_mb(proc.pid))
@@ -318,9 +248,8 @@ def report(results: dict) -> None:
     print(f"{'body':>9} {'conns':>5} {'config':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs mitmdump':>11}")
     for (doc, conns, name), r in med.items():
         ref = med.get((doc, conns, "mitmdump"), {}).get("rps", float("nan"))
-        print(
-            f"{doc:>9} {conns:>5} {name:>9} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps'] / ref:>11.2f}"
-        )
+        print(f"{doc:>9} {conns:>5} {name:>9} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+              f"{r['rps'] / ref:>11.2f}")
 
     # Targets from the ratio within each round (the two configurations ran seconds apart), median over
     # rounds: the machine's drift between rounds cancels out.
@@ -331,23 +260,17 @@ def report(results: dict) -> None:
     for doc, target in TARGETS.items():
         if (doc, 10, "record") in results and (doc, 10, "mitmdump") in results:
             r = ratio(doc, "record", "mitmdump")
-            print(
-                f"target record >= {target}x plain mitmdump ({doc} varying JSON, 10 connections; median of "
-                f"per-round ratios): {r:.2f}x {'met' if r >= target else 'MISSED'}"
-            )
+            print(f"target record >= {target}x plain mitmdump ({doc} varying JSON, 10 connections; median of "
+                  f"per-round ratios): {r:.2f}x {'met' if r >= target else 'MISSED'}")
     if ("1k", 10, "record") in results and ("1k", 10, "lean") in results:
         cost = 1 - ratio("1k", "record", "lean")
-        print(
-            f"inference's cost vs our master without recording (1k, 10 connections; median of per-round "
-            f"ratios): {cost:.0%}"
-        )
+        print(f"inference's cost vs our master without recording (1k, 10 connections; median of per-round "
+              f"ratios): {cost:.0%}")
 
 
 def report_burst(figures: dict, drain: float, peak: float) -> None:
-    print(
-        f"burst: record, 100k varying JSON, 10 connections, {BURST} s: {figures['rps']:.0f} req/s "
-        f"(p99 {figures['p99']:.1f} ms); drain after SIGTERM {drain:.1f} s; peak RSS {peak:.1f} MB"
-    )
+    print(f"burst: record, 100k varying JSON, 10 connections, {BURST} s: {figures['rps']:.0f} req/s "
+          f"(p99 {figures['p99']:.1f} ms); drain after SIGTERM {drain:.1f} s; peak RSS {peak:.1f} MB")
     print(f"target drain <= the burst ({BURST} s): {drain:.1f} s {'met' if drain <= BURST else 'MISSED'}")
 
 
