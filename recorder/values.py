@@ -324,7 +324,7 @@ def request_operation(ex: Exchange) -> str:
     of the statement it sends (`SHOW DATABASES` as `?q=`), else ""."""
     if operation := body_operation(ex.request_json) or (graphql.operation(dict(ex.query)) if ex.query else ""):
         return operation
-    found = statements.found_in(ex.query, ex.request_json)
+    found = statement_of(ex)
     return statements.kind(found[2]) if found else ""
 
 
@@ -340,10 +340,16 @@ def only_reads(ex: Exchange) -> bool:
 STATEMENT_SUBJECT = "subject"  # where in a statement's text the name it is about is: `(query, q, subject)`
 
 
+def statement_of(ex: Exchange) -> tuple[str, str, str] | None:
+    """(query, form or body; the parameter; the text) of the statement of a query language a request sends."""
+    form = tuple((k, v) for (_, k), v in form_values(ex).items())
+    return statements.found_in(ex.query, ex.request_json, form)
+
+
 def statement_names(ex: Exchange) -> dict[Location, str]:
     """The name the statement a request sends is about (`metrics` of `?q=CREATE DATABASE "metrics"`), as a value
     of its own: a later request that sends it (`?db=metrics`) needs what made it."""
-    found = statements.found_in(ex.query, ex.request_json)
+    found = statement_of(ex)
     if found is None or not (name := statements.subject(found[2])):
         return {}
     return {(found[0], found[1], STATEMENT_SUBJECT): name}

@@ -26,6 +26,8 @@ class Statements(Provider):
     def answer(self):
         url = urlsplit(self.path)
         params = dict(parse_qsl(url.query))
+        if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):  # statements as a form, too
+            params |= dict(parse_qsl(self.body().decode()))
         databases = self.store.setdefault("databases", {})
         if url.path == "/write":
             if params.get("db") not in databases:
@@ -99,14 +101,22 @@ def test_a_statement_is_matched_by_its_shape(recorded):
     assert not shape.match("DROP DATABASE metrics")
 
 
-def test_a_password_a_statement_sets_never_reaches_disk_and_verify_puts_it_back(tmp_path):
+@pytest.mark.parametrize("sent_as", ["query", "form"])
+def test_a_password_a_statement_sets_never_reaches_disk_and_verify_puts_it_back(tmp_path, sent_as):
+    statement = "CREATE USER reader WITH PASSWORD 's3cret-pw-77'"
+
     def exercise(url):
-        assert query(url, "POST", "CREATE USER reader WITH PASSWORD 's3cret-pw-77'") == 200
+        if sent_as == "query":
+            assert query(url, "POST", statement) == 200
+        else:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            assert send(url, "POST", "/query", f"q={quote(statement)}".encode(), form)[0] == 200
 
     pact, result = first_contact(tmp_path, Statements, exercise, "--secret", "password=s3cret-pw-77")
     assert not [p for p in (tmp_path / "pacts").rglob("*") if p.is_file() and b"s3cret-pw-77" in p.read_bytes()]
     (create,) = pact["interactions"]
-    assert create["request"]["query"]["q"] == ["CREATE USER reader WITH PASSWORD '<redacted>'"]
+    if sent_as == "query":
+        assert create["request"]["query"]["q"] == ["CREATE USER reader WITH PASSWORD '<redacted>'"]
     assert green(result), result.stdout + result.stderr
     provider = Statements.fresh()
     assert green(verify_against(tmp_path, provider, "--secret", "password=s3cret-pw-77"))

@@ -52,10 +52,17 @@ _STRING, _NUMBER = r"'(?:[^'\\]|\\.|'')*'", r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _WORDLIKE = re.compile(r"[\w\"`']")
 
 
-def found_in(query: tuple[tuple[str, str], ...], body: object) -> tuple[str, str, str] | None:
-    """(where: "query" or "body", the parameter or top-level field, its text) of the first statement a request
-    sends, in its query or as a top-level string of its JSON body."""
-    fields = [("query", k, v) for k, v in query if k.lower() in PARAMETERS]
+def found_in(
+    query: tuple[tuple[str, str], ...], body: object, form: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, str, str] | None:
+    """(where: "query", "form" or "body", the parameter or top-level field, its text) of the first statement a
+    request sends, in its query, its form, or as a top-level string of its JSON body."""
+    fields = [
+        (where, k, v)
+        for where, pairs in (("query", query), ("form", form))
+        for k, v in pairs
+        if k.lower() in PARAMETERS
+    ]
     if isinstance(body, dict):
         fields += [("body", k, v) for k, v in body.items() if isinstance(v, str) and k.lower() in PARAMETERS]
     return next(((where, name, text) for where, name, text in fields if kind(text)), None)

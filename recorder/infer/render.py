@@ -29,6 +29,7 @@ from recorder.values import (
     clock_values,
     request_operation,
     request_values,
+    statement_of,
 )
 
 
@@ -445,7 +446,7 @@ def request_generators(ex: Exchange, uses: dict[Location, tuple[str, str]]) -> d
     for where, (name, value) in sorted(uses.items(), key=lambda kv: str(kv[0])):
         if where[-1] == STATEMENT_SUBJECT:  # the name a statement is about: inside the statement's text
             where = where[:-1]
-            recorded = dict(ex.query).get(where[1]) if where[0] == "query" else _at(ex.request_json, where[1:])
+            recorded = found[2] if (found := statement_of(ex)) is not None else None
         else:
             recorded = sent.get(where)
         # a value that carries the param inside it (a URI around an id) keeps the rest of its text

@@ -190,10 +190,7 @@ def fill_request(request: dict, entries: list[dict], secrets: Secrets) -> None:
                 current = request["query"][e["key"]]
                 filled = _in_place(current[0] if isinstance(current, list) and current else current, v)
                 request["query"][e["key"]] = [filled] if isinstance(current, list) else filled
-                # (a generator writes the parameter afresh from its recorded text: the secret goes there too)
-                generator = ((request.get("generators") or {}).get("query") or {}).get(e["key"])
-                if isinstance(generator, dict) and PLACEHOLDER in str(generator.get("expression", "")):
-                    generator["expression"] = generator["expression"].replace(PLACEHOLDER, v, 1)
+                _fill_generator(request, "query", e["key"], v)
         elif kind == "multipart" and isinstance(request.get("body"), dict) and "contentType" in request["body"]:
             body = request["body"]
             if body.get("encoded") == "base64":
@@ -215,6 +212,16 @@ def fill_request(request: dict, entries: list[dict], secrets: Secrets) -> None:
                 body["content"] = content
             else:
                 request["body"] = content
+            if kind == "form" and (v := secrets.value(e)) is not None:
+                _fill_generator(request, "body", f"$.{e['key']}", v)
+
+
+def _fill_generator(request: dict, category: str, at: str, value: str) -> None:
+    """A generator writes its place afresh from the recorded text (a statement around a fresh name): the
+    secret goes into that text too."""
+    generator = ((request.get("generators") or {}).get(category) or {}).get(at)
+    if isinstance(generator, dict) and PLACEHOLDER in str(generator.get("expression", "")):
+        generator["expression"] = generator["expression"].replace(PLACEHOLDER, value, 1)
 
 
 def _in_place(recorded: str, value: str) -> str:
