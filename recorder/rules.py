@@ -43,6 +43,7 @@ class Select:
     status: tuple[str, ...] = ()
     content_type: tuple[str, ...] = ()
     request_header: tuple[str, ...] = ()  # lower case; matches when the request has any of them
+    operation: tuple[str, ...] = ()  # globs of the operation the request asks for inside it (GraphQL, JSON-RPC)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class FieldRule:
     endpoint: str | None = None
     side: str = "response"
     regex: str | None = None
+    operation: str | None = None  # only for interactions of this operation (a glob)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,11 @@ def endpoint_matches(spec: str, method: str, template: str) -> bool:
     """Does a rule's `endpoint` ("GET /users/{id}", "/users*": method optional, path a glob) match?"""
     want_method, _, want_path = spec.partition(" ") if " " in spec else ("", "", spec)
     return (not want_method or want_method.upper() == method) and fnmatchcase(template, want_path)
+
+
+def operation_matches(pattern: str, operation: str) -> bool:
+    """Does a rule's `operation` glob match an operation (`mutation createPost`: as it is, or by its name)?"""
+    return bool(operation) and (fnmatchcase(operation, pattern) or fnmatchcase(operation.rpartition(" ")[2], pattern))
 
 
 def status_matches(pattern: str, status: int) -> bool:
@@ -420,6 +427,7 @@ class _Builder:
                 r.get("action", "exclude"),
                 *(tuple(str(v) for v in r.get(k, ())) for k in ("method", "host", "path", "status", "content_type")),
                 tuple(str(v).lower() for v in r.get("request_header", ())),
+                tuple(str(v) for v in r.get("operation", ())),
             )
             for r in rules
         )
@@ -482,7 +490,15 @@ class _Builder:
                 )
             regex = self.regex("fields", f["name"], "regex", f["regex"]) if "regex" in f else None
             fields.append(
-                FieldRule(f["name"], f["path"], f["match"], f.get("endpoint"), f.get("side", "response"), regex)
+                FieldRule(
+                    f["name"],
+                    f["path"],
+                    f["match"],
+                    f.get("endpoint"),
+                    f.get("side", "response"),
+                    regex,
+                    f.get("operation"),
+                )
             )
         return tuple(fields)
 

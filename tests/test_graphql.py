@@ -13,8 +13,8 @@ import pytest
 from graphql import build_schema, graphql_sync
 
 from recorder.formats import graphql
-from tests.conftest import CLI, PACT_NAME
-from tests.test_first_contact import Provider, first_contact, green, send, verify_against
+from tests.conftest import CLI, PACT_NAME, record_through, recorder_args
+from tests.test_first_contact import Provider, first_contact, green, provider_serving, send, verify_against
 
 SCHEMA = """
 type Post { id: ID! title: String! views: Int! }
@@ -181,3 +181,23 @@ def test_replay_answers_each_operation_and_no_other(tmp_path, recorded):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_rules_select_an_operation(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "select:\n  - name: no-bad-queries\n    operation: [Bad]\n"
+        "fields:\n  - name: post-ids-are-numbers\n    operation: mutation create*\n"
+        "    path: $.data.createPost.id\n    match: regex\n    regex: '^[0-9]+$'\n"
+    )
+    with provider_serving(Posts) as url:
+        record_through(recorder_args(url, tmp_path / "pacts", "--rules", str(rules)), exercise)
+    pact = json.loads((tmp_path / "pacts" / PACT_NAME).read_text())
+    by_description = {i["description"]: i for i in pact["interactions"]}
+    assert not [d for d in by_description if "query Bad" in d]
+    create = by_description["POST /graphql mutation createPost returns 200"]
+    assert create["response"]["matchingRules"]["body"]["$.data.createPost.id"]["matchers"] == [
+        {"match": "regex", "regex": "^[0-9]+$"}
+    ]
+    read = by_description["POST /graphql query Post returns 200"]
+    assert "$.data.createPost.id" not in read["response"].get("matchingRules", {}).get("body", {})

@@ -14,6 +14,7 @@ import yaml
 from recorder.infer.matchers import infer_body
 from recorder.infer.observation import Context
 from recorder.infer.shapes import shape_builder
+from recorder.model import InteractionKey
 from recorder.rules import load
 
 pytestmark = pytest.mark.unit  # no servers, no processes: `make check` runs it
@@ -29,7 +30,7 @@ def run(case: dict, tmp_path: Path):
     for body in case["observed"]:
         builder.add_object(body)
     side = case.get("side", "response")
-    overrides = Context(rules).overrides("GET", "/items/{id}", side)
+    overrides = Context(rules).overrides(InteractionKey("/items/{id}", "GET", 200, ""), side)
     return infer_body(builder.to_schema(), case["observed"][0], rules, overrides, verbatim=side == "request")
 
 

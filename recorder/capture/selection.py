@@ -10,7 +10,8 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from recorder.model import Exchange
-from recorder.rules import Ruleset, Select, status_matches
+from recorder.rules import Ruleset, Select, operation_matches, status_matches
+from recorder.values import request_operation
 
 
 def matches(rule: Select, exchange: Exchange) -> bool:
@@ -22,6 +23,7 @@ def matches(rule: Select, exchange: Exchange) -> bool:
         (rule.status, lambda: any(status_matches(p, exchange.status) for p in rule.status)),
         (rule.content_type, lambda: any(fnmatchcase(ctype, c.lower()) for c in rule.content_type)),
         (rule.request_header, lambda: any(exchange.request_header(h) is not None for h in rule.request_header)),
+        (rule.operation, lambda: any(operation_matches(p, request_operation(exchange)) for p in rule.operation)),
     )
     return all(check() for given, check in checks if given)
 

@@ -21,7 +21,7 @@ from recorder.infer.sampling import Sampling
 from recorder.infer.shapes import lessons, shape_builder, types_of
 from recorder.infer.variety import HeaderVariety
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, InteractionKey, Sample, samples_kept
-from recorder.rules import FieldRule, Ruleset, endpoint_matches
+from recorder.rules import FieldRule, Ruleset, endpoint_matches, operation_matches
 from recorder.states.timeline import Preconditions
 from recorder.values import request_operation
 
@@ -35,13 +35,24 @@ class Context:
         self.headers = HeaderPolicy(rules, self.paths)
         self.variety = HeaderVariety(rules.formats)  # header values pooled over the whole recording
 
-    def overrides(self, method: str, template: str, side: str) -> dict[str, FieldRule]:
-        """Field rules for one endpoint and side; for the same path a later rule wins."""
+    def overrides(self, key: InteractionKey, side: str) -> dict[str, FieldRule]:
+        """Field rules for one interaction and side; for the same path a later rule wins."""
+        method, template, operation = key.method, key.template, key_operation(key)
         return {
             f.path: f
             for f in self.rules.fields
-            if f.side == side and (f.endpoint is None or endpoint_matches(f.endpoint, method, template))
+            if f.side == side
+            and (f.endpoint is None or endpoint_matches(f.endpoint, method, template))
+            and (f.operation is None or operation_matches(f.operation, operation))
         }
+
+
+def key_operation(key: InteractionKey) -> str:
+    """The operation an interaction's requests ask for inside them (GraphQL, JSON-RPC, a statement), else ""."""
+    shape = key.body_shape
+    if shape.startswith("graphql:"):
+        return shape.removeprefix("graphql:").partition(";")[0]
+    return shape.partition("op:")[2].partition(";")[0]
 
 
 def shape_signature(value: Any) -> str:

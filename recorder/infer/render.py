@@ -197,7 +197,7 @@ def _message(
         msg.body, msg.rules["body"] = body.decode("utf-8", "replace"), {"$": [_keys_matcher(value)]}
         notes.append(f"{side} body ({kept['Content-Type']}): JSON the Pact core reads as text: {_KEYS_CHECKED}")
     elif value is not NO_BODY:
-        overrides = obs.ctx.overrides(obs.key.method, obs.key.template, side)
+        overrides = obs.ctx.overrides(obs.key, side)
         if side == "request" and graphql.request_of(value) is not None:  # what the request asks: its operation
             overrides = _graphql_rules(value, side) | overrides
         elif (
