@@ -5,6 +5,7 @@ recorded through `pact-recorder record` and verified from empty with `--states-f
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -28,6 +29,8 @@ class Statements(Provider):
         params = dict(parse_qsl(url.query))
         if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):  # statements as a form, too
             params |= dict(parse_qsl(self.body().decode()))
+        if "json" in (self.headers.get("Content-Type") or ""):  # ... and as JSON: {"stmt": "..."}
+            params["q"] = json.loads(self.body())["stmt"]
         databases = self.store.setdefault("databases", {})
         if url.path == "/write":
             if params.get("db") not in databases:
@@ -101,16 +104,19 @@ def test_a_statement_is_matched_by_its_shape(recorded):
     assert not shape.match("DROP DATABASE metrics")
 
 
-@pytest.mark.parametrize("sent_as", ["query", "form"])
+@pytest.mark.parametrize("sent_as", ["query", "form", "json"])
 def test_a_password_a_statement_sets_never_reaches_disk_and_verify_puts_it_back(tmp_path, sent_as):
     statement = "CREATE USER reader WITH PASSWORD 's3cret-pw-77'"
 
     def exercise(url):
         if sent_as == "query":
             assert query(url, "POST", statement) == 200
-        else:
+        elif sent_as == "form":
             form = {"Content-Type": "application/x-www-form-urlencoded"}
             assert send(url, "POST", "/query", f"q={quote(statement)}".encode(), form)[0] == 200
+        else:
+            body = json.dumps({"stmt": statement}).encode()
+            assert send(url, "POST", "/query", body, {"Content-Type": "application/json"})[0] == 200
 
     pact, result = first_contact(tmp_path, Statements, exercise, "--secret", "password=s3cret-pw-77")
     assert not [p for p in (tmp_path / "pacts").rglob("*") if p.is_file() and b"s3cret-pw-77" in p.read_bytes()]

@@ -158,9 +158,9 @@ def fill_step(step: dict, secrets: Secrets, issued: dict[str, str] | None = None
                 if h[0].lower() == str(e["key"]).lower() and (v := value(h[1])) is not None:
                     h[1] = v
         elif kind == "query":
-            out["query"] = [[k, _or(value(), v) if k == e["key"] else v] for k, v in out.get("query", [])]
+            out["query"] = [[k, _fill_param(v, value()) if k == e["key"] else v] for k, v in out.get("query", [])]
         elif kind == "body" and "json" in out:
-            out["json"] = _set(out["json"], e["key"], value())
+            out["json"] = _set(out["json"], e["key"], value(), in_place=True)
         elif kind in ("form", "text") and "text" in out:
             out["text"] = _fill_text(out["text"], e, secrets, issued)
         elif kind == "multipart":
@@ -205,15 +205,16 @@ def fill_request(request: dict, entries: list[dict], secrets: Secrets) -> None:
             v4 = isinstance(body, dict) and "content" in body and "contentType" in body
             content = body["content"] if v4 else body
             if kind == "body":
-                content = _set(content, e["key"], secrets.value(e))
+                content = _set(content, e["key"], secrets.value(e), in_place=True)
             elif isinstance(content, str):
                 content = _fill_text(content, e, secrets)
             if v4:
                 body["content"] = content
             else:
                 request["body"] = content
-            if kind == "form" and (v := secrets.value(e)) is not None:
-                _fill_generator(request, "body", f"$.{e['key']}", v)
+            keys = [e["key"]] if kind == "form" else e["key"] if kind == "body" else []
+            if keys and all(isinstance(k, str) for k in keys) and (v := secrets.value(e)) is not None:
+                _fill_generator(request, "body", "$." + ".".join(keys), v)
 
 
 def _fill_generator(request: dict, category: str, at: str, value: str) -> None:
@@ -224,6 +225,10 @@ def _fill_generator(request: dict, category: str, at: str, value: str) -> None:
         generator["expression"] = generator["expression"].replace(PLACEHOLDER, value, 1)
 
 
+def _fill_param(recorded: str, value: str | None) -> str:
+    return recorded if value is None else _in_place(recorded, value)
+
+
 def _in_place(recorded: str, value: str) -> str:
     """The secret where the recording redacted it: the whole value, or inside it (a statement's password)."""
     if isinstance(recorded, str) and PLACEHOLDER in recorded and recorded != PLACEHOLDER:
@@ -231,18 +236,15 @@ def _in_place(recorded: str, value: str) -> str:
     return value
 
 
-def _or(value: str | None, default: str) -> str:
-    return default if value is None else value
-
-
-def _set(document: Any, keys: list, value: str | None) -> Any:
+def _set(document: Any, keys: list, value: str | None, in_place: bool = False) -> Any:
+    """`value` at `keys` of a JSON document; `in_place`: where the recorded text there holds the placeholder."""
     if value is None:
         return document
     try:
         target = document
         for key in keys[:-1]:
             target = target[key]
-        target[keys[-1]] = value
+        target[keys[-1]] = _in_place(target[keys[-1]], value) if in_place else value
     except (KeyError, IndexError, TypeError):
         pass  # the example no longer has that place (edited by hand): leave it
     return document

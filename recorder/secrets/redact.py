@@ -425,7 +425,7 @@ class Redactor:
             return self._statement(value, name, where)
         return value
 
-    def _statement(self, text: str, name: str, where: str) -> str:
+    def _statement(self, text: str, name: str | list, where: str) -> str:
         """A statement with the passwords it sets redacted (`CREATE USER u WITH PASSWORD '<redacted>'`), each
         named: verify puts it back in place."""
 
@@ -535,6 +535,9 @@ class Redactor:
                     if keys is not None:
                         self._name(where, [*keys, k], k, v)
                     kept = PLACEHOLDER
+                elif keys == () and isinstance(v, str) and k.lower() in statements.PARAMETERS:
+                    if (kept := self._statement(v, [k], where)) == v:  # a statement's password (`{"stmt": ...}`)
+                        continue
                 else:
                     continue
                 out = dict(value) if out is None else out
