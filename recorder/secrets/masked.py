@@ -38,8 +38,9 @@ class MaskedEchoes:
         shows masked at the same place, and what earlier requests of the same method and path had masked."""
         key = (ex.method.upper(), ex.path)
         found = set(self._places.get(key, ()))
-        sent, answer = ex.request_json, ex.response_json
-        if sent is NO_BODY or answer is NO_BODY or not isinstance(answer, (dict, list)):
+        if (sent := ex.request_json) is NO_BODY:  # (then the response is not parsed: a read's may be left unread)
+            return found
+        if (answer := ex.response_json) is NO_BODY or not isinstance(answer, (dict, list)):
             return found
         for at, value in leaves(sent):
             if isinstance(value, str) and len(value) >= SHORTEST and not _MASK.match(value):
