@@ -420,6 +420,13 @@ class _Builder:
             self.problems.append(f"{self.where(kind, name)}: {key} {regex!r}: {problem}")
         return regex
 
+    def status(self, kind: str, name: str, status: str, example_class: str) -> None:
+        if not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status.lower()):
+            self.problems.append(
+                f"{self.where(kind, name)}: status {status!r}: expected a status such as 404 or a class such as "
+                f"{example_class}"
+            )
+
     def select(self, rules: list[dict]) -> tuple[Select, ...]:
         select = tuple(
             Select(
@@ -433,11 +440,7 @@ class _Builder:
         )
         for s in select:
             for status in s.status:
-                if not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status.lower()):
-                    self.problems.append(
-                        f"{self.where('select', s.name)}: status {status!r}: expected a status such as 404 or a "
-                        "class such as 4xx"
-                    )
+                self.status("select", s.name, status, "4xx")
         return select
 
     def headers(self, rules: list[dict]) -> tuple[HeaderRule, ...]:
@@ -518,11 +521,8 @@ class _Builder:
         states = []
         for r in rules:
             status = str(r["status"]).lower() if "status" in r else None
-            if status is not None and not re.fullmatch(r"[1-5]([0-9]{2}|xx)", status):
-                self.problems.append(
-                    f"{self.where('states', r['name'])}: status {status!r}: expected a status such as 404 or a "
-                    "class such as 2xx"
-                )
+            if status is not None:
+                self.status("states", r["name"], status, "2xx")
             states.append(StateRule(r["name"], r["endpoint"], r["state"], status))
         return tuple(states)
 

@@ -114,7 +114,7 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
         query.setdefault(name, []).append(value)
     if rules := _value_rules(obs, "query", strict=True, evidence=evidence):
         request.rules["query"] = rules
-    if (found := statements.found_in(ex.query, None)) is not None:  # a statement in a parameter: by its shape
+    if (found := statement_of(ex)) is not None and found[0] == "query":  # a statement in a parameter: by its shape
         request.rules.setdefault("query", {})[found[1]] = [{"match": "regex", "regex": _statement_regex(obs, found)}]
     if graphql.request_of(gql := dict(ex.query)) is not None:  # GraphQL over GET: the query text by its tokens
         request.rules.setdefault("query", {})["query"] = [

@@ -161,8 +161,8 @@ class Effects(Memory):
         path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
         if again := [v for v in step.produced.values() if v in self.acted_on]:
             self._relisted(ex, again)
-        sends_handed = False
-        if ok and not only_reads(ex):
+        sends_handed, reads = False, only_reads(ex)
+        if ok and not reads:
             self._wrote(step)
             sends_handed = self._acted(step, ex)
             segs = segments(path)
@@ -237,7 +237,7 @@ class Effects(Memory):
             if dict(entry).get("in") in ("body", "form", "multipart", "issued"):
                 owners = self.owners.setdefault(dict(entry)["secret"], [])
                 owners[:] = [p for p in owners if p != made][-50:] + [made]
-        for entry in ex.secrets if not made and not only_reads(ex) and len(self.registered) < ACCOUNTS_MAX else ():
+        for entry in ex.secrets if not made and not reads and len(self.registered) < ACCOUNTS_MAX else ():
             if dict(entry).get("in") in ("body", "form", "multipart"):
                 self.registered.setdefault(dict(entry)["secret"], step)
         return step

@@ -66,7 +66,6 @@ MAX_NAMED = 10  # resources a request names outside its own path that its states
 DEPENDENCIES_MAX = 30  # steps a request's values bring in (with what those steps send in turn)
 ACTED_MAX = 6  # the latest calls on a handed-out id a call on it is set up with (see Timeline.acted_on)
 _PARTS = re.compile(r"[/:?&=,;@#\s]+")  # what separates the parts of a URI or a list in one value
-MAX_LEAVES = 400  # response values a read by operation looks at for names operations sent
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
 
@@ -294,7 +293,7 @@ class Timeline(Effects):
         found: dict[Step, tuple[str, str]] = {}
         values = body_values(ex)  # (a header, an ETag, is about the resource read)
         if request_operation(ex):  # a read by operation (SHOW DATABASES) lists names operations sent, short ones too
-            values |= {("body", *at): str(v) for at, v in itertools.islice(leaves(ex.response_json), MAX_LEAVES)}
+            values |= {("body", *at): str(v) for at, v in leaves(ex.response_json)}  # (leaves is bounded)
         for where, value in values.items():
             producer = self.handed.producer(value, handed_about(ex, where)) or self._operation_named(value)
             if producer is not None and producer not in covered and made_it(producer):
