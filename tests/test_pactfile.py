@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from recorder.pact.core_parser import check
-from recorder.pact.document import dumps, pact_document, states_hints
+from recorder.pact.document import dumps, pact_document, states_document, states_hints
 from recorder.record.pipeline import Recording, Settings
 from tests.helpers import exchange
 
@@ -99,7 +99,7 @@ def test_v3_shape_has_plain_bodies_and_string_headers():
 
 def test_hints_list_each_state_once_with_its_interactions():
     _, interactions = build(TRAFFIC)
-    text = states_hints("web", "api", interactions)
+    text = states_hints(states_document("web", "api", interactions))
     hints = yaml.safe_load(text)
     names = [(s["name"], s["params"]) for s in hints["states"]]
     assert names.count(("user exists", {"user": 1})) == 1

@@ -22,7 +22,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from recorder.cli.usage import parse
-from recorder.files import beside
 from recorder.record.pipeline import Recording, Settings
 from recorder.rules import RuleError, dump, load
 
@@ -354,19 +353,9 @@ def secret_option(value: str) -> tuple[str, str]:
 
 
 def cmd_verify(args) -> int:
-    from recorder.files import load_pact, write_atomic
-    from recorder.secrets.fill import Secrets, made_by_recording
-    from recorder.verify.recorded_states import RecordedStates, Setup
-    from recorder.verify.run import (
-        accounts,
-        check_secrets,
-        load_state_module,
-        pact_requests,
-        recorded_deletes,
-        recorded_words,
-        render,
-        verify,
-    )
+    from recorder.files import write_atomic
+    from recorder.pact.core_verifier import Publish
+    from recorder.verify.run import render
 
     url = http_url("--provider-url", args.provider_url)
     state_url = http_url("--state-url", args.state_url) if args.state_url else None
@@ -379,43 +368,126 @@ def cmd_verify(args) -> int:
         raise UsageError("--reset-url and --reset-command: give one way to empty the provider")
     reset_url = http_url("--reset-url", args.reset_url) if args.reset_url else None
     given = dict(secret_option(s) for s in args.secret)
+    publish = None
+    if args.publish:
+        if not args.provider_app_version:
+            raise UsageError("--publish needs --provider-app-version VERSION: the provider version the results are for")
+        auth = {"token": args.broker_token} if args.broker_token else {}
+        if args.broker_username:
+            auth = {"username": args.broker_username, "password": args.broker_password or ""}
+        publish = Publish(args.provider_app_version, args.provider_branch, args.build_url, auth)
     try:
-        doc = load_pact(args.pact)  # a file that is no pact is said before anything else
-        states = load_state_module(args.states).STATE_HANDLERS if args.states else None
-        setup, secrets = None, Secrets.from_options(given, headers, set())
-        if args.states_from_recording:
-            hints = args.states_from_recording
-            hints = beside(args.pact, "states") if hints is True else hints
-            recorded = RecordedStates.load(hints)
-            secrets = Secrets.from_options(given, headers, made_by_recording(recorded.in_order))
-            check_secrets(args.pact, recorded, secrets)
-            requests = pact_requests(doc)
-            words, names = recorded_words(requests, recorded)
-            setup = Setup(
-                recorded,
-                url,
-                secrets,
-                reset_url,
-                accounts(args.pact, recorded),
-                fresh_names=args.fresh_names,
-                shared=words,
-                named=names,
-                deletes=recorded_deletes(requests),
-            )
-        with provider_process(args.reset_command, url) as process:
-            if process is not None:
-                setup.restart = process.restart
-            reachable("--provider-url", url)
-            if state_url:
-                reachable("--state-url", state_url)
-            result = verify(args.pact, url, state_url, states, headers, setup, secrets)
+        sources = pact_sources(args)
+        results = []
+        for source in sources:
+            result = _verify_one(args, source, url, state_url, reset_url, headers, given, publish)
+            print(render(result, source.origin, url))
+            results.append((source, result))
     except ValueError as e:
         raise UsageError(str(e)) from None
-    print(render(result, args.pact, url))
     if args.report:
-        write_atomic(args.report, json.dumps(result.report(), indent=2, sort_keys=True) + "\n")
+        reports = [r.report() | {"pact": s.origin} for s, r in results]
+        report = reports[0] if len(reports) == 1 else {"ok": all(r["ok"] for r in reports), "pacts": reports}
+        write_atomic(args.report, json.dumps(report, indent=2, sort_keys=True) + "\n")
         print(f"Report: {args.report}")
-    return 0 if result.ok else 1
+    return 0 if all(r.ok for _, r in results) else 1
+
+
+PUBLISH_LINK = "pb:publish-verification-results"
+
+
+def pact_sources(args) -> list:
+    """The pacts to verify: PACT (a file or URL), or those the broker holds for --provider."""
+    from recorder.verify.sources import BrokerAuth, broker_pacts, is_url, pact_at
+
+    auth = BrokerAuth(args.broker_token, args.broker_username, args.broker_password)
+    if args.pact is None:
+        if not args.broker_url:
+            raise UsageError("verify: give the PACT to verify (a file or URL), or --broker-url and --provider")
+        if not args.provider:
+            raise UsageError("--broker-url needs --provider NAME: the provider whose pacts to verify")
+        selectors = [_selector(s) for s in args.consumer_version_selector]
+        broker = http_url("--broker-url", args.broker_url)
+        sources = broker_pacts(broker, args.provider, selectors, auth, args.provider_branch)
+    else:
+        if is_url(args.pact):
+            http_url("PACT", args.pact)
+        sources = [pact_at(args.pact, auth)]
+    if args.publish and (unpublished := next((s for s in sources if PUBLISH_LINK not in s.links), None)):
+        raise UsageError(
+            f"--publish: {unpublished.origin} did not come from a Pact Broker (no {PUBLISH_LINK} link to publish "
+            "the results to): verify it from --broker-url, or from the pact's URL on the broker"
+        )
+    if args.states_from_recording not in (None, True) and len(sources) > 1:
+        raise UsageError(
+            f"--states-from-recording {args.states_from_recording}: one states file for {len(sources)} pacts; "
+            "give --states-from-recording alone, and each pact's own states are used"
+        )
+    return sources
+
+
+def _selector(text: str) -> dict:
+    try:
+        selector = json.loads(text)
+    except ValueError:
+        selector = None
+    if not isinstance(selector, dict):
+        raise UsageError(
+            f"--consumer-version-selector {text!r}: expected a JSON object, e.g. '{{\"mainBranch\": true}}'"
+        )
+    return selector
+
+
+def _verify_one(args, source, url, state_url, reset_url, headers, given, publish):
+    """Verify one pact (recorder.pact.source.PactSource) as the options say."""
+    from recorder.secrets.fill import Secrets, made_by_recording
+    from recorder.verify.recorded_states import RecordedStates, Setup
+    from recorder.verify.run import (
+        accounts,
+        check_secrets,
+        load_state_module,
+        pact_requests,
+        recorded_deletes,
+        recorded_words,
+        verify,
+    )
+
+    doc = source.doc
+    states = load_state_module(args.states).STATE_HANDLERS if args.states else None
+    setup, secrets = None, Secrets.from_options(given, headers, set())
+    if args.states_from_recording:
+        if args.states_from_recording is not True:
+            recorded = RecordedStates.load(args.states_from_recording)
+        elif source.states is not None:
+            recorded = RecordedStates.from_doc(source.states, source.bodies)
+        else:
+            raise ValueError(
+                f"--states-from-recording: {source.origin} carries no states from a recording and has no states "
+                "file beside it (a pact written by hand or by another tool): give a states file's path, or "
+                "--state-url or --states"
+            )
+        secrets = Secrets.from_options(given, headers, made_by_recording(recorded.in_order))
+        check_secrets(doc, recorded, secrets)
+        requests = pact_requests(doc)
+        words, names = recorded_words(requests, recorded)
+        setup = Setup(
+            recorded,
+            url,
+            secrets,
+            reset_url,
+            accounts(doc, recorded),
+            fresh_names=args.fresh_names,
+            shared=words,
+            named=names,
+            deletes=recorded_deletes(requests),
+        )
+    with provider_process(args.reset_command, url) as process:
+        if process is not None:
+            setup.restart = process.restart
+        reachable("--provider-url", url)
+        if state_url:
+            reachable("--state-url", state_url)
+        return verify(source, url, state_url, states, headers, setup, secrets, publish)
 
 
 def cmd_states_scaffold(args) -> int:

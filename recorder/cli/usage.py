@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from pathlib import Path
 
@@ -235,9 +236,10 @@ def _verify(sub) -> None:
         [
             "pact-recorder verify pacts/user-web-user-service.json --provider-url http://127.0.0.1:5001 "
             "--states-from-recording",
-            "pact-recorder verify PACT --provider-url http://127.0.0.1:5001 "
-            "--state-url http://127.0.0.1:5001/_pact/provider_states",
             "pact-recorder verify PACT --provider-url URL --states states.py --header 'Authorization: Bearer ...'",
+            "pact-recorder verify --broker-url https://broker.example --provider api --provider-url URL "
+            "--states-from-recording --consumer-version-selector '{\"mainBranch\": true}' --publish "
+            "--provider-app-version $GIT_SHA --provider-branch main",
         ],
         [
             "0 the pact verified",
@@ -245,7 +247,13 @@ def _verify(sub) -> None:
             "2 a usage error: a provider or state URL nothing listens at, a secret nobody gave, a file that is no pact",
         ],
     )
-    ver.add_argument("pact", type=Path, metavar="PACT", help="the pact file to verify")
+    ver.add_argument(
+        "pact",
+        nargs="?",
+        metavar="PACT",
+        help="the pact to verify: a file, or its URL (on a Pact Broker: with the broker's credentials below); "
+        "or none, with --broker-url",
+    )
     ver.add_argument(
         "--provider-url", required=True, metavar="URL", help="where the provider runs, e.g. http://127.0.0.1:5001"
     )
@@ -304,6 +312,41 @@ def _verify(sub) -> None:
         "also from PACT_SECRET_<NAME>",
     )
     ver.add_argument("--report", type=Path, metavar="FILE.json", help="write machine-readable results here")
+    broker = ver.add_argument_group("from a Pact Broker (or PactFlow); each option also from PACT_BROKER_*")
+    broker.add_argument(
+        "--broker-url",
+        default=os.environ.get("PACT_BROKER_BASE_URL"),
+        metavar="URL",
+        help="verify the pacts the broker holds for this provider (its name: --provider) that the selectors "
+        "choose (none: the latest of each consumer), each with the states it carries",
+    )
+    broker.add_argument("--provider", metavar="NAME", help="with --broker-url: the provider whose pacts to verify")
+    broker.add_argument(
+        "--consumer-version-selector",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="with --broker-url: which consumer versions, as the broker takes them, e.g. '{\"mainBranch\": true}', "
+        "'{\"deployedOrReleased\": true}' (repeat for several)",
+    )
+    broker.add_argument(
+        "--broker-token", default=os.environ.get("PACT_BROKER_TOKEN"), metavar="TOKEN", help="a bearer token"
+    )
+    broker.add_argument(
+        "--broker-username", default=os.environ.get("PACT_BROKER_USERNAME"), metavar="USER", help="Basic credentials"
+    )
+    broker.add_argument(
+        "--broker-password", default=os.environ.get("PACT_BROKER_PASSWORD"), metavar="PASSWORD", help="their password"
+    )
+    broker.add_argument(
+        "--publish",
+        action="store_true",
+        help="publish the verification results to the broker the pacts came from (needs --provider-app-version), "
+        "so that `pact broker can-i-deploy` can answer",
+    )
+    broker.add_argument("--provider-app-version", metavar="VERSION", help="the provider version the results are for")
+    broker.add_argument("--provider-branch", metavar="BRANCH", help="the provider's branch the results are for")
+    broker.add_argument("--build-url", metavar="URL", help="the CI build that verified, sent with the results")
     _verbose(ver)
 
 

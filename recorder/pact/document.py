@@ -24,6 +24,9 @@ from recorder.states.steps import Step, step_request_values
 
 SPECS = {"v4": "4.0", "v3": "3.0.0"}
 REACHED_AT = "providerReachedAt"  # pactRecorder metadata: the provider's host:port as the consumer reached it
+STATES, EVIDENCE = "states", "evidence"
+"""pactRecorder metadata a pact carries for its verification: the states document (what the states file
+beside it shows as YAML) and, in a V3 pact (no comments), each interaction's evidence by description."""
 
 
 def pact_document(
@@ -33,10 +36,13 @@ def pact_document(
     spec: str = "v4",
     diagnostics: dict | None = None,
     reached: Sequence[str] = (),
+    carried: dict | None = None,
 ) -> dict:
-    """`reached`: the provider's address as the consumer reached it, where requests name it in a URL."""
+    """`reached`: the provider's address as the consumer reached it, where requests name it in a URL.
+    `carried`: what a verification needs from the recording (CARRIED), kept in the pact's metadata so that
+    the pact alone, fetched from a broker, verifies as it does beside its files."""
     render = _v4_interaction if spec == "v4" else _v3_interaction
-    ours = {"version": __version__, **({"diagnostics": diagnostics} if diagnostics else {})}
+    ours = {"version": __version__, **({"diagnostics": diagnostics} if diagnostics else {}), **(carried or {})}
     return {
         "consumer": {"name": consumer},
         "provider": {"name": provider},
@@ -51,6 +57,16 @@ def pact_document(
 def meta(document: dict) -> dict:
     """What pact-recorder wrote in a pact's metadata."""
     return (document.get("metadata") or {}).get("pactRecorder") or {}
+
+
+def carried_evidence(document: dict) -> dict[str, dict]:
+    """Each interaction's evidence by description: its V4 comments, else what a V3 pact carries."""
+    found = {
+        i.get("description", ""): e
+        for i in document.get("interactions", [])
+        if isinstance(e := (i.get("comments") or {}).get("pactRecorder"), dict)
+    }
+    return found or {d: e for d, e in (meta(document).get(EVIDENCE) or {}).items() if isinstance(e, dict)}
 
 
 def reached_at(document: dict) -> list[str]:
@@ -141,13 +157,9 @@ def _repeats_left(i: Interaction) -> int | None:
     return i.distinct if 0 < i.distinct < i.exchanges else None
 
 
-def evidence_sidecar(consumer: str, provider: str, interactions: list[Interaction]) -> dict[str, Any]:
-    """V3 has no comments: the same provenance goes into a file beside the pact, by description."""
-    return {
-        "consumer": consumer,
-        "provider": provider,
-        "interactions": {i.description: provenance(i) | {"notes": i.notes} for i in interactions},
-    }
+def evidence_by_description(interactions: list[Interaction]) -> dict[str, Any]:
+    """V3 has no comments: the same provenance, by description (in the pact's metadata and beside it)."""
+    return {i.description: provenance(i) | {"notes": i.notes} for i in interactions}
 
 
 def _v4_request_headers(headers: dict[str, str]) -> dict[str, list[str]]:
@@ -184,7 +196,9 @@ def _v3_body(m: Message) -> dict[str, Any]:
     return {} if m.body is NO_BODY or isinstance(m.body, Binary) else {"body": m.body}
 
 
-def states_hints(consumer: str, provider: str, interactions: list[Interaction], reset: Step | None = None) -> str:
+def states_document(
+    consumer: str, provider: str, interactions: list[Interaction], reset: Step | None = None
+) -> dict[str, Any]:
     """Every provider state a verification needs, once per name and params: the interactions that need
     it, its setup (the recorded requests that make it, numbered in `steps`), and the data the provider
     held. `verify --states-from-recording` runs the setups; `states scaffold` turns them into code."""
@@ -216,6 +230,12 @@ def states_hints(consumer: str, provider: str, interactions: list[Interaction], 
         doc["reset"] = numbers[reset]
     doc["states"] = [states[k] for k in sorted(states, key=lambda k: (k[0], json.dumps(k[1], default=str)))]
     doc["steps"] = {n: step_document(s, used) for s, n in numbers.items()}
+    return doc
+
+
+def states_hints(states: dict[str, Any]) -> str:
+    """The states document as the file beside the pact shows it (YAML, with a header that says what it is)."""
+    consumer, provider = states["consumer"], states["provider"]
     header = (
         f"# Provider states needed to verify the pact between {consumer} and {provider}.\n"
         "# Written by pact-recorder. For each state: its params, the interactions that need it, its setup\n"
@@ -223,7 +243,7 @@ def states_hints(consumer: str, provider: str, interactions: list[Interaction], 
         "# data the provider held. `pact-recorder verify PACT --states-from-recording` runs the setups;\n"
         "# `pact-recorder states scaffold PACT` writes them as a Python module to edit.\n"
     )
-    return header + yaml.dump(doc, Dumper=HINTS_DUMPER, sort_keys=False, allow_unicode=True, width=100)
+    return header + yaml.dump(states, Dumper=HINTS_DUMPER, sort_keys=False, allow_unicode=True, width=100)
 
 
 # The hints hold each example's data (tens of KB for a list): libyaml writes them ten times as fast as

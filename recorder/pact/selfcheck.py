@@ -121,7 +121,7 @@ def _verify(document: dict, replies: list[Sample]) -> dict:
 
 
 def _verify_part(document: dict, replay_url: str) -> dict:
-    with LocalServer(json.dumps(document).encode(), None) as local:
+    with LocalServer(document, None, None) as local:
         return verdict(verifier(document["provider"]["name"], replay_url, local.pact_url))
 
 

@@ -26,13 +26,16 @@ from recorder.pact.core_parser import check, offending_interactions
 from recorder.pact.diff import diff
 from recorder.pact.diff import render as render_diff
 from recorder.pact.document import (
+    EVIDENCE,
     REACHED_AT,
     SPECS,
+    STATES,
     dumps,
-    evidence_sidecar,
+    evidence_by_description,
     meta,
     pact_document,
     reached_at,
+    states_document,
     states_hints,
 )
 from recorder.rules import Ruleset, defaults
@@ -167,7 +170,11 @@ class Recording:
         if s.self_check:
             render = partial(pact_document, s.consumer, s.provider, spec=s.spec)
             self.loosened = selfcheck.check(interactions, render, self.self_checked)
-        document = pact_document(s.consumer, s.provider, interactions, s.spec, self.diagnostics(), sorted(self.reached))
+        states = states_document(s.consumer, s.provider, interactions, self.timeline.reset)
+        carried = {STATES: states} | ({EVIDENCE: evidence_by_description(interactions)} if s.spec == "v3" else {})
+        document = pact_document(
+            s.consumer, s.provider, interactions, s.spec, self.diagnostics(), sorted(self.reached), carried
+        )
         previous = _existing(s.pact_path) if (s.merge or s.pending) else None
         if s.merge and previous is not None:
             document = merged(previous, document)
@@ -187,10 +194,11 @@ class Recording:
                 f"{culprits}. The rejected file is {rejected}: please report it."
             ) from None
         write_atomic(s.pact_path, text)
-        write_atomic(s.hints_path, states_hints(s.consumer, s.provider, interactions, self.timeline.reset))
+        write_atomic(s.hints_path, states_hints(states))  # the readable views of what the pact carries
         if s.spec == "v4":
             return s.pact_path, s.hints_path
-        write_atomic(s.evidence_path, dumps(evidence_sidecar(s.consumer, s.provider, interactions)))
+        evidence = {"consumer": s.consumer, "provider": s.provider, "interactions": carried[EVIDENCE]}
+        write_atomic(s.evidence_path, dumps(evidence))
         return s.pact_path, s.hints_path, s.evidence_path
 
     def write_and_report(self) -> str:

@@ -17,7 +17,9 @@ from typing import Any
 
 import yaml
 
-from recorder.files import beside, body_content, load_pact
+from recorder.files import body_content
+from recorder.pact.document import carried_evidence
+from recorder.pact.source import PactSource
 from recorder.secrets import fill
 from recorder.secrets.redact import PLACEHOLDER
 
@@ -31,12 +33,11 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}.*)?$|^\d{10}(\d{3})
 
 
 def load_review(pact_path: Path) -> dict[str, Any]:
-    """The review model of a pact (V4 evidence in comments; V3 evidence in the sidecar file). Pacts
+    """The review model of a pact (V4 evidence in comments; V3 evidence in its metadata). Pacts
     from other tools review too: V2 (`providerState`), messages and other interactions without a
     request, no evidence at all."""
-    pact = load_pact(pact_path)
-    sidecar = beside(pact_path, "evidence")
-    v3 = json.loads(sidecar.read_text(encoding="utf-8"))["interactions"] if sidecar.is_file() else {}
+    pact = PactSource.read(pact_path).doc
+    v3 = carried_evidence(pact)
     meta = pact.get("metadata", {}).get("pactRecorder", {})
     interactions = [_interaction(i, v3.get(i.get("description"))) for i in pact["interactions"]]
     _flag_several_outcomes(interactions)

@@ -15,9 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from recorder.files import beside, load_pact
+from recorder.pact.source import PactSource
 
 SEED_MARKER = "raise NotImplementedError"
 
@@ -219,10 +217,11 @@ STATE_HANDLERS = {state: _for_verifier(state) for state in STATES}
 def scaffold(pact_path: Path, from_recording: bool = False) -> str:
     """The handler module for a pact; ValueError for a file that is not a pact. `from_recording`: the
     handlers of states the recording made send its recorded requests (editable, in RECORDING)."""
-    pact = load_pact(pact_path)
-    hints_path = beside(pact_path, "states")
-    hints = yaml.safe_load(hints_path.read_text(encoding="utf-8")) if hints_path.is_file() else None
+    source = PactSource.read(pact_path)
+    pact, hints = source.doc, source.states
     if from_recording and not hints:
-        raise ValueError(f"--from-recording: {hints_path} is missing (it is written beside the pact when recording)")
+        raise ValueError(
+            f"--from-recording: {pact_path} carries no states from a recording, nor a states file beside it"
+        )
     module = render(pact_path, pact, collect_states(pact, hints), hints if from_recording else None)
     return module

@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-import yaml
-
 from recorder.capture.kept_bodies import bodies_dir
 from recorder.infer.variety import looks_random
+from recorder.pact.source import states_file
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.memory import CREATE
@@ -75,18 +74,8 @@ class RecordedStates:
 
     @classmethod
     def load(cls, path: Path) -> RecordedStates:
-        if not path.is_file():
-            raise ValueError(
-                f"--states-from-recording {path}: no such file (it is written beside the pact as "
-                "CONSUMER-PROVIDER.states.yaml; pass its path if it is elsewhere)"
-            )
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise ValueError(f"--states-from-recording {path}: not YAML: {e}") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("states", []), list):
-            raise ValueError(f"--states-from-recording {path}: not a states file written by pact-recorder")
-        return cls.from_doc(doc, bodies_dir(path))
+        """A states file given by name, its kept bodies beside it."""
+        return cls.from_doc(states_file(path), bodies_dir(path))
 
     @classmethod
     def from_doc(cls, doc: dict, bodies: Path | None = None) -> RecordedStates:

@@ -7,14 +7,14 @@ import importlib.util
 import inspect
 import json
 from collections.abc import Mapping
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recorder.files import beside, load_pact
-from recorder.pact.core_verifier import LocalServer, output_parked, verdict, verifier
-from recorder.pact.document import reached_at
+from recorder.pact.core_verifier import LocalServer, Publish, output_parked, verdict, verifier
+from recorder.pact.document import carried_evidence, reached_at
+from recorder.pact.source import PactSource
 from recorder.secrets.fill import Secrets, fill_request, held_before, option, where
 from recorder.secrets.signing import SCHEMES, scheme, signed
 from recorder.verify import provider_relay
@@ -59,21 +59,24 @@ class Verification:
 
 
 def verify(
-    pact_path: Path,
+    pact: PactSource | Path,
     provider_url: str,
     state_url: str | None = None,
     states: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     setup: Setup | None = None,
     secrets: Secrets | None = None,
+    publish: Publish | None = None,
 ) -> Verification:
     """Verify a pact file against a running provider. Raises ValueError for unusable input.
 
     Provider states come from the provider's own endpoint (`state_url`), from a mapping of state
     name -> handler(action, parameters) run in this process (`states`), or from the recording (`setup`,
     on a state-change URL of our own). Redacted request values are filled from `secrets` (and a
-    `headers` entry fills a redacted header of that name); other `headers` are sent with every request."""
-    doc = load_pact(pact_path)
+    `headers` entry fills a redacted header of that name); other `headers` are sent with every request.
+    `publish`: the results go to the broker the pact came from (its links say where)."""
+    source = pact if isinstance(pact, PactSource) else PactSource.read(pact)
+    doc = source.doc
     if states is not None and (missing := sorted(pact_states(doc) - set(states))):
         raise ValueError(
             f"--states: no handler for {len(missing)} provider state(s) the pact needs: "
@@ -82,13 +85,13 @@ def verify(
         )
     headers = dict(headers or {})
     secrets = secrets or Secrets.from_options({}, headers, set())
-    filled = fill_pact(doc, pact_path, secrets)
-    custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc, pact_path)}
+    filled = fill_pact(doc, secrets)
+    custom = {k: v for k, v in headers.items() if k.lower() not in redacted_headers(doc)}
     calls = setup if setup is not None else Relay(state_url) if state_url else None
     with ExitStack() as stack:
         if setup is not None:  # user:token credentials rebuilt around the tokens the setups fetch afresh
-            setup.rebuilt = [e for es in secret_entries(doc, pact_path).values() for e in es if e.get("issued")]
-        signing = signed_entries(doc, pact_path, setup)
+            setup.rebuilt = [e for es in secret_entries(doc).values() for e in es if e.get("issued")]
+        signing = signed_entries(doc, setup)
         echoed = provider_relay.echoed_headers(doc.get("interactions", []))
         reached = reached_at(doc)
         if provider_relay.needed(signing, echoed, reached):  # the verifier and the setups send to it
@@ -96,12 +99,11 @@ def verify(
             provider_url = stack.enter_context(relay).url
             if setup is not None:
                 setup.provider_url = provider_url
-        local = stack.enter_context(LocalServer(json.dumps(filled).encode(), calls))
+        local = stack.enter_context(LocalServer(filled, source.links if publish is not None else None, calls))
         state_url = local.state_url if calls is not None else None
         given = bool(headers or secrets.given)
-        result = _run(
-            doc, local.pact_url, provider_url, state_url, states, custom, given, secret_entries(doc, pact_path)
-        )
+        where = local.url if publish is not None else local.pact_url
+        result = _run(doc, where, provider_url, state_url, states, custom, given, secret_entries(doc), publish)
         if setup is not None:
             setup.finish()
     result.notes += unrecorded_bodies(doc)
@@ -122,9 +124,9 @@ def unrecorded_bodies(doc: dict) -> list[str]:
     ]
 
 
-def signed_entries(doc: dict, pact_path: Path, setup: Setup | None) -> dict[str, dict]:
+def signed_entries(doc: dict, setup: Setup | None) -> dict[str, dict]:
     """The signing keys the interactions and the setups' steps need, each by its secret's name."""
-    entries = [e for es in secret_entries(doc, pact_path).values() for e in es]
+    entries = [e for es in secret_entries(doc).values() for e in es]
     entries += [e for step in (setup.recorded.steps.values() if setup else ()) for e in step.get("secrets", [])]
     return {e["secret"]: e for e in entries if signed(e)}
 
@@ -133,28 +135,17 @@ def pact_states(doc: dict) -> set[str]:
     return {st.get("name", "") for i in doc.get("interactions", []) for st in i.get("providerStates") or []}
 
 
-def secret_entries(doc: dict, pact_path: Path) -> dict[str, list[dict]]:
-    """Where each interaction's request had redacted values (by description): V4 comments, V3 sidecar."""
-    out = {
-        i.get("description", ""): found
-        for i in doc.get("interactions", [])
-        if (found := ((i.get("comments") or {}).get("pactRecorder") or {}).get("secrets"))
-    }
-    sidecar = beside(pact_path, "evidence")
-    if not out and sidecar.is_file():
-        with suppress(ValueError, OSError, AttributeError):
-            evidence = json.loads(sidecar.read_text(encoding="utf-8")).get("interactions", {})
-            out = {d: e["secrets"] for d, e in evidence.items() if isinstance(e, dict) and e.get("secrets")}
-    return out
+def secret_entries(doc: dict) -> dict[str, list[dict]]:
+    """Where each interaction's request had redacted values (by description)."""
+    return {d: e["secrets"] for d, e in carried_evidence(doc).items() if e.get("secrets")}
 
 
-def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
+def check_secrets(doc: dict, recorded: Any, secrets: Secrets) -> None:
     """Every secret the setups and the interactions need must have a value before a request is sent."""
-    doc = load_pact(pact_path)
-    secrets.made |= made_in_pact(doc, pact_path) - held_before(recorded.in_order)
+    secrets.made |= made_in_pact(doc) - held_before(recorded.in_order)
     needed: dict[str, list[str]] = {}
     keys: dict[str, dict] = {}  # signing keys by name: the scheme's environment gives them too
-    sources = [(repr(d), es) for d, es in secret_entries(doc, pact_path).items()]
+    sources = [(repr(d), es) for d, es in secret_entries(doc).items()]
     sources += [(f"setup step {n}", step.get("secrets", [])) for n, step in sorted(recorded.steps.items())]
     for where_, entries in sources:
         keys |= {e["secret"]: e for e in entries if signed(e)}
@@ -174,10 +165,10 @@ def check_secrets(pact_path: Path, recorded: Any, secrets: Secrets) -> None:
         raise ValueError("the recording redacted values these requests need:\n" + "\n".join(lines))
 
 
-def accounts(pact_path: Path, recorded: Any) -> dict[str, list[dict]]:
+def accounts(doc: dict, recorded: Any) -> dict[str, list[dict]]:
     """Users whose credentials the recording rebuilt (Basic from a password it set, `user:token` around a
     token a login handed out): user -> those entries, last first."""
-    entries = [e for es in secret_entries(load_pact(pact_path), pact_path).values() for e in es]
+    entries = [e for es in secret_entries(doc).values() for e in es]
     entries += [e for step in recorded.steps.values() for e in step.get("secrets", [])]
     found: dict[str, list[dict]] = {}
     for e in reversed(entries):
@@ -233,31 +224,30 @@ def recorded_deletes(requests: list[dict]) -> dict[str, tuple[list, list]]:
     return out
 
 
-def made_in_pact(doc: dict, pact_path: Path) -> set[str]:
+def made_in_pact(doc: dict) -> set[str]:
     """Secrets any value will do for: sent as data by a request that wrote it (a PUT or PATCH, a POST
     that created something: the recording set them, like an account's password; or a create refused as
     a conflict), or sent only by requests the provider refused (401, 403). A POST that did not create (a
     login) needs the real one."""
     made, refused, accepted = set(), set(), set()
+    entries = secret_entries(doc)
     for i in doc.get("interactions", []):
         request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
         writes = request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status in (201, 409)
-        for e in secret_entries({"interactions": [i]}, pact_path).get(i.get("description", ""), []):
+        for e in entries.get(i.get("description", ""), []):
             if e.get("in") in ("body", "form", "multipart") and writes:
                 made.add(e["secret"])
             (refused if status in (401, 403) else accepted).add(e["secret"])
     return made | (refused - accepted)
 
 
-def redacted_headers(doc: dict, pact_path: Path) -> set[str]:
-    return {
-        str(e["key"]).lower() for es in secret_entries(doc, pact_path).values() for e in es if e.get("in") == "header"
-    }
+def redacted_headers(doc: dict) -> set[str]:
+    return {str(e["key"]).lower() for es in secret_entries(doc).values() for e in es if e.get("in") == "header"}
 
 
-def fill_pact(doc: dict, pact_path: Path, secrets: Secrets) -> dict:
+def fill_pact(doc: dict, secrets: Secrets) -> dict:
     """A copy of the pact with the secrets that can be filled put back (in memory only)."""
-    entries = secret_entries(doc, pact_path)
+    entries = secret_entries(doc)
     out = copy.deepcopy(doc)
     for i in out.get("interactions", []):
         if (found := entries.get(i.get("description", ""))) and isinstance(i.get("request"), dict):
@@ -265,8 +255,8 @@ def fill_pact(doc: dict, pact_path: Path, secrets: Secrets) -> dict:
     return out
 
 
-def _run(doc, source, provider_url, state_url, states, headers, credentials_given, redacted) -> Verification:
-    core = verifier(doc.get("provider", {}).get("name", "provider"), provider_url, source)
+def _run(doc, source, provider_url, state_url, states, headers, credentials_given, redacted, publish) -> Verification:
+    core = verifier(doc.get("provider", {}).get("name", "provider"), provider_url, source, publish)
     failures: dict[str, str] = {}
     if state_url:
         core.state_handler(state_url, teardown=True, body=True)
@@ -276,7 +266,15 @@ def _run(doc, source, provider_url, state_url, states, headers, credentials_give
         core.add_custom_headers(dict(headers))
     with output_parked():
         found = verdict(core)
-    return _summarise(found, failures, credentials_given, redacted)
+    result = _summarise(found, failures, credentials_given, redacted)
+    if publish is not None:
+        if found["unpublished"]:
+            result.ok = False
+            result.errors += [f"the results were NOT published: {m}" for m in found["unpublished"]]
+        else:
+            branch = f" on branch {publish.branch}" if publish.branch else ""
+            result.notes.append(f"the results were published as provider version {publish.version}{branch}")
+    return result
 
 
 def _guarded(states: Mapping[str, Any], failures: dict[str, str]) -> dict[str, Any]:
@@ -417,8 +415,8 @@ def _credentials_hint(redacted: list[dict]) -> str:
     return f"the recording redacted {places}: pass the real value(s) with {options}"
 
 
-def render(v: Verification, pact_path: Path, provider_url: str) -> str:
-    lines = [f"Verifying {pact_path} against {provider_url}"]
+def render(v: Verification, origin: str | Path, provider_url: str) -> str:
+    lines = [f"Verifying {origin} against {provider_url}"]
     for o in v.outcomes:
         given = f"  (given {', '.join(o.states)})" if o.states else ""
         verdict = "PASS" if o.ok else "STATE" if o.state_failed else "FAIL"
