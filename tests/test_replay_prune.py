@@ -7,15 +7,24 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from examples import procs
+from recorder.cli.commands import main
+from recorder.model import Exchange
 from recorder.pact.core_parser import parse
+from recorder.record.pipeline import Recording, Settings
 from recorder.rules import load
+from recorder.threadserver import ThreadServer
+from recorder.tools.replay import replaying
 from recorder.verify.run import verify
 from tests.conftest import CLI, PACT_NAME, ROOT, RunningProvider, cli
 from tests.test_pytest_plugin import SUITE, reverse, run_suite
@@ -193,3 +202,58 @@ def test_the_plugins_pact_replay_answers_by_host_in_forward_mode(tmp_path):
     result = suite(provider.url, options=options, env=home)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 request(s) answered, 0 unmatched" in result.stdout
+
+
+def _exchange(body: dict, status: int, answer: dict) -> Exchange:
+    json_header = (("Content-Type", "application/json"),)
+    return Exchange(
+        "POST", "/orders", (), json_header, json.dumps(body).encode(), status, json_header,
+        json.dumps(answer).encode(), host="127.0.0.1",
+    )  # fmt: skip
+
+
+def test_replay_answers_a_request_as_the_recorded_one_closest_to_it(tmp_path):
+    # Both interactions accept any order by type; only the body tells them apart.
+    recording = Recording(Settings("shop", "orders", tmp_path))
+    recording.add(_exchange({"item": "book", "qty": 1}, 201, {"id": 7, "item": "book"}))
+    recording.add(_exchange({"item": "unicorn", "qty": 1}, 422, {"error": "no such item: unicorn"}))
+    recording.write()
+    doc = json.loads((tmp_path / "shop-orders.json").read_text())
+    with replaying(doc) as server:
+        for item, status in (("unicorn", 422), ("book", 201), ("unicorn", 422)):
+            request = urllib.request.Request(
+                f"{server.url}/orders", data=json.dumps({"item": item, "qty": 1}).encode(),
+                headers={"Content-Type": "application/json"}, method="POST",
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    got = answer.status
+            except urllib.error.HTTPError as e:
+                got = e.code
+            assert got == status, item
+
+
+def test_replay_on_a_port_in_use_is_said_with_exit_2(recorded, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["replay", str(recorded), "--listen", f"127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"--listen '127.0.0.1:{port}': cannot listen there" in err and "Traceback" not in err
+
+
+def test_a_client_that_drops_its_connection_prints_no_traceback(capsys):
+    with ThreadServer(BaseHTTPRequestHandler) as server:
+        for error in (ConnectionResetError(), BrokenPipeError()):
+            try:
+                raise error
+            except ConnectionError:
+                server.httpd.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug of ours")
+        except ValueError:
+            server.httpd.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug of ours" in capsys.readouterr().err  # real errors are still said

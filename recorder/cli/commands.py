@@ -64,7 +64,14 @@ def cmd_replay(args) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stops like Ctrl-C: the summary is printed
-    with replaying(doc, host, port) as server:
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(replaying(doc, host, port))
+        except OSError as e:
+            raise UsageError(
+                f"--listen {args.listen!r}: cannot listen there ({e.strerror or e}); "
+                "pick another port, or 0 for a free one"
+            ) from None
         print(f"pact-recorder: listening on {server.url} replaying {args.pact} (Ctrl-C or SIGTERM stops)", flush=True)
         try:
             signal.pause()

@@ -222,6 +222,7 @@ def prune_file(
     with CoreMatcher(interactions) as matcher, shown as bar:
         suite = Suite(command, interactions, matcher, doc["provider"]["name"], env)
         task = bar.add_task("prune", total=None, runs=0)
+        started = time.monotonic()
         base = baseline(suite)
         result = prune(
             suite, jobs, max_runs - base, time_budget, seed,
@@ -232,7 +233,7 @@ def prune_file(
     write_atomic(rules_out, pruned_pact.rules(doc, result.pruned, result.kept))
     return [
         f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
-        f"{len(result.undecided)} undecided (kept). {runs} runs in {result.seconds:.1f}s.",
+        f"{len(result.undecided)} undecided (kept). {runs} runs in {time.monotonic() - started:.1f}s.",
         *(f"  - {interactions[n]['description']}: {path}" for n, path in result.pruned),
         f"Wrote {out}",
         f"Wrote {rules_out} (infer --rules {rules_out} makes the same choice)",

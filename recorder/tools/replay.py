@@ -5,7 +5,9 @@ is ours: the same request with several outcomes (a user read before and after it
 that creates and then conflicts) is answered from what this replay has seen so far. A resource the
 replay answered as created (201 + Location, a PUT) exists, one it answered as deleted does not; a
 candidate interaction whose provider state (`... exists` / `... does not exist`) or status agrees
-with that wins, then one whose recorded request is exactly this one, then the pact's order.
+with that wins, then the one whose recorded request is closest to this one (the most of its path, query,
+header values and body fields the same: a login refused for one password and accepted for another is
+answered as recorded for each), then the pact's order.
 
 Values come from the examples, so the answers are the recorded ones: a resource a listing showed
 (`GET /users` holds user 102) is answered with its own values when it is read by id; ProviderState
@@ -29,13 +31,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from recorder.pact.core_match import CoreMatcher
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import collection_items
 from recorder.threadserver import ThreadServer
 from recorder.urls import split_target
+from recorder.values import leaves
 
 REPLAYED_SECRET = "replayed-secret"
 """What a redacted value in a response is answered with: any value the consumer can send back."""
@@ -55,37 +58,38 @@ class Replay:
     """The answers of one replay session (one run of the consumer's suite): its own world and counts."""
 
     interactions: list[dict]
-    matcher: CoreMatcher
+    matcher: CoreMatcher | None  # set before the first request is answered
     withheld: dict[int, frozenset[str]] = field(default_factory=dict)
     served: Counter = field(default_factory=Counter)
     unmatched: list[str] = field(default_factory=list)
+    _examples: list[_Example] = field(default_factory=list)
     _known: dict[str, Any] = field(default_factory=dict)  # path -> the resource's body, as last answered
     _gone: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._known = known_resources(self.interactions)
+        self._examples = [_Example.of(i["request"]) for i in self.interactions]
 
     def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
         path, query = split_target(target)
         accepting = self.matcher.accepting(method, path, query, headers, body)
+        lowered = _lowered(headers)
+        sent = _Example(path, query, lowered, _fields(body, lowered.get("content-type"))) if accepting else None
         with self._lock:
             if not accepting:
                 return self._unmatched(method, target)
-            n = min(accepting, key=lambda i: self._rank(i, path, query))
+            n = min(accepting, key=lambda i: self._rank(i, sent))
             self.served[n] += 1
             answer = self._respond(n, method, path)
             self._remember(method, path, answer)
         return answer
 
-    def _rank(self, n: int, path: str, query: str) -> tuple:
-        interaction = self.interactions[n]
-        expects = _expects_existing(interaction)
-        world = True if path in self._known else False if path in self._gone else None
+    def _rank(self, n: int, sent: _Example) -> tuple:
+        expects = _expects_existing(self.interactions[n])
+        world = True if sent.path in self._known else False if sent.path in self._gone else None
         agrees = 1 if world is None or expects is None else (0 if world == expects else 2)
-        example = interaction["request"]
-        exact = example["path"] == path and _query_text(example.get("query")) == query
-        return agrees, not exact, n
+        return agrees, -self._examples[n].likeness(sent), n
 
     def _respond(self, n: int, method: str, path: str) -> Answer:
         interaction = self.interactions[n]
@@ -143,6 +147,58 @@ class Replay:
         lines = [f"{sum(self.served.values())} request(s) answered, {len(self.unmatched)} unmatched"]
         lines += [f"  unmatched: {line}" for line in self.unmatched]
         return lines
+
+
+@dataclass(frozen=True)
+class _Example:
+    """A request as replay compares it with another: its path, query, header values (lower-case names) and
+    body fields (JSON leaves or form pairs; the whole body otherwise)."""
+
+    path: str
+    query: str
+    headers: dict[str, str]
+    fields: frozenset
+
+    @classmethod
+    def of(cls, request: dict) -> _Example:
+        headers = _lowered({k: ", ".join(_listed(v)) for k, v in (request.get("headers") or {}).items()})
+        content, content_type = _content(request)
+        if isinstance(content, (dict, list)):
+            body = json.dumps(content).encode()
+        elif isinstance(content, str):
+            body = content.encode()
+        else:
+            body = content or b""
+        fields = _fields(body, headers.get("content-type") or content_type)
+        return cls(request["path"], _query_text(request.get("query")), headers, fields)
+
+    def likeness(self, other: _Example) -> int:
+        """How much of `other` is the same as this: path, query, each header value, each body field."""
+        same = (self.path == other.path) + (self.query == other.query) + len(self.fields & other.fields)
+        return same + sum(other.headers.get(k) == v for k, v in self.headers.items())
+
+
+def _lowered(headers: dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in ("content-length", "host", "connection")}
+
+
+def _listed(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _fields(body: bytes, content_type: str | None) -> frozenset:
+    """A body as the set of its fields: JSON leaves with their paths, form pairs, else the bytes whole."""
+    if not body:
+        return frozenset()
+    if "form-urlencoded" in (content_type or ""):
+        return frozenset(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return frozenset({body})
+    if not isinstance(value, (dict, list)):
+        return frozenset({body})
+    return frozenset((where, json.dumps(v)) for where, v in leaves(value))
 
 
 def closest_interaction(interactions: list[dict], method: str, path: str) -> int:
@@ -364,5 +420,8 @@ def env_name(provider: str) -> str:
 def replaying(doc: dict, host: str = "127.0.0.1", port: int = 0) -> Iterator[ReplayServer]:
     """The pact answered on HOST:PORT while the block runs."""
     interactions = http_interactions(doc)
-    with CoreMatcher(interactions) as matcher, ReplayServer(Replay(interactions, matcher), host, port) as server:
+    # The listener is bound first: the core's mock servers (one per interaction) take free ports, and one
+    # of them could take the port asked for.
+    replay = Replay(interactions, matcher=None)
+    with ReplayServer(replay, host, port) as server, CoreMatcher(interactions) as replay.matcher:
         yield server
