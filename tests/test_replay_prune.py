@@ -99,10 +99,11 @@ def test_prune_removes_exactly_the_unread_fields_and_the_provider_may_drop_them(
     result = cli("prune", str(pact), "--env", "USERS_URL", "--seed", "3", "--", *command)
     assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(pact.read_text())
-    bodies = {i["description"]: i["response"]["body"]["content"] for i in doc["interactions"]}
-    assert set(bodies["GET /users/{id} returns 200"]) == {"id", "name"}
-    assert set(bodies["GET /users/{id} returns 404"]) == {"error"}
-    assert bodies["GET /users returns 200"] == {}  # this suite never lists users
+    responses = {i["description"]: i["response"] for i in doc["interactions"]}
+    assert set(responses["GET /users/{id} returns 200"]["body"]["content"]) == {"id", "name"}
+    assert set(responses["GET /users/{id} returns 404"]["body"]["content"]) == {"error"}
+    # this suite never lists users: the answer leaves the contract, its Content-Type with it
+    assert responses["GET /users returns 200"] == {"status": 200}
     user = next(i for i in doc["interactions"] if i["description"] == "GET /users/{id} returns 200")
     assert set(user["response"]["matchingRules"]["body"]) == {"$.id", "$.name"}
     runs = int(result.stdout.split(" runs in ")[0].rsplit(" ", 1)[1])
@@ -178,7 +179,9 @@ def test_the_plugin_prunes_in_the_same_run_it_records(tmp_path):
     finally:
         provider.stop()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"prune user-service: \d+ response field\(s\) not used by the consumer's tests", result.stdout)
+    assert re.search(
+        r"prune user-service: \d+ part\(s\) of the responses not used by the consumer.s tests", result.stdout
+    )
     doc = json.loads((tmp_path / PACT_NAME).read_text())
     parse(json.dumps(doc))  # the core still takes it
     user = next(i for i in doc["interactions"] if i["description"] == "GET /users/{id} returns 200")
@@ -257,3 +260,40 @@ def test_a_client_that_drops_its_connection_prints_no_traceback(capsys):
         except ValueError:
             server.httpd.handle_error(None, ("127.0.0.1", 1))
         assert "ValueError: a bug of ours" in capsys.readouterr().err  # real errors are still said
+
+
+READS_A_HEADER = """
+import json, os, sys, urllib.request
+with urllib.request.urlopen(os.environ["ITEMS_URL"] + "/items/1") as r:
+    assert r.headers["ETag"] == '"v1"' and json.loads(r.read())["name"] == "a"
+with urllib.request.urlopen(os.environ["ITEMS_URL"] + "/items") as r:
+    assert r.status == 200  # the listing's body is never read
+"""
+
+
+def test_prune_leaves_out_unread_headers_and_whole_bodies_and_keeps_what_is_read(tmp_path):
+    recording = Recording(Settings("script", "items", tmp_path))
+    json_header = (("Content-Type", "application/json"),)
+    for path, headers, body in (
+        ("/items/1", (("ETag", '"v1"'), ("X-Shelf", "north")), {"id": 1, "name": "a", "note": "n"}),
+        ("/items", (("X-Total-Count", "1"),), [{"id": 1, "name": "a"}]),
+    ):
+        recording.add(Exchange("GET", path, (), (), b"", 200, json_header + headers, json.dumps(body).encode(),
+                               host="127.0.0.1"))  # fmt: skip
+    recording.write()
+    pact = tmp_path / "script-items.json"
+    script = tmp_path / "consumer.py"
+    script.write_text(READS_A_HEADER)
+    result = cli("prune", str(pact), "--env", "ITEMS_URL", "--", sys.executable, str(script))
+    assert result.returncode == 0, result.stdout + result.stderr
+    responses = {i["description"]: i["response"] for i in json.loads(pact.read_text())["interactions"]}
+    item = responses["GET /items/{id} returns 200"]
+    assert set(item["headers"]) == {"Content-Type", "Etag"} and set(item["body"]["content"]) == {"name"}
+    assert set(item["matchingRules"]["header"]) <= {"Content-Type", "Etag"}
+    assert responses["GET /items returns 200"] == {"status": 200}  # body, its Content-Type and its count: unread
+    ruleset = load([tmp_path / "script-items.prune.yaml"])  # a valid rule file, which says the same
+    dropped = {h for r in ruleset.headers if r.name.startswith("prune-") and r.action == "drop" for h in r.headers}
+    assert dropped == {"x-shelf", "x-total-count"}
+    assert {(f.endpoint, f.path) for f in ruleset.fields if f.name.startswith("prune-")} >= {
+        ("GET /items/{id}", "$.note")
+    }

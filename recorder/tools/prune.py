@@ -1,13 +1,14 @@
-"""Which response fields the consumer's tests need, found by running them against the replay.
+"""Which parts of the responses the consumer's tests need, found by running them against the replay.
 
-Group testing: the suite runs against the replay of the pact with a group of fields withheld (whole
-subtrees, of several interactions at once). Passing, every field of the group is unused; failing, the
-group is split in halves, and a single field that fails is tried field by field below it (`$.items`
-fails, `$.items[*].email` may not). Runs go in parallel, each on a replay of its own (a free port),
-all asking one CoreMatcher; each withholds what earlier runs already found unused plus its group, and
-when parallel runs found groups separately, one last run withholds them all together. Bounded by a
-number of runs and a time budget: what is not decided by then stays in the contract. The order the
-fields are tried in comes from `seed`, so a run is reproducible.
+Group testing: the suite runs against the replay of the pact with a group of parts withheld (whole
+bodies, headers, subtrees of a body; of several interactions at once). Passing, every part of the group
+is unused; failing, the group is split in halves, and a single part that fails is tried member by member
+below it (`$` fails, `$.items` may not; `$.items` fails, `$.items[*].email` may not). Runs go in
+parallel, each on a replay of its own (a free port), all asking one CoreMatcher; each withholds what
+earlier runs already found unused plus its group, and when parallel runs found groups separately, one
+last run withholds them all together. Bounded by a number of runs and a time budget: what is not decided
+by then stays in the contract. The order the parts are tried in comes from `seed`, so a run is
+reproducible.
 
 A baseline runs first, twice, with nothing withheld: a suite that fails against its own contract, or
 passes and then fails (flaky), cannot tell us anything.
@@ -28,9 +29,18 @@ from typing import Any
 
 from recorder.infer.matchers import child_path
 from recorder.pact.core_match import CoreMatcher
-from recorder.tools.replay import Replay, ReplayServer, _content, _targets, env_name, path_steps
+from recorder.tools.replay import (
+    HEADER,
+    WHOLE_BODY,
+    Replay,
+    ReplayServer,
+    _content,
+    _targets,
+    env_name,
+    path_steps,
+)
 
-Field = tuple[int, str]  # (interaction index, JSONPath of a response body member)
+Field = tuple[int, str]  # (interaction index, what of its response: `$`, a JSONPath below it, `header:name`)
 
 
 class SuiteError(ValueError):
@@ -110,8 +120,31 @@ def baseline(suite: Suite) -> int:
 
 
 def response_fields(interactions: list[dict]) -> list[Field]:
-    """The top-level members of each interaction's JSON response body (of every element, for an array)."""
-    return [(n, path) for n, i in enumerate(interactions) for path in members(_content(i["response"])[0], "$")]
+    """What each interaction's response holds that a consumer may ignore: the top-level members of a JSON
+    body (of every element, for an array), a body without members as a whole (`$`: text, XML, `{}`), and
+    each header but Content-Type (`header:name`). A body whose members all go is tried whole afterwards."""
+    out = []
+    for n, interaction in enumerate(interactions):
+        response = interaction["response"]
+        content = _content(response)[0]
+        out += [(n, path) for path in members(content, WHOLE_BODY)] or (
+            [(n, WHOLE_BODY)] if content not in (None, "", b"") else []
+        )
+        names = {k.lower() for k in response.get("headers") or {}} - {"content-type"}
+        out += [(n, HEADER + name) for name in sorted(names)]
+    return out
+
+
+def emptied(interactions: list[dict], pruned: list[Field]) -> list[Field]:
+    """The whole bodies whose every member was found unused: the body itself may go (with its Content-Type)."""
+    gone = set(pruned)
+    return [
+        (n, WHOLE_BODY)
+        for n, interaction in enumerate(interactions)
+        if (tops := members(_content(interaction["response"])[0], WHOLE_BODY))
+        and all((n, path) in gone for path in tops)
+        and (n, WHOLE_BODY) not in gone
+    ]
 
 
 def members(value: Any, path: str) -> list[str]:
@@ -125,6 +158,8 @@ def members(value: Any, path: str) -> list[str]:
 
 
 def children(interactions: list[dict], f: Field) -> list[Field]:
+    if f[1].startswith(HEADER) or f[1] == WHOLE_BODY:
+        return []
     content = _content(interactions[f[0]]["response"])[0]
     values = [container[key] for container, key in _targets(content, path_steps(f[1]))]
     found = dict.fromkeys(p for v in values for p in members(v, f[1]))
@@ -162,8 +197,16 @@ def prune(
         if below:
             queue.append(tuple(below))
 
+    wholes_tried = False
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        while queue and runs < max_runs and time.monotonic() - started < time_budget:
+        while runs < max_runs and time.monotonic() - started < time_budget:
+            if not queue and not wholes_tried:
+                wholes_tried = True
+                if wholes := emptied(suite.interactions, pruned):
+                    queue.append(tuple(wholes))
+                    total += len(wholes)
+            if not queue:
+                break
             batch = [queue.popleft() for _ in range(min(jobs, len(queue), max_runs - runs))]
             base = set(pruned)
             results = list(pool.map(lambda group, base=base: suite.run(base | set(group)), batch))
@@ -184,6 +227,12 @@ def prune(
                 "them together; run prune with --jobs 1 (each run then builds on the last)"
             )
     return Outcome(sorted(pruned), sorted(kept), sorted(undecided), runs, time.monotonic() - started)
+
+
+def _said(path: str) -> str:
+    if path == WHOLE_BODY:
+        return "the whole body (and its Content-Type)"
+    return f"header {path.removeprefix(HEADER)}" if path.startswith(HEADER) else path
 
 
 def prune_file(
@@ -231,10 +280,12 @@ def prune_file(
     runs = base + result.runs
     write_atomic(out, dumps(pruned_pact.without(doc, result.pruned, runs)))
     write_atomic(rules_out, pruned_pact.rules(doc, result.pruned, result.kept))
+    whole = {n for n, path in result.pruned if path == WHOLE_BODY}
+    shown = [(n, path) for n, path in result.pruned if n not in whole or not path.startswith(("$.", "$["))]
     return [
-        f"{len(result.pruned)} response field(s) not used by the consumer's tests, left out; {len(result.kept)} used; "
+        f"{len(shown)} part(s) of the responses not used by the consumer's tests, left out; {len(result.kept)} used; "
         f"{len(result.undecided)} undecided (kept). {runs} runs in {time.monotonic() - started:.1f}s.",
-        *(f"  - {interactions[n]['description']}: {path}" for n, path in result.pruned),
+        *(f"  - {interactions[n]['description']}: {_said(path)}" for n, path in shown),
         f"Wrote {out}",
         f"Wrote {rules_out} (infer --rules {rules_out} makes the same choice)",
     ]

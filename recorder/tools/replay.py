@@ -13,7 +13,8 @@ Values come from the examples, so the answers are the recorded ones: a resource 
 (`GET /users` holds user 102) is answered with its own values when it is read by id; ProviderState
 generators take the values of the request's own path (`/users/${user}` on /users/102 gives user=102);
 a redacted secret is answered with a made-up value the consumer can send back. `withheld` leaves
-response fields out (by interaction index and JSONPath), which is how `prune` asks what the suite needs.
+response fields out (by interaction index: JSONPaths, `$` for the whole body, `header:NAME`), which is how
+`prune` asks what the suite needs.
 
 An unmatched request gets a 500 naming the closest interaction, and is counted.
 """
@@ -102,9 +103,12 @@ class Replay:
                 content = copy.deepcopy(known)
         elif isinstance(content, (dict, list)):
             content = _generated(content, response.get("generators", {}).get("body", {}), params)
-        for jsonpath in self.withheld.get(n, ()):
+        withheld = self.withheld.get(n, frozenset())
+        if WHOLE_BODY in withheld:
+            content, content_type = None, None
+        for jsonpath in withheld:
             withhold(content, jsonpath)
-        headers = _headers(response, params)
+        headers = [(k, v) for k, v in _headers(response, params) if not _header_withheld(k, withheld)]
         if content is None:
             data = b""
         elif isinstance(content, bytes):
@@ -356,6 +360,14 @@ def _targets(value: Any, steps: list) -> list[tuple[Any, Any]]:
     if not rest:
         return [(value, k) for k in keys]
     return [t for k in keys for t in _targets(value[k], rest)]
+
+
+WHOLE_BODY, HEADER = "$", "header:"
+"""What prune withholds besides a body's members: the whole body (its Content-Type with it), a header."""
+
+
+def _header_withheld(name: str, withheld: frozenset[str]) -> bool:
+    return HEADER + name.lower() in withheld or (WHOLE_BODY in withheld and name.lower() == "content-type")
 
 
 def withhold(content: Any, jsonpath: str) -> None:
