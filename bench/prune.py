@@ -3,8 +3,10 @@
     python bench/prune.py [INTERACTIONS]      (default 50)
 
 The pact: GET /things{k}/{id} for k < INTERACTIONS, each answering an object of 8 fields (one nested);
-the consumer's suite (this file with --consumer) reads `id` and `name` of every thing, and `owner.login`
-of every fifth. prune must leave out the other fields and keep those; the figures are printed.
+the consumer reads `id` and `name` of every thing, and `owner.login` of every fifth. prune must leave out
+the other fields and keep those. Twice: the consumer as a pytest suite of one test per thing (prune's
+probe tells the tests apart, so a failing run implicates only the things its failing tests read), then as
+one plain script that stops at its first failed check (no tests to tell apart). The figures are printed.
 """
 
 from __future__ import annotations
@@ -48,31 +50,57 @@ def pact(count: int) -> dict:
 
 
 def consumer(count: int) -> None:
-    base = os.environ["PACT_RECORDER_URL_BENCH_PROVIDER"]
+    """The plain script: every thing read in turn, stopping at the first check that fails."""
     for k in range(count):
-        thing = json.load(urllib.request.urlopen(f"{base}/things{k}/{k}", timeout=10))
-        assert thing["id"] == k and thing["name"]
-        if k % 5 == 0:
-            assert thing["owner"]["login"] == f"user{k}"
+        check(k)
+
+
+def check(k: int) -> None:
+    base = os.environ["PACT_RECORDER_URL_BENCH_PROVIDER"]
+    thing = json.load(urllib.request.urlopen(f"{base}/things{k}/{k}", timeout=10))
+    assert thing["id"] == k and thing["name"]
+    if k % 5 == 0:
+        assert thing["owner"]["login"] == f"user{k}"
+
+
+SUITE = """
+import sys
+import pytest
+sys.path.insert(0, {bench!r})
+from prune import check
+
+@pytest.mark.parametrize("k", range({count}))
+def test_a_thing(k):
+    check(k)
+"""
+
+
+def run(count: int, tmp: Path, command: list[str]) -> tuple[str, float, list[str]]:
+    path = tmp / "bench-consumer-bench-provider.json"
+    path.write_text(json.dumps(pact(count), indent=2))
+    started = time.monotonic()
+    result = subprocess.run([CLI, "prune", str(path), "--", *command], capture_output=True, text=True, cwd=ROOT)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise SystemExit(result.stdout + result.stderr)
+    left = json.loads(path.read_text())["interactions"]
+    return result.stdout.splitlines()[0], seconds, sorted({k for i in left for k in i["response"]["body"]["content"]})
 
 
 def main() -> int:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench-consumer-bench-provider.json"
-        path.write_text(json.dumps(pact(count), indent=2))
-        started = time.monotonic()
-        command = [sys.executable, __file__, "--consumer", str(count)]
-        result = subprocess.run([CLI, "prune", str(path), "--", *command], capture_output=True, text=True, cwd=ROOT)
-        seconds = time.monotonic() - started
-        if result.returncode != 0:
-            print(result.stdout + result.stderr)
-            return 1
-        summary = result.stdout.splitlines()[0]
-        left = json.loads(path.read_text())["interactions"]
-        kept = sorted({key for i in left for key in i["response"]["body"]["content"]})
-    print(f"prune, {count} interactions x {len(FIELDS) + 1} fields: {summary}")
-    print(f"  wall time {seconds:.1f}s (with the core's mock servers starting); fields left: {', '.join(kept)}")
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        (tmp / "test_things.py").write_text(SUITE.format(bench=str(Path(__file__).parent), count=count))
+        suites = (
+            ("a pytest suite, one test per thing", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                                   str(tmp / "test_things.py")]),
+            ("a plain script", [sys.executable, __file__, "--consumer", str(count)]),
+        )  # fmt: skip
+        for name, command in suites:
+            summary, seconds, kept = run(count, tmp, command)
+            print(f"prune, {count} interactions x {len(FIELDS) + 1} fields, {name}: {summary}")
+            print(f"  wall time {seconds:.1f}s (with the core's mock servers starting); fields left: {', '.join(kept)}")
     return 0
 
 

@@ -297,3 +297,59 @@ def test_prune_leaves_out_unread_headers_and_whole_bodies_and_keeps_what_is_read
     assert {(f.endpoint, f.path) for f in ruleset.fields if f.name.startswith("prune-")} >= {
         ("GET /items/{id}", "$.note")
     }
+
+
+def _things_pact(path: Path, count: int) -> None:
+    def interaction(k: int) -> dict:
+        body = {"id": k, "name": f"thing {k}", "colour": "red", "size": k}
+        return {
+            "type": "Synchronous/HTTP",
+            "description": f"GET /things{k} returns 200",
+            "request": {"method": "GET", "path": f"/things{k}"},
+            "response": {
+                "status": 200,
+                "headers": {"Content-Type": ["application/json"]},
+                "body": {"content": body, "contentType": "application/json", "encoded": False},
+            },
+        }
+
+    doc = {"consumer": {"name": "c"}, "provider": {"name": "things"}, "interactions": [interaction(k) for k in range(count)],
+           "metadata": {"pactSpecification": {"version": "4.0"}}}  # fmt: skip
+    path.write_text(json.dumps(doc))
+
+
+THINGS_SUITE = """
+import json, os, urllib.request
+import pytest
+
+def get(k):
+    return json.load(urllib.request.urlopen(os.environ["THINGS_URL"] + f"/things{k}", timeout=10))
+
+@pytest.fixture(scope="module")
+def first():
+    return get(0)  # requested during the first test that asks for it, read by others too
+
+@pytest.mark.parametrize("k", range(3))
+def test_a_thing_has_its_name(k, first):
+    assert get(k)["name"] == f"thing {k}"
+
+def test_the_first_thing_is_red(first):
+    assert first["colour"] == "red"  # no request of its own: it reads what another test requested
+"""
+
+
+def test_prune_tells_a_pytest_suite_s_tests_apart_and_stays_right_when_a_test_reads_another_s_answer(tmp_path):
+    pact = tmp_path / "c-things.json"
+    _things_pact(pact, 3)
+    (tmp_path / "test_things.py").write_text(THINGS_SUITE)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_things.py")]
+    result = cli("prune", str(pact), "--env", "THINGS_URL", "--", *command)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the suite's tests told apart" in result.stdout
+    left = {
+        i["description"]: set(i["response"]["body"]["content"]) for i in json.loads(pact.read_text())["interactions"]
+    }
+    assert left == {
+        "GET /things0 returns 200": {"name", "colour"},
+        **{f"GET /things{k} returns 200": {"name"} for k in (1, 2)},
+    }

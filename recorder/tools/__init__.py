@@ -2,9 +2,10 @@
 
 review       what was inferred and why, for a reviewer
 replay       the contract answering a consumer as the provider would
-prune        which response fields the consumer's tests read
+prune        which parts of the responses the consumer's tests read
+prune_probe  the pytest plugin prune loads into a suite: which test made each request, which failed
 pruned_pact  a pact without the fields its consumer does not read
 scaffold     state handlers as a Python module to fill in
 """
 
-__all__ = ["review", "replay", "prune", "pruned_pact", "scaffold"]
+__all__ = ["review", "replay", "prune", "prune_probe", "pruned_pact", "scaffold"]

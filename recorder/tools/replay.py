@@ -67,6 +67,7 @@ class Replay:
     _known: dict[str, Any] = field(default_factory=dict)  # path -> the resource's body, as last answered
     _gone: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    tests: Tests = field(default_factory=lambda: Tests())
 
     def __post_init__(self) -> None:
         self._known = known_resources(self.interactions)
@@ -82,6 +83,7 @@ class Replay:
                 return self._unmatched(method, target)
             n = min(accepting, key=lambda i: self._rank(i, sent))
             self.served[n] += 1
+            self.tests.used(n)
             answer = self._respond(n, method, path)
             self._remember(method, path, answer)
         return answer
@@ -151,6 +153,32 @@ class Replay:
         lines = [f"{sum(self.served.values())} request(s) answered, {len(self.unmatched)} unmatched"]
         lines += [f"  unmatched: {line}" for line in self.unmatched]
         return lines
+
+
+@dataclass
+class Tests:
+    """Which test of the consumer's suite made each request, and which tests failed, as prune's probe in
+    the suite says (recorder.tools.prune_probe); empty when the suite has no probe."""
+
+    current: str | None = None
+    by_test: dict[str, set[int]] = field(default_factory=dict)  # test -> interactions it was answered from
+    failed: set[str] = field(default_factory=set)
+
+    def said(self, message: dict) -> None:
+        test = message.get("test")
+        if message.get("failed") and isinstance(test, str):
+            self.failed.add(test)
+        else:
+            self.current = test if isinstance(test, str) else None
+            if self.current is not None:
+                self.by_test.setdefault(self.current, set())
+
+    def used(self, n: int) -> None:
+        if self.current is not None:
+            self.by_test[self.current].add(n)
+
+
+PROBE_PATH = "/_pact-recorder/test"
 
 
 @dataclass(frozen=True)
@@ -401,7 +429,12 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
         def _any(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            answer = replay.answer(self.command, self.path, dict(self.headers.items()), body)
+            if self.path == PROBE_PATH and self.command == "POST":
+                with replay._lock:
+                    replay.tests.said(_json_or_none(body) or {})
+                answer = Answer(204, [], b"")
+            else:
+                answer = replay.answer(self.command, self.path, dict(self.headers.items()), body)
             self.send_response(answer.status)
             for name, value in answer.headers:
                 self.send_header(name, value)
