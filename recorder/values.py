@@ -22,6 +22,7 @@ from xml.etree import ElementTree
 from recorder.formats import graphql, multipart, statements
 from recorder.model import NO_BODY, Exchange
 from recorder.urls import resolve
+from recorder.words import singular
 
 READ = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
 MAX_LEAVES = 400  # body values looked at per response
@@ -119,6 +120,10 @@ def value_at(at: list, headers: list[tuple[str, str]], body: Any, raw: bytes = b
             return etag_value(value) if value is not None and str(at[1]).lower() == "etag" else value
         return dict(_url_parts(value)).get((at[2], at[3]))
     for key in at[1:]:
+        if isinstance(key, (list, tuple)):  # an item by its name (list_keys)
+            found = [i for i in body if isinstance(i, dict) and i.get(key[0]) == key[1]] if type(body) is list else []
+            body = found[0] if found else None
+            continue
         try:
             body = body[key]
         except (KeyError, IndexError, TypeError):
@@ -148,6 +153,26 @@ def header_values(ex: Exchange) -> dict[Location, str]:
         else:
             out[("header", name)] = value
     return out
+
+
+_SELECTING_KEYS = ("name", "key", "slug", "login", "username", "email", "title")
+
+
+def list_keys(items: list) -> list:
+    """How each item of a list is found again in another answer: by the name it has (`("name", "member")`:
+    a fresh provider may list the same things in another order, by ids it made up), where every item is
+    an object with a name of its own under the same key; else by its index."""
+    if items and all(type(item) is dict for item in items):
+        for key in _SELECTING_KEYS:
+            names = [item.get(key) for item in items]
+            if all(type(n) is str and n for n in names) and len(set(names)) == len(names):
+                return [(key, n) for n in names]
+    return list(range(len(items)))
+
+
+def in_list(where: Location) -> bool:
+    """A place inside a list (by index, or by an item's name: see list_keys)."""
+    return any(isinstance(k, (int, tuple)) for k in where[1:])
 
 
 def body_values(ex: Exchange, redact: Callable[[tuple, Any], Any] | None = None) -> dict[Location, str]:
@@ -206,7 +231,8 @@ def _body_values(body: Any, redact: Callable[[tuple, Any], Any] | None) -> dict[
 
     def walk(node: Any, path: tuple) -> None:
         nonlocal left
-        for key, value in node.items() if type(node) is dict else enumerate(node):
+        items = node.items() if type(node) is dict else zip(list_keys(node), node, strict=True)
+        for key, value in items:
             if left == 0:
                 return
             kind = type(value)
@@ -393,14 +419,24 @@ def named_child(ex: Exchange) -> str | None:
 
 
 def _answered_names(ex: Exchange) -> list[str | int]:
-    """What a POST's answer (or its `data`) names what it made by: its id, uuid, key, slug or name."""
-    body = ex.response_json
-    if isinstance(body, dict) and len(body) <= 3 and isinstance(body.get("data"), dict):
-        body = body["data"]
+    """What a POST's answer names what it made by: its id, uuid, key, slug or name (see enveloped)."""
+    body = enveloped(ex.response_json, ex.path)
     if not isinstance(body, dict):
         return []
     keys = ("id", "uuid", "key", "slug", "name")
     return [v for k in keys if isinstance(v := body.get(k), (str, int)) and not isinstance(v, bool)]
+
+
+def enveloped(body: Any, path: str) -> Any:
+    """The resource an answer wraps in an envelope: `{"data": {...}}`, or the collection's singular (`{"user":
+    {...}}` from /users, as OpenStack and many JSON APIs answer), beside at most two other members (links,
+    meta); else the body itself."""
+    if isinstance(body, dict) and len(body) <= 3:
+        last = segments(path)[-1] if segments(path) else ""
+        for key in ("data", singular(last)):
+            if isinstance(body.get(key), dict):
+                return body[key]
+    return body
 
 
 BULK_MAX = 100  # items of one bulk write made known

@@ -3295,3 +3295,170 @@ def test_a_setup_step_answered_503_is_sent_again_as_clients_do(tmp_path):
         record_through(recorder_args(url, out), exercise)
     result = verify_against(tmp_path, BusyItems.fresh())
     assert "PASS  GET /items/a returns 200" in result.stdout, result.stdout  # (the verifier's own POST tries once)
+
+
+class Identity(Provider):
+    """An identity API as OpenStack's: a login answered 201 that hands its token out in a response header
+    (`X-Subject-Token`, sent back as `X-Auth-Token`) with an administrator's password the provider holds
+    from the start, resources made by a POST answered with the resource in an envelope (`{"user": {...}}`,
+    no Location), and a 401 whose `WWW-Authenticate` names the provider by the address it was reached at."""
+
+    ADMIN = "adm1n-pw"
+
+    def _token_user(self) -> str | None:
+        return self.store.get("tokens", {}).get(self.headers.get("X-Auth-Token", ""))
+
+    def _refuse(self) -> None:
+        challenge = f'Keystone uri="http://{self.headers.get("Host")}/v3"'
+        self.send_json(401, {"error": {"code": 401, "title": "Unauthorized"}}, {"WWW-Authenticate": challenge})
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.body() or b"{}")
+        if self.path == "/v3/auth/tokens":
+            user = body["auth"]["identity"]["password"]["user"]
+            known = {"admin": self.ADMIN} | {u["name"]: u["password"] for u in self.store.get("users", {}).values()}
+            if known.get(user["name"]) != user["password"]:
+                return self._refuse()
+            token = uuid.uuid4().hex
+            self.store.setdefault("tokens", {})[token] = user["name"]
+            return self.send_json(201, {"token": {"user": {"name": user["name"]}}}, {"X-Subject-Token": token})
+        if self._token_user() is None:
+            return self._refuse()
+        if self.path == "/v3/users":
+            user = body["user"] | {"id": uuid.uuid4().hex}
+            self.store.setdefault("users", {})[user["id"]] = user
+            return self.send_json(201, {"user": {k: v for k, v in user.items() if k != "password"}})
+        self.send_json(404, {"error": {"code": 404}})
+
+    def do_GET(self, changes: dict | None = None):  # noqa: N802
+        if self._token_user() is None:
+            return self._refuse()
+        user = self.store.get("users", {}).get(self.path.removeprefix("/v3/users/"))
+        if user is None:
+            return self.send_json(404, {"error": {"code": 404, "title": "Not Found"}})
+        user.update(changes or {})
+        self.send_json(200, {"user": {k: v for k, v in user.items() if k != "password"}})
+
+    def do_PATCH(self):  # noqa: N802
+        self.do_GET(json.loads(self.body())["user"])
+
+
+def test_a_login_answered_201_needs_its_password_and_a_resource_in_an_envelope_is_set_up_by_its_post(tmp_path):
+    def login(url: str, name: str, password: str) -> str:
+        auth = {
+            "auth": {"identity": {"methods": ["password"], "password": {"user": {"name": name, "password": password}}}}
+        }
+        answer = send(url, "POST", "/v3/auth/tokens", json.dumps(auth).encode(), {"Content-Type": "application/json"})
+        assert answer[0] == 201, answer
+        return answer[1]["X-Subject-Token"]
+
+    def exercise(url):
+        for _ in range(2):  # a CLI logs in for every command
+            token = login(url, "admin", Identity.ADMIN)
+        headers = {"X-Auth-Token": token, "Content-Type": "application/json"}
+        made = send(url, "POST", "/v3/users", json.dumps({"user": {"name": "alice", "password": "al1ce-pw"}}).encode(),
+                    headers)  # fmt: skip
+        user = json.loads(made[2])["user"]["id"]
+        described = json.dumps({"user": {"description": "ops"}}).encode()
+        assert send(url, "PATCH", f"/v3/users/{user}", described, headers)[0] == 200
+        fresh = {"X-Auth-Token": login(url, "admin", Identity.ADMIN)}
+        assert send(url, "GET", f"/v3/users/{user}", headers=fresh)[0] == 200
+        assert send(url, "GET", f"/v3/users/{user}", headers={"X-Auth-Token": "expired"})[0] == 401
+
+    doc, first = first_contact(tmp_path, Identity, exercise)
+    # The administrator's password was held before the recording: verify asks for it, once, by name.
+    assert first.returncode == 2, first.stdout + first.stderr
+    assert "password: needed by" in first.stderr and "--secret password=VALUE" in first.stderr
+    result = verify_against(tmp_path, Identity.fresh(), "--secret", f"password={Identity.ADMIN}")
+    assert green(result), result.stdout + result.stderr
+    refused = next(i for i in doc["interactions"] if i["response"]["status"] == 401)
+    assert refused["response"]["matchingRules"]["header"]["Www-Authenticate"]["matchers"][0]["regex"].startswith(
+        '^Keystone uri="https?://'
+    )
+
+
+class Roles(Provider):
+    """Roles the provider holds from the start, under ids it makes up at each start and listed in an order
+    of its own: a consumer picks one by its name and grants it; `admin` and `observer` cannot be granted."""
+
+    REVERSED = False  # this start lists the roles the other way round
+
+    @classmethod
+    def fresh(cls, reversed_order: bool = False) -> type[Provider]:
+        roles = {name: uuid.uuid4().hex for name in ("admin", "member", "observer", "reader")}
+        return type(cls.__name__, (cls,), {"store": {"roles": roles}, "lock": threading.Lock(),
+                                           "REVERSED": reversed_order})  # fmt: skip
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/roles":
+            roles = [{"id": i, "name": n} for n, i in sorted(self.store["roles"].items(), reverse=self.REVERSED)]
+            return self.send_json(200, {"roles": roles})
+        self.send_json(200, {"grants": sorted(self.store.get("grants", []))})
+
+    def do_PUT(self):  # noqa: N802
+        role = self.path.removeprefix("/grants/")
+        name = next((n for n, i in self.store["roles"].items() if i == role), None)
+        if name in (None, "admin", "observer"):
+            return self.send_json(403, {"error": f"cannot grant {name or role}"})
+        self.store.setdefault("grants", []).append(name)
+        self.send_bytes(204)
+
+
+def test_an_id_taken_from_a_list_is_found_again_by_its_item_s_name_in_another_order(tmp_path):
+    def exercise(url):
+        roles = json.loads(send(url, "GET", "/roles")[2])["roles"]
+        member = next(r["id"] for r in roles if r["name"] == "member")
+        assert send(url, "PUT", f"/grants/{member}")[0] == 204
+        assert json.loads(send(url, "GET", "/grants")[2]) == {"grants": ["member"]}
+
+    first_contact(tmp_path, Roles, exercise)
+    result = verify_against(tmp_path, Roles.fresh(reversed_order=True))  # member: 2nd recorded, 3rd now
+    assert green(result), result.stdout + result.stderr
+
+
+class Domains(Provider):
+    """Domains by a name no two may share, deleted only once disabled (403 while enabled), and no reset:
+    what one interaction's setup made must be undone before the next one makes it again."""
+
+    def do_POST(self):  # noqa: N802
+        name = json.loads(self.body())["domain"]["name"]
+        if any(d["name"] == name for d in self.store.values()):
+            return self.send_json(409, {"error": f"domain {name} exists"})
+        domain = {"id": uuid.uuid4().hex, "name": name, "enabled": True}
+        self.store[domain["id"]] = domain
+        self.send_json(201, {"domain": domain})
+
+    def do_GET(self):  # noqa: N802
+        domain = self.store.get(self.path.removeprefix("/domains/"))
+        self.send_json(200, {"domain": domain}) if domain else self.send_json(404, {"error": "no such domain"})
+
+    def do_PATCH(self):  # noqa: N802
+        domain = self.store.get(self.path.removeprefix("/domains/"))
+        if domain is None:
+            return self.send_json(404, {"error": "no such domain"})
+        domain.update(json.loads(self.body())["domain"])
+        self.send_json(200, {"domain": domain})
+
+    def do_DELETE(self):  # noqa: N802
+        domain = self.store.get(self.path.removeprefix("/domains/"))
+        if domain is None:
+            return self.send_json(404, {"error": "no such domain"})
+        if domain["enabled"]:
+            return self.send_json(403, {"error": "cannot delete a domain that is enabled: disable it first"})
+        del self.store[domain["id"]]
+        self.send_bytes(204)
+
+
+def test_an_undo_refused_until_the_resource_is_disabled_sends_the_consumer_s_own_disabling_first(tmp_path):
+    def exercise(url):
+        headers = {"Content-Type": "application/json"}
+        made = send(url, "POST", "/domains", json.dumps({"domain": {"name": "acme"}}).encode(), headers)
+        domain = json.loads(made[2])["domain"]["id"]
+        assert send(url, "GET", f"/domains/{domain}")[0] == 200
+        assert send(url, "DELETE", f"/domains/{domain}")[0] == 403
+        off = json.dumps({"domain": {"enabled": False}}).encode()
+        assert send(url, "PATCH", f"/domains/{domain}", off, headers)[0] == 200
+        assert send(url, "DELETE", f"/domains/{domain}")[0] == 204
+
+    _, result = first_contact(tmp_path, Domains, exercise)
+    assert green(result), result.stdout + result.stderr

@@ -158,7 +158,15 @@ def inferred_regex(values: list[str], paths: PathRules | None = None) -> tuple[s
         return resource_regex(values, paths), "URLs"
     if len({frozenset(_items(v)) for v in values}) == 1 and len({tuple(_items(v)) for v in values}) > 1:
         return set_regex(values), "the same items in other orders"
+    if len(templates := {_HOST.sub("\0", v) for v in values}) == 1 and "\0" in (template := templates.pop()):
+        # A URL inside the value (`WWW-Authenticate: Keystone uri="http://HOST/v3"`): the provider names
+        # itself by the address it was reached at, another one at verification.
+        host = "https?://[^/\\s\"'<>,;]+"
+        return "^" + host.join(escape(part) for part in template.split("\0")) + "$", "a URL inside: any host"
     return None
+
+
+_HOST = re.compile(r"https?://[^/\s\"'<>,;]+")
 
 
 def sent_url_regex(values: list[str]) -> tuple[str, str] | None:

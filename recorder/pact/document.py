@@ -283,7 +283,8 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
         out["named"] = step.named
     if step.like:
         out["like"] = step.like  # made as the recording made that sibling: the provider may hold it already
-    if capture := [{"at": list(at), "value": v} for at, v in step.produced.items() if v in used]:
+    if capture := [{"at": [list(k) if isinstance(k, tuple) else k for k in at], "value": v}
+                   for at, v in step.produced.items() if v in used]:  # fmt: skip
         out["capture"] = capture
     if step.secrets:
         out["secrets"] = [dict(s) for s in step.secrets]

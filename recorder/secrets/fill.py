@@ -17,6 +17,7 @@ import base64
 import os
 import re
 import secrets as random_secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -128,23 +129,32 @@ def made_by_recording(steps: list[dict]) -> set[str]:
 
 
 def held_before(steps: list[dict]) -> set[str]:
-    """Secrets a login (a POST answered 200 that hands a credential out) sent before any other request:
-    a password the provider already held (an administrator's), which must be given even where a later
-    request of the recording set it again."""
+    """Secrets a login (a POST that hands a credential out) sent before any other request: a password the
+    provider already held (an administrator's), which must be given even where a later request of the
+    recording set it again."""
     return {name for name, login in _first_senders(steps).items() if login}
 
 
 def _first_senders(steps: list[dict]) -> dict[str, bool]:
-    """Each secret sent in a body, query or form -> whether the first step to send it was a login. (Not one
+    """Each secret sent in a body, query or form -> whether the first step to send it was a login: a POST
+    answered 200 that hands out a credential, or answered 201 (a token made: Keystone's) and sent again
+    to the same URL with the same secret (a registration that hands out a token is sent once). (Not one
     an XML element carries: a credential the request presents, a WS-Security password, which the provider
     holds.)"""
+    sent = Counter(
+        (e["secret"], step.get("path")) for step in steps if step.get("method") == "POST" for e in _sent(step)
+    )
     first: dict[str, bool] = {}
     for step in steps:
-        login = bool(step.get("issues")) and step.get("method") == "POST" and step.get("status") == 200
-        for e in step.get("secrets", []):
-            if e.get("in") != "header" and "element" not in e:
-                first.setdefault(e["secret"], login)
+        issues, status = bool(step.get("issues")) and step.get("method") == "POST", step.get("status")
+        for e in _sent(step):
+            again = sent[(e["secret"], step.get("path"))] > 1
+            first.setdefault(e["secret"], issues and (status == 200 or status == 201 and again))
     return first
+
+
+def _sent(step: dict) -> list[dict]:
+    return [e for e in step.get("secrets", []) if e.get("in") != "header" and "element" not in e]
 
 
 def fill_step(step: dict, secrets: Secrets, issued: dict[str, str] | None = None) -> dict:

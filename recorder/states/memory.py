@@ -24,6 +24,7 @@ from recorder.values import (
     READ,
     Location,
     created_child,
+    in_list,
     named_child,
     norm,
     query_and_body,
@@ -156,9 +157,7 @@ class Memory:
         request sent before."""
         handed, sent = self.handed.values, self.handed.sent
         return [
-            (str(w[-1]), v)
-            for w, v in response_values(ex).items()
-            if v not in handed and v not in sent and any(isinstance(k, int) for k in w)
+            (str(w[-1]), v) for w, v in response_values(ex).items() if v not in handed and v not in sent and in_list(w)
         ]
 
     def _reads_item(self, ex: Exchange, path: str) -> bool:
@@ -213,7 +212,7 @@ def sent_values(ex: Exchange) -> dict[Location, str]:
         and PLACEHOLDER not in v  # a redacted secret: every one looks the same
         and "/" not in v  # a path or a URL names a resource: the timeline's already
         # an item of a list (members, grants) names nothing, unless it is an id (the blobs a manifest lists)
-        and (not any(isinstance(k, int) for k in where[1:]) or id_like(v))
+        and (not in_list(where) or id_like(v))
     }
 
 

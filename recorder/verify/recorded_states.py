@@ -59,7 +59,9 @@ REFUSED_AS_TAKEN = (400, 409, 422)  # what a create of a name that is taken is a
 RENAME_TRIES = 6  # names of a refused create tried fresh one at a time (then all of them at once)
 MAX_REDIRECTS = 5
 UNAVAILABLE_WAITS = (0.2, 0.5, 1.0)  # seconds before each new try of a request answered 503 (at most)
-HELD = frozenset({409, 412, 423})  # a DELETE refused for the resource's state: a lease, a lock, a condition
+# A DELETE refused for the resource's state: a lease, a lock, a condition, or forbidden while it is in use
+# (an enabled domain must be disabled first: the consumer's own later write does it).
+HELD = frozenset({403, 409, 412, 423})
 MAX_UNLOCKING = 5  # the consumer's later writes of a resource an undo sends to free it (at most)
 
 
