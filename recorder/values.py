@@ -156,13 +156,14 @@ def header_values(ex: Exchange) -> dict[Location, str]:
 
 
 _SELECTING_KEYS = ("name", "key", "slug", "login", "username", "email", "title")
+SELECTED_MAX = 1_000  # items of a list looked at for names; a longer list's items go by index
 
 
 def list_keys(items: list) -> list:
     """How each item of a list is found again in another answer: by the name it has (`("name", "member")`:
     a fresh provider may list the same things in another order, by ids it made up), where every item is
     an object with a name of its own under the same key; else by its index."""
-    if items and all(type(item) is dict for item in items):
+    if 0 < len(items) <= SELECTED_MAX and all(type(item) is dict for item in items):
         for key in _SELECTING_KEYS:
             names = [item.get(key) for item in items]
             if all(type(n) is str and n for n in names) and len(set(names)) == len(names):
