@@ -132,6 +132,7 @@ def test_a_red_verification_is_published_as_a_failure(recorded, capsys):
         ),
         (["{pact}", "--publish", "--provider-app-version", "1"], "did not come from a Pact Broker"),
         (["{broker}/nothing.json"], "nothing.json: answered 404"),
+        (["{pact}", "--broker-token", "t", "--broker-username", "u"], "give one way to log in to the broker"),
     ],
 )
 def test_broker_mistakes_are_said_with_exit_2(alone, args, message, capsys):

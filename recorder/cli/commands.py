@@ -363,6 +363,7 @@ def cmd_verify(args) -> int:
     from recorder.files import write_atomic
     from recorder.pact.core_verifier import Publish
     from recorder.verify.run import render
+    from recorder.verify.sources import BrokerAuth
 
     url = http_url("--provider-url", args.provider_url)
     state_url = http_url("--state-url", args.state_url) if args.state_url else None
@@ -375,16 +376,17 @@ def cmd_verify(args) -> int:
         raise UsageError("--reset-url and --reset-command: give one way to empty the provider")
     reset_url = http_url("--reset-url", args.reset_url) if args.reset_url else None
     given = dict(secret_option(s) for s in args.secret)
+    try:
+        auth = BrokerAuth(args.broker_token, args.broker_username, args.broker_password)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     publish = None
     if args.publish:
         if not args.provider_app_version:
             raise UsageError("--publish needs --provider-app-version VERSION: the provider version the results are for")
-        auth = {"token": args.broker_token} if args.broker_token else {}
-        if args.broker_username:
-            auth = {"username": args.broker_username, "password": args.broker_password or ""}
-        publish = Publish(args.provider_app_version, args.provider_branch, args.build_url, auth)
+        publish = Publish(args.provider_app_version, args.provider_branch, args.build_url, auth.options())
     try:
-        sources = pact_sources(args)
+        sources = pact_sources(args, auth)
         results = []
         for source in sources:
             result = _verify_one(args, source, url, state_url, reset_url, headers, given, publish)
@@ -403,11 +405,11 @@ def cmd_verify(args) -> int:
 PUBLISH_LINK = "pb:publish-verification-results"
 
 
-def pact_sources(args) -> list:
-    """The pacts to verify: PACT (a file or URL), or those the broker holds for --provider."""
-    from recorder.verify.sources import BrokerAuth, broker_pacts, is_url, pact_at
+def pact_sources(args, auth) -> list:
+    """The pacts to verify: PACT (a file or URL), or those the broker holds for --provider (`auth`: the
+    broker's credentials, recorder.verify.sources.BrokerAuth)."""
+    from recorder.verify.sources import broker_pacts, is_url, pact_at
 
-    auth = BrokerAuth(args.broker_token, args.broker_username, args.broker_password)
     if args.pact is None:
         if not args.broker_url:
             raise UsageError("verify: give the PACT to verify (a file or URL), or --broker-url and --provider")

@@ -39,7 +39,7 @@ def pact_document(
     carried: dict | None = None,
 ) -> dict:
     """`reached`: the provider's address as the consumer reached it, where requests name it in a URL.
-    `carried`: what a verification needs from the recording (CARRIED), kept in the pact's metadata so that
+    `carried`: what a verification needs from the recording (STATES, EVIDENCE), kept in the pact's metadata so that
     the pact alone, fetched from a broker, verifies as it does beside its files."""
     render = _v4_interaction if spec == "v4" else _v3_interaction
     ours = {"version": __version__, **({"diagnostics": diagnostics} if diagnostics else {}), **(carried or {})}

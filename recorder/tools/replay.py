@@ -55,6 +55,29 @@ class Answer:
 
 
 @dataclass
+class Tests:
+    """Which test of the consumer's suite made each request, and which tests failed, as prune's probe in
+    the suite says (recorder.tools.prune_probe); empty when the suite has no probe."""
+
+    current: str | None = None
+    by_test: dict[str, set[int]] = field(default_factory=dict)  # test -> interactions it was answered from
+    failed: set[str] = field(default_factory=set)
+
+    def said(self, message: dict) -> None:
+        test = message.get("test")
+        if message.get("failed") and isinstance(test, str):
+            self.failed.add(test)
+        else:
+            self.current = test if isinstance(test, str) else None
+            if self.current is not None:
+                self.by_test.setdefault(self.current, set())
+
+    def used(self, n: int) -> None:
+        if self.current is not None:
+            self.by_test[self.current].add(n)
+
+
+@dataclass
 class Replay:
     """The answers of one replay session (one run of the consumer's suite): its own world and counts."""
 
@@ -67,7 +90,7 @@ class Replay:
     _known: dict[str, Any] = field(default_factory=dict)  # path -> the resource's body, as last answered
     _gone: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    tests: Tests = field(default_factory=lambda: Tests())
+    tests: Tests = field(default_factory=Tests)
 
     def __post_init__(self) -> None:
         self._known = known_resources(self.interactions)
@@ -154,29 +177,6 @@ class Replay:
         lines = [f"{sum(self.served.values())} request(s) answered, {len(self.unmatched)} unmatched"]
         lines += [f"  unmatched: {line}" for line in self.unmatched]
         return lines
-
-
-@dataclass
-class Tests:
-    """Which test of the consumer's suite made each request, and which tests failed, as prune's probe in
-    the suite says (recorder.tools.prune_probe); empty when the suite has no probe."""
-
-    current: str | None = None
-    by_test: dict[str, set[int]] = field(default_factory=dict)  # test -> interactions it was answered from
-    failed: set[str] = field(default_factory=set)
-
-    def said(self, message: dict) -> None:
-        test = message.get("test")
-        if message.get("failed") and isinstance(test, str):
-            self.failed.add(test)
-        else:
-            self.current = test if isinstance(test, str) else None
-            if self.current is not None:
-                self.by_test.setdefault(self.current, set())
-
-    def used(self, n: int) -> None:
-        if self.current is not None:
-            self.by_test[self.current].add(n)
 
 
 PROBE_PATH = "/_pact-recorder/test"

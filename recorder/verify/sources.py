@@ -33,6 +33,12 @@ class BrokerAuth:
         if self.token and self.username:
             raise ValueError("--broker-token and --broker-username: give one way to log in to the broker")
 
+    def options(self) -> dict[str, str]:
+        """As the Pact core's broker source takes them (pact-python's `broker_source`)."""
+        if self.token:
+            return {"token": self.token}
+        return {"username": self.username, "password": self.password or ""} if self.username else {}
+
     def header(self) -> dict[str, str]:
         if self.token:
             return {"Authorization": f"Bearer {self.token}"}
