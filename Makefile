@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/memory.py --suite
 	$(PY) bench/infer.py
 	$(PY) bench/proxy.py
+	$(PY) bench/latency.py
 
 docs: $(STAMP)
 	$(PY) -m mkdocs build --strict

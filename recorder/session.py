@@ -132,7 +132,7 @@ class RecordingSession:
 
     def _run(self) -> None:
         from recorder.addon import PactRecorder
-        from recorder.record.proxy import lean_master
+        from recorder.record.proxy import lean_master, run
 
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
@@ -154,7 +154,7 @@ class RecordingSession:
             await self._master.run()
 
         try:
-            asyncio.run(main())
+            run(main())
         except BaseException as e:  # noqa: BLE001 - reported to the caller by __enter__
             self._error = self._error or f"{type(e).__name__}: {e}"
         finally:

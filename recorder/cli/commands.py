@@ -6,7 +6,6 @@ infer: nothing was recorded, so no pact was written), 2 usage error (bad option,
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -191,7 +190,7 @@ def writable_folder(option: str, folder: Path) -> None:
 
 def cmd_record(args) -> int:
     from recorder.addon import PactRecorder
-    from recorder.record.proxy import serve
+    from recorder.record.proxy import run, serve
     from recorder.record.targets import listeners, parse_forward, parse_reverse, router
 
     host, port = listen_address(args.listen)
@@ -240,7 +239,7 @@ def cmd_record(args) -> int:
             print(f"pact-recorder: error: {message}", flush=True)
 
     modes = sorted({listener.mode for listener in plan}, key=[lr.mode for lr in plan].index)
-    code = asyncio.run(
+    code = run(
         serve(
             modes=modes,
             listen_host=host,
