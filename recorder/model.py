@@ -16,16 +16,22 @@ NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
 """Marks a body that is absent or not JSON (and a message recorded without a body)."""
 
 
+# Labels that say nothing of the format: the content decides. Browsers' SDKs send JSON as text/plain so that no
+# CORS pre-flight is needed (the session token and the password inside it); HAR exports leave Content-Type out.
+UNTYPED = ("text/plain", "application/octet-stream")
+
+
 def json_body(body: bytes, content_type: str | None) -> Any:
     """The parsed body when it is JSON (by content type and by content), else NO_BODY. A body without a
-    content type is sniffed (HAR exports often leave the request's Content-Type header out)."""
+    content type, or with one of the UNTYPED labels, is sniffed."""
     if not body:
         return NO_BODY
-    if content_type is None:
+    label = (content_type or "").lower()
+    if "json" not in label:
+        if label and not label.startswith(UNTYPED):
+            return NO_BODY
         if body.lstrip()[:1] not in (b"{", b"["):
             return NO_BODY
-    elif "json" not in content_type.lower():
-        return NO_BODY
     try:
         return json_text.loads(body)
     except (ValueError, UnicodeDecodeError):

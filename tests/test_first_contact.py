@@ -3462,3 +3462,68 @@ def test_an_undo_refused_until_the_resource_is_disabled_sends_the_consumer_s_own
 
     _, result = first_contact(tmp_path, Domains, exercise)
     assert green(result), result.stdout + result.stderr
+
+
+# -- JSON whatever its label, the method a request asks for -------------------------------------------------
+
+
+class Tunnelled(Provider):
+    """A backend-as-a-service as browser SDKs talk to it: every call a POST whose `text/plain` body (no CORS
+    pre-flight) is JSON carrying the method it asks for (`_method`), the app's master key, or the session token
+    a login handed out (an account the provider holds from the start)."""
+
+    MASTER, PASSWORD = "m4ster-k3y-of-the-app", "s3cret-Pass-word"
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.body() or b"{}")
+        method, tokens = body.pop("_method", "POST"), self.store.setdefault("tokens", set())
+        if self.path == "/config":
+            if body.pop("_MasterKey", None) != self.MASTER:
+                return self.send_json(403, {"error": "unauthorized"})
+            self.store["config"] = body
+            return self.send_json(200, {"result": True})
+        if self.path == "/login":
+            if (body.get("username"), body.get("password")) != ("ada", self.PASSWORD):
+                return self.send_json(404, {"code": 101, "error": "invalid username/password"})
+            tokens.add(token := f"r:{uuid.uuid4().hex}")
+            return self.send_json(200, {"objectId": "u1", "sessionToken": token})
+        if body.pop("_SessionToken", None) not in tokens:
+            return self.send_json(400, {"code": 209, "error": "invalid session token"})
+        notes = self.store.setdefault("notes", {})
+        if self.path == "/classes/Note" and method == "POST":
+            notes[oid := uuid.uuid4().hex[:10]] = body
+            return self.send_json(201, {"objectId": oid})
+        note = notes.get(self.path.removeprefix("/classes/Note/"))
+        if note is None:
+            return self.send_json(404, {"code": 101, "error": "object not found"})
+        self.send_json(200, {"objectId": self.path.rsplit("/", 1)[1], **note})
+
+
+def test_json_sent_as_text_plain_is_json_its_secrets_redacted_and_the_token_it_sends_back_fetched_fresh(tmp_path):
+    def call(url: str, path: str, payload: dict) -> tuple[int, dict]:
+        status, _, body = send(url, "POST", path, json.dumps(payload).encode(), {"Content-Type": "text/plain"})
+        return status, json.loads(body)
+
+    tokens = []
+
+    def exercise(url):
+        assert call(url, "/config", {"_MasterKey": Tunnelled.MASTER, "theme": "dark"}) == (200, {"result": True})
+        status, user = call(url, "/login", {"username": "ada", "password": Tunnelled.PASSWORD})
+        assert status == 200, user
+        tokens.append(user["sessionToken"])
+        status, note = call(url, "/classes/Note", {"title": "hello", "_SessionToken": user["sessionToken"]})
+        assert status == 201, note
+        read = {"_method": "GET", "_SessionToken": user["sessionToken"]}
+        assert call(url, f"/classes/Note/{note['objectId']}", read)[0] == 200
+
+    pact, result = first_contact(tmp_path, Tunnelled, exercise)
+    written = "".join(p.read_text() for p in (tmp_path / "pacts").iterdir() if p.is_file())
+    assert not {Tunnelled.PASSWORD, Tunnelled.MASTER, *tokens} & set(re.findall(r"[\w:-]+", written))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--secret masterkey=VALUE" in result.stderr and "--secret password=VALUE" in result.stderr
+    secrets = ("--secret", f"masterkey={Tunnelled.MASTER}", "--secret", f"password={Tunnelled.PASSWORD}")
+    result = verify_against(tmp_path, Tunnelled.fresh(), *secrets)
+    assert green(result), result.stdout + result.stderr
+    (note,) = [i for i in pact["interactions"] if i["description"].startswith("POST /classes/Note returns")]
+    assert note["request"]["headers"]["Content-Type"] == ["text/plain"]  # sent as the consumer sent it
+    assert note["request"]["body"]["contentType"] == "application/json"  # read as what it is

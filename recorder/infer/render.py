@@ -14,7 +14,7 @@ from recorder.infer.matchers import Echo, child_path, infer_body
 from recorder.infer.observation import Observation
 from recorder.infer.shapes import branch, relaxed, types_of
 from recorder.infer.xmlbody import xml_contract
-from recorder.model import NO_BODY, Binary, Exchange, Headers, InteractionKey, Sample, json_body
+from recorder.model import NO_BODY, UNTYPED, Binary, Exchange, Headers, InteractionKey, Sample, json_body
 from recorder.pattern import escape
 from recorder.rules import FieldRule
 from recorder.secrets.fill import credentials_param
@@ -41,7 +41,7 @@ class Message:
     body: Any = NO_BODY
     rules: dict[str, Any] = field(default_factory=dict)  # category -> rules ("path" has no key level)
     generators: dict[str, Any] = field(default_factory=dict)
-    body_type: str = ""  # the media type of a body sent without a Content-Type, as sniffed
+    body_type: str = ""  # the media type the core reads the body as, where the Content-Type does not say (sniffed)
     exact: bool = False  # a JSON body kept as the text sent (the request names its digest)
 
 
@@ -191,7 +191,12 @@ def _message(
     if header_rules:
         msg.rules["header"] = dict(sorted(header_rules.items()))
     value = json_body(body, kept.get("Content-Type"))
-    if value is not NO_BODY and not _core_reads_json(kept.get("Content-Type")):
+    if value is not NO_BODY and side == "request" and (kept.get("Content-Type") or "").lower().startswith(UNTYPED):
+        # JSON sent under a label that says nothing (text/plain: a browser SDK's): the core reads it as JSON
+        # (the body's own media type), so that the fresh provider's values are generated into it; the
+        # header goes out as the consumer sent it.
+        msg.body_type = "application/json"
+    if value is not NO_BODY and not msg.body_type and not _core_reads_json(kept.get("Content-Type")):
         # JSON under a media type the Pact core does not read as JSON (application/x-amz-json-1.0): it
         # would compare the bytes. The body goes in as the text it was, checked for its top-level keys.
         msg.body, msg.rules["body"] = body.decode("utf-8", "replace"), {"$": [_keys_matcher(value)]}

@@ -176,7 +176,7 @@ def _v4_headers(headers: dict[str, str]) -> dict[str, list[str]]:
 def _v4_body(m: Message) -> dict[str, Any]:
     if m.body is NO_BODY:
         return {}
-    ctype = m.headers.get("Content-Type") or m.body_type or "application/json"
+    ctype = m.body_type or m.headers.get("Content-Type") or "application/json"
     if isinstance(m.body, Binary):
         content = base64.b64encode(m.body.data).decode("ascii")
         return {"body": {"content": content, "contentType": ctype, "encoded": "base64"}}

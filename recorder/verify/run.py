@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import inspect
 import json
+import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -142,7 +143,7 @@ def secret_entries(doc: dict) -> dict[str, list[dict]]:
 
 def check_secrets(doc: dict, recorded: Any, secrets: Secrets) -> None:
     """Every secret the setups and the interactions need must have a value before a request is sent."""
-    secrets.made |= made_in_pact(doc) - held_before(recorded.in_order)
+    secrets.made = (secrets.made | made_in_pact(doc) - held_before(recorded.in_order)) - presented_in_pact(doc)
     needed: dict[str, list[str]] = {}
     keys: dict[str, dict] = {}  # signing keys by name: the scheme's environment gives them too
     sources = [(repr(d), es) for d, es in secret_entries(doc).items()]
@@ -225,20 +226,48 @@ def recorded_deletes(requests: list[dict]) -> dict[str, tuple[list, list]]:
 
 
 def made_in_pact(doc: dict) -> set[str]:
-    """Secrets any value will do for: sent as data by a request that wrote it (a PUT or PATCH, a POST
-    that created something: the recording set them, like an account's password; or a create refused as
-    a conflict), or sent only by requests the provider refused (401, 403). A POST that did not create (a
-    login) needs the real one."""
+    """Secrets any value will do for: sent as data by a request that wrote it (a PUT or PATCH, a POST that
+    created something: the recording set them, like an account's password or a webhook's secret; or a create
+    refused as a conflict), or sent only by requests the provider refused (401, 403). A POST that did not
+    create (a login) needs the real one, and so does what `presented_in_pact` finds."""
     made, refused, accepted = set(), set(), set()
     entries = secret_entries(doc)
     for i in doc.get("interactions", []):
         request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
-        writes = request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status in (201, 409)
         for e in entries.get(i.get("description", ""), []):
-            if e.get("in") in ("body", "form", "multipart") and writes:
+            if e.get("in") in ("body", "form", "multipart") and _writes(request, status):
                 made.add(e["secret"])
             (refused if status in (401, 403) else accepted).add(e["secret"])
-    return made | (refused - accepted)
+    return made - presented_in_pact(doc) | (refused - accepted)
+
+
+def presented_in_pact(doc: dict) -> set[str]:
+    """Keys and tokens (not passwords) that requests which wrote nothing sent as data and the provider
+    accepted: credentials it held before the recording (an app's master key in the body of every call a
+    browser SDK makes), needed for real even where a write sent them first."""
+    entries = secret_entries(doc)
+    return {
+        e["secret"]
+        for i in doc.get("interactions", [])
+        if 200 <= ((i.get("response") or {}).get("status") or 0) < 300
+        and not _writes(i.get("request") or {}, (i.get("response") or {}).get("status"))
+        for e in entries.get(i.get("description", ""), [])
+        if e.get("in") in ("body", "form", "multipart") and not _names_a_password(e)
+    }
+
+
+def _writes(request: dict, status: int | None) -> bool:
+    return request.get("method") in ("PUT", "PATCH") and 200 <= (status or 0) < 300 or status in (201, 409)
+
+
+def _names_a_password(entry: dict) -> bool:
+    """Is the field a password (a write sets it, a login presents it again), not a key or a token?"""
+    key = entry.get("key")
+    field = str(key[-1] if isinstance(key, list) and key else key or entry.get("secret", ""))
+    return bool(_PASSWORD_FIELD.search(re.sub(r"[-_]", "", field.lower())))
+
+
+_PASSWORD_FIELD = re.compile(r"(password|passwd|pwd|passphrase)$")
 
 
 def redacted_headers(doc: dict) -> set[str]:
