@@ -424,8 +424,11 @@ def _answered_names(ex: Exchange) -> list[str | int]:
     body = enveloped(ex.response_json, ex.path)
     if not isinstance(body, dict):
         return []
-    keys = ("id", "uuid", "key", "slug", "name")
-    return [v for k in keys if isinstance(v := body.get(k), (str, int)) and not isinstance(v, bool)]
+    # (its id under the names APIs give it: `_id` (document stores), `objectId`, `noteId` from /notes, any case)
+    noun = singular(segments(ex.path)[-1]).lower() if segments(ex.path) else ""
+    lowered = {str(k).lower(): v for k, v in body.items()}
+    keys = ("id", "_id", "objectid", f"{noun}id", f"{noun}_id", "uuid", "key", "slug", "name")
+    return [v for k in dict.fromkeys(keys) if isinstance(v := lowered.get(k), (str, int)) and not isinstance(v, bool)]
 
 
 def enveloped(body: Any, path: str) -> Any:

@@ -3527,3 +3527,40 @@ def test_json_sent_as_text_plain_is_json_its_secrets_redacted_and_the_token_it_s
     (note,) = [i for i in pact["interactions"] if i["description"].startswith("POST /classes/Note returns")]
     assert note["request"]["headers"]["Content-Type"] == ["text/plain"]  # sent as the consumer sent it
     assert note["request"]["body"]["contentType"] == "application/json"  # read as what it is
+
+
+class Classes(Provider):
+    """Objects live in classes that a schema write defines elsewhere (`POST /schemas/NAME`, answered 200):
+    `POST /classes/NAME` makes an object only once its class is defined."""
+
+    def do_POST(self):  # noqa: N802
+        kind, name = self.path.strip("/").split("/")[:2]
+        body = json.loads(self.body() or b"{}")
+        if kind == "schemas":
+            self.store.setdefault("schemas", {})[name] = body.get("fields", {})
+            return self.send_json(200, {"className": name, "fields": body.get("fields", {})})
+        if name not in self.store.get("schemas", {}):
+            return self.send_json(400, {"code": 119, "error": f"class {name} does not exist"})
+        objects = self.store.setdefault("objects", {})
+        objects[oid := uuid.uuid4().hex[:10]] = {"class": name, **body}
+        self.send_json(201, {"objectId": oid})
+
+    def do_GET(self):  # noqa: N802
+        _, name, oid = self.path.strip("/").split("/")
+        found = self.store.get("objects", {}).get(oid)
+        if found is None or found["class"] != name:
+            return self.send_json(404, {"code": 101, "error": "object not found"})
+        self.send_json(200, {"objectId": oid, **{k: v for k, v in found.items() if k != "class"}})
+
+
+def test_a_collection_named_by_a_write_elsewhere_is_set_up_with_that_write(tmp_path):
+    def exercise(url):
+        headers = {"Content-Type": "application/json"}
+        fields = json.dumps({"className": "Note", "fields": {"title": {"type": "String"}}}).encode()
+        assert send(url, "POST", "/schemas/Note", fields, headers)[0] == 200
+        made = send(url, "POST", "/classes/Note", json.dumps({"title": "hello"}).encode(), headers)
+        assert made[0] == 201, made
+        assert send(url, "GET", f"/classes/Note/{json.loads(made[2])['objectId']}")[0] == 200
+
+    _, result = first_contact(tmp_path, Classes, exercise)
+    assert green(result), result.stdout + result.stderr

@@ -24,6 +24,7 @@ from recorder.states.memory import (
     Memory,
     Resource,
     call_key,
+    id_like,
     sent_values,
 )
 from recorder.states.steps import Step, step_exchange
@@ -202,6 +203,14 @@ class Effects(Memory):
             res = self._resource(path)
             res.history = self._trim(res.history + [step])
             res.exists, res.data = True, _data(ex, res.data)
+        elif method == "POST" and path not in self.resources and created_child(ex) is None and _names_itself(ex):
+            # A POST to a path never seen whose body names it too (`POST /schemas/Note` with `"className":
+            # "Note"`) defined the thing of that name: there, and wherever that name is used as a container.
+            res = self._resource(path)
+            res.history, res.exists, res.data = [step], True, _data(ex, None)
+            self.makers.see(step, ex, path)
+            if len(self.defined) < MAX_RESOURCES:
+                self.defined.add(unquote(segments(path)[-1]))
         elif method == "POST" and (child := created_child(ex)) is not None:
             res = self._resource(child)
             res.history, res.exists, res.data = [step], True, _data(ex, None)
@@ -262,3 +271,10 @@ def _data(ex: Exchange, otherwise: Any) -> Any:
     """What a response says a resource holds (its JSON body), else `otherwise`: parsed only where a
     resource's data is kept, never for a body left unread."""
     return ex.response_json if ex.response_json is not NO_BODY else otherwise
+
+
+def _names_itself(ex: Exchange) -> bool:
+    """Does the request's body or query send the last segment of its path (a name, not an id) as a value?"""
+    segs = segments(norm(ex.path))
+    name = unquote(segs[-1]) if segs else ""
+    return bool(name) and not id_like(name) and name in query_and_body(ex).values()

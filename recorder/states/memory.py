@@ -81,6 +81,7 @@ class Memory:
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
         self.makers = Makers()  # how the recording made an item of each collection (for items it never made)
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
+        self.defined: set[str] = set()  # names a POST to /.../NAME that sent NAME defined (a class by its schema)
         # Writes that made something they did not name (answered with no id: `Ok.`), the latest few: a later
         # call beside them that is the first to hand out new ids (a list of uploaded torrents by the hash of
         # their files) lists what they made; a call answered otherwise after them may depend on what they

@@ -240,12 +240,23 @@ class Timeline(Effects):
         where the request is `within` it), and the writes below it (an upload to .../a/file, which may make it)."""
         if made := self._made_as(path):
             return (made,)
+        if made := self._defined_elsewhere(path):
+            return made
         name = unquote(segments(path)[-1]) if segments(path) else ""
         named = self._writer(name, path, self.seq + 1, ()) if name in self.written else None
         if named is not None and norm(named.path) != path.rpartition("/")[0]:
             named = None  # (only a write to its container names it: an address banned is no list's member)
         found = (named, self.makers.like(path, holding=within), *self.below.get(path, ()))
         return tuple(dict.fromkeys(s for s in found if s is not None))
+
+    def _defined_elsewhere(self, path: str) -> tuple[Step, ...]:
+        """What made a container no write made itself, named by what a POST elsewhere defined under that name
+        (objects POSTed to `/classes/Note` once `POST /schemas/Note` defined the class: see Effects.defined)."""
+        segs = segments(path)
+        name = unquote(segs[-1]) if segs else ""
+        if path in self.resources or name not in self.defined:
+            return ()
+        return tuple(sorted(self._made_named(name, path, self.seq + 1), key=lambda s: s.seq))
 
     def _made_as(self, path: str) -> Step | None:
         """The successful write whose answer handed out the last segment of `path`: what it made, named
@@ -619,7 +630,7 @@ class Timeline(Effects):
             or item_read
         )
         if method == "POST":  # a POST acts on what is below its path: the path is its container
-            return chain + [path] if path in self.resources else chain
+            return chain + [path] if path in self.resources or self._defined_elsewhere(path) else chain
         if by_query and path not in self.resources and WORD.match(unquote(segs[-1])):
             return chain
         # A write to a path named by a value a response handed out, that is no resource the recording knows,
@@ -655,6 +666,8 @@ class Timeline(Effects):
 
     def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
         method, status = ex.method.upper(), ex.status
+        if target and method == "POST" and path not in self.resources:
+            return True  # the container it writes into, defined elsewhere (see _defined_elsewhere)
         if target:
             if method in CREATE and 200 <= status < 300:
                 # Made by it, unless the recording saw it there before (a second version, an overwrite):
