@@ -355,6 +355,12 @@ def request_operation(ex: Exchange) -> str:
     return statements.kind(found[2]) if found else ""
 
 
+def refused_in_body(body: Any) -> bool:
+    """An answer whose body says the request was refused, whatever its status: RPC-style APIs answer 200 with
+    `{"error": ...}` (GraphQL and others with a non-empty `errors`)."""
+    return isinstance(body, dict) and bool(body.get("error") or body.get("errors"))
+
+
 def only_reads(ex: Exchange) -> bool:
     """A request that reads and changes nothing: GET and its kin, a GraphQL query, a statement that reads
     (`SELECT`, `SHOW DATABASES`), whatever method carried it."""

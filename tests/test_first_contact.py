@@ -24,7 +24,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -3563,4 +3563,68 @@ def test_a_collection_named_by_a_write_elsewhere_is_set_up_with_that_write(tmp_p
         assert send(url, "GET", f"/classes/Note/{json.loads(made[2])['objectId']}")[0] == 200
 
     _, result = first_contact(tmp_path, Classes, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
+class Registrations(Provider):
+    """A sign-up form that repeats the password in a confirmation field whose name says nothing (`retype`),
+    with the moment the form was opened (`starttimestamp`), and a login by that password."""
+
+    def do_POST(self):  # noqa: N802
+        form, accounts = dict(parse_qsl(self.body().decode())), self.store.setdefault("accounts", {})
+        if self.path == "/accounts":
+            if form.get("password") != form.get("retype") or not form.get("starttimestamp", "").isdigit():
+                return self.send_json(400, {"error": "the passwords differ"})
+            accounts[form["username"]] = form["password"]
+            return self.send_json(201, {"username": form["username"]})
+        if accounts.get(form.get("username")) != form.get("password"):
+            return self.send_json(403, {"error": "wrong password"})
+        self.send_json(200, {"login": "Success"})
+
+
+def test_a_secret_sent_again_under_a_name_that_says_nothing_is_redacted_there_too(tmp_path):
+    password = "Pa55-w0rd-of-lovelace"
+
+    def exercise(url):
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        form = {"username": "lovelace", "password": password, "retype": password, "starttimestamp": "20261207231501"}
+        assert send(url, "POST", "/accounts", urlencode(form).encode(), headers)[0] == 201
+        login = {"username": "lovelace", "password": password}
+        assert send(url, "POST", "/login", urlencode(login).encode(), headers)[0] == 200
+
+    pact, result = first_contact(tmp_path, Registrations, exercise)
+    written = "".join(p.read_text() for p in (tmp_path / "pacts").iterdir() if p.is_file())
+    assert password not in written and "20261207231501" in written  # a timestamp is no card number
+    assert green(result), result.stdout + result.stderr
+
+
+class Wiki(Provider):
+    """A wiki that answers an edit refused for a bad token 200 with `{"error": ...}`, as it answers one that went
+    through (RPC-style APIs do); pages written and read by title."""
+
+    TOKEN = "edit-t0ken-of-the-wiki+\\"
+
+    def do_PUT(self):  # noqa: N802
+        form = dict(parse_qsl(self.body().decode()))
+        if form.get("token") != self.TOKEN:
+            return self.send_json(200, {"error": {"code": "badtoken", "info": "Invalid CSRF token."}})
+        self.store[self.path] = form.get("text", "")
+        self.send_json(200, {"edit": {"result": "Success"}})
+
+    def do_GET(self):  # noqa: N802
+        if self.path not in self.store:
+            return self.send_json(404, {"error": {"code": "missingtitle"}})
+        self.send_json(200, {"page": {"text": self.store[self.path]}})
+
+
+def test_a_write_refused_with_200_and_an_error_in_its_body_makes_nothing_a_setup_would_send(tmp_path):
+    def exercise(url):
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        refused = send(url, "PUT", "/pages/Foo", urlencode({"text": "hi", "token": "stale"}).encode(), headers)
+        assert json.loads(refused[2])["error"]["code"] == "badtoken"
+        edit = urlencode({"text": "hello", "token": Wiki.TOKEN}).encode()
+        assert json.loads(send(url, "PUT", "/pages/Foo", edit, headers)[2]) == {"edit": {"result": "Success"}}
+        assert send(url, "GET", "/pages/Foo")[0] == 200
+
+    _, result = first_contact(tmp_path, Wiki, exercise, "--secret", "token=x", "--secret", f"token_2={Wiki.TOKEN}")
     assert green(result), result.stdout + result.stderr

@@ -181,10 +181,10 @@ def test_an_opaque_cursor_named_like_a_token_is_not_redacted_and_a_real_secret_s
 
 
 def test_ids_are_not_secrets_but_long_keys_whose_name_says_key_are():
-    hex32 = "9f86d081884c7d659a2feaa0c55ad015"
-    body = {"request_id": hex32, "node": {"id": hex32}, "ids": [hex32], "signing_key": hex32, "api_keys": [hex32]}
+    hex32, key32 = "9f86d081884c7d659a2feaa0c55ad015", "0b1e6f9cd2a84f7e9a3c5d7f1e2b4c6d"
+    body = {"request_id": hex32, "node": {"id": hex32}, "ids": [hex32], "signing_key": key32, "api_keys": [key32]}
     r = redactor()
-    ex = exchange("GET", "/nodes", 200, body, request_headers=(("X-Request-Id", hex32), ("X-Signing-Key", hex32)))
+    ex = exchange("GET", "/nodes", 200, body, request_headers=(("X-Request-Id", hex32), ("X-Signing-Key", key32)))
     out = r.exchange(ex)
     assert json.loads(out.response_body) == {
         "request_id": hex32,
@@ -194,6 +194,9 @@ def test_ids_are_not_secrets_but_long_keys_whose_name_says_key_are():
         "api_keys": [PLACEHOLDER],
     }
     assert dict(out.request_headers) == {"X-Request-Id": hex32, "X-Signing-Key": PLACEHOLDER}
+    # A key's value is a secret wherever it goes, even under an id's name (it would reach disk there).
+    again = r.exchange(exchange("GET", "/nodes", 200, {"id": key32}))
+    assert json.loads(again.response_body) == {"id": PLACEHOLDER}
 
 
 def test_a_token_sent_back_in_a_path_is_redacted_and_named():

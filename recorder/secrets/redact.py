@@ -43,6 +43,7 @@ from recorder.values import set_cookie
 PLACEHOLDER = "<redacted>"
 MAX_HEADER_VALUES = 10_000  # response header values remembered, to know a request header that sends one back
 NAMES_MAX = 10_000  # secret values remembered by name (past that, a token in every request: a counter names them)
+COPY_MIN = 6  # a shorter value that equals a secret may be anything (a flag, a word): not taken for a copy
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*) +\S")
 # The kind a token says it is (`dstok_`, `ghp_`, `xoxb-`, `sk_live_`): no secret, and a provider may tell
 # tokens apart by it, so a made-up one for a refused request must carry it to be refused the same way.
@@ -406,8 +407,18 @@ class Redactor:
             return False
         if isinstance(value, str):  # (an empty value hides nothing: a config's unset password stays "")
             hidden = value.strip() not in ("", PLACEHOLDER)
-            return hidden and (secret_name or self.masked.secret(value) or self.secret_value(value, name) is not None)
+            return hidden and (
+                secret_name
+                or self.masked.secret(value)
+                or self.secret_value(value, name) is not None
+                or self._copy(value)
+            )
         return secret_name and isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def _copy(self, value: str) -> bool:
+        """A value already named a secret, sent again under a name that says nothing (a password repeated in a
+        confirmation field, `retype`; a handed-out token sent back as `sid`): a secret wherever it goes."""
+        return len(value) >= COPY_MIN and self.secret_names.known(value)
 
     def _secret_item(self, value: Any, name: str | None) -> bool:
         """An array's item (named by the array's key) or a whole body is secret when it is a string that

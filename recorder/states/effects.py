@@ -37,6 +37,7 @@ from recorder.values import (
     norm,
     only_reads,
     query_and_body,
+    refused_in_body,
     request_operation,
     segments,
 )
@@ -163,6 +164,8 @@ class Effects(Memory):
         if again := [v for v in step.produced.values() if v in self.acted_on]:
             self._relisted(ex, again)
         sends_handed, reads = False, only_reads(ex)
+        if ok and not reads and refused_in_body(ex.response_json):  # a write refused with 200: it made nothing
+            ok = False
         if ok and not reads:
             self._wrote(step)
             sends_handed = self._acted(step, ex)

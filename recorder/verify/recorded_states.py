@@ -48,7 +48,7 @@ from recorder.states.provider_states import (
     SENT_STATE,
     VALUES_STATE,
 )
-from recorder.values import READ, clock_now, leaves, value_at
+from recorder.values import READ, clock_now, leaves, refused_in_body, value_at
 from recorder.words import NAMING_KEY
 
 TIMEOUT = 30
@@ -175,6 +175,11 @@ class Response:
             return json.loads(self.body)
         except ValueError:
             return None
+
+    @property
+    def went_through(self) -> bool:
+        """2xx, and no refusal in its body (RPC-style APIs answer one 200 with `{"error": ...}`)."""
+        return 200 <= self.status < 300 and not refused_in_body(self.json())
 
 
 @dataclass
@@ -348,7 +353,7 @@ class Setup:
                 self.bindings |= self._made_values.get(number, {})
             elif taken and (name not in BEST_EFFORT or step.get("issues") or step.get("capture")):
                 fresh = self._sent_renamed(step, fresh.status) or fresh
-            if 200 <= fresh.status < 300:
+            if fresh.went_through:
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
                 self._made_values[number] = {
                     str(c["value"]): self._bound(str(c["value"])) for c in step.get("capture", [])
@@ -361,8 +366,9 @@ class Setup:
             elif like or name == VALUES_STATE and step["method"] in READ:
                 pass  # the provider may hold it already (data no recorded request made); a read's values stay
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
+                refused = " with a refusal in its body" if 200 <= fresh.status < 300 else ""
                 return (
-                    f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}, "
+                    f"setup step {number} ({step['method']} {step['path']}) answered {fresh.status}{refused}, "
                     f"recorded {step.get('status')}: {fresh.body[:200].decode('utf-8', 'replace')}"
                 )  # the steps after it build on it
         return None
