@@ -5,8 +5,8 @@
 `verify` gets `--states-from-recording` and nothing else (the first contact). Where it refuses to start (exit 2:
 a secret it needs), that refusal and its message are the first figure, and verify runs once more on another fresh
 aria2c with the least the message asks for: VERIFY_ARGS (everything after `--`, which make that second run in any
-case) if given, else `--secret NAME=VALUE` for each NAME it names, VALUE the RPC secret (`token:SECRET` where the
-name says token), as the operator who started the daemon with `--rpc-secret` would give it.
+case) if given, else `--secret NAME=VALUE` for each NAME it names, VALUE the RPC secret as its calls carry it
+(`token:SECRET`), as the operator who started the daemon with `--rpc-secret` would give it.
 
 What it does, each phase timed:
   setup    Debian's `aria2` (aria2c 1.36, the provider; `apt-get install` when no aria2c is on PATH, under the
@@ -331,12 +331,13 @@ def start_daemon(stack: ExitStack, sdist: Path, work: Path) -> str:
 
 
 def answers(message: str) -> list[str]:
-    """`--secret NAME=VALUE` for each secret the refusal names: the RPC secret, as `token:SECRET` for a token."""
-    args = []
-    for name in re.findall(r"^\s+(\S+): needed by", message, re.M):
-        value = f"token:{SECRET}" if "token" in name.lower() else SECRET
-        args += ["--secret", f"{name}={value}"]
-    return args
+    """`--secret NAME=VALUE` for each secret the refusal names: the RPC secret as aria2's calls carry it,
+    `token:SECRET` (the recording redacts that whole param, named after its array: `params`)."""
+    return [
+        arg
+        for name in re.findall(r"^\s+(\S+): needed by", message, re.M)
+        for arg in ("--secret", f"{name}=token:{SECRET}")
+    ]
 
 
 # --- phases ------------------------------------------------------------------------------------------

@@ -267,8 +267,8 @@ def pooled_responses(observations: list[Observation]) -> dict[InteractionKey, di
     groups: dict[tuple[str, str, int, str], list[tuple[Observation, dict]]] = {}
     for obs in sorted(observations, key=lambda o: o.order):
         if types_of(schema := obs.shapes["response.body"].to_schema()):
-            # (GraphQL answers every operation at one URL: an operation's answers are its own)
-            operation = obs.key.body_shape if obs.key.body_shape.startswith("graphql:") else ""
+            # (an RPC answers every operation at one URL, GraphQL, JSON-RPC, SOAP: an operation's answers are its own)
+            operation = obs.key.body_shape if obs.key.body_shape.startswith("graphql:") else key_operation(obs.key)
             groups.setdefault((obs.key.method, obs.key.template, obs.key.status, operation), []).append((obs, schema))
     out = {}
     for group in groups.values():
