@@ -21,14 +21,18 @@ NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
 UNTYPED = ("text/plain", "application/octet-stream")
 
 
+def untyped(content_type: str | None) -> bool:
+    """Is the Content-Type one of the UNTYPED labels (the body's content says what it is)?"""
+    return (content_type or "").lower().startswith(UNTYPED)
+
+
 def json_body(body: bytes, content_type: str | None) -> Any:
     """The parsed body when it is JSON (by content type and by content), else NO_BODY. A body without a
     content type, or with one of the UNTYPED labels, is sniffed."""
     if not body:
         return NO_BODY
-    label = (content_type or "").lower()
-    if "json" not in label:
-        if label and not label.startswith(UNTYPED):
+    if "json" not in (content_type or "").lower():
+        if content_type and not untyped(content_type):
             return NO_BODY
         if body.lstrip()[:1] not in (b"{", b"["):
             return NO_BODY

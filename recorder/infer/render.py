@@ -14,7 +14,7 @@ from recorder.infer.matchers import Echo, child_path, infer_body
 from recorder.infer.observation import Observation
 from recorder.infer.shapes import branch, relaxed, types_of
 from recorder.infer.xmlbody import xml_contract
-from recorder.model import NO_BODY, UNTYPED, Binary, Exchange, Headers, InteractionKey, Sample, json_body
+from recorder.model import NO_BODY, Binary, Exchange, Headers, InteractionKey, Sample, json_body, untyped
 from recorder.pattern import escape
 from recorder.rules import FieldRule
 from recorder.secrets.fill import credentials_param
@@ -191,7 +191,7 @@ def _message(
     if header_rules:
         msg.rules["header"] = dict(sorted(header_rules.items()))
     value = json_body(body, kept.get("Content-Type"))
-    if value is not NO_BODY and side == "request" and (kept.get("Content-Type") or "").lower().startswith(UNTYPED):
+    if value is not NO_BODY and side == "request" and untyped(kept.get("Content-Type")):
         # JSON sent under a label that says nothing (text/plain: a browser SDK's): the core reads it as JSON
         # (the body's own media type), so that the fresh provider's values are generated into it; the
         # header goes out as the consumer sent it.

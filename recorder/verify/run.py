@@ -233,9 +233,10 @@ def made_in_pact(doc: dict) -> set[str]:
     made, refused, accepted = set(), set(), set()
     entries = secret_entries(doc)
     for i in doc.get("interactions", []):
-        request, status = i.get("request") or {}, (i.get("response") or {}).get("status")
+        status = (i.get("response") or {}).get("status")
+        writes = _writes(i.get("request") or {}, status)
         for e in entries.get(i.get("description", ""), []):
-            if e.get("in") in ("body", "form", "multipart") and _writes(request, status):
+            if e.get("in") in ("body", "form", "multipart") and writes:
                 made.add(e["secret"])
             (refused if status in (401, 403) else accepted).add(e["secret"])
     return made | (refused - accepted)
