@@ -61,7 +61,7 @@ def test_the_html_review_renders_in_headless_chromium(pact, tmp_path):  # noqa: 
     rows = sum(len(i["fields"]) for i in model["interactions"])
     flagged = sum(1 for i in model["interactions"] for f in i["fields"] if f["flags"])
     check = (
-        f'data-check="tables=3 cut=0 wide=false links=3 dangling=0 before: rows={rows} flagged={flagged} '
+        f'data-check="tables=3 cut=0 wide=false links=4 dangling=0 before: rows={rows} flagged={flagged} '
         f'filtered: rows={flagged} flagged={flagged}"'
     )
     assert 0 < flagged < rows and check in dom.stdout, dom.stdout[-2000:] + dom.stderr[-2000:]

@@ -80,6 +80,18 @@ def test_the_pact_verifies_against_the_provider_started_empty_with_no_state_code
     )
 
 
+def test_its_review_raises_no_threat_the_verification_disproves(recorded, capsys):
+    """It verifies from empty (above), so its review must not say otherwise: the same request answered 200 and
+    401 differs in the credentials the verifier fills in, and 200 and 412 in the If-Match it sends."""
+    assert main(["review", str(recorded / PACT)]) == 0
+    out = capsys.readouterr().out
+    assert "Threats to verification by kind: none the recording shows" in out, out
+    (verify,) = [line for line in out.splitlines() if "Verify:" in line]  # asks for no secret: it needs none
+    assert "--states-from-recording" in verify and "--secret" not in verify
+    doc = json.loads((recorded / PACT).read_text())
+    assert not any("another outcome" in t for i in doc["interactions"] for t in i["comments"]["text"])
+
+
 def test_a_v3_pact_verifies_the_same_way(tmp_path, capsys):
     record(tmp_path, "--spec", "v3")  # V3 has no comments: the named secrets are in the evidence file
     code, out = verify_fresh(tmp_path / PACT, capsys)

@@ -255,10 +255,7 @@ def _message(
         msg.body, msg.body_type = _as_sent(body)
         notes.append(f"request body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) kept as sent")
     elif body:
-        notes.append(
-            f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) "
-            "recorded without its content: only JSON, form and text bodies are inferred"
-        )
+        notes.append(f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) {UNREAD_BODY}")
     return msg
 
 
@@ -374,6 +371,7 @@ def _text_body(body: bytes, content_type: str | None) -> str | None:
 _XML = re.compile(r"^application/(xml|[^;]+\+xml)\b|^text/xml\b", re.I)
 
 
+UNREAD_BODY = "recorded without its content: only JSON, form and text bodies are inferred"
 XML_CONTENT_TYPE_ONLY = (
     "XML, checked by its content type only: it does not parse, or names too many distinct elements "
     "to be a contract anyone reads"

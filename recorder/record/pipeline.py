@@ -292,7 +292,16 @@ def _note_ambiguous(interactions: list[Interaction]) -> list[list[str]]:
     differ: no verification can pass them all. Each says so; the groups are returned for the account."""
     groups: dict[str, list[Interaction]] = {}
     for i in interactions:
-        request = (i.method, i.path, sorted(i.query.items()), sorted(i.request.headers.items()), repr(i.request.body))
+        # Redacted values read alike, yet a verifier fills them from other secrets (a good and a bad password).
+        secrets = sorted(json.dumps(e, sort_keys=True) for e in i.secrets)
+        request = (
+            i.method,
+            i.path,
+            sorted(i.query.items()),
+            sorted(i.request.headers.items()),
+            repr(i.request.body),
+            secrets,
+        )
         states = [st.identity for st in i.states]
         groups.setdefault(repr((request, states)), []).append(i)
     same = [g for g in groups.values() if len(g) > 1]

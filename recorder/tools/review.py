@@ -22,6 +22,9 @@ from recorder.pact.document import carried_evidence
 from recorder.pact.source import PactSource
 from recorder.secrets import fill
 from recorder.secrets.redact import PLACEHOLDER
+from recorder.tools import review_threats
+from recorder.tools.review_threats import slug
+from recorder.verify.run import secret_entries
 
 CONSTANT_MIN_SAMPLES = 5
 ENUM_MIN_SAMPLES = 10
@@ -36,21 +39,31 @@ def load_review(pact_path: Path) -> dict[str, Any]:
     """The review model of a pact (V4 evidence in comments; V3 evidence in its metadata). Pacts
     from other tools review too: V2 (`providerState`), messages and other interactions without a
     request, no evidence at all."""
-    pact = PactSource.read(pact_path).doc
+    source = PactSource.read(pact_path)
+    pact = source.doc
     v3 = carried_evidence(pact)
     meta = pact.get("metadata", {}).get("pactRecorder", {})
-    interactions = [_interaction(i, v3.get(i.get("description"))) for i in pact["interactions"]]
-    _flag_several_outcomes(interactions)
-    return {
+    needed = review_threats.secrets_verify_asks(pact, source.states)
+    interactions = [_interaction(i, v3.get(i.get("description")), needed) for i in pact["interactions"]]
+    entries = secret_entries(pact)
+    review_threats.ambiguous(pact["interactions"], interactions, entries)
+    classes = review_threats.folded(interactions) + review_threats.secret_class(needed, entries)
+    classes.sort(key=lambda c: review_threats.SEVERITIES.index(c["severity"]))  # stable: kinds keep their order
+    model = {
         "pact": pact_path.name,
         "consumer": pact.get("consumer", {}).get("name"),
         "provider": pact.get("provider", {}).get("name"),
         "diagnostics": meta.get("diagnostics", {}),
+        "threat_classes": classes,
         "interactions": interactions,
     }
+    model["summary"] = _overview(model, source.states is not None)
+    return model
 
 
-def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
+def _interaction(inter: dict, sidecar: dict | None, needed: dict[str, list[str]]) -> dict[str, Any]:
+    """One interaction's review; `needed` names the secrets verify asks for (the others it makes up or the
+    states set: their redacted values are no flag)."""
     comments = inter.get("comments") or {}
     prov = comments.get("pactRecorder") or sidecar or {}
     states = [s.get("name") for s in inter.get("providerStates") or []]
@@ -62,6 +75,7 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
     )
     out = {
         "description": inter.get("description"),
+        "states": states,
         "endpoint": endpoint,
         "request": _request_line(request),
         "status": (inter.get("response") or {}).get("status") if request else None,
@@ -76,7 +90,9 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
         "fields": [],
     }
     evidence = prov.get("evidence") or {}
-    secrets = {fill.where(s): s for s in prov.get("secrets") or []}
+    # Where verify asks for a redacted value (None: a pact that does not say where its values were redacted).
+    found = prov.get("secrets") or []
+    secrets = {fill.where(s): s for s in found if s.get("secret") in needed} if found else None
     for side in ("request", "response") if request else ():
         message = inter.get(side) or {}
         rules = message.get("matchingRules") or {}
@@ -97,6 +113,8 @@ def _interaction(inter: dict, sidecar: dict | None) -> dict[str, Any]:
         out["fields"] += _pinned(out, side, example, facts, body_rules)
     _collapse_maps(out)
     _flag_missing_state(out, request)
+    if request is not None:
+        review_threats.hollow(out, request, inter.get("response") or {}, out["notes"], evidence)
     return out
 
 
@@ -113,16 +131,16 @@ def _flag(text: str, rule: str) -> dict[str, str]:
     return {"flag": text, "rule": rule}
 
 
-def _slug(text: str) -> str:
-    """A rule name from an endpoint and a path: `get-users-id-status`."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def _field_rule(inter: dict, side: str, path: str, match: str) -> str:
     endpoint = inter["endpoint"]
-    name = _slug(f"{endpoint} {path}")
+    name = slug(f"{endpoint} {path}")
     side_part = ", side: request" if side == "request" else ""
     return f'fields: [{{name: {name}, endpoint: "{endpoint}"{side_part}, path: "{path}", match: {match}}}]'
+
+
+def _asked(secrets: dict | None, where: str) -> bool:
+    """Does verify ask for the secret redacted there? (A pact that does not say: assume so.)"""
+    return secrets is None or where in secrets
 
 
 def _verify_option(secret: dict | None, header: str | None = None) -> str:
@@ -166,25 +184,31 @@ def _path_and_query(inter: dict, request: dict, rules: dict, facts: dict) -> lis
                     "# seen once, so kept exact: record it at two different times (formats then free it)",
                 )
             )
+            inter["threats"].append(review_threats.threat("moment", flags[-1]["flag"], flags[-1]["rule"], name))
         out.append(_row("request.query", name, matcher, value, facts.get(name, {}), flags))
-    inter["threats"] += [f | {"where": f"query {r['path']}"} for r in out for f in r["flags"]]
     return out
 
 
-def _headers(inter: dict, side: str, message: dict, rules: dict, evidence: dict, secrets: dict) -> list[dict]:
+def _headers(inter: dict, side: str, message: dict, rules: dict, evidence: dict, secrets: dict | None) -> list[dict]:
     out = []
     facts = evidence.get(f"{side}.headers", {})
     for name, values in (message.get("headers") or {}).items():
         value = ", ".join(map(str, values)) if isinstance(values, list) else values
         matcher = _matcher(rules.get(name)) or "equality"
         flags = []
-        if side == "request" and "redacted" in facts.get(name, {}).get("by", "") + value:
+        if (
+            side == "request"
+            and "redacted" in facts.get(name, {}).get("by", "") + value
+            and _asked(secrets, f"header {name}")
+        ):
             flags.append(
                 _flag(
                     f"redacted request header {name}: the verifier sends a placeholder unless given the real value",
-                    _verify_option(secrets.get(f"header {name}"), name),
+                    _verify_option((secrets or {}).get(f"header {name}"), name),
                 )
             )
+            if secrets is None:  # a pact that does not say which secret it was: this header is the secret
+                inter["threats"].append(review_threats.threat("secret", flags[-1]["flag"], flags[-1]["rule"], name))
         elif side == "response" and matcher == "equality" and re.search(r"\d", value):
             # A constant with digits in it (a date, a count, an id, a version) is often constant only
             # because the recording was short: pinned, another provider run answers another one.
@@ -193,12 +217,12 @@ def _headers(inter: dict, side: str, message: dict, rules: dict, evidence: dict,
             flags.append(
                 _flag(f"response header {name} pinned to {value!r}: the provider must send exactly this", rule)
             )
-        inter["threats"] += [f | {"where": f"{side} header {name}"} for f in flags]
+            inter["threats"].append(review_threats.threat("pinned-header", flags[-1]["flag"], rule, name))
         out.append(_row(f"{side}.headers", name, matcher, value, facts.get(name, {}), flags))
     return out
 
 
-def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, body: Any, secrets: dict) -> dict:
+def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, body: Any, secrets: dict | None) -> dict:
     side = where.split(".")[0]
     by = fact.get("by", "")
     field = _row(
@@ -214,14 +238,17 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
     formatted = by.startswith("format ")  # a uuid, an email, a date-time: its shape is the contract
 
     if "redacted" in by or field["example"] == PLACEHOLDER:
-        if side == "request":
+        if side == "request" and not _asked(secrets, f"the JSON body's {path}"):
+            pass  # verify makes one up, or the states set it: nothing to give
+        elif side == "request":
             flags.append(
                 _flag(
                     f"redacted request value (body {path}): the verifier sends a placeholder unless given the real one",
-                    _verify_option(secrets.get(f"the JSON body's {path}")),
+                    _verify_option((secrets or {}).get(f"the JSON body's {path}")),
                 )
             )
-            inter["threats"].append(flags[-1] | {"where": f"request body {path}"})
+            if secrets is None:
+                inter["threats"].append(review_threats.threat("secret", flags[-1]["flag"], flags[-1]["rule"], path))
         else:
             key = re.split(r"[.\[\]']", path)[-2 if path.endswith("]") else -1] or path
             flags.append(_flag("redacted secret", f"secrets: {{allow: [{key}]}}   # only if it is not a secret"))
@@ -246,8 +273,8 @@ def _field(inter: dict, where: str, path: str, fact: dict, rule: dict | None, bo
                 _field_rule(inter, side, path, "ignore") + "   # if null is an error",
             )
         )
-    elif samples == 1 and side == "response" and not isinstance(field["example"], (dict, list)):
-        flags.append(_flag("single sample", _field_rule(inter, side, path, "equality") + "   # if it is a constant"))
+    elif samples == 1:
+        pass  # one sample says little, but it is a note on the evidence (its samples), not a flag
     elif formatted:
         pass  # never an enum, and a constant one is what one recorded exchange gives
     elif (
@@ -333,38 +360,17 @@ def _flag_missing_state(inter: dict, request: dict | None) -> None:
     if "{" not in inter["endpoint"] and "path" not in (request.get("matchingRules") or {}):  # a fixed path
         return
     endpoint = inter["endpoint"]
-    name = _slug(endpoint)
+    name = slug(endpoint)
     inter["threats"].append(
-        {
-            "flag": "no provider state: the resource its path names must exist when it is verified",
-            "rule": f'states: [{{name: {name}, endpoint: "{endpoint}", status: {status}, state: "... exists"}}]',
-            "where": "provider state",
-        }
+        review_threats.threat(
+            "no-state",
+            "no provider state: the resource its path names must exist when it is verified",
+            f'states: [{{name: {name}, endpoint: "{endpoint}", status: {status}, state: "... exists"}}]',
+        )
     )
 
 
 _SEVERAL_OUTCOMES = "the same request in the same provider states was recorded with another outcome"
-
-
-def _flag_several_outcomes(interactions: list[dict]) -> None:
-    """The same request in the same states answered with several outcomes: verification can pass only
-    one of them (the recording cannot tell what made the difference)."""
-    by_request: dict[tuple, list[dict]] = {}
-    for inter in interactions:
-        if inter["request"] is not None:
-            by_request.setdefault((inter["request"], inter["state"]), []).append(inter)
-    for same in by_request.values():
-        for inter in same if len({i["status"] for i in same}) > 1 else ():
-            others = ", ".join(repr(i["description"]) for i in same if i is not inter)
-            inter["threats"].insert(
-                0,
-                {
-                    "flag": f"{_SEVERAL_OUTCOMES} ({others}): a verification can pass only one of them",
-                    "rule": f'states: [{{name: {_slug(inter["description"])}, endpoint: "{inter["endpoint"]}", '
-                    f'status: {inter["status"]}, state: "..."}}]   # a state of its own',
-                    "where": "outcome",
-                },
-            )
 
 
 def _resolve(body: Any, path: str) -> Any:
@@ -388,19 +394,45 @@ def flagged(model: dict) -> int:
     return sum(1 for i in model["interactions"] for f in i["fields"] if f["flags"])
 
 
-def threats(model: dict) -> list[tuple[list[str], dict]]:
-    """What would make verification fail, worst first: (the interactions it is in, threat); the same
-    threat in many interactions (a redacted Authorization header) is one."""
-    order = ("outcome", "provider state", "request", "response", "query")
-    found: dict[tuple, tuple[list[str], dict]] = {}
-    for inter in model["interactions"]:
-        for t in inter["threats"]:
-            found.setdefault((t["flag"], t["rule"]), ([], t))[0].append(inter["description"])
-    return sorted(found.values(), key=lambda it: next(n for n, o in enumerate(order) if it[1]["where"].startswith(o)))
+def threats(model: dict) -> list[dict[str, Any]]:
+    """What threatens verification, each kind once, worst first (see recorder.tools.review_threats)."""
+    return model["threat_classes"]
 
 
-def _where(descriptions: list[str]) -> str:
-    return descriptions[0] if len(descriptions) == 1 else f"{len(descriptions)} interactions ({descriptions[0]}, ...)"
+RESOURCES_SHOWN = 12  # the summary names this many resources and states, the busiest first
+STATES_SHOWN = 10
+
+
+def _overview(model: dict, has_states: bool) -> dict[str, Any]:
+    """The first screen as data: what the pact holds, by resource and by state, what the self-check
+    loosened, how to verify it, and the threats counted by severity."""
+    inters = model["interactions"]
+    resources: dict[str, list[int]] = {}
+    states: dict[str, int] = {}
+    for inter in inters:
+        counts = resources.setdefault(_resource(inter), [0, 0])
+        counts[0] += 1
+        counts[1] += bool(inter["threats"] or any(f["flags"] for f in inter["fields"]))
+        for name in inter["states"]:
+            states[name] = states.get(name, 0) + 1
+    secret = next((c for c in model["threat_classes"] if c["kind"] == "secret"), None)
+    verify = "pact-recorder verify PACT --provider-url URL" + (" --states-from-recording" if has_states else "")
+    severities = [c["severity"] for c in model["threat_classes"]]
+    return {
+        "interactions": len(inters),
+        "exchanges": sum(i["exchanges"] or 0 for i in inters),
+        "resources": [[r, n, f] for r, (n, f) in sorted(resources.items(), key=lambda it: (-it[1][0], it[0]))],
+        "states": [[name, n] for name, n in sorted(states.items(), key=lambda it: (-it[1], it[0]))],
+        "loosened": model["diagnostics"].get("loosenedBySelfCheck", 0),
+        "verify": secret["fix"] if secret else verify,
+        "threats": {s: severities.count(s) for s in review_threats.SEVERITIES},
+        "flagged": flagged(model),
+    }
+
+
+def _resource(inter: dict) -> str:
+    """The path an interaction is about, as its endpoint names it (`/stores/{store}`)."""
+    return inter["endpoint"].partition(" ")[2] or inter["endpoint"]
 
 
 def account(model: dict) -> str | None:
@@ -414,11 +446,42 @@ def account(model: dict) -> str | None:
     )
 
 
+def summary_lines(model: dict) -> list[str]:
+    """The summary as lines of plain text (the terminal's panel, the page's and Markdown's first block)."""
+    s = model["summary"]
+    lines = [
+        f"{model['consumer']} -> {model['provider']}: {s['interactions']} interaction(s)"
+        + (f" from {s['exchanges']} exchange(s)" if s["exchanges"] else "")
+        + f", over {len(s['resources'])} resource(s) and {len(s['states'])} provider state(s)"
+    ]
+    lines += [line] if (line := account(model)) else []
+    if s["loosened"]:
+        lines.append(
+            f"Self-check: {s['loosened']} interaction(s) failed against their own recorded responses; what failed "
+            "was left out (their notes say what)"
+        )
+    lines.append(f"Verify: {s['verify']}")
+    counts = ", ".join(f"{n} {sev}" for sev, n in s["threats"].items() if n) or "none the recording shows"
+    lines.append(f"Threats to verification by kind: {counts}; {s['flagged']} field(s) flagged for a look")
+    return lines
+
+
 def _summary(model: dict) -> str:
-    return (
-        f"{model['consumer']} -> {model['provider']}: {len(model['interactions'])} interaction(s), "
-        f"{len(threats(model))} threat(s) to verification, {flagged(model)} field(s) flagged"
-    )
+    return summary_lines(model)[0]
+
+
+def _threat_lines(c: dict) -> list[str]:
+    """A kind of threat as lines: what, how many, which, the fix."""
+    which = ", ".join(repr(d) for d in c["examples"]) + (", ..." if c["count"] > len(c["examples"]) else "")
+    lines = [f"[{c['severity']}] {c['title']}: {c['count']} interaction(s), e.g. {which}"]
+    lines += [f"about: {'; '.join(c['about'])}"] if c["about"] else []
+    return lines + [f"fix: {c['fix']}"]
+
+
+def _listed(pairs: list[list], shown: int) -> list[str]:
+    """`name (n)` for the busiest, then how many more."""
+    out = [f"{name} ({n})" for name, n, *_ in pairs[:shown]]
+    return out + ([f"and {len(pairs) - shown} more"] if len(pairs) > shown else [])
 
 
 def _heading(inter: dict) -> str:
@@ -462,52 +525,70 @@ def _cells(f: dict, limit: int = 40) -> list[str]:
 COLUMNS = ("field", "matcher", "example", "evidence", "flags")
 
 
-def render_text(model: dict, width: int = 140) -> str:
-    from rich.console import Console
-    from rich.table import Table
+def render_text(model: dict, width: int = 100) -> str:
+    """The summary in a panel, the threats by kind, then every interaction: fields one per line, wrapped at
+    words (no table cut mid-word), each flag with the rule that would change it."""
+    from rich.console import Console, Group
+    from rich.padding import Padding
+    from rich.panel import Panel
+    from rich.text import Text
+
+    def indented(text: str, by: int) -> Padding:
+        return Padding(Text(text, overflow="fold"), (0, 0, 0, by), expand=False)
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(f"Review of {model['pact']}: {_summary(model)}", markup=False)
-    if line := account(model):
-        console.print(line, markup=False)
+    console.print(
+        Panel(Group(*map(Text, summary_lines(model))), title=f"Review of {model['pact']}", title_align="left")
+    )
+    s = model["summary"]
     if found := threats(model):
-        console.print("\nThreats to verification (fix these first):", markup=False)
-        for names, t in found:
-            console.print(f"  {_where(names)}: {t['flag']}\n    {t['rule']}", markup=False)
+        console.print("\nThreats to verification, worst first:")
+        for c in found:
+            first, *rest = _threat_lines(c)
+            console.print(indented(first, 2), *(indented(line, 4) for line in rest))
+    console.print("\nInteractions by resource: " + ", ".join(_listed(s["resources"], RESOURCES_SHOWN)), markup=False)
+    if s["states"]:
+        console.print("Provider states: " + ", ".join(_listed(s["states"], STATES_SHOWN)), markup=False)
     for inter in model["interactions"]:
         console.print()
-        console.print(f"{inter['description']}  [{_heading(inter)}]", markup=False)
+        console.print(indented(f"{inter['description']}  [{_heading(inter)}]", 0))
+        for t in inter["threats"]:
+            console.print(indented(f"! {t['flag']}", 2), indented(f"fix: {t['rule']}", 4))
         for note in inter["notes"]:
-            console.print(f"  note: {note}", markup=False)
-        if not inter["fields"]:
-            continue
-        table = Table(show_header=True, header_style=None, box=None, pad_edge=False)
-        for col in COLUMNS:
-            table.add_column(col, overflow="fold")
+            console.print(indented(f"note: {note}", 2))
         for f in inter["fields"]:
-            table.add_row(*_cells(f))
-        console.print(table)
-        for f in inter["fields"]:
+            evidence = _evidence(f["evidence"])
+            line = f"{_label(f)}: {f['matcher'] or 'equality'}, e.g. {_short(f['example'])}"
+            console.print(indented(line + (f" ({evidence})" if evidence else ""), 2))
             for x in f["flags"]:
-                console.print(f"  {_label(f)}: {x['rule']}", markup=False)
-    return buffer.getvalue()
+                console.print(indented(f"! {x['flag']}", 4), indented(f"rule: {x['rule']}", 6))
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def render_markdown(model: dict) -> str:
-    out = [f"## Review of `{model['pact']}`", "", _summary(model).replace(" -> ", " → ", 1) + ".", ""]
-    if line := account(model):
-        out += [line, ""]
+    """For a pull request: the summary and the threats up front, every interaction folded away."""
+    s = model["summary"]
+    out = [f"## Review of `{model['pact']}`", ""] + [f"- {line}" for line in summary_lines(model)] + [""]
     if found := threats(model):
-        out += ["### Threats to verification", ""]
-        out += [f"- **{_where(names)}**: {t['flag']}  \n  `{t['rule']}`" for names, t in found]
+        out += ["### Threats to verification", "", "| | threat | interactions | fix |", "|---|---|---|---|"]
+        for c in found:
+            which = ", ".join(f"`{d}`" for d in c["examples"]) + (", ..." if c["count"] > len(c["examples"]) else "")
+            about = f" ({'; '.join(c['about'])})" if c["about"] else ""
+            cells = [c["severity"], c["title"] + about, f"{c['count']}: {which}", f"`{c['fix']}`"]
+            out.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
         out.append("")
+    out += [f"**Interactions by resource:** {', '.join(_listed(s['resources'], RESOURCES_SHOWN))}", ""]
+    if s["states"]:
+        out += [f"**Provider states:** {', '.join(_listed(s['states'], STATES_SHOWN))}", ""]
+    out += [f"<details><summary>Every interaction ({s['interactions']})</summary>", ""]
     for inter in model["interactions"]:
         tags = " **PENDING**" if inter["pending"] else ""
         out += [f"### {inter['description']}{tags}", "", f"`{_heading(inter)}`", ""]
         out += [f"> {note}" for note in inter["notes"]]
+        out += [f"- :warning: {t['flag']}  \n  `{t['rule']}`" for t in inter["threats"]]
         if inter["fields"]:
-            out += ["| " + " | ".join(COLUMNS) + " |", "|---|---|---|---|---|"]
+            out += ["", "| " + " | ".join(COLUMNS) + " |", "|---|---|---|---|---|"]
             for f in inter["fields"]:
                 cells = _cells(f)
                 cells[0], cells[2] = f"`{cells[0]}`", f"`{cells[2]}`"
@@ -518,6 +599,7 @@ def render_markdown(model: dict) -> str:
                 out += [f"# {_label(f)}: {x['flag']}\n{x['rule']}" for f, x in rules]
                 out += ["```"]
         out.append("")
+    out += ["</details>", ""]
     return "\n".join(out)
 
 
@@ -563,8 +645,8 @@ def render_html(model: dict) -> str:
     found = threats(model)
     anchors = {i["description"]: _anchor(n) for n, i in enumerate(model["interactions"])}
     threat_list = "".join(
-        f'<li><a href="#{anchors[names[0]]}">{e(_where(names))}</a>: {e(t["flag"])}<br><code>{e(t["rule"])}</code></li>'
-        for names, t in found
+        f'<li><a href="#{anchors[c["examples"][0]]}">{e(_threat_lines(c)[0])}</a><br><code>{e(c["fix"])}</code></li>'
+        for c in found
     )
     return _HTML.format(
         title=e(f"Review of {model['pact']}"),
@@ -633,7 +715,7 @@ def write_rules(model: dict, decisions: dict) -> str:
                 continue
             side = next((f["where"].split(".")[0] for f in inter["fields"] if f["path"] == path), "response")
             rule = {
-                "name": _slug(f"{inter['endpoint']} {path}"),
+                "name": slug(f"{inter['endpoint']} {path}"),
                 "endpoint": inter["endpoint"],
                 "side": side,
                 "path": path,

@@ -141,8 +141,9 @@ def secret_entries(doc: dict) -> dict[str, list[dict]]:
     return {d: e["secrets"] for d, e in carried_evidence(doc).items() if e.get("secrets")}
 
 
-def check_secrets(doc: dict, recorded: Any, secrets: Secrets) -> None:
-    """Every secret the setups and the interactions need must have a value before a request is sent."""
+def needed_secrets(doc: dict, recorded: Any, secrets: Secrets) -> tuple[dict[str, list[str]], dict[str, dict]]:
+    """The secrets the setups and the interactions need that have no value yet, each with where it is needed,
+    and the signing keys among them by name (`secrets.made` learns what any value will do for)."""
     secrets.made = (secrets.made | made_in_pact(doc) - held_before(recorded.in_order)) - presented_in_pact(doc)
     needed: dict[str, list[str]] = {}
     keys: dict[str, dict] = {}  # signing keys by name: the scheme's environment gives them too
@@ -152,6 +153,12 @@ def check_secrets(doc: dict, recorded: Any, secrets: Secrets) -> None:
         keys |= {e["secret"]: e for e in entries if signed(e)}
         for name in secrets.missing(entries):
             needed.setdefault(name, []).append(where_)
+    return needed, {name: keys[name] for name in needed if name in keys}
+
+
+def check_secrets(doc: dict, recorded: Any, secrets: Secrets) -> None:
+    """Every secret the setups and the interactions need must have a value before a request is sent."""
+    needed, keys = needed_secrets(doc, recorded, secrets)
     if needed:
         lines = [
             f"  {name}: needed by {len(where)} request(s), e.g. {where[0]}; pass --secret {name}=VALUE "
