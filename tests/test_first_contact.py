@@ -3628,3 +3628,58 @@ def test_a_write_refused_with_200_and_an_error_in_its_body_makes_nothing_a_setup
 
     _, result = first_contact(tmp_path, Wiki, exercise, "--secret", "token=x", "--secret", f"token_2={Wiki.TOKEN}")
     assert green(result), result.stdout + result.stderr
+
+
+# -- states named in the API's own words ----------------------------------------------------------------
+
+
+class UserIndexes(Provider):
+    """Users and their package indexes at `/{user}/{index}`, no collection word in the path: a user's answer
+    names the user (`username`) and lists the indexes as a map keyed by their names."""
+
+    def do_PUT(self):  # noqa: N802
+        user, _, index = self.path.strip("/").partition("/")
+        with self.lock:
+            if not index:
+                self.store[user] = {}
+                return self.send_json(201, {"type": "userconfig", "result": {"username": user}})
+            if user not in self.store:
+                return self.send_json(404, {"message": "no such user"})
+            self.store[user][index] = {"type": "stage", "bases": []}
+        self.send_json(201, {"type": "indexconfig", "result": {"type": "stage"}})
+
+    def do_GET(self):  # noqa: N802
+        user, _, index = self.path.strip("/").partition("/")
+        indexes = self.store.get(user)
+        if indexes is None or index and index not in indexes:
+            return self.send_json(404, {"message": "not found"})
+        if index:
+            return self.send_json(200, {"type": "indexconfig", "result": indexes[index]})
+        self.send_json(200, {"type": "userconfig", "result": {"username": user, "indexes": indexes}})
+
+    def do_DELETE(self):  # noqa: N802
+        user, _, index = self.path.strip("/").partition("/")
+        with self.lock:
+            self.store.get(user, {}).pop(index, None)
+        self.send_json(200, {"message": "deleted"})
+
+
+def test_a_resource_its_path_gives_no_word_is_named_in_its_states_by_the_word_its_bodies_use(tmp_path):
+    def exercise(url):
+        assert send(url, "PUT", "/alice", b'{"email": "a@example.com"}', {"Content-Type": "application/json"})[0] == 201
+        assert send(url, "PUT", "/alice/dev", b"{}", {"Content-Type": "application/json"})[0] == 201
+        assert send(url, "GET", "/alice")[0] == 200  # lists the index under "indexes", after it was first used
+        assert send(url, "GET", "/alice/dev")[0] == 200
+        assert send(url, "DELETE", "/alice/dev")[0] == 200
+        assert send(url, "GET", "/alice/dev")[0] == 404
+
+    pact, result = first_contact(tmp_path, UserIndexes, exercise)
+    assert green(result), result.stdout + result.stderr
+    by_description = {i["description"]: i for i in pact["interactions"]}
+    read = by_description["GET /alice/dev returns 200"]
+    assert read["providerStates"] == [
+        {"name": "user exists", "params": {"user": "alice"}},
+        {"name": "index exists", "params": {"index": "dev", "user": "alice"}},
+    ]
+    assert read["request"]["generators"]["path"]["expression"] == "/${user}/${index}"
+    assert by_description["GET /alice/dev returns 404"]["providerStates"][-1]["name"] == "index does not exist"

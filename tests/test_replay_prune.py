@@ -113,7 +113,7 @@ def test_prune_removes_exactly_the_unread_fields_and_the_provider_may_drop_them(
     }
     parse(pact.read_text())  # the core still reads it
     review = cli("review", str(pact)).stdout
-    assert re.search(r"response \$\.email +pruned +null +left out: not used by the consumer's tests", review), review
+    assert "response $.email: pruned (left out: not used by the consumer's tests" in review, review
     assert (
         f"GET /users/{{id}} returns 200: response field $.email removed (pruned: not used by the consumer's tests "
         f"({runs} runs))" in cli("diff", str(recorded), str(pact)).stdout

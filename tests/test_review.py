@@ -13,7 +13,7 @@ import yaml
 from recorder.cli.commands import main
 from recorder.record.pipeline import Recording, Settings
 from recorder.rules import load
-from recorder.tools.review import flagged, load_review, render_html, render_markdown, render_text
+from recorder.tools.review import flagged, load_review, render_html, render_markdown, render_text, threats
 from tests.helpers import exchange
 
 GOLDENS = Path(__file__).parent / "goldens"
@@ -166,7 +166,7 @@ def test_formatted_values_are_never_an_enum_and_a_metadata_map_is_one_flag(tmp_p
     text = render_text(model, width=400)
     assert "an enum?" not in text and "match: enum" not in text
     flags = [(f["path"], x["flag"]) for f in model["interactions"][0]["fields"] for x in f["flags"]]
-    assert flags == [("$.metrics", "15 keys flagged alike: a map keyed by data? each key is a field of the contract")]
+    assert flags == [("$.metrics", "15 fields below it flagged alike: a map keyed by data? each key is a field of the contract")]
     assert 'path: "$.metrics", match: type}]' in text
 
 
@@ -365,3 +365,40 @@ def test_a_suite_recorded_four_times_reads_as_one_in_the_evidence(tmp_path):
         == json.loads(once.read_text())["interactions"][0]["comments"]["pactRecorder"]["evidence"]["response.body"]
     )
     assert "backed by 12 exchange(s) (3 distinct)" in render_text(load_review(four), width=400)
+
+
+def test_a_large_pact_opens_with_a_summary_that_names_every_kind_of_threat(tmp_path):
+    """220 interactions over 11 resources, with a threat of each kind the recording can show: the summary,
+    the threats and the resources fit in one screen, every kind named once however many interactions it
+    touches."""
+    words = ["orders", "users", "books", "carts", "notes", "tags", "files", "teams", "plans", "jobs", "logs"]
+    traffic = []
+    for n, word in enumerate(words):
+        for k in range(20):  # one interaction per query shape
+            json_ct = ("Content-Type", "application/json")
+            headers = (json_ct, ("X-Build", "2024.5")) if k == 0 else (json_ct,)
+            traffic.append(
+                exchange("GET", f"/{word}", 200, {"id": k, "name": f"{word} {k}"}, query=((f"f{k}", "1"),))
+                if k
+                else exchange("GET", f"/{word}", 200, {"id": k}, response_headers=headers)
+            )
+        traffic.append(exchange("GET", f"/{word}/export", 200, {"error": "not ready"} if n == 0 else {}))
+    traffic.append(exchange("GET", "/events", 200, {"id": 1}, query=(("since", "2024-05-01T10:00:00Z"),)))
+    traffic.append(
+        exchange("GET", "/logo", 200, raw_body=b"\x89PNG\r\n", response_headers=(("Content-Type", "image/png"),))
+    )
+    model = load_review(recorded(tmp_path, traffic))
+    assert len(model["interactions"]) >= 200
+    text = render_text(model)
+    head = text.split("\nGET ", 1)[0]  # everything before the first interaction
+    assert len(head.splitlines()) < 60, head
+    kinds = [c["kind"] for c in threats(model)]
+    assert kinds == ["unread-body", "empty-body", "refusal", "pinned-header", "moment"], kinds
+    for title in (
+        "[hollow] a response body recorded but not checked",
+        "[hollow] a response body of which the contract checks no field",
+        "[hollow] answered 2xx with a refusal in its body",
+        "[may fail] response headers pinned to a value with digits",
+        "[may fail] a moment pinned in the query",
+    ):
+        assert head.count(title) == 1, title

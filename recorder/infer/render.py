@@ -67,10 +67,11 @@ class Interaction:
     distinct: int = 0  # how many of its exchanges differed (a suite run twice repeats them all)
 
 
-def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
+def interaction(obs: Observation, pooled: dict | None = None, words: dict[str, str] | None = None) -> Interaction:
     """`pooled`: the response body shape of this endpoint and status over the whole recording (see
-    pooled_responses)."""
+    pooled_responses); `words`: what the API's bodies call the values its paths name (states.own_words)."""
     ex, evidence = obs.example, {}
+    pre = obs.pre.named(words or {})
     notes = [
         f"{side} body streamed through unrecorded {n} time(s): larger than the body size limit "
         "(--max-body); recorded by content type only"
@@ -96,7 +97,7 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
     )
     if obs.endpoint.params:
         request.rules["path"] = [{"match": "regex", "regex": path_regex(obs.endpoint)}]
-    request.generators |= request_generators(ex, obs.pre.uses)
+    request.generators |= request_generators(ex, pre.uses)
     for kind, generators in issued_generators(ex).items():
         if kind == "path":  # a token in the path: its segment, in whatever expression the path has
             parts = request.generators.get("path", {}).get("expression", ex.path).split("/")
@@ -120,10 +121,10 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
         request.rules.setdefault("query", {})["query"] = [
             {"match": "regex", "regex": graphql.query_regex(gql["query"])}
         ]
-    _clock_rules(ex, obs.pre.uses, request, evidence)
+    _clock_rules(ex, pre.uses, request, evidence)
     recorded = ex.response_json
     recorded = None if recorded is NO_BODY else recorded
-    path_params = {name: param_value(value) for where, (name, value) in obs.pre.uses.items() if where[0] == "path"}
+    path_params = {name: param_value(value) for where, (name, value) in pre.uses.items() if where[0] == "path"}
     for at, (param, data_type) in echoed_params(response.body, path_params).items():
         # Expected-response generators are not applied by the verifier, but a mock or stub uses them.
         response.generators.setdefault("body", {})[at] = {
@@ -135,7 +136,7 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
         key=obs.key,
         description=_description(obs),
         states=states_for(
-            obs.pre, obs.endpoint, obs.key.method, obs.key.status, recorded, obs.ctx.rules.states, request_operation(ex)
+            pre, obs.endpoint, obs.key.method, obs.key.status, recorded, obs.ctx.rules.states, request_operation(ex)
         ),
         method=ex.method,
         path=ex.path,
@@ -148,7 +149,7 @@ def interaction(obs: Observation, pooled: dict | None = None) -> Interaction:
         notes=notes,
         evidence=evidence,
         recorded_body=recorded,
-        uses=dict(obs.pre.uses),
+        uses=dict(pre.uses),
         secrets=ex.secrets,
         tests=sorted(obs.tests),
         samples=list(obs.samples),

@@ -243,7 +243,20 @@ def states_hints(states: dict[str, Any]) -> str:
         "# data the provider held. `pact-recorder verify PACT --states-from-recording` runs the setups;\n"
         "# `pact-recorder states scaffold PACT` writes them as a Python module to edit.\n"
     )
+    params = {p for st in states["states"] for p in st.get("params") or {}}
+    header += "".join(line for name, line in _COUNTED_PARAMS if name in params)
     return header + yaml.dump(states, Dumper=HINTS_DUMPER, sort_keys=False, allow_unicode=True, width=100)
+
+
+# What the params the recorder adds to tell states apart mean, said in the header where a state has one.
+_COUNTED_PARAMS = (
+    ("version", "# `version: N`: the resource as N writes left it (an ETag of an earlier version is stale).\n"),
+    (
+        "variant",
+        "# `variant: N`: the Nth way the recording made the same state (created empty in one test, holding\n"
+        "# data in another); each variant's setup makes it that way.\n",
+    ),
+)
 
 
 # The hints hold each example's data (tens of KB for a list): libyaml writes them ten times as fast as

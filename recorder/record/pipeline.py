@@ -152,7 +152,8 @@ class Recording:
         guessed = frozenset(d.name for d, _ in paths.detectors if d.after_literal)
         observations = collapse(self.observations, rules.sibling_collapse, paths.never, guessed)
         pooled = pooled_responses(list(observations.values()))
-        interactions = [interaction(obs, pooled.get(key)) for key, obs in observations.items()]
+        words = self.timeline.own_words.found
+        interactions = [interaction(obs, pooled.get(key), words) for key, obs in observations.items()]
         interactions.sort(key=lambda i: i.key)
         _make_descriptions_unique(interactions)
         _number_variants(interactions)

@@ -150,6 +150,7 @@ class Effects(Memory):
         later request sends a value that no response read is known to have handed out (`HandedOut.look_into`),
         and every value taken from it is redacted then."""
         self.seq += 1
+        self.own_words.look_into(ex)
         if ex.path.endswith("/") and len(ex.path) > 1 and len(self.slashed) < MAX_RESOURCES:
             self.slashed.add(norm(ex.path))
         unnamed, _ = self._unnamed_makers(ex)

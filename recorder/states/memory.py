@@ -18,6 +18,7 @@ from recorder.model import Exchange
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.analogues import Makers
 from recorder.states.handed_out import HandedOut
+from recorder.states.own_words import OwnWords
 from recorder.states.steps import Step
 from recorder.urls import resolve
 from recorder.values import (
@@ -81,6 +82,7 @@ class Memory:
         self.by_name: dict[str, set[str]] = {}  # a resource's own name (last segment) -> its paths
         self.makers = Makers()  # how the recording made an item of each collection (for items it never made)
         self.slashed: set[str] = set()  # paths requested with a trailing slash: collections (WebDAV)
+        self.own_words = OwnWords()  # what the bodies call the values paths name with no word before them
         self.defined: set[str] = set()  # names a POST to /.../NAME that sent NAME defined (a class by its schema)
         # Writes that made something they did not name (answered with no id: `Ok.`), the latest few: a later
         # call beside them that is the first to hand out new ids (a list of uploaded torrents by the hash of

@@ -89,6 +89,35 @@ class Preconditions:
     needs: list[Need]
     uses: dict[Location, tuple[str, str]]  # request location -> (param, recorded value)
 
+    def named(self, words: dict[str, str]) -> Preconditions:
+        """The same, each resource that its path gave no word (an item, a file, a collection) named by the
+        word the API's bodies use for it (recorder.states.own_words), in the states and in their params."""
+        levels = {level for need in self.needs for level in need.levels}
+        renamed: dict[tuple[str, str], str] = {}
+        taken = {name for name, _ in levels}
+        for name, segment in sorted(levels, key=lambda level: _level_order(level[0])):
+            if _UNNAMED.match(name) and (word := words.get(unquote(segment))):
+                taken.discard(name)
+                renamed[(name, segment)] = _unique(_param_name(word), taken)
+        if not renamed:
+            return self
+
+        def rename(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+            return tuple((renamed.get((name, value), name), value) for name, value in pairs)
+
+        needs = [replace(n, levels=rename(n.levels), values=rename(n.values)) for n in self.needs]
+        uses = {where: (renamed.get(use, use[0]), use[1]) for where, use in self.uses.items()}
+        return Preconditions(needs, uses)
+
+
+_UNNAMED = re.compile(r"^(item|file|collection)(_\d+)?$")  # the kinds Timeline._kind gives
+
+
+def _level_order(name: str) -> tuple[str, int]:
+    """item before item_2 before item_10: renamed outermost first, as they were named."""
+    base, _, n = name.rpartition("_")
+    return (base, int(n)) if n.isdigit() and base else (name, 1)
+
 
 class Timeline(Effects):
     """The recording as a sequence: `apply` each exchange (effects), ask `before` what one needed."""
@@ -649,7 +678,11 @@ class Timeline(Effects):
         for prefix in chain:
             segs = segments(prefix)
             word = segs[-2] if len(segs) - previous_end >= 2 else None
-            base = _param_name(singular(word)) if word and WORD.match(word) else self._kind(prefix)
+            if word and WORD.match(word):
+                base = _param_name(singular(word))
+            else:
+                base = self._kind(prefix)
+                self.own_words.ask(unquote(segs[-1]))  # a body may say what it is (see Preconditions.named)
             n = taken.get(base, 0) + 1
             taken[base] = n
             # The segment as sent (still percent-encoded): a generated path puts the param back as it is.

@@ -331,21 +331,30 @@ def _ancestors(path: str) -> list[str]:
 
 
 def _collapse_maps(inter: dict) -> None:
-    """Many sibling fields flagged alike are one flag on their parent: a map keyed by data (metric names,
-    ids) is not a hundred fields to review."""
+    """Many fields flagged alike below one object that holds more than MAP_MIN_KEYS of them, directly or
+    deeper (`$.result.USER.username`, one per user), are one flag on that object: a map keyed by data
+    (metric names, user names, ids) is not a hundred fields to review. The outermost such object takes them."""
+    flagged = [f for f in inter["fields"] if f["flags"] and f["where"].endswith(".body")]
+    children: dict[tuple, set[str]] = {}
+
+    def kind(f: dict) -> str:
+        return re.sub(r"[\d.]+|'[^']*'", "", f["flags"][0]["flag"])  # "constant across", "optional: ..."
+
+    for f in flagged:
+        chain = [*_ancestors(f["path"]), f["path"]] if f["path"] != "$" else ["$"]
+        for parent, child in zip(chain, chain[1:], strict=False):
+            children.setdefault((f["where"], parent, kind(f)), set()).add(child)
     groups: dict[tuple, list[dict]] = {}
-    for f in inter["fields"]:
-        if f["flags"] and f["where"].endswith(".body"):
-            parent = _ancestors(f["path"])[-1] if f["path"] != "$" else "$"
-            kind = re.sub(r"[\d.]+|'[^']*'", "", f["flags"][0]["flag"])  # "single sample", "constant across"
-            groups.setdefault((f["where"], parent, kind), []).append(f)
+    for f in flagged:
+        where, k = f["where"], kind(f)
+        parent = next((a for a in _ancestors(f["path"]) if len(children.get((where, a, k), ())) > MAP_MIN_KEYS), None)
+        if parent is not None:
+            groups.setdefault((where, parent, k), []).append(f)
     for (where, parent, _), members in groups.items():
-        if len(members) <= MAP_MIN_KEYS:
-            continue
         for f in members:
             f["flags"] = []
         flag = _flag(
-            f"{len(members)} keys flagged alike: a map keyed by data? each key is a field of the contract",
+            f"{len(members)} fields below it flagged alike: a map keyed by data? each key is a field of the contract",
             _field_rule(inter, where.split(".")[0], parent, "type") + "   # its values by type, whatever they are",
         )
         inter["fields"].append(_row(where, parent, "-", None, {}, [flag]))
@@ -487,7 +496,9 @@ def _listed(pairs: list[list], shown: int) -> list[str]:
 def _heading(inter: dict) -> str:
     """`GET /users/1 -> 200, given user exists, backed by 2 exchange(s)` (what is known of it)."""
     parts = [f"{inter['request'] or inter['endpoint']}" + (f" -> {inter['status']}" if inter["status"] else "")]
-    parts += [f"given {inter['state']}"] if inter["state"] else []
+    if inter["states"]:
+        counted = {name: inter["states"].count(name) for name in inter["states"]}
+        parts.append("given " + ", ".join(name + (f" (x{n})" if n > 1 else "") for name, n in counted.items()))
     if inter["exchanges"] is not None:
         distinct = f" ({inter['distinct']} distinct)" if inter.get("distinct") else ""
         parts.append(f"backed by {inter['exchanges']} exchange(s){distinct}")
@@ -559,7 +570,8 @@ def render_text(model: dict, width: int = 100) -> str:
             console.print(indented(f"note: {note}", 2))
         for f in inter["fields"]:
             evidence = _evidence(f["evidence"])
-            line = f"{_label(f)}: {f['matcher'] or 'equality'}, e.g. {_short(f['example'])}"
+            gone = f["matcher"] in ("pruned", "left out")  # no example: the contract holds none
+            line = f"{_label(f)}: {f['matcher'] or 'equality'}" + ("" if gone else f", e.g. {_short(f['example'])}")
             console.print(indented(line + (f" ({evidence})" if evidence else ""), 2))
             for x in f["flags"]:
                 console.print(indented(f"! {x['flag']}", 4), indented(f"rule: {x['rule']}", 6))

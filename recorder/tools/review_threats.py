@@ -36,7 +36,7 @@ KINDS = {
     "secret": Kind("fails", "secrets the recording redacted, which verify asks for"),
     "unread-body": Kind("hollow", "a response body recorded but not checked: its format is not inferred"),
     "empty-body": Kind("hollow", "a response body of which the contract checks no field"),
-    "any-request": Kind("hollow", "a request part matched by ^.*$: the interaction stands for any request"),
+    "any-request": Kind("hollow", "a query parameter matched by ^.*$: the interaction stands for any request"),
     "refusal": Kind("hollow", "answered 2xx with a refusal in its body: the contract passes a provider that refuses"),
     "pinned-header": Kind("may fail", "response headers pinned to a value with digits"),
     "moment": Kind("may fail", "a moment pinned in the query: the verifier sends that time again"),
@@ -175,13 +175,14 @@ def hollow(inter: dict, request: dict, response: dict, notes: list[str], evidenc
 
 
 def _anything(rules: dict) -> list[tuple[str, str]]:
-    """(query | body, name) of each request part matched by a regex that takes anything."""
+    """("query", name) of each query parameter matched by a regex that takes anything: where an API names the
+    operation (`?q=CREATE DATABASE ...`, `?action=...`), one interaction then stands for every operation. (A
+    body field matched so is data: the verifier sends its example.)"""
     out = []
-    for where in ("query", "body"):
-        for name, rule in sorted((rules.get(where) or {}).items()):
-            matchers = rule.get("matchers", []) if isinstance(rule, dict) else rule if isinstance(rule, list) else []
-            if any(m.get("match") == "regex" and m.get("regex") in ("^.*$", ".*", "^[\\s\\S]*$") for m in matchers):
-                out.append((where, name))
+    for name, rule in sorted((rules.get("query") or {}).items()):
+        matchers = rule.get("matchers", []) if isinstance(rule, dict) else rule if isinstance(rule, list) else []
+        if any(m.get("match") == "regex" and m.get("regex") in ("^.*$", ".*", "^[\\s\\S]*$") for m in matchers):
+            out.append(("query", name))
     return out
 
 
