@@ -166,7 +166,9 @@ def test_formatted_values_are_never_an_enum_and_a_metadata_map_is_one_flag(tmp_p
     text = render_text(model, width=400)
     assert "an enum?" not in text and "match: enum" not in text
     flags = [(f["path"], x["flag"]) for f in model["interactions"][0]["fields"] for x in f["flags"]]
-    assert flags == [("$.metrics", "15 fields below it flagged alike: a map keyed by data? each key is a field of the contract")]
+    assert flags == [
+        ("$.metrics", "15 fields below it flagged alike: a map keyed by data? each key is a field of the contract")
+    ]
     assert 'path: "$.metrics", match: type}]' in text
 
 
