@@ -1,6 +1,7 @@
 """What a user who installed the wheel (no checkout) gets: the mitmdump addon script, found by
-`pact-recorder addon`, records. The wheel is built offline from the checkout and installed alone into a
-clean venv; its dependencies come from this venv's site-packages (a .pth file), not from an index."""
+`pact-recorder addon`, records, and the review's HTML page renders from the template the wheel carries.
+The wheel is built offline from the checkout and installed alone into a clean venv; its dependencies come
+from this venv's site-packages (a .pth file), not from an index."""
 
 from __future__ import annotations
 
@@ -59,3 +60,7 @@ def test_an_installed_wheel_finds_and_runs_the_mitmdump_addon(tmp_path, users_pr
     args = [*mitmdump, "-s", str(script), *args[3:]]  # mitmdump_args: [mitmdump, "-s", the checkout's script, ...]
     record_through(args, exercise, ready=procs.MITMDUMP_LISTENING, cwd=str(work))
     assert (work / "pacts" / PACT_NAME).is_file()
+    # The review page's template is package data: the wheel renders it too.
+    run(venv_python.parent / "pact-recorder", "review", work / "pacts" / PACT_NAME, "--format", "html",
+        "--out", work / "review.html", cwd=work)  # fmt: skip
+    assert 'id="download"' in (work / "review.html").read_text()

@@ -537,7 +537,7 @@ def cmd_review(args) -> int:
     import yaml
 
     from recorder.files import write_atomic
-    from recorder.tools import review
+    from recorder.tools import review, review_page
 
     try:
         model = review.load_review(args.pact)
@@ -547,7 +547,11 @@ def cmd_review(args) -> int:
         raise UsageError("--decisions and --write-rules go together: the decisions are written as rules")
     if args.decisions:
         try:
-            decisions = yaml.safe_load(args.decisions.read_text(encoding="utf-8"))
+            text = args.decisions.read_text(encoding="utf-8")
+            try:  # JSON as the review page saves it: YAML misreads some (a key over 1024 characters, U+2028)
+                decisions = json.loads(text)
+            except ValueError:
+                decisions = yaml.safe_load(text)
             write_atomic(args.write_rules, review.write_rules(model, decisions))
         except (OSError, yaml.YAMLError, ValueError, AttributeError) as e:
             raise UsageError(f"--decisions {args.decisions}: {e}") from None
@@ -556,7 +560,7 @@ def cmd_review(args) -> int:
     render = {
         "text": review.render_text,
         "md": review.render_markdown,
-        "html": review.render_html,
+        "html": review_page.render_html,
         "json": lambda m: json.dumps(m, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
     }[args.format]
     report = render(model)

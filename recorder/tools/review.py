@@ -8,7 +8,6 @@ accept/override per field into a rule file that `infer --rules OUT` applies.
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import re
@@ -475,10 +474,6 @@ def summary_lines(model: dict) -> list[str]:
     return lines
 
 
-def _summary(model: dict) -> str:
-    return summary_lines(model)[0]
-
-
 def _threat_lines(c: dict) -> list[str]:
     """A kind of threat as lines: what, how many, which, the fix."""
     which = ", ".join(repr(d) for d in c["examples"]) + (", ..." if c["count"] > len(c["examples"]) else "")
@@ -493,7 +488,7 @@ def _listed(pairs: list[list], shown: int) -> list[str]:
     return out + ([f"and {len(pairs) - shown} more"] if len(pairs) > shown else [])
 
 
-def _heading(inter: dict) -> str:
+def heading(inter: dict) -> str:
     """`GET /users/1 -> 200, given user exists, backed by 2 exchange(s)` (what is known of it)."""
     parts = [f"{inter['request'] or inter['endpoint']}" + (f" -> {inter['status']}" if inter["status"] else "")]
     if inter["states"]:
@@ -523,7 +518,7 @@ def _evidence(fact: dict) -> str:
     return ", ".join([fact.get("by", ""), *parts]).strip(", ")
 
 
-def _cells(f: dict, limit: int = 40) -> list[str]:
+def cells(f: dict, limit: int = 40) -> list[str]:
     return [
         _label(f),
         f["matcher"],
@@ -563,7 +558,7 @@ def render_text(model: dict, width: int = 100) -> str:
         console.print("Provider states: " + ", ".join(_listed(s["states"], STATES_SHOWN)), markup=False)
     for inter in model["interactions"]:
         console.print()
-        console.print(indented(f"{inter['description']}  [{_heading(inter)}]", 0))
+        console.print(indented(f"{inter['description']}  [{heading(inter)}]", 0))
         for t in inter["threats"]:
             console.print(indented(f"! {t['flag']}", 2), indented(f"fix: {t['rule']}", 4))
         for note in inter["notes"]:
@@ -587,8 +582,8 @@ def render_markdown(model: dict) -> str:
         for c in found:
             which = ", ".join(f"`{d}`" for d in c["examples"]) + (", ..." if c["count"] > len(c["examples"]) else "")
             about = f" ({'; '.join(c['about'])})" if c["about"] else ""
-            cells = [c["severity"], c["title"] + about, f"{c['count']}: {which}", f"`{c['fix']}`"]
-            out.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+            row = [c["severity"], c["title"] + about, f"{c['count']}: {which}", f"`{c['fix']}`"]
+            out.append("| " + " | ".join(x.replace("|", "\\|") for x in row) + " |")
         out.append("")
     out += [f"**Interactions by resource:** {', '.join(_listed(s['resources'], RESOURCES_SHOWN))}", ""]
     if s["states"]:
@@ -596,15 +591,15 @@ def render_markdown(model: dict) -> str:
     out += [f"<details><summary>Every interaction ({s['interactions']})</summary>", ""]
     for inter in model["interactions"]:
         tags = " **PENDING**" if inter["pending"] else ""
-        out += [f"### {inter['description']}{tags}", "", f"`{_heading(inter)}`", ""]
+        out += [f"### {inter['description']}{tags}", "", f"`{heading(inter)}`", ""]
         out += [f"> {note}" for note in inter["notes"]]
         out += [f"- :warning: {t['flag']}  \n  `{t['rule']}`" for t in inter["threats"]]
         if inter["fields"]:
             out += ["", "| " + " | ".join(COLUMNS) + " |", "|---|---|---|---|---|"]
             for f in inter["fields"]:
-                cells = _cells(f)
-                cells[0], cells[2] = f"`{cells[0]}`", f"`{cells[2]}`"
-                out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+                row = cells(f)
+                row[0], row[2] = f"`{row[0]}`", f"`{row[2]}`"
+                out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
             rules = [(f, x) for f in inter["fields"] for x in f["flags"]]
             if rules:
                 out += ["", "Rules that would change a flagged choice:", "```yaml"]
@@ -613,94 +608,6 @@ def render_markdown(model: dict) -> str:
         out.append("")
     out += ["</details>", ""]
     return "\n".join(out)
-
-
-def _anchor(n: int) -> str:
-    return f"i{n}"
-
-
-def render_html(model: dict) -> str:
-    e = html.escape
-    toc, rows = [], []
-    for n, inter in enumerate(model["interactions"]):
-        count = sum(1 for f in inter["fields"] if f["flags"]) + len(inter["threats"])
-        marked = ' class="has-flags"' if count else ""
-        toc.append(
-            f'<li{marked}><a href="#{_anchor(n)}">{e(inter["description"])}</a>'
-            + (f" ({count})" if count else "")
-            + "</li>"
-        )
-        badge = ' <span class="pending">PENDING</span>' if inter["pending"] else ""
-        rows.append(f'<section id="{_anchor(n)}"{marked}><h2>{e(inter["description"])}{badge}</h2>')
-        rows.append(f"<p><code>{e(_heading(inter))}</code></p>")
-        rows += [f'<p class="note">{e(note)}</p>' for note in inter["notes"]]
-        rows += [f'<p class="threat">{e(t["flag"])}<br><code>{e(t["rule"])}</code></p>' for t in inter["threats"]]
-        if inter["fields"]:
-            rows.append(
-                '<table><colgroup><col class="c-field"><col class="c-matcher"><col class="c-example">'
-                '<col class="c-evidence"><col class="c-flags"></colgroup><thead><tr>'
-                + "".join(f"<th>{c}</th>" for c in COLUMNS)
-                + "</tr></thead><tbody>"
-            )
-            for f in inter["fields"]:
-                cls = ' class="flagged"' if f["flags"] else ""
-                label, matcher, example, evidence, _ = _cells(f, 80)
-                flags = "".join(
-                    f'<div>{e(x["flag"])}</div><div class="rule"><code>{e(x["rule"])}</code></div>' for x in f["flags"]
-                )
-                rows.append(
-                    f"<tr{cls}><td><code>{e(label)}</code></td><td>{e(matcher)}</td><td><code>{e(example)}</code></td>"
-                    f"<td>{e(evidence)}</td><td>{flags}</td></tr>"
-                )
-            rows.append("</tbody></table>")
-        rows.append("</section>")
-    found = threats(model)
-    anchors = {i["description"]: _anchor(n) for n, i in enumerate(model["interactions"])}
-    threat_list = "".join(
-        f'<li><a href="#{anchors[c["examples"][0]]}">{e(_threat_lines(c)[0])}</a><br><code>{e(c["fix"])}</code></li>'
-        for c in found
-    )
-    return _HTML.format(
-        title=e(f"Review of {model['pact']}"),
-        summary=e(_summary(model)),
-        account=f"<p>{e(line)}</p>" if (line := account(model)) else "",
-        threats=f'<h2 id="threats">Threats to verification</h2><ol>{threat_list}</ol>' if found else "",
-        toc="\n".join(toc),
-        body="\n".join(rows),
-    )
-
-
-_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; table-layout: fixed; margin: .5em 0 1.5em; }}
-col.c-field {{ width: 24%; }} col.c-matcher {{ width: 12%; }} col.c-example {{ width: 16%; }}
-col.c-evidence {{ width: 18%; }} col.c-flags {{ width: 30%; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top;
-          overflow-wrap: anywhere; }}
-th {{ background: #f3f3f3; }}
-tr.flagged td {{ background: #fff7e0; }}
-.pending {{ background: #fde68a; padding: 0 .4em; border-radius: 3px; font-size: 70%; }}
-.note {{ color: #555; font-style: italic; }}
-.threat {{ background: #fde2e1; padding: 4px 6px; overflow-wrap: anywhere; }}
-.rule code, .threat code {{ font-size: 90%; color: #064; }}
-nav ul {{ columns: 2; }}
-/* the flagged-only filter: a checkbox, no script */
-#flagged-only:checked ~ main tr:not(.flagged), #flagged-only:checked ~ main section:not(.has-flags),
-#flagged-only:checked ~ nav li:not(.has-flags) {{ display: none; }}
-</style></head>
-<body><h1>{title}</h1><p>{summary}</p>{account}
-{threats}
-<input type="checkbox" id="flagged-only"><label for="flagged-only"> show flagged fields only</label>
-<nav><h2>Interactions</h2><ul>
-{toc}
-</ul></nav>
-<main>
-{body}
-</main>
-</body></html>
-"""
 
 
 def write_rules(model: dict, decisions: dict) -> str:
