@@ -144,7 +144,7 @@ def _asked(secrets: dict | None, where: str) -> bool:
 
 def _verify_option(secret: dict | None, header: str | None = None) -> str:
     option = fill.option(secret) if secret else f"--header '{header}: VALUE'" if header else "--secret NAME=VALUE"
-    return f"pact-recorder verify PACT {option}" + ("   # or --states-from-recording if it set it" if secret else "")
+    return f"pact-recorder verify PACT {option}"
 
 
 def _matcher(rule: Any) -> str:
