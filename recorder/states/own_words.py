@@ -18,7 +18,7 @@ from typing import Any
 from recorder.model import NO_BODY, Exchange
 from recorder.words import singular
 
-MAX_ASKED = 10_000  # values waiting for a word (memory stays bounded on any traffic)
+MAX_ASKED = 10_000  # values asked about, named or not (memory stays bounded on any traffic)
 MAX_BODY = 256 * 1024  # larger bodies are not read for words
 # Containers that say nothing of what they hold.
 GENERIC = frozenset(
@@ -41,7 +41,7 @@ class OwnWords:
         self.found: dict[str, str] = {}  # value -> the API's word for it (singular)
 
     def ask(self, value: str) -> None:
-        if value not in self.found and len(self.asked) < MAX_ASKED:
+        if value not in self.found and len(self.asked) + len(self.found) < MAX_ASKED:
             self.asked.add(value)
 
     def look_into(self, ex: Exchange) -> None:
