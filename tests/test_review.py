@@ -405,3 +405,21 @@ def test_a_large_pact_opens_with_a_summary_that_names_every_kind_of_threat(tmp_p
         "[may fail] a moment pinned in the query",
     ):
         assert head.count(title) == 1, title
+
+
+def test_operations_named_inside_the_requests_are_resources_of_their_own(tmp_path):
+    """GraphQL over one URL: the review lists each operation as a resource, as the pact's comments name it."""
+
+    def gql(query: str, name: str, data: dict):
+        return exchange("POST", "/graphql", 200, {"data": data}, request_body={"query": query, "operationName": name})
+
+    pact = recorded(
+        tmp_path,
+        [
+            gql("query Post($id: ID!) { Post(id: $id) { id title } }", "Post", {"Post": {"id": "1", "title": "t"}}),
+            gql('mutation createPost { createPost(title: "t") { id } }', "createPost", {"createPost": {"id": "2"}}),
+        ],
+    )
+    model = load_review(pact)
+    assert [r for r, *_ in model["summary"]["resources"]] == ["/graphql mutation createPost", "/graphql query Post"]
+    assert "Interactions by resource: /graphql mutation createPost (1), /graphql query Post (1)" in render_text(model)

@@ -17,6 +17,7 @@ import yaml
 from recorder import __version__
 from recorder.formats.digests import named_digest
 from recorder.infer.headers import MULTI_VALUE
+from recorder.infer.observation import key_operation
 from recorder.infer.render import NO_BODY, Interaction, Message
 from recorder.model import Binary, json_body
 from recorder.states.provider_states import ProviderState
@@ -144,6 +145,7 @@ def provenance(i: Interaction) -> dict[str, Any]:
     return {
         "generatedBy": f"pact-recorder {__version__}",
         "endpoint": f"{i.key.method} {i.key.template}",
+        **({"operation": op} if (op := key_operation(i.key)) else {}),  # named inside the request (GraphQL, RPC)
         "exchanges": i.exchanges,
         **({"distinct": n} if (n := _repeats_left(i)) else {}),
         "evidence": i.evidence,

@@ -76,6 +76,7 @@ def _interaction(inter: dict, sidecar: dict | None, needed: dict[str, list[str]]
         "description": inter.get("description"),
         "states": states,
         "endpoint": endpoint,
+        "operation": prov.get("operation"),
         "request": _request_line(request),
         "status": (inter.get("response") or {}).get("status") if request else None,
         "state": ", ".join(states) if states else None,
@@ -418,7 +419,7 @@ def _overview(model: dict, has_states: bool) -> dict[str, Any]:
     resources: dict[str, list[int]] = {}
     states: dict[str, int] = {}
     for inter in inters:
-        counts = resources.setdefault(_resource(inter), [0, 0])
+        counts = resources.setdefault(resource(inter), [0, 0])
         counts[0] += 1
         counts[1] += bool(inter["threats"] or any(f["flags"] for f in inter["fields"]))
         for name in inter["states"]:
@@ -438,9 +439,11 @@ def _overview(model: dict, has_states: bool) -> dict[str, Any]:
     }
 
 
-def _resource(inter: dict) -> str:
-    """The path an interaction is about, as its endpoint names it (`/stores/{store}`)."""
-    return inter["endpoint"].partition(" ")[2] or inter["endpoint"]
+def resource(inter: dict) -> str:
+    """What an interaction is about: the path its endpoint names (`/stores/{store}`), and the operation
+    its requests name inside them where they do (`/graphql query Post`)."""
+    path = inter["endpoint"].partition(" ")[2] or inter["endpoint"]
+    return f"{path} {inter['operation']}" if inter.get("operation") else path
 
 
 def account(model: dict) -> str | None:

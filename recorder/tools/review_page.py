@@ -84,7 +84,8 @@ def _interaction(n: int, inter: dict) -> dict[str, Any]:
     return {
         "anchor": f"i{n}",
         "description": inter["description"],
-        "endpoint": inter["endpoint"],
+        # grouped by endpoint and, where the requests name it inside them, operation (`POST /graphql query Post`)
+        "endpoint": f"{inter['endpoint']} {inter['operation']}" if inter.get("operation") else inter["endpoint"],
         "heading": review.heading(inter),
         "pending": inter["pending"],
         "notes": inter["notes"],
