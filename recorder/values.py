@@ -495,6 +495,8 @@ def mentioned_paths(ex: Exchange) -> list[str]:
 
 
 CLOCK_WINDOW = 2 * 24 * 3600  # a value this close to when it was sent is taken from the clock
+EPOCH_FRACTION = "epoch-s-fraction"  # epoch seconds with a fraction (`1796691372.964268`)
+_EPOCH_FRACTION = re.compile(r"^[0-9]{10}\.[0-9]{1,9}$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -517,13 +519,17 @@ def clock_values(ex: Exchange) -> list[tuple[Location, str, str, float]]:
 
 def clock_regex(kind: str) -> str:
     """What a clock-based value of this kind looks like at any moment (the mock's request matcher)."""
-    return {"epoch-s": r"^[0-9]{10}$", "epoch-ms": r"^[0-9]{13}$"}.get(kind, _ISO.pattern)
+    return {"epoch-s": r"^[0-9]{10}$", "epoch-ms": r"^[0-9]{13}$", EPOCH_FRACTION: _EPOCH_FRACTION.pattern}.get(
+        kind, _ISO.pattern
+    )
 
 
 def clock_kind(value: str) -> tuple[str, float] | None:
     """(kind, epoch seconds) of a value that reads as a time, else None."""
     if value.isdigit() and len(value) in (10, 13):
         return ("epoch-ms", int(value) / 1000) if len(value) == 13 else ("epoch-s", float(value))
+    if _EPOCH_FRACTION.match(value):  # a float's text: Python's str(datetime.timestamp()), JavaScript's Date.now()/1000
+        return (EPOCH_FRACTION, float(value))
     if _ISO.match(value):
         try:
             parsed = datetime.fromisoformat(value.replace(" ", "T").replace("Z", "+00:00"))
@@ -545,6 +551,8 @@ def clock_now(kind: str, offset: float, now: float) -> str:
         return str(int(at))
     if kind == "epoch-ms":
         return str(int(at * 1000))
+    if kind == EPOCH_FRACTION:
+        return str(round(at, 6))
     _, precision, zone = kind.split("-")
     moment = datetime.fromtimestamp(at, UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{moment.microsecond // 1000:03d}" if precision == "ms" else "")

@@ -134,6 +134,63 @@ def test_a_path_sent_with_a_double_slash_is_recorded_as_sent_and_verifies(tmp_pa
     assert green(result), result.stdout + result.stderr
 
 
+# -- values taken from the clock --------------------------------------------------------------------
+
+
+class Samples(Provider):
+    """A metrics store that holds only what it sampled, by the second, since it started: a window (`start`,
+    `end`) or a moment (`time`) before its start reads nothing. Reads go as GETs or as POSTs (a long query),
+    their values in the query."""
+
+    started: int
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        made = super().fresh()
+        made.started = int(time.time())
+        return made
+
+    def do_GET(self):  # noqa: N802
+        path, _, query = self.path.partition("?")
+        sent, now = dict(parse_qsl(query)), time.time()
+        if path in ("/series", "/query_range"):
+            seen = int(float(sent["end"])) >= self.started and float(sent["start"]) <= now + 60
+            return self.send_json(200, {"data": [{"__name__": sent.get("query", "up")}] if seen else []})
+        if path == "/query":
+            at = float(sent["time"])
+            result = [{"metric": {"__name__": "up"}, "value": [at, "1"]}] if self.started <= int(at) <= now + 60 else []
+            return self.send_json(200, {"data": {"result": result}})
+        self.send_json(404, {"error": f"no route {path}"})
+
+    do_POST = do_GET  # noqa: N815
+
+
+def test_a_window_in_epoch_seconds_with_a_fraction_is_taken_from_the_clock(tmp_path):
+    def exercise(url):
+        now = time.time()  # sent as str(float), as Python clients send datetime.timestamp()
+        status, _, body = send(url, "GET", f"/series?start={now - 3600}&end={now}")
+        assert status == 200 and json.loads(body)["data"]
+
+    pact, result = first_contact(tmp_path, Samples, exercise)
+    assert green(result), result.stdout + result.stderr
+    (series,) = pact["interactions"]
+    assert set(series["request"]["generators"]["query"]) == {"start", "end"}
+
+
+def test_a_clock_value_an_earlier_post_sent_in_the_same_second_is_still_taken_from_the_clock(tmp_path):
+    def exercise(url):
+        now = int(time.time())
+        status, _, body = send(url, "POST", f"/query_range?query=up&start={now - 600}&end={now}")
+        assert status == 200 and json.loads(body)["data"]
+        status, _, body = send(url, "POST", f"/query?query=up&time={now}")  # the same second as `end`
+        assert status == 200 and json.loads(body)["data"]["result"]
+
+    pact, result = first_contact(tmp_path, Samples, exercise)
+    assert green(result), result.stdout + result.stderr
+    (query,) = [i for i in pact["interactions"] if i["request"]["path"] == "/query"]
+    assert all("time" not in s.get("params", {}) for s in query["providerStates"] if "sent" in s["name"])
+
+
 # -- ids in headers ---------------------------------------------------------------------------------
 
 

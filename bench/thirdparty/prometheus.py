@@ -56,6 +56,9 @@ the same in a second run. The values a query sends from the clock (`time=1796691
     sent T, the same second a `POST /api/v1/query_range` (a read sent as a POST, taken for a write) had sent as
     `end`; "values sent by earlier requests" then gives `time` its recorded value over the clock's, and
     `up[600s]` at a moment before the server started is empty.
+Now 20 / 20: epoch seconds with a fraction are a kind of clock value (sent as now + the recorded offset, to the
+microsecond), and a value taken from the clock is never one "an earlier request sent" (tests/test_first_contact.py,
+Samples).
 """
 
 from __future__ import annotations

@@ -359,9 +359,13 @@ class Timeline(Effects):
             ("path", i): u if u in self.written else _EXTENSION.sub("", u)
             for i, u in enumerate(unquote(s) for s in segments(ex.path))
         }
-        # A known resource's own name is its resource's state already (its creation, its absence).
+        # A known resource's own name is its resource's state already (its creation, its absence). A value taken
+        # from the clock is now + its offset at verify time, whatever an earlier request sent in the same second.
+        clocked = {where for where, *_ in clock_values(ex)}
         sent = {
-            where: v for where, v in (sent_values(ex) | named).items() if self.written.get(v) and v not in self.by_name
+            where: v
+            for where, v in (sent_values(ex) | named).items()
+            if self.written.get(v) and v not in self.by_name and where not in clocked
         }
         steps: set[Step] = set()
         target = norm(ex.path)
