@@ -73,6 +73,9 @@ class Exchange:
     secrets: tuple = ()  # where the request's redacted values were, each with a name (see redact)
     issued: tuple = ()  # where the response handed out secrets (a login's token), each with its name
     redirected: str = ""  # the path the provider redirected this request to (see redirects)
+    # (query | form | multipart, name, value) of the parameters whose values name the operation the request asks
+    # for (`?action=query&list=allpages`: the rules' `operations`), found by the pipeline after redaction
+    operation_params: tuple[tuple[str, str, str], ...] = ()
 
     @cached_property
     def request_json(self) -> Any:

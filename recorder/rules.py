@@ -101,6 +101,15 @@ class StateRule:
 
 
 @dataclass(frozen=True)
+class OperationParams:
+    """Query and form parameters whose value names the operation a request asks for (`?action=query`)."""
+
+    params: frozenset[str] = frozenset()  # lower case
+    values: str = "^$"  # what a value that names an operation looks like
+    max_values: int = 40  # more distinct values of one parameter, and its values are data
+
+
+@dataclass(frozen=True)
 class Ruleset:
     select: tuple[Select, ...] = ()
     headers: tuple[HeaderRule, ...] = ()
@@ -115,6 +124,7 @@ class Ruleset:
     secret_allow: tuple[str, ...] = ()
     secret_patterns: tuple[SecretPattern, ...] = ()
     cursors: tuple[str, ...] = ()  # lower case, - as _: opaque pagination cursors, never secrets
+    operations: OperationParams = field(default_factory=lambda: OperationParams())
     floats: str = "number"
     integers: str = "integer"
     array_min: int = 1
@@ -377,6 +387,7 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
     secret_patterns = build.secret_patterns(_enabled(secrets.get("patterns", [])))
     states = build.states(_enabled(m.get("states", [])))
     build.paths(paths)
+    operations = build.operations(m.get("operations", {}))
     return Ruleset(
         select=select,
         headers=headers,
@@ -391,6 +402,7 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         secret_allow=tuple(normalise_name(n) for n in secrets.get("allow", ())),
         secret_patterns=secret_patterns,
         cursors=tuple(cursor_name(n) for n in secrets.get("cursors", ())),
+        operations=operations,
         floats=m.get("numbers", {}).get("floats", "number"),
         integers=m.get("numbers", {}).get("integers", "integer"),
         array_min=m.get("arrays", {}).get("min", 1),
@@ -525,6 +537,14 @@ class _Builder:
                 self.status("states", r["name"], status, "2xx")
             states.append(StateRule(r["name"], r["endpoint"], r["state"], status))
         return tuple(states)
+
+    def operations(self, operations: dict) -> OperationParams:
+        values = operations.get("values", "^$")
+        if "values" in operations:
+            self.regex("operations", "values", "regex", values)
+        return OperationParams(
+            frozenset(str(p).lower() for p in operations.get("params", ())), values, operations.get("max_values", 40)
+        )
 
     def paths(self, paths: dict) -> None:
         """The path settings that are no list of named rules: templates and never_params."""

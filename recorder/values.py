@@ -285,7 +285,7 @@ def request_values(ex: Exchange) -> dict[Location, str]:
             for path, value in leaves(body)
             if _distinctive(path[-1] if path else None, value)
         }
-    return out
+    return _without_operation(ex, out)
 
 
 def form_values(ex: Exchange) -> dict[Location, str]:
@@ -348,11 +348,29 @@ def body_operation(body: Any) -> str:
 
 def request_operation(ex: Exchange) -> str:
     """The operation a request names inside it: in its body, or (GraphQL over GET) in its query, or the kind
-    of the statement it sends (`SHOW DATABASES` as `?q=`), else ""."""
+    of the statement it sends (`SHOW DATABASES` as `?q=`), or in its parameters' values (`action=query
+    list=allpages`), else ""."""
+    return operation_inside(ex) or named_operation(ex.operation_params)
+
+
+def operation_inside(ex: Exchange) -> str:
+    """The operation a request's body (or a GraphQL GET's query) names, or the kind of the statement it sends."""
     if operation := body_operation(ex.request_json) or (graphql.operation(dict(ex.query)) if ex.query else ""):
         return operation
     found = statement_of(ex)
     return statements.kind(found[2]) if found else ""
+
+
+def named_operation(params: tuple[tuple[str, str, str], ...]) -> str:
+    """`action=query list=allpages`: the operation parameters' values name (Exchange.operation_params)."""
+    return " ".join(f"{name}={value}" for _, name, value in params)
+
+
+def _without_operation(ex: Exchange, values: dict[Location, str]) -> dict[Location, str]:
+    """The values without the parameters that name the operation: its name is no value a state could give."""
+    for where, name, _ in ex.operation_params:
+        values.pop((where, name), None)
+    return values
 
 
 def refused_in_body(body: Any) -> bool:
@@ -568,4 +586,4 @@ def query_and_body(ex: Exchange) -> dict[Location, str]:
         out |= {
             ("body", *path): str(v) for path, v in leaves(body) if isinstance(v, (str, int)) and not isinstance(v, bool)
         }
-    return out
+    return _without_operation(ex, out)

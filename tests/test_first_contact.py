@@ -1079,6 +1079,101 @@ def test_operations_named_in_a_json_rpc_body_are_interactions_of_their_own(tmp_p
     assert green(result), result.stdout + result.stderr
 
 
+# -- operations named in a parameter's value --------------------------------------------------------
+
+
+class ActionApi(Provider):
+    """One URL, the operation in a parameter's value: reads `GET /api?action=query&list=allpages` (or
+    `list=recentchanges`) and `?action=parse&page=`, writes form POSTs `action=edit` and `action=delete`; each
+    operation answers a shape of its own, refusals 200 with `{"error": ...}`."""
+
+    revision = "revid"  # what a recent change calls its revision
+
+    def do_GET(self):  # noqa: N802
+        self.answer(dict(parse_qsl(urlsplit(self.path).query)))
+
+    def do_POST(self):  # noqa: N802
+        self.answer(dict(parse_qsl(self.body().decode())))
+
+    def answer(self, params: dict[str, str]) -> None:
+        with self.lock:
+            pages, changes = self.store.setdefault("pages", {}), self.store.setdefault("changes", [])
+            match params.get("action"), params.get("list"), params.get("title") or params.get("page"):
+                case "query", "allpages", _:
+                    found = [{"pageid": p["id"], "title": t} for t, p in sorted(pages.items())]
+                    return self.send_json(200, {"batchcomplete": "", "query": {"allpages": found}})
+                case "query", "recentchanges", _:
+                    found = [{"type": kind, "title": t, self.revision: rev} for kind, t, rev in changes]
+                    return self.send_json(200, {"batchcomplete": "", "query": {"recentchanges": found}})
+                case "parse", _, title if title in pages:
+                    text = pages[title]["text"]
+                    return self.send_json(200, {"parse": {"title": title, "pageid": pages[title]["id"], "text": text}})
+                case "edit", _, title if title:
+                    self.store["rev"] = rev = self.store.get("rev", 0) + 1
+                    page = pages.setdefault(title, {"id": len(pages) + 1})
+                    page["text"] = params.get("text", "")
+                    changes.append(("edit", title, rev))
+                    answer = {"result": "Success", "pageid": page["id"], "title": title, "newrevid": rev}
+                    return self.send_json(200, {"edit": answer})
+                case "delete", _, title if title in pages:
+                    del pages[title]
+                    changes.append(("log", title, 0))
+                    return self.send_json(200, {"delete": {"title": title, "reason": params.get("reason", "")}})
+        self.send_json(200, {"error": {"code": "badvalue", "info": f"no such operation: {params}"}})
+
+
+class ActionApiRenamed(ActionApi):
+    """The same API whose recent changes call the revision `revision`: a breaking change of one operation."""
+
+    revision = "revision"
+
+
+def exercise_action_api(url: str) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def call(method: str, **params: str) -> dict:
+        if method == "GET":
+            answered = send(url, "GET", "/api?" + urlencode(params))
+        else:
+            answered = send(url, "POST", "/api", urlencode(params).encode(), form)
+        assert answered[0] == 200 and "error" not in (body := json.loads(answered[2])), answered
+        return body
+
+    for title in ("Alpha", "Beta"):
+        assert call("POST", action="edit", title=title, text=f"About {title}")["edit"]["result"] == "Success"
+    assert call("GET", action="parse", page="Alpha")["parse"]["title"] == "Alpha"
+    assert [p["title"] for p in call("GET", action="query", list="allpages")["query"]["allpages"]] == ["Alpha", "Beta"]
+    assert call("POST", action="delete", title="Beta", reason="done")["delete"]["title"] == "Beta"
+    assert len(call("GET", action="query", list="recentchanges")["query"]["recentchanges"]) == 3
+
+
+def test_operations_named_in_a_parameter_s_value_are_interactions_whose_answers_are_checked(tmp_path):
+    pact, result = first_contact(tmp_path, ActionApi, exercise_action_api)
+    by = {i["description"]: i for i in pact["interactions"]}
+    assert sorted(by) == [
+        "GET /api action=parse returns 200",
+        "GET /api action=query list=allpages returns 200",
+        "GET /api action=query list=recentchanges returns 200",
+        "POST /api action=delete returns 200",
+        "POST /api action=edit returns 200",
+    ]
+    # each operation's answer is its own, checked field by field (not `{}`, a shape pooled over the URL)
+    changes = by["GET /api action=query list=recentchanges returns 200"]
+    assert changes["response"]["body"]["content"]["query"]["recentchanges"][0]["revid"] == 1
+    assert "$.query.recentchanges[*].revid" in changes["response"]["matchingRules"]["body"]
+    assert by["POST /api action=edit returns 200"]["response"]["body"]["content"]["edit"]["result"] == "Success"
+    # the operation is pinned: in the query, and in the form body
+    assert changes["request"]["matchingRules"]["query"]["list"]["matchers"] == [{"match": "equality"}]
+    delete = by["POST /api action=delete returns 200"]["request"]
+    assert delete["matchingRules"]["body"]["$.action"]["matchers"] == [{"match": "equality"}]
+    assert green(result), result.stdout + result.stderr
+    # a provider that renames a field one operation answers breaks that operation's interaction, and only it
+    renamed = verify_against(tmp_path, ActionApiRenamed.fresh())
+    assert renamed.returncode == 1, renamed.stdout + renamed.stderr
+    failed = [line for line in renamed.stdout.splitlines() if line.strip().startswith("FAIL")]
+    assert len(failed) == 1 and "list=recentchanges" in failed[0], renamed.stdout
+
+
 class Torrents(Provider):
     """An upload answered `Ok.` and nothing else: the item it made is named by the hash of what was
     uploaded, which only a later listing hands out; the item is then read by that hash in a form body."""

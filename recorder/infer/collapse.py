@@ -51,6 +51,22 @@ def collapse(
     return {key: same[0] if len(same) == 1 else Observation.merged(same) for key, same in groups.items()}
 
 
+def operations_as_data(observations: dict[InteractionKey, Observation]) -> dict[InteractionKey, Observation]:
+    """The observations with those merged that a parameter's value told apart as operations (`?action=`) where the
+    parameter turned out to hold data (more distinct values than operations have: recorder.infer.operations):
+    each key made again from its example, now without that value."""
+    names = next(iter(observations.values())).ctx.operations if observations else None
+    if names is None or not any(names.is_data(name) for name in names.seen):
+        return observations
+    groups: dict[InteractionKey, list[Observation]] = defaultdict(list)
+    for obs in sorted(observations.values(), key=lambda o: o.order):
+        if (key := key_of(obs.example, obs.endpoint, obs.ctx)) != obs.key:
+            obs = copy.copy(obs)  # shapes shared, never changed
+            obs.key = key
+        groups[key].append(obs)
+    return {key: same[0] if len(same) == 1 else Observation.merged(same) for key, same in groups.items()}
+
+
 def _positions(endpoint: Endpoint, never: list[re.Pattern[str]]):
     """(index, sibling pattern) for every literal segment that could be a parameter."""
     segs = endpoint.segments
@@ -101,5 +117,5 @@ def _reparent(original: Observation, positions: list[int]) -> Observation:
         segs[i] = Segment(name, "sibling", "[^/]+")
     obs.endpoint = Endpoint(tuple(segs), obs.endpoint.trailing_slash)
     obs.values = values
-    obs.key = key_of(obs.example, obs.endpoint, obs.ctx.headers)
+    obs.key = key_of(obs.example, obs.endpoint, obs.ctx)
     return obs

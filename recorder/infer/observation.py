@@ -17,13 +17,14 @@ from urllib.parse import parse_qsl
 from recorder.formats import graphql, multipart
 from recorder.infer.endpoints import PathRules, to_endpoint
 from recorder.infer.headers import HeaderPolicy
+from recorder.infer.operations import OperationNames
 from recorder.infer.sampling import Sampling
 from recorder.infer.shapes import lessons, shape_builder, types_of
 from recorder.infer.variety import HeaderVariety
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, InteractionKey, Sample, samples_kept
 from recorder.rules import FieldRule, Ruleset, endpoint_matches, operation_matches
 from recorder.states.timeline import Preconditions
-from recorder.values import request_operation
+from recorder.values import named_operation, operation_inside
 
 
 class Context:
@@ -34,6 +35,7 @@ class Context:
         self.paths = PathRules(rules)
         self.headers = HeaderPolicy(rules, self.paths)
         self.variety = HeaderVariety(rules.formats)  # header values pooled over the whole recording
+        self.operations = OperationNames(rules)  # parameters whose value names the operation (`?action=`)
 
     def overrides(self, key: InteractionKey, side: str) -> dict[str, FieldRule]:
         """Field rules for one interaction and side; for the same path a later rule wins."""
@@ -48,11 +50,20 @@ class Context:
 
 
 def key_operation(key: InteractionKey) -> str:
-    """The operation an interaction's requests ask for inside them (GraphQL, JSON-RPC, a statement), else ""."""
+    """The operation an interaction's requests ask for inside them (GraphQL, JSON-RPC, a statement, a parameter's
+    value: `action=query list=allpages`), else ""."""
     shape = key.body_shape
     if shape.startswith("graphql:"):
         return shape.removeprefix("graphql:").partition(";")[0]
-    return shape.partition("op:")[2].partition(";")[0]
+    return " ".join(p for p in (key_part(key, "op"), key_part(key, "named")) if p)
+
+
+def key_part(key: InteractionKey, kind: str) -> str:
+    """One part of a key's request shape: `op` (the operation named inside the request), `named` (by parameters'
+    values), `query`, `body`, `if`; "" when it has none."""
+    if key.body_shape.startswith("graphql:"):
+        return ""
+    return next((p.partition(":")[2] for p in key.body_shape.split(";") if p.partition(":")[0] == kind), "")
 
 
 def shape_signature(value: Any) -> str:
@@ -76,8 +87,8 @@ def form_fields(body: Any, content_type: str | None) -> list[str]:
     return sorted({name for name, _ in parse_qsl(text, keep_blank_values=True)})
 
 
-def key_of(exchange: Exchange, endpoint: Endpoint, headers: HeaderPolicy) -> InteractionKey:
-    method, status = exchange.method.upper(), exchange.status
+def key_of(exchange: Exchange, endpoint: Endpoint, ctx: Context) -> InteractionKey:
+    headers, method, status = ctx.headers, exchange.method.upper(), exchange.status
     if operation := graphql.operation(exchange.request_json) or graphql.operation(dict(exchange.query)):
         # One interaction per GraphQL operation, whatever variables it sent; an answer with `errors` is another, and
         # so is one whose root fields came back null (GraphQL's not found: `{"data": {"Post": null}}`).
@@ -92,10 +103,12 @@ def key_of(exchange: Exchange, endpoint: Endpoint, headers: HeaderPolicy) -> Int
         body = "form:" + ",".join(fields)
     # A conditional request (If-Match, If-None-Match, ...) is another interaction than a plain one: its
     # outcome depends on what the provider holds, and its header must be sent.
-    operation = headers.operation(exchange.request_headers) or request_operation(exchange)  # JSON-RPC, statements
+    operation = headers.operation(exchange.request_headers) or operation_inside(exchange)  # JSON-RPC, statements
     conditions = ",".join(sorted({k.lower() for k, _ in exchange.request_headers if k.lower().startswith("if-")}))
+    named = named_operation(ctx.operations.of(exchange))  # `?action=query&list=allpages`: one interaction per operation
     parts = (
         f"op:{operation}" if operation else "",
+        f"named:{named}" if named else "",
         f"query:{query}" if query else "",
         f"body:{body}" if body else "",
         f"if:{conditions}" if conditions else "",
@@ -255,7 +268,7 @@ def observation(
     """The observation of an exchange's interaction (created on first sight; the response is not looked
     at), and the exchange's own path parameter values."""
     endpoint, values = to_endpoint(exchange.path, ctx.paths)
-    key = key_of(exchange, endpoint, ctx.headers)
+    key = key_of(exchange, endpoint, ctx)
     if (obs := observations.get(key)) is None:
         obs = observations[key] = Observation(ctx, key, endpoint, values, len(observations))
     return obs, values

@@ -11,7 +11,7 @@ from recorder.formats import graphql, multipart, statements
 from recorder.formats.digests import named_digest
 from recorder.infer.endpoints import path_regex
 from recorder.infer.matchers import Echo, child_path, infer_body
-from recorder.infer.observation import Observation
+from recorder.infer.observation import Observation, key_part
 from recorder.infer.shapes import branch, relaxed, types_of
 from recorder.infer.xmlbody import xml_contract
 from recorder.model import NO_BODY, Binary, Exchange, Headers, InteractionKey, Sample, json_body, untyped
@@ -117,6 +117,7 @@ def interaction(obs: Observation, pooled: dict | None = None, words: dict[str, s
         request.rules["query"] = rules
     if (found := statement_of(ex)) is not None and found[0] == "query":  # a statement in a parameter: by its shape
         request.rules.setdefault("query", {})[found[1]] = [{"match": "regex", "regex": _statement_regex(obs, found)}]
+    _pin_operation(obs, ex, request, evidence)
     if graphql.request_of(gql := dict(ex.query)) is not None:  # GraphQL over GET: the query text by its tokens
         request.rules.setdefault("query", {})["query"] = [
             {"match": "regex", "regex": graphql.query_regex(gql["query"])}
@@ -164,6 +165,8 @@ def _description(obs: Observation) -> str:
         return f"{key.method} {key.template} {operation} returns {key.status}" + (
             f" with {', '.join(said)}" if said else ""
         )
+    if named := key_part(key, "named"):  # `GET /api.php action=query list=allpages returns 200`
+        return f"{key.method} {key.template} {named} returns {key.status}"
     return f"{key.method} {key.template} returns {key.status}"
 
 
@@ -258,6 +261,21 @@ def _message(
     elif body:
         notes.append(f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) {UNREAD_BODY}")
     return msg
+
+
+OPERATION_BY = "names the operation: as sent"
+
+
+def _pin_operation(obs: Observation, ex: Exchange, request: Message, evidence: dict) -> None:
+    """The parameters that name the interaction's operation (`?action=query`, a form's `Action=...`) are matched
+    by equality: a request for another operation is another interaction's. (A multipart body goes as sent.)"""
+    for where, name, _ in obs.ctx.operations.of(ex):
+        if where == "query":
+            request.rules.setdefault("query", {})[name] = [{"match": "equality"}]
+            evidence.setdefault("query", {}).setdefault(name, {})["by"] = OPERATION_BY
+        elif where == "form" and isinstance(request.body, str) and (at := child_path("$", name)):
+            request.rules.setdefault("body", {})[at] = [{"match": "equality"}]
+            evidence.setdefault("request.body", {}).setdefault(at, {})["by"] = OPERATION_BY
 
 
 def _graphql_rules(request: dict, side: str) -> dict[str, FieldRule]:

@@ -17,8 +17,8 @@ from pathlib import Path
 from recorder.capture.redirects import Redirects
 from recorder.capture.selection import is_reset, skip_reason
 from recorder.files import beside, pact_file, write_atomic
-from recorder.infer.collapse import collapse
-from recorder.infer.observation import Context, Observation, form_fields, observation, pooled_responses
+from recorder.infer.collapse import collapse, operations_as_data
+from recorder.infer.observation import Context, Observation, form_fields, key_part, observation, pooled_responses
 from recorder.infer.render import Interaction, interaction
 from recorder.model import Exchange, InteractionKey
 from recorder.pact import selfcheck
@@ -115,6 +115,7 @@ class Recording:
             return None
         self.seen += 1
         exchange = self.redactor.request(exchange)
+        exchange = self.context.operations.annotate(exchange)  # (after redaction: what it names may be written)
         host = exchange.request_header("host")
         if host is not None and host not in self.reached and _names_own_url(exchange, host):
             self.reached.add(host)
@@ -150,7 +151,7 @@ class Recording:
         rules = self.settings.rules
         paths = self.context.paths
         guessed = frozenset(d.name for d, _ in paths.detectors if d.after_literal)
-        observations = collapse(self.observations, rules.sibling_collapse, paths.never, guessed)
+        observations = collapse(operations_as_data(self.observations), rules.sibling_collapse, paths.never, guessed)
         pooled = pooled_responses(list(observations.values()))
         words = self.timeline.own_words.found
         interactions = [interaction(obs, pooled.get(key), words) for key, obs in observations.items()]
@@ -327,7 +328,7 @@ def _make_descriptions_unique(interactions: list[Interaction]) -> None:
         seen: set[str] = set()
         for n, i in enumerate(same, 1):
             parts = [
-                i.key.body_shape.partition("op:")[2].partition(";")[0],
+                key_part(i.key, "op"),
                 f"query {', '.join(sorted(i.query))}" if i.query else "",
                 f"body {', '.join(sorted(i.request.body))}" if isinstance(i.request.body, dict) else "",
                 f"form {', '.join(fields)}"
