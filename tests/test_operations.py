@@ -99,3 +99,14 @@ def test_which_parameters_name_operations_is_rules_data_a_rule_file_replaces(tmp
         "GET /q kind=report returns 200",
         "GET /q kind=summary returns 200",
     ]
+
+
+def test_an_operation_refused_with_200_and_an_error_in_its_body_is_an_interaction_of_its_own(tmp_path):
+    r = recording(tmp_path)
+    for answer in ({"edit": {"result": "Success", "newrevid": 7}}, {"error": {"code": "badtoken", "info": "Invalid"}}):
+        r.add(replace(exchange("POST", "/api.php", 200, answer, request_headers=FORM), request_body=b"action=edit&t=A"))
+    by = {i.description: i for i in r.interactions()}
+    assert sorted(by) == ["POST /api.php action=edit returns 200", "POST /api.php action=edit returns 200 with error"]
+    # each its own answer, not the keys both share (none)
+    assert by["POST /api.php action=edit returns 200"].response.body == {"edit": {"result": "Success", "newrevid": 7}}
+    assert by["POST /api.php action=edit returns 200 with error"].response.body["error"]["code"] == "badtoken"

@@ -24,7 +24,7 @@ from recorder.infer.variety import HeaderVariety
 from recorder.model import NO_BODY, Binary, Endpoint, Exchange, InteractionKey, Sample, samples_kept
 from recorder.rules import FieldRule, Ruleset, endpoint_matches, operation_matches
 from recorder.states.timeline import Preconditions
-from recorder.values import named_operation, operation_inside
+from recorder.values import named_operation, operation_inside, refused_in_body
 
 
 class Context:
@@ -59,8 +59,8 @@ def key_operation(key: InteractionKey) -> str:
 
 
 def key_part(key: InteractionKey, kind: str) -> str:
-    """One part of a key's request shape: `op` (the operation named inside the request), `named` (by parameters'
-    values), `query`, `body`, `if`; "" when it has none."""
+    """One part of a key's shape: `op` (the operation named inside the request), `named` (by parameters' values),
+    `outcome` (`error`: refused in its body), `query`, `body`, `if`; "" when it has none."""
     if key.body_shape.startswith("graphql:"):
         return ""
     return next((p.partition(":")[2] for p in key.body_shape.split(";") if p.partition(":")[0] == kind), "")
@@ -106,9 +106,12 @@ def key_of(exchange: Exchange, endpoint: Endpoint, ctx: Context) -> InteractionK
     operation = headers.operation(exchange.request_headers) or operation_inside(exchange)  # JSON-RPC, statements
     conditions = ",".join(sorted({k.lower() for k, _ in exchange.request_headers if k.lower().startswith("if-")}))
     named = named_operation(ctx.operations.of(exchange))  # `?action=query&list=allpages`: one interaction per operation
+    # (an operation refused with 200 and `{"error": ...}` answers another shape: another interaction, as GraphQL's)
+    refused = bool(named) and 200 <= status < 300 and refused_in_body(exchange.response_json)
     parts = (
         f"op:{operation}" if operation else "",
         f"named:{named}" if named else "",
+        "outcome:error" if refused else "",
         f"query:{query}" if query else "",
         f"body:{body}" if body else "",
         f"if:{conditions}" if conditions else "",
@@ -277,12 +280,15 @@ def observation(
 def pooled_responses(observations: list[Observation]) -> dict[InteractionKey, dict]:
     """For each observation whose endpoint (method, path template) and status has two or more with a JSON
     response body, their body shapes merged: what the whole recording shows of which keys are always there."""
-    groups: dict[tuple[str, str, int, str], list[tuple[Observation, dict]]] = {}
+    groups: dict[tuple[str, str, int, str, str], list[tuple[Observation, dict]]] = {}
     for obs in sorted(observations, key=lambda o: o.order):
         if types_of(schema := obs.shapes["response.body"].to_schema()):
-            # (an RPC answers every operation at one URL, GraphQL, JSON-RPC, SOAP: an operation's answers are its own)
-            operation = obs.key.body_shape if obs.key.body_shape.startswith("graphql:") else key_operation(obs.key)
-            groups.setdefault((obs.key.method, obs.key.template, obs.key.status, operation), []).append((obs, schema))
+            # (an RPC answers every operation at one URL, GraphQL, JSON-RPC, SOAP: an operation's answers are its own,
+            # and its refusals' theirs)
+            key = obs.key
+            operation = key.body_shape if key.body_shape.startswith("graphql:") else key_operation(key)
+            group = (key.method, key.template, key.status, operation, key_part(key, "outcome"))
+            groups.setdefault(group, []).append((obs, schema))
     out = {}
     for group in groups.values():
         if len(group) >= 2:

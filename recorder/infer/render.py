@@ -165,8 +165,9 @@ def _description(obs: Observation) -> str:
         return f"{key.method} {key.template} {operation} returns {key.status}" + (
             f" with {', '.join(said)}" if said else ""
         )
-    if named := key_part(key, "named"):  # `GET /api.php action=query list=allpages returns 200`
-        return f"{key.method} {key.template} {named} returns {key.status}"
+    if named := key_part(key, "named"):  # `GET /api.php action=query list=allpages returns 200 with error`
+        refused = " with error" if key_part(key, "outcome") else ""
+        return f"{key.method} {key.template} {named} returns {key.status}{refused}"
     return f"{key.method} {key.template} returns {key.status}"
 
 
