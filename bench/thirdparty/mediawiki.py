@@ -87,6 +87,17 @@ password is in clear in the pact (the `retype` field of createaccount). The figu
   The one red: `GET /api.php (... list, wldir, wllimit)`, the watchlist, answered `{"error":
   {"code": "notloggedin"}}` (missing keys batchcomplete, query), the only read that refuses an anonymous
   caller. One run: 30 to 45 s (direct 5-9 s, record 9-15 s, verify 1-2 s, verify2 11-17 s).
+
+Now, after operations named by a parameter's value became interactions of their own (rules `operations`:
+`action`, `list`, `prop`, `meta`, `generator` among them) and one refused with 200 and an `error` another
+(`... returns 200 with error`): 91 exchanges in 45 interactions (`GET /api.php action=query list=recentchanges
+meta=userinfo returns 200`, `POST /api.php action=edit returns 200`), every answer the operation's own,
+checked field by field, the operation's values pinned by equality; exit 2 as before, nothing secret on disk;
+with the secrets **18 / 45** (two runs). (1) is gone, and with it the hollow green that hid (3): on the empty
+wiki every setup's login of the signed-up editor answers `Failed` (no setup makes the account: its name,
+`Harness Editor`, holds a space, and a value with one is taken for text shared by chance), so the edits the
+reads need are answered `assertuserfailed`, the reads list nothing (`Expected [] to have minimum size of 1`),
+and the writes sent with the recorded session's token are answered `badtoken`.
 """
 
 from __future__ import annotations
