@@ -124,7 +124,7 @@ class Ruleset:
     secret_allow: tuple[str, ...] = ()
     secret_patterns: tuple[SecretPattern, ...] = ()
     cursors: tuple[str, ...] = ()  # lower case, - as _: opaque pagination cursors, never secrets
-    operations: OperationParams = field(default_factory=lambda: OperationParams())
+    operations: OperationParams = OperationParams()
     floats: str = "number"
     integers: str = "integer"
     array_min: int = 1

@@ -4,7 +4,9 @@ names no collection word names that differ only in their numbers (/user54, /user
 generated) as soon as two do.
 
 Whether a segment is a parameter can only be known from many exchanges, so this runs when the pact is
-built, merging the observations of the collapsed paths (their shapes merge with genson).
+built, merging the observations of the collapsed paths (their shapes merge with genson). So does the merge of
+interactions a parameter's value told apart as operations, once the parameter turned out to hold data
+(operations_as_data).
 """
 
 from __future__ import annotations

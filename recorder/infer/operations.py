@@ -36,12 +36,14 @@ class OperationNames:
         self.seen: dict[str, set[str]] = {}  # parameter (lower case) -> its distinct values, up to most + 1
 
     def annotate(self, exchange: Exchange) -> Exchange:
-        """The exchange with the parameters that name its operation (whatever their count), counted."""
+        """The exchange with the parameters that name its operation, counted; once a parameter turned out to hold
+        data, its values are left to be values (the states read them as such)."""
         found = self._candidates(exchange)
         for _, name, value in found:
             values = self.seen.setdefault(name.lower(), set())
             if len(values) <= self.most:
                 values.add(value)
+        found = tuple(p for p in found if not self.is_data(p[1]))
         return replace(exchange, operation_params=found) if found or exchange.operation_params else exchange
 
     def is_data(self, name: str) -> bool:
