@@ -110,3 +110,11 @@ def test_an_operation_refused_with_200_and_an_error_in_its_body_is_an_interactio
     # each its own answer, not the keys both share (none)
     assert by["POST /api.php action=edit returns 200"].response.body == {"edit": {"result": "Success", "newrevid": 7}}
     assert by["POST /api.php action=edit returns 200 with error"].response.body["error"]["code"] == "badtoken"
+
+
+def test_select_rules_name_an_operation_named_by_a_parameter_s_value(tmp_path):
+    r = recording(tmp_path, "select:\n  - {name: no-watchlist, operation: [list=watchlist, action=logout]}\n")
+    for params in ("action=query&list=watchlist", "action=query&list=allpages", "action=logout"):
+        r.add(exchange("GET", "/api.php", 200, {"ok": 1}, query=[tuple(p.split("=")) for p in params.split("&")]))
+    assert [i.description for i in r.interactions()] == ["GET /api.php action=query list=allpages returns 200"]
+    assert dict(r.skipped) == {"excluded by select rule 'no-watchlist'": 2}

@@ -34,6 +34,7 @@ class OperationNames:
         self.word = re.compile(rules.operations.values)
         self.ids = [re.compile(d.test) for d in rules.detectors]
         self.seen: dict[str, set[str]] = {}  # parameter (lower case) -> its distinct values, up to most + 1
+        self.selecting = any(rule.operation for rule in rules.select)  # a select rule asks for the operation
 
     def annotate(self, exchange: Exchange) -> Exchange:
         """The exchange with the parameters that name its operation, counted; once a parameter turned out to hold
@@ -45,6 +46,11 @@ class OperationNames:
                 values.add(value)
         found = tuple(p for p in found if not self.is_data(p[1]))
         return replace(exchange, operation_params=found) if found or exchange.operation_params else exchange
+
+    def named_in(self, exchange: Exchange) -> Exchange:
+        """The exchange with the parameters that name its operation, uncounted: what `select` rules' `operation`
+        globs see (before redaction; nothing of it is kept)."""
+        return replace(exchange, operation_params=self._candidates(exchange)) if self.selecting else exchange
 
     def is_data(self, name: str) -> bool:
         """Has the parameter shown more values than operations have names?"""

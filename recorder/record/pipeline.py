@@ -109,7 +109,7 @@ class Recording:
             self.timeline.forget_all(self.timeline.apply(self.redactor.exchange(exchange)))
             self.skip(f"a reset of the provider (select rule {rule!r}): kept as the states' reset")
             return None
-        if (reason := skip_reason(self.settings.rules, exchange)) is not None:
+        if (reason := skip_reason(self.settings.rules, self.context.operations.named_in(exchange))) is not None:
             self.redirects.remember(exchange, sent)
             self.skip(reason)
             return None
