@@ -37,6 +37,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from examples.jsonserver import JsonHandler, serving
+from recorder.pact.core_match import CoreMatcher
 from tests.conftest import CLI, PACT_NAME, cli, record_through, recorder_args
 
 
@@ -1166,6 +1167,14 @@ def test_operations_named_in_a_parameter_s_value_are_interactions_whose_answers_
     assert changes["request"]["matchingRules"]["query"]["list"]["matchers"] == [{"match": "equality"}]
     delete = by["POST /api action=delete returns 200"]["request"]
     assert delete["matchingRules"]["body"]["$.action"]["matchers"] == [{"match": "equality"}]
+    # judged by the core: a request for one operation is accepted by its interaction and by no other
+    with CoreMatcher(pact["interactions"]) as match:
+        accepting = match.accepting("GET", "/api", "action=query&list=allpages", {}, b"")
+        assert [pact["interactions"][n]["description"] for n in accepting] == [
+            "GET /api action=query list=allpages returns 200"
+        ]
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        assert match.accepting("POST", "/api", "", form, b"action=edit&title=Beta&reason=done") == []
     assert green(result), result.stdout + result.stderr
     # a provider that renames a field one operation answers breaks that operation's interaction, and only it
     renamed = verify_against(tmp_path, ActionApiRenamed.fresh())
