@@ -48,4 +48,4 @@ def test_users_exist_seeds_users_that_meet_the_recorded_contract(users_provider,
     result = verify(pact, provider.url, state_url=provider.state_url)
     assert result.ok, [o.problems for o in result.outcomes] + result.errors
     text = render_text(load_review(pact), width=200)
-    assert "response $.items[*].roles  type min 1" in text
+    assert "response $.items[*].roles: type min 1" in text
