@@ -2735,6 +2735,38 @@ def test_a_key_some_responses_of_an_endpoint_leave_out_is_optional_in_every_inte
     assert not green(result) and "missing the following keys: name" in result.stdout, result.stdout
 
 
+class TwoShapes(Provider):
+    """A query API answering two shapes at one URL: an instant query's items hold one sample in `value`, a
+    range query's (`query=up[5m]`) hold theirs in `values`."""
+
+    def do_GET(self):  # noqa: N802
+        sent = dict(parse_qsl(urlsplit(self.path).query))
+        ranged = sent["query"].endswith("]")
+        sample = {"values": [[1, "1"], [2, "1"]]} if ranged else {"value": [2, "1"]}
+        kind = "matrix" if ranged else "vector"
+        self.send_json(200, {"data": {"resultType": kind, "result": [{"metric": {"job": "a"}} | sample]}})
+
+
+def test_a_key_one_shape_of_an_endpoint_holds_where_another_holds_a_rival_stays_in_the_contract(tmp_path):
+    def exercise(url):
+        assert send(url, "GET", "/query?query=up")[0] == 200
+        assert send(url, "GET", f"/query?query={quote('up[5m]')}&step=15")[0] == 200
+
+    pact, result = first_contact(tmp_path, TwoShapes, exercise)
+    assert green(result), result.stdout + result.stderr
+    instant = next(i for i in pact["interactions"] if "step" not in i["request"]["query"])
+    assert "value" in instant["response"]["body"]["content"]["data"]["result"][0]
+
+    class Renamed(TwoShapes):  # the samples the consumer reads, under another name
+        def send_json(self, status, body, headers=None):
+            for item in body["data"]["result"]:
+                item["sample"] = item.pop("value", None) or item.pop("values")
+            super().send_json(status, body, headers)
+
+    result = verify_against(tmp_path, Renamed.fresh())
+    assert result.stdout.count("FAIL") == 2, result.stdout
+
+
 class Runs(Provider):
     """Runs made by `POST /runs/create` have no start time (null) until `POST /runs/start`; a search lists
     them. Its store may hold runs made elsewhere, not started."""

@@ -58,7 +58,14 @@ the same in a second run. The values a query sends from the clock (`time=1796691
     `up[600s]` at a moment before the server started is empty.
 Now 20 / 20: epoch seconds with a fraction are a kind of clock value (sent as now + the recorded offset, to the
 microsecond), and a value taken from the clock is never one "an earlier request sent" (tests/test_first_contact.py,
-Samples).
+Samples). Whether it goes red when the provider breaks what the consumer reads (each measured once, the pact verified
+through a proxy that rewrites Prometheus's JSON): `value` renamed, 1 interaction red (0 at first contact: an instant
+query's `value` was in no contract, as the URL's range answers hold `values` where they lack it; now one of two
+shapes is kept, tests/test_first_contact.py TwoShapes); `values` renamed 4 (3); `metric` 5; `activeTargets` 3;
+metadata's `help` 6; a list in `data` turned into an object 7. Still green: a sample sent as a number (`[t, 1.0]`
+for `[t, "1"]`): the elements of a tuple match a number or a string at any place. In one verification of several,
+`GET /api/v1/query_range` came back empty: its window ends at a whole second, which on a server started a second
+before may fall before its first sample.
 """
 
 from __future__ import annotations

@@ -371,6 +371,15 @@ def branch(node: dict[str, Any], json_type: str) -> dict[str, Any]:
 _SCALARS = frozenset({"string", "integer", "number", "boolean"})
 
 
+def _alternative(own: dict[str, Any], pooled: dict[str, Any]) -> set[str]:
+    """The keys `own` always has that the pooled objects hold exactly where they lack another key `own` never
+    has: one of two shapes the endpoint answers (an instant query's `value`, a range query's `values`), not a
+    key an encoder leaves out, which no other key stands in for."""
+    present, total = pooled.get("x-present", {}), pooled.get("x-samples", 0)
+    rivals = [present[k] for k in present if k not in own.get("properties", {})]
+    return {k for k in own.get("required", ()) if any(present.get(k, 0) + n == total for n in rivals)}
+
+
 def relaxed(own: dict[str, Any], pooled: dict[str, Any]) -> dict[str, Any]:
     """`own` with every key that `pooled` (the same endpoint's responses over the whole recording) shows
     is not always there made optional, at every depth: an interaction that saw a key in each of its
@@ -385,7 +394,7 @@ def relaxed(own: dict[str, Any], pooled: dict[str, Any]) -> dict[str, Any]:
         return own | {"anyOf": [n if types_of(n) <= leaves else relaxed(n, pooled) for n in own["anyOf"]]}
     if "object" in kinds and (other := branch(pooled, "object")).get("properties") is not None:
         props, theirs = own.get("properties", {}), other["properties"]
-        always = set(other.get("required", ()))
+        always = set(other.get("required", ())) | _alternative(own, other)
         return own | {
             "required": [k for k in own.get("required", ()) if k in always],
             "properties": {k: relaxed(v, theirs[k]) if k in theirs else v for k, v in props.items()},
