@@ -2767,6 +2767,25 @@ def test_a_key_one_shape_of_an_endpoint_holds_where_another_holds_a_rival_stays_
     assert result.stdout.count("FAIL") == 2, result.stdout
 
 
+def test_the_places_of_a_tuple_keep_their_own_types(tmp_path):
+    def exercise(url):
+        assert send(url, "GET", "/query?query=up")[0] == 200
+        assert send(url, "GET", f"/query?query={quote('up[5m]')}&step=15")[0] == 200
+
+    pact, result = first_contact(tmp_path, TwoShapes, exercise)
+    assert green(result), result.stdout + result.stderr
+
+    class Retyped(TwoShapes):  # a sample's value sent as a number, not as the string the consumer parses
+        def send_json(self, status, body, headers=None):
+            for item in body["data"]["result"]:
+                for pair in item.get("values") or [item["value"]]:
+                    pair[1] = float(pair[1])
+            super().send_json(status, body, headers)
+
+    result = verify_against(tmp_path, Retyped.fresh())
+    assert result.stdout.count("FAIL") == 2, result.stdout
+
+
 class Runs(Provider):
     """Runs made by `POST /runs/create` have no start time (null) until `POST /runs/start`; a search lists
     them. Its store may hold runs made elsewhere, not started."""

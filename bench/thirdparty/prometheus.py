@@ -62,8 +62,10 @@ Samples). Whether it goes red when the provider breaks what the consumer reads (
 through a proxy that rewrites Prometheus's JSON): `value` renamed, 1 interaction red (0 at first contact: an instant
 query's `value` was in no contract, as the URL's range answers hold `values` where they lack it; now one of two
 shapes is kept, tests/test_first_contact.py TwoShapes); `values` renamed 4 (3); `metric` 5; `activeTargets` 3;
-metadata's `help` 6; a list in `data` turned into an object 7. Still green: a sample sent as a number (`[t, 1.0]`
-for `[t, "1"]`): the elements of a tuple match a number or a string at any place. In one verification of several,
+metadata's `help` 6; a list in `data` turned into an object 7; every sample sent as a number (`[t, 1.0]` for
+`[t, "1"]`) 5, all that carry samples (0 before: a tuple's elements matched a number or a string at any place; now
+each place keeps its type, tests/test_first_contact.py test_the_places_of_a_tuple_keep_their_own_types). In one
+verification of several,
 `GET /api/v1/query_range` came back empty: its window ends at a whole second, which on a server started a second
 before may fall before its first sample.
 """

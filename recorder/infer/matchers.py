@@ -192,6 +192,14 @@ class BodyInference:
             if result is _DROP:
                 return []
             out.append(result)
+        if not self.verbatim and (places := _tuple_places(node)):
+            # A tuple (`[timestamp, "value"]`): each place keeps its own type, where `[*]` could only allow
+            # any of them anywhere.
+            self.matchers.pop(f"{path}[*]", None)
+            for i, kind in enumerate(places):
+                matcher = "type" if kind == "string" else kind
+                self.matchers[f"{path}[{i}]"] = [{"match": matcher}]
+                self.evidence[f"{path}[{i}]"] = {"by": f"a tuple's place {i}: {kind}", "matcher": matcher}
         return out
 
     # -- scalars ---------------------------------------------------------------------------------
@@ -293,6 +301,14 @@ def _typeless(kinds: set[str]) -> list[dict]:
     absolute = {"integer": {"match": "integer"}, "number": {"match": "number"}, "boolean": {"match": "boolean"}}
     matchers = [absolute[k] for k in sorted(kinds - {"string"})]
     return matchers + ([{"match": "regex", "regex": ANY_TEXT}] if "string" in kinds else [])
+
+
+def _tuple_places(node: dict) -> list[str] | None:
+    """The type of each place of arrays that always had one length and one scalar type per place, of
+    more than one type between them; None for any other array."""
+    places = node.get("x-places") or []
+    kinds = [p[0] for p in places if len(p) == 1 and p[0] in ("string", "number", "boolean")]
+    return kinds if len(places) >= 2 and len(kinds) == len(places) and len(set(kinds)) > 1 else None
 
 
 def _member(path: str) -> bool:

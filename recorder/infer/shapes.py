@@ -148,20 +148,55 @@ class NumberKind(_strategy(Number, ("x-number",))):
         return schema
 
 
-class ListLength(_strategy(List, ("x-minItems",), scalar=False)):
+TUPLE_MAX = 8  # a longer array is a list of things, not a tuple of places
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"  # a place holds a number (a timestamp may come as 1796691762 or 1796691762.5)
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
+class ListLength(_strategy(List, ("x-minItems", "x-places"), scalar=False)):
     def __init__(self, node_class):
         super().__init__(node_class)
         self._min: int | None = None
+        # The JSON types seen at each place of the non-empty arrays, while they all have one length up to
+        # TUPLE_MAX (`[timestamp, "value"]`); None once they do not.
+        self._places: list[set[str]] | None = []
 
     def _seen(self, n: int) -> None:
         if self._min is None or n < self._min:
             self._min = n
             _learned()
 
+    def _place(self, types: list[list[str]]) -> None:
+        """Add the types of one array's places (or of a schema's: several per place)."""
+        places = self._places
+        if places is None or not types:
+            return
+        if len(types) > TUPLE_MAX or places and len(places) != len(types):
+            self._places = None
+            _learned()
+            return
+        if not places:
+            places.extend(set() for _ in types)
+        for seen, these in zip(places, types, strict=True):
+            if not seen.issuperset(these):
+                seen.update(these)
+                _learned()
+
     def add_schema(self, schema):
         super().add_schema(schema)
         if "x-minItems" in schema:
             self._seen(schema["x-minItems"])
+        if "x-places" in schema:
+            if schema["x-places"] is None:
+                self._places = None
+            else:
+                self._place(schema["x-places"])
 
     def add_object(self, obj):
         if self._samples and not self._example and obj:
@@ -169,10 +204,12 @@ class ListLength(_strategy(List, ("x-minItems",), scalar=False)):
             _learned()
         super().add_object(obj)
         self._seen(len(obj))
+        self._place([[json_type(v)] for v in obj])
 
     def to_schema(self):
         schema = super().to_schema()
         schema["x-minItems"] = self._min or 0
+        schema["x-places"] = None if self._places is None else [sorted(s) for s in self._places]
         return schema
 
 
@@ -277,6 +314,8 @@ class _FastList(ListLength):
             items.add_object(item)
         self._see(obj)
         self._seen(len(obj))
+        if self._places is not None and obj:
+            self._place([[json_type(v)] for v in obj])
 
 
 class _FastObject(ObjectPresence):
