@@ -213,7 +213,7 @@ def test_the_summary_says_how_to_verify_and_a_pact_with_no_threat_says_so(tmp_pa
     page = render_html(hand_written(tmp_path, calm))
     assert "<dt>Interactions</dt><dd>1</dd>" in page and "<dt>Threats: fails</dt><dd>0</dd>" in page
     assert "<dt>Exchanges</dt>" not in page  # a hand-written pact says nothing of them
-    assert "Verify with <code>pact-recorder verify PACT --provider-url URL</code>" in page
+    assert "Verify with <code>pact-recorder verify PACT --provider-url URL</code>." in page
     assert "No threats to verification found." in page
 
 

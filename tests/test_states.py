@@ -407,3 +407,15 @@ def test_calls_to_an_rpc_endpoint_make_no_resource_of_its_path_or_of_the_id_they
         call = {"jsonrpc": "2.0", "id": -1, "method": method, "params": []}
         timeline.apply(ex("POST", "/jsonrpc", 200, call, {"id": -1, "jsonrpc": "2.0", "result": []}))
     assert timeline.resources == {}
+
+
+def test_the_review_says_how_verify_leaves_the_provider_between_interactions(tmp_path):
+    """A recording that holds the consumer's own reset: the review names it (and without one, what verify does)."""
+    from recorder.tools.review import load_review, render_text
+
+    rec = Recording(Settings("web", "store", tmp_path))
+    for exchange in STORY:
+        rec.add(exchange)
+    rec.write()
+    text = render_text(load_review(tmp_path / "web-store.json"), width=400)
+    assert "Between interactions: the recording's own reset request (POST /__flush__) empties the provider" in text

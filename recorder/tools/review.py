@@ -23,6 +23,7 @@ from recorder.secrets import fill
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.tools import review_threats
 from recorder.tools.review_threats import slug
+from recorder.verify.recorded_states import RecordedStates
 from recorder.verify.run import secret_entries
 
 CONSTANT_MIN_SAMPLES = 5
@@ -56,8 +57,21 @@ def load_review(pact_path: Path) -> dict[str, Any]:
         "threat_classes": classes,
         "interactions": interactions,
     }
-    model["summary"] = _overview(model, source.states is not None)
+    model["summary"] = _overview(model, source.states is not None) | {"between": _between(source.states)}
     return model
+
+
+def _between(states: dict | None) -> str | None:
+    """How verify leaves the provider between interactions, as the states file lets it."""
+    if states is None:
+        return None
+    recorded = RecordedStates.from_doc(states)  # its steps by number, however the file spelled them
+    if recorded.reset is not None and (reset := recorded.steps.get(int(recorded.reset))) is not None:
+        return f"the recording's own reset request ({reset.get('method')} {reset.get('path')}) empties the provider"
+    return (
+        "verify deletes what each setup made; give --reset-url or --reset-command if the provider can be "
+        "emptied or started afresh"
+    )
 
 
 def _interaction(inter: dict, sidecar: dict | None, needed: dict[str, list[str]]) -> dict[str, Any]:
@@ -472,6 +486,8 @@ def summary_lines(model: dict) -> list[str]:
             "was left out (their notes say what)"
         )
     lines.append(f"Verify: {s['verify']}")
+    if s.get("between"):
+        lines.append(f"Between interactions: {s['between']}")
     counts = ", ".join(f"{n} {sev}" for sev, n in s["threats"].items() if n) or "none the recording shows"
     lines.append(f"Threats to verification by kind: {counts}; {s['flagged']} field(s) flagged for a look")
     return lines
