@@ -22,7 +22,7 @@ from recorder.pact.source import PactSource
 from recorder.secrets import fill
 from recorder.secrets.redact import PLACEHOLDER
 from recorder.tools import review_threats
-from recorder.tools.review_threats import slug
+from recorder.tools.review_threats import short, slug
 from recorder.verify.recorded_states import RecordedStates
 from recorder.verify.run import secret_entries
 
@@ -527,11 +527,6 @@ def _label(f: dict) -> str:
     return f"{side} {kind}{f['path']}"
 
 
-def _short(value: Any, limit: int = 40) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _evidence(fact: dict) -> str:
     parts = [f"{k} {v}" for k, v in fact.items() if k in ("samples", "distinct", "null")]
     return ", ".join([fact.get("by", ""), *parts]).strip(", ")
@@ -541,7 +536,7 @@ def cells(f: dict, limit: int = 40) -> list[str]:
     return [
         _label(f),
         f["matcher"],
-        _short(f["example"], limit),
+        short(f["example"], limit),
         _evidence(f["evidence"]),
         "; ".join(x["flag"] for x in f["flags"]),
     ]
@@ -585,7 +580,7 @@ def render_text(model: dict, width: int = 100) -> str:
         for f in inter["fields"]:
             evidence = _evidence(f["evidence"])
             gone = f["matcher"] in ("pruned", "left out")  # no example: the contract holds none
-            line = f"{_label(f)}: {f['matcher'] or 'equality'}" + ("" if gone else f", e.g. {_short(f['example'])}")
+            line = f"{_label(f)}: {f['matcher'] or 'equality'}" + ("" if gone else f", e.g. {short(f['example'])}")
             console.print(indented(line + (f" ({evidence})" if evidence else ""), 2))
             for x in f["flags"]:
                 console.print(indented(f"! {x['flag']}", 4), indented(f"rule: {x['rule']}", 6))

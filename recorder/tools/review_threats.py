@@ -4,7 +4,7 @@ touches, a few of them as examples and the one command or rule that fixes it.
 A threat is raised only where verification fails, or passes while checking nothing, with what the pact and its
 states file know: two requests are the same only when nothing the verifier sends tells them apart (headers,
 body, the secrets it fills in), and a secret is asked for only when `verify --states-from-recording` would ask
-for it. What merely might fail on another run (a value pinned from one sample) is said last.
+for it. What merely might fail on another run (a header or a moment pinned to what one run saw) is said last.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ EXAMPLES = 3  # interactions named per kind of threat
 @dataclass(frozen=True)
 class Kind:
     severity: str  # "fails": verification fails; "hollow": it passes, checking nothing; "may fail": another run
-    title: str  # the kind said once; {group} is what folds it (a header's name, a secret's)
+    title: str  # the kind said once (what each threat is about, a header's name or a secret's, is listed beside)
 
 
 KINDS = {
@@ -157,7 +157,7 @@ def hollow(inter: dict, request: dict, response: dict, notes: list[str], evidenc
         inter["threats"].append(
             threat(
                 "refusal",
-                f"answered {status} with {_short(said)}: what it needed was not there",
+                f"answered {status} with {short(said, 60)}: what it needed was not there",
                 "record it after what it needs exists, or give it a provider state of its own",
             )
         )
@@ -167,8 +167,7 @@ def hollow(inter: dict, request: dict, response: dict, notes: list[str], evidenc
             threat(
                 "any-request",
                 f"request {where} {name} matched by ^.*$",
-                f'fields: [{{endpoint: "{inter["endpoint"]}", side: request, path: "{name}", match: equality}}]'
-                "   # or a format for it",
+                f"name {name} an operation (rules: operations, params) or give its values a format (docs/rules.md)",
                 f"{where} {name}",
             )
         )
@@ -186,7 +185,8 @@ def _anything(rules: dict) -> list[tuple[str, str]]:
     return out
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def short(value: Any, limit: int = 40) -> str:
+    """A value as JSON, cut to `limit` characters."""
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
