@@ -1183,6 +1183,48 @@ def test_operations_named_in_a_parameter_s_value_are_interactions_whose_answers_
     assert len(failed) == 1 and "list=recentchanges" in failed[0], renamed.stdout
 
 
+class Services(Provider):
+    """One URL, the service asked for in `?service=`: each answers an advertisement of its own, under a
+    Content-Type of its own, in a binary format the recorder keeps only as its Content-Type."""
+
+    def do_GET(self):  # noqa: N802
+        service = dict(parse_qsl(urlsplit(self.path).query)).get("service", "")
+        if service not in ("reader-pack", "writer-pack"):
+            return self.send_bytes(403, b"no such service\n", {"Content-Type": "text/plain"})
+        kind = self.kind(service)
+        self.send_bytes(200, b"\x00\x01" + service.encode() + b"\x00", {"Content-Type": f"application/x-{kind}-ad"})
+
+    def kind(self, service: str) -> str:
+        return service
+
+
+class ServicesMixedUp(Services):
+    """The same URL answering every service with the reader's advertisement: what a writer reads is broken."""
+
+    def kind(self, service: str) -> str:
+        return "reader-pack"
+
+
+def exercise_services(url: str) -> None:
+    for service in ("reader-pack", "writer-pack", "reader-pack"):
+        status, headers, _ = send(url, "GET", f"/repo/info?service={service}")
+        assert status == 200 and headers["Content-Type"] == f"application/x-{service}-ad", (status, headers)
+
+
+def test_the_service_a_query_parameter_names_is_an_operation_whose_answer_is_its_own(tmp_path):
+    pact, result = first_contact(tmp_path, Services, exercise_services)
+    assert sorted(i["description"] for i in pact["interactions"]) == [
+        "GET /repo/info service=reader-pack returns 200",
+        "GET /repo/info service=writer-pack returns 200",
+    ]
+    assert green(result), result.stdout + result.stderr
+    # a provider that answers the writer with the reader's advertisement breaks the writer's interaction
+    mixed = verify_against(tmp_path, ServicesMixedUp.fresh())
+    assert mixed.returncode == 1, mixed.stdout + mixed.stderr
+    failed = [line for line in mixed.stdout.splitlines() if line.strip().startswith("FAIL")]
+    assert len(failed) == 1 and "service=writer-pack" in failed[0], mixed.stdout
+
+
 class Torrents(Provider):
     """An upload answered `Ok.` and nothing else: the item it made is named by the hash of what was
     uploaded, which only a later listing hands out; the item is then read by that hash in a form body."""

@@ -62,6 +62,11 @@ authorization=...`: 4 / 4 green, hollow. The same pact, byte for byte, in two ru
   - no provider state: what a fetch reads is what earlier pushes made, but the refs and object ids live only
     in binary pkt-lines, never in a path or a JSON body, so no state is inferred; green only because the
     examples kept need nothing (the first push, an `ls-refs`).
+Now 6 / 6, the same exit 2 first: `service` is one of the default rules' operation parameters (as OGC's
+`?service=WMS` is), so each service's advertisement, and its 401 challenge, is an interaction of its own whose
+Content-Type is its own (tests/test_first_contact.py, Services: a provider that answers one service with the
+other's advertisement goes red in that interaction, where it verified green before). Still hollow: the answers'
+content is unchecked (both GIT_HOST_BREAK hosts verify 6 / 6), the POSTs pooled, no state.
 """
 
 from __future__ import annotations
