@@ -76,6 +76,14 @@ class Exchange:
     # (query | form | multipart, name, value) of the parameters whose values name the operation the request asks
     # for (`?action=query&list=allpages`: the rules' `operations`), found by the pipeline after redaction
     operation_params: tuple[tuple[str, str, str], ...] = ()
+    # the method a POST carried as the one it means (`X-HTTP-Method-Override: PUT`, a body's `_method: "DELETE"`:
+    # the rules' method_override), found by the pipeline; the request stays as sent
+    meant: str = ""
+
+    @property
+    def acts_as(self) -> str:
+        """The method the request means, upper case: what it did to the provider (a read, an update, a delete)."""
+        return self.meant or self.method.upper()
 
     @cached_property
     def request_json(self) -> Any:

@@ -110,6 +110,15 @@ class OperationParams:
 
 
 @dataclass(frozen=True)
+class MethodOverride:
+    """Where a POST carries the method it means: headers and body fields (`X-HTTP-Method-Override`, `_method`)."""
+
+    headers: frozenset[str] = frozenset()  # lower case
+    fields: frozenset[str] = frozenset()  # as sent
+    methods: frozenset[str] = frozenset()  # upper case: the values that count
+
+
+@dataclass(frozen=True)
 class Ruleset:
     select: tuple[Select, ...] = ()
     headers: tuple[HeaderRule, ...] = ()
@@ -125,6 +134,7 @@ class Ruleset:
     secret_patterns: tuple[SecretPattern, ...] = ()
     cursors: tuple[str, ...] = ()  # lower case, - as _: opaque pagination cursors, never secrets
     operations: OperationParams = OperationParams()
+    method_override: MethodOverride = MethodOverride()
     floats: str = "number"
     integers: str = "integer"
     array_min: int = 1
@@ -403,11 +413,20 @@ def _build(m: dict, origin: dict, problems: list[str]) -> Ruleset:
         secret_patterns=secret_patterns,
         cursors=tuple(cursor_name(n) for n in secrets.get("cursors", ())),
         operations=operations,
+        method_override=_method_override(m.get("method_override", {})),
         floats=m.get("numbers", {}).get("floats", "number"),
         integers=m.get("numbers", {}).get("integers", "integer"),
         array_min=m.get("arrays", {}).get("min", 1),
         sources=tuple(sorted({f for f, _ in origin.values()})),
         merged=m,
+    )
+
+
+def _method_override(found: dict) -> MethodOverride:
+    return MethodOverride(
+        frozenset(str(h).lower() for h in found.get("headers", ())),
+        frozenset(str(f) for f in found.get("fields", ())),
+        frozenset(str(m).upper() for m in found.get("methods", ())),
     )
 
 

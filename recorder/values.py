@@ -373,6 +373,25 @@ def _without_operation(ex: Exchange, values: dict[Location, str]) -> dict[Locati
     return values
 
 
+def method_meant(ex: Exchange, headers: frozenset[str], fields: frozenset[str], methods: frozenset[str]) -> str:
+    """The method a POST says it means, among `methods`: in one of `headers` (`X-HTTP-Method-Override: PUT`) or in a
+    top-level field of its JSON or form body (`{"_method": "DELETE", ...}`); "" for any other request.
+
+        >>> ex = Exchange("POST", "/notes/1", (), (), b'{"_method": "put"}', 200, (), b"")
+        >>> method_meant(ex, frozenset(), frozenset({"_method"}), frozenset({"PUT"}))
+        'PUT'
+    """
+    if ex.method.upper() != "POST":
+        return ""
+    said = [v for k, v in ex.request_headers if k.lower() in headers]
+    if fields and ex.request_body:
+        body = ex.request_json
+        if isinstance(body, dict):
+            said += [v for k, v in body.items() if k in fields and isinstance(v, str)]
+        said += [v for (_, k), v in form_values(ex).items() if k in fields]
+    return next((m for v in said if (m := v.strip().upper()) in methods), "")
+
+
 def refused_in_body(body: Any) -> bool:
     """An answer whose body says the request was refused, whatever its status: RPC-style APIs answer 200 with
     `{"error": ...}` (GraphQL and others with a non-empty `errors`)."""
@@ -382,7 +401,7 @@ def refused_in_body(body: Any) -> bool:
 def only_reads(ex: Exchange) -> bool:
     """A request that reads and changes nothing: GET and its kin, a GraphQL query, a statement that reads
     (`SELECT`, `SHOW DATABASES`), whatever method carried it."""
-    if ex.method.upper() in READ:
+    if ex.acts_as in READ:
         return True
     operation = request_operation(ex)
     return operation.startswith("query ") or operation.partition(" ")[0] in ("SELECT", "SHOW", "DESCRIBE", "EXPLAIN")

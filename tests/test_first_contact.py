@@ -3937,3 +3937,126 @@ def test_a_resource_its_path_gives_no_word_is_named_in_its_states_by_the_word_it
     ]
     assert read["request"]["generators"]["path"]["expression"] == "/${user}/${index}"
     assert by_description["GET /alice/dev returns 404"]["providerStates"][-1]["name"] == "index does not exist"
+
+
+# -- methods tunnelled through a POST -----------------------------------------------------------------
+
+
+class TunnelledNotes(Provider):
+    """Notes behind a POST-only front (a browser SDK's: every call a POST with a text/plain JSON body): the method
+    meant is the body's `_method` (GET, PUT, DELETE), none for a creation, and the app's key is in the body too;
+    any other method is refused (405), a call without the key too (403). Ids are made up afresh by each server.
+    `refused` counts those refusals."""
+
+    KEY = "app-K3y-for-the-notes"
+    refused: list
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        return type(cls.__name__, (cls,), {"store": {}, "lock": threading.Lock(), "refused": []})
+
+    def meant(self, body: dict) -> tuple[str, str | None]:
+        """(the method meant, the app's key)."""
+        return str(body.pop("_method", "POST")), body.pop("_ApiKey", None)
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.body() or b"{}")
+        (meant, key), parts = self.meant(body), [s for s in self.path.split("/") if s]
+        if key != self.KEY:
+            self.refused.append(self.command)
+            return self.send_json(403, {"error": "unauthorized"})
+        with self.lock:
+            match meant, parts:
+                case "POST", ["notes"]:
+                    note = {"id": str(uuid.uuid4()), "title": str(body.get("title", "")), "done": False}
+                    self.store[note["id"]] = note
+                    return self.send_json(201, note)
+                case "GET", ["notes"]:
+                    return self.send_json(200, {"results": list(self.store.values())})
+                case "GET", ["notes", nid] if nid in self.store:
+                    return self.send_json(200, self.store[nid])
+                case "PUT", ["notes", nid] if nid in self.store:
+                    self.store[nid] |= {k: v for k, v in body.items() if k in ("title", "done")}
+                    return self.send_json(200, self.store[nid])
+                case "DELETE", ["notes", nid] if nid in self.store:
+                    del self.store[nid]
+                    return self.send_json(200, {})
+                case _, ["notes", _]:
+                    return self.send_json(404, {"error": "no such note"})
+        self.send_json(400, {"error": f"cannot {meant} {self.path}"})
+
+    def do_GET(self):  # noqa: N802
+        self.refused.append(self.command)
+        self.send_json(405, {"error": "POST only"})
+
+    do_PUT = do_DELETE = do_GET  # noqa: N815
+
+
+class NotesByHeader(TunnelledNotes):
+    """The same notes, the method meant in `X-HTTP-Method-Override` and the key in `X-Api-Key` (a JSON body
+    carries only the fields)."""
+
+    def meant(self, body: dict) -> tuple[str, str | None]:
+        return self.headers.get("X-HTTP-Method-Override", "POST").upper(), self.headers.get("X-Api-Key")
+
+
+class NotesBroken(TunnelledNotes):
+    """The same notes, but a read answers `title` as a number: a contract that checks reads fails on it."""
+
+    def send_json(self, status: int, body, headers: dict | None = None) -> None:
+        if isinstance(body, dict) and "title" in body and status == 200:
+            body = body | {"title": 7}
+        super().send_json(status, body, headers)
+
+
+def exercise_tunnelled(by_header: bool) -> Callable[[str], None]:
+    def call(url: str, path: str, method: str, **fields):
+        if by_header:
+            headers = {"Content-Type": "application/json", "X-Api-Key": TunnelledNotes.KEY}
+            headers |= {"X-HTTP-Method-Override": method} if method else {}
+            return send(url, "POST", path, json.dumps(fields).encode(), headers)
+        body = fields | {"_ApiKey": TunnelledNotes.KEY} | ({"_method": method} if method else {})
+        return send(url, "POST", path, json.dumps(body).encode(), {"Content-Type": "text/plain"})
+
+    def exercise(url: str) -> None:
+        first = json.loads(call(url, "/notes", "", title="first")[2])["id"]
+        second = json.loads(call(url, "/notes", "", title="second")[2])["id"]
+        assert call(url, "/notes", "GET")[0] == 200
+        assert json.loads(call(url, f"/notes/{first}", "GET")[2])["title"] == "first"
+        assert json.loads(call(url, f"/notes/{first}", "PUT", title="renamed", done=True)[2])["done"] is True
+        assert call(url, f"/notes/{second}", "DELETE")[0] == 200
+        assert call(url, f"/notes/{second}", "GET")[0] == 404
+
+    return exercise
+
+
+@pytest.mark.parametrize("by_header", [False, True], ids=["body-field", "header"])
+def test_a_method_tunnelled_through_a_post_is_read_as_that_method_by_the_states_and_the_undo(tmp_path, by_header):
+    provider = NotesByHeader if by_header else TunnelledNotes
+    key = (
+        ("--header", f"X-Api-Key: {TunnelledNotes.KEY}") if by_header else ("--secret", f"apikey={TunnelledNotes.KEY}")
+    )
+    pact, result = first_contact(tmp_path, provider, exercise_tunnelled(by_header), *key)
+    described = sorted(i["description"] for i in pact["interactions"])
+    assert described == [
+        "POST /notes (as GET) returns 200",
+        "POST /notes returns 201",
+        "POST /notes/{id} (as DELETE) returns 200",
+        "POST /notes/{id} (as GET) returns 200",
+        "POST /notes/{id} (as GET) returns 404",
+        "POST /notes/{id} (as PUT) returns 200",
+    ]
+    by_description = {i["description"]: i for i in pact["interactions"]}
+    states = {s["name"] for s in by_description["POST /notes/{id} (as PUT) returns 200"]["providerStates"]}
+    assert "note exists" in states  # an update needs the note, made by the POST that created it
+    gone = by_description["POST /notes/{id} (as GET) returns 404"]["providerStates"]
+    assert "note does not exist" in {s["name"] for s in gone}  # the tunnelled DELETE removed it
+    assert by_description["POST /notes/{id} (as DELETE) returns 200"]["request"]["method"] == "POST"  # as sent
+    assert green(result), result.stdout + result.stderr
+
+    # Every undo is sent as the consumer deleted, a POST that tunnels DELETE with the key that made the note: the
+    # provider refuses none, and holds at most the note the creation's own interaction made (no state names it).
+    fresh = provider.fresh()
+    assert green(verify_against(tmp_path, fresh, *key))
+    assert fresh.refused == [] and len(fresh.store) <= 1, (fresh.refused, fresh.store)
+    assert not green(verify_against(tmp_path, NotesBroken.fresh(), *key))

@@ -457,6 +457,7 @@ def _verify_one(args, source, url, state_url, reset_url, headers, given, publish
         pact_requests,
         recorded_deletes,
         recorded_words,
+        tunnelled_deletes,
         verify,
     )
 
@@ -488,6 +489,7 @@ def _verify_one(args, source, url, state_url, reset_url, headers, given, publish
             shared=words,
             named=names,
             deletes=recorded_deletes(requests),
+            tunnels=tunnelled_deletes(requests),
         )
     with provider_process(args.reset_command, url) as process:
         if process is not None:

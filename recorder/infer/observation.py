@@ -59,8 +59,9 @@ def key_operation(key: InteractionKey) -> str:
 
 
 def key_part(key: InteractionKey, kind: str) -> str:
-    """One part of a key's shape: `op` (the operation named inside the request), `named` (by parameters' values),
-    `outcome` (`error`: refused in its body), `query`, `body`, `if`; "" when it has none."""
+    """One part of a key's shape: `as` (the method a POST tunnelled), `op` (the operation named inside the request),
+    `named` (by parameters' values), `outcome` (`error`: refused in its body), `query`, `body`, `if`; "" when it has
+    none."""
     if key.body_shape.startswith("graphql:"):
         return ""
     return next((p.partition(":")[2] for p in key.body_shape.split(";") if p.partition(":")[0] == kind), "")
@@ -109,6 +110,7 @@ def key_of(exchange: Exchange, endpoint: Endpoint, ctx: Context) -> InteractionK
     # (an operation refused with 200 and `{"error": ...}` answers another shape: another interaction, as GraphQL's)
     refused = bool(named) and 200 <= status < 300 and refused_in_body(exchange.response_json)
     parts = (
+        f"as:{exchange.meant}" if exchange.meant else "",  # a tunnelled GET and PUT may send bodies of one shape
         f"op:{operation}" if operation else "",
         f"named:{named}" if named else "",
         "outcome:error" if refused else "",
@@ -280,14 +282,14 @@ def observation(
 def pooled_responses(observations: list[Observation]) -> dict[InteractionKey, dict]:
     """For each observation whose endpoint (method, path template) and status has two or more with a JSON
     response body, their body shapes merged: what the whole recording shows of which keys are always there."""
-    groups: dict[tuple[str, str, int, str, str], list[tuple[Observation, dict]]] = {}
+    groups: dict[tuple[str, str, str, int, str, str], list[tuple[Observation, dict]]] = {}
     for obs in sorted(observations, key=lambda o: o.order):
         if types_of(schema := obs.shapes["response.body"].to_schema()):
             # (an RPC answers every operation at one URL, GraphQL, JSON-RPC, SOAP: an operation's answers are its own,
             # and its refusals' theirs)
             key = obs.key
             operation = key.body_shape if key.body_shape.startswith("graphql:") else key_operation(key)
-            group = (key.method, key.template, key.status, operation, key_part(key, "outcome"))
+            group = (key.method, key_part(key, "as"), key.template, key.status, operation, key_part(key, "outcome"))
             groups.setdefault(group, []).append((obs, schema))
     out = {}
     for group in groups.values():

@@ -22,8 +22,8 @@ import re
 from dataclasses import replace
 
 from recorder.model import Exchange
-from recorder.rules import Ruleset
-from recorder.values import form_values, multipart_values
+from recorder.rules import MethodOverride, Ruleset
+from recorder.values import form_values, method_meant, multipart_values
 
 Named = tuple[tuple[str, str, str], ...]  # (query | form | multipart, the parameter as sent, its value)
 
@@ -88,3 +88,10 @@ class OperationNames:
 
 def _order(named: tuple[str, str, str]) -> tuple[str, str, str]:
     return named[1].lower(), named[0], named[2]
+
+
+def with_method_meant(exchange: Exchange, rule: MethodOverride) -> Exchange:
+    """The exchange with the method it means where a POST tunnels another (Exchange.meant): a `_method: "GET"`
+    is a read to the states, one interaction apart from a `_method: "PUT"` to the same path."""
+    meant = method_meant(exchange, rule.headers, rule.fields, rule.methods)
+    return replace(exchange, meant=meant) if meant else exchange

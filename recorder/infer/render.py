@@ -159,16 +159,16 @@ def interaction(obs: Observation, pooled: dict | None = None, words: dict[str, s
 
 def _description(obs: Observation) -> str:
     key = obs.key
+    # (a POST that tunnels another method says which: `POST /classes/Note/{id} (as PUT) returns 200`)
+    head = f"{key.method} {key.template}" + (f" (as {meant})" if (meant := key_part(key, "as")) else "")
     if key.body_shape.startswith("graphql:"):  # `POST /graphql query Post returns 200 with errors, Post null`
         operation, *outcome = key.body_shape.removeprefix("graphql:").split(";")
         said = ["errors" if o == "errors" else f"{o.removeprefix('null:')} null" for o in outcome]
-        return f"{key.method} {key.template} {operation} returns {key.status}" + (
-            f" with {', '.join(said)}" if said else ""
-        )
+        return f"{head} {operation} returns {key.status}" + (f" with {', '.join(said)}" if said else "")
     if named := key_part(key, "named"):  # `GET /api.php action=query list=allpages returns 200 with error`
         refused = " with error" if key_part(key, "outcome") else ""
-        return f"{key.method} {key.template} {named} returns {key.status}{refused}"
-    return f"{key.method} {key.template} returns {key.status}"
+        return f"{head} {named} returns {key.status}{refused}"
+    return f"{head} returns {key.status}"
 
 
 def _message(
@@ -219,6 +219,8 @@ def _message(
             overrides = {at: FieldRule("statement", at, "regex", side=side, regex=regex)} | overrides
         elif side == "request" and body_operation(value):  # the operation is what the request asks: as sent
             overrides = {RPC_METHOD_PATH: FieldRule("operation", RPC_METHOD_PATH, "equality", side=side)} | overrides
+        if side == "request" and (meant := key_part(obs.key, "as")) and isinstance(value, dict):
+            overrides = _tunnel_rules(value, meant, obs.ctx.rules.method_override.fields) | overrides
         schema = obs.shapes[f"{side}.body"].to_schema()
         example, rules, facts = infer_body(
             relaxed(schema, pooled_body) if pooled_body else schema,
@@ -262,6 +264,16 @@ def _message(
     elif body:
         notes.append(f"{side} body ({kept.get('Content-Type', 'no content type')}, {len(body)} bytes) {UNREAD_BODY}")
     return msg
+
+
+def _tunnel_rules(body: dict, meant: str, fields: frozenset[str]) -> dict[str, FieldRule]:
+    """The body field that says which method a POST means, as sent: a request meaning another is another
+    interaction's."""
+    return {
+        at: FieldRule("method meant", at, "equality", side="request")
+        for name, v in body.items()
+        if name in fields and isinstance(v, str) and v.upper() == meant and (at := child_path("$", name))
+    }
 
 
 OPERATION_BY = "names the operation: as sent"

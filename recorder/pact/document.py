@@ -17,7 +17,7 @@ import yaml
 from recorder import __version__
 from recorder.formats.digests import named_digest
 from recorder.infer.headers import MULTI_VALUE
-from recorder.infer.observation import key_operation
+from recorder.infer.observation import key_operation, key_part
 from recorder.infer.render import NO_BODY, Interaction, Message
 from recorder.model import Binary, json_body
 from recorder.states.provider_states import ProviderState
@@ -146,6 +146,7 @@ def provenance(i: Interaction) -> dict[str, Any]:
         "generatedBy": f"pact-recorder {__version__}",
         "endpoint": f"{i.key.method} {i.key.template}",
         **({"operation": op} if (op := key_operation(i.key)) else {}),  # named inside the request (GraphQL, RPC)
+        **({"as": meant} if (meant := key_part(i.key, "as")) else {}),  # the method a POST tunnelled
         "exchanges": i.exchanges,
         **({"distinct": n} if (n := _repeats_left(i)) else {}),
         "evidence": i.evidence,
@@ -281,6 +282,8 @@ def used_values(interactions: list[Interaction], steps: dict[Step, int]) -> set[
 
 def step_document(step: Step, used: set[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"method": step.method, "path": step.path}
+    if step.meant:
+        out["as"] = step.meant  # a POST that tunnels this method: sent as recorded, undone as what it did
     if step.query:
         out["query"] = [[k, v] for k, v in step.query]
     if step.headers:

@@ -19,6 +19,7 @@ from recorder.capture.selection import is_reset, skip_reason
 from recorder.files import beside, pact_file, write_atomic
 from recorder.infer.collapse import collapse, operations_as_data
 from recorder.infer.observation import Context, Observation, form_fields, key_part, observation, pooled_responses
+from recorder.infer.operations import with_method_meant
 from recorder.infer.render import Interaction, interaction
 from recorder.model import Exchange, InteractionKey
 from recorder.pact import selfcheck
@@ -116,6 +117,7 @@ class Recording:
         self.seen += 1
         exchange = self.redactor.request(exchange)
         exchange = self.context.operations.annotate(exchange)  # (after redaction: what it names may be written)
+        exchange = with_method_meant(exchange, self.settings.rules.method_override)
         host = exchange.request_header("host")
         if host is not None and host not in self.reached and _names_own_url(exchange, host):
             self.reached.add(host)
@@ -139,7 +141,7 @@ class Recording:
     def _may_leave_unread(self, exchange: Exchange) -> bool:
         """A read's response body may be left unread (recorder.infer.sampling, unless --read-every-body), unless
         the states keep what it says of a resource; a write's never: the provider states are made from it."""
-        method = exchange.method.upper()
+        method = exchange.acts_as
         return self.settings.sample and method in READ and not self.timeline.keeps_data(norm(exchange.path))
 
     def skip(self, reason: str) -> None:

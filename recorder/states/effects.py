@@ -119,7 +119,7 @@ class Effects(Memory):
             if value in own:
                 continue
             makers = self.written.setdefault(value, [])
-            way = (step.method, where)
+            way = (step.acts_as, where)
             if (
                 not makers
                 or len(makers) < WRITERS_MAX
@@ -131,7 +131,7 @@ class Effects(Memory):
         # A publish to it, a message sent into it: by a name, or by a handle an earlier response handed out
         # (a queue's URL).
         handles = [v for v in query_and_body(ex).values() if v in self.handed and "/" in v]
-        for value in dict.fromkeys([*named, *handles]) if step.method == "POST" and step.status != 201 else ():
+        for value in dict.fromkeys([*named, *handles]) if step.acts_as == "POST" and step.status != 201 else ():
             if value not in own:
                 self.fed.setdefault(value, deque(maxlen=FED_MAX)).append(step)
                 self.fed.move_to_end(value)
@@ -161,7 +161,7 @@ class Effects(Memory):
         self.last_call[key] = (self.seq, ex.status)
         if len(self.last_call) > MAX_RESOURCES:
             self.last_call.popitem(last=False)
-        path, method, ok = norm(ex.path), ex.method.upper(), 200 <= ex.status < 300
+        path, method, ok = norm(ex.path), ex.acts_as, 200 <= ex.status < 300
         if again := [v for v in step.produced.values() if v in self.acted_on]:
             self._relisted(ex, again)
         sends_handed, reads = False, only_reads(ex)

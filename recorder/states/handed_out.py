@@ -83,7 +83,7 @@ class HandedOut:
             step = self.producer(value, (about or {}).get(value, frozenset()))
             if step is None or step in exclude or step in found:
                 continue
-            if step.method in READ or 200 <= step.status < 300:
+            if step.acts_as in READ or 200 <= step.status < 300:
                 found.append(step)
         return sorted(found, key=lambda s: s.seq)
 

@@ -167,7 +167,7 @@ class Memory:
         """Is `ex` a successful read of an item of a collection the recording made items in by name, that
         names itself in its answer (a zone the suite's fixtures loaded outside the API: `{"name": ...}`), not a
         view of the collection (`/db/_all_docs`)?"""
-        if ex.method.upper() not in READ or not 200 <= ex.status < 300 or not self.makers.knows(path):
+        if ex.acts_as not in READ or not 200 <= ex.status < 300 or not self.makers.knows(path):
             return False
         body, name = ex.response_json, unquote(path.rpartition("/")[2])
         return isinstance(body, dict) and any(str(v) == name for v in body.values() if isinstance(v, (str, int)))
@@ -189,7 +189,7 @@ class Memory:
 
 def call_key(ex: Exchange) -> tuple:
     """What makes two requests the same call: a search by another query or a call with another body is not."""
-    return ex.method.upper(), norm(ex.path), tuple(sorted(ex.query)), hashlib.sha1(ex.request_body).digest()
+    return ex.acts_as, norm(ex.path), tuple(sorted(ex.query)), hashlib.sha1(ex.request_body).digest()
 
 
 def id_like(value: str) -> bool:

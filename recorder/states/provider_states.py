@@ -116,7 +116,7 @@ def _state(need: Need, response: Any) -> ProviderState:
         return ProviderState(f"{need.noun} exist", tuple(sorted(params.items())), need.steps, response)
     if need.kind == "absent":
         return ProviderState(f"{noun} does not exist", tuple(sorted(params.items())), delete=need.path)
-    writes = sum(1 for s in need.steps if s.method not in READ)
+    writes = sum(1 for s in need.steps if s.acts_as not in READ)
     if writes > 1:  # the same resource after more updates is another state (an ETag of version 1 is stale)
         params["version"] = writes
     return ProviderState(f"{noun} exists", tuple(sorted(params.items())), need.steps, need.data, need.seed)

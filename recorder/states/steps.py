@@ -48,6 +48,11 @@ class Step:
     unrecorded: str = ""  # the size of a request body streamed past unrecorded (over --max-body): none to send
     kept: str = ""  # the SHA-256 of that body where it was kept beside the states file: that to send
     like: str = ""  # a copy of the step that made this item, for an item never seen made (see analogues)
+    meant: str = ""  # the method a POST tunnelled (Exchange.meant): sent as recorded, read as this one
+
+    @property
+    def acts_as(self) -> str:
+        return self.meant or self.method
 
     @classmethod
     def of(cls, seq: int, ex: Exchange, produced: dict[Location, str]) -> Step:
@@ -66,6 +71,7 @@ class Step:
             ex.issued,
             unrecorded=(ex.request_header("content-length") or "?") if "request" in ex.streamed else "",
             kept=ex.kept_body,
+            meant=ex.meant,
         )
 
 
@@ -75,9 +81,9 @@ def step_request_values(step: Step) -> dict[Location, str]:
 
 
 def step_exchange(step: Step) -> Exchange:
-    return Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"")
+    return Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"", meant=step.meant)
 
 
 def made_it(step: Step) -> bool:
     """Did the step write successfully (what it made is there)?"""
-    return step.method not in READ and 200 <= step.status < 300
+    return step.acts_as not in READ and 200 <= step.status < 300

@@ -128,7 +128,7 @@ class Timeline(Effects):
         """What `ex` needed: `params` are the positions of its path's segments that the endpoint made
         parameters (an id there names a resource even if the recording never wrote it)."""
         self.handed.look_into(ex)
-        path, method, status = norm(ex.path), ex.method.upper(), ex.status
+        path, method, status = norm(ex.path), ex.acts_as, ex.status
         by_query = any(v in self.handed for _, v in ex.query)
         chain = self._chain(path, method, status, params, by_query, self._reads_item(ex, path))
         if request_operation(ex):  # the operation is in the request (GraphQL, a statement): its path is no resource
@@ -200,7 +200,7 @@ class Timeline(Effects):
                     made = [s for s in read.history if s.seq < step.seq] if read and read.exists else []
                     merged = sorted({*needs[into].steps, *made, step}, key=lambda s: s.seq)
                     needs[into] = replace(needs[into], steps=tuple(merged))
-                elif step.method not in READ or self._never_written(step.path):
+                elif step.acts_as not in READ or self._never_written(step.path):
                     loose.append(step)
             loose += self._fed_since(ex, [value for _, value in derived], {*covered, *steps})
             if rpc_style:
@@ -369,7 +369,7 @@ class Timeline(Effects):
         }
         steps: set[Step] = set()
         target = norm(ex.path)
-        method = ex.method.upper()
+        method = ex.acts_as
         by_operation = bool(request_operation(ex))
         # (not for an id a response handed out before any request sent it, a torrent's hash a listing gave,
         # which a delete then sent: its state is what handed it out)
@@ -386,7 +386,7 @@ class Timeline(Effects):
                 continue
             steps.add(step)
             for where, value in sent_values(step_exchange(step)).items():
-                if writer := self._writer(value, norm(step.path), step.seq, _way(value, step.method, where)):
+                if writer := self._writer(value, norm(step.path), step.seq, _way(value, step.acts_as, where)):
                     queue.append(writer)
         if not (steps - covered):
             return None
@@ -428,7 +428,7 @@ class Timeline(Effects):
             # a setup may fail on)
             for where, value in sent_values(step_exchange(step)).items():
                 if id_like(value):
-                    if writer := self._writer(value, norm(step.path), step.seq, (step.method, where)):
+                    if writer := self._writer(value, norm(step.path), step.seq, (step.acts_as, where)):
                         found.add(writer)
                     else:
                         found |= self._made_named(value, norm(step.path), step.seq)
@@ -481,13 +481,13 @@ class Timeline(Effects):
         parts = [unquote(s) for s in segments(path)]
         values = set(query_and_body(ex).values()) | set(parts) | {f"{a}/{b}" for a, b in itertools.pairwise(parts)}
         values |= {str(user) for e in ex.secrets if (user := dict(e).get("user"))}  # its grants, found by name
-        if ex.method.upper() in READ and 200 <= ex.status < 300:
+        if ex.acts_as in READ and 200 <= ex.status < 300:
             values |= response_names(ex.response_json)
         listed = set(dict(listing.values)["ids"]) if listing else set()
         named = self._named_elsewhere(path, values - listed) | self._header_paths(ex.request_headers)
         named |= self._paths_sent(ex)
         named = {p for p in named if p not in chain and not within(path, p) and not within(p, path)}
-        if ex.method.upper() not in READ:  # an item a write to its collection names in its body (a create refused 409)
+        if ex.acts_as not in READ:  # an item a write to its collection names in its body (a create refused 409)
             named |= self._items_named(path, set(query_and_body(ex).values()) - listed)
         nearest = sorted(named, key=lambda p: (-shared_depth(p, path), p))
         return self._all_within(nearest[:MAX_NAMED], chain)
@@ -702,7 +702,7 @@ class Timeline(Effects):
         return "file" if "." in name.strip(".") and WORD.match(name.rpartition(".")[2]) else "item"
 
     def _existed(self, path: str, ex: Exchange, target: bool) -> bool | None:
-        method, status = ex.method.upper(), ex.status
+        method, status = ex.acts_as, ex.status
         if target and method == "POST" and path not in self.resources:
             return True  # the container it writes into, defined elsewhere (see _defined_elsewhere)
         if target:
@@ -833,7 +833,7 @@ def _not_making(steps: tuple[Step, ...], paths: set[str]) -> tuple[Step, ...]:
     return tuple(
         s
         for s in steps
-        if not ({s.creates, s.named} & paths or s.method in CREATE and norm(s.path) in paths and made_it(s))
+        if not ({s.creates, s.named} & paths or s.acts_as in CREATE and norm(s.path) in paths and made_it(s))
     )
 
 

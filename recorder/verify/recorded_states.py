@@ -23,6 +23,7 @@ import base64
 import http.client
 import itertools
 import json
+import os
 import re
 import threading
 import time
@@ -125,7 +126,7 @@ def words_and_names(requests: Iterable[dict]) -> tuple[set[str], set[str]]:
     distinct = {
         (st["path"], tuple(sorted(fields)))  # (a pact's JSON keys are sorted)
         for st, (_, fields) in zip(requests, bodies, strict=True)
-        if st["method"] == "POST" and 200 <= st.get("status", 0) < 300 and not st.get("like")
+        if acts_as(st) == "POST" and 200 <= st.get("status", 0) < 300 and not st.get("like")
     }
     sent = Counter(pair for _, fields in distinct for pair in set(fields))
     fields_of: dict[str, set[str]] = {}
@@ -139,6 +140,11 @@ def words_and_names(requests: Iterable[dict]) -> tuple[set[str], set[str]]:
 
 
 _WORDS = re.compile(r"[/@:#!]+")  # what separates the names in a path (`/rooms/!id:host`, `/@alice:host`)
+
+
+def acts_as(step: dict) -> str:
+    """The method a recorded request means: the one a POST tunnelled (`as`), else the one it was sent with."""
+    return step.get("as") or step["method"]
 
 
 def _fields_sent(step: dict) -> list[tuple[str, str]]:
@@ -237,6 +243,9 @@ class Setup:
     # How the consumer deleted what it made (path -> query and headers of a DELETE it sent that succeeded): an
     # undo deletes the same way (a container deleted with `?restype=container`, a blob with its snapshots).
     deletes: dict[str, tuple[list, list]] = field(default_factory=dict)
+    # ...and where it deleted by a POST that tunnels DELETE (path -> that request without its credentials): an undo
+    # is sent the same way, with the credentials of what made the thing, in its body as in its headers.
+    tunnels: dict[str, dict] = field(default_factory=dict)
     leftovers: set[str] = field(default_factory=set)
     took: dict[str, int] = field(default_factory=dict)  # a leftover a setup's POST took -> that step's number
     renamed: dict[str, str] = field(default_factory=dict)
@@ -299,7 +308,9 @@ class Setup:
         elif (absent or entry.get("setup")) and self.fresh_names and name not in FOUND_STATES:
             self._rename(params)
         if absent and self.recorded.reset is None and not self.reset_url:
-            gone = self._delete(absent, *self._deletion(absent, self._credentials_near(absent)))
+            near = self._near(absent)
+            credentials = self._credentials_near(absent)
+            gone = self._delete(absent, *self._deletion(absent, credentials), near and self._filled(near))
             self._forget_made(absent)
             leftover = unquote(absent.rstrip("/").rsplit("/", 1)[-1])
             refused = not (200 <= gone.status < 300 or gone.status in (404, 410))
@@ -358,12 +369,12 @@ class Setup:
                 self._made_values[number] = {
                     str(c["value"]): self._bound(str(c["value"])) for c in step.get("capture", [])
                 }
-                if step["method"] == "POST" and not self._resets and not like:  # chosen names stay taken
+                if acts_as(step) == "POST" and not self._resets and not like:  # chosen names stay taken
                     # (what its naming fields sent: a configuration's words are no names, `"space": "l2"`)
                     names = {v for k, v in _fields_sent(step) if NAMING_KEY.search(k) and self._renameable(v)}
                     self.leftovers |= names
                     self.took |= {v: number for v in names if v not in self.took}
-            elif like or name == VALUES_STATE and step["method"] in READ:
+            elif like or name == VALUES_STATE and acts_as(step) in READ:
                 pass  # the provider may hold it already (data no recorded request made); a read's values stay
             elif 200 <= step.get("status", 200) < 300 and number not in self._made and name not in BEST_EFFORT:
                 refused = " with a refusal in its body" if 200 <= fresh.status < 300 else ""
@@ -410,7 +421,7 @@ class Setup:
             path = step["path"].rstrip("/")
             filled = fill_step(step, self.secrets, self.issued)
             signed = any(h[0].lower() == "authorization" for h in filled["headers"])
-            if step["method"] in CREATE and 200 <= step.get("status", 0) < 300:
+            if acts_as(step) in CREATE and 200 <= step.get("status", 0) < 300:
                 made.setdefault(path, filled)
             for item in (step.get("creates"), step.get("named")):  # a POST that made an item (by id, by name)
                 if item:
@@ -427,10 +438,10 @@ class Setup:
         for path in order:
             headers = {k: self._bound_text(v) for k, v in made[path]["headers"] if k.lower() != "content-type"}
             target, headers = self._deletion(made[path]["path"], headers)
-            gone = self._delete(path, target, headers)
+            gone = self._delete(path, target, headers, made[path])
             if gone.status == 405 and (outer := self._deleted_around(path)) is not None:
                 # Not deletable by itself (a file of an upload): what holds it is, as the consumer deleted it.
-                gone = self._delete(outer, *self._deletion(outer, headers))
+                gone = self._delete(outer, *self._deletion(outer, headers), made[path])
             if gone.status in (401, 403) and path in accounts and (own := self._own_credentials(path)):
                 # Whoever made an account may not delete it (made without credentials): the account may.
                 gone = self._request("DELETE", target, headers | own, b"")
@@ -441,24 +452,51 @@ class Setup:
                 if made[path].get("status") == 201:  # (a toggle a PUT answered 200 is no name taken)
                     self.leftovers.add(unquote(path.rsplit("/", 1)[-1]))
 
-    def _delete(self, path: str, target: str, headers: dict[str, str]) -> Response:
-        """DELETE `target`; refused for the resource's state (a lease or a lock an interaction took), once
-        more after each of the consumer's own later writes of it in recorded order (the release it sent),
-        until one goes through."""
-        gone = self._request("DELETE", target, headers, b"")
+    def _delete(self, path: str, target: str, headers: dict[str, str], maker: dict | None = None) -> Response:
+        """DELETE `target` (as the consumer deleted, see _deleting: `maker` is the filled step that made it, whose
+        body's credentials a tunnelled delete sends); refused for the resource's state (a lease or a lock an
+        interaction took), once more after each of the consumer's own later writes of it in recorded order (the
+        release it sent), until one goes through."""
+        gone = self._deleting(path, target, headers, maker)
         later = (
             step
             for step in self.recorded.in_order
             if step["path"].rstrip("/") == path.rstrip("/")
-            and step["method"] not in READ | {"DELETE"}
+            and acts_as(step) not in READ | {"DELETE"}
             and step.get("status") != 201  # (not what made it, or made a lock)
         )
         for step in itertools.islice(later, MAX_UNLOCKING) if gone.status in HELD else ():
             self._send(step)
-            gone = self._request("DELETE", target, headers, b"")
+            gone = self._deleting(path, target, headers, maker)
             if gone.status not in HELD:
                 break
         return gone
+
+    def _deleting(self, path: str, target: str, headers: dict[str, str], maker: dict | None) -> Response:
+        """One DELETE of `target`, or the POST that tunnels it where the consumer deleted that way: its headers and
+        body as recorded, the credentials those of `maker` (redacted body fields it sent, filled)."""
+        if (way := self._tunnel(path)) is None:
+            return self._request("DELETE", target, headers, b"")
+        target = target.partition("?")[0] + (f"?{urlencode(way['query'])}" if way.get("query") else "")
+        sent = {k: self._bound_text(v) for k, v in way["headers"] if k.lower() not in {h.lower() for h in headers}}
+        body = b""
+        if isinstance(way.get("json"), dict):
+            own = _body_credentials(maker) if maker is not None else {}
+            body = json.dumps(self._bound_json(way["json"] | own)).encode()
+        elif "text" in way:
+            body = self._bound_text(way["text"]).encode()
+        return self._request(way["method"], target, headers | sent, body)
+
+    def _tunnel(self, path: str) -> dict | None:
+        """How the consumer deleted `path` by a tunnelled POST: that very request, else (an API that deletes only
+        that way) the one of the nearest path (a sibling: the same collection); None for a plain DELETE."""
+        path = path.rstrip("/")
+        if path in self.tunnels or not self.tunnels or path in self.deletes:
+            return self.tunnels.get(path)
+        if self.deletes:
+            return None
+        near = max(self.tunnels, key=lambda p: (len(os.path.commonpath([p, path])), p))
+        return self.tunnels[near]
 
     def _deleted_around(self, path: str) -> str | None:
         """The innermost resource holding `path` that the consumer deleted in the recording."""
@@ -489,16 +527,23 @@ class Setup:
     def _credentials_near(self, path: str) -> dict[str, str]:
         """The credential headers of the last recorded step on `path` or on a container of it, filled: the
         DELETE that clears the way for an interaction needs them as much as the interaction (a signed store)."""
+        if (near := self._near(path)) is None:
+            return {}
+        names = {str(e["key"]).lower() for e in near.get("secrets", []) if e.get("in") == "header"}
+        filled = fill_step(near, self.secrets, self.issued)
+        return {k: self._bound_text(v) for k, v in filled["headers"] if k.lower() in names}
+
+    def _near(self, path: str) -> dict | None:
+        """The last recorded step on `path` or on the nearest container of it."""
         path, near, length = path.rstrip("/"), None, -1
         for step in self.recorded.in_order:
             at = step["path"].rstrip("/")
             if (path == at or path.startswith(at + "/")) and len(at) >= length:
                 near, length = step, len(at)
-        if near is None:
-            return {}
-        names = {str(e["key"]).lower() for e in near.get("secrets", []) if e.get("in") == "header"}
-        filled = fill_step(near, self.secrets, self.issued)
-        return {k: self._bound_text(v) for k, v in filled["headers"] if k.lower() in names}
+        return near
+
+    def _filled(self, step: dict) -> dict:
+        return fill_step(step, self.secrets, self.issued)
 
     def _rename(self, params: dict) -> bool:
         """Fresh names, for this interaction, for the leftovers among a state's params that the consumer
@@ -543,7 +588,7 @@ class Setup:
         the rest, since the others may be the protocol's own words (`"preset": "public_chat"`), then all of them
         but those refused otherwise when renamed alone (an enum's value); the first answer that is a success,
         else None (the refusal as it came stands)."""
-        fields = _fields_sent(step) if step["method"] == "POST" else []
+        fields = _fields_sent(step) if acts_as(step) == "POST" else []
         # (what a naming field sent first: a configuration's words may come before the name in the body)
         names = list(dict.fromkeys(v for _, v in sorted(fields, key=lambda f: not NAMING_KEY.search(f[0]))))
         names = [v for v in names if self._renameable(v)]
@@ -682,3 +727,11 @@ class Setup:
             return Response(resp.status, resp.getheaders(), resp.read())
         finally:
             conn.close()
+
+
+def _body_credentials(step: dict) -> dict[str, Any]:
+    """The top-level JSON body fields of a (filled) step that the recording redacted: its credentials as data (an
+    app's key, a session token)."""
+    body = step.get("json")
+    keys = {e["key"][0] for e in step.get("secrets", []) if e.get("in") == "body" and len(e.get("key") or ()) == 1}
+    return {k: body[k] for k in keys if k in body} if isinstance(body, dict) else {}

@@ -189,8 +189,10 @@ def pact_requests(doc: dict) -> list[dict]:
     """Each interaction's request written as a setup step is (method, path, query and headers as pairs, its
     response's status, its body as `json` or `text`), so one reading serves both."""
     out = []
+    evidence = carried_evidence(doc)
     for i in doc.get("interactions", []):
         request = i.get("request") or {}
+        found = evidence.get(i.get("description", ""), {})
         body = request.get("body")
         content = body.get("content") if isinstance(body, dict) and "content" in body else body
         out.append(
@@ -202,6 +204,8 @@ def pact_requests(doc: dict) -> list[dict]:
                 "status": (i.get("response") or {}).get("status", 0),
                 **({"json": content} if isinstance(content, (dict, list)) else {}),
                 **({"text": content} if isinstance(content, str) else {}),
+                **({"as": found["as"]} if isinstance(found.get("as"), str) else {}),  # a POST that tunnelled it
+                **({"secrets": found["secrets"]} if found.get("secrets") else {}),
             }
         )
     return out
@@ -229,6 +233,25 @@ def recorded_deletes(requests: list[dict]) -> dict[str, tuple[list, list]]:
         if r["method"] == "DELETE" and 200 <= r["status"] < 300:
             headers = [(k, v) for k, v in r["headers"] if k.lower() not in dropped and not k.lower().startswith("if-")]
             out.setdefault(r["path"].rstrip("/"), (r["query"], headers))
+    return out
+
+
+def tunnelled_deletes(requests: list[dict]) -> dict[str, dict]:
+    """How the consumer deleted things where it tunnelled DELETE through a POST (`_method: "DELETE"` in the body,
+    `X-HTTP-Method-Override: DELETE`): path -> that request (see pact_requests) answered 2xx, without its
+    credentials (headers, and body fields the recording redacted): the undo sends those of what made the thing."""
+    out: dict[str, dict] = {}
+    dropped = _SIGNED_AFRESH | {"cookie"}
+    for r in requests:
+        if r.get("as") == "DELETE" and 200 <= r["status"] < 300:
+            hidden = {e["key"][0] for e in r.get("secrets", []) if e.get("in") == "body" and len(e["key"]) == 1}
+            way = {k: r[k] for k in ("method", "query") if k in r}
+            way["headers"] = [(k, v) for k, v in r["headers"] if k.lower() not in dropped | {"content-length"}]
+            if isinstance(r.get("json"), dict):
+                way["json"] = {k: v for k, v in r["json"].items() if k not in hidden}
+            elif "text" in r:
+                way["text"] = r["text"]
+            out.setdefault(r["path"].rstrip("/"), way)
     return out
 
 
