@@ -107,6 +107,14 @@ def green(result) -> bool:
     return result.returncode == 0 and "the pact verified" in result.stdout
 
 
+def red_in_one_interaction(tmp_path: Path, broken: type[Provider], named: str) -> None:
+    """Verify the recorded pact against `broken`: it fails, in exactly one interaction, the one `named`."""
+    result = verify_against(tmp_path, broken.fresh())
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.strip().startswith("FAIL")]
+    assert len(failed) == 1 and named in failed[0], result.stdout
+
+
 # -- paths exactly as sent --------------------------------------------------------------------------
 
 
@@ -1177,10 +1185,7 @@ def test_operations_named_in_a_parameter_s_value_are_interactions_whose_answers_
         assert match.accepting("POST", "/api", "", form, b"action=edit&title=Beta&reason=done") == []
     assert green(result), result.stdout + result.stderr
     # a provider that renames a field one operation answers breaks that operation's interaction, and only it
-    renamed = verify_against(tmp_path, ActionApiRenamed.fresh())
-    assert renamed.returncode == 1, renamed.stdout + renamed.stderr
-    failed = [line for line in renamed.stdout.splitlines() if line.strip().startswith("FAIL")]
-    assert len(failed) == 1 and "list=recentchanges" in failed[0], renamed.stdout
+    red_in_one_interaction(tmp_path, ActionApiRenamed, "list=recentchanges")
 
 
 class Services(Provider):
@@ -1219,10 +1224,7 @@ def test_the_service_a_query_parameter_names_is_an_operation_whose_answer_is_its
     ]
     assert green(result), result.stdout + result.stderr
     # a provider that answers the writer with the reader's advertisement breaks the writer's interaction
-    mixed = verify_against(tmp_path, ServicesMixedUp.fresh())
-    assert mixed.returncode == 1, mixed.stdout + mixed.stderr
-    failed = [line for line in mixed.stdout.splitlines() if line.strip().startswith("FAIL")]
-    assert len(failed) == 1 and "service=writer-pack" in failed[0], mixed.stdout
+    red_in_one_interaction(tmp_path, ServicesMixedUp, "service=writer-pack")
 
 
 class Torrents(Provider):
@@ -2789,12 +2791,14 @@ class TwoShapes(Provider):
         self.send_json(200, {"data": {"resultType": kind, "result": [{"metric": {"job": "a"}} | sample]}})
 
 
-def test_a_key_one_shape_of_an_endpoint_holds_where_another_holds_a_rival_stays_in_the_contract(tmp_path):
-    def exercise(url):
-        assert send(url, "GET", "/query?query=up")[0] == 200
-        assert send(url, "GET", f"/query?query={quote('up[5m]')}&step=15")[0] == 200
+def query_both_shapes(url: str) -> None:
+    """An instant query, then a range query, at the same URL."""
+    assert send(url, "GET", "/query?query=up")[0] == 200
+    assert send(url, "GET", f"/query?query={quote('up[5m]')}&step=15")[0] == 200
 
-    pact, result = first_contact(tmp_path, TwoShapes, exercise)
+
+def test_a_key_one_shape_of_an_endpoint_holds_where_another_holds_a_rival_stays_in_the_contract(tmp_path):
+    pact, result = first_contact(tmp_path, TwoShapes, query_both_shapes)
     assert green(result), result.stdout + result.stderr
     instant = next(i for i in pact["interactions"] if "step" not in i["request"]["query"])
     assert "value" in instant["response"]["body"]["content"]["data"]["result"][0]
@@ -2810,11 +2814,7 @@ def test_a_key_one_shape_of_an_endpoint_holds_where_another_holds_a_rival_stays_
 
 
 def test_the_places_of_a_tuple_keep_their_own_types(tmp_path):
-    def exercise(url):
-        assert send(url, "GET", "/query?query=up")[0] == 200
-        assert send(url, "GET", f"/query?query={quote('up[5m]')}&step=15")[0] == 200
-
-    pact, result = first_contact(tmp_path, TwoShapes, exercise)
+    pact, result = first_contact(tmp_path, TwoShapes, query_both_shapes)
     assert green(result), result.stdout + result.stderr
 
     class Retyped(TwoShapes):  # a sample's value sent as a number, not as the string the consumer parses
