@@ -57,7 +57,7 @@ def load_review(pact_path: Path) -> dict[str, Any]:
         "threat_classes": classes,
         "interactions": interactions,
     }
-    model["summary"] = _overview(model, source.states is not None) | {"between": _between(source.states)}
+    model["summary"] = _overview(model, source.states)
     return model
 
 
@@ -426,9 +426,10 @@ RESOURCES_SHOWN = 12  # the summary names this many resources and states, the bu
 STATES_SHOWN = 10
 
 
-def _overview(model: dict, has_states: bool) -> dict[str, Any]:
+def _overview(model: dict, recorded: dict | None) -> dict[str, Any]:
     """The first screen as data: what the pact holds, by resource and by state, what the self-check
-    loosened, how to verify it, and the threats counted by severity."""
+    loosened, how to verify it (`recorded`: the recording's states file, None for a pact from elsewhere), and the
+    threats counted by severity."""
     inters = model["interactions"]
     resources: dict[str, list[int]] = {}
     states: dict[str, int] = {}
@@ -439,7 +440,9 @@ def _overview(model: dict, has_states: bool) -> dict[str, Any]:
         for name in inter["states"]:
             states[name] = states.get(name, 0) + 1
     secret = next((c for c in model["threat_classes"] if c["kind"] == "secret"), None)
-    verify = "pact-recorder verify PACT --provider-url URL" + (" --states-from-recording" if has_states else "")
+    verify = "pact-recorder verify PACT --provider-url URL" + (
+        " --states-from-recording" if recorded is not None else ""
+    )
     severities = [c["severity"] for c in model["threat_classes"]]
     return {
         "interactions": len(inters),
@@ -448,6 +451,7 @@ def _overview(model: dict, has_states: bool) -> dict[str, Any]:
         "states": [[name, n] for name, n in sorted(states.items(), key=lambda it: (-it[1], it[0]))],
         "loosened": model["diagnostics"].get("loosenedBySelfCheck", 0),
         "verify": secret["fix"] if secret else verify,
+        "between": _between(recorded),
         "threats": {s: severities.count(s) for s in review_threats.SEVERITIES},
         "flagged": flagged(model),
     }
@@ -486,7 +490,7 @@ def summary_lines(model: dict) -> list[str]:
             "was left out (their notes say what)"
         )
     lines.append(f"Verify: {s['verify']}")
-    if s.get("between"):
+    if s["between"]:
         lines.append(f"Between interactions: {s['between']}")
     counts = ", ".join(f"{n} {sev}" for sev, n in s["threats"].items() if n) or "none the recording shows"
     lines.append(f"Threats to verification by kind: {counts}; {s['flagged']} field(s) flagged for a look")

@@ -51,7 +51,7 @@ def page_context(model: dict) -> dict[str, Any]:
         "summary": _tiles(model["summary"]),
         "account": review.account(model),
         "verify": model["summary"]["verify"],
-        "between": model["summary"].get("between"),
+        "between": model["summary"]["between"],
         "threat_classes": model["threat_classes"],
         "anchors": anchors,
         "resources": _resources(interactions),

@@ -729,9 +729,13 @@ class Setup:
             conn.close()
 
 
+def redacted_body_keys(step: dict) -> set[str]:
+    """The top-level JSON body fields of a recorded request that the recording redacted: its credentials as data
+    (an app's key, a session token)."""
+    return {e["key"][0] for e in step.get("secrets", []) if e.get("in") == "body" and len(e.get("key") or ()) == 1}
+
+
 def _body_credentials(step: dict) -> dict[str, Any]:
-    """The top-level JSON body fields of a (filled) step that the recording redacted: its credentials as data (an
-    app's key, a session token)."""
+    """A (filled) step's credentials sent as top-level JSON body fields, with their values."""
     body = step.get("json")
-    keys = {e["key"][0] for e in step.get("secrets", []) if e.get("in") == "body" and len(e.get("key") or ()) == 1}
-    return {k: body[k] for k in keys if k in body} if isinstance(body, dict) else {}
+    return {k: body[k] for k in redacted_body_keys(step) if k in body} if isinstance(body, dict) else {}

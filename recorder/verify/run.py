@@ -19,7 +19,7 @@ from recorder.pact.source import PactSource
 from recorder.secrets.fill import Secrets, fill_request, held_before, option, where
 from recorder.secrets.signing import SCHEMES, scheme, signed
 from recorder.verify import provider_relay
-from recorder.verify.recorded_states import Setup, words_and_names
+from recorder.verify.recorded_states import Setup, redacted_body_keys, words_and_names
 from recorder.verify.relay import Relay
 
 STATE_FAILED = "One or more of the setup state change handlers has failed"
@@ -244,7 +244,7 @@ def tunnelled_deletes(requests: list[dict]) -> dict[str, dict]:
     dropped = _SIGNED_AFRESH | {"cookie"}
     for r in requests:
         if r.get("as") == "DELETE" and 200 <= r["status"] < 300:
-            hidden = {e["key"][0] for e in r.get("secrets", []) if e.get("in") == "body" and len(e["key"]) == 1}
+            hidden = redacted_body_keys(r)
             way = {k: r[k] for k in ("method", "query") if k in r}
             way["headers"] = [(k, v) for k, v in r["headers"] if k.lower() not in dropped | {"content-length"}]
             if isinstance(r.get("json"), dict):
