@@ -19,6 +19,7 @@ NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY"})()
 # Labels that say nothing of the format: the content decides. Browsers' SDKs send JSON as text/plain so that no
 # CORS pre-flight is needed (the session token and the password inside it); HAR exports leave Content-Type out.
 UNTYPED = ("text/plain", "application/octet-stream")
+PLACEHOLDER = "<redacted>"  # what a redacted secret is written as (recorder.secrets.redact)
 
 
 def untyped(content_type: str | None) -> bool:

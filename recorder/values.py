@@ -18,9 +18,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape, unescape
 
 from recorder.formats import graphql, multipart, statements
-from recorder.model import NO_BODY, Exchange
+from recorder.model import NO_BODY, PLACEHOLDER, Exchange
 from recorder.urls import resolve
 from recorder.words import singular
 
@@ -202,6 +203,23 @@ def _xml_values(body: bytes) -> dict[Location, str]:
     return out
 
 
+_XML_LEAF = re.compile(r"(<(?:[\w.-]+:)?([\w.-]+)(?:\s[^<>]*)?>)\s*([^<>]*?)\s*(</(?:[\w.-]+:)?\2\s*>)")
+
+
+def xml_rebound(text: str, fresh: dict[str, str]) -> str:
+    """An XML body with each id element whose text is a recorded value (`<bookId>3</bookId>`, as `_xml_values`
+    takes them) holding the fresh provider's value instead: where no generator reaches (the Pact core has
+    none for XML bodies). The rest as sent."""
+
+    def one(m: re.Match) -> str:
+        value = unescape(m.group(3))
+        if value in fresh and _distinctive(m.group(2), value) is not None:
+            return f"{m.group(1)}{escape(fresh[value])}{m.group(4)}"
+        return m.group(0)
+
+    return _XML_LEAF.sub(one, text) if fresh and text.lstrip().startswith("<") else text
+
+
 def xml_names(body: bytes) -> set[str]:
     """The texts of an XML body's leaf elements (bounded, as `response_names`): a listing's keys."""
     if (root := _xml_root(body)) is None:
@@ -210,12 +228,15 @@ def xml_names(body: bytes) -> set[str]:
     return {t for t in itertools.islice(texts, RESPONSE_NAMES_MAX) if 1 <= len(t) <= 200}
 
 
+_PLACEHOLDER_TAG, _PLACEHOLDER_TEXT = PLACEHOLDER.encode(), escape(PLACEHOLDER).encode()
+
+
 def _xml_root(body: bytes) -> ElementTree.Element | None:
     """A small body that parses as XML, else None (most bodies are no XML: they are not parsed)."""
     if not body or len(body) > XML_BODY_MAX or body.lstrip()[:1] != b"<":
         return None
-    try:
-        return ElementTree.fromstring(body)
+    try:  # (a secret redacted inside it, a WS-Security password, as text)
+        return ElementTree.fromstring(body.replace(_PLACEHOLDER_TAG, _PLACEHOLDER_TEXT))
     except ElementTree.ParseError:
         return None
 
@@ -285,6 +306,8 @@ def request_values(ex: Exchange) -> dict[Location, str]:
             for path, value in leaves(body)
             if _distinctive(path[-1] if path else None, value)
         }
+    elif ex.request_body[:1] == b"<" or ex.request_body.lstrip()[:1] == b"<":  # (an id sent back inside XML)
+        out |= _xml_values(ex.request_body)
     return _without_operation(ex, out)
 
 

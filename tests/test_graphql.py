@@ -201,3 +201,46 @@ def test_rules_select_an_operation(tmp_path):
     ]
     read = by_description["POST /graphql query Post returns 200"]
     assert "$.data.createPost.id" not in read["response"].get("matchingRules", {}).get("body", {})
+
+
+class Quota(Posts):
+    """The same API where an account holds at most two posts at a time (a third is refused: a GraphQL error,
+    answered 200) and a new post gets the last post's id + 1 (ids of removed posts come again), while users
+    are never removed."""
+
+    def root(self) -> dict:
+        root, posts = super().root(), self.store.setdefault("posts", {})
+
+        def create(info, title, views):
+            if len(posts) >= 2:
+                raise ValueError("quota: two posts at a time")
+            post = {"id": str(max(map(int, posts), default=0) + 1), "title": title, "views": views}
+            posts[post["id"]] = post
+            return post
+
+        return root | {"createPost": create}
+
+
+def two_posts(url: str) -> None:
+    """One post updated, another read: each interaction's setup makes its own post."""
+    assert ask(url, "mutation createUser($name: String!) { createUser(name: $name) { id } }", {"name": "ada"})
+    first = ask(url, CREATE, {"title": "first", "views": 1}, "createPost")["data"]["createPost"]["id"]
+    assert ask(url, UPDATE, {"id": first, "title": "hi"}, "updatePost")["data"]["updatePost"]["title"] == "hi"
+    second = ask(url, CREATE, {"title": "second", "views": 2}, "createPost")["data"]["createPost"]["id"]
+    assert ask(url, READ, {"id": second}, "Post")["data"]["Post"]["title"] == "second"
+    for made in (first, second):
+        assert ask(url, REMOVE, {"id": made}, "removePost")["data"]["removePost"] == {"id": made}
+
+
+def test_what_an_operation_made_is_undone_as_the_consumer_deleted_such_a_thing(tmp_path):
+    """The update's setup makes the first post, the read's the second: with the post the create interaction
+    itself made, the quota is full unless the first is gone, and no name made afresh gets past a quota. Only the
+    consumer's own `removePost`, sent with the id each setup's post got, frees room. A user and a post share
+    the recorded id 1 and part at verify time (users are never removed): the post's id is the post's, by the
+    param's name (`postId`)."""
+    pact, result = first_contact(tmp_path, Quota, two_posts)
+    assert green(result), result.stdout + result.stderr
+    states = (tmp_path / "pacts" / PACT_NAME).with_suffix(".states.yaml").read_text()
+    assert "undo:" in states and "removePost" in states
+    update = next(i for i in pact["interactions"] if "updatePost" in i["description"])
+    assert update["request"]["generators"]["body"]["$.variables.id"]["expression"] == "${postId}"

@@ -35,16 +35,22 @@ class OperationNames:
         self.ids = [re.compile(d.test) for d in rules.detectors]
         self.seen: dict[str, set[str]] = {}  # parameter (lower case) -> its distinct values, up to most + 1
         self.selecting = any(rule.operation for rule in rules.select)  # a select rule asks for the operation
+        # headers that name the operation (SOAPAction, X-Amz-Target): interactions tell operations apart by them
+        # already (recorder.infer.headers); the states read them here
+        self.headers = frozenset(
+            h for r in rules.headers if r.action == "operation" and r.side in ("request", "both") for h in r.headers
+        )
 
     def annotate(self, exchange: Exchange) -> Exchange:
         """The exchange with the parameters that name its operation, counted; once a parameter turned out to hold
-        data, its values are left to be values (the states read them as such)."""
+        data, its values are left to be values (the states read them as such). With the headers that name it."""
         found = self._candidates(exchange)
         for _, name, value in found:
             values = self.seen.setdefault(name.lower(), set())
             if len(values) <= self.most:
                 values.add(value)
         found = tuple(p for p in found if not self.is_data(p[1]))
+        found += tuple(("header", k, v) for k, v in exchange.request_headers if k.lower() in self.headers)
         return replace(exchange, operation_params=found) if found or exchange.operation_params else exchange
 
     def named_in(self, exchange: Exchange) -> Exchange:
@@ -59,7 +65,8 @@ class OperationNames:
     def of(self, exchange: Exchange) -> Named:
         """The parameters of an annotated request that name its operation, with their values, sorted by name:
         those that turned out to hold data left out."""
-        return tuple(sorted((p for p in exchange.operation_params if not self.is_data(p[1])), key=_order))
+        named = (p for p in exchange.operation_params if p[0] != "header" and not self.is_data(p[1]))
+        return tuple(sorted(named, key=_order))
 
     def _candidates(self, exchange: Exchange) -> Named:
         """The request's parameters the rules name, whose every value looks like an operation's name."""

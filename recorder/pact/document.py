@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -22,6 +23,7 @@ from recorder.infer.render import NO_BODY, Interaction, Message
 from recorder.model import Binary, json_body
 from recorder.states.provider_states import ProviderState
 from recorder.states.steps import Step, step_request_values
+from recorder.states.undoers import Undoers
 
 SPECS = {"v4": "4.0", "v3": "3.0.0"}
 REACHED_AT = "providerReachedAt"  # pactRecorder metadata: the provider's host:port as the consumer reached it
@@ -200,7 +202,11 @@ def _v3_body(m: Message) -> dict[str, Any]:
 
 
 def states_document(
-    consumer: str, provider: str, interactions: list[Interaction], reset: Step | None = None
+    consumer: str,
+    provider: str,
+    interactions: list[Interaction],
+    reset: Step | None = None,
+    undoers: Undoers | None = None,
 ) -> dict[str, Any]:
     """Every provider state a verification needs, once per name and params: the interactions that need
     it, its setup (the recorded requests that make it, numbered in `steps`), and the data the provider
@@ -215,7 +221,8 @@ def states_document(
                 chosen[st.identity] = st  # the latest history of a resource makes its earlier versions too
             states[st.identity]["interactions"].append(i.description)
     numbers = step_numbers([s for st in chosen.values() for s in st.steps] + ([reset] if reset else []))
-    used = used_values(interactions, numbers)
+    undos = {s: found for s in numbers if undoers is not None and (found := undoers.undo(s)) is not None}
+    used = used_values(interactions, numbers) | {value for *_, value in undos.values()}
     for identity, entry in states.items():
         st = chosen[identity]
         if st.steps:
@@ -233,6 +240,9 @@ def states_document(
         doc["reset"] = numbers[reset]
     doc["states"] = [states[k] for k in sorted(states, key=lambda k: (k[0], json.dumps(k[1], default=str)))]
     doc["steps"] = {n: step_document(s, used) for s, n in numbers.items()}
+    for s, (undo, at, value) in undos.items():  # how the consumer deleted such a thing (an operation inside it)
+        written = step_document(replace(undo, produced={}, issued=()), set())
+        doc["steps"][numbers[s]]["undo"] = written | {"id": {"at": _listed(at), "value": value}}
     return doc
 
 
@@ -301,14 +311,18 @@ def step_document(step: Step, used: set[str]) -> dict[str, Any]:
         out["named"] = step.named
     if step.like:
         out["like"] = step.like  # made as the recording made that sibling: the provider may hold it already
-    if capture := [{"at": [list(k) if isinstance(k, tuple) else k for k in at], "value": v}
-                   for at, v in step.produced.items() if v in used]:  # fmt: skip
+    if capture := [{"at": _listed(at), "value": v} for at, v in step.produced.items() if v in used]:
         out["capture"] = capture
     if step.secrets:
         out["secrets"] = [dict(s) for s in step.secrets]
     if step.issued:
         out["issues"] = [dict(s) for s in step.issued]
     return out
+
+
+def _listed(at: tuple) -> list:
+    """A location as YAML and JSON write it (an item of a list by its key: a list too)."""
+    return [list(k) if isinstance(k, tuple) else k for k in at]
 
 
 def body_document(body: bytes, content_type: str | None, places: Sequence[str] = ()) -> dict[str, Any]:

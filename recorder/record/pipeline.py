@@ -174,7 +174,7 @@ class Recording:
         if s.self_check:
             render = partial(pact_document, s.consumer, s.provider, spec=s.spec)
             self.loosened = selfcheck.check(interactions, render, self.self_checked)
-        states = states_document(s.consumer, s.provider, interactions, self.timeline.reset)
+        states = states_document(s.consumer, s.provider, interactions, self.timeline.reset, self.timeline.undoers)
         carried = {STATES: states} | ({EVIDENCE: evidence_by_description(interactions)} if s.spec == "v3" else {})
         document = pact_document(
             s.consumer, s.provider, interactions, s.spec, self.diagnostics(), sorted(self.reached), carried

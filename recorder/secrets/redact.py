@@ -33,14 +33,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from recorder.formats import multipart, statements
-from recorder.model import NO_BODY, Exchange, Headers
+from recorder.model import NO_BODY, PLACEHOLDER, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
 from recorder.secrets.masked import MaskedEchoes
 from recorder.secrets.signing import SCHEMES, entry_fields, signature
 from recorder.values import set_cookie
 
-PLACEHOLDER = "<redacted>"
 MAX_HEADER_VALUES = 10_000  # response header values remembered, to know a request header that sends one back
 NAMES_MAX = 10_000  # secret values remembered by name (past that, a token in every request: a counter names them)
 COPY_MIN = 6  # a shorter value that equals a secret may be anything (a flag, a word): not taken for a copy

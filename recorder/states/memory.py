@@ -20,6 +20,7 @@ from recorder.states.analogues import Makers
 from recorder.states.handed_out import HandedOut
 from recorder.states.own_words import OwnWords
 from recorder.states.steps import Step
+from recorder.states.undoers import Undoers
 from recorder.urls import resolve
 from recorder.values import (
     READ,
@@ -94,6 +95,7 @@ class Memory:
         self.acted_on: OrderedDict[str, deque[Step]] = OrderedDict()
         # the same call (method, path, query, body) -> (seq, status) of its latest time
         self.last_call: OrderedDict[tuple, tuple[int, int]] = OrderedDict()
+        self.undoers = Undoers()  # how the consumer deleted what an operation inside the request made
 
     def _container(self, path: str) -> str:
         """The nearest known resource a path is within (`/db` for `/db/_bulk_docs`), else its parent."""

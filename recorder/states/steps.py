@@ -49,6 +49,7 @@ class Step:
     kept: str = ""  # the SHA-256 of that body where it was kept beside the states file: that to send
     like: str = ""  # a copy of the step that made this item, for an item never seen made (see analogues)
     meant: str = ""  # the method a POST tunnelled (Exchange.meant): sent as recorded, read as this one
+    operation_params: tuple = ()  # what names its operation outside its body (Exchange.operation_params)
 
     @property
     def acts_as(self) -> str:
@@ -72,6 +73,7 @@ class Step:
             unrecorded=(ex.request_header("content-length") or "?") if "request" in ex.streamed else "",
             kept=ex.kept_body,
             meant=ex.meant,
+            operation_params=ex.operation_params,
         )
 
 
@@ -81,7 +83,18 @@ def step_request_values(step: Step) -> dict[Location, str]:
 
 
 def step_exchange(step: Step) -> Exchange:
-    return Exchange(step.method, step.path, step.query, step.headers, step.body, 0, (), b"", meant=step.meant)
+    return Exchange(
+        step.method,
+        step.path,
+        step.query,
+        step.headers,
+        step.body,
+        0,
+        (),
+        b"",
+        meant=step.meant,
+        operation_params=step.operation_params,
+    )
 
 
 def made_it(step: Step) -> bool:

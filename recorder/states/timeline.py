@@ -110,6 +110,7 @@ class Preconditions:
         return Preconditions(needs, uses)
 
 
+_BARE_IDS = frozenset({"id", "ids", "uuid"})  # keys that say a value is an id, not of what
 _UNNAMED = re.compile(r"^(item|file|collection)(_\d+)?$")  # the kinds Timeline._kind gives
 
 
@@ -236,7 +237,8 @@ class Timeline(Effects):
         # sends back, and made the very thing this request makes)
         if absent := {n.path for n in needs if n.kind == "absent"}:
             needs = [n if n.kind == "absent" else replace(n, steps=_not_making(n.steps, absent)) for n in needs]
-        return Preconditions(_apart(needs, dict(levels[-1]) if levels else {}), uses)
+        own = dict(levels[-1]) if levels else {}
+        return Preconditions(_apart(needs, own, own | {param: value for param, value in uses.values()}), uses)
 
     def _writer(self, value: str, path: str, before: int, way: tuple) -> Step | None:
         """The write before step `before` that first sent `value` to the place nearest `path` (a manifest's
@@ -749,11 +751,15 @@ class Timeline(Effects):
         taken = {name for name, _ in names}
         segs = segments(ex.path)
 
+        # (an `id` inside an operation about one kind of thing is of that thing: `postId` in `deletePost(id:)`)
+        nouns = sorted(words(request_operation(ex)))
+
         def name_for(where: Location) -> str:
             if where[0] == "path":
                 word = singular(segs[where[1] - 1]) if where[1] > 0 else "item"
             else:
                 word = where[1].lower() if where[0] == "header" else str(where[-1])
+                word = f"{nouns[0]}_{word}" if word in _BARE_IDS and len(nouns) == 1 else word
             return _unique(_param_name(word), taken)
 
         for where, value in request_values(ex).items():
@@ -882,12 +888,18 @@ def _plural(path: str, is_resource: bool) -> str:
     return word if word and WORD.match(word) and not is_resource else "items"
 
 
-def _apart(needs: list[Need], own: dict[str, str]) -> list[Need]:
+def _apart(needs: list[Need], own: dict[str, str], generated: dict[str, str]) -> list[Need]:
     """The request's own path params keep their names (its path is generated from them); a resource named
     elsewhere whose params would take one of those names with another value (a grant `/grants/shop/alice`
-    beside the queue `/queues/shop/orders`, both "shop") takes a name of its own (`shop_2`)."""
+    beside the queue `/queues/shop/orders`, both "shop") takes a name of its own (`shop_2`). So does a value
+    that only says what earlier writes made or sent, where the request's generators use its name for another
+    (`id` of the user it updates, `id` of a post the answer lists): the verifier merges every state's values."""
     out = []
     for need in needs:
+        if need.kind in ("made", "sent", "changed") and any(generated.get(k, v) != v for k, v in need.values):
+            taken = {*generated, *(k for k, _ in need.values)}
+            values = tuple((_unique(k, taken) if generated.get(k, v) != v else k, v) for k, v in need.values)
+            need = replace(need, values=values)
         if need.path and any(own.get(name, value) != value for name, value in need.levels):
             taken, levels = set(own), []
             for name, value in need.levels:

@@ -40,6 +40,7 @@ from recorder.infer.variety import looks_random
 from recorder.pact.source import states_file
 from recorder.secrets.fill import Secrets, fill_step, issued_credentials
 from recorder.secrets.redact import PLACEHOLDER
+from recorder.states.handed_out import words
 from recorder.states.memory import CREATE
 from recorder.states.provider_states import (
     CHANGED_STATE,
@@ -49,7 +50,7 @@ from recorder.states.provider_states import (
     SENT_STATE,
     VALUES_STATE,
 )
-from recorder.values import READ, clock_now, leaves, refused_in_body, value_at
+from recorder.values import READ, body_operation, clock_now, leaves, refused_in_body, value_at, xml_rebound
 from recorder.words import NAMING_KEY
 
 TIMEOUT = 30
@@ -182,6 +183,10 @@ class Response:
         except ValueError:
             return None
 
+    def value_at(self, at: list) -> str | None:
+        """The value at a place in this answer (recorder.values.value_at)."""
+        return value_at(at, self.headers, self.json(), self.body)
+
     @property
     def went_through(self) -> bool:
         """2xx, and no refusal in its body (RPC-style APIs answer one 200 with `{"error": ...}`)."""
@@ -226,6 +231,11 @@ class Setup:
     accounts: dict[str, list[dict]] = field(default_factory=dict)  # user -> the secret entries of its credentials
     restart: Callable[[], None] | None = None  # --reset-command: start the provider afresh
     bindings: dict[str, str] = field(default_factory=dict)  # recorded value -> the fresh provider's
+    # (recorded value, what it is of) -> the fresh provider's: a user's id 2 and a post's id 2 apart, for the
+    # params whose names say what they are of (`postId`)
+    kinds: dict[tuple[str, str], str] = field(default_factory=dict)
+    current: dict[str, str] = field(default_factory=dict)  # this interaction's state params: recorded -> fresh
+    _changing: bool = False  # in a state change (what is sent now is a setup's)
     issued: dict[str, str] = field(default_factory=dict)  # secret name -> what the fresh provider handed out
     calls: StateCalls = field(default_factory=StateCalls)
     _ran: set[int] = field(default_factory=set)
@@ -233,6 +243,7 @@ class Setup:
     # one refused again (a table that already exists: nothing here can delete it) made its state already.
     _made: dict[int, str] = field(default_factory=dict)
     _made_values: dict[int, dict[str, str]] = field(default_factory=dict)  # what each of those handed out then
+    _undo_ids: dict[int, str] = field(default_factory=dict)  # step -> the id its `undo` sends (what it made)
     problems: dict[tuple, str] = field(default_factory=dict)  # resets and undos that failed, said once each
     rebuilt: list[dict] = field(default_factory=list)  # entries of user:token credentials around issued tokens
     _touched: set[str] = field(default_factory=set)  # recorded paths made or asked absent since the last undo
@@ -257,6 +268,7 @@ class Setup:
         """One call of the verifier's state-change protocol; returns the values for the generators."""
         with self.lock:
             first = not self.calls.groups
+            self._changing = True
             try:
                 if self.calls.track(state, action):
                     self._next_interaction(first)
@@ -264,6 +276,18 @@ class Setup:
             except (OSError, http.client.HTTPException) as e:
                 self.calls.failed(state, f"the provider could not be reached for its setup: {e}")
                 return {}
+            finally:
+                self._changing = False
+
+    def rebound(self, body: bytes) -> bytes:
+        """A request body the verifier sends (not a setup's), where no generator reaches: an XML body's ids that
+        are this interaction's state params as recorded, as the fresh provider has them (`xml_rebound`)."""
+        if self._changing or not self.current or body.lstrip()[:1] != b"<":
+            return body
+        try:
+            return xml_rebound(body.decode("utf-8"), self.current).encode("utf-8")
+        except UnicodeDecodeError:
+            return body
 
     def finish(self) -> None:
         """After the last interaction, delete what it and its setups made, as between interactions, where
@@ -286,6 +310,8 @@ class Setup:
             else:
                 self._undo()
         self.bindings.clear()
+        self.kinds.clear()
+        self.current.clear()
         self.renamed.clear()
         self.issued.clear()
         self._ran.clear()
@@ -329,7 +355,9 @@ class Setup:
         now = time.time()
         clock = {param: clock_now(c["kind"], c["offset"], now) for param, c in (entry.get("clock") or {}).items()}
         rebuilt = issued_credentials(self.rebuilt, self.issued)
-        return {k: self._bound(v) for k, v in params.items()} | clock | self.issued | rebuilt
+        given = {k: self._bound_as(k, v) for k, v in params.items()}
+        self.current |= {str(v): str(given[k]) for k, v in params.items() if isinstance(v, str | int) and given[k] != v}
+        return given | clock | self.issued | rebuilt
 
     def _run_steps(self, name: str, entry: dict) -> str | None:
         """Send the state's setup steps not sent yet for this interaction; what went wrong, if anything."""
@@ -359,12 +387,16 @@ class Setup:
             # this interaction renamed what it was made with (a fresh account is in no room an old one made), nor
             # what a dependency's setup (best effort) finds there unless the step hands out what later ones send
             # (a registration's token, a room's id: only a creation that goes through hands them out).
-            taken = fresh.status in REFUSED_AS_TAKEN and 200 <= step.get("status", 0) < 300 and not like
+            # (an RPC-style API, GraphQL, refuses with 200 and an error in the body)
+            refused = fresh.status in REFUSED_AS_TAKEN or 200 <= fresh.status < 300 and not fresh.went_through
+            taken = refused and 200 <= step.get("status", 0) < 300 and not like
             if taken and number in self._made and not step.get("issues") and not self.renamed:
                 self.bindings |= self._made_values.get(number, {})
             elif taken and (name not in BEST_EFFORT or step.get("issues") or step.get("capture")):
                 fresh = self._sent_renamed(step, fresh.status) or fresh
             if fresh.went_through:
+                if (undo := step.get("undo")) and (made := fresh.value_at(undo["id"]["at"])) is not None:
+                    self._undo_ids[number] = made  # (its own answer's: a user and a post may share a recorded id)
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
                 self._made_values[number] = {
                     str(c["value"]): self._bound(str(c["value"])) for c in step.get("capture", [])
@@ -389,7 +421,7 @@ class Setup:
     def _send(self, step: dict) -> Response:
         step = fill_step(step, self.secrets, self.issued)
         path = self._bound_path(step["path"])
-        query = [(k, str(self._bound(v))) for k, v in step.get("query", [])]
+        query = [(k, str(self._bound_as(k, v))) for k, v in step.get("query", [])]
         target = path + ("?" + urlencode(query) if query else "")
         headers = {k: self._bound_text(v) for k, v in step.get("headers", [])}
         body = b""
@@ -398,24 +430,39 @@ class Setup:
         elif "text" in step and _form(headers):
             body = self._bound_form(step["text"]).encode()
         elif "text" in step:
-            body = self._bound_text(step["text"]).encode()
+            body = self._bound_text(xml_rebound(step["text"], self.bindings)).encode()
         elif "base64" in step:
             body = base64.b64decode(step["base64"])
         elif "body_sha256" in step:
             body = kept.read_bytes() if (kept := self.recorded.kept_body(step)) else b""
         fresh = self._request(step["method"], target, headers, body)
-        self._learn(step.get("capture", []), fresh)
+        self._learn(step, fresh)
         for issue in step.get("issues", []):
             if issue["at"][0] in ("body", "text") and not 200 <= fresh.status < 300:
                 continue  # (an error page is no token; a cookie a redirect sets is)
-            if (value := value_at(issue["at"], fresh.headers, fresh.json(), fresh.body)) is not None:
+            if (value := fresh.value_at(issue["at"])) is not None:
                 self.issued[issue["secret"]] = value
         return fresh
 
     def _undo(self) -> None:
         """Nothing empties the provider: delete every resource the recording created (setups and
         interactions may both have made them), innermost first, each with the credentials that made
-        it; resources made without credentials (accounts) last, since the others need them."""
+        it; resources made without credentials (accounts) last, since the others need them. What an operation
+        inside the request made (no path names it) is deleted first, newest first, as the consumer deleted
+        such a thing (the step's `undo`)."""
+        for number in sorted(self._undo_ids, reverse=True):
+            undo, bindings, kinds = self.recorded.steps[number]["undo"], self.bindings, self.kinds
+            recorded = str(undo["id"]["value"])  # (this step's id, whatever other things had the same one)
+            self.bindings = bindings | {recorded: self._undo_ids.pop(number)}
+            self.kinds = {k: v for k, v in kinds.items() if k[0] != recorded}
+            try:
+                gone = self._send(undo)
+            finally:
+                self.bindings, self.kinds = bindings, kinds
+            if gone.went_through:
+                self._made.pop(number, None)
+            else:
+                self._said("the undo", undo["method"], undo["path"], gone)
         made: dict[str, dict] = {}
         for step in self.recorded.in_order:
             path = step["path"].rstrip("/")
@@ -595,14 +642,14 @@ class Setup:
         for v in names[:RENAME_TRIES]:
             self.renamed[v] = self._fresh(v)
             answer = self._send(step)
-            if 200 <= answer.status < 300:
+            if answer.went_through:
                 return answer
             del self.renamed[v]
             if answer.status != refused:  # refused otherwise: no name of its choosing (an enum's value)
                 names.remove(v)
         if len(names) > 1:
             self.renamed |= {v: self._fresh(v) for v in names}
-            if 200 <= (answer := self._send(step)).status < 300:
+            if (answer := self._send(step)).went_through:
                 return answer
             for v in names:
                 del self.renamed[v]
@@ -642,12 +689,27 @@ class Setup:
                 "--fresh-names gives each interaction fresh names for what it makes)",
             )
 
-    def _learn(self, captures: list[dict], fresh: Response) -> None:
-        for capture in captures:
-            value = value_at(capture["at"], fresh.headers, fresh.json(), fresh.body)
+    def _learn(self, step: dict, fresh: Response) -> None:
+        for capture in step.get("capture", []):
+            value = fresh.value_at(capture["at"])
             recorded = str(capture["value"])
             if value is not None and value != recorded:
                 self.bindings[recorded] = value
+            if value is not None:
+                # what it is of: the keys it was under (`user_id`), else what the step made (`createPost`); the
+                # first step that handed it out in this interaction made it (a later listing may name an older
+                # thing of the same title)
+                keys = " ".join(k for k in capture["at"][1:] if isinstance(k, str))
+                of = words(keys) or words(f"{step['path']} {body_operation(step.get('json'))}")
+                self.kinds = {(recorded, word): value for word in of} | self.kinds
+
+    def _bound_as(self, param: str, value: Any) -> Any:
+        """A state's param as the fresh provider has it: of what the param's name says it is of, where the
+        recording handed out that value for several things."""
+        fresh = next((self.kinds[k] for w in sorted(words(param)) if (k := (str(value), w)) in self.kinds), None)
+        if fresh is None:
+            return self._bound(value)
+        return int(fresh) if isinstance(value, int) and fresh.lstrip("-").isdigit() else fresh
 
     def _bound(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -681,14 +743,15 @@ class Setup:
         bound = [(k, str(self._bound(v))) for k, v in fields]
         return urlencode(bound) if bound != fields else self._bound_text(text)
 
-    def _bound_json(self, value: Any) -> Any:
+    def _bound_json(self, value: Any, key: str = "") -> Any:
+        """A JSON body with the fresh provider's values, each of what its key says it is of (`post_id`)."""
         if isinstance(value, dict):
-            return {k: self._bound_json(v) for k, v in value.items()}
+            return {k: self._bound_json(v, k) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._bound_json(v) for v in value]
+            return [self._bound_json(v, key) for v in value]
         if isinstance(value, bool) or value is None:
             return value
-        return self._bound(value)
+        return self._bound_as(key, value)
 
     # -- HTTP -------------------------------------------------------------------------------------------
 

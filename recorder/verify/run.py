@@ -95,8 +95,10 @@ def verify(
         signing = signed_entries(doc, setup)
         echoed = provider_relay.echoed_headers(doc.get("interactions", []))
         reached = reached_at(doc)
-        if provider_relay.needed(signing, echoed, reached):  # the verifier and the setups send to it
-            relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given, echoed, reached)
+        rebinds = setup is not None and provider_relay.xml_with_states(doc.get("interactions", []))
+        if provider_relay.needed(signing, echoed, reached, rebinds):  # the verifier and the setups send to it
+            rebound = setup.rebound if rebinds else None
+            relay = provider_relay.ProviderRelay(provider_url, signing, secrets.given, echoed, reached, rebound)
             provider_url = stack.enter_context(relay).url
             if setup is not None:
                 setup.provider_url = provider_url
