@@ -18,6 +18,7 @@ import re
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -805,6 +806,104 @@ def test_requests_signed_with_a_key_need_the_key_once_and_are_signed_afresh_at_v
     assert len(needs) == 1 and needs[0].startswith(f"  {name}: needed by "), without.stderr
     assert next(iter(environment)) in needs[0]
     assert green(keyed), keyed.stdout + keyed.stderr
+
+
+class DigestStore(Provider):
+    """A key-value store behind HTTP Digest auth (RFC 7616, MD5, qop=auth): every request without a valid answer
+    is challenged (401) with a nonce signed by a secret the server draws when it starts, so no answer the
+    recording holds is valid on another server; `bob` may only read (403 on a write)."""
+
+    USERS = {"alice": "4lice-digest-pw", "bob": "b0b-digest-pw"}
+    REALM = "store"
+
+    @classmethod
+    def fresh(cls) -> type[Provider]:
+        return type(cls.__name__, (cls,), {"store": {}, "lock": threading.Lock(), "secret": os.urandom(16)})
+
+    def nonce(self) -> str:
+        stamp = str(time.time())
+        return f"{stamp}:{hmac.new(self.secret, stamp.encode(), 'sha256').hexdigest()}"
+
+    def user(self) -> str | None:
+        """The user whose Digest answer this request carries, if it is valid for a nonce of this server's."""
+        value = self.headers.get("Authorization", "")
+        if not value.startswith("Digest "):
+            return None
+        f = urllib.request.parse_keqv_list(urllib.request.parse_http_list(value[7:]))
+        stamp, _, mac = f.get("nonce", "").partition(":")
+        if not hmac.compare_digest(mac, hmac.new(self.secret, stamp.encode(), "sha256").hexdigest()):
+            return None
+        password = self.USERS.get(f.get("username", ""))
+        if password is None:
+            return None
+
+        def h(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        a1, a2 = h(f"{f['username']}:{self.REALM}:{password}"), h(f"{self.command}:{f.get('uri', '')}")
+        want = h(f"{a1}:{f['nonce']}:{f.get('nc')}:{f.get('cnonce')}:{f.get('qop')}:{a2}")
+        return f["username"] if hmac.compare_digest(want, f.get("response", "")) else None
+
+    def handle_digest(self):
+        body = self.body()
+        if (user := self.user()) is None:
+            challenge = f'Digest realm="{self.REALM}", nonce="{self.nonce()}", algorithm="MD5", qop="auth"'
+            return self.send_bytes(401, b"", {"WWW-Authenticate": challenge, "Content-Type": "text/plain"})
+        with self.lock:
+            if self.command == "PUT":
+                if user != "alice":
+                    return self.send_json(403, {"error": "read only"})
+                self.store[self.path] = json.loads(body)
+                return self.send_json(200, {"stored": self.path})
+        if self.path not in self.store:
+            return self.send_json(404, {"error": "no such item"})
+        self.send_json(200, self.store[self.path])
+
+    do_GET = do_PUT = handle_digest  # noqa: N815
+
+
+def digest_client(url: str, user: str) -> urllib.request.OpenerDirector:
+    """What a client of a Digest server does: challenged first, it answers with the password (urllib's handler)."""
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, url, user, DigestStore.USERS[user])
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPDigestAuthHandler(passwords))
+
+
+def test_digest_answers_need_each_account_s_password_once_and_answer_the_verified_provider_s_challenges(tmp_path):
+    def status(opener, method: str, target: str, body: dict | None = None) -> int:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(target, data=data, method=method, headers={"Content-Type": "application/json"})
+        try:
+            with opener.open(request, timeout=30) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def exercise(url):
+        alice, bob = digest_client(url, "alice"), digest_client(url, "bob")
+        for item in ("a", "b", "c"):
+            assert status(alice, "PUT", f"{url}/items/{item}", {"name": item}) == 200
+            assert status(alice, "GET", f"{url}/items/{item}") == 200
+        assert status(bob, "GET", f"{url}/items/a") == 200
+        assert status(bob, "PUT", f"{url}/items/d", {"name": "d"}) == 403
+        assert status(alice, "GET", f"{url}/items/zzz") == 404
+
+    out = tmp_path / "pacts"
+    with provider_serving(DigestStore) as url:
+        record_through(recorder_args(url, out), exercise)
+    pact = out / PACT_NAME
+    text = pact.read_text() + (out / PACT_NAME.replace(".json", ".states.yaml")).read_text()
+    assert "response=" not in text and not any(pw in text for pw in DigestStore.USERS.values())
+    with provider_serving(DigestStore) as url:
+        args = [CLI, "verify", str(pact), "--provider-url", url, "--states-from-recording"]
+        without = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        given = [f"--secret=password={DigestStore.USERS['alice']}", f"--secret=password_2={DigestStore.USERS['bob']}"]
+        answered = subprocess.run([*args, *given], capture_output=True, text=True, timeout=120)
+    assert without.returncode == 2
+    needs = sorted(line.split(":")[0].strip() for line in without.stderr.splitlines() if line.startswith("  "))
+    assert needs == ["password", "password_2"], without.stderr
+    assert "'alice'" in without.stderr and "'bob'" in without.stderr and "Digest" in without.stderr
+    assert green(answered), answered.stdout + answered.stderr
 
 
 # -- resources named in a header --------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Computed credentials: requests signed with a key, one secret per key: AWS Signature Version 4, and the
-Shared Key of cloud storage accounts (`SharedKey ACCOUNT:SIGNATURE`, Azure Storage and its emulators).
+"""Computed credentials: requests signed with a key, one secret per key: AWS Signature Version 4, the
+Shared Key of cloud storage accounts (`SharedKey ACCOUNT:SIGNATURE`, Azure Storage and its emulators), and
+HTTP Digest authentication (RFC 7616: `Digest username="...", nonce="...", response="..."`), whose answer to
+a challenge is computed from the account's password.
 
 A signing client puts a new signature in every request (it covers the time, the path and the body),
 so redacting each one as a secret of its own would ask a verification for thousands of values nobody
@@ -7,6 +9,10 @@ has. What the provider needs is the key: a signed request is recognised by its s
 scheme and the key id (`aws_secret_access_key`, a second key `aws_secret_access_key_2`;
 `storage_account_key`), and at verify time every request is signed afresh with that key
 (`verify.provider_relay`), by the scheme's own well-kept signer (botocore's, azure-storage-blob's), not ours.
+A Digest answer is the same for a password: it answers a nonce the server made (and signed, or remembers),
+so no recorded answer is valid twice; the secret is the account's password (`password`, a second account's
+`password_2`), and the relay answers each challenge the provider sends afresh (the standard library's
+Digest handler computes the answer).
 
     >>> s = signature("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240501/eu-west-1/s3/"
     ...               "aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79")
@@ -14,16 +20,20 @@ scheme and the key id (`aws_secret_access_key`, a second key `aws_secret_access_
     ('aws-sigv4', 'AKIDEXAMPLE', 'eu-west-1', 's3')
     >>> signature("Authorization", "SharedKey devstoreaccount1:zYSqzI5R7t5Apr/mXxvzXlKnv1CKBhUywR7JuO5+T3Q=")
     Signature(scheme='shared-key', key_id='devstoreaccount1', region='', service='')
+    >>> signature("Authorization", 'Digest username="ann", realm="books", nonce="4074:cc20", uri="/a", '
+    ...           'response="5d672d79", qop=auth, nc=00000001, cnonce="9a3f"')
+    Signature(scheme='http-digest', key_id='ann', region='books', service='')
 """
 
 from __future__ import annotations
 
 import os
 import re
+import urllib.request
 from dataclasses import dataclass
 from email.utils import formatdate
 
-SIGV4, SHARED_KEY = "aws-sigv4", "shared-key"
+SIGV4, SHARED_KEY, DIGEST = "aws-sigv4", "shared-key", "http-digest"
 _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)/[0-9]{8}/([^/]+)/([^/]+)/aws4_request\b")
 _SHARED_KEY = re.compile(r"^SharedKey +([^:\s]+):\S+$")
 
@@ -52,6 +62,7 @@ SCHEMES = {
         frozenset({"authorization", "x-ms-date", "date"}),
         "SharedKey",
     ),
+    DIGEST: Scheme("password", {}, "", frozenset({"authorization"}), "Digest"),
 }
 # What `Secrets.value` puts where a signature was, for the relay: sign this request with that key.
 MARK = "pact-recorder-sign-with="
@@ -73,7 +84,22 @@ def signature(header: str, value: str) -> Signature | None:
         return Signature(SIGV4, *m.groups())
     if m := _SHARED_KEY.match(value):
         return Signature(SHARED_KEY, m.group(1), "", "")
+    if (fields := digest_fields(value)) is not None and fields.get("username") and fields.get("response"):
+        return Signature(DIGEST, fields["username"], fields.get("realm", ""), "")
     return None
+
+
+def digest_fields(value: str) -> dict[str, str] | None:
+    """The parameters of a `Digest ...` header value (an answer or a challenge), else None."""
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme.lower() != "digest" or not rest.strip():
+        return None
+    return urllib.request.parse_keqv_list(p for p in urllib.request.parse_http_list(rest) if "=" in p)
+
+
+def digest(entry: dict) -> bool:
+    """Is `entry` the password of Digest answers (answered per challenge by the relay, not signed)?"""
+    return entry.get("signed") == DIGEST
 
 
 def entry_fields(s: Signature) -> tuple[tuple[str, str], ...]:
@@ -112,7 +138,7 @@ def credentials(entry: dict, given: dict[str, str]) -> tuple[str, str, str | Non
     environment = scheme(entry).environment
     if (secret := given.get(entry["secret"])) is not None:
         return entry.get("key_id", ""), secret, given.get("aws_session_token")
-    if (secret := os.environ.get(environment["secret"])) is not None:
+    if "secret" in environment and (secret := os.environ.get(environment["secret"])) is not None:
         key_id = os.environ.get(environment["key_id"]) or entry.get("key_id", "")
         return key_id, secret, os.environ.get(token) if (token := environment.get("token")) else None
     return None
@@ -132,6 +158,29 @@ def sign(entry: dict, given: dict[str, str], method: str, url: str, headers: dic
         raise ValueError(
             f"verifying requests signed {used.words} needs its signer: pip install 'pact-recorder[{used.extra}]'"
         ) from None
+
+
+class _Answers(urllib.request.AbstractDigestAuthHandler):
+    """The standard library's Digest handler, asked only for its answer to a challenge (it counts `nc` per nonce)."""
+
+
+def digest_answerer(entry: dict, given: dict[str, str]):
+    """A function (method, url, challenge header value) -> the `Authorization` answering that challenge as the
+    account `entry` names, with the password given for it; None when the challenge is no Digest one it can answer."""
+    user, password = entry.get("key_id", ""), (credentials(entry, given) or ("", "", None))[1]
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    answers = _Answers(passwords)
+
+    def answer(method: str, url: str, challenge: str) -> str | None:
+        fields = digest_fields(challenge)
+        if not fields or "nonce" not in fields:
+            return None
+        passwords.add_password(None, url, user, password)
+        request = urllib.request.Request(url, method=method)
+        found = answers.get_authorization(request, fields)
+        return f"Digest {found}" if found else None
+
+    return answer
 
 
 def _sigv4(entry: dict, key_id: str, secret: str, token: str | None, method: str, url: str, headers: dict, body: bytes):

@@ -3,7 +3,9 @@
 The verifier and the setups send to this relay instead of the provider; every request is passed on as
 it came (the path exactly, the body byte for byte), except:
 - one that carries a signed scheme's marker (put there by `Secrets.value`) is signed afresh with the key
-  it names (AWS Signature V4): a signature recorded once is stale at once, it covers the time;
+  it names (AWS Signature V4): a signature recorded once is stale at once, it covers the time; one that
+  carries a Digest answer's marker answers the provider's challenge afresh with the account's password
+  (the last challenge it gave, and once more with the one it sends back when it refuses that: a 401);
 - a URL of the provider as the consumer reached it (the recorder's address: WebDAV's `Destination:
   http://localhost:8585/b`, a copy's source, a link sent back in a body or a query), which a server
   compares with its own host or fetches, names the provider it now goes to;
@@ -26,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.infer.variety import looks_random
-from recorder.secrets.signing import marked, sign
+from recorder.secrets.signing import digest, digest_answerer, marked, sign
 from recorder.threadserver import ThreadServer
 from recorder.urls import rebased, urls_on
 
@@ -86,6 +88,8 @@ class ProviderRelay(ThreadServer):
         self.reached = urls_on(reached) if reached else None
         self.entries, self.given, self.echoed, self.rebound = entries, given, echoed, rebound
         self.handed: dict[str, str] = {}  # each echoed header's value as this provider last handed it out
+        self.challenge = ""  # the last Digest challenge this provider sent
+        self.answerers: dict[str, object] = {}  # a Digest answerer per account's secret (it counts nonce uses)
         self.lock = threading.Lock()
         super().__init__(_handler(self))
 
@@ -115,8 +119,37 @@ class ProviderRelay(ThreadServer):
 
     def _send(self, method: str, target: str, sent: dict[str, str], body: bytes):
         base = self.provider.path.rstrip("/")
-        if (entry := self._entry(sent)) is not None:
+        if (entry := self._entry(sent)) is not None and digest(entry):
+            return self._answered(entry, method, target, sent, body)
+        if entry is not None:
             sent = sign(entry, self.given, method, f"{self.origin}{base}{target}", sent, body)
+        return self._transmit(method, target, sent, body)
+
+    def _answered(self, entry: dict, method: str, target: str, sent: dict[str, str], body: bytes):
+        """A request sent as the account `entry` names, answering the last Digest challenge (none yet: sent
+        without credentials, to be challenged); refused with a new challenge (401), sent once more answering it."""
+        url = f"{self.origin}{self.provider.path.rstrip('/')}{target}"
+        kept = {k: v for k, v in sent.items() if k.lower() != "authorization"}
+        with self.lock:
+            answer = self.answerers.setdefault(entry["secret"], digest_answerer(entry, self.given))
+            authorization = answer(method, url, self.challenge) if self.challenge else None
+        status, headers, data = self._transmit(method, target, kept | _authorization(authorization), body)
+        challenge = next(
+            (v for k, v in headers if k.lower() == "www-authenticate" and v.lower().startswith("digest")), ""
+        )
+        if status != 401 or not challenge:
+            return status, headers, data
+        with self.lock:
+            self.challenge = challenge
+            authorization = answer(method, url, challenge)
+        return (
+            self._transmit(method, target, kept | _authorization(authorization), body)
+            if authorization
+            else (status, headers, data)
+        )
+
+    def _transmit(self, method: str, target: str, sent: dict[str, str], body: bytes):
+        base = self.provider.path.rstrip("/")
         kind = http.client.HTTPSConnection if self.provider.scheme == "https" else http.client.HTTPConnection
         conn = kind(self.provider.hostname, self.provider.port, timeout=TIMEOUT)
         try:
@@ -132,6 +165,10 @@ class ProviderRelay(ThreadServer):
 
     def _entry(self, headers: dict[str, str]) -> dict | None:
         return marked(next((v for k, v in headers.items() if k.lower() == "authorization"), ""), self.entries)
+
+
+def _authorization(value: str | None) -> dict[str, str]:
+    return {"Authorization": value} if value else {}
 
 
 def _handler(relay: ProviderRelay) -> type[BaseHTTPRequestHandler]:

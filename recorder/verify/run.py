@@ -17,7 +17,7 @@ from recorder.pact.core_verifier import LocalServer, Publish, output_parked, ver
 from recorder.pact.document import carried_evidence, reached_at
 from recorder.pact.source import PactSource
 from recorder.secrets.fill import Secrets, fill_request, held_before, option, where
-from recorder.secrets.signing import SCHEMES, scheme, signed
+from recorder.secrets.signing import SCHEMES, digest, scheme, signed
 from recorder.verify import provider_relay
 from recorder.verify.recorded_states import Setup, redacted_body_keys, words_and_names
 from recorder.verify.relay import Relay
@@ -162,10 +162,14 @@ def check_secrets(doc: dict, recorded: Any, secrets: Secrets) -> None:
     """Every secret the setups and the interactions need must have a value before a request is sent."""
     needed, keys = needed_secrets(doc, recorded, secrets)
     if needed:
+        env = {name: scheme(e).environment for name, e in keys.items()}
         lines = [
             f"  {name}: needed by {len(where)} request(s), e.g. {where[0]}; pass --secret {name}=VALUE "
             + (
-                f"(or {scheme(keys[name]).environment['secret']} and {scheme(keys[name]).environment['key_id']} in "
+                f"(or PACT_SECRET_{name.upper()}): the password of {keys[name].get('key_id')!r}, with which each "
+                "request answers the provider's Digest challenge afresh"
+                if name in keys and digest(keys[name])
+                else f"(or {env[name]['secret']} and {env[name]['key_id']} in "
                 "the environment): the key they are signed with, signed afresh for each request"
                 if name in keys
                 else f"(or PACT_SECRET_{name.upper()})"
