@@ -850,16 +850,33 @@ class DigestStore(Provider):
             challenge = f'Digest realm="{self.REALM}", nonce="{self.nonce()}", algorithm="MD5", qop="auth"'
             return self.send_bytes(401, b"", {"WWW-Authenticate": challenge, "Content-Type": "text/plain"})
         with self.lock:
+            if self.command in ("PUT", "DELETE") and user != "alice":
+                return self.send_json(403, {"error": "read only"})
             if self.command == "PUT":
-                if user != "alice":
-                    return self.send_json(403, {"error": "read only"})
                 self.store[self.path] = json.loads(body)
                 return self.send_json(200, {"stored": self.path})
+            if self.command == "DELETE" and self.store.pop(self.path, None) is not None:
+                return self.send_bytes(204)
         if self.path not in self.store:
             return self.send_json(404, {"error": "no such item"})
         self.send_json(200, self.store[self.path])
 
-    do_GET = do_PUT = handle_digest  # noqa: N815
+    do_GET = do_PUT = do_DELETE = handle_digest  # noqa: N815
+
+
+def digest_answer(user: str, password: str, method: str, uri: str, challenge: str) -> str:
+    """A Digest answer to `challenge` as a client that keeps the nonce computes it (RFC 7616, MD5, qop=auth)."""
+    f = urllib.request.parse_keqv_list(urllib.request.parse_http_list(challenge.partition(" ")[2]))
+
+    def h(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    a1, a2, nc, cnonce = h(f"{user}:{f['realm']}:{password}"), h(f"{method}:{uri}"), "00000001", "0a4f113b"
+    response = h(f"{a1}:{f['nonce']}:{nc}:{cnonce}:auth:{a2}")
+    return (
+        f'Digest username="{user}", realm="{f["realm"]}", nonce="{f["nonce"]}", uri="{uri}", response="{response}", '
+        f'qop=auth, nc={nc}, cnonce="{cnonce}", algorithm=MD5'
+    )
 
 
 def digest_client(url: str, user: str) -> urllib.request.OpenerDirector:
@@ -870,6 +887,9 @@ def digest_client(url: str, user: str) -> urllib.request.OpenerDirector:
 
 
 def test_digest_answers_need_each_account_s_password_once_and_answer_the_verified_provider_s_challenges(tmp_path):
+    """...and an answer the provider refused when recorded (a wrong password) is refused again: sent with a made-up
+    password, never answered with the account's."""
+
     def status(opener, method: str, target: str, body: dict | None = None) -> int:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(target, data=data, method=method, headers={"Content-Type": "application/json"})
@@ -887,6 +907,10 @@ def test_digest_answers_need_each_account_s_password_once_and_answer_the_verifie
         assert status(bob, "GET", f"{url}/items/a") == 200
         assert status(bob, "PUT", f"{url}/items/d", {"name": "d"}) == 403
         assert status(alice, "GET", f"{url}/items/zzz") == 404
+        # a script that reuses the nonce it was given, with a wrong password: refused (401), and so in the pact
+        challenge = send(url, "GET", "/items/a")[1]["WWW-Authenticate"]
+        wrong = digest_answer("alice", "not-her-password", "DELETE", "/items/a", challenge)
+        assert send(url, "DELETE", "/items/a", headers={"Authorization": wrong})[0] == 401
 
     out = tmp_path / "pacts"
     with provider_serving(DigestStore) as url:

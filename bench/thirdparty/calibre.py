@@ -82,7 +82,8 @@ Left, by class: books made by `POST /cdb/cmd/add/0`, whose ids are handed out in
 (`{"result": ...}`), which the recorder does not read: the AJAX reads of a book by its id (`/ajax/book/4`,
 `/get/EPUB/4`, `/interface-data/book-metadata/1`) and of several (`/ajax/books?ids=`, a search expected to find
 one) have no setup that makes the book (`no recorded request makes this`), 5. Still hollow: the MessagePack
-answers unchecked, each command's calls pooled.
+answers unchecked, each command's calls pooled. A Digest answer refused when recorded (the wrong password) is sent
+with a made-up one at verify time, refused again; here it shares the 401 interaction of the challenges.
 """
 
 from __future__ import annotations

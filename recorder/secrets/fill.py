@@ -49,8 +49,8 @@ class Secrets:
     def value(self, entry: dict, recorded: str = "", issued: dict[str, str] | None = None) -> str | None:
         """What goes where `entry` says; `recorded` is the redacted text there (a header keeps its scheme).
         A secret a response handed out (`issued`) is what the fresh provider handed out this time."""
-        if signed(entry):  # signed afresh by the relay, with the key if there is one
-            return marker(entry) if credentials(entry, self.given) is not None else None
+        if signed(entry):  # signed afresh by the relay, with the key if there is one (a refused answer: with none)
+            return marker(entry) if entry.get("refused") or credentials(entry, self.given) is not None else None
         if entry.get("issued"):
             if cookies := entry.get("cookies"):
                 values = [(name, (issued or {}).get(secret)) for name, secret in cookies]

@@ -37,7 +37,7 @@ from recorder.model import NO_BODY, PLACEHOLDER, Exchange, Headers
 from recorder.pattern import escape
 from recorder.rules import Ruleset, cursor_name, normalise_name
 from recorder.secrets.masked import MaskedEchoes
-from recorder.secrets.signing import SCHEMES, entry_fields, signature
+from recorder.secrets.signing import SCHEMES, digest, entry_fields, signature
 from recorder.values import set_cookie
 
 MAX_HEADER_VALUES = 10_000  # response header values remembered, to know a request header that sends one back
@@ -197,10 +197,13 @@ def _user_password(value: str) -> tuple[str, str] | None:
 
 
 def _refused(entry: tuple) -> tuple:
-    """A credential a response handed out, sent where the provider refused it (401): a secret of its own,
-    sent only where refused, so verify makes one up that the provider refuses too."""
+    """A credential a response handed out, or a Digest answer, sent where the provider refused it (401): a secret
+    of its own, sent only where refused, so verify makes one up that the provider refuses too (a Digest answer
+    with a made-up password)."""
     e = {k: v for k, v in entry if k not in ("issued", "cookies")}
     e["secret"] += "_refused"
+    if digest(e):
+        e["refused"] = True
     return tuple(e.items())
 
 
@@ -302,8 +305,9 @@ class Redactor:
         query = tuple((k, self._field(v, k, f"query parameter {k}")) for k, v in ex.query)
         request_headers = self._headers(ex.request_headers, "request")
         path = self._path(ex.path)
-        if ex.status == 401:  # a handed-out credential refused (after its logout): refused again, not fetched fresh
-            self._named = [_refused(e) if dict(e).get("issued") else e for e in self._named]
+        if ex.status == 401:  # a handed-out credential refused (after its logout), a Digest answer refused (a wrong
+            # password): refused again, not fetched fresh nor answered with the account's password
+            self._named = [_refused(e) if dict(e).get("issued") or digest(dict(e)) else e for e in self._named]
         out = replace(
             ex,
             path=path,

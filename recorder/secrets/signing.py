@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import urllib.request
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -166,8 +167,11 @@ class _Answers(urllib.request.AbstractDigestAuthHandler):
 
 def digest_answerer(entry: dict, given: dict[str, str]):
     """A function (method, url, challenge header value) -> the `Authorization` answering that challenge as the
-    account `entry` names, with the password given for it; None when the challenge is no Digest one it can answer."""
+    account `entry` names, with the password given for it (made up for an answer the provider refused when
+    recorded: refused again); None when the challenge is no Digest one it can answer."""
     user, password = entry.get("key_id", ""), (credentials(entry, given) or ("", "", None))[1]
+    if entry.get("refused"):
+        password = secrets.token_urlsafe(18)
     passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
     answers = _Answers(passwords)
 
