@@ -417,8 +417,44 @@ def method_meant(ex: Exchange, headers: frozenset[str], fields: frozenset[str], 
 
 def refused_in_body(body: Any) -> bool:
     """An answer whose body says the request was refused, whatever its status: RPC-style APIs answer 200 with
-    `{"error": ...}` (GraphQL and others with a non-empty `errors`)."""
-    return isinstance(body, dict) and bool(body.get("error") or body.get("errors"))
+    `{"error": ...}` (GraphQL and others with a non-empty `errors`), or with a result code that is no success
+    beside its message and no payload (`{"code": 1, "message": "padID does not exist", "data": null}`)."""
+    return refusal_said(body) is not None
+
+
+RESULT_CODES = ("code", "errcode", "errCode", "errno", "error_code", "errorCode", "retcode", "ret")
+RESULT_MESSAGES = ("message", "msg", "errmsg", "errMsg", "error_message", "errorMessage", "error_msg", "info")
+
+
+def success_code(code: int) -> bool:
+    """A result code in an answer's body that says success: 0, or a 2xx status."""
+    return code == 0 or 200 <= code < 300
+
+
+def refusal_said(body: Any) -> Any:
+    """What a body that says the request was refused says (its `error`, its `errors`, or the message beside a
+    result code that is no success); None for any other body. A result code is a success when it is 0 or a 2xx
+    status (`{"code": 200, "msg": "ok"}`); it says a refusal only in an envelope: an integer code, a message, and
+    every other field empty (a refusal carries no payload: a resource that happens to have a `code` and a
+    `message` is no refusal).
+
+        >>> refusal_said({"code": 1, "message": "padID does not exist", "data": None})
+        'padID does not exist'
+        >>> refusal_said({"code": 0, "message": "ok", "data": {"text": "x"}}) is None
+        True
+        >>> refusal_said({"code": 7, "message": "a country", "name": "Elbonia"}) is None
+        True
+    """
+    if not isinstance(body, dict):
+        return None
+    if said := body.get("error") or body.get("errors"):
+        return said
+    code = next((body[k] for k in RESULT_CODES if k in body), None)
+    message = next((body[k] for k in RESULT_MESSAGES if isinstance(body.get(k), str)), None)
+    if type(code) is not int or success_code(code) or message is None:
+        return None
+    rest = [v for k, v in body.items() if k not in RESULT_CODES and k not in RESULT_MESSAGES]
+    return message if all(v in (None, "", [], {}) for v in rest) else None
 
 
 def only_reads(ex: Exchange) -> bool:

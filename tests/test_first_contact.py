@@ -1311,6 +1311,73 @@ def test_operations_named_in_a_parameter_s_value_are_interactions_whose_answers_
     red_in_one_interaction(tmp_path, ActionApiRenamed, "list=recentchanges")
 
 
+class ResultCodes(Provider):
+    """RPC with the function as the path's last word (`POST /api/createNote`, `/api/getNote`, `/api/deleteNote`),
+    parameters in form bodies, and every answer 200 in an envelope: `{"code": 0, "message": "ok", "data": ...}`,
+    a refusal `{"code": 1, "message": "noteID does not exist", "data": null}`."""
+
+    forgetful = False  # a broken provider: every note is refused to getNote and deleteNote
+
+    def do_POST(self):  # noqa: N802
+        params, function = dict(parse_qsl(self.body().decode())), self.path.rpartition("/")[2]
+        with self.lock:
+            if function == "createNote":
+                self.store[note := f"n.{uuid.uuid4().hex[:12]}"] = params.get("text", "")
+                return self.send_json(200, {"code": 0, "message": "ok", "data": {"noteID": note}})
+            if (note := params.get("noteID")) in self.store and not self.forgetful:
+                if function == "getNote":
+                    text = self.store[note]
+                    return self.send_json(200, {"code": 0, "message": "ok", "data": {"text": text, "size": len(text)}})
+                if function == "deleteNote":
+                    del self.store[note]
+                    return self.send_json(200, {"code": 0, "message": "ok", "data": None})
+        self.send_json(200, {"code": 1, "message": "noteID does not exist", "data": None})
+
+
+class ResultCodesForgetful(ResultCodes):
+    forgetful = True
+
+
+def test_a_call_refused_with_200_and_a_result_code_is_an_interaction_apart_from_its_successes(tmp_path):
+    def exercise(url):
+        def call(function: str, **params: str) -> dict:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            status, _, body = send(url, "POST", f"/api/{function}", urlencode(params).encode(), form)
+            assert status == 200, (status, body)
+            return json.loads(body)
+
+        note = call("createNote", text="first note")["data"]["noteID"]
+        assert call("getNote", noteID=note)["data"]["text"] == "first note"
+        assert call("getNote", noteID="n.000000000000")["code"] == 1
+        assert call("deleteNote", noteID=note)["code"] == 0
+        assert call("getNote", noteID=note)["message"] == "noteID does not exist"
+
+    pact, result = first_contact(tmp_path, ResultCodes, exercise)
+    by = {i["description"]: i for i in pact["interactions"]}
+    assert sorted(by) == [
+        "POST /api/createNote returns 200",
+        "POST /api/deleteNote returns 200",
+        "POST /api/getNote returns 200",
+        "POST /api/getNote returns 200 with error",
+    ]
+    # the success's answer is its own, its data checked (not left out as "null or object" beside the refusals')
+    got = by["POST /api/getNote returns 200"]["response"]
+    assert got["body"]["content"]["data"]["text"] == "first note"
+    assert "$.data.text" in got["matchingRules"]["body"]
+    assert by["POST /api/getNote returns 200 with error"]["response"]["body"]["content"]["code"] == 1
+    assert green(result), result.stdout + result.stderr
+    # the success's result code is pinned (its refusals answer the same envelope with another code)
+    assert by["POST /api/deleteNote returns 200"]["response"]["matchingRules"]["body"]["$.code"]["matchers"] == [
+        {"match": "equality"}
+    ]
+    # a provider that refuses every call on a note with code 1 no longer verifies: the successes' interactions fail,
+    # the read's for its data, the delete's (no data either way) for its code; the refusal's passes
+    broken = verify_against(tmp_path, ResultCodesForgetful.fresh())
+    failed = [line.split()[2] for line in broken.stdout.splitlines() if line.strip().startswith("FAIL")]
+    assert broken.returncode == 1 and failed == ["/api/deleteNote", "/api/getNote"], broken.stdout
+    assert "getNote returns 200 with error" in broken.stdout, broken.stdout
+
+
 class Services(Provider):
     """One URL, the service asked for in `?service=`: each answers an advertisement of its own, under a
     Content-Type of its own, in a binary format the recorder keeps only as its Content-Type."""

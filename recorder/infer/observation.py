@@ -107,8 +107,9 @@ def key_of(exchange: Exchange, endpoint: Endpoint, ctx: Context) -> InteractionK
     operation = headers.operation(exchange.request_headers) or operation_inside(exchange)  # JSON-RPC, statements
     conditions = ",".join(sorted({k.lower() for k, _ in exchange.request_headers if k.lower().startswith("if-")}))
     named = named_operation(ctx.operations.of(exchange))  # `?action=query&list=allpages`: one interaction per operation
-    # (an operation refused with 200 and `{"error": ...}` answers another shape: another interaction, as GraphQL's)
-    refused = bool(named) and 200 <= status < 300 and refused_in_body(exchange.response_json)
+    # (an operation refused with 200 and `{"error": ...}` or a result code that is no success answers another shape:
+    # another interaction, as GraphQL's; whether the operation is named by a parameter, a path word or nothing)
+    refused = 200 <= status < 300 and refused_in_body(exchange.response_json)
     parts = (
         f"as:{exchange.meant}" if exchange.meant else "",  # a tunnelled GET and PUT may send bodies of one shape
         f"op:{operation}" if operation else "",

@@ -165,10 +165,10 @@ def _description(obs: Observation) -> str:
         operation, *outcome = key.body_shape.removeprefix("graphql:").split(";")
         said = ["errors" if o == "errors" else f"{o.removeprefix('null:')} null" for o in outcome]
         return f"{head} {operation} returns {key.status}" + (f" with {', '.join(said)}" if said else "")
+    refused = " with error" if key_part(key, "outcome") else ""
     if named := key_part(key, "named"):  # `GET /api.php action=query list=allpages returns 200 with error`
-        refused = " with error" if key_part(key, "outcome") else ""
         return f"{head} {named} returns {key.status}{refused}"
-    return f"{head} returns {key.status}"
+    return f"{head} returns {key.status}{refused}"  # `POST /api/getText returns 200 with error`
 
 
 def _message(

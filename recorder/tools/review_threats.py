@@ -17,7 +17,7 @@ from typing import Any
 from recorder.files import body_content
 from recorder.infer.render import UNREAD_BODY, XML_CONTENT_TYPE_ONLY
 from recorder.secrets.fill import Secrets, made_by_recording, option
-from recorder.values import refused_in_body
+from recorder.values import refusal_said
 from recorder.verify.recorded_states import RecordedStates
 from recorder.verify.run import needed_secrets
 
@@ -152,8 +152,7 @@ def hollow(inter: dict, request: dict, response: dict, notes: list[str], evidenc
                     "record more exchanges of it, or a rule for the fields left out (see review's field flags)",
                 )
             )
-    if ok and refused_in_body(body):
-        said = body.get("error") or body.get("errors")
+    if ok and (said := refusal_said(body)) is not None:
         inter["threats"].append(
             threat(
                 "refusal",
