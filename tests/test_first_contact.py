@@ -2112,6 +2112,46 @@ def test_a_token_a_login_handed_out_sent_back_as_base64_user_token_is_fetched_fr
     assert green(result), result.stdout + result.stderr
 
 
+class FormSessions(Provider):
+    """Sessions handed out in a JSON answer (`{"sessionID": ...}`: a secret by its name) and sent back in form
+    bodies, `POST /sessions/info` and `/sessions/end` (`sessionID=...`); one none handed out is refused, 404."""
+
+    def do_POST(self):  # noqa: N802
+        params = dict(parse_qsl(self.body().decode()))
+        with self.lock:
+            if self.path == "/sessions/create":
+                self.store[session := f"s.{uuid.uuid4().hex}"] = params["user"]
+                return self.send_json(200, {"sessionID": session})
+            if (user := self.store.get(params.get("sessionID", ""))) is None:
+                return self.send_json(404, {"error": "no such session"})
+            if self.path == "/sessions/end":
+                del self.store[params["sessionID"]]
+            self.send_json(200, {"user": user})
+
+
+def test_a_secret_a_response_handed_out_sent_back_in_a_form_field_is_fetched_fresh(tmp_path):
+    handed_out = []
+
+    def exercise(url):
+        def call(path: str, **params: str) -> tuple[int, dict]:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            status, _, body = send(url, "POST", path, urlencode(params).encode(), form)
+            return status, json.loads(body)
+
+        status, made = call("/sessions/create", user="ada")
+        handed_out.append(session := made["sessionID"])
+        assert call("/sessions/info", sessionID=session) == (200, {"user": "ada"})
+        assert call("/sessions/end", sessionID=session) == (200, {"user": "ada"})
+
+    pact, result = first_contact(tmp_path, FormSessions, exercise)
+    assert handed_out and handed_out[0] not in json.dumps(pact)  # redacted wherever it went
+    by = {i["description"]: i for i in pact["interactions"]}
+    for sent in ("POST /sessions/info returns 200", "POST /sessions/end returns 200"):
+        generator = by[sent]["request"]["generators"]["body"]["$.sessionID"]
+        assert generator["type"] == "ProviderState" and generator["expression"] == "${sessionid}", generator
+    assert green(result), result.stdout + result.stderr
+
+
 class ChainedLogins(Logins):
     """A login sent with the credentials of the one before it (a client that keeps its last X-Auth)."""
 

@@ -522,8 +522,10 @@ def issued_generators(ex: Exchange) -> dict[str, dict]:
             out.setdefault("header", {})[e["key"]] = expression
         elif e["in"] == "query":
             out.setdefault("query", {})[e["key"]] = expression
-        elif e["in"] == "body" and (at := _json_path(tuple(e["key"]))) is not None:
-            out.setdefault("body", {})[at] = expression
+        elif e["in"] in ("body", "form"):  # a JSON body's place, or a form field's (the core fills those too)
+            keys = tuple(e["key"]) if e["in"] == "body" else (e["key"],)
+            if (at := _json_path(keys)) is not None:
+                out.setdefault("body", {})[at] = expression
     return out
 
 
