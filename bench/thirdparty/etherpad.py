@@ -100,7 +100,20 @@ server that refuses every call with code 1 verifies them; 27 of the 57 interacti
 are setups checked: a setup step answered code 1 counts as done. Reads of a pad pass on its shape only (the
 revision count, the chat head, the saved revision count are numbers by type). The review flags none of this (its
 "answered 2xx with a refusal" knows `error`/`errors` only), and flags `X-UA-Compatible: IE=Edge,chrome=1` as a
-header "pinned to a value with digits" (a constant). One run: ~70 s (direct 12 s, record 23 s, verify 12 s,
+header "pinned to a value with digits" (a constant).
+Now (two mechanisms since): **58 / 63 green**, with the API key alone, nothing secret on disk. (a) A 2xx whose body
+carries a result code saying refusal (an integer `code`, `errcode`, `errno`... neither 0 nor a 2xx, beside a
+message, every other field empty) is refused in its body: an interaction of its own (`POST /api/1.2.15/getText
+returns 200 with error`: 8 such), a write so refused makes nothing, a setup step so answered fails; and a success's
+code is pinned (equality), so a refusal no longer passes for it: the successes' `data` is checked (left out in 1
+interaction, `listSessionsOfAuthor`, null for an author without sessions, an object for one with). (b) A secret a
+response handed out (`$.data.sessionID`, redacted by its name) sent back in a form field gets a ProviderState
+generator, as in a header, query or JSON body: `getSessionInfo` and `deleteSession` send the session the setup
+made (red, resp. hollow, before). The 5 red, by class: (1) 2, state by other operations' writes on a handle a
+parameter names (as above); (2) 1, a map keyed by handed-out ids (as above); (3) 2, creations refused for a name an
+earlier interaction's setup left behind: `createGroupPad` as above, and now `createPad release-notes` (its code
+pinned: 1 "padID does already exist" is no longer taken for 0).
+One run: ~70 s (direct 12 s, record 23 s, verify 12 s,
 verify2 20 s); the setup, once, 1 to 3 min (npm).
 """
 
