@@ -1378,6 +1378,41 @@ def test_a_call_refused_with_200_and_a_result_code_is_an_interaction_apart_from_
     assert "getNote returns 200 with error" in broken.stdout, broken.stdout
 
 
+class NotesQuota(ResultCodes):
+    """The same RPC holding at most two notes at a time (a third is refused with code 1), with `setNote`."""
+
+    def do_POST(self):  # noqa: N802
+        params, function = dict(parse_qsl(self.body().decode())), self.path.rpartition("/")[2]
+        if function == "createNote" and len(self.store) >= 2:
+            return self.send_json(200, {"code": 1, "message": "quota: two notes", "data": None})
+        if function == "setNote" and params.get("noteID") in self.store:
+            self.store[params["noteID"]] = params.get("text", "")
+            return self.send_json(200, {"code": 0, "message": "ok", "data": None})
+        super().do_POST()
+
+
+def test_what_a_function_in_the_path_made_is_undone_as_the_consumer_deleted_such_a_thing(tmp_path):
+    """The read's setup makes a note, the update's another: with the note the create interaction itself made,
+    the quota is full unless the read's is gone. Only the consumer's own `deleteNote`, sent with the id that
+    setup's note got, frees room (no path names a note, so no DELETE could)."""
+
+    def exercise(url):
+        def call(function: str, **params: str) -> dict:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            return json.loads(send(url, "POST", f"/api/{function}", urlencode(params).encode(), form)[2])
+
+        first = call("createNote", text="first")["data"]["noteID"]
+        assert call("getNote", noteID=first)["data"]["text"] == "first"
+        second = call("createNote", text="second")["data"]["noteID"]
+        assert call("setNote", noteID=second, text="2nd")["code"] == 0
+        for note in (first, second):
+            assert call("deleteNote", noteID=note)["code"] == 0
+
+    _, result = first_contact(tmp_path, NotesQuota, exercise)
+    assert green(result), result.stdout + result.stderr
+    assert "deleteNote" in (tmp_path / "pacts" / PACT_NAME).with_suffix(".states.yaml").read_text().split("undo:")[1]
+
+
 class Services(Provider):
     """One URL, the service asked for in `?service=`: each answers an advertisement of its own, under a
     Content-Type of its own, in a binary format the recorder keeps only as its Content-Type."""

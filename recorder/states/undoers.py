@@ -1,13 +1,14 @@
-"""How the consumer deleted what an operation made, where the operation is inside the request.
+"""How the consumer deleted what an operation made, where the operation is inside the request or is the path's
+last word.
 
-A GraphQL `mutation createPost` hands out an id; `mutation deletePost(id: ...)` sends it back. No path names
-what the create made, so no DELETE of a path undoes it between two interactions, and what each
-interaction's setups made piles up (a later read by title finds an earlier copy). The recording shows how the
-consumer deleted one thing an operation made; each step of that operation is undone the same way, with the
-id it handed out in place:
+A GraphQL `mutation createPost` hands out an id; `mutation deletePost(id: ...)` sends it back (so do
+`POST /api/createPad` and `POST /api/deletePad` with its `padID`). No path names what the create made, so no
+DELETE of a path undoes it between two interactions, and what each interaction's setups made piles up (a later
+read by title finds an earlier copy). The recording shows how the consumer deleted one thing an operation made;
+each step of that operation is undone the same way, with the id it handed out in place:
 
     >>> from recorder.model import Exchange
-    >>> from recorder.states.handed_out import HandedOut, about, words
+    >>> from recorder.states.handed_out import HandedOut
     >>> handed, undoers = HandedOut(), Undoers()
     >>> def call(seq, body, answer):
     ...     ex = Exchange("POST", "/rpc", (), (("Content-Type", "application/json"),), body, 200,
@@ -33,7 +34,7 @@ from urllib.parse import parse_qsl, urlencode
 from recorder.model import NO_BODY, Exchange
 from recorder.states.handed_out import HandedOut, about, words
 from recorder.states.steps import Step, made_it, step_exchange
-from recorder.values import Location, in_list, request_operation, request_values, xml_rebound
+from recorder.values import Location, in_list, norm, request_operation, request_values, xml_rebound
 
 UNDOERS_MAX = 1_000  # kinds of thing (operation, where its answer put the id) whose deletion is remembered
 # The words an operation that deletes is named with (`deletePost`, `aria2.remove`, `lease4-del`, `DROP`).
@@ -46,6 +47,12 @@ def deletes(operation: str) -> bool:
     return any(w.lower() in _DELETES for w in _WORD.findall(operation))
 
 
+def operation_of(ex: Exchange) -> str:
+    """The operation a call names: inside the request (recorder.values.request_operation), else, for a POST, its
+    path (RPC with the function as the path's last word: `/api/createPad`, `/experiments/delete`)."""
+    return request_operation(ex) or (norm(ex.path) if ex.acts_as == "POST" else "")
+
+
 class Undoers:
     """Per kind of thing an operation made (its operation, where its answer handed the id out), the first
     successful request that deleted one such thing by sending that id back, and where it sent it."""
@@ -56,14 +63,14 @@ class Undoers:
     def see(self, step: Step, ex: Exchange, handed: HandedOut) -> None:
         """A recorded exchange (`step` of it): where it is a successful delete by operation, what it sent back
         that an operation's write handed out says how that operation's things are deleted."""
-        operation = request_operation(ex)
+        operation = operation_of(ex)
         if not operation or not deletes(operation) or not made_it(step) or len(self._by) >= UNDOERS_MAX:
             return
         for where, value in request_values(ex).items():
             maker = handed.producer(value, about(ex, where)) if where[0] in ("body", "query", "form", "xml") else None
             if maker is None or maker.seq >= step.seq or not made_it(maker):
                 continue
-            made_by = request_operation(step_exchange(maker))
+            made_by = operation_of(step_exchange(maker))
             if not made_by or deletes(made_by) or not words(made_by) & words(operation):
                 continue  # (what it deletes is of another kind: a post's id that a user's id equals)
             for at, handed_value in maker.produced.items():
@@ -76,7 +83,7 @@ class Undoers:
         """The request that deletes what `step` made as the consumer deleted another such thing, with the id
         `step` handed out in place; where its answer handed that id out, and the id. None where the recording
         deleted no such thing."""
-        if not self._by or not made_it(step) or not (operation := request_operation(step_exchange(step))):
+        if not self._by or not made_it(step) or not (operation := operation_of(step_exchange(step))):
             return None
         for at, value in step.produced.items():
             if (found := self._by.get((operation, at))) is not None and found[0] is not step:
