@@ -429,12 +429,12 @@ def clean_env() -> dict[str, str]:
     return env | {"NO_PROXY": "127.0.0.1,localhost"}
 
 
-def start_server(stack: ExitStack, work: Path) -> str:
-    """A fresh json-graphql-server (a new data.json holding SEED) on a free port of 127.0.0.1; its URL once
-    `GET /` answers 200."""
+def start_server(stack: ExitStack, work: Path, seed: dict = SEED) -> str:
+    """A fresh json-graphql-server (a new data.json holding `seed`, which defines its schema) on a free port of
+    127.0.0.1; its URL once `GET /` answers 200."""
     work.mkdir(parents=True, exist_ok=True)
     data = work / "data.json"
-    data.write_text(json.dumps(SEED, indent=2) + "\n")
+    data.write_text(json.dumps(seed, indent=2) + "\n")
     port = free_port()
     log = work / "server.log"
     cmd = [find_node(), str(SERVER_BIN), str(data), "--port", str(port), "--host", "127.0.0.1"]
@@ -478,6 +478,29 @@ def run_session(api: str, work: Path) -> dict:
         "commands": results,
         "sent": summary(sent),
     }
+
+
+def replay_session(stack: ExitStack, pact: Path, work: Path) -> dict:
+    """The session against `pact-recorder replay` of the pact recorded from it (its listener on a free port)."""
+    work.mkdir(parents=True, exist_ok=True)
+    log, url = work / "replay.log", f"http://127.0.0.1:{free_port()}"
+    proc = start(stack, [str(common.PACT_BIN), "replay", str(pact), "--listen", url.removeprefix("http://")], log)
+    wait_http(url, proc, log, ok=tuple(range(200, 600)))  # (any answer: it listens)
+    return run_session(url + "/", work)
+
+
+def changed_schema(rename: tuple[str, str] | None = None, add: str | None = None) -> dict:
+    """SEED with posts' field `rename[0]` called `rename[1]`, or a nullable field `add` more on every type (null in
+    every row: no create must send it): the schema a provider that renamed a field the client reads (a breaking
+    change), or added one (none), infers from it."""
+    seed = json.loads(json.dumps(SEED))
+    for rows in seed.values():
+        for row in rows:
+            if add:
+                row[add] = None
+            if rename and rename[0] in row and rows is seed["posts"]:
+                row[rename[1]] = row.pop(rename[0])
+    return seed
 
 
 def summary(sent: list[dict]) -> dict:
@@ -583,6 +606,21 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
             args = [*args, *extra]
             report, outcome = common.verify_outcome(stack, pact, server, work / "verify2", args)
             runs.append(outcome)
+    # The Pact loop the contract is for: the consumer against replay of its own pact, and the provider changed.
+    with timed(seconds, "replay"), ExitStack() as stack:
+        replayed = replay_session(stack, pact, work / "replay")
+    print(f"replay: {replayed['passed']} / {replayed['tests']} steps passed against replay of the pact")
+    changes = {}
+    for name, seed in (
+        ("renamed", changed_schema(rename=("title", "headline"))),
+        ("added", changed_schema(add="extra")),
+    ):
+        with timed(seconds, name), ExitStack() as stack:
+            server = start_server(stack, work / name / "server", seed)
+            changed, _ = common.verify_outcome(stack, pact, server, work / name, args)
+        changes[name] = common.verify_figures(changed) if changed else None
+        what = "renamed posts' title to headline" if name == "renamed" else "added a field to every type"
+        print(f"verify against a provider that {what}: {changes[name]}")
     for n, run in enumerate(runs, 1):
         lines = run["message"].splitlines()
         said = [line for line in lines if "interaction(s) passed" in line]
@@ -625,6 +663,8 @@ def phases(work: Path, verify_args: list[str], direct: bool) -> dict:
         "recorded": recorded,
         "transparency": same,
         "operations": ops,
+        "replay": {k: replayed[k] for k in ("tests", "passed", "failing")},
+        "changed_provider": changes,
         "recording": common.recording_figures(pact),
         "verify": common.verify_figures(report),
         "failures": common.group_failures(report),
