@@ -354,18 +354,41 @@ def leaves(value: Any, path: tuple = ()):
             yield where, v
 
 
-# A JSON-RPC style body names its operation in `method` beside its arguments (JSON-RPC's `params` and
-# `id`, Transmission's `arguments`): one URL, many operations, each an interaction of its own.
+# A JSON-RPC style body names its operation in `method` beside its arguments (JSON-RPC's `params` and `id`,
+# Transmission's `arguments`); a command envelope in `command`, beside those or beside nothing but the envelope's
+# own keys (the service or tag it is for; a lone `method` is as often data: a payment's, an HTTP method): one URL,
+# many operations, each an interaction of its own.
 _RPC_KEYS = frozenset({"jsonrpc", "params", "arguments", "id"})
+_ENVELOPE_KEYS = _RPC_KEYS | {"service", "tag"}
+_OPERATION_KEYS = ("method", "command")
 _RPC_METHOD = re.compile(r"^[A-Za-z_][\w.:/-]{0,79}$")
-RPC_METHOD_PATH = "$.method"
+
+
+def body_operation_key(body: Any) -> str:
+    """The top-level key of a request body that names its operation, JSON-RPC style: `method` or `command` holding
+    a name beside the arguments' keys, or `command` beside only the envelope's (`{"command": "version-get",
+    "service": ["dhcp4"]}`); else "".
+
+        >>> body_operation_key({"command": "lease4-get", "arguments": {"ip-address": "10.0.0.5"}})
+        'command'
+        >>> body_operation_key({"command": "reboot", "delay": 5})  # a field among the data: no envelope
+        ''
+    """
+    if not isinstance(body, dict):
+        return ""
+    for key in _OPERATION_KEYS:
+        if not isinstance(name := body.get(key), str):
+            continue
+        if _RPC_KEYS & body.keys() or (key == "command" and body.keys() - {key} <= _ENVELOPE_KEYS):
+            return key if _RPC_METHOD.match(name) else ""
+    return ""
 
 
 def body_operation(body: Any) -> str:
-    """The operation a request body names: a JSON-RPC style method (`{"method": "aria2.addUri", "params": [...]}`),
-    a GraphQL operation (`query Post`), else ""."""
-    if isinstance(body, dict) and _RPC_KEYS & body.keys() and isinstance(method := body.get("method"), str):
-        return method if _RPC_METHOD.match(method) else ""
+    """The operation a request body names: a JSON-RPC style method (`{"method": "aria2.addUri", "params": [...]}`,
+    `{"command": "lease4-get", "arguments": {...}}`), a GraphQL operation (`query Post`), else ""."""
+    if key := body_operation_key(body):
+        return body[key]
     return graphql.operation(body)
 
 

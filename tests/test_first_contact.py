@@ -1211,6 +1211,74 @@ def test_operations_named_in_a_json_rpc_body_are_interactions_of_their_own(tmp_p
     assert green(result), result.stdout + result.stderr
 
 
+class Commands(Provider):
+    """A command envelope over one URL: the operation is the body's `command`, beside the `service` it is for and,
+    for some, its `arguments`; every answer is a list of results answered 200 whatever they say (1 an error, 2 a
+    command the service does not know, 3 nothing found)."""
+
+    def do_POST(self):  # noqa: N802
+        call = json.loads(self.body())
+        args = call.get("arguments", {})
+        with self.lock:
+            match call["command"]:
+                case "version-get":
+                    answer = {"result": 0, "text": "2.2.0"}
+                case "status-get":
+                    answer = self.status()
+                case "item-add" if args.get("name") in self.store:
+                    answer = {"result": 1, "text": "item already exists"}
+                case "item-add":
+                    self.store[args["name"]] = args.get("value", "")
+                    answer = {"result": 0, "text": f"item {args['name']} added"}
+                case "item-get" if args.get("name") in self.store:
+                    answer = {"result": 0, "arguments": {"name": args["name"], "value": self.store[args["name"]]}}
+                case "item-get":
+                    answer = {"result": 3, "text": "no such item"}
+                case other:
+                    answer = {"result": 2, "text": f"'{other}' command not supported"}
+        self.send_json(200, [answer])
+
+    def status(self) -> dict:
+        return {"result": 0, "arguments": {"pid": 4242, "uptime": 17}}
+
+
+class CommandsWithoutStatus(Commands):
+    """The same API where `status-get` is no command the service knows any more."""
+
+    def status(self) -> dict:
+        return {"result": 2, "text": "'status-get' command not supported"}
+
+
+def test_operations_named_in_a_command_envelope_are_interactions_whose_answers_are_checked(tmp_path):
+    def exercise(url):
+        def call(command, **arguments):
+            body = {"command": command, "service": ["store"]} | ({"arguments": arguments} if arguments else {})
+            answer = send(url, "POST", "/", json.dumps(body).encode(), {"Content-Type": "application/json"})
+            return json.loads(answer[2])[0]
+
+        assert call("version-get")["text"] == "2.2.0"
+        assert call("status-get")["arguments"]["uptime"] == 17
+        assert call("item-add", name="alpha", value="one")["result"] == 0
+        assert call("item-get", name="alpha")["arguments"]["value"] == "one"
+
+    pact, result = first_contact(tmp_path, Commands, exercise)
+    by = {i["description"]: i for i in pact["interactions"]}
+    assert sorted(by) == [
+        "POST / returns 200 (item-add; body arguments, command, service)",
+        "POST / returns 200 (item-get; body arguments, command, service)",
+        "POST / returns 200 (status-get; body command, service)",
+        "POST / returns 200 (version-get; body command, service)",
+    ], sorted(by)
+    rules = [i["request"]["matchingRules"]["body"]["$.command"] for i in pact["interactions"]]
+    assert all(r["matchers"] == [{"match": "equality"}] for r in rules), rules
+    # each command's answer is its own: the status's arguments are in every answer it gave
+    status = by["POST / returns 200 (status-get; body command, service)"]["response"]["body"]["content"]
+    assert status == [{"result": 0, "arguments": {"pid": 4242, "uptime": 17}}], status
+    assert green(result), result.stdout + result.stderr
+    # a provider that no longer knows one command breaks that command's interaction, and only it
+    red_in_one_interaction(tmp_path, CommandsWithoutStatus, "status-get")
+
+
 # -- operations named in a parameter's value --------------------------------------------------------
 
 

@@ -22,9 +22,8 @@ from recorder.secrets.redact import PLACEHOLDER
 from recorder.states.provider_states import ProviderState, echoed_params, param_value, states_for
 from recorder.states.timeline import Location
 from recorder.values import (
-    RPC_METHOD_PATH,
     STATEMENT_SUBJECT,
-    body_operation,
+    body_operation_key,
     clock_regex,
     clock_values,
     request_operation,
@@ -217,8 +216,9 @@ def _message(
         ):
             regex = _statement_regex(obs, found)
             overrides = {at: FieldRule("statement", at, "regex", side=side, regex=regex)} | overrides
-        elif side == "request" and body_operation(value):  # the operation is what the request asks: as sent
-            overrides = {RPC_METHOD_PATH: FieldRule("operation", RPC_METHOD_PATH, "equality", side=side)} | overrides
+        elif side == "request" and (key := body_operation_key(value)):  # the operation is what it asks: as sent
+            at = child_path("$", key)
+            overrides = {at: FieldRule("operation", at, "equality", side=side)} | overrides
         if side == "request" and (meant := key_part(obs.key, "as")) and isinstance(value, dict):
             overrides = _tunnel_rules(value, meant, obs.ctx.rules.method_override.fields) | overrides
         schema = obs.shapes[f"{side}.body"].to_schema()
