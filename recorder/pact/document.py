@@ -154,7 +154,21 @@ def provenance(i: Interaction) -> dict[str, Any]:
         "evidence": i.evidence,
         **({"tests": i.tests} if i.tests else {}),
         **({"secrets": [dict(s) for s in i.secrets]} if i.secrets else {}),
+        # the answer as recorded where the contract left keys out (a null, an array or null): what `replay` serves,
+        # since a client may need every key it asked for (a GraphQL cache, an introspecting client)
+        **({"recorded": i.recorded_body} if _left_out(i.response.body, i.recorded_body) else {}),
     }
+
+
+def _left_out(example: Any, recorded: Any) -> bool:
+    """Does the contract's example lack a key the recorded answer has, at any depth?"""
+    if isinstance(recorded, dict):
+        return not isinstance(example, dict) or any(
+            k not in example or _left_out(example[k], v) for k, v in recorded.items()
+        )
+    if isinstance(recorded, list) and isinstance(example, list):
+        return any(_left_out(e, r) for e, r in zip(example, recorded, strict=False))
+    return False
 
 
 def _repeats_left(i: Interaction) -> int | None:
