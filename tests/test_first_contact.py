@@ -1481,6 +1481,34 @@ def test_what_a_function_in_the_path_made_is_undone_as_the_consumer_deleted_such
     assert "deleteNote" in (tmp_path / "pacts" / PACT_NAME).with_suffix(".states.yaml").read_text().split("undo:")[1]
 
 
+class ChosenNotes(NotesQuota):
+    """The same, each note made under the id the consumer chose (`createNote noteID=alpha`)."""
+
+    def do_POST(self):  # noqa: N802
+        params, function = dict(parse_qsl(self.body().decode())), self.path.rpartition("/")[2]
+        if function == "createNote" and len(self.store) < 2 and params.get("noteID") not in self.store:
+            self.store[params["noteID"]] = params.get("text", "")
+            return self.send_json(200, {"code": 0, "message": "ok", "data": None})
+        super().do_POST()
+
+
+def test_what_a_function_made_under_a_name_the_consumer_chose_is_undone_by_that_name(tmp_path):
+    def exercise(url):
+        def call(function: str, **params: str) -> dict:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            return json.loads(send(url, "POST", f"/api/{function}", urlencode(params).encode(), form)[2])
+
+        assert call("createNote", noteID="alpha", text="first")["code"] == 0
+        assert call("getNote", noteID="alpha")["data"]["text"] == "first"
+        assert call("createNote", noteID="bravo", text="second")["code"] == 0
+        assert call("setNote", noteID="bravo", text="2nd")["code"] == 0
+        for note in ("alpha", "bravo"):
+            assert call("deleteNote", noteID=note)["code"] == 0
+
+    _, result = first_contact(tmp_path, ChosenNotes, exercise)
+    assert green(result), result.stdout + result.stderr
+
+
 class Services(Provider):
     """One URL, the service asked for in `?service=`: each answers an advertisement of its own, under a
     Content-Type of its own, in a binary format the recorder keeps only as its Content-Type."""

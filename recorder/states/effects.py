@@ -169,7 +169,7 @@ class Effects(Memory):
             ok = False
         if ok and not reads:
             self._wrote(step)
-            self.undoers.see(step, ex, self.handed)
+            self.undoers.see(step, ex, self.handed, self.written)
             sends_handed = self._acted(step, ex)
             segs = segments(path)
             for i in range(1, len(segs)):

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
 
 from recorder.model import NO_BODY, Exchange
 from recorder.states.handed_out import HandedOut, about, words
 from recorder.states.steps import Step, made_it, step_exchange
-from recorder.values import Location, in_list, norm, request_operation, request_values, xml_rebound
+from recorder.values import Location, in_list, norm, query_and_body, request_operation, request_values, xml_rebound
 
 UNDOERS_MAX = 1_000  # kinds of thing (operation, where its answer put the id) whose deletion is remembered
 # The words an operation that deletes is named with (`deletePost`, `aria2.remove`, `lease4-del`, `DROP`).
@@ -60,32 +61,42 @@ class Undoers:
     def __init__(self) -> None:
         self._by: dict[tuple[str, Location], tuple[Step, Location]] = {}
 
-    def see(self, step: Step, ex: Exchange, handed: HandedOut) -> None:
+    def see(self, step: Step, ex: Exchange, handed: HandedOut, written: Mapping[str, list] | None = None) -> None:
         """A recorded exchange (`step` of it): where it is a successful delete by operation, what it sent back
-        that an operation's write handed out says how that operation's things are deleted."""
+        that an operation's write handed out says how that operation's things are deleted; so does a name an
+        operation's write sent first (`written`: value -> [(that write, (its method, where it sent it), ...)]):
+        the consumer chose it (`createPad padID=notes`, then `deletePad padID=notes`)."""
         operation = operation_of(ex)
         if not operation or not deletes(operation) or not made_it(step) or len(self._by) >= UNDOERS_MAX:
             return
-        for where, value in request_values(ex).items():
-            maker = handed.producer(value, about(ex, where)) if where[0] in ("body", "query", "form", "xml") else None
-            if maker is None or maker.seq >= step.seq or not made_it(maker):
+        for where, value in (request_values(ex) | query_and_body(ex)).items():
+            if where[0] not in ("body", "query", "form", "xml"):
+                continue
+            if (maker := handed.producer(value, about(ex, where))) is not None:
+                places = [at for at, handed_value in maker.produced.items() if handed_value == value]
+            elif (makers := (written or {}).get(value)) and (maker := makers[0][0]).acts_as == "POST":
+                places = [("sent", *makers[0][1][1])]  # (where that write sent it)
+            else:
                 continue
             made_by = operation_of(step_exchange(maker))
-            if not made_by or deletes(made_by) or not words(made_by) & words(operation):
+            if maker.seq >= step.seq or not made_it(maker) or not made_by or deletes(made_by):
+                continue
+            if not words(made_by) & words(operation):
                 continue  # (what it deletes is of another kind: a post's id that a user's id equals)
-            for at, handed_value in maker.produced.items():
+            for at in places:
                 known = self._by.get((made_by, at))
                 # (by one id, rather than a list of them: `deleteMany(ids: [...])`)
-                if handed_value == value and (known is None or in_list(known[1]) and not in_list(where)):
+                if known is None or in_list(known[1]) and not in_list(where):
                     self._by[(made_by, at)] = (step, where)
 
     def undo(self, step: Step) -> tuple[Step, Location, str] | None:
         """The request that deletes what `step` made as the consumer deleted another such thing, with the id
-        `step` handed out in place; where its answer handed that id out, and the id. None where the recording
-        deleted no such thing."""
-        if not self._by or not made_it(step) or not (operation := operation_of(step_exchange(step))):
+        `step` handed out (or the name it sent, at `("sent", ...)`) in place; where it was, and the id. None
+        where the recording deleted no such thing."""
+        if not self._by or not made_it(step) or not (operation := operation_of(ex := step_exchange(step))):
             return None
-        for at, value in step.produced.items():
+        places = [*step.produced.items(), *((("sent", *at), v) for at, v in query_and_body(ex).items())]
+        for at, value in places:
             if (found := self._by.get((operation, at))) is not None and found[0] is not step:
                 deleter, where = found
                 if (sent := _placed(deleter, where, value)) is not None:

@@ -395,7 +395,7 @@ class Setup:
             elif taken and (name not in BEST_EFFORT or step.get("issues") or step.get("capture")):
                 fresh = self._sent_renamed(step, fresh.status) or fresh
             if fresh.went_through:
-                if (undo := step.get("undo")) and (made := fresh.value_at(undo["id"]["at"])) is not None:
+                if (undo := step.get("undo")) and (made := self._made_as(undo["id"], fresh)) is not None:
                     self._undo_ids[number] = made  # (its own answer's: a user and a post may share a recorded id)
                 self._made[number] = (step.get("creates") or step["path"]).rstrip("/")
                 self._made_values[number] = {
@@ -702,6 +702,13 @@ class Setup:
                 keys = " ".join(k for k in capture["at"][1:] if isinstance(k, str))
                 of = words(keys) or words(f"{step['path']} {body_operation(step.get('json'))}")
                 self.kinds = {(recorded, word): value for word in of} | self.kinds
+
+    def _made_as(self, made: dict, fresh: Response) -> str | None:
+        """What a step made, as its `undo` names it: the id its answer handed out, or the name it sent (as sent
+        now: fresh where this interaction renamed it)."""
+        if made["at"][0] == "sent":
+            return str(self._bound(made["value"]))
+        return fresh.value_at(made["at"])
 
     def _bound_as(self, param: str, value: Any) -> Any:
         """A state's param as the fresh provider has it: of what the param's name says it is of, where the
