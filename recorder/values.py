@@ -445,13 +445,35 @@ def refused_in_body(body: Any) -> bool:
     return refusal_said(body) is not None
 
 
-RESULT_CODES = ("code", "errcode", "errCode", "errno", "error_code", "errorCode", "retcode", "ret")
-RESULT_MESSAGES = ("message", "msg", "errmsg", "errMsg", "error_message", "errorMessage", "error_msg", "info")
+RESULT_CODES = ("code", "result", "errcode", "errCode", "errno", "error_code", "errorCode", "retcode", "ret", "rc")
+RESULT_MESSAGES = ("message", "msg", "text", "errmsg", "errMsg", "error_message", "errorMessage", "error_msg", "info")
+RESULT_PAYLOADS = ("data", "arguments")  # what an envelope carries beside its code when it succeeds
 
 
 def success_code(code: int) -> bool:
     """A result code in an answer's body that says success: 0, or a 2xx status."""
     return code == 0 or 200 <= code < 300
+
+
+def result_code(body: Any) -> tuple[str, int, dict] | None:
+    """(its JSONPath, the code, the envelope) of the result code an answer carries in an envelope beside a message
+    or its payload (`{"code": 0, "msg": "ok", "data": ...}`), at its top level or in every object of a top-level
+    list (one per service: `[{"result": 1, "text": "lease exists"}]`; the first one's), else None. A JSON-RPC
+    answer's `result` is its value, no code.
+
+        >>> result_code([{"result": 3, "text": "0 IPv4 lease(s) found."}])[:2]
+        ('$[*].result', 3)
+        >>> result_code({"jsonrpc": "2.0", "id": 1, "result": 3}) is None
+        True
+    """
+    items = [body] if isinstance(body, dict) else body if isinstance(body, list) and body else []
+    if not items or not all(isinstance(item, dict) and "jsonrpc" not in item for item in items):
+        return None
+    beside = (*RESULT_MESSAGES, *RESULT_PAYLOADS)
+    for key in RESULT_CODES:
+        if all(type(item.get(key)) is int and any(k in item for k in beside) for item in items):
+            return ("$." if isinstance(body, dict) else "$[*].") + key, items[0][key], items[0]
+    return None
 
 
 def refusal_said(body: Any) -> Any:
@@ -467,17 +489,17 @@ def refusal_said(body: Any) -> Any:
         True
         >>> refusal_said({"code": 7, "message": "a country", "name": "Elbonia"}) is None
         True
+        >>> refusal_said([{"result": 1, "text": "the store is read-only"}])
+        'the store is read-only'
     """
-    if not isinstance(body, dict):
-        return None
-    if said := body.get("error") or body.get("errors"):
+    if isinstance(body, dict) and (said := body.get("error") or body.get("errors")):
         return said
-    code = next((body[k] for k in RESULT_CODES if k in body), None)
-    message = next((body[k] for k in RESULT_MESSAGES if isinstance(body.get(k), str)), None)
-    if type(code) is not int or success_code(code) or message is None:
+    if (found := result_code(body)) is None or success_code(found[1]):
         return None
-    rest = [v for k, v in body.items() if k not in RESULT_CODES and k not in RESULT_MESSAGES]
-    return message if all(v in (None, "", [], {}) for v in rest) else None
+    envelope = found[2]
+    message = next((envelope[k] for k in RESULT_MESSAGES if isinstance(envelope.get(k), str)), None)
+    rest = [v for k, v in envelope.items() if k not in RESULT_CODES and k not in RESULT_MESSAGES]
+    return message if message is not None and all(v in (None, "", [], {}) for v in rest) else None
 
 
 def only_reads(ex: Exchange) -> bool:

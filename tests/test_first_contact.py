@@ -1279,6 +1279,57 @@ def test_operations_named_in_a_command_envelope_are_interactions_whose_answers_a
     red_in_one_interaction(tmp_path, CommandsWithoutStatus, "status-get")
 
 
+class CommandsReadOnly(Commands):
+    """The same API refusing every addition, answered 200 as ever: `[{"result": 1, "text": "read-only"}]`."""
+
+    def do_POST(self):  # noqa: N802
+        if json.loads(self.body())["command"] == "item-add":
+            return self.send_json(200, [{"result": 1, "text": "the store is read-only"}])
+        super().do_POST()
+
+
+def test_an_outcome_code_answered_200_is_part_of_the_contract_and_a_refusal_an_interaction_of_its_own(tmp_path):
+    def exercise(url):
+        def call(command, **arguments):
+            body = {"command": command, "service": ["store"], "arguments": arguments}
+            return json.loads(
+                send(url, "POST", "/", json.dumps(body).encode(), {"Content-Type": "application/json"})[2]
+            )
+
+        assert call("item-add", name="alpha", value="one")[0]["result"] == 0
+        assert call("item-add", name="alpha", value="two")[0]["result"] == 1  # it exists
+        assert call("item-get", name="alpha")[0]["arguments"]["value"] == "one"
+        assert call("item-get", name="beta")[0]["result"] == 3  # nothing found
+
+    pact, result = first_contact(tmp_path, Commands, exercise)
+    by = {i["description"]: i for i in pact["interactions"]}
+    assert sorted(by) == [
+        "POST / returns 200 (item-add; body arguments, command, service)",
+        "POST / returns 200 (item-get; body arguments, command, service)",
+        "POST / returns 200 with error (item-add; body arguments, command, service)",
+        "POST / returns 200 with error (item-get; body arguments, command, service)",
+    ], sorted(by)
+    outcomes = [
+        ("item-add", "", 0),
+        ("item-add", " with error", 1),
+        ("item-get", "", 0),
+        ("item-get", " with error", 3),
+    ]
+    for command, outcome, code in outcomes:
+        answer = by[f"POST / returns 200{outcome} ({command}; body arguments, command, service)"]["response"]
+        assert answer["body"]["content"][0]["result"] == code, answer
+        assert answer["matchingRules"]["body"]["$[*].result"]["matchers"] == [{"match": "equality"}], answer
+    # the item read is set up by its addition, the refused addition too; a found item's answer keeps its arguments
+    found = by["POST / returns 200 (item-get; body arguments, command, service)"]["response"]["body"]["content"]
+    assert found == [{"result": 0, "arguments": {"name": "alpha", "value": "one"}}], found
+    assert green(result), result.stdout + result.stderr
+    # a provider that refuses every addition (200, result 1) is red where an addition succeeded
+    refused = verify_against(tmp_path, CommandsReadOnly.fresh())
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    failed = [line for line in refused.stdout.splitlines() if line.strip().startswith(("FAIL", "STATE"))]
+    assert any("(item-add; body" in line for line in failed), refused.stdout
+
+
 # -- operations named in a parameter's value --------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from recorder.infer.variety import looks_random
 from recorder.pattern import escape
 from recorder.rules import FieldRule, Ruleset, defaults
 from recorder.secrets.redact import PLACEHOLDER
-from recorder.values import RESULT_CODES, RESULT_MESSAGES, success_code
+from recorder.values import result_code, success_code
 
 Rules = dict[str, Any]  # JSONPath -> matcher list, or {"combine": "OR", "matchers": [...]}
 # (the example request's header names, the names the contract's request sends), lower case
@@ -342,29 +342,23 @@ def infer_body(
     keeps every key and element of `value` in the example, choosing only matchers."""
     walker = BodyInference(rules or defaults(), overrides or {}, echo=echo, verbatim=verbatim)
     example = walker.walk(schema, value)
-    if not verbatim and isinstance(example, dict):
+    if not verbatim:
         _pin_result_code(example, walker)
     return (None if example is _DROP else example), walker.matchers, walker.evidence
 
 
-def _pin_result_code(example: dict, walker: BodyInference) -> None:
-    """An answer in an envelope whose result code says success (`{"code": 0, "message": "ok", "data": ...}`)
-    pins that code: the code is the outcome, and a refusal is the same envelope with another one (matched by
-    type, `{"code": 1, ...}` would pass for the success). Only a code every sample had, and not where a rule
-    chose the matcher."""
-    for key in RESULT_CODES:
-        if key not in example:
-            continue
-        path, code = f"$.{key}", example[key]
-        said = walker.evidence.get(path, {})
-        message = any(isinstance(example.get(k), str) for k in RESULT_MESSAGES)
-        if (
-            message
-            and type(code) is int
-            and success_code(code)
-            and said.get("distinct") == 1
-            and path not in walker.overrides
-        ):
-            walker.matchers[path] = [{"match": "equality"}]
-            said.update(by="a result code saying success, pinned (its refusals answer another)", matcher="equality")
+def _pin_result_code(example: Any, walker: BodyInference) -> None:
+    """An answer in an envelope with a result code (`{"code": 0, "message": "ok", "data": ...}`, one per service:
+    `[{"result": 1, "text": "..."}]`) pins that code: the code is the outcome, and a refusal is the same envelope
+    with another one (matched by type, `{"code": 1, ...}` would pass for the success). Only a code every sample
+    had, and not where a rule chose the matcher."""
+    if (found := result_code(example)) is None:
         return
+    path, code, _ = found
+    said = walker.evidence.get(path, {})
+    if said.get("distinct") == 1 and path not in walker.overrides:
+        walker.matchers[path] = [{"match": "equality"}]
+        outcome = "success" if success_code(code) else "refusal"
+        said.update(
+            by=f"a result code saying {outcome}, pinned (its other outcomes answer another)", matcher="equality"
+        )
