@@ -81,7 +81,7 @@ was pooled away). By class:
     answer of one integer: the password is not on disk because nothing of that answer is.
 
 Now (the same session, 57 / 57 the same): 57 exchanges, 49 interactions, exit 2 for the same Basic credentials;
-with them **36 / 49**, nothing secret on disk (the agent's configuration kept, its client's password redacted). A
+with them **36 / 48**, nothing secret on disk (the agent's configuration kept, its client's password redacted). A
 body's `command` names its operation as JSON-RPC's `method` does (one interaction per command, pinned; 40 / 44 at
 that step), and the outcome code a 200 carries (`$[*].result`) is pinned by equality, a non-zero one an interaction
 of its own (`(lease4-get; with error; ...)`): the hookless Kea is now red in 32 of 49 (14 of 44 after the first
