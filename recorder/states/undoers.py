@@ -30,6 +30,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from recorder.model import NO_BODY, Exchange
@@ -55,8 +56,9 @@ def operation_of(ex: Exchange) -> str:
 
 
 class Undoers:
-    """Per kind of thing an operation made (its operation, where its answer handed the id out), the first
-    successful request that deleted one such thing by sending that id back, and where it sent it."""
+    """Per kind of thing an operation made (its operation, and where its answer handed the id out or where it sent
+    the name it chose), the first successful request that deleted one such thing by sending that id or name
+    back, and where it sent it."""
 
     def __init__(self) -> None:
         self._by: dict[tuple[str, Location], tuple[Step, Location]] = {}
@@ -105,14 +107,15 @@ class Undoers:
 
 
 def _placed(step: Step, where: Location, value: str) -> Step | None:
-    """`step` sending `value` at `where` (its query, form or JSON body) instead of what it sent there."""
+    """`step` sending `value` at `where` (its query, form, JSON or XML body) instead of what it sent there."""
     if where[0] == "query":
         return replace(step, query=tuple((k, value if k == where[1] else v) for k, v in step.query))
     text = step.body.decode("utf-8", "replace")
     if where[0] == "xml" and (sent := request_values(step_exchange(step)).get(where)) is not None:
         return replace(step, body=xml_rebound(text, {sent: value}).encode())
     if where[0] == "form":
-        return replace(step, body=urlencode([(k, value if k == where[1] else v) for k, v in parse_qsl(text)]).encode())
+        fields = parse_qsl(text, keep_blank_values=True)
+        return replace(step, body=urlencode([(k, value if k == where[1] else v) for k, v in fields]).encode())
     body = step_exchange(step).request_json
     if where[0] != "body" or body is NO_BODY:
         return None
@@ -122,7 +125,7 @@ def _placed(step: Step, where: Location, value: str) -> Step | None:
         return None
 
 
-def _set(body, keys: tuple, value: str):
+def _set(body: Any, keys: tuple, value: str) -> Any:
     """`body` with the leaf at `keys` set to `value` (a number where a number was)."""
     if not keys:
         return int(value) if isinstance(body, int) and value.lstrip("-").isdigit() else value
