@@ -306,7 +306,7 @@ def request_values(ex: Exchange) -> dict[Location, str]:
             for path, value in leaves(body)
             if _distinctive(path[-1] if path else None, value)
         }
-    elif ex.request_body[:1] == b"<" or ex.request_body.lstrip()[:1] == b"<":  # (an id sent back inside XML)
+    else:  # (an id sent back inside XML)
         out |= _xml_values(ex.request_body)
     return _without_operation(ex, out)
 
@@ -445,9 +445,9 @@ def refused_in_body(body: Any) -> bool:
     return refusal_said(body) is not None
 
 
-RESULT_CODES = ("code", "result", "errcode", "errCode", "errno", "error_code", "errorCode", "retcode", "ret", "rc")
-RESULT_MESSAGES = ("message", "msg", "text", "errmsg", "errMsg", "error_message", "errorMessage", "error_msg", "info")
-RESULT_PAYLOADS = ("data", "arguments")  # what an envelope carries beside its code when it succeeds
+_RESULT_CODES = ("code", "result", "errcode", "errCode", "errno", "error_code", "errorCode", "retcode", "ret", "rc")
+_RESULT_MESSAGES = ("message", "msg", "text", "errmsg", "errMsg", "error_message", "errorMessage", "error_msg", "info")
+_RESULT_PAYLOADS = ("data", "arguments")  # what an envelope carries beside its code when it succeeds
 
 
 def success_code(code: int) -> bool:
@@ -469,8 +469,8 @@ def result_code(body: Any) -> tuple[str, int, dict] | None:
     items = [body] if isinstance(body, dict) else body if isinstance(body, list) and body else []
     if not items or not all(isinstance(item, dict) and "jsonrpc" not in item for item in items):
         return None
-    beside = (*RESULT_MESSAGES, *RESULT_PAYLOADS)
-    for key in RESULT_CODES:
+    beside = (*_RESULT_MESSAGES, *_RESULT_PAYLOADS)
+    for key in _RESULT_CODES:
         if all(type(item.get(key)) is int and any(k in item for k in beside) for item in items):
             return ("$." if isinstance(body, dict) else "$[*].") + key, items[0][key], items[0]
     return None
@@ -497,8 +497,8 @@ def refusal_said(body: Any) -> Any:
     if (found := result_code(body)) is None or success_code(found[1]):
         return None
     envelope = found[2]
-    message = next((envelope[k] for k in RESULT_MESSAGES if isinstance(envelope.get(k), str)), None)
-    rest = [v for k, v in envelope.items() if k not in RESULT_CODES and k not in RESULT_MESSAGES]
+    message = next((envelope[k] for k in _RESULT_MESSAGES if isinstance(envelope.get(k), str)), None)
+    rest = [v for k, v in envelope.items() if k not in _RESULT_CODES and k not in _RESULT_MESSAGES]
     return message if message is not None and all(v in (None, "", [], {}) for v in rest) else None
 
 

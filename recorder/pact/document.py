@@ -254,7 +254,7 @@ def states_document(
         doc["reset"] = numbers[reset]
     doc["states"] = [states[k] for k in sorted(states, key=lambda k: (k[0], json.dumps(k[1], default=str)))]
     doc["steps"] = {n: step_document(s, used) for s, n in numbers.items()}
-    for s, (undo, at, value) in undos.items():  # how the consumer deleted such a thing (an operation inside it)
+    for s, (undo, at, value) in undos.items():  # how the consumer deleted such a thing (no path names it)
         written = step_document(replace(undo, produced={}, issued=()), set())
         doc["steps"][numbers[s]]["undo"] = written | {"id": {"at": _listed(at), "value": value}}
     return doc

@@ -448,8 +448,8 @@ class Setup:
         """Nothing empties the provider: delete every resource the recording created (setups and
         interactions may both have made them), innermost first, each with the credentials that made
         it; resources made without credentials (accounts) last, since the others need them. What an operation
-        inside the request made (no path names it) is deleted first, newest first, as the consumer deleted
-        such a thing (the step's `undo`)."""
+        made (named inside the request, or a function the path names: no path names what it made) is deleted
+        first, newest first, as the consumer deleted such a thing (the step's `undo`)."""
         for number in sorted(self._undo_ids, reverse=True):
             undo, bindings, kinds = self.recorded.steps[number]["undo"], self.bindings, self.kinds
             recorded = str(undo["id"]["value"])  # (this step's id, whatever other things had the same one)
