@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from email.utils import formatdate, parsedate_to_datetime
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from xml.etree import ElementTree
@@ -1249,13 +1250,16 @@ class CommandsWithoutStatus(Commands):
         return {"result": 2, "text": "'status-get' command not supported"}
 
 
+def command(url: str, operation: str, /, **arguments: str) -> dict:
+    """One command in an envelope to `Commands`, as kea-shell sends it; the service's answer."""
+    body = {"command": operation, "service": ["store"]} | ({"arguments": arguments} if arguments else {})
+    answer = send(url, "POST", "/", json.dumps(body).encode(), {"Content-Type": "application/json"})
+    return json.loads(answer[2])[0]
+
+
 def test_operations_named_in_a_command_envelope_are_interactions_whose_answers_are_checked(tmp_path):
     def exercise(url):
-        def call(command, **arguments):
-            body = {"command": command, "service": ["store"]} | ({"arguments": arguments} if arguments else {})
-            answer = send(url, "POST", "/", json.dumps(body).encode(), {"Content-Type": "application/json"})
-            return json.loads(answer[2])[0]
-
+        call = partial(command, url)
         assert call("version-get")["text"] == "2.2.0"
         assert call("status-get")["arguments"]["uptime"] == 17
         assert call("item-add", name="alpha", value="one")["result"] == 0
@@ -1290,16 +1294,11 @@ class CommandsReadOnly(Commands):
 
 def test_an_outcome_code_answered_200_is_part_of_the_contract_and_a_refusal_an_interaction_of_its_own(tmp_path):
     def exercise(url):
-        def call(command, **arguments):
-            body = {"command": command, "service": ["store"], "arguments": arguments}
-            return json.loads(
-                send(url, "POST", "/", json.dumps(body).encode(), {"Content-Type": "application/json"})[2]
-            )
-
-        assert call("item-add", name="alpha", value="one")[0]["result"] == 0
-        assert call("item-add", name="alpha", value="two")[0]["result"] == 1  # it exists
-        assert call("item-get", name="alpha")[0]["arguments"]["value"] == "one"
-        assert call("item-get", name="beta")[0]["result"] == 3  # nothing found
+        call = partial(command, url)
+        assert call("item-add", name="alpha", value="one")["result"] == 0
+        assert call("item-add", name="alpha", value="two")["result"] == 1  # it exists
+        assert call("item-get", name="alpha")["arguments"]["value"] == "one"
+        assert call("item-get", name="beta")["result"] == 3  # nothing found
 
     pact, result = first_contact(tmp_path, Commands, exercise)
     by = {i["description"]: i for i in pact["interactions"]}
@@ -1315,8 +1314,8 @@ def test_an_outcome_code_answered_200_is_part_of_the_contract_and_a_refusal_an_i
         ("item-get", "", 0),
         ("item-get", " with error", 3),
     ]
-    for command, outcome, code in outcomes:
-        answer = by[f"POST / returns 200{outcome} ({command}; body arguments, command, service)"]["response"]
+    for operation, outcome, code in outcomes:
+        answer = by[f"POST / returns 200{outcome} ({operation}; body arguments, command, service)"]["response"]
         assert answer["body"]["content"][0]["result"] == code, answer
         assert answer["matchingRules"]["body"]["$[*].result"]["matchers"] == [{"match": "equality"}], answer
     # the item read is set up by its addition, the refused addition too; a found item's answer keeps its arguments
